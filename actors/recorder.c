@@ -1,0 +1,180 @@
+//  recorder.c - see recorder.h.
+#include "recorder.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actor.h"
+#include "db.h"
+#include "msg.h"
+
+typedef struct {
+    const recorder_cfg_t *cfg;
+    zsock_t *pipe, *pull, *push;
+    db_t *db;
+    msg_t in, out;
+    msg_buf_t buf;
+    int64_t run_id;          // 0 until RUN arrived
+    uint64_t rows;
+    char reason[256];
+} s_recorder_t;
+
+static void
+s_recorder_destroy(s_recorder_t **self_p)
+{
+    s_recorder_t *self = *self_p;
+    if (!self)
+        return;
+    db_close(&self->db);
+    msg_fini(&self->in);
+    msg_fini(&self->out);
+    msg_buf_fini(&self->buf);
+    zsock_destroy(&self->pull);
+    zsock_destroy(&self->push);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_recorder_t *
+s_recorder_new(zsock_t *pipe, const recorder_cfg_t *cfg, mr_err_t *err)
+{
+    s_recorder_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->cfg = cfg;
+    self->pipe = pipe;
+    // The recorder never sees vectors; any d >= 1 sizes its buffers.
+    if (msg_init(&self->in, 1) != MR_OK || msg_init(&self->out, 1) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    self->db = db_open(cfg->db_path, err);
+    if (!self->db)
+        goto fail;
+    self->pull = zsock_new(ZMQ_PULL);
+    self->push = zsock_new(ZMQ_PUSH);
+    if (!self->pull || !self->push) {
+        mr_err_set(err, MR_EIO, "cannot create sockets");
+        goto fail;
+    }
+    zsock_set_rcvhwm(self->pull, 0);
+    zsock_set_linger(self->push, 1000);
+    if (zsock_connect(self->pull, "%s", cfg->ep_stats) < 0 ||
+        zsock_connect(self->push, "%s", cfg->ep_up) < 0) {
+        mr_err_set(err, MR_EIO, "cannot connect to %s / %s", cfg->ep_stats, cfg->ep_up);
+        goto fail;
+    }
+    return self;
+fail:
+    s_recorder_destroy(&self);
+    return NULL;
+}
+
+//  Ends the run in the database (if it began) with status and reason; returns status.
+static const char *
+s_end(s_recorder_t *self, const char *status, const char *reason)
+{
+    if (self->run_id > 0) {
+        mr_err_t err;
+        if (db_run_finish(self->db, self->run_id, status, reason, &err) != MR_OK) {
+            snprintf(self->reason, sizeof self->reason, "%s", err.text);
+            return "failed";
+        }
+    }
+    if (reason != self->reason)
+        snprintf(self->reason, sizeof self->reason, "%s", reason ? reason : "");
+    return status;
+}
+
+static const char *
+s_run(s_recorder_t *self, int *term)
+{
+    const recorder_cfg_t *cfg = self->cfg;
+    self->out.type = MSG_HELLO;
+    self->out.role = MSG_ROLE_RECORDER;
+    self->out.sender = 0;
+    self->out.pid = (uint32_t) getpid();
+    if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0)
+        return s_end(self, "failed", "cannot say HELLO to the server");
+    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->pull)};
+    double last_heard = actor_now();
+    while (true) {
+        if (zsys_interrupted)
+            return s_end(self, "aborted", "the recorder was interrupted");
+        unsigned ready = actor_poll(socks, 2, 500);
+        if (ready & 1u && actor_pipe_term(self->pipe)) {
+            *term = 1;
+            return s_end(self, "aborted", "the recorder was stopped before the run ended");
+        }
+        if (!(ready & 2u)) {
+            if (actor_now() - last_heard > cfg->timeout_s) {
+                snprintf(self->reason, sizeof self->reason,
+                         "the server was silent for %.0f s (after %llu rounds recorded)",
+                         cfg->timeout_s, (unsigned long long) self->rows);
+                return s_end(self, "failed", self->reason);
+            }
+            continue;
+        }
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        int size = actor_recv(socks[1], &frame);
+        if (size == -1) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        mr_err_t err;
+        int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
+                            : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
+        zmq_msg_close(&frame);
+        if (rc != MR_OK) {
+            zsys_warning("recorder: rejected a message (%d bytes): %s", size, err.text);
+            continue;
+        }
+        last_heard = actor_now();
+        msg_t *m = &self->in;
+        if (m->type == MSG_RUN && self->run_id == 0) {
+            if (db_run_begin(self->db, &m->run, &self->run_id, &err) != MR_OK)
+                return s_end(self, "failed", err.text);
+            zsys_notice("recorder: run %lld started in %s", (long long) self->run_id,
+                        cfg->db_path);
+        } else if (m->type == MSG_STATS && self->run_id > 0) {
+            if (db_round_add(self->db, self->run_id, &m->stats, &err) != MR_OK)
+                return s_end(self, "failed", err.text);
+            self->rows++;
+        } else if (m->type == MSG_STOP) {
+            const char *status = m->status ? m->status : "failed";
+            if (strcmp(status, "completed") && strcmp(status, "failed") &&
+                strcmp(status, "aborted"))
+                status = "failed";
+            snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
+            return s_end(self, status, self->reason[0] ? self->reason : NULL);
+        } else {
+            zsys_warning("recorder: unexpected %s", msg_type_name(m->type));
+        }
+    }
+}
+
+void
+recorder_actor(zsock_t *pipe, void *args)
+{
+    const recorder_cfg_t *cfg = args;
+    mr_err_t err;
+    mr_err_clear(&err);
+    s_recorder_t *self = s_recorder_new(pipe, cfg, &err);
+    zsock_signal(pipe, 0);
+    if (!self) {
+        zsys_error("recorder: %s", err.text);
+        actor_finish(pipe, "failed", err.text);
+        return;
+    }
+    zstr_sendx(pipe, "READY", NULL);
+    int term = 0;
+    const char *status = s_run(self, &term);
+    db_close(&self->db);
+    if (!term)
+        actor_finish(pipe, status, self->reason);
+    s_recorder_destroy(&self);
+}

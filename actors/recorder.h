@@ -1,0 +1,21 @@
+//  recorder.h - the recorder actor: the only writer of the result database.
+//  Connects a PULL to the server's ep_stats and a PUSH to its ep_up (to say HELLO), then writes
+//  RUN as a runs row, every STATS as a rounds row (batched transactions), and STOP as the run's
+//  final status. If the server goes silent past timeout_s, or the host stops it first, the run is
+//  finished as "failed" / "aborted" with the rows received so far committed.
+#ifndef RECORDER_H
+#define RECORDER_H
+
+#include <czmq.h>
+
+typedef struct {
+    const char *ep_stats;  // the server's stats PUSH endpoint (connect)
+    const char *ep_up;     // the server's PULL endpoint (connect, for HELLO)
+    const char *db_path;   // the SQLite file
+    double timeout_s;      // give up when the server is silent this long
+} recorder_cfg_t;
+
+//  The zactor function; args is a const recorder_cfg_t * that outlives the actor.
+void recorder_actor(zsock_t *pipe, void *args);
+
+#endif

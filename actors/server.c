@@ -1,0 +1,508 @@
+//  server.c - see server.h.
+#include "server.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "actor.h"
+#include "msg.h"
+#include "rng.h"
+
+#define PING_INTERVAL_MS 5
+
+typedef enum {
+    NEXT_MSG = 1,  // self->in holds a valid message, self->frame_size its size
+    NEXT_TIMEOUT = 0,
+    NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
+} next_t;
+
+typedef struct {
+    const server_cfg_t *cfg;
+    zsock_t *pipe;
+    zsock_t *pub, *pull, *push;  // broadcast, updates, stats
+    size_t n, dim;
+    msg_t in, out;               // decoded input, message being sent
+    msg_buf_t buf;               // encoded frame
+    int frame_size;              // bytes of the frame in self->in
+    method_server_t *ms;
+    rng_t rng;
+    uint64_t seq;                // last broadcast sequence number
+    uint8_t *hello, *ready;      // per worker: joined, receives broadcasts
+    int recorder_hello;
+    uint8_t *got_up, *got_metrics;
+    cvec_t *ups;                 // per worker: this round's update
+    const cvec_t **up_ptrs;      // ups[i] in worker-id order, for the method
+    double *f;                   // per worker: f_i(x^k)
+    vec_t *grads;                // per worker: grad f_i(x^k)
+    vec_t gmean;                 // mean of grads
+    uint64_t rejected;           // messages dropped as malformed or unexpected
+    int term;                    // the host sent $TERM (it waits for us to return)
+    char reason[256];            // why the run failed or was aborted
+} s_server_t;
+
+static void
+s_server_destroy(s_server_t **self_p)
+{
+    s_server_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->cfg->method && self->ms)
+        self->cfg->method->server_destroy(&self->ms);
+    for (size_t i = 0; self->ups && i < self->n; i++)
+        cvec_fini(&self->ups[i]);
+    for (size_t i = 0; self->grads && i < self->n; i++)
+        vec_fini(&self->grads[i]);
+    free(self->ups);
+    free(self->grads);
+    free((void *) self->up_ptrs);
+    free(self->f);
+    free(self->hello);
+    free(self->ready);
+    free(self->got_up);
+    free(self->got_metrics);
+    vec_fini(&self->gmean);
+    msg_fini(&self->in);
+    msg_fini(&self->out);
+    msg_buf_fini(&self->buf);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->pull);
+    zsock_destroy(&self->push);
+    free(self);
+    *self_p = NULL;
+}
+
+static zsock_t *
+s_bind(int type, const char *endpoint, const char *what, mr_err_t *err)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock) {
+        mr_err_set(err, MR_EIO, "cannot create the %s socket", what);
+        return NULL;
+    }
+    zsock_set_linger(sock, 1000);
+    zsock_set_sndhwm(sock, 0);  // never drop a broadcast or a stats row
+    zsock_set_rcvhwm(sock, 0);
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        mr_err_set(err, MR_EIO, "cannot bind the %s socket to %s: %s", what, endpoint,
+                   zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+    }
+    return sock;
+}
+
+static s_server_t *
+s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
+{
+    s_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->cfg = cfg;
+    self->pipe = pipe;
+    self->n = cfg->mp.n;
+    self->dim = cfg->mp.dim;
+    size_t n = self->n, d = self->dim;
+    rng_seed(&self->rng, cfg->seed, RNG_STREAM_SERVER);
+    self->hello = calloc(n, 1);
+    self->ready = calloc(n, 1);
+    self->got_up = calloc(n, 1);
+    self->got_metrics = calloc(n, 1);
+    self->f = calloc(n, sizeof(double));
+    self->ups = calloc(n, sizeof(cvec_t));
+    self->grads = calloc(n, sizeof(vec_t));
+    self->up_ptrs = calloc(n, sizeof(cvec_t *));
+    int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->f &&
+              self->ups && self->grads && self->up_ptrs)
+                 ? MR_OK
+                 : MR_ENOMEM;
+    for (size_t i = 0; rc == MR_OK && i < n; i++) {
+        rc = cvec_init(&self->ups[i], d, d);
+        if (rc == MR_OK)
+            rc = vec_init(&self->grads[i], d);
+        self->up_ptrs[i] = &self->ups[i];
+    }
+    if (rc == MR_OK)
+        rc = vec_init(&self->gmean, d);
+    if (rc == MR_OK)
+        rc = msg_init(&self->in, d);
+    if (rc == MR_OK)
+        rc = msg_init(&self->out, d);
+    if (rc != MR_OK) {
+        mr_err_set(err, rc, "out of memory for n=%zu, d=%zu", n, d);
+        goto fail;
+    }
+    vec_t x0;
+    if (vec_init(&x0, d) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    self->ms = cfg->method->server_new(&cfg->mp, &x0, err);
+    vec_fini(&x0);
+    if (!self->ms)
+        goto fail;
+    self->pub = s_bind(ZMQ_PUB, cfg->ep_bcast, "broadcast (PUB)", err);
+    if (!self->pub)
+        goto fail;
+    self->pull = s_bind(ZMQ_PULL, cfg->ep_up, "update (PULL)", err);
+    if (!self->pull)
+        goto fail;
+    self->push = s_bind(ZMQ_PUSH, cfg->ep_stats, "stats (PUSH)", err);
+    if (!self->push)
+        goto fail;
+    return self;
+fail:
+    s_server_destroy(&self);
+    return NULL;
+}
+
+//  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
+//  logged, counted and skipped: a peer's bad bytes cost that message only.
+static next_t
+s_next(s_server_t *self, double deadline)
+{
+    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->pull)};
+    while (true) {
+        if (zsys_interrupted)
+            return NEXT_TERM;
+        double left = deadline - actor_now();
+        if (left <= 0)
+            return NEXT_TIMEOUT;
+        unsigned ready = actor_poll(socks, 2, (long) (left * 1000.0) + 1);
+        if (ready & 1u && actor_pipe_term(self->pipe)) {
+            self->term = 1;
+            return NEXT_TERM;
+        }
+        if (!(ready & 2u))
+            continue;
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        int size = actor_recv(socks[1], &frame);
+        if (size == -1) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        mr_err_t err;
+        int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
+                            : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
+        zmq_msg_close(&frame);
+        if (rc != MR_OK) {
+            self->rejected++;
+            zsys_warning("server: rejected a message (%d bytes): %s", size, err.text);
+            continue;
+        }
+        self->frame_size = size;
+        return NEXT_MSG;
+    }
+}
+
+static int
+s_publish(s_server_t *self)
+{
+    int size = actor_send(zsock_resolve(self->pub), &self->out, &self->buf, 0);
+    if (size < 0)
+        zsys_error("server: cannot publish %s: %s", msg_type_name(self->out.type),
+                   zmq_strerror(zmq_errno()));
+    return size;
+}
+
+static int
+s_to_recorder(s_server_t *self)
+{
+    if (!self->cfg->with_recorder)
+        return 0;
+    int size = actor_send(zsock_resolve(self->push), &self->out, &self->buf, ZMQ_DONTWAIT);
+    if (size < 0)
+        snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
+                 msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
+    return size;
+}
+
+static void
+s_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used + 16 < size; i++)
+        if (!have[i])
+            used += (size_t) snprintf(out + used, size - used, "%s%zu", used ? "," : "", i);
+}
+
+static size_t
+s_count(const uint8_t *have, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += have[i] != 0;
+    return c;
+}
+
+//  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
+//  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
+static const char *
+s_join(s_server_t *self)
+{
+    const server_cfg_t *cfg = self->cfg;
+    double deadline = actor_now() + cfg->timeout_s;
+    while (s_count(self->hello, self->n) < self->n ||
+           (cfg->with_recorder && !self->recorder_hello)) {
+        next_t got = s_next(self, deadline);
+        if (got == NEXT_TERM)
+            return "aborted";
+        if (got == NEXT_TIMEOUT) {
+            char missing[128];
+            s_list_missing(self->hello, self->n, missing, sizeof missing);
+            snprintf(self->reason, sizeof self->reason,
+                     "only %zu of %zu workers%s joined within %.0f s (missing workers: %s)",
+                     s_count(self->hello, self->n), self->n,
+                     cfg->with_recorder && !self->recorder_hello ? " and no recorder" : "",
+                     cfg->timeout_s, missing);
+            return "failed";
+        }
+        msg_t *m = &self->in;
+        if (m->type == MSG_HELLO && m->role == MSG_ROLE_WORKER && m->sender < self->n) {
+            if (self->hello[m->sender])
+                zsys_warning("server: worker %u said HELLO twice", m->sender);
+            self->hello[m->sender] = 1;
+        } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
+            self->recorder_hello = 1;
+        } else {
+            self->rejected++;
+            zsys_warning("server: unexpected %s from %u while joining", msg_type_name(m->type),
+                         m->sender);
+        }
+    }
+    if (cfg->with_recorder) {
+        self->out.type = MSG_RUN;
+        self->out.run = cfg->run;
+        if (s_to_recorder(self) < 0)
+            return "failed";
+    }
+    deadline = actor_now() + cfg->timeout_s;
+    double next_ping = 0;
+    while (s_count(self->ready, self->n) < self->n) {
+        double now = actor_now();
+        if (now >= next_ping) {
+            self->out.type = MSG_PING;
+            self->out.seq = ++self->seq;
+            if (s_publish(self) < 0)
+                return "failed";
+            next_ping = now + PING_INTERVAL_MS / 1000.0;
+        }
+        next_t got = s_next(self, next_ping < deadline ? next_ping : deadline);
+        if (got == NEXT_TERM)
+            return "aborted";
+        if (got == NEXT_TIMEOUT) {
+            if (actor_now() < deadline)
+                continue;
+            char missing[128];
+            s_list_missing(self->ready, self->n, missing, sizeof missing);
+            snprintf(self->reason, sizeof self->reason,
+                     "workers %s never received a broadcast within %.0f s", missing,
+                     cfg->timeout_s);
+            return "failed";
+        }
+        msg_t *m = &self->in;
+        if (m->type == MSG_READY && m->role == MSG_ROLE_WORKER && m->sender < self->n)
+            self->ready[m->sender] = 1;
+        else if (m->type != MSG_HELLO)
+            zsys_warning("server: unexpected %s from %u before round 0", msg_type_name(m->type),
+                         m->sender);
+    }
+    zsys_notice("server: %zu workers joined; starting %llu rounds", self->n,
+                (unsigned long long) cfg->rounds);
+    return NULL;
+}
+
+//  Takes one message of round k into the per-worker slots; returns 1 if it was used.
+static int
+s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
+{
+    msg_t *m = &self->in;
+    if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
+        if (m->type != MSG_READY && m->type != MSG_HELLO) {
+            self->rejected++;
+            zsys_warning("server: unexpected %s in round %llu", msg_type_name(m->type),
+                         (unsigned long long) k);
+        }
+        return 0;
+    }
+    if (m->sender >= self->n) {
+        self->rejected++;
+        zsys_warning("server: %s from unknown worker %u (n = %zu)", msg_type_name(m->type),
+                     m->sender, self->n);
+        return 0;
+    }
+    if (m->type == MSG_RESYNC) {
+        // The worker missed broadcasts: send the current round again (same seq).
+        zsys_warning("server: worker %u asks to resync from seq %llu", m->sender,
+                     (unsigned long long) m->seq);
+        int size = s_publish(self);
+        if (size > 0)
+            row->bytes_wire_down += (uint64_t) size;
+        return 0;
+    }
+    if (m->round != k) {
+        self->rejected++;
+        zsys_warning("server: stale %s from worker %u for round %llu (now %llu)",
+                     msg_type_name(m->type), m->sender, (unsigned long long) m->round,
+                     (unsigned long long) k);
+        return 0;
+    }
+    uint32_t i = m->sender;
+    if (m->type == MSG_UPDATE) {
+        if (self->got_up[i]) {
+            self->rejected++;
+            zsys_warning("server: duplicate update from worker %u in round %llu", i,
+                         (unsigned long long) k);
+            return 0;
+        }
+        // Swap buffers instead of copying: both have capacity d.
+        cvec_t tmp = self->ups[i];
+        self->ups[i] = m->up;
+        m->up = tmp;
+        self->got_up[i] = 1;
+        msg_cost_t cost = msg_update_cost(&self->ups[i], (size_t) self->frame_size);
+        row->bits_paper_up += cost.bits_paper;
+        row->bits_model_up += cost.bits_model;
+        row->bytes_wire_up += cost.bytes_wire;
+        row->nnz_up += self->ups[i].nnz;
+        row->oracle_calls += m->oracle_calls;
+    } else {
+        if (self->got_metrics[i]) {
+            self->rejected++;
+            zsys_warning("server: duplicate metrics from worker %u in round %llu", i,
+                         (unsigned long long) k);
+            return 0;
+        }
+        vec_t tmp = self->grads[i];
+        self->grads[i] = m->g;
+        m->g = tmp;
+        self->f[i] = m->f;
+        self->got_metrics[i] = 1;
+    }
+    return 1;
+}
+
+static const char *
+s_rounds(s_server_t *self)
+{
+    const server_cfg_t *cfg = self->cfg;
+    const method_t *method = cfg->method;
+    size_t n = self->n;
+    double t0 = actor_now(), next_progress = t0 + cfg->progress_s;
+    for (uint64_t k = 0; k <= cfg->rounds; k++) {
+        method_round_t rd;
+        method->server_plan(self->ms, k, &self->rng, &rd);
+        msg_t *out = &self->out;
+        out->type = MSG_ROUND;
+        out->seq = ++self->seq;
+        out->round = k;
+        out->coin = rd.coin;
+        out->has_g = rd.g != NULL;
+        if (rd.g)
+            vec_copy(&out->g, rd.g);
+        int size = s_publish(self);
+        if (size < 0)
+            return "failed";
+        round_stats_t row = {0};
+        msg_cost_t down = msg_round_cost(out->has_g, self->dim, (size_t) size);
+        row.bits_paper_down = down.bits_paper * n;
+        row.bits_model_down = down.bits_model * n;
+        row.bytes_wire_down = down.bytes_wire * n;
+        memset(self->got_up, 0, n);
+        memset(self->got_metrics, 0, n);
+        size_t pending = 2 * n;
+        double deadline = actor_now() + cfg->timeout_s;
+        while (pending > 0) {
+            next_t got = s_next(self, deadline);
+            if (got == NEXT_TERM) {
+                snprintf(self->reason, sizeof self->reason, "stopped in round %llu",
+                         (unsigned long long) k);
+                return "aborted";
+            }
+            if (got == NEXT_TIMEOUT) {
+                char missing[128];
+                s_list_missing(self->got_up, n, missing, sizeof missing);
+                snprintf(self->reason, sizeof self->reason,
+                         "round %llu: no update from workers %s within %.0f s",
+                         (unsigned long long) k, missing, cfg->timeout_s);
+                return "failed";
+            }
+            pending -= (size_t) s_accept(self, k, &row);
+        }
+        mr_err_t err;
+        if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
+            snprintf(self->reason, sizeof self->reason, "round %llu: %s",
+                     (unsigned long long) k, err.text);
+            return "failed";
+        }
+        // Metrics over all honest data, summed in worker-id order (reproducible to the bit).
+        double fsum = 0;
+        vec_zero(&self->gmean);
+        for (size_t i = 0; i < n; i++) {
+            fsum += self->f[i];
+            vec_axpy(&self->gmean, 1.0, &self->grads[i]);
+        }
+        vec_scale(&self->gmean, 1.0 / (double) n);
+        row.round = k;
+        row.coin = rd.coin;
+        row.f = fsum / (double) n;
+        row.grad_norm_sq = vec_norm_sq(&self->gmean);
+        row.participants = (uint32_t) n;
+        row.wall_time_s = actor_now() - t0;
+        out->type = MSG_STATS;
+        out->stats = row;
+        if (s_to_recorder(self) < 0)
+            return "failed";
+        if (cfg->progress_s > 0 && actor_now() >= next_progress) {
+            zsys_info("round %llu/%llu  f=%.6e  |grad f|^2=%.6e  %.0f rounds/s",
+                      (unsigned long long) k, (unsigned long long) cfg->rounds, row.f,
+                      row.grad_norm_sq, (double) k / (actor_now() - t0));
+            next_progress = actor_now() + cfg->progress_s;
+        }
+        if (!isfinite(row.f) || !isfinite(row.grad_norm_sq)) {
+            snprintf(self->reason, sizeof self->reason,
+                     "round %llu: the iterate diverged (f = %g); is the stepsize too large?",
+                     (unsigned long long) k, row.f);
+            return "failed";
+        }
+    }
+    return "completed";
+}
+
+void
+server_actor(zsock_t *pipe, void *args)
+{
+    const server_cfg_t *cfg = args;
+    mr_err_t err;
+    mr_err_clear(&err);
+    s_server_t *self = s_server_new(pipe, cfg, &err);
+    zsock_signal(pipe, 0);
+    if (!self) {
+        zsys_error("server: %s", err.text);
+        actor_finish(pipe, "failed", err.text);
+        return;
+    }
+    zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
+               zsock_endpoint(self->push), NULL);
+    const char *status = s_join(self);
+    if (!status)
+        status = s_rounds(self);
+    if (self->rejected)
+        zsys_warning("server: %llu messages rejected during the run",
+                     (unsigned long long) self->rejected);
+    // Tell everybody the run is over; the recorder writes the final status.
+    self->out.type = MSG_STOP;
+    self->out.status = (char *) status;
+    self->out.reason = self->reason;
+    s_publish(self);
+    s_to_recorder(self);
+    self->out.status = NULL;
+    self->out.reason = NULL;
+    if (strcmp(status, "completed") != 0)
+        zsys_error("server: run %s: %s", status, self->reason);
+    if (!self->term)
+        actor_finish(pipe, status, self->reason);
+    s_server_destroy(&self);
+}

@@ -1,0 +1,36 @@
+//  server.h - the parameter server actor: PUBlishes each round, PULLs the workers' updates,
+//  combines them with the run's method in worker-id order, and PUSHes one stats row per round to
+//  the recorder.
+//
+//  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP), PULL bound at ep_up (HELLO, READY, UPDATE,
+//  METRICS, RESYNC from workers; HELLO from the recorder), PUSH bound at ep_stats (RUN, STATS,
+//  STOP to the recorder). Endpoints may use "*" ports; the bound ones are reported to the host in
+//  "READY" ep_bcast ep_up ep_stats. A peer's bad message is logged, counted and dropped; it never
+//  stops the server. The run fails (DONE failed <reason>) when a worker is silent past timeout_s.
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "method.h"
+#include "stats.h"
+
+typedef struct {
+    const char *ep_bcast;     // where to bind the PUB socket
+    const char *ep_up;        // where to bind the PULL socket
+    const char *ep_stats;     // where to bind the PUSH socket to the recorder
+    const method_t *method;   // the run's method
+    method_params_t mp;       // its resolved parameters
+    uint64_t rounds;          // last round index R: rounds 0..R are run (R + 1 rows)
+    uint64_t seed;            // the run's seed (server stream: c_k)
+    run_info_t run;           // sent to the recorder before round 0
+    int with_recorder;        // 1: wait for a recorder and send it RUN/STATS/STOP
+    double timeout_s;         // join and per-round deadline
+    double progress_s;        // log progress every progress_s seconds (0: never)
+} server_cfg_t;
+
+//  The zactor function; args is a const server_cfg_t * that outlives the actor.
+void server_actor(zsock_t *pipe, void *args);
+
+#endif

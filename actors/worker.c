@@ -1,0 +1,253 @@
+//  worker.c - see worker.h.
+#include "worker.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "actor.h"
+#include "msg.h"
+#include "rng.h"
+
+#define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
+
+typedef struct {
+    const worker_cfg_t *cfg;
+    zsock_t *pipe, *sub, *push;
+    msg_t in, out;              // decoded broadcast, message being sent
+    msg_buf_t buf;
+    method_worker_t *mw;
+    rng_t rng;
+    uint64_t last_seq;          // last broadcast sequence number seen
+    uint64_t next_round;        // the round we answer next
+    int ready_sent;
+    char reason[256];
+} s_worker_t;
+
+static void
+s_worker_destroy(s_worker_t **self_p)
+{
+    s_worker_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->mw)
+        self->cfg->method->worker_destroy(&self->mw);
+    msg_fini(&self->in);
+    msg_fini(&self->out);
+    msg_buf_fini(&self->buf);
+    zsock_destroy(&self->sub);
+    zsock_destroy(&self->push);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_worker_t *
+s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
+{
+    s_worker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    self->cfg = cfg;
+    self->pipe = pipe;
+    size_t d = cfg->mp.dim;
+    rng_seed(&self->rng, cfg->seed, rng_stream_worker(cfg->id));
+    if (msg_init(&self->in, d) != MR_OK || msg_init(&self->out, d) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "out of memory for d=%zu", d);
+        goto fail;
+    }
+    vec_t x0;
+    if (vec_init(&x0, d) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    self->mw = cfg->method->worker_new(&cfg->mp, cfg->loss, cfg->id, &x0, err);
+    vec_fini(&x0);
+    if (!self->mw)
+        goto fail;
+    self->sub = zsock_new(ZMQ_SUB);
+    self->push = zsock_new(ZMQ_PUSH);
+    if (!self->sub || !self->push) {
+        mr_err_set(err, MR_EIO, "cannot create sockets");
+        goto fail;
+    }
+    zsock_set_rcvhwm(self->sub, 0);
+    zsock_set_sndhwm(self->push, 0);
+    zsock_set_linger(self->push, 2000);
+    zsock_set_subscribe(self->sub, "");
+    if (zsock_connect(self->sub, "%s", cfg->ep_bcast) < 0) {
+        mr_err_set(err, MR_EIO, "cannot connect to the broadcast endpoint %s", cfg->ep_bcast);
+        goto fail;
+    }
+    if (zsock_connect(self->push, "%s", cfg->ep_up) < 0) {
+        mr_err_set(err, MR_EIO, "cannot connect to the update endpoint %s", cfg->ep_up);
+        goto fail;
+    }
+    return self;
+fail:
+    s_worker_destroy(&self);
+    return NULL;
+}
+
+static int
+s_send(s_worker_t *self)
+{
+    if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0) {
+        snprintf(self->reason, sizeof self->reason, "worker %u: cannot send %s: %s",
+                 self->cfg->id, msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_say(s_worker_t *self, msg_type_t type)
+{
+    self->out.type = type;
+    self->out.role = MSG_ROLE_WORKER;
+    self->out.sender = self->cfg->id;
+    self->out.pid = (uint32_t) getpid();
+    self->out.seq = self->last_seq;
+    return s_send(self);
+}
+
+//  Answers round k: step the method, send the update, then the metrics at x^k.
+static int
+s_answer(s_worker_t *self)
+{
+    const worker_cfg_t *cfg = self->cfg;
+    const method_t *method = cfg->method;
+    method_round_t rd = {self->in.round, self->in.coin, self->in.has_g ? &self->in.g : NULL};
+    method_report_t report = {0};
+    msg_t *out = &self->out;
+    int rc = method->worker_step(self->mw, &rd, &self->rng, &out->up, &report);
+    if (rc != MR_OK) {
+        snprintf(self->reason, sizeof self->reason, "worker %u: round %llu: %s", cfg->id,
+                 (unsigned long long) rd.round, mr_strerror(rc));
+        return -1;
+    }
+    out->type = MSG_UPDATE;
+    out->round = rd.round;
+    out->sender = cfg->id;
+    out->oracle_calls = report.oracle_calls;
+    if (s_send(self) < 0)
+        return -1;
+    // Metrics are for the record, never communication: reuse the method's evaluation if any.
+    out->type = MSG_METRICS;
+    if (report.have_eval) {
+        out->f = report.f;
+        vec_copy(&out->g, report.grad);
+    } else {
+        out->f = loss_value_grad(cfg->loss, method->worker_x(self->mw), &out->g);
+    }
+    if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
+        snprintf(self->reason, sizeof self->reason,
+                 "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
+                 (unsigned long long) rd.round, out->f);
+        return -1;
+    }
+    self->next_round = rd.round + 1;
+    return s_send(self);
+}
+
+static const char *
+s_run(s_worker_t *self, int *term)
+{
+    const worker_cfg_t *cfg = self->cfg;
+    if (s_say(self, MSG_HELLO) < 0)
+        return "failed";
+    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->sub)};
+    double last_heard = actor_now(), last_resync = last_heard;
+    while (true) {
+        if (zsys_interrupted)
+            return "aborted";
+        unsigned ready = actor_poll(socks, 2, 250);
+        if (ready & 1u && actor_pipe_term(self->pipe)) {
+            *term = 1;
+            return "aborted";
+        }
+        double now = actor_now();
+        if (!(ready & 2u)) {
+            if (now - last_heard > cfg->timeout_s) {
+                snprintf(self->reason, sizeof self->reason,
+                         "worker %u: the server was silent for %.0f s", cfg->id, cfg->timeout_s);
+                return "failed";
+            }
+            if (self->ready_sent && now - last_heard > RESYNC_AFTER_S &&
+                now - last_resync > RESYNC_AFTER_S) {
+                s_say(self, MSG_RESYNC);
+                last_resync = now;
+            }
+            continue;
+        }
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        int size = actor_recv(socks[1], &frame);
+        if (size == -1) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        mr_err_t err;
+        int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
+                            : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
+        zmq_msg_close(&frame);
+        if (rc != MR_OK) {
+            zsys_warning("worker %u: rejected a broadcast (%d bytes): %s", cfg->id, size,
+                         err.text);
+            continue;
+        }
+        last_heard = now;
+        msg_t *m = &self->in;
+        if (m->type == MSG_PING) {
+            self->last_seq = m->seq;
+            if (!self->ready_sent) {
+                if (s_say(self, MSG_READY) < 0)
+                    return "failed";
+                self->ready_sent = 1;
+            }
+        } else if (m->type == MSG_ROUND) {
+            self->last_seq = m->seq;
+            if (m->round < self->next_round)
+                continue;  // a resent round we already answered
+            if (m->round > self->next_round) {
+                snprintf(self->reason, sizeof self->reason,
+                         "worker %u: got round %llu but expected %llu", cfg->id,
+                         (unsigned long long) m->round, (unsigned long long) self->next_round);
+                return "failed";
+            }
+            if (s_answer(self) < 0)
+                return "failed";
+        } else if (m->type == MSG_STOP) {
+            snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
+            if (m->status && strcmp(m->status, "completed") == 0)
+                return "completed";
+            return "stopped";  // the server ended the run early; not this worker's failure
+        } else {
+            zsys_warning("worker %u: unexpected %s on the broadcast", cfg->id,
+                         msg_type_name(m->type));
+        }
+    }
+}
+
+void
+worker_actor(zsock_t *pipe, void *args)
+{
+    const worker_cfg_t *cfg = args;
+    mr_err_t err;
+    mr_err_clear(&err);
+    s_worker_t *self = s_worker_new(pipe, cfg, &err);
+    zsock_signal(pipe, 0);
+    if (!self) {
+        zsys_error("worker %u: %s", cfg->id, err.text);
+        actor_finish(pipe, "failed", err.text);
+        return;
+    }
+    zstr_sendx(pipe, "READY", NULL);
+    int term = 0;
+    const char *status = s_run(self, &term);
+    if (strcmp(status, "failed") == 0)
+        zsys_error("%s", self->reason);
+    if (!term)
+        actor_finish(pipe, status, self->reason);
+    s_worker_destroy(&self);
+}

@@ -1,0 +1,31 @@
+//  worker.h - the worker actor: SUBscribes to the server's broadcasts, applies each round with its
+//  method over its own data shard, and PUSHes its update and its metrics to the server.
+//
+//  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
+//  process can host many workers as threads. Sends HELLO on start, READY on the first PING,
+//  UPDATE + METRICS for each ROUND, RESYNC when it sees a gap in the broadcast sequence. Ends on
+//  STOP (DONE "completed", or "stopped" when the server ended the run early), on $TERM, or when the server is silent past timeout_s.
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "loss.h"
+#include "method.h"
+
+typedef struct {
+    const char *ep_bcast;     // the server's PUB endpoint (connect)
+    const char *ep_up;        // the server's PULL endpoint (connect)
+    uint32_t id;              // 0-based worker id
+    const method_t *method;   // the run's method
+    method_params_t mp;       // its resolved parameters
+    const loss_t *loss;       // this worker's local objective (borrowed, read-only)
+    uint64_t seed;            // the run's seed (worker stream: compressor draws)
+    double timeout_s;         // give up when the server is silent this long
+} worker_cfg_t;
+
+//  The zactor function; args is a const worker_cfg_t * that outlives the actor.
+void worker_actor(zsock_t *pipe, void *args);
+
+#endif

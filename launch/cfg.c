@@ -1,0 +1,265 @@
+//  cfg.c - see cfg.h.
+#include "cfg.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const cfg_key_t s_keys[] = {
+    {"method", CFG_STR, "marina", 0, 0, "the method: gd | marina"},
+    {"compressor", CFG_STR, "randk", 0, 0, "the compressor Q: identity | randk"},
+    {"k", CFG_INT, "10", 1, 1e9, "RandK's K: coordinates in one compressed update"},
+    {"n", CFG_INT, "5", 1, 100000, "number of workers"},
+    {"rounds", CFG_INT, "1000", 0, 1e12, "communication rounds after round 0"},
+    {"seed", CFG_INT, "1", 0, 9e18, "the run's seed: every random choice flows from it"},
+    {"dataset", CFG_STR, "synthetic", 0, 0, "a LibSVM file, or 'synthetic' (generated)"},
+    {"bias", CFG_BOOL, "true", 0, 0, "append a feature of ones (the paper's code does)"},
+    {"loss", CFG_STR, "nonconvex", 0, 0, "the loss: nonconvex (MARINA paper (11))"},
+    {"gamma", CFG_THEORY, "theory", 1e-300, 1e300, "stepsize, or 'theory' (MARINA Thm 2.1)"},
+    {"p", CFG_THEORY, "theory", 1e-300, 1, "P(c_k = 1), or 'theory' (p = zeta/d, Cor. 2.1)"},
+    {"db", CFG_STR, "marina.db", 0, 0, "the SQLite result database"},
+    {"name", CFG_STR, "", 0, 0, "a label stored with the run"},
+    {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
+    {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
+    {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
+    {"synth_rows", CFG_INT, "2000", 2, 1e8, "synthetic data: samples"},
+    {"synth_d", CFG_INT, "40", 2, 1e7, "synthetic data: features (including the bias)"},
+    {"synth_density", CFG_REAL, "0.3", 1e-6, 1, "synthetic data: fraction of non-zero features"},
+};
+
+#define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])
+
+const cfg_key_t *
+cfg_keys(size_t *count)
+{
+    *count = KEY_COUNT;
+    return s_keys;
+}
+
+static int
+s_find(const char *key)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strcmp(s_keys[i].name, key) == 0)
+            return (int) i;
+    return -1;
+}
+
+static int
+s_parse_bool(const char *v, int *out)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = 1, 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = 0, 1;
+    }
+    return 0;
+}
+
+//  Parses a number; 1 if v is one whole finite number.
+static int
+s_parse_real(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(v, &end);
+    return end != v && *end == '\0' && errno == 0 && isfinite(*out);
+}
+
+static int
+s_check(const cfg_key_t *k, const char *v, const char *where, mr_err_t *err)
+{
+    double x;
+    int b;
+    switch (k->type) {
+        case CFG_STR:
+            return MR_OK;
+        case CFG_BOOL:
+            if (s_parse_bool(v, &b))
+                return MR_OK;
+            return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not a boolean (true/false)",
+                              where, k->name, v);
+        case CFG_THEORY:
+            if (strcmp(v, "theory") == 0)
+                return MR_OK;
+            // fall through
+        case CFG_INT:
+        case CFG_REAL:
+            if (!s_parse_real(v, &x))
+                return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not a %snumber", where,
+                                  k->name, v, k->type == CFG_THEORY ? "finite 'theory' or " : "");
+            if (k->type == CFG_INT && x != floor(x))
+                return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not an integer", where,
+                                  k->name, v);
+            if (x < k->min || x > k->max)
+                return mr_err_set(err, MR_ECONFIG, "%s: %s = %s is outside [%g, %g]", where,
+                                  k->name, v, k->min, k->max);
+            return MR_OK;
+    }
+    return MR_OK;
+}
+
+int
+cfg_init(cfg_t *c)
+{
+    c->values = calloc(KEY_COUNT, sizeof(char *));
+    if (!c->values)
+        return MR_ENOMEM;
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        c->values[i] = strdup(s_keys[i].def);
+        if (!c->values[i]) {
+            cfg_fini(c);
+            return MR_ENOMEM;
+        }
+    }
+    return MR_OK;
+}
+
+void
+cfg_fini(cfg_t *c)
+{
+    if (!c->values)
+        return;
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        free(c->values[i]);
+    free(c->values);
+    c->values = NULL;
+}
+
+int
+cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_t *err)
+{
+    int i = s_find(key);
+    if (i < 0)
+        return mr_err_set(err, MR_ECONFIG, "%s: unknown key '%s' (marina --help lists them)",
+                          where, key);
+    int rc = s_check(&s_keys[i], value, where, err);
+    if (rc != MR_OK)
+        return rc;
+    char *copy = strdup(value);
+    if (!copy)
+        return mr_err_set(err, MR_ENOMEM, "out of memory");
+    free(c->values[i]);
+    c->values[i] = copy;
+    return MR_OK;
+}
+
+typedef struct {
+    cfg_t *cfg;
+    const char *path;
+    mr_err_t first;  // the first error, without its line (inih gives the line)
+} s_load_t;
+
+static int
+s_on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    s_load_t *load = user;
+    if (load->first.rc != MR_OK)
+        return 0;
+    if (section && section[0]) {
+        mr_err_set(&load->first, MR_ECONFIG, "section [%s]: keys are flat, write them without "
+                                             "a section", section);
+        return 0;
+    }
+    return cfg_set(load->cfg, name, value ? value : "", "", &load->first) == MR_OK;
+}
+
+int
+cfg_load_file(cfg_t *c, const char *path, mr_err_t *err)
+{
+    s_load_t load = {c, path, {MR_OK, ""}};
+    int line = ini_parse(path, s_on_ini, &load);
+    if (line < 0)
+        return mr_err_set(err, MR_EIO, "cannot read the config file %s", path);
+    if (line > 0) {
+        // cfg_set's text starts with ": " since where was empty
+        const char *text = load.first.rc != MR_OK ? load.first.text : ": not a 'key = value' line";
+        if (text[0] == ':')
+            text += 2;
+        return mr_err_set(err, MR_ECONFIG, "%s:%d: %s", path, line, text);
+    }
+    return MR_OK;
+}
+
+int
+cfg_apply_arg(cfg_t *c, const char *arg, const char *where, mr_err_t *err)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return mr_err_set(err, MR_ECONFIG, "%s: '%s' is not key=value", where, arg);
+    char key[64];
+    size_t len = (size_t) (eq - arg);
+    if (len >= sizeof key)
+        return mr_err_set(err, MR_ECONFIG, "%s: unknown key '%.*s'", where, (int) len, arg);
+    memcpy(key, arg, len);
+    key[len] = '\0';
+    return cfg_set(c, key, eq + 1, where, err);
+}
+
+static const char *
+s_value(const cfg_t *c, const char *key, cfg_type_t *type)
+{
+    int i = s_find(key);
+    assert(i >= 0);
+    if (type)
+        *type = s_keys[i].type;
+    return c->values[i];
+}
+
+const char *
+cfg_str(const cfg_t *c, const char *key)
+{
+    return s_value(c, key, NULL);
+}
+
+int64_t
+cfg_int(const cfg_t *c, const char *key)
+{
+    return (int64_t) strtod(s_value(c, key, NULL), NULL);
+}
+
+double
+cfg_real(const cfg_t *c, const char *key)
+{
+    cfg_type_t type;
+    const char *v = s_value(c, key, &type);
+    if (type == CFG_THEORY && strcmp(v, "theory") == 0)
+        return NAN;
+    return strtod(v, NULL);
+}
+
+int
+cfg_bool(const cfg_t *c, const char *key)
+{
+    int b = 0;
+    s_parse_bool(s_value(c, key, NULL), &b);
+    return b;
+}
+
+char *
+cfg_to_ini(const cfg_t *c)
+{
+    size_t size = 1;
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        size += strlen(s_keys[i].name) + strlen(c->values[i]) + 4;
+    char *out = malloc(size), *at = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        at += sprintf(at, "%s = %s\n", s_keys[i].name, c->values[i]);
+    return out;
+}
+
+void
+cfg_print_help(FILE *out)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        fprintf(out, "  %-14s %-10s %s\n", s_keys[i].name, s_keys[i].def[0] ? s_keys[i].def : "''",
+                s_keys[i].help);
+}

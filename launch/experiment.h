@@ -1,0 +1,35 @@
+//  experiment.h - turns a configuration into a runnable experiment: loads (or generates) the data,
+//  splits it among the n workers as the MARINA paper does, binds each worker's loss, and resolves
+//  the method's parameters ("theory" values from the papers' corollaries). Every check of the
+//  parameters happens here, before any actor starts, and names the offending key.
+//  The experiment owns its data; losses point into it. Plain value: init/fini.
+#ifndef EXPERIMENT_H
+#define EXPERIMENT_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+#include "data.h"
+#include "loss.h"
+#include "method.h"
+#include "stats.h"
+
+typedef struct {
+    const method_t *method;  // from cfg "method"
+    method_params_t mp;      // resolved: gamma and p are numbers
+    csr_t data;              // the whole data set (dimension d = data.cols)
+    csr_t *shards;           // n contiguous parts
+    loss_t *losses;          // n local objectives over the shards
+    double L;                // sqrt(1/n sum L_i^2)
+    double omega, zeta;      // of the compressor
+    char *resolved;          // the full configuration with theory values filled in (INI text)
+} experiment_t;
+
+//  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.
+int experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err);
+void experiment_fini(experiment_t *e);
+
+//  Fills run with the experiment's identity (strings borrowed from c and e).
+void experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run);
+
+#endif

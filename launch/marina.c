@@ -1,0 +1,713 @@
+//  marina.c - the command line: `marina run` (an experiment on this machine), `marina server`,
+//  `marina worker`, `marina recorder` (one actor by hand), `marina summary` (a run's figures).
+//  stdout carries the CLI's output (endpoints, summary); logs go to stderr.
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "experiment.h"
+#include "recorder.h"
+#include "server.h"
+#include "spawner.h"
+#include "worker.h"
+
+#define GRACE_S 10.0  // how long stopping children may take before SIGKILL
+
+//  Options of the subcommands; key=value arguments go to the configuration.
+typedef struct {
+    const char *config;      // --config FILE (run: may be the first positional argument)
+    const char *bind[3];     // server: --bind BCAST UP STATS
+    const char *connect[2];  // worker: --connect BCAST UP; recorder: --connect STATS UP
+    const char *db;          // recorder: --db FILE
+    long id;                 // worker: --id I
+    int report_fd;           // --report-fd FD: write the bound endpoints there (launcher use)
+    int watch_parent;        // --watch-parent: stop when the launcher dies
+    int no_recorder;         // server: --no-recorder
+    int verbose;             // -v
+    double timeout_s;        // recorder: --timeout S
+    const char *run_id;      // summary: --run ID
+    int help;
+} opts_t;
+
+static volatile sig_atomic_t s_stop_signal = 0;
+
+static void
+s_on_signal(int sig)
+{
+    s_stop_signal = sig;
+}
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "marina - communication-compressed distributed optimization (MARINA and friends)\n"
+            "\n"
+            "usage:\n"
+            "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
+            "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
+            "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
+            "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
+            "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
+            "  marina COMMAND --help                      help on one command\n"
+            "\n"
+            "`marina run` with no arguments runs a demo: MARINA with RandK on a synthetic,\n"
+            "heterogeneous data set, 5 workers, recorded in marina.db.\n"
+            "\n"
+            "configuration keys (INI file lines 'key = value', or key=value arguments):\n");
+    cfg_print_help(out);
+}
+
+static void
+s_command_help(const char *cmd)
+{
+    if (strcmp(cmd, "run") == 0)
+        printf("usage: marina run [CONFIG.ini] [key=value ...]\n"
+               "Starts the server, the recorder and n workers as processes on this machine\n"
+               "(transport=tcp over loopback with free ports, or ipc; transport=inproc runs them\n"
+               "as threads of one process), shows progress, records every round in the SQLite\n"
+               "file `db`, and prints a summary. Exits non-zero if any actor failed; stops every\n"
+               "actor on error or Ctrl-C.\n\nkeys:\n");
+    else if (strcmp(cmd, "server") == 0)
+        printf("usage: marina server --config F [key=value ...] --bind BCAST UP STATS "
+               "[--no-recorder]\n"
+               "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats PUSH (STATS)\n"
+               "endpoints (e.g. tcp://0.0.0.0:5555; port * picks a free one), prints the bound\n"
+               "endpoints on stdout, waits for n workers and a recorder, and runs the rounds.\n\nkeys:\n");
+    else if (strcmp(cmd, "worker") == 0)
+        printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
+               "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
+               "of the data and connects to the server's BCAST and UP endpoints.\n\nkeys:\n");
+    else if (strcmp(cmd, "recorder") == 0) {
+        printf("usage: marina recorder --connect STATS UP --db FILE [--timeout S]\n"
+               "Runs the recorder: connects to the server's STATS and UP endpoints and writes the\n"
+               "run into the SQLite file FILE (docs/schema.md).\n");
+        return;
+    } else if (strcmp(cmd, "summary") == 0) {
+        printf("usage: marina summary [--db FILE] [--run ID]\n"
+               "Prints the figures of run ID (default: the latest) of FILE (default marina.db).\n");
+        return;
+    }
+    cfg_print_help(stdout);
+}
+
+//  Parses argv[first..] into opts and the configuration. Returns 0, or prints why and returns 2.
+static int
+s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_positional)
+{
+    memset(o, 0, sizeof *o);
+    o->id = -1;
+    o->report_fd = -1;
+    o->timeout_s = 60;
+    mr_err_t err;
+    char where[64];
+    // The config file first, so that key=value arguments override it wherever they stand.
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            o->config = argv[++i];
+        else if (config_positional && i == first && argv[i][0] != '-' && !strchr(argv[i], '='))
+            o->config = argv[i];
+    }
+    if (o->config && cfg_load_file(cfg, o->config, &err) != MR_OK) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        return 2;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        int left = argc - i - 1;
+        if (strcmp(a, "--config") == 0 && left >= 1)
+            i++;
+        else if (config_positional && i == first && a[0] != '-' && !strchr(a, '='))
+            continue;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            o->help = 1;
+        else if (strcmp(a, "-v") == 0)
+            o->verbose = 1;
+        else if (strcmp(a, "--bind") == 0 && left >= 3) {
+            o->bind[0] = argv[++i];
+            o->bind[1] = argv[++i];
+            o->bind[2] = argv[++i];
+        } else if (strcmp(a, "--connect") == 0 && left >= 2) {
+            o->connect[0] = argv[++i];
+            o->connect[1] = argv[++i];
+        } else if (strcmp(a, "--db") == 0 && left >= 1)
+            o->db = argv[++i];
+        else if (strcmp(a, "--run") == 0 && left >= 1)
+            o->run_id = argv[++i];
+        else if (strcmp(a, "--id") == 0 && left >= 1)
+            o->id = strtol(argv[++i], NULL, 10);
+        else if (strcmp(a, "--timeout") == 0 && left >= 1)
+            o->timeout_s = strtod(argv[++i], NULL);
+        else if (strcmp(a, "--report-fd") == 0 && left >= 1)
+            o->report_fd = (int) strtol(argv[++i], NULL, 10);
+        else if (strcmp(a, "--watch-parent") == 0)
+            o->watch_parent = 1;
+        else if (strcmp(a, "--no-recorder") == 0)
+            o->no_recorder = 1;
+        else if (a[0] == '-') {
+            fprintf(stderr, "marina: unknown option '%s' (or missing values); see --help\n", a);
+            return 2;
+        } else {
+            snprintf(where, sizeof where, "argument '%s'", a);
+            if (cfg_apply_arg(cfg, a, where, &err) != MR_OK) {
+                fprintf(stderr, "marina: %s\n", err.text);
+                return 2;
+            }
+        }
+    }
+    return 0;
+}
+
+static void
+s_logging(const char *ident, int verbose)
+{
+    zsys_set_logident(ident);
+    zsys_set_logstream(stderr);
+    zsys_set_logsystem(false);
+    (void) verbose;
+}
+
+//  Hosts one actor in this process until it reports DONE, the process is interrupted, or (with
+//  watch_parent) the launcher dies. Returns the actor's final status as an exit code.
+static int
+s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
+{
+    pid_t parent = getppid();
+    zactor_t *actor = zactor_new(fn, args);
+    if (!actor) {
+        fprintf(stderr, "marina: cannot start the %s\n", who);
+        return 1;
+    }
+    char status[32] = "aborted";
+    zmsg_t *first = zmsg_recv(actor);
+    char *kind = first ? zmsg_popstr(first) : NULL;
+    if (kind && strcmp(kind, "READY") == 0) {
+        char line[1024] = "";
+        for (char *ep = zmsg_popstr(first); ep; ep = zmsg_popstr(first)) {
+            snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s", line[0] ? " " : "",
+                     ep);
+            zstr_free(&ep);
+        }
+        if (line[0]) {
+            if (o->report_fd >= 0) {
+                dprintf(o->report_fd, "%s\n", line);
+                close(o->report_fd);
+            } else {
+                printf("%s\n", line);
+                fflush(stdout);
+            }
+        }
+    } else if (kind && strcmp(kind, "DONE") == 0) {
+        char *st = zmsg_popstr(first);
+        snprintf(status, sizeof status, "%s", st ? st : "failed");
+        zstr_free(&st);
+        zmsg_destroy(&first);
+        zstr_free(&kind);
+        zactor_destroy(&actor);
+        return 1;
+    }
+    zstr_free(&kind);
+    zmsg_destroy(&first);
+    void *pipe = zsock_resolve(actor);
+    while (!zsys_interrupted) {
+        zmq_pollitem_t item = {pipe, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 250) > 0) {
+            zmsg_t *msg = zmsg_recv(actor);
+            char *what = msg ? zmsg_popstr(msg) : NULL;
+            int done = what && strcmp(what, "DONE") == 0;
+            if (done) {
+                char *st = zmsg_popstr(msg);
+                snprintf(status, sizeof status, "%s", st ? st : "failed");
+                zstr_free(&st);
+            }
+            zstr_free(&what);
+            zmsg_destroy(&msg);
+            if (done)
+                break;
+        }
+        if (o->watch_parent && getppid() != parent) {
+            zsys_error("%s: the launcher died; stopping", who);
+            break;
+        }
+    }
+    zactor_destroy(&actor);
+    if (strcmp(status, "completed") == 0 || strcmp(status, "stopped") == 0)
+        return 0;
+    return strcmp(status, "aborted") == 0 ? 130 : 1;
+}
+
+static int
+s_cmd_server(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
+    if (rc == 0 && o.help) {
+        s_command_help("server");
+        cfg_fini(&cfg);
+        return 0;
+    }
+    if (rc == 0 && (!o.bind[0] || !o.bind[1] || !o.bind[2])) {
+        fprintf(stderr, "marina server: --bind BCAST UP STATS is required\n");
+        rc = 2;
+    }
+    experiment_t e;
+    mr_err_t err;
+    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
+        fprintf(stderr, "marina server: %s\n", err.text);
+        rc = 2;
+    }
+    if (rc != 0) {
+        cfg_fini(&cfg);
+        return rc;
+    }
+    s_logging("marina-server", o.verbose);
+    server_cfg_t sc = {0};
+    sc.ep_bcast = o.bind[0];
+    sc.ep_up = o.bind[1];
+    sc.ep_stats = o.bind[2];
+    sc.method = e.method;
+    sc.mp = e.mp;
+    sc.rounds = (uint64_t) cfg_int(&cfg, "rounds");
+    sc.seed = (uint64_t) cfg_int(&cfg, "seed");
+    experiment_run_info(&e, &cfg, &sc.run);
+    sc.with_recorder = !o.no_recorder;
+    sc.timeout_s = cfg_real(&cfg, "timeout_s");
+    sc.progress_s = cfg_real(&cfg, "progress_s");
+    rc = s_host(server_actor, &sc, &o, "server");
+    experiment_fini(&e);
+    cfg_fini(&cfg);
+    return rc;
+}
+
+static int
+s_cmd_worker(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
+    if (rc == 0 && o.help) {
+        s_command_help("worker");
+        cfg_fini(&cfg);
+        return 0;
+    }
+    if (rc == 0 && (!o.connect[0] || o.id < 0 || o.id >= cfg_int(&cfg, "n"))) {
+        fprintf(stderr, "marina worker: --id I (0 <= I < n) and --connect BCAST UP are required\n");
+        rc = 2;
+    }
+    experiment_t e;
+    mr_err_t err;
+    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
+        fprintf(stderr, "marina worker: %s\n", err.text);
+        rc = 2;
+    }
+    if (rc != 0) {
+        cfg_fini(&cfg);
+        return rc;
+    }
+    char ident[48];
+    snprintf(ident, sizeof ident, "marina-worker-%ld", o.id);
+    s_logging(ident, o.verbose);
+    worker_cfg_t wc = {0};
+    wc.ep_bcast = o.connect[0];
+    wc.ep_up = o.connect[1];
+    wc.id = (uint32_t) o.id;
+    wc.method = e.method;
+    wc.mp = e.mp;
+    wc.loss = &e.losses[o.id];
+    wc.seed = (uint64_t) cfg_int(&cfg, "seed");
+    wc.timeout_s = cfg_real(&cfg, "timeout_s");
+    rc = s_host(worker_actor, &wc, &o, ident);
+    experiment_fini(&e);
+    cfg_fini(&cfg);
+    return rc;
+}
+
+static int
+s_cmd_recorder(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
+    if (rc == 0 && o.help) {
+        s_command_help("recorder");
+        cfg_fini(&cfg);
+        return 0;
+    }
+    if (rc == 0 && (!o.connect[0] || !o.db)) {
+        fprintf(stderr, "marina recorder: --connect STATS UP and --db FILE are required\n");
+        rc = 2;
+    }
+    if (rc == 0) {
+        s_logging("marina-recorder", o.verbose);
+        recorder_cfg_t rcfg = {o.connect[0], o.connect[1], o.db, o.timeout_s};
+        rc = s_host(recorder_actor, &rcfg, &o, "recorder");
+    }
+    cfg_fini(&cfg);
+    return rc;
+}
+
+static void
+s_print_summary(const char *db_path, int64_t run_id)
+{
+    db_summary_t s;
+    mr_err_t err;
+    if (db_run_summary(db_path, run_id, &s, &err) != MR_OK) {
+        fprintf(stderr, "marina: cannot read the summary: %s\n", err.text);
+        return;
+    }
+    double rps = s.wall_time_s > 0 ? (double) s.rounds / s.wall_time_s : 0;
+    printf("\nrun %lld %s  (%s)\n", (long long) s.run_id, s.status, db_path);
+    if (s.error[0])
+        printf("  reason               %s\n", s.error);
+    printf("  rounds               %llu (+ round 0)\n", (unsigned long long) s.rounds);
+    printf("  f                    %.6e -> %.6e\n", s.f_first, s.f_last);
+    printf("  ||grad f||^2         %.6e -> %.6e  (x %.3g)\n", s.gns_first, s.gns_last,
+           s.gns_first > 0 ? s.gns_last / s.gns_first : NAN);
+    printf("  uplink bits (paper)  %llu\n", (unsigned long long) s.bits_paper_up);
+    printf("  uplink bits (model)  %llu\n", (unsigned long long) s.bits_model_up);
+    printf("  uplink bytes (wire)  %llu\n", (unsigned long long) s.bytes_wire_up);
+    printf("  oracle calls         %llu\n", (unsigned long long) s.oracle_calls);
+    printf("  wall time            %.3f s\n", s.wall_time_s);
+    printf("  rounds/s             %.0f\n", rps);
+}
+
+static int
+s_cmd_summary(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
+    cfg_fini(&cfg);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        s_command_help("summary");
+        return 0;
+    }
+    s_print_summary(o.db ? o.db : "marina.db", o.run_id ? strtoll(o.run_id, NULL, 10) : 0);
+    return 0;
+}
+
+//  Reads one line (the server's bound endpoints) from fd within timeout_s.
+static int
+s_read_line(int fd, char *line, size_t size, double timeout_s)
+{
+    size_t used = 0;
+    while (used + 1 < size) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, (int) (timeout_s * 1000));
+        if (r <= 0)
+            return -1;
+        ssize_t got = read(fd, line + used, 1);
+        if (got <= 0)
+            return -1;
+        if (line[used] == '\n') {
+            line[used] = '\0';
+            return 0;
+        }
+        used++;
+    }
+    return -1;
+}
+
+//  Runs the experiment as processes: server, recorder and n workers.
+static int
+s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path,
+                const char *tmpdir)
+{
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) {
+        fprintf(stderr, "marina: cannot find my own executable\n");
+        return 1;
+    }
+    exe[len] = '\0';
+    char ep[3][512];
+    const char *names[3] = {"bcast", "up", "stats"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(cfg_str(cfg, "transport"), "ipc") == 0)
+            snprintf(ep[i], sizeof ep[i], "ipc://%s/%s", tmpdir, names[i]);
+        else
+            snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:*");
+    }
+    spawn_t sp;
+    spawn_init(&sp);
+    mr_err_t err;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("marina: pipe");
+        return 1;
+    }
+    // Keep the report pipe away from fd 3 and out of every other child.
+    int report_w = fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+    int report_r = fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
+    close(fds[0]);
+    close(fds[1]);
+    char *server_argv[] = {exe, "server", "--config", (char *) config_path, "--bind", ep[0],
+                           ep[1], ep[2], "--report-fd", "3", "--watch-parent", NULL};
+    int rc = spawn_start(&sp, "server", server_argv, report_w, &err);
+    close(report_w);
+    char line[1600];
+    if (rc == MR_OK && s_read_line(report_r, line, sizeof line, cfg_real(cfg, "timeout_s")) != 0) {
+        rc = MR_EPEER;
+        fprintf(stderr, "marina: the server did not report its endpoints\n");
+    }
+    close(report_r);
+    char bound[3][512];
+    if (rc == MR_OK && sscanf(line, "%511s %511s %511s", bound[0], bound[1], bound[2]) != 3) {
+        rc = MR_EPEER;
+        fprintf(stderr, "marina: the server reported '%s', not three endpoints\n", line);
+    }
+    if (rc == MR_OK) {
+        char timeout[32];
+        snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
+        char *rec_argv[] = {exe, "recorder", "--connect", bound[2], bound[1], "--db",
+                            (char *) cfg_str(cfg, "db"), "--timeout", timeout, "--watch-parent",
+                            NULL};
+        rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
+    }
+    for (size_t i = 0; rc == MR_OK && i < e->mp.n; i++) {
+        char id[32], role[32];
+        snprintf(id, sizeof id, "%zu", i);
+        snprintf(role, sizeof role, "worker %zu", i);
+        char *w_argv[] = {exe, "worker", "--config", (char *) config_path, "--id", id,
+                          "--connect", bound[0], bound[1], "--watch-parent", NULL};
+        rc = spawn_start(&sp, role, w_argv, -1, &err);
+    }
+    if (rc != MR_OK && err.text[0])
+        fprintf(stderr, "marina: %s\n", err.text);
+    int failed = rc != MR_OK;
+    if (failed)
+        spawn_signal_all(&sp, SIGTERM);
+    // Watch the children: the first failure (or Ctrl-C) stops them all.
+    while (!failed && spawn_running(&sp) > 0) {
+        int bad = spawn_reap(&sp);
+        if (bad >= 0) {
+            char how[128];
+            spawn_describe(&sp.children[bad], how, sizeof how);
+            fprintf(stderr, "marina: the %s (pid %d) %s; stopping the run\n",
+                    sp.children[bad].role, (int) sp.children[bad].pid, how);
+            failed = 1;
+            spawn_signal_all(&sp, SIGTERM);
+        } else if (s_stop_signal) {
+            fprintf(stderr, "marina: interrupted; stopping every actor\n");
+            failed = 1;
+            spawn_signal_all(&sp, SIGTERM);
+        } else {
+            usleep(20 * 1000);
+        }
+    }
+    spawn_wait_all(&sp, GRACE_S);
+    for (size_t i = 0; i < sp.count; i++) {
+        spawn_child_t *c = &sp.children[i];
+        if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+            continue;
+        char how[128];
+        spawn_describe(c, how, sizeof how);
+        if (!failed)
+            fprintf(stderr, "marina: the %s (pid %d) %s\n", c->role, (int) c->pid, how);
+        failed = 1;
+    }
+    spawn_fini(&sp);
+    return failed ? 1 : 0;
+}
+
+//  Runs the experiment as threads of this process over inproc:// (one zactor per actor).
+static int
+s_run_threads(const cfg_t *cfg, const experiment_t *e)
+{
+    s_logging("marina", 0);
+    size_t n = e->mp.n;
+    server_cfg_t sc = {0};
+    sc.ep_bcast = "inproc://marina-bcast";
+    sc.ep_up = "inproc://marina-up";
+    sc.ep_stats = "inproc://marina-stats";
+    sc.method = e->method;
+    sc.mp = e->mp;
+    sc.rounds = (uint64_t) cfg_int(cfg, "rounds");
+    sc.seed = (uint64_t) cfg_int(cfg, "seed");
+    experiment_run_info(e, cfg, &sc.run);
+    sc.with_recorder = 1;
+    sc.timeout_s = cfg_real(cfg, "timeout_s");
+    sc.progress_s = cfg_real(cfg, "progress_s");
+    recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
+    worker_cfg_t *wc = calloc(n, sizeof *wc);
+    zactor_t **actors = calloc(n + 2, sizeof *actors);
+    if (!wc || !actors) {
+        free(wc);
+        free(actors);
+        return 1;
+    }
+    int failed = 0;
+    actors[0] = zactor_new(server_actor, &sc);
+    char *ready = zstr_recv(actors[0]);  // READY (endpoints follow) or DONE failed
+    failed = !ready || strcmp(ready, "READY") != 0;
+    zstr_free(&ready);
+    zsock_flush(actors[0]);
+    if (!failed) {
+        actors[1] = zactor_new(recorder_actor, &rcfg);
+        for (size_t i = 0; i < n; i++) {
+            wc[i] = (worker_cfg_t){sc.ep_bcast, sc.ep_up, (uint32_t) i, e->method, e->mp,
+                                   &e->losses[i], sc.seed, sc.timeout_s};
+            actors[2 + i] = zactor_new(worker_actor, &wc[i]);
+        }
+        // Each actor says READY (or DONE failed) first; then wait for the server's DONE.
+        for (size_t i = 1; i < n + 2; i++) {
+            char *what = zstr_recv(actors[i]);
+            if (what && strcmp(what, "DONE") == 0)
+                failed = 1;
+            zstr_free(&what);
+            zsock_flush(actors[i]);
+        }
+        while (!failed && !zsys_interrupted) {
+            zmq_pollitem_t item = {zsock_resolve(actors[0]), 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&item, 1, 250) <= 0)
+                continue;
+            char *what = NULL, *status = NULL;
+            zstr_recvx(actors[0], &what, &status, NULL);
+            if (what && strcmp(what, "DONE") == 0) {
+                failed = !status || strcmp(status, "completed") != 0;
+                zstr_free(&what);
+                zstr_free(&status);
+                break;
+            }
+            zstr_free(&what);
+            zstr_free(&status);
+        }
+        // The recorder finishes after the server's STOP; give it the time to commit.
+        if (actors[1]) {
+            zmq_pollitem_t item = {zsock_resolve(actors[1]), 0, ZMQ_POLLIN, 0};
+            zmq_poll(&item, 1, (long) (GRACE_S * 1000));
+        }
+    }
+    if (zsys_interrupted)
+        failed = 1;
+    for (size_t i = n + 2; i-- > 0;)
+        zactor_destroy(&actors[i]);
+    free(actors);
+    free(wc);
+    return failed;
+}
+
+static int
+s_cmd_run(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 1);
+    if (rc == 0 && o.help) {
+        s_command_help("run");
+        cfg_fini(&cfg);
+        return 0;
+    }
+    const char *transport = cfg_str(&cfg, "transport");
+    if (rc == 0 && strcmp(transport, "tcp") && strcmp(transport, "ipc") &&
+        strcmp(transport, "inproc")) {
+        fprintf(stderr, "marina: transport = '%s' is unknown (tcp, ipc or inproc)\n", transport);
+        rc = 2;
+    }
+    // Every parameter is checked here, before any actor starts.
+    experiment_t e;
+    mr_err_t err;
+    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        rc = 2;
+    }
+    if (rc != 0) {
+        cfg_fini(&cfg);
+        return rc;
+    }
+    fprintf(stderr,
+            "marina: %s with %s (K=%zu, omega=%.4g), n=%zu, d=%zu, %zu samples, L=%.4g, "
+            "gamma=%.4g, p=%.4g, %lld rounds -> %s\n",
+            e.method->name, cfg_str(&cfg, "compressor"), e.mp.k, e.omega, e.mp.n, e.mp.dim,
+            e.data.rows, e.L, e.mp.gamma, e.mp.p, (long long) cfg_int(&cfg, "rounds"),
+            cfg_str(&cfg, "db"));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (strcmp(transport, "inproc") == 0) {
+        rc = s_run_threads(&cfg, &e);
+    } else {
+        char tmpdir[] = "/tmp/marina-run-XXXXXX";
+        char config_path[sizeof tmpdir + 16];
+        char *ini = cfg_to_ini(&cfg);
+        FILE *f = NULL;
+        if (mkdtemp(tmpdir)) {
+            snprintf(config_path, sizeof config_path, "%s/run.ini", tmpdir);
+            f = fopen(config_path, "w");
+        }
+        if (!f || !ini || fputs(ini, f) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "marina: cannot write the run's config under /tmp\n");
+            rc = 1;
+        } else {
+            rc = s_run_processes(&cfg, &e, config_path, tmpdir);
+        }
+        free(ini);
+        unlink(config_path);
+        char path[sizeof tmpdir + 16];
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%s", tmpdir, (const char *[]){"bcast", "up", "stats"}[i]);
+            unlink(path);
+        }
+        rmdir(tmpdir);
+    }
+    if (access(cfg_str(&cfg, "db"), F_OK) == 0)
+        s_print_summary(cfg_str(&cfg, "db"), 0);
+    experiment_fini(&e);
+    cfg_fini(&cfg);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        s_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("marina %s\n", MARINA_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return s_cmd_run(argc, argv);
+    if (strcmp(cmd, "server") == 0)
+        return s_cmd_server(argc, argv);
+    if (strcmp(cmd, "worker") == 0)
+        return s_cmd_worker(argc, argv);
+    if (strcmp(cmd, "recorder") == 0)
+        return s_cmd_recorder(argc, argv);
+    if (strcmp(cmd, "summary") == 0)
+        return s_cmd_summary(argc, argv);
+    fprintf(stderr, "marina: unknown command '%s'\n\n", cmd);
+    s_usage(stderr);
+    return 2;
+}

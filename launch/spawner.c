@@ -1,0 +1,131 @@
+//  spawner.c - see spawner.h.
+#include "spawner.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+void
+spawn_init(spawn_t *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void
+spawn_fini(spawn_t *s)
+{
+    free(s->children);
+    memset(s, 0, sizeof *s);
+}
+
+int
+spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_err_t *err)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        spawn_child_t *grown = realloc(s->children, cap * sizeof *grown);
+        if (!grown)
+            return mr_err_set(err, MR_ENOMEM, "out of memory");
+        s->children = grown;
+        s->cap = cap;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (report_fd >= 0 && report_fd != 3)
+        posix_spawn_file_actions_adddup2(&actions, report_fd, 3);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+        return mr_err_set(err, MR_EIO, "cannot start the %s (%s): %s", role, argv[0],
+                          strerror(rc));
+    spawn_child_t *c = &s->children[s->count++];
+    memset(c, 0, sizeof *c);
+    c->pid = pid;
+    snprintf(c->role, sizeof c->role, "%s", role);
+    return MR_OK;
+}
+
+static int
+s_failed(int status)
+{
+    return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+int
+spawn_reap(spawn_t *s)
+{
+    int failed = -1;
+    for (size_t i = 0; i < s->count; i++) {
+        spawn_child_t *c = &s->children[i];
+        if (c->done)
+            continue;
+        int status;
+        pid_t pid = waitpid(c->pid, &status, WNOHANG);
+        if (pid == c->pid || (pid < 0 && errno == ECHILD)) {
+            c->done = 1;
+            c->status = pid == c->pid ? status : 0;
+            if (failed < 0 && s_failed(c->status))
+                failed = (int) i;
+        }
+    }
+    return failed;
+}
+
+size_t
+spawn_running(const spawn_t *s)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < s->count; i++)
+        running += !s->children[i].done;
+    return running;
+}
+
+void
+spawn_signal_all(spawn_t *s, int sig)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (!s->children[i].done)
+            kill(s->children[i].pid, sig);
+}
+
+void
+spawn_wait_all(spawn_t *s, double grace_s)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (double waited = 0; waited < grace_s && spawn_running(s) > 0; waited += 0.01) {
+        spawn_reap(s);
+        nanosleep(&tick, NULL);
+    }
+    if (spawn_running(s) == 0)
+        return;
+    spawn_signal_all(s, SIGKILL);
+    for (size_t i = 0; i < s->count; i++) {
+        spawn_child_t *c = &s->children[i];
+        if (!c->done && waitpid(c->pid, &c->status, 0) == c->pid)
+            c->done = 1;
+        c->done = 1;
+    }
+}
+
+void
+spawn_describe(const spawn_child_t *c, char *out, size_t size)
+{
+    if (!c->done)
+        snprintf(out, size, "is still running");
+    else if (WIFEXITED(c->status))
+        snprintf(out, size, "exited with status %d", WEXITSTATUS(c->status));
+    else if (WIFSIGNALED(c->status))
+        snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(c->status),
+                 strsignal(WTERMSIG(c->status)));
+    else
+        snprintf(out, size, "ended with wait status %d", c->status);
+}

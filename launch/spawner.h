@@ -1,0 +1,48 @@
+//  spawner.h - starts the actors of a run as child processes of the launcher and reaps them.
+//  Children are started with posix_spawn from this same executable; a spawn_t remembers their
+//  pids and roles so that every child is stopped (SIGTERM, then SIGKILL after a grace period) and
+//  reaped on error or interrupt: no orphans. One spawn_t per launcher; not thread-safe.
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mr_err.h"
+
+typedef struct {
+    pid_t pid;
+    char role[32];  // "server", "recorder", "worker 3"
+    int done;       // reaped
+    int status;     // waitpid status once done
+} spawn_child_t;
+
+typedef struct {
+    spawn_child_t *children;
+    size_t count, cap;
+} spawn_t;
+
+void spawn_init(spawn_t *s);
+void spawn_fini(spawn_t *s);
+
+//  Starts argv (argv[0] = the executable path) as a child named role. If report_fd >= 0, the
+//  child's fd 3 is that descriptor (the launcher keeps the read end). MR_OK or MR_EIO.
+int spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_err_t *err);
+
+//  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
+//  exit or a signal) since the last call, or -1.
+int spawn_reap(spawn_t *s);
+
+//  Number of children still running.
+size_t spawn_running(const spawn_t *s);
+
+//  Sends sig to every running child.
+void spawn_signal_all(spawn_t *s, int sig);
+
+//  Waits up to grace_s for all children, then SIGKILLs and reaps the rest.
+void spawn_wait_all(spawn_t *s, double grace_s);
+
+//  A sentence about how child i ended ("exited with status 1", "was killed by signal 9").
+void spawn_describe(const spawn_child_t *c, char *out, size_t size);
+
+#endif

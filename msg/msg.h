@@ -1,0 +1,104 @@
+//  msg.h - the wire protocol of marina: versioned MessagePack messages, strict decoding, and the
+//  bit accounting of every message. See docs/protocol.md for the exact layout of each message.
+//
+//  Every message is one ZeroMQ frame holding one MessagePack array [version, type, ...fields].
+//  Vectors travel as MessagePack bin of little-endian IEEE-754 doubles (indices: uint32 LE).
+//  msg_decode() is strict: wrong types, field counts, lengths, dimensions, versions, non-finite
+//  values or trailing bytes give MR_EMALFORMED / MR_EDIM / MR_ENONFINITE / MR_EVERSION and a
+//  sentence in err; it never crashes or reads out of bounds, whatever the bytes.
+//
+//  Ownership: a msg_t is a plain value made with msg_init(m, dim), which allocates its vector
+//  buffers for dimension dim (the run's d; decoded vectors must have exactly that dimension).
+//  Strings decoded into a msg_t are owned by it and freed by the next decode or msg_fini().
+//  Encoding reads a msg_t (vectors may be set by the caller to borrowed buffers via the pointers
+//  documented below) and appends nothing else. Not thread-safe; one msg_t per actor.
+#ifndef MSG_H
+#define MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_err.h"
+#include "stats.h"
+#include "vec.h"
+
+#define MSG_VERSION 1
+
+typedef enum {
+    MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid)
+    MSG_READY = 2,    // worker -> server: I receive your broadcasts (answer to PING)
+    MSG_PING = 3,     // server -> all (PUB): are you subscribed? (seq)
+    MSG_ROUND = 4,    // server -> workers (PUB): round k, c_k, g^{k-1}
+    MSG_UPDATE = 5,   // worker -> server: round k, my update (dense or sparse), oracle calls
+    MSG_METRICS = 6,  // worker -> server: round k, f_i(x^k), grad f_i(x^k); not communication
+    MSG_RESYNC = 7,   // worker -> server: resend from seq (last seq I saw)
+    MSG_RUN = 8,      // server -> recorder: the run's identity and resolved config
+    MSG_STATS = 9,    // server -> recorder: one round's row
+    MSG_STOP = 10,    // server -> workers (PUB) and recorder: the run ended (status, reason)
+} msg_type_t;
+
+typedef enum {
+    MSG_ROLE_WORKER = 0,
+    MSG_ROLE_RECORDER = 1,
+    MSG_ROLE_ATTACKER = 2,  // reserved for the Byzantine issue
+} msg_role_t;
+
+typedef struct {
+    msg_type_t type;
+    // HELLO, READY, UPDATE, METRICS, RESYNC
+    msg_role_t role;   // HELLO, READY
+    uint32_t sender;   // worker id (0-based) or 0 for the recorder
+    uint32_t pid;      // HELLO: the sender's process id (for logs)
+    // PING, ROUND, RESYNC
+    uint64_t seq;      // broadcast sequence number (PING, ROUND); RESYNC: last seq seen
+    // ROUND, UPDATE, METRICS
+    uint64_t round;    // k
+    int coin;          // ROUND: c_k
+    int has_g;         // ROUND: 1 if g carries g^{k-1} (k >= 1), 0 in round 0
+    vec_t g;           // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
+    cvec_t up;         // UPDATE: the update. Owned, cap = d
+    uint64_t oracle_calls;  // UPDATE
+    double f;          // METRICS: f_i(x^k)
+    run_info_t run;    // RUN (strings owned after decode)
+    round_stats_t stats;  // STATS
+    char *status;      // STOP: "completed", "failed" or "aborted" (owned after decode)
+    char *reason;      // STOP: a sentence, may be "" (owned after decode)
+    char *owned[8];    // strings owned by this msg_t (internal)
+} msg_t;
+
+//  A growable byte buffer for encoded frames.
+typedef struct {
+    char *data;
+    size_t size;
+    size_t cap;
+} msg_buf_t;
+
+//  Allocates m's buffers for dimension dim (dim >= 1). MR_OK or MR_ENOMEM.
+int msg_init(msg_t *m, size_t dim);
+void msg_fini(msg_t *m);
+void msg_buf_fini(msg_buf_t *b);
+
+//  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM.
+int msg_encode(const msg_t *m, msg_buf_t *out);
+
+//  Decodes size bytes into m, strictly (see above). MR_OK or MR_E* with err filled.
+int msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err);
+
+//  The name of a type ("update"), or "unknown".
+const char *msg_type_name(int type);
+
+//  Bits and bytes of one message in the three conventions of docs/protocol.md.
+typedef struct {
+    uint64_t bits_paper;  // 32 bits per transmitted value; indices free (the papers' plots)
+    uint64_t bits_model;  // values plus ceil(log2 d) bits per transmitted index
+    uint64_t bytes_wire;  // the exact frame bytes
+} msg_cost_t;
+
+//  ceil(log2 dim) (0 for dim <= 1): bits to name one of dim coordinates.
+uint32_t msg_index_bits(size_t dim);
+//  The cost of an UPDATE carrying up, whose encoded frame has wire_bytes bytes.
+msg_cost_t msg_update_cost(const cvec_t *up, size_t wire_bytes);
+//  The cost, to one receiver, of a ROUND message (has_g, dim d) whose frame has wire_bytes bytes.
+msg_cost_t msg_round_cost(int has_g, size_t dim, size_t wire_bytes);
+
+#endif

@@ -1,0 +1,42 @@
+//  data.h - a labelled data set in compressed sparse row form, and the synthetic generator.
+//  csr_t owns its arrays. Row t has entries col[rowptr[t]..rowptr[t+1]) (strictly increasing
+//  columns, each < cols) with values val[..], and label y[t] in {-1, +1}. A bias column of ones,
+//  when requested, is the last column (index cols - 1). Plain value: init/fini.
+#ifndef DATA_H
+#define DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_err.h"
+
+typedef struct {
+    size_t rows;      // number of samples
+    size_t cols;      // dimension d (including the bias column, if any)
+    size_t nnz;       // stored entries
+    size_t *rowptr;   // rows + 1 offsets into col/val
+    uint32_t *col;    // nnz column indices
+    double *val;      // nnz values
+    double *y;        // rows labels, each -1 or +1
+} csr_t;
+
+void csr_fini(csr_t *a);
+
+//  Copies rows [begin, end) of a into out (same cols). MR_OK, MR_EINVAL or MR_ENOMEM.
+int csr_slice(const csr_t *a, size_t begin, size_t end, csr_t *out);
+
+//  Part i (0-based) of the paper's split of a into n equal contiguous parts of floor(rows/n)
+//  rows each; the last rows - n*floor(rows/n) rows belong to no part (MARINA paper, App. A.1.1).
+int csr_split_part(const csr_t *a, size_t n, size_t i, csr_t *out, mr_err_t *err);
+
+//  max_t ||a_t||^2 over the rows.
+double csr_max_row_norm_sq(const csr_t *a);
+
+//  A deterministic, heterogeneous synthetic binary classification set: rows samples of dimension
+//  cols (the last column is a bias of ones), density in (0,1] of the other columns, labels from a
+//  planted model; the rows are in n_groups contiguous groups whose features and labels follow
+//  different distributions, so that the paper's contiguous split gives each worker different data.
+int data_synthetic(size_t rows, size_t cols, double density, size_t n_groups, uint64_t seed,
+                   csr_t *out, mr_err_t *err);
+
+#endif

@@ -1,0 +1,28 @@
+//  method.c - the table of distributed methods; see method.h.
+#include "method.h"
+
+#include <string.h>
+
+#include "method_impl.h"
+
+//  Every method, in the order --help lists them.
+static const method_t *const s_methods[] = {&method_marina, &method_gd};
+#define S_NMETHODS (sizeof s_methods / sizeof s_methods[0])
+
+//  Kept in step with s_methods (a test checks it), NULL-terminated for callers.
+static const char *const s_names[S_NMETHODS + 1] = {"marina", "gd", NULL};
+
+const method_t *
+method_find(const char *name)
+{
+    for (size_t i = 0; name && i < S_NMETHODS; i++)
+        if (strcmp(name, s_methods[i]->name) == 0)
+            return s_methods[i];
+    return NULL;
+}
+
+const char *const *
+method_names(void)
+{
+    return s_names;
+}

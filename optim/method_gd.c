@@ -1,0 +1,44 @@
+//  method_gd.c - distributed gradient descent as a method table; see method.h.
+//
+//  Every round each worker sends its dense grad f_i(x^k) and the server averages them. That is
+//  MARINA with p = 1 and Q = identity (MARINA paper, Sec. 2), so GD runs MARINA's machinery with
+//  those two parameters forced: the configured p and compressor are ignored.
+#include "method_impl.h"
+
+static method_params_t
+s_gd_params(const method_params_t *mp)
+{
+    method_params_t gd = *mp;
+    gd.p = 1.0;  // c_k = 1 every round, drawn without touching the server's rng
+    gd.compressor = COMP_IDENTITY;
+    gd.k = mp->dim;
+    return gd;
+}
+
+static method_worker_t *
+s_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    method_params_t gd = s_gd_params(mp);
+    return method_marina_worker_new(&gd, loss, id, x0, err);
+}
+
+static method_server_t *
+s_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    method_params_t gd = s_gd_params(mp);
+    return method_marina_server_new(&gd, x0, err);
+}
+
+const method_t method_gd = {
+    .name = "gd",
+    .worker_new = s_worker_new,
+    .worker_destroy = method_marina_worker_destroy,
+    .worker_step = method_marina_worker_step,
+    .worker_x = method_marina_worker_x,
+    .server_new = s_server_new,
+    .server_destroy = method_marina_server_destroy,
+    .server_plan = method_marina_server_plan,
+    .server_combine = method_marina_server_combine,
+    .server_x = method_marina_server_x,
+};

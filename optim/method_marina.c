@@ -1,0 +1,245 @@
+//  method_marina.c - MARINA (MARINA paper, Algorithm 1) as a method table; see method.h.
+//
+//  The paper's iteration k -> k+1 is our round k+1: the server broadcasts g^k and c_k, each
+//  worker steps to x^{k+1} and sends g_i^{k+1} - g^k (the dense gradient when c_k = 1, else the
+//  compressed gradient difference), and the server forms g^{k+1}. Round 0 is line 2.
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "method_impl.h"
+
+struct method_worker {
+    method_params_t mp;   // the run's parameters (copied)
+    const loss_t *loss;   // f_i over this worker's shard, borrowed
+    uint32_t id;          // i, 0-based
+    comp_t comp;          // Q
+    vec_t x;              // x^k
+    vec_t grad[2];        // grad f_i at x^k (grad[cur]) and at x^{k-1} (grad[!cur])
+    int cur;              // which of grad holds grad f_i(x^k)
+    vec_t diff;           // grad f_i(x^k) - grad f_i(x^{k-1}), the input of Q
+    uint64_t next_round;  // the round worker_step expects
+};
+
+struct method_server {
+    method_params_t mp;   // the run's parameters (copied)
+    vec_t x;              // x^k after combining round k
+    vec_t g;              // g^k after combining round k
+    vec_t sum;            // sum over workers of one round's updates
+    uint64_t next_round;  // the round server_plan and server_combine expect
+};
+
+//  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
+static int
+s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    if (mp->n == 0)
+        return mr_err_set(err, MR_ECONFIG, "MARINA needs at least one worker (n = 0)");
+    if (mp->dim == 0 || x0->dim != mp->dim)
+        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0->dim, mp->dim);
+    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
+        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
+                          mp->gamma);
+    if (!(mp->p > 0.0 && mp->p <= 1.0))
+        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    return MR_OK;
+}
+
+method_worker_t *
+method_marina_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    if (s_check_params(mp, x0, err) != MR_OK)
+        return NULL;
+    if (loss->data->cols != mp->dim) {
+        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
+                   loss->data->cols, mp->dim);
+        return NULL;
+    }
+    method_worker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+        return NULL;
+    }
+    self->mp = *mp;
+    self->loss = loss;
+    self->id = id;
+    if (comp_init(&self->comp, mp->compressor, mp->dim, mp->k, err) != MR_OK) {
+        free(self);
+        return NULL;
+    }
+    if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->grad[0], mp->dim) != MR_OK ||
+        vec_init(&self->grad[1], mp->dim) != MR_OK || vec_init(&self->diff, mp->dim) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);
+        method_marina_worker_destroy(&self);
+        return NULL;
+    }
+    vec_copy(&self->x, x0);
+    return self;
+}
+
+void
+method_marina_worker_destroy(method_worker_t **self_p)
+{
+    method_worker_t *self = *self_p;
+    if (!self)
+        return;
+    comp_fini(&self->comp);
+    vec_fini(&self->x);
+    vec_fini(&self->grad[0]);
+    vec_fini(&self->grad[1]);
+    vec_fini(&self->diff);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+method_marina_worker_step(method_worker_t *self,
+                          const method_round_t *rd,
+                          rng_t *rng,
+                          cvec_t *out,
+                          method_report_t *report)
+{
+    if (rd->round != self->next_round)
+        return MR_EINVAL;
+    assert(out->cap >= self->mp.dim);
+    if (rd->round > 0) {
+        assert(rd->g && rd->g->dim == self->mp.dim);
+        //  Alg. 1 line 7: x^{k+1} = x^k - gamma g^k
+        vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        self->cur ^= 1;
+    }
+    vec_t *grad_new = &self->grad[self->cur];
+    const vec_t *grad_old = &self->grad[!self->cur];
+    //  Every round needs grad f_i at the new point: it is the message (c_k = 1) or half of the
+    //  difference (c_k = 0), and it is the other half of the next round's difference.
+    double f = loss_value_grad(self->loss, &self->x, grad_new);
+    out->dim = self->mp.dim;
+    if (rd->round == 0 || rd->coin)
+        //  Alg. 1 line 2 and line 8 (c_k = 1): g_i = grad f_i(x^{k+1}), sent dense.
+        cvec_set_dense(out, grad_new);
+    else {
+        //  Alg. 1 line 8 (c_k = 0): g_i = g^k + Q(grad f_i(x^{k+1}) - grad f_i(x^k)); the
+        //  server already holds g^k, so only Q(.) travels.
+        vec_copy(&self->diff, grad_new);
+        vec_axpy(&self->diff, -1.0, grad_old);
+        comp_apply(&self->comp, &self->diff, rng, out);
+    }
+    report->oracle_calls = self->loss->data->rows;
+    report->have_eval = 1;
+    report->f = f;
+    report->grad = grad_new;
+    self->next_round++;
+    return MR_OK;
+}
+
+const vec_t *
+method_marina_worker_x(const method_worker_t *self)
+{
+    return &self->x;
+}
+
+method_server_t *
+method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    if (s_check_params(mp, x0, err) != MR_OK)
+        return NULL;
+    method_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+        return NULL;
+    }
+    self->mp = *mp;
+    if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
+        vec_init(&self->sum, mp->dim) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
+        method_marina_server_destroy(&self);
+        return NULL;
+    }
+    vec_copy(&self->x, x0);
+    return self;
+}
+
+void
+method_marina_server_destroy(method_server_t **self_p)
+{
+    method_server_t *self = *self_p;
+    if (!self)
+        return;
+    vec_fini(&self->x);
+    vec_fini(&self->g);
+    vec_fini(&self->sum);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+method_marina_server_plan(method_server_t *self, uint64_t round, rng_t *rng, method_round_t *rd)
+{
+    //  Called once per round, in order, by the server itself: a second call would redraw c_k.
+    assert(round == self->next_round);
+    rd->round = round;
+    if (round == 0) {
+        rd->coin = 1;  // Alg. 1 line 2: g^0 = grad f(x^0)
+        rd->g = NULL;
+    } else {
+        rd->coin = rng_bernoulli(rng, self->mp.p);  // Alg. 1 line 4: c_k ~ Be(p)
+        rd->g = &self->g;
+    }
+}
+
+int
+method_marina_server_combine(method_server_t *self,
+                             const method_round_t *rd,
+                             const cvec_t *const *ups,
+                             mr_err_t *err)
+{
+    size_t n = self->mp.n;
+    if (rd->round != self->next_round)
+        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
+                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
+    for (size_t i = 0; i < n; i++) {
+        if (!ups[i])
+            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
+                              (unsigned long long) rd->round, i);
+        if (ups[i]->dim != self->mp.dim)
+            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
+                              ups[i]->dim, self->mp.dim);
+    }
+    //  Summed in worker-id order and scaled once, so a run is bit-reproducible whatever order
+    //  the messages arrived in.
+    vec_zero(&self->sum);
+    for (size_t i = 0; i < n; i++)
+        cvec_axpy_to(&self->sum, 1.0, ups[i]);
+    if (rd->round > 0)
+        //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
+        vec_axpy(&self->x, -self->mp.gamma, &self->g);
+    if (rd->round == 0 || rd->coin) {
+        //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
+        vec_copy(&self->g, &self->sum);
+        vec_scale(&self->g, 1.0 / (double) n);
+    } else
+        //  Alg. 1 line 10 with g_i = g^k + Q_i: g^{k+1} = g^k + 1/n sum_i Q_i.
+        vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
+    self->next_round++;
+    return MR_OK;
+}
+
+const vec_t *
+method_marina_server_x(const method_server_t *self)
+{
+    return &self->x;
+}
+
+const method_t method_marina = {
+    .name = "marina",
+    .worker_new = method_marina_worker_new,
+    .worker_destroy = method_marina_worker_destroy,
+    .worker_step = method_marina_worker_step,
+    .worker_x = method_marina_worker_x,
+    .server_new = method_marina_server_new,
+    .server_destroy = method_marina_server_destroy,
+    .server_plan = method_marina_server_plan,
+    .server_combine = method_marina_server_combine,
+    .server_x = method_marina_server_x,
+};

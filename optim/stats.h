@@ -1,0 +1,39 @@
+//  stats.h - what a run records: its identity (run_info_t) and one row per round (round_stats_t).
+//  Plain data shared by msg/ (which carries them to the recorder) and storage/ (which writes them).
+//  Strings in run_info_t are borrowed by whoever fills the struct, owned by msg_t after a decode.
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *name;        // a label for the run (may be "")
+    const char *version;     // program version that produced it
+    const char *config;      // the full resolved configuration, as INI text
+    uint64_t seed;           // the run's seed
+    const char *method;      // e.g. "marina"
+    const char *compressor;  // e.g. "randk"
+    uint32_t n;              // workers
+    uint32_t dim;            // d
+    const char *dataset;     // path or "synthetic"
+    double start_time;       // Unix time, seconds
+} run_info_t;
+
+typedef struct {
+    uint64_t round;            // k: the row describes x^k and the messages that formed g^k
+    int coin;                  // c_k (1 in round 0: full gradients)
+    double f;                  // f(x^k) over all honest data (NAN if not evaluated)
+    double grad_norm_sq;       // ||grad f(x^k)||^2 over all honest data (NAN if not evaluated)
+    uint64_t bits_paper_up;    // workers -> server: 32 bits per transmitted value
+    uint64_t bits_model_up;    // values plus ceil(log2 d) bits per transmitted index
+    uint64_t bytes_wire_up;    // exact frame bytes of the update messages
+    uint64_t bits_paper_down;  // server -> workers, summed over receivers
+    uint64_t bits_model_down;
+    uint64_t bytes_wire_down;
+    uint64_t nnz_up;           // transmitted values, summed over workers
+    uint64_t oracle_calls;     // grad f_ij evaluations, summed over workers
+    uint32_t participants;     // workers whose update was used
+    double wall_time_s;        // seconds since round 0 was broadcast
+} round_stats_t;
+
+#endif

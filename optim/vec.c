@@ -1,0 +1,165 @@
+//  vec.c - dense and compressed vectors; see vec.h.
+#include "vec.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mr_err.h"
+
+int
+vec_init(vec_t *v, size_t dim)
+{
+    //  calloc(0) may return NULL; one spare element keeps "NULL means failure" unambiguous.
+    v->x = calloc(dim ? dim : 1, sizeof *v->x);
+    v->dim = v->x ? dim : 0;
+    return v->x ? MR_OK : MR_ENOMEM;
+}
+
+void
+vec_fini(vec_t *v)
+{
+    free(v->x);
+    v->x = NULL;
+    v->dim = 0;
+}
+
+void
+vec_zero(vec_t *v)
+{
+    if (v->dim)
+        memset(v->x, 0, v->dim * sizeof *v->x);
+}
+
+void
+vec_copy(vec_t *dst, const vec_t *src)
+{
+    assert(dst->dim == src->dim);
+    if (src->dim && dst != src)
+        memcpy(dst->x, src->x, src->dim * sizeof *src->x);
+}
+
+void
+vec_axpy(vec_t *y, double a, const vec_t *x)
+{
+    assert(y->dim == x->dim);
+    for (size_t i = 0; i < y->dim; i++)
+        y->x[i] += a * x->x[i];
+}
+
+void
+vec_scale(vec_t *v, double a)
+{
+    for (size_t i = 0; i < v->dim; i++)
+        v->x[i] *= a;
+}
+
+double
+vec_dot(const vec_t *a, const vec_t *b)
+{
+    assert(a->dim == b->dim);
+    double s = 0.0;
+    for (size_t i = 0; i < a->dim; i++)
+        s += a->x[i] * b->x[i];
+    return s;
+}
+
+double
+vec_norm_sq(const vec_t *v)
+{
+    return vec_dot(v, v);
+}
+
+int
+vec_is_finite(const vec_t *v)
+{
+    for (size_t i = 0; i < v->dim; i++)
+        if (!isfinite(v->x[i]))
+            return 0;
+    return 1;
+}
+
+double
+vec_max_abs_diff(const vec_t *a, const vec_t *b)
+{
+    assert(a->dim == b->dim);
+    double m = 0.0;
+    for (size_t i = 0; i < a->dim; i++) {
+        double d = fabs(a->x[i] - b->x[i]);
+        //  A NaN on either side must show as a difference, not vanish in the comparison.
+        if (d > m || isnan(d))
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+int
+cvec_init(cvec_t *c, size_t dim, size_t cap)
+{
+    size_t n = cap ? cap : 1;
+    c->idx = malloc(n * sizeof *c->idx);
+    c->val = malloc(n * sizeof *c->val);
+    if (!c->idx || !c->val) {
+        free(c->idx);
+        free(c->val);
+        *c = (cvec_t){0};
+        return MR_ENOMEM;
+    }
+    c->kind = CVEC_DENSE;
+    c->dim = dim;
+    c->nnz = 0;
+    c->cap = cap;
+    return MR_OK;
+}
+
+void
+cvec_fini(cvec_t *c)
+{
+    free(c->idx);
+    free(c->val);
+    *c = (cvec_t){0};
+}
+
+void
+cvec_set_dense(cvec_t *c, const vec_t *v)
+{
+    assert(c->cap >= v->dim);
+    c->kind = CVEC_DENSE;
+    c->dim = v->dim;
+    c->nnz = v->dim;
+    if (v->dim)
+        memcpy(c->val, v->x, v->dim * sizeof *v->x);
+}
+
+void
+cvec_axpy_to(vec_t *y, double a, const cvec_t *c)
+{
+    assert(y->dim == c->dim);
+    if (c->kind == CVEC_DENSE) {
+        assert(c->nnz == c->dim);
+        for (size_t i = 0; i < c->nnz; i++)
+            y->x[i] += a * c->val[i];
+    } else {
+        for (size_t j = 0; j < c->nnz; j++) {
+            assert(c->idx[j] < y->dim);
+            y->x[c->idx[j]] += a * c->val[j];
+        }
+    }
+}
+
+void
+cvec_to_dense(const cvec_t *c, vec_t *out)
+{
+    vec_zero(out);
+    cvec_axpy_to(out, 1.0, c);
+}
+
+int
+cvec_is_finite(const cvec_t *c)
+{
+    for (size_t j = 0; j < c->nnz; j++)
+        if (!isfinite(c->val[j]))
+            return 0;
+    return 1;
+}

@@ -1,0 +1,512 @@
+//  db.c - see db.h and docs/schema.md. One SQLite connection with its statements prepared once.
+//  Round rows go into an explicit transaction opened by the first buffered row and committed
+//  after self->batch rows; everything else (run rows, status changes) commits at once.
+#include "db.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+//  How long a statement waits for another connection's lock (a reader checkpointing, the CLI).
+#define S_BUSY_TIMEOUT_MS 5000
+#define S_DEFAULT_BATCH   256
+
+//  Schema v1; docs/schema.md explains every column. PRAGMA user_version holds the version.
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " version TEXT,"
+    " seed INTEGER,"
+    " config TEXT,"
+    " method TEXT,"
+    " compressor TEXT,"
+    " n INTEGER,"
+    " d INTEGER,"
+    " dataset TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'aborted')),"
+    " error TEXT);"
+    "CREATE TABLE IF NOT EXISTS rounds ("
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " round INTEGER NOT NULL,"
+    " c_k INTEGER NOT NULL,"
+    " f REAL,"
+    " grad_norm_sq REAL,"
+    " bits_paper_up INTEGER NOT NULL,"
+    " bits_model_up INTEGER NOT NULL,"
+    " bytes_wire_up INTEGER NOT NULL,"
+    " bits_paper_down INTEGER NOT NULL,"
+    " bits_model_down INTEGER NOT NULL,"
+    " bytes_wire_down INTEGER NOT NULL,"
+    " nnz_up INTEGER NOT NULL,"
+    " oracle_calls INTEGER NOT NULL,"
+    " participants INTEGER NOT NULL,"
+    " wall_time_s REAL,"
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+static const char s_sql_run_insert[] =
+    "INSERT INTO runs (name, started_at, version, seed, config, method, compressor, n, d, dataset,"
+    " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')";
+static const char s_sql_run_finish[] =
+    "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
+static const char s_sql_round_insert[] =
+    "INSERT INTO rounds (run_id, round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up,"
+    " bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, nnz_up, oracle_calls,"
+    " participants, wall_time_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+struct db {
+    sqlite3 *db;                 // the connection
+    char *path;                  // for messages
+    sqlite3_stmt *begin;         // BEGIN
+    sqlite3_stmt *commit;        // COMMIT
+    sqlite3_stmt *run_insert;    // s_sql_run_insert
+    sqlite3_stmt *run_finish;    // s_sql_run_finish
+    sqlite3_stmt *round_insert;  // s_sql_round_insert
+    int batch;                   // rows per transaction
+    int pending;                 // rows inserted in the open transaction
+};
+
+static int
+s_sql_fail(sqlite3 *db, const char *path, mr_err_t *err, const char *what)
+{
+    return mr_err_set(err, MR_EIO, "%s: %s: %s", path, what, sqlite3_errmsg(db));
+}
+
+//  Runs one statement that must return no row or one row with a text column copied to out.
+static int
+s_exec(sqlite3 *db, const char *path, const char *sql, char *out, size_t out_len, mr_err_t *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return s_sql_fail(db, path, err, sql);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && out) {
+        const unsigned char *text = sqlite3_column_text(stmt, 0);
+        snprintf(out, out_len, "%s", text ? (const char *) text : "");
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        s_sql_fail(db, path, err, sql);
+        sqlite3_finalize(stmt);
+        return MR_EIO;
+    }
+    sqlite3_finalize(stmt);
+    return MR_OK;
+}
+
+//  Reads PRAGMA user_version (the first read: a file that is no database fails here).
+static int
+s_user_version(sqlite3 *db, const char *path, int *version, mr_err_t *err)
+{
+    char text[32];
+    int rc = s_exec(db, path, "PRAGMA user_version", text, sizeof text, err);
+    if (rc == MR_OK)
+        *version = atoi(text);
+    return rc;
+}
+
+static int
+s_version_mismatch(const char *path, int version, mr_err_t *err)
+{
+    return mr_err_set(err, MR_EVERSION, "%s: schema version %d, this program uses version %d%s",
+                      path, version, DB_SCHEMA_VERSION,
+                      version == 0 ? " (not a marina database?)" : "");
+}
+
+//  ISO-8601 UTC with milliseconds, e.g. "2024-05-01T12:34:56.789Z"; t <= 0 or NaN means now.
+static void
+s_iso_time(double t, char *out, size_t len)
+{
+    if (!(t > 0) || !isfinite(t)) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        t = (double) now.tv_sec + now.tv_nsec * 1e-9;
+    }
+    time_t secs = (time_t) floor(t);
+    unsigned ms = (unsigned) ((t - (double) secs) * 1000.0);
+    ms = ms > 999 ? 999 : ms;
+    struct tm tm;
+    char day[32];
+    gmtime_r(&secs, &tm);
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, len, "%s.%03uZ", day, ms);
+}
+
+static int
+s_prepare(db_t *self, const char *sql, sqlite3_stmt **stmt, mr_err_t *err)
+{
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot prepare a statement");
+    return MR_OK;
+}
+
+//  Steps a prepared statement that returns no row, then resets it (bindings stay until rebound).
+static int
+s_step(sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+//  Commits the open transaction, if any.
+static int
+s_commit(db_t *self, mr_err_t *err)
+{
+    if (sqlite3_get_autocommit(self->db)) {
+        self->pending = 0;
+        return MR_OK;
+    }
+    if (sqlite3_step(self->commit) != SQLITE_DONE) {
+        int pending = self->pending;
+        int rc = mr_err_set(err, MR_EIO, "%s: commit of %d rows failed: %s", self->path, pending,
+                            sqlite3_errmsg(self->db));
+        sqlite3_reset(self->commit);
+        if (sqlite3_get_autocommit(self->db))
+            self->pending = 0;  // SQLite rolled the transaction back: those rows are lost
+        return rc;
+    }
+    sqlite3_reset(self->commit);
+    self->pending = 0;
+    return MR_OK;
+}
+
+static int
+s_create_schema(sqlite3 *db, const char *path, mr_err_t *err)
+{
+    //  BEGIN IMMEDIATE: a second process creating the same file waits, then sees version 1.
+    int rc = s_exec(db, path, "BEGIN IMMEDIATE", NULL, 0, err);
+    if (rc != MR_OK)
+        return rc;
+    int version = 0;
+    rc = s_user_version(db, path, &version, err);
+    if (rc == MR_OK && version == 0) {
+        char *msg = NULL;
+        if (sqlite3_exec(db, s_schema, NULL, NULL, &msg) != SQLITE_OK)
+            rc = mr_err_set(err, MR_EIO, "%s: cannot create the schema: %s", path,
+                            msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+    } else if (rc == MR_OK && version != DB_SCHEMA_VERSION)
+        rc = s_version_mismatch(path, version, err);
+    if (rc == MR_OK)
+        return s_exec(db, path, "COMMIT", NULL, 0, err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+db_t *
+db_open(const char *path, mr_err_t *err)
+{
+    db_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->path = strdup(path))) {
+        mr_err_set(err, MR_ENOMEM, "no memory to open %s", path);
+        free(self);
+        return NULL;
+    }
+    self->batch = S_DEFAULT_BATCH;
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        s_sql_fail(self->db, path, err, "cannot open");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_busy_timeout(self->db, S_BUSY_TIMEOUT_MS);
+
+    //  The version is checked before anything is changed, so a foreign file is left as it was.
+    int version = 0, tables = 0;
+    char text[32];
+    if (s_user_version(self->db, path, &version, err) != MR_OK)
+        goto fail;
+    if (version == 0) {
+        if (s_exec(self->db, path, "SELECT count(*) FROM sqlite_master", text, sizeof text, err) !=
+            MR_OK)
+            goto fail;
+        tables = atoi(text);
+    }
+    if ((version == 0 && tables > 0) || (version != 0 && version != DB_SCHEMA_VERSION)) {
+        s_version_mismatch(path, version, err);
+        goto fail;
+    }
+    //  WAL: readers (the CLI) never block the recorder, and a commit is one append to the log.
+    if (s_exec(self->db, path, "PRAGMA journal_mode = WAL", text, sizeof text, err) != MR_OK)
+        goto fail;
+    if (strcmp(text, "wal") != 0 && strcmp(text, "memory") != 0) {
+        mr_err_set(err, MR_EIO, "%s: cannot switch to WAL journal mode (got '%s')", path, text);
+        goto fail;
+    }
+    //  NORMAL in WAL mode: a commit survives a process crash; a power loss may lose the last ones.
+    if (s_exec(self->db, path, "PRAGMA synchronous = NORMAL", NULL, 0, err) != MR_OK ||
+        s_exec(self->db, path, "PRAGMA foreign_keys = ON", NULL, 0, err) != MR_OK)
+        goto fail;
+    if (version == 0 && s_create_schema(self->db, path, err) != MR_OK)
+        goto fail;
+
+    if (s_prepare(self, "BEGIN", &self->begin, err) != MR_OK ||
+        s_prepare(self, "COMMIT", &self->commit, err) != MR_OK ||
+        s_prepare(self, s_sql_run_insert, &self->run_insert, err) != MR_OK ||
+        s_prepare(self, s_sql_run_finish, &self->run_finish, err) != MR_OK ||
+        s_prepare(self, s_sql_round_insert, &self->round_insert, err) != MR_OK)
+        goto fail;
+    return self;
+
+fail:
+    db_close(&self);
+    return NULL;
+}
+
+void
+db_close(db_t **self_p)
+{
+    db_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->db && !sqlite3_get_autocommit(self->db) && self->commit &&
+        s_commit(self, NULL) != MR_OK)
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(self->begin);
+    sqlite3_finalize(self->commit);
+    sqlite3_finalize(self->run_insert);
+    sqlite3_finalize(self->run_finish);
+    sqlite3_finalize(self->round_insert);
+    sqlite3_close(self->db);  // NULL-safe; the last connection checkpoints and removes the WAL
+    free(self->path);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+db_set_batch(db_t *self, int batch)
+{
+    self->batch = batch < 1 ? 1 : batch;
+}
+
+static void
+s_bind_text(sqlite3_stmt *stmt, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt, i);
+}
+
+//  NaN means "not evaluated" and is stored as NULL.
+static void
+s_bind_real(sqlite3_stmt *stmt, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(stmt, i);
+    else
+        sqlite3_bind_double(stmt, i, v);
+}
+
+int
+db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err)
+{
+    char started[40];
+    s_iso_time(run->start_time, started, sizeof started);
+    sqlite3_stmt *st = self->run_insert;
+    s_bind_text(st, 1, run->name);
+    s_bind_text(st, 2, started);
+    s_bind_text(st, 3, run->version);
+    sqlite3_bind_int64(st, 4, (int64_t) run->seed);  // seeds >= 2^63 read back negative
+    s_bind_text(st, 5, run->config);
+    s_bind_text(st, 6, run->method);
+    s_bind_text(st, 7, run->compressor);
+    sqlite3_bind_int64(st, 8, run->n);
+    sqlite3_bind_int64(st, 9, run->dim);
+    s_bind_text(st, 10, run->dataset);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+        rc = s_sql_fail(self->db, self->path, err, "cannot insert the run");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);  // drop the borrowed strings' copies
+    *run_id = sqlite3_last_insert_rowid(self->db);
+    //  Inside a round batch the insert joined that transaction: commit it now.
+    return s_commit(self, err);
+}
+
+int
+db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err)
+{
+    if (sqlite3_get_autocommit(self->db)) {
+        self->pending = 0;
+        if (s_step(self->begin) != SQLITE_DONE)
+            return s_sql_fail(self->db, self->path, err, "cannot begin a transaction");
+    }
+    sqlite3_stmt *st = self->round_insert;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, (int64_t) row->round);
+    sqlite3_bind_int(st, 3, row->coin);
+    s_bind_real(st, 4, row->f);
+    s_bind_real(st, 5, row->grad_norm_sq);
+    sqlite3_bind_int64(st, 6, (int64_t) row->bits_paper_up);
+    sqlite3_bind_int64(st, 7, (int64_t) row->bits_model_up);
+    sqlite3_bind_int64(st, 8, (int64_t) row->bytes_wire_up);
+    sqlite3_bind_int64(st, 9, (int64_t) row->bits_paper_down);
+    sqlite3_bind_int64(st, 10, (int64_t) row->bits_model_down);
+    sqlite3_bind_int64(st, 11, (int64_t) row->bytes_wire_down);
+    sqlite3_bind_int64(st, 12, (int64_t) row->nnz_up);
+    sqlite3_bind_int64(st, 13, (int64_t) row->oracle_calls);
+    sqlite3_bind_int64(st, 14, row->participants);
+    s_bind_real(st, 15, row->wall_time_s);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(self->db);
+        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+            rc = mr_err_set(err, MR_EINVAL, "%s: run %lld round %llu is already recorded",
+                            self->path, (long long) run_id, (unsigned long long) row->round);
+        else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = mr_err_set(err, MR_EINVAL, "%s: round %llu names run %lld, which does not exist",
+                            self->path, (unsigned long long) row->round, (long long) run_id);
+        else
+            rc = s_sql_fail(self->db, self->path, err, "cannot insert a round");
+        sqlite3_reset(st);
+        //  A failed statement leaves the transaction open unless SQLite had to roll it back.
+        if (sqlite3_get_autocommit(self->db))
+            self->pending = 0;
+        return rc;
+    }
+    sqlite3_reset(st);
+    if (++self->pending >= self->batch)
+        return s_commit(self, err);
+    return MR_OK;
+}
+
+int
+db_flush(db_t *self, mr_err_t *err)
+{
+    return s_commit(self, err);
+}
+
+int
+db_run_finish(db_t *self, int64_t run_id, const char *status, const char *error, mr_err_t *err)
+{
+    if (!status || (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0 &&
+                    strcmp(status, "aborted") != 0))
+        return mr_err_set(err, MR_EINVAL, "run %lld: bad final status '%s'", (long long) run_id,
+                          status ? status : "(null)");
+    int rc = s_commit(self, err);
+    if (rc != MR_OK)
+        return rc;
+    char finished[40];
+    s_iso_time(0, finished, sizeof finished);
+    sqlite3_stmt *st = self->run_finish;
+    s_bind_text(st, 1, status);
+    s_bind_text(st, 2, error);
+    s_bind_text(st, 3, finished);
+    sqlite3_bind_int64(st, 4, run_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = s_sql_fail(self->db, self->path, err, "cannot finish the run");
+    else if (sqlite3_changes(self->db) == 0)
+        rc =
+            mr_err_set(err, MR_EINVAL, "%s: no run %lld to finish", self->path, (long long) run_id);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+//  The run row, the sums over its rounds, and first / last evaluated f and grad_norm_sq.
+static const char s_sql_summary_run[] =
+    "SELECT id, status, coalesce(error, '') FROM runs WHERE ?1 <= 0 OR id = ?1"
+    " ORDER BY id DESC LIMIT 1";
+static const char s_sql_summary_rounds[] =
+    "SELECT count(*), coalesce(sum(bits_paper_up), 0), coalesce(sum(bits_model_up), 0),"
+    " coalesce(sum(bytes_wire_up), 0), coalesce(sum(bits_paper_down), 0),"
+    " coalesce(sum(bits_model_down), 0), coalesce(sum(bytes_wire_down), 0),"
+    " coalesce(sum(oracle_calls), 0),"
+    " (SELECT f FROM rounds WHERE run_id = ?1 AND f IS NOT NULL ORDER BY round LIMIT 1),"
+    " (SELECT f FROM rounds WHERE run_id = ?1 AND f IS NOT NULL ORDER BY round DESC LIMIT 1),"
+    " (SELECT grad_norm_sq FROM rounds WHERE run_id = ?1 AND grad_norm_sq IS NOT NULL"
+    "  ORDER BY round LIMIT 1),"
+    " (SELECT grad_norm_sq FROM rounds WHERE run_id = ?1 AND grad_norm_sq IS NOT NULL"
+    "  ORDER BY round DESC LIMIT 1),"
+    " (SELECT wall_time_s FROM rounds WHERE run_id = ?1 ORDER BY round DESC LIMIT 1)"
+    " FROM rounds WHERE run_id = ?1";
+
+static double
+s_column_real(sqlite3_stmt *stmt, int i)
+{
+    return sqlite3_column_type(stmt, i) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt, i);
+}
+
+int
+db_run_summary(const char *path, int64_t run_id, db_summary_t *out, mr_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int rc = MR_OK, version = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
+    rc = s_user_version(db, path, &version, err);
+    if (rc != MR_OK)
+        goto out;
+    if (version != DB_SCHEMA_VERSION) {
+        rc = s_version_mismatch(path, version, err);
+        goto out;
+    }
+
+    if (sqlite3_prepare_v2(db, s_sql_summary_run, -1, &stmt, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+        goto out;
+    }
+    sqlite3_bind_int64(stmt, 1, run_id);
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE) {
+        rc = run_id > 0 ? mr_err_set(err, MR_EINVAL, "%s: no run %lld", path, (long long) run_id)
+                        : mr_err_set(err, MR_EINVAL, "%s: no runs recorded", path);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+        goto out;
+    }
+    out->run_id = sqlite3_column_int64(stmt, 0);
+    const unsigned char *status = sqlite3_column_text(stmt, 1);
+    const unsigned char *error = sqlite3_column_text(stmt, 2);
+    snprintf(out->status, sizeof out->status, "%s", status ? (const char *) status : "");
+    snprintf(out->error, sizeof out->error, "%s", error ? (const char *) error : "");
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+
+    if (sqlite3_prepare_v2(db, s_sql_summary_rounds, -1, &stmt, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot read the rounds");
+        goto out;
+    }
+    sqlite3_bind_int64(stmt, 1, out->run_id);
+    if (sqlite3_step(stmt) != SQLITE_ROW) {
+        rc = s_sql_fail(db, path, err, "cannot read the rounds");
+        goto out;
+    }
+    out->rounds = (uint64_t) sqlite3_column_int64(stmt, 0);
+    out->bits_paper_up = (uint64_t) sqlite3_column_int64(stmt, 1);
+    out->bits_model_up = (uint64_t) sqlite3_column_int64(stmt, 2);
+    out->bytes_wire_up = (uint64_t) sqlite3_column_int64(stmt, 3);
+    out->bits_paper_down = (uint64_t) sqlite3_column_int64(stmt, 4);
+    out->bits_model_down = (uint64_t) sqlite3_column_int64(stmt, 5);
+    out->bytes_wire_down = (uint64_t) sqlite3_column_int64(stmt, 6);
+    out->oracle_calls = (uint64_t) sqlite3_column_int64(stmt, 7);
+    out->f_first = s_column_real(stmt, 8);
+    out->f_last = s_column_real(stmt, 9);
+    out->gns_first = s_column_real(stmt, 10);
+    out->gns_last = s_column_real(stmt, 11);
+    out->wall_time_s = s_column_real(stmt, 12);
+
+out:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rc;
+}

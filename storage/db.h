@@ -1,0 +1,64 @@
+//  db.h - the result database: SQLite schema v1 (docs/schema.md), written only by the recorder.
+//  db_open() creates or opens a file in WAL mode and checks its schema version. Round rows are
+//  buffered in one open transaction and committed every batch rows (and by db_flush / finish),
+//  so a crash loses at most the uncommitted batch, never a committed row. A db_t belongs to one
+//  thread. All functions return MR_OK or MR_E* with err filled: SQLite failures are MR_EIO with
+//  SQLite's message, a schema version mismatch MR_EVERSION, bad arguments (a duplicate round, an
+//  unknown run, a bad status) MR_EINVAL; a rejected row costs only that row.
+#ifndef DB_H
+#define DB_H
+
+#include <stdint.h>
+
+#include "mr_err.h"
+#include "stats.h"
+
+#define DB_SCHEMA_VERSION 1
+
+typedef struct db db_t;
+
+//  Opens (creating if needed) the database at path. NULL with err filled on failure (including a
+//  file whose schema version is not DB_SCHEMA_VERSION).
+db_t *db_open(const char *path, mr_err_t *err);
+//  Commits what is pending and closes; NULL-safe, sets *self_p = NULL.
+void db_close(db_t **self_p);
+
+//  Rows per committed transaction (default 256; values below 1 mean 1).
+void db_set_batch(db_t *self, int batch);
+
+//  Inserts the runs row (status "running", started_at from run->start_time, or now if that is
+//  not positive) and commits it at once, with any buffered rows; writes its id to *run_id.
+int db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err);
+//  Buffers one rounds row of run_id (committed with its batch). NaN f / grad_norm_sq are stored
+//  as NULL. A round already recorded for run_id, or an unknown run_id, is MR_EINVAL.
+int db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err);
+//  Commits the buffered rows now.
+int db_flush(db_t *self, mr_err_t *err);
+//  Commits, then sets the run's status ("completed", "failed", "aborted"), error text (may be
+//  NULL) and end time.
+int db_run_finish(db_t *self, int64_t run_id, const char *status, const char *error, mr_err_t *err);
+
+//  What the CLI prints after a run: figures of one run read back from a database file.
+typedef struct {
+    int64_t run_id;          // the run summarized
+    uint64_t rounds;         // rounds rows recorded
+    double f_first, f_last;  // f at the first / last round where it was evaluated (NaN: never)
+    double gns_first;        // grad_norm_sq likewise
+    double gns_last;
+    uint64_t bits_paper_up;  // sums over all recorded rounds
+    uint64_t bits_model_up;
+    uint64_t bytes_wire_up;
+    uint64_t bits_paper_down;
+    uint64_t bits_model_down;
+    uint64_t bytes_wire_down;
+    uint64_t oracle_calls;
+    double wall_time_s;  // of the last recorded round (NaN: no rounds)
+    char status[16];     // "running", "completed", "failed" or "aborted"
+    char error[200];     // the run's error text ("" if none), truncated to fit
+} db_summary_t;
+
+//  Opens path read-only and fills out with run run_id (<= 0: the latest run). MR_EIO if the file
+//  cannot be read, MR_EVERSION on another schema version, MR_EINVAL if there is no such run.
+int db_run_summary(const char *path, int64_t run_id, db_summary_t *out, mr_err_t *err);
+
+#endif

@@ -1,0 +1,27 @@
+//  libsvm.h - reads LibSVM/svmlight text files ("<label> <index>:<value> ...") into a csr_t.
+//  Labels are mapped to -1/+1 by the set of labels the whole file uses: if every label is in
+//  {-1,+1} (written -1, 1 or +1) they are kept; else if every label is in {0,1}, 0 -> -1 and
+//  1 -> +1; else if every label is in {1,2}, 1 -> -1 and 2 -> +1. So a file of only "1" (or "+1")
+//  labels is all +1, of only "0" all -1, of only "2" all +1. Any other label, or a label that
+//  leaves all three sets, is rejected at its line. Indices are 1-based and strictly increasing in
+//  a row. Bad lines (bad or missing label, index 0, non-increasing index, missing ':', bad or
+//  non-finite value, junk) are rejected with the file name and line number in err. Spaces, tabs
+//  and CR separate tokens (so CRLF files and trailing blanks are fine); lines of blanks only are
+//  skipped; a row with a label and no features is kept; the last line needs no newline. Explicit
+//  zero values are stored as written. Thread-safe (no shared state).
+#ifndef LIBSVM_H
+#define LIBSVM_H
+
+#include <stddef.h>
+
+#include "data.h"
+#include "mr_err.h"
+
+//  Reads path into out (zeroed first; the caller owns it on MR_OK: csr_fini). Column c of the file
+//  (1-based) is csr column c-1; cols = max(max index, min_cols), +1 when add_bias: a last column
+//  (index cols-1) of ones in every row. MR_OK, or MR_EIO / MR_EMALFORMED / MR_ENOMEM (MR_EINVAL
+//  if the bias column does not fit) with err naming the file and line; a file without rows is
+//  MR_EMALFORMED.
+int libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_t *err);
+
+#endif

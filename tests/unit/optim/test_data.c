@@ -1,0 +1,228 @@
+//  test_data.c - data.h: slicing, the paper's split, and the synthetic generator.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "data.h"
+#include "test_util.h"
+
+//  A 7 x 3 set where row t holds (t+1) in column t % 2 and 1 in the bias column 2, label (-1)^t.
+static void
+s_small(csr_t *a)
+{
+    a->rows = 7;
+    a->cols = 3;
+    a->nnz = 14;
+    a->rowptr = malloc(8 * sizeof *a->rowptr);
+    a->col = malloc(14 * sizeof *a->col);
+    a->val = malloc(14 * sizeof *a->val);
+    a->y = malloc(7 * sizeof *a->y);
+    assert_true(a->rowptr && a->col && a->val && a->y);
+    for (size_t t = 0; t < 7; t++) {
+        a->rowptr[t] = 2 * t;
+        a->col[2 * t] = (uint32_t) (t % 2);
+        a->val[2 * t] = (double) t + 1.0;
+        a->col[2 * t + 1] = 2;
+        a->val[2 * t + 1] = 1.0;
+        a->y[t] = t % 2 ? -1.0 : 1.0;
+    }
+    a->rowptr[7] = 14;
+}
+
+static void
+test_slice_copies_rows_and_rebases_offsets(void **state)
+{
+    csr_t a, s;
+    s_small(&a);
+    assert_int_equal(csr_slice(&a, 2, 5, &s), MR_OK);
+    assert_int_equal(s.rows, 3);
+    assert_int_equal(s.cols, 3);
+    assert_int_equal(s.nnz, 6);
+    for (size_t t = 0; t < 3; t++) {
+        assert_int_equal(s.rowptr[t], 2 * t);
+        assert_int_equal(s.col[2 * t], (t + 2) % 2);
+        assert_near(s.val[2 * t], t + 3.0, 0);
+        assert_near(s.y[t], a.y[t + 2], 0);
+    }
+    assert_int_equal(s.rowptr[3], 6);
+    csr_fini(&s);
+    csr_fini(&s);  // safe twice
+
+    assert_int_equal(csr_slice(&a, 4, 4, &s), MR_OK);  // empty slice
+    assert_int_equal(s.rows, 0);
+    assert_int_equal(s.nnz, 0);
+    csr_fini(&s);
+    assert_int_equal(csr_slice(&a, 5, 4, &s), MR_EINVAL);
+    assert_int_equal(csr_slice(&a, 0, 8, &s), MR_EINVAL);
+    csr_fini(&a);
+}
+
+static void
+test_split_gives_equal_parts_and_drops_remainder(void **state)
+{
+    csr_t a, part;
+    s_small(&a);
+    //  7 rows, 3 workers: floor(7/3) = 2 rows each, row 6 belongs to nobody.
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(csr_split_part(&a, 3, i, &part, NULL), MR_OK);
+        assert_int_equal(part.rows, 2);
+        assert_near(part.val[0], 2.0 * i + 1.0, 0);  // first row of part i is row 2i
+        csr_fini(&part);
+    }
+    assert_int_equal(csr_split_part(&a, 7, 6, &part, NULL), MR_OK);
+    assert_int_equal(part.rows, 1);
+    csr_fini(&part);
+
+    mr_err_t err;
+    assert_int_equal(csr_split_part(&a, 8, 0, &part, &err), MR_EINVAL);
+    assert_int_equal(err.rc, MR_EINVAL);
+    assert_non_null(strstr(err.text, "rows"));
+    assert_int_equal(csr_split_part(&a, 3, 3, &part, &err), MR_EINVAL);
+    assert_int_equal(csr_split_part(&a, 0, 0, &part, &err), MR_EINVAL);
+    csr_fini(&a);
+}
+
+static void
+test_max_row_norm_sq(void **state)
+{
+    csr_t a;
+    s_small(&a);
+    assert_near(csr_max_row_norm_sq(&a), 7.0 * 7.0 + 1.0, 0);  // row 6: (7, 0, 1)
+    csr_fini(&a);
+}
+
+//  Checks the CSR invariants data.h promises for a synthetic set.
+static void
+s_check_synthetic_shape(const csr_t *a)
+{
+    assert_int_equal(a->rowptr[0], 0);
+    assert_int_equal(a->rowptr[a->rows], a->nnz);
+    for (size_t t = 0; t < a->rows; t++) {
+        size_t b = a->rowptr[t], e = a->rowptr[t + 1];
+        assert_true(e > b);
+        for (size_t j = b; j + 1 < e; j++)
+            assert_true(a->col[j] < a->col[j + 1]);
+        assert_int_equal(a->col[e - 1], a->cols - 1);  // the bias column, last
+        assert_near(a->val[e - 1], 1.0, 0);
+        assert_true(a->y[t] == 1.0 || a->y[t] == -1.0);
+    }
+}
+
+static void
+test_synthetic_is_deterministic(void **state)
+{
+    csr_t a, b, c;
+    assert_int_equal(data_synthetic(400, 30, 0.2, 4, 99, &a, NULL), MR_OK);
+    assert_int_equal(data_synthetic(400, 30, 0.2, 4, 99, &b, NULL), MR_OK);
+    assert_int_equal(data_synthetic(400, 30, 0.2, 4, 100, &c, NULL), MR_OK);
+    s_check_synthetic_shape(&a);
+    assert_int_equal(a.nnz, b.nnz);
+    assert_memory_equal(a.rowptr, b.rowptr, (a.rows + 1) * sizeof *a.rowptr);
+    assert_memory_equal(a.col, b.col, a.nnz * sizeof *a.col);
+    assert_memory_equal(a.val, b.val, a.nnz * sizeof *a.val);
+    assert_memory_equal(a.y, b.y, a.rows * sizeof *a.y);
+    //  Another seed gives another set (the chance that 400 rows coincide is nil).
+    assert_true(a.nnz != c.nnz || memcmp(a.col, c.col, a.nnz * sizeof *a.col) != 0);
+    csr_fini(&a);
+    csr_fini(&b);
+    csr_fini(&c);
+}
+
+static void
+test_synthetic_density_is_close_to_requested(void **state)
+{
+    csr_t a;
+    //  Column frequencies average density (factors uniform on [0.2, 1.8], capped at 1 only
+    //  above density 0.55), so non-bias nnz per row ~ 0.2 * 112 = 22.4. With 20 groups the
+    //  factor average has sd ~ 0.46 / sqrt(20 * 112) ~ 0.01: allow 10%.
+    assert_int_equal(data_synthetic(4000, 113, 0.2, 20, 5, &a, NULL), MR_OK);
+    s_check_synthetic_shape(&a);
+    double per_row = (double) (a.nnz - a.rows) / (double) a.rows;
+    assert_near(per_row, 22.4, 2.24);
+    csr_fini(&a);
+}
+
+static void
+test_synthetic_groups_have_both_labels(void **state)
+{
+    //  Tiny groups are the hard case: 2 rows per group still get one label of each.
+    size_t shapes[][2] = {{10, 5}, {1000, 5}, {999, 7}};
+    for (size_t s = 0; s < 3; s++) {
+        size_t rows = shapes[s][0], groups = shapes[s][1];
+        csr_t a;
+        assert_int_equal(data_synthetic(rows, 20, 0.3, groups, s, &a, NULL), MR_OK);
+        s_check_synthetic_shape(&a);
+        for (size_t g = 0; g < groups; g++) {
+            int pos = 0, neg = 0;
+            for (size_t t = g * rows / groups; t < (g + 1) * rows / groups; t++) {
+                pos += a.y[t] > 0;
+                neg += a.y[t] < 0;
+            }
+            assert_true(pos > 0 && neg > 0);
+        }
+        csr_fini(&a);
+    }
+}
+
+static void
+test_synthetic_groups_differ(void **state)
+{
+    //  4 groups of 1000 rows, 50 features at density 0.3. The mean of a 0/1 feature over a
+    //  group has sd <= 0.5 / sqrt(1000), so two groups' means differ by noise alone with sd
+    //  <= 0.5 sqrt(2/1000) ~ 0.022. Demand, for every pair, some feature whose means differ by
+    //  more than 6 such sd (0.134): homogeneous groups would essentially never get there, while
+    //  the per-group frequency factors (uniform on [0.2, 1.8]) give differences up to ~0.45.
+    enum { G = 4, F = 50 };
+    csr_t a;
+    assert_int_equal(data_synthetic(4000, F + 1, 0.3, G, 21, &a, NULL), MR_OK);
+    double mean[G][F] = {{0}};
+    for (size_t g = 0; g < G; g++) {
+        for (size_t t = g * 1000; t < (g + 1) * 1000; t++)
+            for (size_t j = a.rowptr[t]; j < a.rowptr[t + 1]; j++)
+                if (a.col[j] < F)
+                    mean[g][a.col[j]] += a.val[j] / 1000.0;
+    }
+    for (size_t g = 0; g < G; g++) {
+        for (size_t h = g + 1; h < G; h++) {
+            double best = 0.0;
+            for (size_t j = 0; j < F; j++)
+                best = fmax(best, fabs(mean[g][j] - mean[h][j]));
+            assert_true(best > 0.134);
+        }
+    }
+    csr_fini(&a);
+}
+
+static void
+test_synthetic_rejects_bad_shapes(void **state)
+{
+    csr_t a;
+    mr_err_t err;
+    assert_int_equal(data_synthetic(10, 1, 0.5, 1, 0, &a, &err), MR_EINVAL);  // no feature
+    assert_int_equal(data_synthetic(10, 5, 0.0, 1, 0, &a, &err), MR_EINVAL);
+    assert_int_equal(data_synthetic(10, 5, 1.5, 1, 0, &a, &err), MR_EINVAL);
+    assert_int_equal(data_synthetic(10, 5, NAN, 1, 0, &a, &err), MR_EINVAL);
+    assert_int_equal(data_synthetic(9, 5, 0.5, 5, 0, &a, &err), MR_EINVAL);  // < 2 rows/group
+    assert_int_equal(data_synthetic(9, 5, 0.5, 0, 0, &a, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "group"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice_copies_rows_and_rebases_offsets),
+        cmocka_unit_test(test_split_gives_equal_parts_and_drops_remainder),
+        cmocka_unit_test(test_max_row_norm_sq),
+        cmocka_unit_test(test_synthetic_is_deterministic),
+        cmocka_unit_test(test_synthetic_density_is_close_to_requested),
+        cmocka_unit_test(test_synthetic_groups_have_both_labels),
+        cmocka_unit_test(test_synthetic_groups_differ),
+        cmocka_unit_test(test_synthetic_rejects_bad_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

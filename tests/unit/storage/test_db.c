@@ -1,0 +1,502 @@
+//  test_db.c - the result database: creation in WAL mode, what a run and its rounds read back as
+//  (through plain sqlite3, as a user would), batching and crash durability, version checks,
+//  rejected rows, and db_run_summary().
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "test_util.h"
+
+typedef struct {
+    char dir[64];    // mkdtemp directory, removed with its files in teardown
+    char path[128];  // <dir>/results.db
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/marina-db-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/results.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    char path[160];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", f->path, suffix[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/other.db", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static run_info_t
+s_run_info(void)
+{
+    run_info_t run = {
+        .name = "test run",
+        .version = "0.1.0",
+        .config = "[method]\nname = marina\n",
+        .seed = 42,
+        .method = "marina",
+        .compressor = "randk",
+        .n = 5,
+        .dim = 113,
+        .dataset = "mushrooms",
+        .start_time = 1700000000.25,  // 2023-11-14T22:13:20.250Z
+    };
+    return run;
+}
+
+//  A rounds row whose figures are simple functions of k; f and grad_norm_sq NaN when k % 3 == 2.
+static round_stats_t
+s_round(uint64_t k)
+{
+    round_stats_t r = {
+        .round = k,
+        .coin = k == 0 || k % 7 == 0,
+        .f = k % 3 == 2 ? NAN : 1.0 / (double) (k + 1),
+        .grad_norm_sq = k % 3 == 2 ? NAN : 0.5 / (double) (k + 1),
+        .bits_paper_up = 32 * k,
+        .bits_model_up = 40 * k,
+        .bytes_wire_up = 7 * k + 1,
+        .bits_paper_down = 320,
+        .bits_model_down = 330,
+        .bytes_wire_down = 50,
+        .nnz_up = k + 2,
+        .oracle_calls = 10,
+        .participants = 5,
+        .wall_time_s = 0.001 * (double) k,
+    };
+    return r;
+}
+
+static db_t *
+s_open(const char *path)
+{
+    mr_err_t err = {0};
+    db_t *db = db_open(path, &err);
+    if (!db)
+        print_error("db_open: %s\n", err.text);
+    assert_non_null(db);
+    return db;
+}
+
+static void
+s_add(db_t *db, int64_t run_id, uint64_t from, uint64_t to)
+{
+    mr_err_t err = {0};
+    for (uint64_t k = from; k < to; k++) {
+        round_stats_t r = s_round(k);
+        int rc = db_round_add(db, run_id, &r, &err);
+        if (rc != MR_OK)
+            print_error("db_round_add: %s\n", err.text);
+        assert_int_equal(rc, MR_OK);
+    }
+}
+
+//  The first column of the first row of sql over a fresh read-only connection, as an integer.
+static int64_t
+s_query_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+//  Likewise as text, copied to out ("(null)" for NULL).
+static void
+s_query_text(const char *path, const char *sql, char *out, size_t len)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *text = sqlite3_column_text(st, 0);
+    snprintf(out, len, "%s", text ? (const char *) text : "(null)");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+//  Makes a database file with the given user_version and one table, not through db_open().
+static void
+s_make_foreign(const char *path, int version)
+{
+    sqlite3 *db = NULL;
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE TABLE t(x); PRAGMA user_version = %d;", version);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void
+test_open_creates_wal_database(void **state)
+{
+    fixture_t *f = *state;
+    db_t *db = s_open(f->path);
+    char mode[16];
+    s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
+    assert_int_equal(s_query_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
+                                          "'table' AND name IN ('runs', 'rounds')"),
+                     2);
+    db_close(&db);
+    assert_null(db);
+    db_close(&db);  // NULL-safe
+    s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");  // WAL is a property of the file
+}
+
+static void
+test_records_run_and_rounds(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    assert_int_equal(id, 1);
+    s_add(db, id, 0, 1000);
+    assert_int_equal(db_run_finish(db, id, "completed", NULL, &err), MR_OK);
+    db_close(&db);
+
+    const char *p = f->path;
+    char text[128];
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE run_id = 1"), 1000);
+    assert_int_equal(s_query_int(p, "SELECT max(round) FROM rounds"), 999);
+    s_query_text(p, "SELECT status FROM runs WHERE id = 1", text, sizeof text);
+    assert_string_equal(text, "completed");
+    s_query_text(p, "SELECT started_at FROM runs WHERE id = 1", text, sizeof text);
+    assert_string_equal(text, "2023-11-14T22:13:20.250Z");
+    s_query_text(p, "SELECT finished_at FROM runs WHERE id = 1", text, sizeof text);
+    assert_int_equal(strlen(text), 24);  // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    assert_int_equal(text[23], 'Z');
+    s_query_text(p, "SELECT error FROM runs WHERE id = 1", text, sizeof text);
+    assert_string_equal(text, "(null)");
+    s_query_text(p,
+                 "SELECT name || '|' || version || '|' || method || '|' || compressor || '|'"
+                 " || dataset || '|' || seed || '|' || n || '|' || d FROM runs",
+                 text, sizeof text);
+    assert_string_equal(text, "test run|0.1.0|marina|randk|mushrooms|42|5|113");
+    s_query_text(p, "SELECT config FROM runs", text, sizeof text);
+    assert_string_equal(text, run.config);
+
+    //  One row in full; NaN went in as NULL.
+    round_stats_t r = s_round(700);
+    assert_int_equal(s_query_int(p, "SELECT c_k FROM rounds WHERE round = 700"), r.coin);
+    assert_int_equal(s_query_int(p, "SELECT c_k FROM rounds WHERE round = 0"), 1);
+    assert_int_equal(s_query_int(p, "SELECT f = 1.0 / 701 AND grad_norm_sq = 0.5 / 701"
+                                    " FROM rounds WHERE round = 700"),
+                     1);
+    assert_int_equal(s_query_int(p, "SELECT bits_paper_up FROM rounds WHERE round = 700"),
+                     r.bits_paper_up);
+    assert_int_equal(s_query_int(p, "SELECT bits_model_up FROM rounds WHERE round = 700"),
+                     r.bits_model_up);
+    assert_int_equal(s_query_int(p, "SELECT bytes_wire_up FROM rounds WHERE round = 700"),
+                     r.bytes_wire_up);
+    assert_int_equal(s_query_int(p, "SELECT bits_paper_down + bits_model_down + bytes_wire_down"
+                                    " FROM rounds WHERE round = 700"),
+                     320 + 330 + 50);
+    assert_int_equal(s_query_int(p, "SELECT nnz_up FROM rounds WHERE round = 700"), 702);
+    assert_int_equal(s_query_int(p, "SELECT oracle_calls * 100 + participants"
+                                    " FROM rounds WHERE round = 700"),
+                     1005);
+    assert_int_equal(
+        s_query_int(p, "SELECT abs(wall_time_s - 0.7) < 1e-12 FROM rounds WHERE round = 700"), 1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE f IS NULL"), 333);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE grad_norm_sq IS NULL"
+                                    " AND round % 3 = 2"),
+                     333);
+}
+
+static void
+test_reopen_existing_file_appends_runs(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    for (int64_t want = 1; want <= 3; want++) {
+        db_t *db = s_open(f->path);
+        assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+        assert_int_equal(id, want);
+        s_add(db, id, 0, 10);
+        assert_int_equal(db_run_finish(db, id, "completed", NULL, &err), MR_OK);
+        db_close(&db);
+    }
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM rounds"), 30);
+}
+
+static void
+test_refuses_other_schema_version(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    s_make_foreign(f->path, 7);
+    assert_null(db_open(f->path, &err));
+    assert_int_equal(err.rc, MR_EVERSION);
+    assert_non_null(strstr(err.text, f->path));
+    assert_non_null(strstr(err.text, "version 7"));
+    assert_non_null(strstr(err.text, "version 1"));
+    char mode[16];
+    s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "delete");  // the foreign file was left as it was
+
+    //  A database of someone else's (tables, but user_version 0) is refused too.
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    s_make_foreign(other, 0);
+    assert_null(db_open(other, &err));
+    assert_int_equal(err.rc, MR_EVERSION);
+    assert_non_null(strstr(err.text, "version 0"));
+    db_summary_t sum;
+    assert_int_equal(db_run_summary(f->path, 0, &sum, &err), MR_EVERSION);
+}
+
+static void
+test_refuses_a_file_that_is_not_a_database(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    FILE *fp = fopen(f->path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 100; i++)
+        fputs("this is not a database file\n", fp);
+    fclose(fp);
+    assert_null(db_open(f->path, &err));
+    assert_int_equal(err.rc, MR_EIO);
+    assert_non_null(strstr(err.text, "not a database"));  // sqlite3_errmsg
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/no/such/dir.db", f->dir);
+    assert_null(db_open(missing, &err));
+    assert_int_equal(err.rc, MR_EIO);
+}
+
+static void
+test_rejects_duplicate_round(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    s_add(db, id, 0, 4);
+    round_stats_t r = s_round(3);
+    assert_int_equal(db_round_add(db, id, &r, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "run 1 round 3"));
+    //  The rejection cost that row only: the batch and later rows go on.
+    s_add(db, id, 4, 6);
+    assert_int_equal(db_flush(db, &err), MR_OK);
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM rounds"), 6);
+    assert_int_equal(s_query_int(f->path, "SELECT bytes_wire_up FROM rounds WHERE round = 3"), 22);
+    db_close(&db);
+}
+
+static void
+test_rejects_unknown_run_and_bad_status(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    round_stats_t r = s_round(0);
+    assert_int_equal(db_round_add(db, 99, &r, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "run 99"));
+    assert_int_equal(db_run_finish(db, 99, "completed", NULL, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "no run 99"));
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    assert_int_equal(db_run_finish(db, id, "running", NULL, &err), MR_EINVAL);
+    assert_int_equal(db_run_finish(db, id, "done", NULL, &err), MR_EINVAL);
+    assert_int_equal(db_run_finish(db, id, NULL, NULL, &err), MR_EINVAL);
+    assert_int_equal(db_run_finish(db, id, "aborted", "interrupted", &err), MR_OK);
+    db_close(&db);
+    char text[32];
+    s_query_text(f->path, "SELECT status || ':' || error FROM runs", text, sizeof text);
+    assert_string_equal(text, "aborted:interrupted");
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM rounds"), 0);
+}
+
+static void
+test_commits_every_batch_rows(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    db_set_batch(db, 4);
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    //  The run row is visible to another connection at once.
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM runs"), 1);
+    const char *count = "SELECT count(*) FROM rounds";
+    s_add(db, id, 0, 3);
+    assert_int_equal(s_query_int(f->path, count), 0);  // a reader sees committed rows only
+    s_add(db, id, 3, 4);
+    assert_int_equal(s_query_int(f->path, count), 4);
+    s_add(db, id, 4, 5);
+    assert_int_equal(s_query_int(f->path, count), 4);
+    assert_int_equal(db_flush(db, &err), MR_OK);
+    assert_int_equal(s_query_int(f->path, count), 5);
+    assert_int_equal(db_flush(db, &err), MR_OK);  // nothing pending: fine
+    s_add(db, id, 5, 6);
+    //  A new run commits the pending rows of the old one with its own row.
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    assert_int_equal(s_query_int(f->path, count), 6);
+    s_add(db, id, 0, 2);
+    assert_int_equal(db_run_finish(db, id, "completed", NULL, &err), MR_OK);
+    assert_int_equal(s_query_int(f->path, count), 8);
+    s_add(db, 1, 6, 7);
+    db_close(&db);  // commits
+    assert_int_equal(s_query_int(f->path, count), 9);
+}
+
+static void
+test_crash_keeps_committed_rows(void **state)
+{
+    fixture_t *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        //  The child records 25 rows in batches of 10, flushes, buffers 3 more and dies.
+        mr_err_t err = {0};
+        db_t *db = db_open(f->path, &err);
+        run_info_t run = s_run_info();
+        int64_t id = 0;
+        if (!db || db_run_begin(db, &run, &id, &err) != MR_OK)
+            _exit(1);
+        db_set_batch(db, 10);
+        for (uint64_t k = 0; k < 28; k++) {
+            round_stats_t r = s_round(k);
+            if (db_round_add(db, id, &r, &err) != MR_OK)
+                _exit(2);
+            if (k == 24 && db_flush(db, &err) != MR_OK)
+                _exit(3);
+        }
+        _exit(0);  // no db_close: rows 25..27 were never committed
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM rounds"), 25);
+    assert_int_equal(s_query_int(f->path, "SELECT max(round) FROM rounds"), 24);
+    char text[32];
+    s_query_text(f->path, "SELECT status FROM runs", text, sizeof text);
+    assert_string_equal(text, "running");
+    //  The file opens again for the next run.
+    db_t *db = s_open(f->path);
+    mr_err_t err = {0};
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    assert_int_equal(id, 2);
+    db_close(&db);
+}
+
+static void
+test_summary_returns_run_figures(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_summary_t sum;
+    assert_int_equal(db_run_summary(f->path, 0, &sum, &err), MR_EIO);  // no file yet
+
+    db_t *db = s_open(f->path);
+    run_info_t run = s_run_info();
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(db_run_begin(db, &run, &id1, &err), MR_OK);
+    s_add(db, id1, 0, 12);  // f NaN at rounds 2, 5, 8, 11
+    assert_int_equal(db_run_finish(db, id1, "completed", NULL, &err), MR_OK);
+    assert_int_equal(db_run_begin(db, &run, &id2, &err), MR_OK);
+    assert_int_equal(db_run_summary(f->path, 0, &sum, &err), MR_OK);
+    assert_int_equal(sum.run_id, id2);  // the latest run, still without rounds
+    assert_int_equal(sum.rounds, 0);
+    assert_string_equal(sum.status, "running");
+    assert_true(isnan(sum.f_first) && isnan(sum.f_last) && isnan(sum.wall_time_s));
+    s_add(db, id2, 0, 3);
+    assert_int_equal(db_run_finish(db, id2, "failed", "worker 3 died", &err), MR_OK);
+    db_close(&db);
+
+    assert_int_equal(db_run_summary(f->path, id1, &sum, &err), MR_OK);
+    assert_int_equal(sum.run_id, id1);
+    assert_int_equal(sum.rounds, 12);
+    assert_near(sum.f_first, 1.0, 0);
+    assert_near(sum.f_last, 1.0 / 11, 1e-15);  // round 10: the last evaluated
+    assert_near(sum.gns_first, 0.5, 0);
+    assert_near(sum.gns_last, 0.5 / 11, 1e-15);
+    assert_int_equal(sum.bits_paper_up, 32 * 66);  // sum of 32 k over k < 12
+    assert_int_equal(sum.bits_model_up, 40 * 66);
+    assert_int_equal(sum.bytes_wire_up, 7 * 66 + 12);
+    assert_int_equal(sum.bits_paper_down, 320 * 12);
+    assert_int_equal(sum.bits_model_down, 330 * 12);
+    assert_int_equal(sum.bytes_wire_down, 50 * 12);
+    assert_int_equal(sum.oracle_calls, 120);
+    assert_near(sum.wall_time_s, 0.011, 1e-15);
+    assert_string_equal(sum.status, "completed");
+    assert_string_equal(sum.error, "");
+
+    assert_int_equal(db_run_summary(f->path, -1, &sum, &err), MR_OK);
+    assert_int_equal(sum.run_id, id2);
+    assert_int_equal(sum.rounds, 3);
+    assert_near(sum.f_last, 0.5, 0);  // round 1
+    assert_string_equal(sum.status, "failed");
+    assert_string_equal(sum.error, "worker 3 died");
+
+    assert_int_equal(db_run_summary(f->path, 77, &sum, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "no run 77"));
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_wal_database),
+        T(test_records_run_and_rounds),
+        T(test_reopen_existing_file_appends_runs),
+        T(test_refuses_other_schema_version),
+        T(test_refuses_a_file_that_is_not_a_database),
+        T(test_rejects_duplicate_round),
+        T(test_rejects_unknown_run_and_bad_status),
+        T(test_commits_every_batch_rows),
+        T(test_crash_keeps_committed_rows),
+        T(test_summary_returns_run_figures),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
