@@ -37,6 +37,7 @@ typedef struct {
     vec_t gmean;                 // mean of grads
     uint64_t rejected;           // messages dropped as malformed or unexpected
     int term;                    // the host sent $TERM (it waits for us to return)
+    int abort;                   // a STOP arrived on the PULL socket
     char reason[256];            // why the run failed or was aborted
 } s_server_t;
 
@@ -237,6 +238,17 @@ s_count(const uint8_t *have, size_t n)
     return c;
 }
 
+//  A STOP on the PULL socket comes from the launcher (or an operator): it aborts the run, and its
+//  reason (e.g. which worker died) goes into the database.
+static int
+s_abort_request(s_server_t *self)
+{
+    snprintf(self->reason, sizeof self->reason, "%s",
+             self->in.reason && self->in.reason[0] ? self->in.reason : "stopped by request");
+    self->abort = 1;
+    return 0;
+}
+
 //  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
 //  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
 static const char *
@@ -260,6 +272,10 @@ s_join(s_server_t *self)
             return "failed";
         }
         msg_t *m = &self->in;
+        if (m->type == MSG_STOP) {
+            s_abort_request(self);
+            return "aborted";
+        }
         if (m->type == MSG_HELLO && m->role == MSG_ROLE_WORKER && m->sender < self->n) {
             if (self->hello[m->sender])
                 zsys_warning("server: worker %u said HELLO twice", m->sender);
@@ -303,6 +319,10 @@ s_join(s_server_t *self)
             return "failed";
         }
         msg_t *m = &self->in;
+        if (m->type == MSG_STOP) {
+            s_abort_request(self);
+            return "aborted";
+        }
         if (m->type == MSG_READY && m->role == MSG_ROLE_WORKER && m->sender < self->n)
             self->ready[m->sender] = 1;
         else if (m->type != MSG_HELLO)
@@ -319,6 +339,8 @@ static int
 s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
 {
     msg_t *m = &self->in;
+    if (m->type == MSG_STOP)
+        return s_abort_request(self);
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
         if (m->type != MSG_READY && m->type != MSG_HELLO) {
             self->rejected++;
@@ -417,7 +439,7 @@ s_rounds(s_server_t *self)
         while (pending > 0) {
             next_t got = s_next(self, deadline);
             if (got == NEXT_TERM) {
-                snprintf(self->reason, sizeof self->reason, "stopped in round %llu",
+                snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
                          (unsigned long long) k);
                 return "aborted";
             }
@@ -430,6 +452,8 @@ s_rounds(s_server_t *self)
                 return "failed";
             }
             pending -= (size_t) s_accept(self, k, &row);
+            if (self->abort)
+                return "aborted";
         }
         mr_err_t err;
         if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {

@@ -14,7 +14,9 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "actor.h"
 #include "experiment.h"
+#include "msg.h"
 #include "recorder.h"
 #include "server.h"
 #include "spawner.h"
@@ -371,11 +373,13 @@ s_print_summary(const char *db_path, int64_t run_id)
         fprintf(stderr, "marina: cannot read the summary: %s\n", err.text);
         return;
     }
-    double rps = s.wall_time_s > 0 ? (double) s.rounds / s.wall_time_s : 0;
+    double rps = s.wall_time_s > 0 && s.rounds > 1 ? (double) (s.rounds - 1) / s.wall_time_s : 0;
     printf("\nrun %lld %s  (%s)\n", (long long) s.run_id, s.status, db_path);
     if (s.error[0])
         printf("  reason               %s\n", s.error);
-    printf("  rounds               %llu (+ round 0)\n", (unsigned long long) s.rounds);
+    uint64_t rounds = s.rounds > 0 ? s.rounds - 1 : 0;  // rows hold rounds 0..R
+    printf("  rounds               %llu (+ round 0: %llu rows)\n", (unsigned long long) rounds,
+           (unsigned long long) s.rounds);
     printf("  f                    %.6e -> %.6e\n", s.f_first, s.f_last);
     printf("  ||grad f||^2         %.6e -> %.6e  (x %.3g)\n", s.gns_first, s.gns_last,
            s.gns_first > 0 ? s.gns_last / s.gns_first : NAN);
@@ -426,6 +430,34 @@ s_read_line(int fd, char *line, size_t size, double timeout_s)
         used++;
     }
     return -1;
+}
+
+//  Asks the server at ep_up to abort the run with reason (recorded in the database), and gives it
+//  up to timeout_s to end before the caller signals everybody.
+static void
+s_abort_server(spawn_t *sp, const char *ep_up, const char *reason, double timeout_s)
+{
+    zsock_t *push = zsock_new(ZMQ_PUSH);
+    if (!push)
+        return;
+    zsock_set_linger(push, 500);
+    msg_t m;
+    msg_buf_t buf = {0};
+    if (zsock_connect(push, "%s", ep_up) == 0 && msg_init(&m, 1) == MR_OK) {
+        m.type = MSG_STOP;
+        m.status = "aborted";
+        m.reason = (char *) reason;
+        actor_send(zsock_resolve(push), &m, &buf, ZMQ_DONTWAIT);
+        m.status = m.reason = NULL;
+        msg_fini(&m);
+    }
+    msg_buf_fini(&buf);
+    zsock_destroy(&push);
+    // The server ends first, its STOP tells the workers and the recorder.
+    for (double waited = 0; waited < timeout_s && !sp->children[0].done; waited += 0.02) {
+        spawn_reap(sp);
+        zclock_sleep(20);
+    }
 }
 
 //  Runs the experiment as processes: server, recorder and n workers.
@@ -503,16 +535,20 @@ s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path
         if (bad >= 0) {
             char how[128];
             spawn_describe(&sp.children[bad], how, sizeof how);
-            fprintf(stderr, "marina: the %s (pid %d) %s; stopping the run\n",
-                    sp.children[bad].role, (int) sp.children[bad].pid, how);
+            char reason[200];
+            snprintf(reason, sizeof reason, "the %s (pid %d) %s", sp.children[bad].role,
+                     (int) sp.children[bad].pid, how);
+            fprintf(stderr, "marina: %s; stopping the run\n", reason);
             failed = 1;
+            if (bad != 0)
+                s_abort_server(&sp, bound[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else if (s_stop_signal) {
             fprintf(stderr, "marina: interrupted; stopping every actor\n");
             failed = 1;
             spawn_signal_all(&sp, SIGTERM);
         } else {
-            usleep(20 * 1000);
+            zclock_sleep(20);
         }
     }
     spawn_wait_all(&sp, GRACE_S);

@@ -52,9 +52,9 @@ typedef struct {
 } s_field_t;
 
 typedef struct {
-    const char *name;          // msg_type_name()
-    const s_field_t *fields;   // the fields after [version, type]
-    size_t nfields;            // how many
+    const char *name;         // msg_type_name()
+    const s_field_t *fields;  // the fields after [version, type]
+    size_t nfields;           // how many
 } s_schema_t;
 
 #define S_ROLE_MAX ((uint64_t) MSG_ROLE_ATTACKER)
@@ -78,12 +78,8 @@ static const s_field_t s_round[] = {
     {"g", S_BIN_NIL, 0},
 };
 static const s_field_t s_update[] = {
-    {"round", S_UINT, S_U64},
-    {"sender", S_UINT, S_U32},
-    {"kind", S_UINT, CVEC_SPARSE},
-    {"dim", S_UINT, S_U32},
-    {"idx", S_BIN_NIL, 0},
-    {"val", S_BIN, 0},
+    {"round", S_UINT, S_U64},        {"sender", S_UINT, S_U32}, {"kind", S_UINT, CVEC_SPARSE},
+    {"dim", S_UINT, S_U32},          {"idx", S_BIN_NIL, 0},     {"val", S_BIN, 0},
     {"oracle_calls", S_UINT, S_U64},
 };
 static const s_field_t s_metrics[] = {
@@ -97,15 +93,9 @@ static const s_field_t s_resync[] = {
     {"seq", S_UINT, S_U64},
 };
 static const s_field_t s_run[] = {
-    {"name", S_STR, 4 * S_KIB},
-    {"version", S_STR, 256},
-    {"config", S_STR, S_MIB},
-    {"seed", S_UINT, S_U64},
-    {"method", S_STR, 256},
-    {"compressor", S_STR, 256},
-    {"n", S_UINT, S_U32},
-    {"dim", S_UINT, S_U32},
-    {"dataset", S_STR, 4 * S_KIB},
+    {"name", S_STR, 4 * S_KIB}, {"version", S_STR, 256}, {"config", S_STR, S_MIB},
+    {"seed", S_UINT, S_U64},    {"method", S_STR, 256},  {"compressor", S_STR, 256},
+    {"n", S_UINT, S_U32},       {"dim", S_UINT, S_U32},  {"dataset", S_STR, 4 * S_KIB},
     {"start_time", S_REAL, 0},
 };
 static const s_field_t s_stats[] = {
@@ -129,19 +119,17 @@ static const s_field_t s_stop[] = {
     {"reason", S_STR, 4 * S_KIB},
 };
 
-#define S_SCHEMA(label, table) {label, table, sizeof(table) / sizeof(table[0])}
+#define S_SCHEMA(label, table)                                                                     \
+    {                                                                                              \
+        label, table, sizeof(table) / sizeof(table[0])                                             \
+    }
 
 static const s_schema_t s_schemas[] = {
-    [MSG_HELLO] = S_SCHEMA("hello", s_hello),
-    [MSG_READY] = S_SCHEMA("ready", s_ready),
-    [MSG_PING] = S_SCHEMA("ping", s_ping),
-    [MSG_ROUND] = S_SCHEMA("round", s_round),
-    [MSG_UPDATE] = S_SCHEMA("update", s_update),
-    [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
-    [MSG_RESYNC] = S_SCHEMA("resync", s_resync),
-    [MSG_RUN] = S_SCHEMA("run", s_run),
-    [MSG_STATS] = S_SCHEMA("stats", s_stats),
-    [MSG_STOP] = S_SCHEMA("stop", s_stop),
+    [MSG_HELLO] = S_SCHEMA("hello", s_hello),    [MSG_READY] = S_SCHEMA("ready", s_ready),
+    [MSG_PING] = S_SCHEMA("ping", s_ping),       [MSG_ROUND] = S_SCHEMA("round", s_round),
+    [MSG_UPDATE] = S_SCHEMA("update", s_update), [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
+    [MSG_RESYNC] = S_SCHEMA("resync", s_resync), [MSG_RUN] = S_SCHEMA("run", s_run),
+    [MSG_STATS] = S_SCHEMA("stats", s_stats),    [MSG_STOP] = S_SCHEMA("stop", s_stop),
 };
 
 //  The statuses a STOP may carry (msg.h).
@@ -440,9 +428,9 @@ s_skim(const unsigned char *p, size_t size, mr_err_t *err)
                               size);
         unsigned char b = p[off++];
         pending--;
-        size_t head = 0;        // length bytes that follow b
-        uint64_t payload = 0;   // bytes of data after those
-        uint64_t entries = 0;   // elements, if b opens a container
+        size_t head = 0;       // length bytes that follow b
+        uint64_t payload = 0;  // bytes of data after those
+        uint64_t entries = 0;  // elements, if b opens a container
         int container = 0;
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
             // fixint, nil, bool: the byte is the whole object
@@ -635,8 +623,7 @@ s_utf8_bad(const unsigned char *s, size_t n)
 
 //  Checks one field against its description and extracts its value.
 static int
-s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t *v,
-        mr_err_t *err)
+s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t *v, mr_err_t *err)
 {
     memset(v, 0, sizeof *v);
     const char *got = s_mp_type_name(o->type);
@@ -665,8 +652,8 @@ s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t 
                 v->u = o->via.u64;
                 return MR_OK;
             }
-            return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bool or 0/1",
-                              type, fd->name, got);
+            return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bool or 0/1", type,
+                              fd->name, got);
         case S_REAL:
         case S_REAL_NAN:
             if (o->type == MSGPACK_OBJECT_FLOAT64)
@@ -676,8 +663,8 @@ s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t 
             else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
                 v->f = (double) o->via.i64;
             else
-                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a float64",
-                                  type, fd->name, got);
+                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a float64", type,
+                                  fd->name, got);
             if (isinf(v->f) || (isnan(v->f) && fd->kind == S_REAL))
                 return mr_err_set(err, MR_ENONFINITE, "%s: '%s' is %g", type, fd->name, v->f);
             return MR_OK;
@@ -714,6 +701,13 @@ s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t 
 }
 
 //  Little-endian loads from unaligned bytes; the compilers we use turn these into single loads.
+static uint32_t
+s_le32(const unsigned char *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 static uint64_t
 s_le64(const unsigned char *p)
 {
@@ -722,30 +716,31 @@ s_le64(const unsigned char *p)
         u = (u << 8) | p[k];
     return u;
 }
+#endif
 
-static uint32_t
-s_le32(const unsigned char *p)
-{
-    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-//  Copies n doubles from bin bytes (8 * n of them) to x, rejecting NaN and Inf. what names the
+//  Copies n doubles from bin bytes (8 * n of them) to x, then rejects NaN and Inf (x is then
+//  partly written, which is fine: a failed decode leaves m's vectors unspecified). what names the
 //  vector in the error; coord maps the j-th value to its coordinate (NULL: j itself).
 static int
-s_get_f64s(double *x, const char *bytes, size_t n, const uint32_t *coord, const char *what,
-           mr_err_t *err)
+s_get_f64s(
+    double *x, const char *bytes, size_t n, const uint32_t *coord, const char *what, mr_err_t *err)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(x, bytes, 8 * n);  // the wire order is ours: one copy, alignment-safe
+#else
     const unsigned char *p = (const unsigned char *) bytes;
     for (size_t j = 0; j < n; j++) {
         uint64_t u = s_le64(p + 8 * j);
-        double d;
-        memcpy(&d, &u, sizeof d);
-        if (!isfinite(d)) {
+        memcpy(&x[j], &u, sizeof x[j]);
+    }
+#endif
+    for (size_t j = 0; j < n; j++) {
+        if (!isfinite(x[j])) {
             size_t c = coord ? coord[j] : j;
             return mr_err_set(err, MR_ENONFINITE, "%s: coordinate %zu is %s", what, c,
-                              isnan(d) ? "NaN" : (d > 0 ? "+Inf" : "-Inf"));
+                              isnan(x[j]) ? "NaN" : (x[j] > 0 ? "+Inf" : "-Inf"));
         }
-        x[j] = d;
     }
     return MR_OK;
 }
@@ -786,8 +781,7 @@ s_decode_update(msg_t *m, const s_val_t *v, size_t dim, mr_err_t *err)
     snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64, m->sender,
              m->round);
     if (v[3].u != dim)
-        return mr_err_set(err, MR_EDIM, "%s: got dim %" PRIu64 ", expected %zu", what, v[3].u,
-                          dim);
+        return mr_err_set(err, MR_EDIM, "%s: got dim %" PRIu64 ", expected %zu", what, v[3].u, dim);
     if (v[2].u == CVEC_DENSE) {
         if (v[4].p)
             return mr_err_set(err, MR_EMALFORMED, "%s: a dense update must have idx nil", what);
@@ -804,8 +798,7 @@ s_decode_update(msg_t *m, const s_val_t *v, size_t dim, mr_err_t *err)
     if (!v[4].p)
         return mr_err_set(err, MR_EMALFORMED, "%s: a sparse update needs an idx bin", what);
     if (v[4].n % 4 != 0)
-        return mr_err_set(err, MR_EDIM, "%s: idx has %zu bytes, not a multiple of 4", what,
-                          v[4].n);
+        return mr_err_set(err, MR_EDIM, "%s: idx has %zu bytes, not a multiple of 4", what, v[4].n);
     size_t nnz = v[4].n / 4;
     if (nnz > dim)
         return mr_err_set(err, MR_EDIM, "%s: got %zu sparse entries, expected at most d = %zu",
@@ -907,8 +900,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
         }
         case MSG_UPDATE:
             if (m->up.cap < dim || !m->up.val || !m->up.idx)
-                return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu",
-                                  dim);
+                return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
             rc = s_decode_update(m, v, dim, err);
             break;
         case MSG_METRICS: {
@@ -935,8 +927,8 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             run->method = s_take_str(m, 3, &v[4]);
             run->compressor = s_take_str(m, 4, &v[5]);
             run->dataset = s_take_str(m, 5, &v[8]);
-            if (!run->name || !run->version || !run->config || !run->method ||
-                !run->compressor || !run->dataset)
+            if (!run->name || !run->version || !run->config || !run->method || !run->compressor ||
+                !run->dataset)
                 rc = mr_err_set(err, MR_ENOMEM, "run: out of memory copying its strings");
             run->seed = v[3].u;
             run->n = (uint32_t) v[6].u;
@@ -964,8 +956,8 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
         }
         case MSG_STOP: {
             size_t k = 0, nstatus = sizeof s_statuses / sizeof s_statuses[0];
-            while (k < nstatus && !(strlen(s_statuses[k]) == v[0].n &&
-                                    memcmp(s_statuses[k], v[0].p, v[0].n) == 0))
+            while (k < nstatus &&
+                   !(strlen(s_statuses[k]) == v[0].n && memcmp(s_statuses[k], v[0].p, v[0].n) == 0))
                 k++;
             if (k == nstatus)
                 return mr_err_set(err, MR_EMALFORMED,

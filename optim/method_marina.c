@@ -115,10 +115,10 @@ method_marina_worker_step(method_worker_t *self,
     //  difference (c_k = 0), and it is the other half of the next round's difference.
     double f = loss_value_grad(self->loss, &self->x, grad_new);
     out->dim = self->mp.dim;
-    if (rd->round == 0 || rd->coin)
+    if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 2 and line 8 (c_k = 1): g_i = grad f_i(x^{k+1}), sent dense.
         cvec_set_dense(out, grad_new);
-    else {
+    } else {
         //  Alg. 1 line 8 (c_k = 0): g_i = g^k + Q(grad f_i(x^{k+1}) - grad f_i(x^k)); the
         //  server already holds g^k, so only Q(.) travels.
         vec_copy(&self->diff, grad_new);
@@ -211,16 +211,18 @@ method_marina_server_combine(method_server_t *self,
     vec_zero(&self->sum);
     for (size_t i = 0; i < n; i++)
         cvec_axpy_to(&self->sum, 1.0, ups[i]);
-    if (rd->round > 0)
+    if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         vec_axpy(&self->x, -self->mp.gamma, &self->g);
+    }
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
         vec_copy(&self->g, &self->sum);
         vec_scale(&self->g, 1.0 / (double) n);
-    } else
+    } else {
         //  Alg. 1 line 10 with g_i = g^k + Q_i: g^{k+1} = g^k + 1/n sum_i Q_i.
         vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
+    }
     self->next_round++;
     return MR_OK;
 }

@@ -10,7 +10,11 @@
 #include "comp.h"
 #include "test_util.h"
 
-enum { D = 20, K = 3, TRIALS = 200000 };
+enum {
+    D = 20,
+    K = 3,
+    TRIALS = 200000
+};
 
 //  x_j = (j + 1) (-1)^j / 4: varied magnitudes and signs, no zero coordinate.
 static void

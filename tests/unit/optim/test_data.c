@@ -176,7 +176,10 @@ test_synthetic_groups_differ(void **state)
     //  <= 0.5 sqrt(2/1000) ~ 0.022. Demand, for every pair, some feature whose means differ by
     //  more than 6 such sd (0.134): homogeneous groups would essentially never get there, while
     //  the per-group frequency factors (uniform on [0.2, 1.8]) give differences up to ~0.45.
-    enum { G = 4, F = 50 };
+    enum {
+        G = 4,
+        F = 50
+    };
     csr_t a;
     assert_int_equal(data_synthetic(4000, F + 1, 0.3, G, 21, &a, NULL), MR_OK);
     double mean[G][F] = {{0}};

@@ -194,11 +194,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_grad_matches_central_differences, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_grad_matches_central_differences, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_value_is_mean_of_phi, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_over_all_rows_is_full_grad, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_over_all_rows_is_full_grad, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_extreme_margins_stay_finite, s_setup, s_teardown),
         cmocka_unit_test(test_max_curvature_matches_numeric_second_derivative),
         cmocka_unit_test_setup_teardown(test_smoothness_is_curvature_times_max_row_norm, s_setup,

@@ -24,7 +24,10 @@ test_streams_and_seeds_differ(void **state)
 {
     //  Server, a few workers, and a different seed: no two first outputs coincide, and the
     //  sequences share no value among their first 64 (a 2^-64-per-pair event if independent).
-    enum { NS = 6, LEN = 64 };
+    enum {
+        NS = 6,
+        LEN = 64
+    };
     uint64_t seq[NS][LEN];
     rng_t r[NS];
     rng_seed(&r[0], 7, RNG_STREAM_SERVER);
@@ -86,7 +89,9 @@ test_below_is_uniform(void **state)
     //  n = 113 bins (RandK's d on mushrooms), 1,130,000 draws: chi-square has df = 112, mean 112,
     //  sd sqrt(2 * 112) ~ 15. Accept below mean + 5 sd = 187. A modulo-biased or broken generator
     //  lands far above.
-    enum { BINS = 113 };
+    enum {
+        BINS = 113
+    };
     uint64_t count[BINS] = {0};
     rng_t r;
     rng_seed(&r, 2, 0);

@@ -1,0 +1,141 @@
+//  proc_util.h - helpers for integration tests that start the real marina binary: spawn with
+//  captured output, wait with a deadline, read numbers from a result database. Header-only.
+#ifndef PROC_UTIL_H
+#define PROC_UTIL_H
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static double
+pu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static void
+pu_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+//  Starts argv[0] with argv; stdout and stderr go to out_path (if not NULL). Returns the pid.
+static pid_t
+pu_spawn(char *const argv[], const char *out_path)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out_path) {
+        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    }
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+//  Waits up to timeout_s for pid; returns its exit code, 128+signal, or -1 on timeout (then the
+//  process is killed and reaped, so no test leaves an orphan).
+static int
+pu_wait(pid_t pid, double timeout_s)
+{
+    double deadline = pu_now() + timeout_s;
+    int status;
+    while (pu_now() < deadline) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        pu_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+//  Runs argv to completion (timeout_s), output to out_path; returns pu_wait's code.
+static int
+pu_run(char *const argv[], const char *out_path, double timeout_s)
+{
+    pid_t pid = pu_spawn(argv, out_path);
+    return pid < 0 ? -2 : pu_wait(pid, timeout_s);
+}
+
+//  The first column of the first row of sql on the database at path, as a double (NAN if none).
+static double
+pu_query(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    double v = NAN;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_busy_timeout(db, 2000);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_type(st, 0) != SQLITE_NULL)
+            v = sqlite3_column_double(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+//  The first column of the first row as text (caller frees; NULL if none).
+static char *
+pu_query_text(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *out = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_text(st, 0))
+            out = strdup((const char *) sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+//  The whole content of a (small) file, NUL-terminated (caller frees; "" if unreadable).
+static char *
+pu_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 20);
+    if (f && buf) {
+        size_t got = fread(buf, 1, (1 << 20) - 1, f);
+        buf[got] = '\0';
+    }
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+//  The directory that holds the LibSVM data sets: $MARINA_DATA_DIR or ../shared/datasets next to
+//  the source tree. Writes "<dir>/<name>" to out; returns 1 if that file exists.
+static int
+pu_dataset(const char *name, char *out, size_t size)
+{
+    const char *dir = getenv("MARINA_DATA_DIR");
+    if (dir && dir[0])
+        snprintf(out, size, "%s/%s", dir, name);
+    else
+        snprintf(out, size, "%s/../shared/datasets/%s", MARINA_SOURCE_DIR, name);
+    return access(out, R_OK) == 0;
+}
+
+#endif

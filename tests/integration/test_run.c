@@ -1,0 +1,359 @@
+//  test_run.c - `marina run` end to end: real processes over real sockets, checked in the real
+//  SQLite file. Each test works in its own mkdtemp directory.
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "integration/proc_util.h"
+#include "test_util.h"
+
+typedef struct {
+    char dir[64];
+    char db[128];
+    char out[128];
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/marina-test-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
+    snprintf(f->out, sizeof f->out, "%s/out.txt", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+//  Runs `marina run ARGS... db=<f->db>`; returns the exit code.
+static int
+s_marina_run(fixture_t *f, double timeout_s, ...)
+{
+    char *argv[32] = {MARINA_BIN, "run"};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, timeout_s);
+    for (char *a = va_arg(ap, char *); a && argc < 29; a = va_arg(ap, char *))
+        argv[argc++] = a;
+    va_end(ap);
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    argv[argc++] = dbarg;
+    argv[argc++] = "progress_s=0";
+    argv[argc] = NULL;
+    return pu_run(argv, f->out, timeout_s);
+}
+
+static double
+s_q(fixture_t *f, const char *sql)
+{
+    return pu_query(f->db, sql);
+}
+
+static void
+test_demo_records_every_round_and_the_config(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", NULL), 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds"), 201, 0);
+    assert_near(s_q(f, "SELECT min(round) FROM rounds"), 0, 0);
+    assert_near(s_q(f, "SELECT max(round) FROM rounds"), 200, 0);
+    char *status = pu_query_text(f->db, "SELECT status FROM runs");
+    assert_non_null(status);
+    assert_string_equal(status, "completed");
+    free(status);
+    char *config = pu_query_text(f->db, "SELECT config FROM runs");
+    assert_non_null(config);
+    assert_non_null(strstr(config, "method = marina"));
+    assert_non_null(strstr(config, "gamma_from = theory"));
+    free(config);
+    char *version = pu_query_text(f->db, "SELECT version FROM runs");
+    assert_non_null(version);
+    assert_string_equal(version, MARINA_VERSION);
+    free(version);
+    // The summary goes to stdout and names the figures a researcher looks for.
+    char *out = pu_slurp(f->out);
+    assert_non_null(strstr(out, "rounds/s"));
+    assert_non_null(strstr(out, "uplink bits (paper)"));
+    free(out);
+}
+
+static void
+test_same_seed_gives_identical_rows(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "seed=7", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "seed=7", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "seed=8", NULL), 0);
+    const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, "
+                       "bits_paper_down, bits_model_down, bytes_wire_down, nnz_up, oracle_calls, "
+                       "participants";
+    char sql[1024];
+    // Rows of run 1 that run 2 lacks, and the other way round: none, to the last bit.
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 1 EXCEPT "
+             "SELECT %s FROM rounds WHERE run_id = 2)",
+             cols, cols);
+    assert_near(s_q(f, sql), 0, 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 2 EXCEPT "
+             "SELECT %s FROM rounds WHERE run_id = 1)",
+             cols, cols);
+    assert_near(s_q(f, sql), 0, 0);
+    // A different seed draws different coins and coordinates: the rows differ (the test can fail).
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 3 EXCEPT "
+             "SELECT %s FROM rounds WHERE run_id = 1)",
+             cols, cols);
+    assert_true(s_q(f, sql) > 100);
+}
+
+static void
+test_identity_marina_matches_gradient_descent(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "method=gd", "compressor=identity", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "method=marina", "compressor=identity",
+                                  NULL),
+                     0);
+    // Same stepsize (theory gives 1/L for both), and f, ||grad f||^2 agree to 1e-12 every round.
+    assert_near(s_q(f, "SELECT count(*) FROM rounds a JOIN rounds b ON a.round = b.round "
+                       "WHERE a.run_id = 1 AND b.run_id = 2"),
+                301, 0);
+    double fdiff = s_q(f, "SELECT max(abs(a.f - b.f)) FROM rounds a JOIN rounds b ON "
+                          "a.round = b.round WHERE a.run_id = 1 AND b.run_id = 2");
+    double gdiff = s_q(f, "SELECT max(abs(a.grad_norm_sq - b.grad_norm_sq)) FROM rounds a JOIN "
+                          "rounds b ON a.round = b.round WHERE a.run_id = 1 AND b.run_id = 2");
+    assert_true(fdiff <= 1e-12);
+    assert_true(gdiff <= 1e-12);
+    // ... and the run really moved: f fell.
+    assert_true(s_q(f, "SELECT f FROM rounds WHERE run_id = 2 AND round = 300") <
+                s_q(f, "SELECT f FROM rounds WHERE run_id = 2 AND round = 0") - 1e-3);
+}
+
+//  Checks each round's uplink accounting against what RandK and the c_k schedule imply.
+static void
+s_check_randk_accounting(fixture_t *f, double n, double d, double k, double m, double rounds,
+                         double p)
+{
+    double idx_bits = ceil(log2(d));
+    char sql[512];
+    // Round 0 and every c_k = 1 round: n dense gradients, d values each, no indices.
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM rounds WHERE c_k = 1 AND (bits_paper_up != %.0f OR "
+             "bits_model_up != %.0f OR nnz_up != %.0f)",
+             n * 32 * d, n * 32 * d, n * d);
+    assert_near(s_q(f, sql), 0, 0);
+    // Every c_k = 0 round: n RandK vectors, K values and K indices each.
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM rounds WHERE c_k = 0 AND (bits_paper_up != %.0f OR "
+             "bits_model_up != %.0f OR nnz_up != %.0f)",
+             n * 32 * k, n * (32 * k + k * idx_bits), n * k);
+    assert_near(s_q(f, sql), 0, 0);
+    // The broadcast: nothing in round 0, then g (d values) to each of the n workers.
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM rounds WHERE bits_paper_down != CASE WHEN round = 0 THEN 0 "
+             "ELSE %.0f END",
+             n * 32 * d);
+    assert_near(s_q(f, sql), 0, 0);
+    // Every round of MARINA computes each full local gradient: n * m oracle calls.
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rounds WHERE oracle_calls != %.0f", n * m);
+    assert_near(s_q(f, sql), 0, 0);
+    assert_near(s_q(f, "SELECT c_k FROM rounds WHERE round = 0"), 1, 0);
+    // c_k ~ Be(p) over the rounds k >= 1: the count is within 5 standard deviations of rounds*p.
+    double full = s_q(f, "SELECT sum(c_k) FROM rounds WHERE round > 0");
+    double sd = sqrt(rounds * p * (1 - p));
+    assert_true(fabs(full - rounds * p) <= 5 * sd);
+    assert_true(full > 0 && full < rounds);  // both kinds of rounds were checked above
+}
+
+static void
+test_randk_bits_follow_the_coin_schedule(void **state)
+{
+    fixture_t *f = *state;
+    // Synthetic: 2000 samples, d = 40, n = 5 -> m = 400; RandK K = 4 -> p = K/d = 0.1.
+    assert_int_equal(s_marina_run(f, 60, "rounds=1000", "k=4", NULL), 0);
+    s_check_randk_accounting(f, 5, 40, 4, 400, 1000, 0.1);
+}
+
+static void
+test_unknown_key_is_refused_before_any_process(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 30, "compresor=randk", NULL), 2);
+    char *out = pu_slurp(f->out);
+    assert_non_null(strstr(out, "unknown key 'compresor'"));
+    free(out);
+    assert_int_equal(access(f->db, F_OK), -1);  // nothing started, nothing written
+}
+
+static void
+test_bad_parameters_are_refused_naming_the_key(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *arg, *needle;
+    } cases[] = {
+        {"k=1000", "'k'"},                 // K > d = 40
+        {"p=1.5", "p = 1.5"},              // p outside (0, 1]
+        {"p=0", "p = 0"},                  // p outside (0, 1]
+        {"gamma=-1", "gamma = -1"},        // negative stepsize
+        {"method=adam", "method = 'adam'"},
+        {"compressor=top", "compressor"},
+        {"n=0", "n = 0"},
+        {"rounds=ten", "rounds = 'ten'"},
+        {"dataset=/nonexistent/file", "/nonexistent/file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(s_marina_run(f, 30, cases[i].arg, NULL), 2);
+        char *out = pu_slurp(f->out);
+        if (!strstr(out, cases[i].needle))
+            fail_msg("%s: expected '%s' in: %s", cases[i].arg, cases[i].needle, out);
+        free(out);
+        assert_int_equal(access(f->db, F_OK), -1);
+    }
+}
+
+//  The pids of the children of parent (from /proc), up to max; returns how many.
+static int
+s_children(pid_t parent, pid_t *out, int max, const char *needle)
+{
+    int count = 0;
+    FILE *ps = popen("ls /proc", "r");
+    char name[64];
+    while (ps && fscanf(ps, "%63s", name) == 1 && count < max) {
+        pid_t pid = (pid_t) atoi(name);
+        if (pid <= 0)
+            continue;
+        char path[128], stat[512] = "";
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE *sf = fopen(path, "r");
+        if (!sf)
+            continue;
+        size_t got = fread(stat, 1, sizeof stat - 1, sf);
+        stat[got] = '\0';
+        fclose(sf);
+        const char *close = strrchr(stat, ')');
+        int ppid = 0;
+        if (!close || sscanf(close + 2, "%*c %d", &ppid) != 1 || ppid != parent)
+            continue;
+        if (needle) {
+            char cmd[1024] = "";
+            snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+            FILE *cf = fopen(path, "r");
+            size_t len = cf ? fread(cmd, 1, sizeof cmd - 1, cf) : 0;
+            if (cf)
+                fclose(cf);
+            for (size_t i = 0; i < len; i++)
+                if (cmd[i] == '\0')
+                    cmd[i] = ' ';
+            if (!strstr(cmd, needle))
+                continue;
+        }
+        out[count++] = pid;
+    }
+    if (ps)
+        pclose(ps);
+    return count;
+}
+
+static void
+test_killed_worker_aborts_the_run_and_keeps_its_rows(void **state)
+{
+    fixture_t *f = *state;
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run", "rounds=100000000", "progress_s=0", dbarg, NULL};
+    pid_t launcher = pu_spawn(argv, f->out);
+    assert_true(launcher > 0);
+    // Wait (with a deadline) until rows are committed.
+    double deadline = pu_now() + 30;
+    while (pu_now() < deadline && !(s_q(f, "SELECT count(*) FROM rounds") >= 600))
+        pu_sleep_ms(50);
+    assert_true(s_q(f, "SELECT count(*) FROM rounds") >= 600);
+    pid_t kids[16];
+    // 7 processes: the server, the recorder and 5 workers, all children of the launcher.
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 7);
+    assert_int_equal(s_children(launcher, kids, 16, " worker "), 5);
+    assert_int_equal(s_children(launcher, kids, 16, "--id 2 "), 1);
+    kill(kids[0], SIGKILL);
+    int code = pu_wait(launcher, 30);
+    assert_true(code != 0 && code != -1);
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 0);  // no orphans left behind
+    char *status = pu_query_text(f->db, "SELECT status FROM runs");
+    char *error = pu_query_text(f->db, "SELECT error FROM runs");
+    assert_non_null(status);
+    assert_non_null(error);
+    assert_string_equal(status, "aborted");
+    assert_non_null(strstr(error, "worker 2"));
+    assert_non_null(strstr(error, "signal 9"));
+    free(status);
+    free(error);
+    // Nothing that was recorded is lost: rows from round 0 on, without a gap.
+    double rows = s_q(f, "SELECT count(*) FROM rounds");
+    assert_true(rows >= 600);
+    assert_near(s_q(f, "SELECT max(round) FROM rounds"), rows - 1, 0);
+}
+
+static void
+test_mushrooms_marina_randk_reaches_one_percent(void **state)
+{
+    fixture_t *f = *state;
+    char path[512], arg[600];
+    if (!pu_dataset("mushrooms", path, sizeof path)) {
+        fprintf(stderr, "skipped: %s not found (set MARINA_DATA_DIR)\n", path);
+        skip();
+    }
+    snprintf(arg, sizeof arg, "dataset=%s", path);
+    assert_int_equal(s_marina_run(f, 120, arg, "n=5", "compressor=randk", "k=10", "rounds=2000",
+                                  NULL),
+                     0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds"), 2001, 0);
+    double g0 = s_q(f, "SELECT grad_norm_sq FROM rounds WHERE round = 0");
+    double gR = s_q(f, "SELECT grad_norm_sq FROM rounds WHERE round = 2000");
+    // The paper's Figure 1 starts mushrooms at ||grad f(x^0)||^2 ~ 8e-2 (x^0 = 0, bias on).
+    assert_near(g0, 8.0e-2, 1e-3);
+    assert_true(gR <= g0 / 100);
+    assert_near(s_q(f, "SELECT d FROM runs"), 113, 0);
+    // 8124 samples -> 5 parts of m = 1624 (4 dropped); p = K/d = 10/113.
+    s_check_randk_accounting(f, 5, 113, 10, 1624, 2000, 10.0 / 113);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_demo_records_every_round_and_the_config, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_randk_bits_follow_the_coin_schedule, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_is_refused_before_any_process, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_mushrooms_marina_randk_reaches_one_percent, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

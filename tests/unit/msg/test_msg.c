@@ -1,0 +1,1306 @@
+//  test_msg.c - the wire protocol: every message round-trips, every malformed frame is rejected
+//  with the right code and without a crash, and bits are counted as docs/protocol.md says.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "msg.h"
+#include "test_util.h"
+
+#define D      113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
+#define D_FUZZ 7    // small, so random bytes and flips land in the interesting fields often
+
+typedef struct {
+    msg_t enc;           // filled by a test, encoded
+    msg_t dec;           // decoded into
+    msg_buf_t buf;       // the encoded frame
+    mr_err_t err;        // the decoder's verdict
+    msgpack_sbuffer sb;  // hand-made frames
+    msgpack_packer pk;   // packs into sb
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(msg_init(&f->enc, D), MR_OK);
+    assert_int_equal(msg_init(&f->dec, D), MR_OK);
+    msgpack_sbuffer_init(&f->sb);
+    msgpack_packer_init(&f->pk, &f->sb, msgpack_sbuffer_write);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    msg_fini(&f->enc);
+    msg_fini(&f->dec);
+    msg_buf_fini(&f->buf);
+    msgpack_sbuffer_destroy(&f->sb);
+    free(f);
+    return 0;
+}
+
+//  A small deterministic generator (xorshift64*), so the fuzz tests see the same bytes every run.
+static uint64_t
+s_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+//  Encodes f->enc and decodes it into f->dec; both must succeed.
+static void
+s_round_trip(fixture_t *f)
+{
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    int rc = msg_decode(&f->dec, f->buf.data, f->buf.size, &f->err);
+    if (rc != MR_OK)
+        fail_msg("decode failed: %s", f->err.text);
+    assert_int_equal(f->dec.type, f->enc.type);
+}
+
+//  Encodes f->enc and expects its decode to fail with rc.
+static void
+s_expect_reject(fixture_t *f, int rc)
+{
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(msg_decode(&f->dec, f->buf.data, f->buf.size, &f->err), rc);
+    assert_int_equal(f->err.rc, rc);
+    assert_true(strlen(f->err.text) > 0);
+}
+
+//  Decodes the hand-made frame in f->sb and expects rc.
+static void
+s_expect_raw(fixture_t *f, int rc)
+{
+    int got = msg_decode(&f->dec, f->sb.data, f->sb.size, &f->err);
+    if (got != rc)
+        fail_msg("expected %d, got %d (%s)", rc, got, f->err.text);
+    msgpack_sbuffer_clear(&f->sb);
+}
+
+//  Starts a hand-made frame [version, type, ...] announcing nfields fields.
+static void
+s_raw_head(fixture_t *f, uint64_t version, uint64_t type, size_t nfields)
+{
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_array(&f->pk, 2 + nfields);
+    msgpack_pack_uint64(&f->pk, version);
+    msgpack_pack_uint64(&f->pk, type);
+}
+
+static void
+s_pack_doubles(msgpack_packer *pk, const double *x, size_t n)
+{
+    msgpack_pack_bin(pk, 8 * n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        unsigned char b[8];
+        memcpy(&u, &x[i], 8);
+        for (int k = 0; k < 8; k++)
+            b[k] = (unsigned char) (u >> (8 * k));
+        msgpack_pack_bin_body(pk, b, 8);
+    }
+}
+
+static void
+s_pack_indices(msgpack_packer *pk, const uint32_t *idx, size_t n)
+{
+    msgpack_pack_bin(pk, 4 * n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b[4] = {(unsigned char) idx[i], (unsigned char) (idx[i] >> 8),
+                              (unsigned char) (idx[i] >> 16), (unsigned char) (idx[i] >> 24)};
+        msgpack_pack_bin_body(pk, b, 4);
+    }
+}
+
+//  Makes m a RandK update: k coordinates spread over 0..dim-1, values j + 0.5.
+static void
+s_fill_sparse(msg_t *m, size_t dim, size_t k)
+{
+    m->type = MSG_UPDATE;
+    m->round = 5;
+    m->sender = 3;
+    m->oracle_calls = 10;
+    m->up.kind = CVEC_SPARSE;
+    m->up.dim = dim;
+    m->up.nnz = k;
+    for (size_t j = 0; j < k; j++) {
+        m->up.idx[j] = (uint32_t) (j * dim / k);
+        m->up.val[j] = (double) j + 0.5;
+    }
+}
+
+static void
+s_fill_dense(msg_t *m, size_t dim)
+{
+    m->type = MSG_UPDATE;
+    m->round = 5;
+    m->sender = 3;
+    m->oracle_calls = 10;
+    m->up.kind = CVEC_DENSE;
+    m->up.dim = dim;
+    m->up.nnz = dim;
+    for (size_t i = 0; i < dim; i++)
+        m->up.val[i] = 1.0 / (double) (i + 1) - 0.25;
+}
+
+static void
+s_fill_g(msg_t *m)
+{
+    for (size_t i = 0; i < m->g.dim; i++)
+        m->g.x[i] = (double) i * 1e-3 - 0.05;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Every message type round-trips field for field.
+
+static void
+test_hello_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_HELLO;
+    f->enc.role = MSG_ROLE_RECORDER;
+    f->enc.sender = 4000000000u;
+    f->enc.pid = 12345;
+    s_round_trip(f);
+    assert_int_equal(f->dec.role, MSG_ROLE_RECORDER);
+    assert_int_equal(f->dec.sender, 4000000000u);
+    assert_int_equal(f->dec.pid, 12345);
+}
+
+static void
+test_ready_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_READY;
+    f->enc.role = MSG_ROLE_ATTACKER;
+    f->enc.sender = 17;
+    s_round_trip(f);
+    assert_int_equal(f->dec.role, MSG_ROLE_ATTACKER);
+    assert_int_equal(f->dec.sender, 17);
+}
+
+static void
+test_ping_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_PING;
+    f->enc.seq = UINT64_MAX;
+    s_round_trip(f);
+    assert_true(f->dec.seq == UINT64_MAX);
+}
+
+static void
+test_round_zero_has_nil_g(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_ROUND;
+    f->enc.seq = 9;
+    f->enc.round = 0;
+    f->enc.coin = 1;
+    f->enc.has_g = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.seq, 9);
+    assert_int_equal(f->dec.round, 0);
+    assert_int_equal(f->dec.coin, 1);
+    assert_int_equal(f->dec.has_g, 0);
+    assert_int_equal(f->buf.size, 7);  // [1, 4, 9, 0, true, nil]: header + six one-byte objects
+}
+
+static void
+test_round_k_carries_g(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_ROUND;
+    f->enc.seq = 1000;
+    f->enc.round = 77;
+    f->enc.coin = 0;
+    f->enc.has_g = 1;
+    s_fill_g(&f->enc);
+    f->enc.g.x[3] = -0.0;
+    f->enc.g.x[4] = 5e-324;  // subnormals travel bit-exactly too
+    f->dec.has_g = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.round, 77);
+    assert_int_equal(f->dec.coin, 0);
+    assert_int_equal(f->dec.has_g, 1);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+}
+
+static void
+test_dense_update_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_dense(&f->enc, D);
+    s_round_trip(f);
+    assert_int_equal(f->dec.round, 5);
+    assert_int_equal(f->dec.sender, 3);
+    assert_int_equal(f->dec.oracle_calls, 10);
+    assert_int_equal(f->dec.up.kind, CVEC_DENSE);
+    assert_int_equal(f->dec.up.dim, D);
+    assert_int_equal(f->dec.up.nnz, D);
+    assert_memory_equal(f->dec.up.val, f->enc.up.val, D * sizeof(double));
+}
+
+static void
+test_sparse_update_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    size_t ks[] = {10, 0, 1, D};  // RandK, an all-zero update, one entry, every coordinate
+    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+        s_fill_sparse(&f->enc, D, ks[t]);
+        s_round_trip(f);
+        assert_int_equal(f->dec.up.kind, CVEC_SPARSE);
+        assert_int_equal(f->dec.up.dim, D);
+        assert_int_equal(f->dec.up.nnz, ks[t]);
+        for (size_t j = 0; j < ks[t]; j++) {
+            assert_int_equal(f->dec.up.idx[j], f->enc.up.idx[j]);
+            assert_true(f->dec.up.val[j] == f->enc.up.val[j]);
+        }
+    }
+}
+
+static void
+test_metrics_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_METRICS;
+    f->enc.round = 12;
+    f->enc.sender = 2;
+    f->enc.f = 0.693147;
+    s_fill_g(&f->enc);
+    s_round_trip(f);
+    assert_int_equal(f->dec.round, 12);
+    assert_int_equal(f->dec.sender, 2);
+    assert_true(f->dec.f == 0.693147);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+}
+
+static void
+test_resync_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_RESYNC;
+    f->enc.sender = 8;
+    f->enc.seq = 1ULL << 40;
+    s_round_trip(f);
+    assert_int_equal(f->dec.sender, 8);
+    assert_true(f->dec.seq == 1ULL << 40);
+}
+
+static void
+test_run_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    run_info_t *r = &f->enc.run;
+    f->enc.type = MSG_RUN;
+    r->name = "a9a marina p=0.1 \xc3\xa9t\xc3\xa9";  // UTF-8 is welcome
+    r->version = "0.1.0";
+    r->config = "[run]\nmethod = marina\nseed = 7\n\n[compressor]\nkind = randk\nk = 10\n";
+    r->seed = 0xdeadbeefcafeULL;
+    r->method = "marina";
+    r->compressor = "randk";
+    r->n = 20;
+    r->dim = D;
+    r->dataset = NULL;  // a field left unset travels as ""
+    r->start_time = 1700000000.25;
+    s_round_trip(f);
+    const run_info_t *o = &f->dec.run;
+    assert_string_equal(o->name, r->name);
+    assert_string_equal(o->version, "0.1.0");
+    assert_string_equal(o->config, r->config);
+    assert_true(o->seed == 0xdeadbeefcafeULL);
+    assert_string_equal(o->method, "marina");
+    assert_string_equal(o->compressor, "randk");
+    assert_int_equal(o->n, 20);
+    assert_int_equal(o->dim, D);
+    assert_string_equal(o->dataset, "");
+    assert_true(o->start_time == 1700000000.25);
+}
+
+static void
+test_stats_round_trips_with_nan_f(void **state)
+{
+    fixture_t *f = *state;
+    round_stats_t *s = &f->enc.stats;
+    f->enc.type = MSG_STATS;
+    s->round = 41;
+    s->coin = 1;
+    s->f = NAN;  // not evaluated this round
+    s->grad_norm_sq = 2.5e-7;
+    s->bits_paper_up = 1;
+    s->bits_model_up = 2;
+    s->bytes_wire_up = 3;
+    s->bits_paper_down = 4;
+    s->bits_model_down = 5;
+    s->bytes_wire_down = 6;
+    s->nnz_up = 7;
+    s->oracle_calls = UINT64_MAX;
+    s->participants = 20;
+    s->wall_time_s = 3.75;
+    s_round_trip(f);
+    const round_stats_t *o = &f->dec.stats;
+    assert_int_equal(o->round, 41);
+    assert_int_equal(o->coin, 1);
+    assert_true(isnan(o->f));
+    assert_true(o->grad_norm_sq == 2.5e-7);
+    assert_int_equal(o->bits_paper_up, 1);
+    assert_int_equal(o->bits_model_up, 2);
+    assert_int_equal(o->bytes_wire_up, 3);
+    assert_int_equal(o->bits_paper_down, 4);
+    assert_int_equal(o->bits_model_down, 5);
+    assert_int_equal(o->bytes_wire_down, 6);
+    assert_int_equal(o->nnz_up, 7);
+    assert_true(o->oracle_calls == UINT64_MAX);
+    assert_int_equal(o->participants, 20);
+    assert_true(o->wall_time_s == 3.75);
+
+    s->grad_norm_sq = NAN;  // both may be missing
+    s_round_trip(f);
+    assert_true(isnan(f->dec.stats.grad_norm_sq));
+}
+
+static void
+test_stop_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_STOP;
+    const char *statuses[] = {"completed", "failed", "aborted"};
+    for (int i = 0; i < 3; i++) {
+        f->enc.status = (char *) statuses[i];
+        f->enc.reason = i == 0 ? "" : "worker 3 sent NaN in round 17";
+        s_round_trip(f);
+        assert_string_equal(f->dec.status, statuses[i]);
+        assert_string_equal(f->dec.reason, f->enc.reason);
+    }
+}
+
+static void
+test_decoding_ints_and_coins_accepts_every_encoding(void **state)
+{
+    fixture_t *f = *state;
+    // A peer may pack a double as an integer and a coin as 0/1; both mean the same thing.
+    s_raw_head(f, 1, MSG_STATS, 14);
+    msgpack_pack_uint64(&f->pk, 3);
+    msgpack_pack_int(&f->pk, 1);
+    msgpack_pack_int(&f->pk, -2);   // f = -2 as a negative integer
+    msgpack_pack_uint8(&f->pk, 4);  // grad_norm_sq = 4
+    for (int i = 0; i < 8; i++)
+        msgpack_pack_uint16(&f->pk, 300);
+    msgpack_pack_uint8(&f->pk, 20);
+    msgpack_pack_double(&f->pk, 0.5);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.stats.coin, 1);
+    assert_true(f->dec.stats.f == -2.0);
+    assert_true(f->dec.stats.grad_norm_sq == 4.0);
+    assert_int_equal(f->dec.stats.nnz_up, 300);
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Rejections
+
+static void
+test_decode_rejects_wrong_version(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t versions[] = {2, 0, 255, UINT64_MAX};
+    for (size_t i = 0; i < 4; i++) {
+        s_raw_head(f, versions[i], MSG_PING, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        s_expect_raw(f, MR_EVERSION);
+    }
+    s_raw_head(f, 2, MSG_PING, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EVERSION);
+    assert_string_equal(f->err.text, "protocol version 2, expected 1");
+
+    // A version that is not even an integer is malformed rather than from the future.
+    msgpack_pack_array(&f->pk, 3);
+    msgpack_pack_str_with_body(&f->pk, "1", 1);
+    msgpack_pack_uint8(&f->pk, MSG_PING);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+}
+
+static void
+test_decode_rejects_unknown_type(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t types[] = {0, 11, 200, 1ULL << 40};
+    for (size_t i = 0; i < 4; i++) {
+        s_raw_head(f, 1, types[i], 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "unknown message type"));
+    }
+    msgpack_pack_array(&f->pk, 3);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_int(&f->pk, -4);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_string_equal(msg_type_name(0), "unknown");
+    assert_string_equal(msg_type_name(-1), "unknown");
+    assert_string_equal(msg_type_name(11), "unknown");
+    assert_string_equal(msg_type_name(MSG_UPDATE), "update");
+    assert_string_equal(msg_type_name(MSG_STOP), "stop");
+}
+
+static void
+test_decode_rejects_wrong_field_count(void **state)
+{
+    fixture_t *f = *state;
+    static const size_t nfields[] = {0, 3, 2, 1, 4, 7, 4, 2, 10, 14, 2};
+    for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
+        for (int delta = -1; delta <= 1; delta += 2) {
+            size_t n = nfields[type] + (size_t) delta;
+            s_raw_head(f, 1, (uint64_t) type, n);
+            for (size_t i = 0; i < n; i++)
+                msgpack_pack_nil(&f->pk);
+            s_expect_raw(f, MR_EMALFORMED);
+            assert_non_null(strstr(f->err.text, "fields, expected"));
+        }
+    }
+    // Not an array, and an array too short to hold [version, type].
+    msgpack_pack_map(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    msgpack_pack_array(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    msgpack_pack_array(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+}
+
+static void
+test_decode_rejects_wrong_field_type(void **state)
+{
+    fixture_t *f = *state;
+    // hello with role 3 (no such role), a string sender, a negative pid, a sender above 2^32-1
+    s_raw_head(f, 1, MSG_HELLO, 3);
+    msgpack_pack_uint8(&f->pk, 3);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_HELLO, 3);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_str_with_body(&f->pk, "0", 1);
+    msgpack_pack_uint8(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "'sender' is a str"));
+    s_raw_head(f, 1, MSG_HELLO, 3);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_int(&f->pk, -1);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_HELLO, 3);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint64(&f->pk, 1ULL << 32);
+    msgpack_pack_uint8(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+
+    // round with coin 2, coin as a string, g as an integer, g as an array
+    const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
+    for (int i = 0; i < 2; i++) {
+        s_raw_head(f, 1, MSG_ROUND, 4);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        if (bad_coin[i] == MSGPACK_OBJECT_STR)
+            msgpack_pack_str_with_body(&f->pk, "y", 1);
+        else
+            msgpack_pack_uint8(&f->pk, 2);
+        msgpack_pack_nil(&f->pk);
+        s_expect_raw(f, MR_EMALFORMED);
+    }
+    s_raw_head(f, 1, MSG_ROUND, 4);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_true(&f->pk);
+    msgpack_pack_uint8(&f->pk, 0);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_ROUND, 4);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_true(&f->pk);
+    msgpack_pack_array(&f->pk, 2);
+    msgpack_pack_double(&f->pk, 1.0);
+    msgpack_pack_double(&f->pk, 2.0);
+    s_expect_raw(f, MR_EMALFORMED);
+
+    // metrics with f as a string, and f as a float32 (doubles are float64 on the wire)
+    double g[D] = {0};
+    for (int i = 0; i < 2; i++) {
+        s_raw_head(f, 1, MSG_METRICS, 4);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        if (i == 0)
+            msgpack_pack_str_with_body(&f->pk, "0.5", 3);
+        else
+            msgpack_pack_float(&f->pk, 0.5f);
+        s_pack_doubles(&f->pk, g, D);
+        s_expect_raw(f, MR_EMALFORMED);
+    }
+    // update whose val is nil, whose vector is a str, and whose kind is 2
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_str(&f->pk, 8 * D);
+    msgpack_pack_str_body(&f->pk, g, 8 * D);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    s_pack_doubles(&f->pk, g, D);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+
+    // a dense update must not carry idx; a sparse one must
+    uint32_t idx[1] = {0};
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, CVEC_DENSE);
+    msgpack_pack_uint8(&f->pk, D);
+    s_pack_indices(&f->pk, idx, 1);
+    s_pack_doubles(&f->pk, g, D);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, CVEC_SPARSE);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    s_pack_doubles(&f->pk, g, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+
+    // stop with a status outside completed/failed/aborted
+    s_raw_head(f, 1, MSG_STOP, 2);
+    msgpack_pack_str_with_body(&f->pk, "paused", 6);
+    msgpack_pack_str_with_body(&f->pk, "", 0);
+    s_expect_raw(f, MR_EMALFORMED);
+    // run with seed as a float
+    s_raw_head(f, 1, MSG_RUN, 10);
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_double(&f->pk, 7.0);
+    for (int i = 0; i < 2; i++)
+        msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_double(&f->pk, 0.0);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "'seed'"));
+}
+
+//  One valid frame of every type, for the truncation and fuzz tests (the msg_t has dimension dim).
+static size_t
+s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[11])
+{
+    size_t n = 0;
+    memset(frames, 0, 11 * sizeof frames[0]);
+    for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
+        m->type = (msg_type_t) type;
+        m->role = MSG_ROLE_WORKER;
+        m->sender = 2;
+        m->pid = 4242;
+        m->seq = 300;
+        m->round = 70000;
+        m->coin = 1;
+        m->has_g = 1;
+        m->f = 1.5;
+        s_fill_g(m);
+        m->run = (run_info_t){"name",  "0.1.0", "[run]\nseed = 1\n", 1,           "marina",
+                              "randk", 4,       (uint32_t) dim,      "synthetic", 1.7e9};
+        m->stats = (round_stats_t){.round = 3,
+                                   .coin = 0,
+                                   .f = NAN,
+                                   .grad_norm_sq = 0.25,
+                                   .bits_paper_up = 1000,
+                                   .participants = 4,
+                                   .wall_time_s = 0.5};
+        m->status = "failed";
+        m->reason = "a reason";
+        if (type == MSG_UPDATE)
+            s_fill_sparse(m, dim, 3);
+        assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
+        n++;
+        if (type == MSG_UPDATE) {  // and a dense one
+            s_fill_dense(m, dim);
+            assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void
+s_free_frames(msg_buf_t *frames, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        msg_buf_fini(&frames[i]);
+}
+
+static void
+test_decode_rejects_every_truncation(void **state)
+{
+    fixture_t *f = *state;
+    msg_buf_t frames[11];
+    size_t n = s_valid_frames(&f->enc, D, frames);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msg_decode(&f->dec, frames[i].data, frames[i].size, &f->err), MR_OK);
+        for (size_t len = 0; len < frames[i].size; len++) {
+            // A copy of exactly len bytes, so ASan sees any read past the end.
+            char *prefix = malloc(len ? len : 1);
+            assert_non_null(prefix);
+            memcpy(prefix, frames[i].data, len);
+            assert_int_equal(msg_decode(&f->dec, prefix, len, &f->err), MR_EMALFORMED);
+            free(prefix);
+        }
+    }
+    s_free_frames(frames, n);
+    assert_int_equal(msg_decode(&f->dec, NULL, 0, &f->err), MR_EMALFORMED);
+}
+
+static void
+test_decode_rejects_trailing_byte(void **state)
+{
+    fixture_t *f = *state;
+    msg_buf_t frames[11];
+    size_t n = s_valid_frames(&f->enc, D, frames);
+    for (size_t i = 0; i < n; i++) {
+        char *longer = malloc(frames[i].size + 1);
+        assert_non_null(longer);
+        memcpy(longer, frames[i].data, frames[i].size);
+        longer[frames[i].size] = (char) 0xc0;  // a whole nil: a second object, not a truncation
+        assert_int_equal(msg_decode(&f->dec, longer, frames[i].size + 1, &f->err), MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "trailing"));
+        free(longer);
+    }
+    s_free_frames(frames, n);
+}
+
+static void
+test_decode_rejects_wrong_dimension(void **state)
+{
+    fixture_t *f = *state;
+    msg_t other;
+    assert_int_equal(msg_init(&other, D - 1), MR_OK);
+
+    // Frames of dimension D sent to a run of dimension D - 1: every vector is rejected.
+    f->enc.type = MSG_ROUND;
+    f->enc.has_g = 1;
+    s_fill_g(&f->enc);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(msg_decode(&other, f->buf.data, f->buf.size, &f->err), MR_EDIM);
+    assert_non_null(strstr(f->err.text, "got 904 bytes"));
+    assert_non_null(strstr(f->err.text, "expected 896"));
+    f->enc.type = MSG_METRICS;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(msg_decode(&other, f->buf.data, f->buf.size, &f->err), MR_EDIM);
+    s_fill_dense(&f->enc, D);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(msg_decode(&other, f->buf.data, f->buf.size, &f->err), MR_EDIM);
+    assert_non_null(strstr(f->err.text, "got dim 113, expected 112"));
+    s_fill_sparse(&f->enc, D, 10);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(msg_decode(&other, f->buf.data, f->buf.size, &f->err), MR_EDIM);
+    msg_fini(&other);
+
+    // The dim field agrees but the dense bin is one double short.
+    s_fill_dense(&f->enc, D);
+    f->enc.up.dim = D - 1;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    f->buf.data[6] = D;  // patch the dim field (a fixint) back to D
+    assert_int_equal(msg_decode(&f->dec, f->buf.data, f->buf.size, &f->err), MR_EDIM);
+
+    // Sparse: val shorter than idx, more entries than d, idx not a whole number of uint32.
+    double val[D + 1] = {0};
+    uint32_t idx[D + 1];
+    for (uint32_t j = 0; j <= D; j++)
+        idx[j] = j;
+    struct {
+        size_t nidx_bytes, nval;
+    } cases[] = {{4 * 3, 2}, {4 * (D + 1), D + 1}, {4 * 2 + 1, 2}};
+    for (size_t c = 0; c < 3; c++) {
+        s_raw_head(f, 1, MSG_UPDATE, 7);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, CVEC_SPARSE);
+        msgpack_pack_uint8(&f->pk, D);
+        msgpack_pack_bin_with_body(&f->pk, idx, cases[c].nidx_bytes);
+        s_pack_doubles(&f->pk, val, cases[c].nval);
+        msgpack_pack_uint8(&f->pk, 1);
+        s_expect_raw(f, MR_EDIM);
+    }
+}
+
+static void
+test_decode_rejects_unsorted_or_out_of_range_idx(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_sparse(&f->enc, D, 10);
+    f->enc.up.idx[4] = f->enc.up.idx[3];  // a duplicate
+    s_expect_reject(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "does not increase"));
+    s_fill_sparse(&f->enc, D, 10);
+    f->enc.up.idx[0] = 50;  // decreasing after it
+    s_expect_reject(f, MR_EMALFORMED);
+    s_fill_sparse(&f->enc, D, 10);
+    f->enc.up.idx[9] = D;  // one past the end
+    s_expect_reject(f, MR_EDIM);
+    assert_non_null(strstr(f->err.text, "out of range"));
+    f->enc.up.idx[9] = UINT32_MAX;
+    s_expect_reject(f, MR_EDIM);
+}
+
+static void
+test_decode_rejects_nan_and_inf(void **state)
+{
+    fixture_t *f = *state;
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    for (int b = 0; b < 3; b++) {
+        s_fill_dense(&f->enc, D);
+        f->enc.up.val[57] = bad[b];
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "coordinate 57"));
+
+        s_fill_sparse(&f->enc, D, 10);
+        f->enc.up.val[3] = bad[b];  // the 4th entry, coordinate idx[3] = 33
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "coordinate 33"));
+
+        f->enc.type = MSG_METRICS;
+        s_fill_g(&f->enc);
+        f->enc.f = bad[b];
+        s_expect_reject(f, MR_ENONFINITE);
+        f->enc.f = 1.0;
+        f->enc.g.x[D - 1] = bad[b];
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "coordinate 112"));
+
+        f->enc.type = MSG_ROUND;
+        f->enc.has_g = 1;
+        s_fill_g(&f->enc);
+        f->enc.g.x[0] = bad[b];
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "coordinate 0"));
+
+        f->enc.type = MSG_RUN;
+        f->enc.run = (run_info_t){.start_time = bad[b]};
+        s_expect_reject(f, MR_ENONFINITE);
+
+        f->enc.type = MSG_STATS;
+        f->enc.stats = (round_stats_t){.wall_time_s = bad[b]};  // never "not evaluated"
+        s_expect_reject(f, MR_ENONFINITE);
+    }
+    // In STATS, NaN means "not evaluated" but an infinite f or gradient norm is still an error.
+    f->enc.stats = (round_stats_t){.f = INFINITY};
+    s_expect_reject(f, MR_ENONFINITE);
+    f->enc.stats = (round_stats_t){.grad_norm_sq = -INFINITY};
+    s_expect_reject(f, MR_ENONFINITE);
+}
+
+static void
+test_decode_rejects_oversize_and_bad_strings(void **state)
+{
+    fixture_t *f = *state;
+    size_t big = 1024 * 1024 + 1;
+    char *config = malloc(big + 1);
+    assert_non_null(config);
+    memset(config, 'x', big);
+    config[big] = '\0';
+    f->enc.type = MSG_RUN;
+    f->enc.run = (run_info_t){.config = config};
+    s_expect_reject(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "'config' has 1048577 bytes"));
+    config[big - 1] = '\0';  // exactly 1 MiB is fine
+    s_round_trip(f);
+    assert_int_equal(strlen(f->dec.run.config), big - 1);
+    f->enc.run = (run_info_t){.name = config + big - 4098};  // 4097 bytes
+    s_expect_reject(f, MR_EMALFORMED);
+    f->enc.type = MSG_STOP;
+    f->enc.status = "aborted";
+    f->enc.reason = config;
+    s_expect_reject(f, MR_EMALFORMED);
+    free(config);
+
+    // A NUL inside a string would cut it short in C; invalid UTF-8 would poison the database.
+    const char *bad[] = {"ab\0cd", "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff"};
+    const size_t len[] = {5, 1, 2, 3, 4, 1};
+    for (size_t i = 0; i < sizeof len / sizeof len[0]; i++) {
+        s_raw_head(f, 1, MSG_STOP, 2);
+        msgpack_pack_str_with_body(&f->pk, "failed", 6);
+        msgpack_pack_str_with_body(&f->pk, bad[i], len[i]);
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "UTF-8"));
+    }
+}
+
+static void
+test_decode_rejects_huge_container_claims(void **state)
+{
+    fixture_t *f = *state;
+    // array32 / map32 announcing 2^32 - 1 elements in a handful of bytes: rejected before any
+    // allocation, so no 100 GB request reaches malloc.
+    const unsigned char arr[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05};
+    const unsigned char map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05};
+    const unsigned char nested[] = {0x93, 0x01, 0x03, 0xdd, 0x00, 0x10, 0x00, 0x00, 0x01};
+    const unsigned char bin[] = {0x93, 0x01, 0x03, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00};
+    const unsigned char reserved[] = {0x93, 0x01, 0x03, 0xc1};
+    assert_int_equal(msg_decode(&f->dec, arr, sizeof arr, &f->err), MR_EMALFORMED);
+    assert_int_equal(msg_decode(&f->dec, map, sizeof map, &f->err), MR_EMALFORMED);
+    assert_int_equal(msg_decode(&f->dec, nested, sizeof nested, &f->err), MR_EMALFORMED);
+    assert_int_equal(msg_decode(&f->dec, bin, sizeof bin, &f->err), MR_EMALFORMED);
+    assert_int_equal(msg_decode(&f->dec, reserved, sizeof reserved, &f->err), MR_EMALFORMED);
+
+    // 40 nested one-element arrays: deeper than any message, rejected without recursion.
+    unsigned char deep[41];
+    memset(deep, 0x91, 40);
+    deep[40] = 0x01;
+    assert_int_equal(msg_decode(&f->dec, deep, sizeof deep, &f->err), MR_EMALFORMED);
+}
+
+//  What any successful decode must guarantee, whatever the bytes were.
+static void
+s_assert_valid(const msg_t *m, size_t dim)
+{
+    assert_true(m->type >= MSG_HELLO && m->type <= MSG_STOP);
+    switch (m->type) {
+        case MSG_HELLO:
+        case MSG_READY:
+            assert_true(m->role <= MSG_ROLE_ATTACKER);
+            break;
+        case MSG_ROUND:
+            assert_true(m->coin == 0 || m->coin == 1);
+            if (m->has_g) {
+                assert_int_equal(m->g.dim, dim);
+                assert_true(vec_is_finite(&m->g));
+            }
+            break;
+        case MSG_UPDATE:
+            assert_int_equal(m->up.dim, dim);
+            assert_true(m->up.nnz <= dim);
+            if (m->up.kind == CVEC_DENSE) {
+                assert_int_equal(m->up.nnz, dim);
+            } else {
+                for (size_t j = 0; j < m->up.nnz; j++) {
+                    assert_true(m->up.idx[j] < dim);
+                    assert_true(j == 0 || m->up.idx[j] > m->up.idx[j - 1]);
+                }
+            }
+            assert_true(cvec_is_finite(&m->up));
+            break;
+        case MSG_METRICS:
+            assert_true(isfinite(m->f));
+            assert_true(vec_is_finite(&m->g));
+            break;
+        case MSG_RUN:
+            assert_non_null(m->run.name);
+            assert_non_null(m->run.config);
+            assert_non_null(m->run.dataset);
+            assert_true(isfinite(m->run.start_time));
+            break;
+        case MSG_STATS:
+            assert_false(isinf(m->stats.f));
+            assert_false(isinf(m->stats.grad_norm_sq));
+            assert_true(isfinite(m->stats.wall_time_s));
+            break;
+        case MSG_STOP:
+            assert_true(strcmp(m->status, "completed") == 0 || strcmp(m->status, "failed") == 0 ||
+                        strcmp(m->status, "aborted") == 0);
+            assert_non_null(m->reason);
+            break;
+        default:
+            break;
+    }
+}
+
+static void
+test_decode_survives_random_garbage(void **state)
+{
+    (void) state;
+    msg_t m;
+    mr_err_t err;
+    assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
+    uint64_t seed = 0x5eed0001;
+    unsigned char buf[96];
+    int ok = 0;
+    for (int trial = 0; trial < 6000; trial++) {
+        size_t len = s_rand(&seed) % sizeof buf;
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (unsigned char) s_rand(&seed);
+        // Half the buffers start like a message, [1, type, ...], so the field checks get fuzzed
+        // and not just the first byte.
+        if (trial % 2 == 1 && len >= 3) {
+            buf[0] = (unsigned char) (0x90 | (s_rand(&seed) % 16));
+            buf[1] = 0x01;
+            buf[2] = (unsigned char) (1 + s_rand(&seed) % 10);
+        }
+        unsigned char *copy = malloc(len ? len : 1);  // exact size, so ASan sees overreads
+        assert_non_null(copy);
+        memcpy(copy, buf, len);
+        if (msg_decode(&m, copy, len, &err) == MR_OK) {
+            s_assert_valid(&m, D_FUZZ);
+            ok++;
+        } else {
+            assert_true(err.rc < 0 && strlen(err.text) > 0);
+        }
+        free(copy);
+    }
+    print_message("random garbage: %d of 6000 buffers decoded to valid messages\n", ok);
+    msg_fini(&m);
+}
+
+//  Packs one random MessagePack object of the kinds messages are made of (and a few they are not).
+static void
+s_pack_random_object(msgpack_packer *pk, uint64_t *seed)
+{
+    unsigned char bytes[8 * (D_FUZZ + 2)];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char) s_rand(seed);
+    uint64_t r = s_rand(seed);
+    switch (r % 16) {
+        case 1: {
+            uint64_t shift = s_rand(seed) % 64;
+            msgpack_pack_uint64(pk, s_rand(seed) >> shift);
+            break;
+        }
+        case 2:
+            msgpack_pack_int64(pk, -(int64_t) (r >> 40));
+            break;
+        case 3:
+            msgpack_pack_nil(pk);
+            break;
+        case 4:
+            r & 16 ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+            break;
+        case 5: {
+            double d;
+            memcpy(&d, bytes, 8);  // any bit pattern: NaN, Inf, subnormals
+            msgpack_pack_double(pk, r & 16 ? d : (double) (r >> 50));
+            break;
+        }
+        case 6: {
+            static const char *const words[] = {"completed", "failed", "aborted", "", "x"};
+            const char *w = words[(r >> 8) % 5];
+            msgpack_pack_str_with_body(pk, w, strlen(w));
+            break;
+        }
+        case 7:
+            msgpack_pack_str_with_body(pk, bytes, (r >> 8) % 9);
+            break;
+        case 8:  // a vector of the right length, or one off
+            msgpack_pack_bin_with_body(pk, bytes, 8 * (D_FUZZ - 1 + (r >> 8) % 3));
+            break;
+        case 9:  // sparse indices: few and small, so some are increasing and in range
+            for (size_t i = 0; i < 4 * D_FUZZ; i += 4) {
+                bytes[i] = (unsigned char) (bytes[i] % (2 * D_FUZZ));
+                bytes[i + 1] = bytes[i + 2] = bytes[i + 3] = 0;
+            }
+            msgpack_pack_bin_with_body(pk, bytes, 4 * ((r >> 8) % (D_FUZZ + 2)));
+            break;
+        case 10:
+            msgpack_pack_bin_with_body(pk, bytes, (r >> 8) % sizeof bytes);
+            break;
+        case 11:
+            msgpack_pack_array(pk, (r >> 8) % 3);
+            for (size_t i = 0; i < (r >> 8) % 3; i++)
+                msgpack_pack_uint8(pk, 1);
+            break;
+        default:  // a quarter of the draws: small integers, valid as roles, kinds and coins
+            msgpack_pack_uint64(pk, r >> 62);
+            break;
+    }
+}
+
+static void
+test_decode_survives_random_objects(void **state)
+{
+    fixture_t *f = *state;
+    msg_t m;
+    mr_err_t err;
+    assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
+    // Most frames fail on some field; what matters is that none crashes and each success is valid.
+    static const size_t nfields[] = {0, 3, 2, 1, 4, 7, 4, 2, 10, 14, 2};
+    uint64_t seed = 0x0b1ec75;
+    int ok[11] = {0};
+    for (int trial = 0; trial < 20000; trial++) {
+        uint64_t type = 1 + s_rand(&seed) % 10;
+        size_t n = nfields[type] + (s_rand(&seed) % 16 == 0 ? 1 : 0);
+        s_raw_head(f, 1, type, n);
+        for (size_t i = 0; i < n; i++)
+            s_pack_random_object(&f->pk, &seed);
+        unsigned char *copy = malloc(f->sb.size);
+        assert_non_null(copy);
+        memcpy(copy, f->sb.data, f->sb.size);
+        if (msg_decode(&m, copy, f->sb.size, &err) == MR_OK) {
+            s_assert_valid(&m, D_FUZZ);
+            ok[m.type]++;
+        }
+        free(copy);
+    }
+    print_message("random objects: decoded hello %d ready %d ping %d round %d update %d "
+                  "metrics %d resync %d run %d stats %d stop %d of 20000\n",
+                  ok[1], ok[2], ok[3], ok[4], ok[5], ok[6], ok[7], ok[8], ok[9], ok[10]);
+    msg_fini(&m);
+}
+
+static void
+test_decode_survives_bit_flips(void **state)
+{
+    (void) state;
+    msg_t enc, m;
+    mr_err_t err;
+    assert_int_equal(msg_init(&enc, D_FUZZ), MR_OK);
+    assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
+    msg_buf_t frames[11];
+    size_t n = s_valid_frames(&enc, D_FUZZ, frames);
+    uint64_t seed = 0xf11b5;
+    int ok = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int trial = 0; trial < 800; trial++) {
+            size_t len = frames[i].size;
+            unsigned char *copy = malloc(len);
+            assert_non_null(copy);
+            memcpy(copy, frames[i].data, len);
+            int flips = 1 + (int) (s_rand(&seed) % 4);
+            for (int k = 0; k < flips; k++) {
+                size_t bit = s_rand(&seed) % (8 * len);
+                copy[bit / 8] ^= (unsigned char) (1u << (bit % 8));
+            }
+            if (msg_decode(&m, copy, len, &err) == MR_OK) {
+                s_assert_valid(&m, D_FUZZ);
+                ok++;
+            }
+            total++;
+            free(copy);
+        }
+    }
+    print_message("bit flips: %d of %d flipped frames still decoded to valid messages\n", ok,
+                  total);
+    s_free_frames(frames, n);
+    msg_fini(&enc);
+    msg_fini(&m);
+}
+
+static void
+test_decode_repeatedly_does_not_leak(void **state)
+{
+    fixture_t *f = *state;
+    // RUN and STOP leave owned strings behind; the next decode (of any outcome) frees them, and
+    // LeakSanitizer checks that nothing survives msg_fini() in the ASan build.
+    f->enc.type = MSG_RUN;
+    f->enc.run = (run_info_t){"n", "v", "c", 1, "m", "k", 1, 1, "d", 0.0};
+    for (int i = 0; i < 200; i++) {
+        s_round_trip(f);
+        assert_string_equal(f->dec.run.method, "m");
+    }
+    f->enc.type = MSG_STOP;
+    f->enc.status = "completed";
+    f->enc.reason = "done";
+    s_round_trip(f);
+    assert_null(f->dec.run.name);  // the RUN strings are gone, not dangling
+    f->enc.type = MSG_RUN;
+    s_round_trip(f);
+    assert_int_equal(msg_decode(&f->dec, "\xc1", 1, &f->err), MR_EMALFORMED);
+    assert_null(f->dec.run.config);
+    msg_fini(&f->dec);
+    msg_fini(&f->dec);  // twice is harmless
+    assert_int_equal(msg_init(&f->dec, D), MR_OK);
+}
+
+static void
+test_encode_reuses_its_buffer(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_dense(&f->enc, D);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    char *data = f->buf.data;
+    size_t cap = f->buf.cap, size = f->buf.size;
+    for (int i = 0; i < 100; i++) {
+        f->enc.round = (uint64_t) i;
+        assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+        assert_ptr_equal(f->buf.data, data);
+        assert_int_equal(f->buf.cap, cap);
+    }
+    assert_int_equal(f->buf.size, size);
+    f->enc.type = MSG_PING;  // a smaller message after a larger one: size shrinks, no realloc
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_int_equal(f->buf.size, 4);
+    assert_ptr_equal(f->buf.data, data);
+}
+
+static void
+test_encode_rejects_unknown_type(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = (msg_type_t) 0;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
+    msg_fini(&f->enc);
+    assert_int_equal(msg_init(&f->enc, 0), MR_EINVAL);
+    assert_int_equal(msg_init(&f->enc, D), MR_OK);
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Bit accounting
+
+static void
+test_index_bits_is_ceil_log2(void **state)
+{
+    (void) state;
+    assert_int_equal(msg_index_bits(0), 0);
+    assert_int_equal(msg_index_bits(1), 0);
+    assert_int_equal(msg_index_bits(2), 1);
+    assert_int_equal(msg_index_bits(3), 2);
+    assert_int_equal(msg_index_bits(4), 2);
+    assert_int_equal(msg_index_bits(113), 7);
+    assert_int_equal(msg_index_bits(128), 7);
+    assert_int_equal(msg_index_bits(129), 8);
+    assert_int_equal(msg_index_bits((size_t) 1 << 20), 20);
+    assert_int_equal(msg_index_bits(((size_t) 1 << 20) + 1), 21);
+}
+
+static void
+test_randk_update_costs_paper_and_model_bits(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_sparse(&f->enc, D, 10);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    msg_cost_t c = msg_update_cost(&f->enc.up, f->buf.size);
+    assert_int_equal(c.bits_paper, 320);       // 10 values x 32 bits; indices free
+    assert_int_equal(c.bits_model, 320 + 70);  // plus 10 indices x ceil(log2 113) = 7 bits
+    assert_int_equal(c.bytes_wire, f->buf.size);
+}
+
+static void
+test_dense_update_costs_32_bits_per_coordinate(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_dense(&f->enc, D);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    msg_cost_t c = msg_update_cost(&f->enc.up, f->buf.size);
+    assert_int_equal(c.bits_paper, 32 * 113);
+    assert_int_equal(c.bits_paper, 3616);
+    assert_int_equal(c.bits_model, 3616);  // a dense vector names no indices
+    assert_int_equal(c.bytes_wire, f->buf.size);
+}
+
+static void
+test_round_costs_g_only(void **state)
+{
+    (void) state;
+    msg_cost_t c0 = msg_round_cost(0, D, 6);
+    assert_int_equal(c0.bits_paper, 0);  // round 0 carries no vector
+    assert_int_equal(c0.bits_model, 0);
+    assert_int_equal(c0.bytes_wire, 6);
+    msg_cost_t c = msg_round_cost(1, D, 913);
+    assert_int_equal(c.bits_paper, 3616);
+    assert_int_equal(c.bits_model, 3616);
+    assert_int_equal(c.bytes_wire, 913);
+}
+
+static void
+test_frame_sizes_match_the_protocol_doc(void **state)
+{
+    fixture_t *f = *state;
+    // docs/protocol.md, "Frame sizes": round 5, sender 3, oracle_calls 10, seq 6, d = 113.
+    s_fill_sparse(&f->enc, D, 10);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t sparse = f->buf.size;
+    s_fill_dense(&f->enc, D);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t dense = f->buf.size;
+    f->enc.type = MSG_ROUND;
+    f->enc.seq = 6;
+    f->enc.has_g = 1;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t round = f->buf.size;
+    f->enc.type = MSG_METRICS;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t metrics = f->buf.size;
+    print_message("frame bytes (d = 113): update randk10 %zu, update dense %zu, round %zu, "
+                  "metrics %zu\n",
+                  sparse, dense, round, metrics);
+    assert_int_equal(sparse, 132);   // 7 one-byte objects + idx 2+40 + val 2+80 + 1
+    assert_int_equal(dense, 916);    // 8 one-byte objects + val 3+904 + 1
+    assert_int_equal(round, 913);    // 6 one-byte objects + g 3+904
+    assert_int_equal(metrics, 921);  // 5 one-byte objects + f 9 + grad 3+904
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+        T(test_hello_round_trips),
+        T(test_ready_round_trips),
+        T(test_ping_round_trips),
+        T(test_round_zero_has_nil_g),
+        T(test_round_k_carries_g),
+        T(test_dense_update_round_trips),
+        T(test_sparse_update_round_trips),
+        T(test_metrics_round_trips),
+        T(test_resync_round_trips),
+        T(test_run_round_trips),
+        T(test_stats_round_trips_with_nan_f),
+        T(test_stop_round_trips),
+        T(test_decoding_ints_and_coins_accepts_every_encoding),
+        T(test_decode_rejects_wrong_version),
+        T(test_decode_rejects_unknown_type),
+        T(test_decode_rejects_wrong_field_count),
+        T(test_decode_rejects_wrong_field_type),
+        T(test_decode_rejects_every_truncation),
+        T(test_decode_rejects_trailing_byte),
+        T(test_decode_rejects_wrong_dimension),
+        T(test_decode_rejects_unsorted_or_out_of_range_idx),
+        T(test_decode_rejects_nan_and_inf),
+        T(test_decode_rejects_oversize_and_bad_strings),
+        T(test_decode_rejects_huge_container_claims),
+        T(test_decode_survives_random_garbage),
+        T(test_decode_survives_random_objects),
+        T(test_decode_survives_bit_flips),
+        T(test_decode_repeatedly_does_not_leak),
+        T(test_encode_reuses_its_buffer),
+        T(test_encode_rejects_unknown_type),
+        T(test_index_bits_is_ceil_log2),
+        T(test_randk_update_costs_paper_and_model_bits),
+        T(test_dense_update_costs_32_bits_per_coordinate),
+        T(test_round_costs_g_only),
+        T(test_frame_sizes_match_the_protocol_doc),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
