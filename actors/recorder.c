@@ -15,7 +15,7 @@ typedef struct {
     db_t *db;
     msg_t in, out;
     msg_buf_t buf;
-    int64_t run_id;          // 0 until RUN arrived
+    int64_t run_id;  // 0 until RUN arrived
     uint64_t rows;
     char reason[256];
 } s_recorder_t;
@@ -138,8 +138,7 @@ s_run(s_recorder_t *self, int *term)
         if (m->type == MSG_RUN && self->run_id == 0) {
             if (db_run_begin(self->db, &m->run, &self->run_id, &err) != MR_OK)
                 return s_end(self, "failed", err.text);
-            zsys_notice("recorder: run %lld started in %s", (long long) self->run_id,
-                        cfg->db_path);
+            zsys_notice("recorder: run %lld started in %s", (long long) self->run_id, cfg->db_path);
         } else if (m->type == MSG_STATS && self->run_id > 0) {
             if (db_round_add(self->db, self->run_id, &m->stats, &err) != MR_OK)
                 return s_end(self, "failed", err.text);

@@ -21,24 +21,24 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *pub, *pull, *push;  // broadcast, updates, stats
     size_t n, dim;
-    msg_t in, out;               // decoded input, message being sent
-    msg_buf_t buf;               // encoded frame
-    int frame_size;              // bytes of the frame in self->in
+    msg_t in, out;   // decoded input, message being sent
+    msg_buf_t buf;   // encoded frame
+    int frame_size;  // bytes of the frame in self->in
     method_server_t *ms;
     rng_t rng;
-    uint64_t seq;                // last broadcast sequence number
-    uint8_t *hello, *ready;      // per worker: joined, receives broadcasts
+    uint64_t seq;            // last broadcast sequence number
+    uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     int recorder_hello;
     uint8_t *got_up, *got_metrics;
-    cvec_t *ups;                 // per worker: this round's update
-    const cvec_t **up_ptrs;      // ups[i] in worker-id order, for the method
-    double *f;                   // per worker: f_i(x^k)
-    vec_t *grads;                // per worker: grad f_i(x^k)
-    vec_t gmean;                 // mean of grads
-    uint64_t rejected;           // messages dropped as malformed or unexpected
-    int term;                    // the host sent $TERM (it waits for us to return)
-    int abort;                   // a STOP arrived on the PULL socket
-    char reason[256];            // why the run failed or was aborted
+    cvec_t *ups;             // per worker: this round's update
+    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
+    double *f;               // per worker: f_i(x^k)
+    vec_t *grads;            // per worker: grad f_i(x^k)
+    vec_t gmean;             // mean of grads
+    uint64_t rejected;       // messages dropped as malformed or unexpected
+    int term;                // the host sent $TERM (it waits for us to return)
+    int abort;               // a STOP arrived on the PULL socket
+    char reason[256];        // why the run failed or was aborted
 } s_server_t;
 
 static void
@@ -457,8 +457,8 @@ s_rounds(s_server_t *self)
         }
         mr_err_t err;
         if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
-            snprintf(self->reason, sizeof self->reason, "round %llu: %s",
-                     (unsigned long long) k, err.text);
+            snprintf(self->reason, sizeof self->reason, "round %llu: %s", (unsigned long long) k,
+                     err.text);
             return "failed";
         }
         // Metrics over all honest data, summed in worker-id order (reproducible to the bit).

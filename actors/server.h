@@ -17,17 +17,17 @@
 #include "stats.h"
 
 typedef struct {
-    const char *ep_bcast;     // where to bind the PUB socket
-    const char *ep_up;        // where to bind the PULL socket
-    const char *ep_stats;     // where to bind the PUSH socket to the recorder
-    const method_t *method;   // the run's method
-    method_params_t mp;       // its resolved parameters
-    uint64_t rounds;          // last round index R: rounds 0..R are run (R + 1 rows)
-    uint64_t seed;            // the run's seed (server stream: c_k)
-    run_info_t run;           // sent to the recorder before round 0
-    int with_recorder;        // 1: wait for a recorder and send it RUN/STATS/STOP
-    double timeout_s;         // join and per-round deadline
-    double progress_s;        // log progress every progress_s seconds (0: never)
+    const char *ep_bcast;    // where to bind the PUB socket
+    const char *ep_up;       // where to bind the PULL socket
+    const char *ep_stats;    // where to bind the PUSH socket to the recorder
+    const method_t *method;  // the run's method
+    method_params_t mp;      // its resolved parameters
+    uint64_t rounds;         // last round index R: rounds 0..R are run (R + 1 rows)
+    uint64_t seed;           // the run's seed (server stream: c_k)
+    run_info_t run;          // sent to the recorder before round 0
+    int with_recorder;       // 1: wait for a recorder and send it RUN/STATS/STOP
+    double timeout_s;        // join and per-round deadline
+    double progress_s;       // log progress every progress_s seconds (0: never)
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

@@ -13,12 +13,12 @@
 typedef struct {
     const worker_cfg_t *cfg;
     zsock_t *pipe, *sub, *push;
-    msg_t in, out;              // decoded broadcast, message being sent
+    msg_t in, out;  // decoded broadcast, message being sent
     msg_buf_t buf;
     method_worker_t *mw;
     rng_t rng;
-    uint64_t last_seq;          // last broadcast sequence number seen
-    uint64_t next_round;        // the round we answer next
+    uint64_t last_seq;    // last broadcast sequence number seen
+    uint64_t next_round;  // the round we answer next
     int ready_sent;
     char reason[256];
 } s_worker_t;
@@ -93,8 +93,8 @@ static int
 s_send(s_worker_t *self)
 {
     if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0) {
-        snprintf(self->reason, sizeof self->reason, "worker %u: cannot send %s: %s",
-                 self->cfg->id, msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
+        snprintf(self->reason, sizeof self->reason, "worker %u: cannot send %s: %s", self->cfg->id,
+                 msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -192,8 +192,7 @@ s_run(s_worker_t *self, int *term)
                             : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
         zmq_msg_close(&frame);
         if (rc != MR_OK) {
-            zsys_warning("worker %u: rejected a broadcast (%d bytes): %s", cfg->id, size,
-                         err.text);
+            zsys_warning("worker %u: rejected a broadcast (%d bytes): %s", cfg->id, size, err.text);
             continue;
         }
         last_heard = now;

@@ -15,14 +15,14 @@
 #include "method.h"
 
 typedef struct {
-    const char *ep_bcast;     // the server's PUB endpoint (connect)
-    const char *ep_up;        // the server's PULL endpoint (connect)
-    uint32_t id;              // 0-based worker id
-    const method_t *method;   // the run's method
-    method_params_t mp;       // its resolved parameters
-    const loss_t *loss;       // this worker's local objective (borrowed, read-only)
-    uint64_t seed;            // the run's seed (worker stream: compressor draws)
-    double timeout_s;         // give up when the server is silent this long
+    const char *ep_bcast;    // the server's PUB endpoint (connect)
+    const char *ep_up;       // the server's PULL endpoint (connect)
+    uint32_t id;             // 0-based worker id
+    const method_t *method;  // the run's method
+    method_params_t mp;      // its resolved parameters
+    const loss_t *loss;      // this worker's local objective (borrowed, read-only)
+    uint64_t seed;           // the run's seed (worker stream: compressor draws)
+    double timeout_s;        // give up when the server is silent this long
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -83,8 +83,8 @@ s_check(const cfg_key_t *k, const char *v, const char *where, mr_err_t *err)
         case CFG_BOOL:
             if (s_parse_bool(v, &b))
                 return MR_OK;
-            return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not a boolean (true/false)",
-                              where, k->name, v);
+            return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not a boolean (true/false)", where,
+                              k->name, v);
         case CFG_THEORY:
             if (strcmp(v, "theory") == 0)
                 return MR_OK;
@@ -137,8 +137,8 @@ cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_
 {
     int i = s_find(key);
     if (i < 0)
-        return mr_err_set(err, MR_ECONFIG, "%s: unknown key '%s' (marina --help lists them)",
-                          where, key);
+        return mr_err_set(err, MR_ECONFIG, "%s: unknown key '%s' (marina --help lists them)", where,
+                          key);
     int rc = s_check(&s_keys[i], value, where, err);
     if (rc != MR_OK)
         return rc;
@@ -163,8 +163,10 @@ s_on_ini(void *user, const char *section, const char *name, const char *value)
     if (load->first.rc != MR_OK)
         return 0;
     if (section && section[0]) {
-        mr_err_set(&load->first, MR_ECONFIG, "section [%s]: keys are flat, write them without "
-                                             "a section", section);
+        mr_err_set(&load->first, MR_ECONFIG,
+                   "section [%s]: keys are flat, write them without "
+                   "a section",
+                   section);
         return 0;
     }
     return cfg_set(load->cfg, name, value ? value : "", "", &load->first) == MR_OK;

@@ -29,7 +29,7 @@ typedef struct {
 } cfg_key_t;
 
 typedef struct {
-    char **values;     // one per key of the table, owned
+    char **values;  // one per key of the table, owned
 } cfg_t;
 
 //  The table of keys, and its length.

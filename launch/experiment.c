@@ -62,8 +62,8 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         goto fail;
     size_t d = e->data.cols;
     if (e->data.rows < n) {
-        rc = mr_err_set(err, MR_ECONFIG, "n = %zu is more than the %zu samples of the data set",
-                        n, e->data.rows);
+        rc = mr_err_set(err, MR_ECONFIG, "n = %zu is more than the %zu samples of the data set", n,
+                        e->data.rows);
         goto fail;
     }
     e->mp.n = n;
@@ -106,8 +106,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     double gamma = cfg_real(c, "gamma");
     e->mp.gamma = isnan(gamma) ? theory_marina_gamma(e->L, e->omega, e->mp.p, n) : gamma;
     if (!(e->mp.gamma > 0) || !isfinite(e->mp.gamma)) {
-        rc = mr_err_set(err, MR_ECONFIG, "gamma = %g: the stepsize must be positive and finite "
-                                         "(L = %g)", e->mp.gamma, e->L);
+        rc = mr_err_set(err, MR_ECONFIG,
+                        "gamma = %g: the stepsize must be positive and finite "
+                        "(L = %g)",
+                        e->mp.gamma, e->L);
         goto fail;
     }
 

@@ -80,11 +80,13 @@ s_command_help(const char *cmd)
                "file `db`, and prints a summary. Exits non-zero if any actor failed; stops every\n"
                "actor on error or Ctrl-C.\n\nkeys:\n");
     else if (strcmp(cmd, "server") == 0)
-        printf("usage: marina server --config F [key=value ...] --bind BCAST UP STATS "
-               "[--no-recorder]\n"
-               "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats PUSH (STATS)\n"
-               "endpoints (e.g. tcp://0.0.0.0:5555; port * picks a free one), prints the bound\n"
-               "endpoints on stdout, waits for n workers and a recorder, and runs the rounds.\n\nkeys:\n");
+        printf(
+            "usage: marina server --config F [key=value ...] --bind BCAST UP STATS "
+            "[--no-recorder]\n"
+            "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats PUSH (STATS)\n"
+            "endpoints (e.g. tcp://0.0.0.0:5555; port * picks a free one), prints the bound\n"
+            "endpoints on stdout, waits for n workers and a recorder, and runs the "
+            "rounds.\n\nkeys:\n");
     else if (strcmp(cmd, "worker") == 0)
         printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
@@ -462,7 +464,9 @@ s_abort_server(spawn_t *sp, const char *ep_up, const char *reason, double timeou
 
 //  Runs the experiment as processes: server, recorder and n workers.
 static int
-s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path,
+s_run_processes(const cfg_t *cfg,
+                const experiment_t *e,
+                const char *config_path,
                 const char *tmpdir)
 {
     char exe[4096];
@@ -493,8 +497,9 @@ s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path
     int report_r = fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
     close(fds[0]);
     close(fds[1]);
-    char *server_argv[] = {exe, "server", "--config", (char *) config_path, "--bind", ep[0],
-                           ep[1], ep[2], "--report-fd", "3", "--watch-parent", NULL};
+    char *server_argv[] = {
+        exe,   "server",      "--config", (char *) config_path, "--bind", ep[0], ep[1],
+        ep[2], "--report-fd", "3",        "--watch-parent",     NULL};
     int rc = spawn_start(&sp, "server", server_argv, report_w, &err);
     close(report_w);
     char line[1600];
@@ -511,8 +516,16 @@ s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path
     if (rc == MR_OK) {
         char timeout[32];
         snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
-        char *rec_argv[] = {exe, "recorder", "--connect", bound[2], bound[1], "--db",
-                            (char *) cfg_str(cfg, "db"), "--timeout", timeout, "--watch-parent",
+        char *rec_argv[] = {exe,
+                            "recorder",
+                            "--connect",
+                            bound[2],
+                            bound[1],
+                            "--db",
+                            (char *) cfg_str(cfg, "db"),
+                            "--timeout",
+                            timeout,
+                            "--watch-parent",
                             NULL};
         rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
     }
@@ -520,8 +533,8 @@ s_run_processes(const cfg_t *cfg, const experiment_t *e, const char *config_path
         char id[32], role[32];
         snprintf(id, sizeof id, "%zu", i);
         snprintf(role, sizeof role, "worker %zu", i);
-        char *w_argv[] = {exe, "worker", "--config", (char *) config_path, "--id", id,
-                          "--connect", bound[0], bound[1], "--watch-parent", NULL};
+        char *w_argv[] = {exe,         "worker", "--config", (char *) config_path, "--id", id,
+                          "--connect", bound[0], bound[1],   "--watch-parent",     NULL};
         rc = spawn_start(&sp, role, w_argv, -1, &err);
     }
     if (rc != MR_OK && err.text[0])
@@ -601,8 +614,8 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     if (!failed) {
         actors[1] = zactor_new(recorder_actor, &rcfg);
         for (size_t i = 0; i < n; i++) {
-            wc[i] = (worker_cfg_t){sc.ep_bcast, sc.ep_up, (uint32_t) i, e->method, e->mp,
-                                   &e->losses[i], sc.seed, sc.timeout_s};
+            wc[i] = (worker_cfg_t){sc.ep_bcast, sc.ep_up,      (uint32_t) i, e->method,
+                                   e->mp,       &e->losses[i], sc.seed,      sc.timeout_s};
             actors[2 + i] = zactor_new(worker_actor, &wc[i]);
         }
         // Each actor says READY (or DONE failed) first; then wait for the server's DONE.
@@ -705,7 +718,8 @@ s_cmd_run(int argc, char **argv)
         unlink(config_path);
         char path[sizeof tmpdir + 16];
         for (int i = 0; i < 3; i++) {
-            snprintf(path, sizeof path, "%s/%s", tmpdir, (const char *[]){"bcast", "up", "stats"}[i]);
+            snprintf(path, sizeof path, "%s/%s", tmpdir,
+                     (const char *[]){"bcast", "up", "stats"}[i]);
             unlink(path);
         }
         rmdir(tmpdir);

@@ -45,8 +45,7 @@ spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_
     int rc = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0)
-        return mr_err_set(err, MR_EIO, "cannot start the %s (%s): %s", role, argv[0],
-                          strerror(rc));
+        return mr_err_set(err, MR_EIO, "cannot start the %s (%s): %s", role, argv[0], strerror(rc));
     spawn_child_t *c = &s->children[s->count++];
     memset(c, 0, sizeof *c);
     c->pid = pid;

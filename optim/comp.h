@@ -19,9 +19,9 @@ typedef enum {
 
 typedef struct {
     comp_kind_t kind;
-    size_t dim;         // d
-    size_t k;           // RandK's K (1 <= K <= d); unused by identity
-    uint8_t *scratch;   // dim bytes for sampling, owned
+    size_t dim;        // d
+    size_t k;          // RandK's K (1 <= K <= d); unused by identity
+    uint8_t *scratch;  // dim bytes for sampling, owned
 } comp_t;
 
 //  The kind named name ("identity", "randk"); MR_ECONFIG (err names it) if unknown.

@@ -11,13 +11,13 @@
 #include "mr_err.h"
 
 typedef struct {
-    size_t rows;      // number of samples
-    size_t cols;      // dimension d (including the bias column, if any)
-    size_t nnz;       // stored entries
-    size_t *rowptr;   // rows + 1 offsets into col/val
-    uint32_t *col;    // nnz column indices
-    double *val;      // nnz values
-    double *y;        // rows labels, each -1 or +1
+    size_t rows;     // number of samples
+    size_t cols;     // dimension d (including the bias column, if any)
+    size_t nnz;      // stored entries
+    size_t *rowptr;  // rows + 1 offsets into col/val
+    uint32_t *col;   // nnz column indices
+    double *val;     // nnz values
+    double *y;       // rows labels, each -1 or +1
 } csr_t;
 
 void csr_fini(csr_t *a);
@@ -36,7 +36,12 @@ double csr_max_row_norm_sq(const csr_t *a);
 //  cols (the last column is a bias of ones), density in (0,1] of the other columns, labels from a
 //  planted model; the rows are in n_groups contiguous groups whose features and labels follow
 //  different distributions, so that the paper's contiguous split gives each worker different data.
-int data_synthetic(size_t rows, size_t cols, double density, size_t n_groups, uint64_t seed,
-                   csr_t *out, mr_err_t *err);
+int data_synthetic(size_t rows,
+                   size_t cols,
+                   double density,
+                   size_t n_groups,
+                   uint64_t seed,
+                   csr_t *out,
+                   mr_err_t *err);
 
 #endif

@@ -31,8 +31,8 @@ double loss_value(const loss_t *l, const vec_t *x);
 double loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad);
 
 //  Writes 1/b sum_{j in rows} grad f_ij(x) to grad (b = nrows > 0; rows may repeat).
-void loss_batch_grad(const loss_t *l, const uint32_t *rows, size_t nrows, const vec_t *x,
-                     vec_t *grad);
+void
+loss_batch_grad(const loss_t *l, const uint32_t *rows, size_t nrows, const vec_t *x, vec_t *grad);
 
 //  The smoothness constant L_i = max|l''| * max_t ||a_t||^2 of f_i (and of every f_ij).
 double loss_smoothness(const loss_t *l);

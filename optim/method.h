@@ -32,9 +32,9 @@ typedef struct {
 
 //  What the server asks of the workers in one round.
 typedef struct {
-    uint64_t round;   // k
-    int coin;         // c_k: 1 = send full local gradients, 0 = send compressed differences
-    const vec_t *g;   // g^{k-1} (NULL in round 0), owned by the server state
+    uint64_t round;  // k
+    int coin;        // c_k: 1 = send full local gradients, 0 = send compressed differences
+    const vec_t *g;  // g^{k-1} (NULL in round 0), owned by the server state
 } method_round_t;
 
 //  What a worker reports besides its update: the oracle work it did and, if it computed them at
@@ -43,7 +43,7 @@ typedef struct {
     uint64_t oracle_calls;  // grad f_ij evaluations this round
     int have_eval;          // 1 if f and grad below are f_i(x^k), grad f_i(x^k)
     double f;
-    const vec_t *grad;      // owned by the worker state, valid until its next step
+    const vec_t *grad;  // owned by the worker state, valid until its next step
 } method_report_t;
 
 typedef struct method_worker method_worker_t;
@@ -52,11 +52,14 @@ typedef struct method_server method_server_t;
 typedef struct {
     const char *name;  // "marina", "gd", ...
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.
-    method_worker_t *(*worker_new)(const method_params_t *mp, const loss_t *loss, uint32_t id,
-                                   const vec_t *x0, mr_err_t *err);
+    method_worker_t *(*worker_new)(
+        const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err);
     void (*worker_destroy)(method_worker_t **self_p);
     //  Applies round rd and writes this worker's update to out (out->cap >= dim).
-    int (*worker_step)(method_worker_t *self, const method_round_t *rd, rng_t *rng, cvec_t *out,
+    int (*worker_step)(method_worker_t *self,
+                       const method_round_t *rd,
+                       rng_t *rng,
+                       cvec_t *out,
                        method_report_t *report);
     //  The worker's current iterate x^k.
     const vec_t *(*worker_x)(const method_worker_t *self);
@@ -66,8 +69,10 @@ typedef struct {
     //  Decides round k (k = 0 first, then 1, 2, ...): fills rd (coin, g) from the server's rng.
     void (*server_plan)(method_server_t *self, uint64_t round, rng_t *rng, method_round_t *rd);
     //  Combines the updates of round rd: ups[i] is worker i's (all n present), into g^k.
-    int (*server_combine)(method_server_t *self, const method_round_t *rd,
-                          const cvec_t *const *ups, mr_err_t *err);
+    int (*server_combine)(method_server_t *self,
+                          const method_round_t *rd,
+                          const cvec_t *const *ups,
+                          mr_err_t *err);
     //  The server's copy of the current iterate x^k (after combining round k).
     const vec_t *(*server_x)(const method_server_t *self);
 } method_t;

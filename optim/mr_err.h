@@ -25,8 +25,7 @@ typedef struct {
 } mr_err_t;
 
 //  Fills err (if not NULL) with rc and the printf-formatted text; returns rc.
-int mr_err_set(mr_err_t *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int mr_err_set(mr_err_t *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 //  Clears err (if not NULL) to MR_OK and an empty text.
 void mr_err_clear(mr_err_t *err);

@@ -30,10 +30,10 @@ typedef struct {
     uint64_t bits_paper_down;  // server -> workers, summed over receivers
     uint64_t bits_model_down;
     uint64_t bytes_wire_down;
-    uint64_t nnz_up;           // transmitted values, summed over workers
-    uint64_t oracle_calls;     // grad f_ij evaluations, summed over workers
-    uint32_t participants;     // workers whose update was used
-    double wall_time_s;        // seconds since round 0 was broadcast
+    uint64_t nnz_up;        // transmitted values, summed over workers
+    uint64_t oracle_calls;  // grad f_ij evaluations, summed over workers
+    uint32_t participants;  // workers whose update was used
+    double wall_time_s;     // seconds since round 0 was broadcast
 } round_stats_t;
 
 #endif

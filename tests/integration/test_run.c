@@ -128,10 +128,10 @@ static void
 test_identity_marina_matches_gradient_descent(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(s_marina_run(f, 60, "rounds=300", "method=gd", "compressor=identity", NULL), 0);
-    assert_int_equal(s_marina_run(f, 60, "rounds=300", "method=marina", "compressor=identity",
-                                  NULL),
+    assert_int_equal(s_marina_run(f, 60, "rounds=300", "method=gd", "compressor=identity", NULL),
                      0);
+    assert_int_equal(
+        s_marina_run(f, 60, "rounds=300", "method=marina", "compressor=identity", NULL), 0);
     // Same stepsize (theory gives 1/L for both), and f, ||grad f||^2 agree to 1e-12 every round.
     assert_near(s_q(f, "SELECT count(*) FROM rounds a JOIN rounds b ON a.round = b.round "
                        "WHERE a.run_id = 1 AND b.run_id = 2"),
@@ -149,8 +149,8 @@ test_identity_marina_matches_gradient_descent(void **state)
 
 //  Checks each round's uplink accounting against what RandK and the c_k schedule imply.
 static void
-s_check_randk_accounting(fixture_t *f, double n, double d, double k, double m, double rounds,
-                         double p)
+s_check_randk_accounting(
+    fixture_t *f, double n, double d, double k, double m, double rounds, double p)
 {
     double idx_bits = ceil(log2(d));
     char sql[512];
@@ -210,10 +210,10 @@ test_bad_parameters_are_refused_naming_the_key(void **state)
     static const struct {
         const char *arg, *needle;
     } cases[] = {
-        {"k=1000", "'k'"},                 // K > d = 40
-        {"p=1.5", "p = 1.5"},              // p outside (0, 1]
-        {"p=0", "p = 0"},                  // p outside (0, 1]
-        {"gamma=-1", "gamma = -1"},        // negative stepsize
+        {"k=1000", "'k'"},           // K > d = 40
+        {"p=1.5", "p = 1.5"},        // p outside (0, 1]
+        {"p=0", "p = 0"},            // p outside (0, 1]
+        {"gamma=-1", "gamma = -1"},  // negative stepsize
         {"method=adam", "method = 'adam'"},
         {"compressor=top", "compressor"},
         {"n=0", "n = 0"},
@@ -321,9 +321,8 @@ test_mushrooms_marina_randk_reaches_one_percent(void **state)
         skip();
     }
     snprintf(arg, sizeof arg, "dataset=%s", path);
-    assert_int_equal(s_marina_run(f, 120, arg, "n=5", "compressor=randk", "k=10", "rounds=2000",
-                                  NULL),
-                     0);
+    assert_int_equal(
+        s_marina_run(f, 120, arg, "n=5", "compressor=randk", "k=10", "rounds=2000", NULL), 0);
     assert_near(s_q(f, "SELECT count(*) FROM rounds"), 2001, 0);
     double g0 = s_q(f, "SELECT grad_norm_sq FROM rounds WHERE round = 0");
     double gR = s_q(f, "SELECT grad_norm_sq FROM rounds WHERE round = 2000");
