@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 #include "msg.h"
 
 #define N_WORKERS       5
-#define DIM             113    // mushrooms: 112 features and the bias
+#define DIM             113  // mushrooms: 112 features and the bias
 #define RANDK_K         10
 #define WARMUP_ROUNDS   200    // untimed: TCP connections, page faults, CPU frequency settle
 #define RECV_TIMEOUT_MS 10000  // a floor child or the parent gives up after this much silence
@@ -258,8 +259,7 @@ s_floor(const s_frames_t *fr, int rounds, double *rps)
         for (int got = 0; got < 2 * N_WORKERS; got++) {
             int size = zmq_recv(pull, buf, sizeof buf, 0);
             if (size < 0) {
-                fprintf(stderr, "bench_round: floor: round %d: %s\n", r,
-                        zmq_strerror(zmq_errno()));
+                fprintf(stderr, "bench_round: floor: round %d: %s\n", r, zmq_strerror(zmq_errno()));
                 goto fail;
             }
         }
@@ -277,9 +277,12 @@ fail:
     if (ctx)
         zmq_ctx_term(ctx);
     for (int i = 0; i < forked; i++) {
-        if (fds[i] >= 0 && rc < 0)
-            close(fds[i]);  // EOF: a child still waiting for its endpoints exits
-        int code = s_reap(pids[i], rc == 0 ? 5.0 : 0.5 + RECV_TIMEOUT_MS / 1000.0);
+        if (rc < 0) {
+            if (fds[i] >= 0)
+                close(fds[i]);
+            kill(pids[i], SIGKILL);  // the measurement is lost anyway; don't wait for timeouts
+        }
+        int code = s_reap(pids[i], 5.0);
         if (code != 0 && rc == 0) {
             fprintf(stderr, "bench_round: floor worker %d exited with %d\n", i, code);
             rc = -1;
@@ -310,7 +313,7 @@ s_real(const char *dataset, int rounds, double *rps, double *p_hat)
         fprintf(stderr, "bench_round: mkdtemp: %s\n", strerror(errno));
         return -1;
     }
-    char db[128], log[128], a_data[1024], a_rounds[64], a_db[160];
+    char db[128], log[128], a_data[1100], a_rounds[64], a_db[160];
     snprintf(db, sizeof db, "%s/bench.db", dir);
     snprintf(log, sizeof log, "%s/marina.log", dir);
     snprintf(a_data, sizeof a_data, "dataset=%s", dataset);
@@ -318,9 +321,9 @@ s_real(const char *dataset, int rounds, double *rps, double *p_hat)
     snprintf(a_db, sizeof a_db, "db=%s", db);
     char synth_d[32];
     snprintf(synth_d, sizeof synth_d, "synth_d=%d", DIM);
-    char *argv[] = {MARINA_BIN, "run",     a_data,     "n=5",          "compressor=randk",
-                    "k=10",     a_rounds,  a_db,       "progress_s=0", synth_d,
-                    NULL};
+    char *argv[] = {MARINA_BIN,         "run",   a_data,   "n=5",
+                    "compressor=randk", "k=10",  a_rounds, a_db,
+                    "progress_s=0",     synth_d, NULL};
     int rc = -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -393,8 +396,8 @@ s_report(const char *name, const double *v, int count)
     double sorted[MAX_REPEAT];
     memcpy(sorted, v, (size_t) count * sizeof *v);
     qsort(sorted, (size_t) count, sizeof *sorted, s_cmp_double);
-    double median = count % 2 ? sorted[count / 2]
-                              : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+    double median =
+        count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
     printf("%-6s rounds/s ", name);
     for (int i = 0; i < count; i++)
         printf(" %.0f", v[i]);
@@ -442,8 +445,8 @@ main(int argc, char **argv)
     }
     printf("bench_round: n=%d d=%d RandK K=%d, tcp loopback, %d rounds x %d, dataset %s\n",
            N_WORKERS, DIM, RANDK_K, rounds, repeat, dataset);
-    printf("frames: ROUND %zu B down, UPDATE %zu B + METRICS %zu B up per worker\n",
-           fr.round.size, fr.update.size, fr.metrics.size);
+    printf("frames: ROUND %zu B down, UPDATE %zu B + METRICS %zu B up per worker\n", fr.round.size,
+           fr.update.size, fr.metrics.size);
     fflush(stdout);
     double floor_rps[MAX_REPEAT], real_rps[MAX_REPEAT], p_hat = 0;
     int rc = 0;
