@@ -30,6 +30,8 @@ typedef struct {
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     int recorder_hello;
     uint8_t *got_up, *got_metrics;
+    uint8_t *expected;       // per worker: 1 if it takes part in this round
+    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
     cvec_t *ups;             // per worker: this round's update
     const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
     double *f;               // per worker: f_i(x^k)
@@ -61,6 +63,8 @@ s_server_destroy(s_server_t **self_p)
     free(self->ready);
     free(self->got_up);
     free(self->got_metrics);
+    free(self->expected);
+    free(self->wstats);
     vec_fini(&self->gmean);
     msg_fini(&self->in);
     msg_fini(&self->out);
@@ -109,12 +113,14 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->ready = calloc(n, 1);
     self->got_up = calloc(n, 1);
     self->got_metrics = calloc(n, 1);
+    self->expected = calloc(n, 1);
+    self->wstats = calloc(n, sizeof(worker_stats_t));
     self->f = calloc(n, sizeof(double));
     self->ups = calloc(n, sizeof(cvec_t));
     self->grads = calloc(n, sizeof(vec_t));
     self->up_ptrs = calloc(n, sizeof(cvec_t *));
-    int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->f &&
-              self->ups && self->grads && self->up_ptrs)
+    int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
+              self->wstats && self->f && self->ups && self->grads && self->up_ptrs)
                  ? MR_OK
                  : MR_ENOMEM;
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
@@ -373,6 +379,12 @@ s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
     }
     uint32_t i = m->sender;
     if (m->type == MSG_UPDATE) {
+        if (!self->expected[i]) {
+            self->rejected++;
+            zsys_warning("server: update from worker %u, which does not take part in round %llu", i,
+                         (unsigned long long) k);
+            return 0;
+        }
         if (self->got_up[i]) {
             self->rejected++;
             zsys_warning("server: duplicate update from worker %u in round %llu", i,
@@ -390,6 +402,8 @@ s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
         row->bytes_wire_up += cost.bytes_wire;
         row->nnz_up += self->ups[i].nnz;
         row->oracle_calls += m->oracle_calls;
+        self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
+                                           self->ups[i].nnz, m->oracle_calls, 1};
     } else {
         if (self->got_metrics[i]) {
             self->rejected++;
@@ -412,9 +426,9 @@ s_rounds(s_server_t *self)
     const server_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
     size_t n = self->n;
-    double t0 = actor_now(), next_progress = t0 + cfg->progress_s;
+    double t0 = actor_now(), next_progress = t0 + cfg->progress_s, gns0 = 0;
     for (uint64_t k = 0; k <= cfg->rounds; k++) {
-        method_round_t rd;
+        method_round_t rd = {0};
         method->server_plan(self->ms, k, &self->rng, &rd);
         msg_t *out = &self->out;
         out->type = MSG_ROUND;
@@ -424,6 +438,20 @@ s_rounds(s_server_t *self)
         out->has_g = rd.g != NULL;
         if (rd.g)
             vec_copy(&out->g, rd.g);
+        // Participants: every worker, or the sorted draws of the plan (repeats allowed).
+        if (msg_set_part(out, rd.part, rd.npart) != MR_OK) {
+            snprintf(self->reason, sizeof self->reason, "out of memory");
+            return "failed";
+        }
+        memset(self->expected, rd.part ? 0 : 1, n);
+        for (size_t j = 0; rd.part && j < rd.npart; j++)
+            self->expected[rd.part[j]] = 1;
+        size_t takers = 0;
+        for (size_t i = 0; i < n; i++) {
+            takers += self->expected[i];
+            self->up_ptrs[i] = self->expected[i] ? &self->ups[i] : NULL;
+        }
+        memset(self->wstats, 0, n * sizeof *self->wstats);
         int size = s_publish(self);
         if (size < 0)
             return "failed";
@@ -434,7 +462,7 @@ s_rounds(s_server_t *self)
         row.bytes_wire_down = down.bytes_wire * n;
         memset(self->got_up, 0, n);
         memset(self->got_metrics, 0, n);
-        size_t pending = 2 * n;
+        size_t pending = n + takers;  // n METRICS, one UPDATE per participant
         double deadline = actor_now() + cfg->timeout_s;
         while (pending > 0) {
             next_t got = s_next(self, deadline);
@@ -445,6 +473,8 @@ s_rounds(s_server_t *self)
             }
             if (got == NEXT_TIMEOUT) {
                 char missing[128];
+                for (size_t i = 0; i < n; i++)
+                    self->got_up[i] |= !self->expected[i];  // only the takers can be missing
                 s_list_missing(self->got_up, n, missing, sizeof missing);
                 snprintf(self->reason, sizeof self->reason,
                          "round %llu: no update from workers %s within %.0f s",
@@ -473,7 +503,10 @@ s_rounds(s_server_t *self)
         row.coin = rd.coin;
         row.f = fsum / (double) n;
         row.grad_norm_sq = vec_norm_sq(&self->gmean);
-        row.participants = (uint32_t) n;
+        row.participants = (uint32_t) takers;
+        row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
+        row.nworkers = (uint32_t) n;
+        row.workers = self->wstats;
         row.wall_time_s = actor_now() - t0;
         out->type = MSG_STATS;
         out->stats = row;
@@ -485,6 +518,10 @@ s_rounds(s_server_t *self)
                       row.grad_norm_sq, (double) k / (actor_now() - t0));
             next_progress = actor_now() + cfg->progress_s;
         }
+        if (k == 0)
+            gns0 = row.grad_norm_sq;
+        else if (cfg->stop_at > 0 && row.grad_norm_sq <= cfg->stop_at * gns0)
+            break;  // the target is reached: the run is complete
         if (!isfinite(row.f) || !isfinite(row.grad_norm_sq)) {
             snprintf(self->reason, sizeof self->reason,
                      "round %llu: the iterate diverged (f = %g); is the stepsize too large?",

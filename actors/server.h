@@ -28,6 +28,7 @@ typedef struct {
     int with_recorder;       // 1: wait for a recorder and send it RUN/STATS/STOP
     double timeout_s;        // join and per-round deadline
     double progress_s;       // log progress every progress_s seconds (0: never)
+    double stop_at;          // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

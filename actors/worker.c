@@ -117,7 +117,9 @@ s_answer(s_worker_t *self)
 {
     const worker_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
-    method_round_t rd = {self->in.round, self->in.coin, self->in.has_g ? &self->in.g : NULL};
+    const msg_t *in = &self->in;
+    method_round_t rd = {in->round, in->coin, in->has_g ? &in->g : NULL,
+                         in->all_part ? NULL : in->part, in->all_part ? 0 : in->npart};
     method_report_t report = {0};
     msg_t *out = &self->out;
     int rc = method->worker_step(self->mw, &rd, &self->rng, &out->up, &report);
@@ -130,7 +132,7 @@ s_answer(s_worker_t *self)
     out->round = rd.round;
     out->sender = cfg->id;
     out->oracle_calls = report.oracle_calls;
-    if (s_send(self) < 0)
+    if (report.send && s_send(self) < 0)
         return -1;
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     out->type = MSG_METRICS;

@@ -8,8 +8,14 @@
 #include <sys/time.h>
 
 #include "comp.h"
+#include "db.h"
 #include "libsvm.h"
+#include "sampler.h"
+#include "solve.h"
 #include "theory.h"
+
+#define FSTAR_TOL      1e-22   // ||grad f||^2 at the computed minimiser
+#define FSTAR_MAX_ITER 200000  // accelerated gradient steps before giving up
 
 static int
 s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
@@ -20,6 +26,16 @@ s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
         return data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
                               cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
                               (uint64_t) cfg_int(c, "seed"), &e->data, err);
+    }
+    // "${MARINA_DATA_DIR}" in a path stands for that variable (default ../shared/datasets), so
+    // experiment files name the data without naming a machine.
+    char path[4096];
+    const char *var = "${MARINA_DATA_DIR}", *at = strstr(dataset, var);
+    if (at) {
+        const char *dir = getenv("MARINA_DATA_DIR");
+        snprintf(path, sizeof path, "%.*s%s%s", (int) (at - dataset), dataset,
+                 dir && dir[0] ? dir : "../shared/datasets", at + strlen(var));
+        dataset = path;
     }
     return libsvm_read(dataset, cfg_bool(c, "bias"), 0, &e->data, err);
 }
@@ -33,29 +49,140 @@ experiment_fini(experiment_t *e)
     free(e->losses);
     csr_fini(&e->data);
     free(e->resolved);
+    free(e->problem);
     memset(e, 0, sizeof *e);
+}
+
+//  The method's name list, for an error message.
+static void
+s_method_list(char *out, size_t size)
+{
+    out[0] = '\0';
+    for (const char *const *m = method_names(); *m; m++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? ", " : "", *m);
+}
+
+//  Splits the data among the workers and computes the constants the theory needs.
+static int
+s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
+{
+    size_t n = e->mp.n;
+    loss_kind_t kind;
+    int rc = loss_kind_parse(cfg_str(c, "loss"), &kind, err);
+    if (rc != MR_OK)
+        return rc;
+    e->loss_kind = kind;
+    e->shards = calloc(n, sizeof(csr_t));
+    e->losses = calloc(n, sizeof(loss_t));
+    if (!e->shards || !e->losses)
+        return mr_err_set(err, MR_ENOMEM, "out of memory for %zu workers", n);
+    double sum_L2 = 0, sum_Lc2 = 0;
+    for (size_t i = 0; i < n && rc == MR_OK; i++) {
+        rc = csr_split_part(&e->data, n, i, &e->shards[i], err);
+        if (rc == MR_OK)
+            rc = loss_init(&e->losses[i], kind, cfg_real(c, "lambda"), &e->shards[i], err);
+        if (rc != MR_OK)
+            break;
+        double Li = loss_smoothness(&e->losses[i]), Lc = Li;
+        if (e->mp.sampling == SAMPLING_IMPORTANCE) {
+            // Importance sampling: script L_i = mean_j L_ij (Byz-VR-MARINA, Example 2.2).
+            double s = 0;
+            for (size_t j = 0; j < e->shards[i].rows; j++)
+                s += loss_sample_smoothness(&e->losses[i], j);
+            Lc = s / (double) e->shards[i].rows;
+        }
+        sum_L2 += Li * Li;
+        sum_Lc2 += Lc * Lc;
+    }
+    if (rc != MR_OK)
+        return rc;
+    e->L = sqrt(sum_L2 / (double) n);
+    pc->n = n;
+    pc->dim = e->mp.dim;
+    pc->m = e->shards[0].rows;
+    pc->L = e->L;
+    pc->L_avg = sqrt(sum_Lc2 / (double) n);
+    pc->mu = loss_kind_is_convex(kind) ? cfg_real(c, "lambda") : 0.0;
+    e->mp.m = pc->m;
+    return MR_OK;
+}
+
+//  f* of a convex problem: from an earlier run of the same problem in the database, or by a
+//  long deterministic accelerated gradient run (then stored with this run, so cached).
+static int
+s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
+{
+    e->f_star = NAN;
+    char key[1024];
+    const char *dataset = cfg_str(c, "dataset");
+    if (strcmp(dataset, "synthetic") == 0)
+        snprintf(key, sizeof key, "synthetic rows=%lld d=%lld density=%.17g seed=%lld",
+                 (long long) cfg_int(c, "synth_rows"), (long long) cfg_int(c, "synth_d"),
+                 cfg_real(c, "synth_density"), (long long) cfg_int(c, "seed"));
+    else
+        snprintf(key, sizeof key, "%s bias=%d", dataset, cfg_bool(c, "bias"));
+    size_t used = strlen(key);
+    snprintf(key + used, sizeof key - used, " loss=%s lambda=%.17g n=%zu",
+             loss_kind_name(e->loss_kind), cfg_real(c, "lambda"), e->mp.n);
+    e->problem = strdup(key);
+    if (!e->problem)
+        return mr_err_set(err, MR_ENOMEM, "out of memory");
+    const char *how = cfg_str(c, "fstar");
+    if (strcmp(how, "off") == 0 || !loss_kind_is_convex(e->loss_kind))
+        return MR_OK;
+    if (strcmp(how, "auto") != 0) {
+        char *end;
+        e->f_star = strtod(how, &end);
+        if (end == how || *end || !isfinite(e->f_star))
+            return mr_err_set(err, MR_ECONFIG, "fstar = '%s' is not auto, off or a number", how);
+        return MR_OK;
+    }
+    int rc = db_find_fstar(cfg_str(c, "db"), e->problem, &e->f_star, err);
+    if (rc != MR_OK || !isnan(e->f_star))
+        return rc;
+    vec_t x0, xs;
+    if (vec_init(&x0, e->mp.dim) != MR_OK || vec_init(&xs, e->mp.dim) != MR_OK) {
+        vec_fini(&x0);
+        return mr_err_set(err, MR_ENOMEM, "out of memory");
+    }
+    rc = solve_minimize(e->losses, e->mp.n, &x0, FSTAR_TOL, FSTAR_MAX_ITER, &xs, &e->f_star, err);
+    vec_fini(&x0);
+    vec_fini(&xs);
+    if (rc == MR_ETIMEOUT) {
+        // Not converged to the tolerance: the value is still an upper bound; keep it, say so.
+        fprintf(stderr, "marina: warning: f* is approximate: %s\n", err ? err->text : "");
+        rc = MR_OK;
+    }
+    return rc;
 }
 
 int
 experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
 {
     memset(e, 0, sizeof *e);
+    e->f_star = NAN;
     e->method = method_find(cfg_str(c, "method"));
     if (!e->method) {
-        char names[256] = "";
-        for (const char *const *m = method_names(); *m; m++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                     names[0] ? ", " : "", *m);
+        char names[256];
+        s_method_list(names, sizeof names);
         return mr_err_set(err, MR_ECONFIG, "method = '%s' is unknown (known: %s)",
                           cfg_str(c, "method"), names);
     }
-    comp_kind_t kind;
-    int rc = comp_kind_parse(cfg_str(c, "compressor"), &kind, err);
+    comp_cfg_t cc = {.k = (size_t) cfg_int(c, "k"),
+                     .s = (size_t) cfg_int(c, "s"),
+                     .t = (size_t) cfg_int(c, "t")};
+    int rc = comp_kind_parse(cfg_str(c, "compressor"), &cc.kind, err);
     if (rc != MR_OK)
         return rc;
-    if (strcmp(cfg_str(c, "loss"), "nonconvex") != 0)
-        return mr_err_set(err, MR_ECONFIG, "loss = '%s' is unknown (known: nonconvex)",
-                          cfg_str(c, "loss"));
+    if (comp_kind_is_biased(cc.kind) && !e->method->allows_biased)
+        return mr_err_set(err, MR_ECONFIG,
+                          "compressor = '%s' is biased; method '%s' needs an unbiased one",
+                          cfg_str(c, "compressor"), e->method->name);
+    if (!e->method->uses_compressor)
+        cc.kind = COMP_IDENTITY;  // e.g. GD and SGD send exact vectors
+    rc = sampler_kind_parse(cfg_str(c, "sampling"), &e->mp.sampling, err);
+    if (rc != MR_OK)
+        return rc;
     size_t n = (size_t) cfg_int(c, "n");
     rc = s_load_data(e, c, err);
     if (rc != MR_OK)
@@ -68,73 +195,35 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     }
     e->mp.n = n;
     e->mp.dim = d;
-    e->mp.compressor = kind;
-    e->mp.k = (size_t) cfg_int(c, "k");
+    e->mp.comp = cc;
     comp_t comp;
-    rc = comp_init(&comp, kind, d, e->mp.k, err);
+    rc = comp_init(&comp, &cc, d, err);
     if (rc != MR_OK)
         goto fail;
-    e->omega = comp_omega(&comp);
-    e->zeta = comp_zeta(&comp);
+    method_consts_t pc = {0};
+    e->omega = pc.omega = comp_omega(&comp);
+    e->zeta = pc.zeta = comp_zeta(&comp);
     comp_fini(&comp);
-
-    e->shards = calloc(n, sizeof(csr_t));
-    e->losses = calloc(n, sizeof(loss_t));
-    double *Li = calloc(n, sizeof(double));
-    if (!e->shards || !e->losses || !Li) {
-        free(Li);
-        rc = mr_err_set(err, MR_ENOMEM, "out of memory for %zu workers", n);
-        goto fail;
-    }
-    for (size_t i = 0; i < n && rc == MR_OK; i++) {
-        rc = csr_split_part(&e->data, n, i, &e->shards[i], err);
-        if (rc == MR_OK)
-            rc = loss_init(&e->losses[i], LOSS_NONCONVEX, &e->shards[i], err);
-        if (rc == MR_OK)
-            Li[i] = loss_smoothness(&e->losses[i]);
-    }
-    if (rc == MR_OK)
-        e->L = theory_mean_sq_L(Li, n);
-    free(Li);
+    rc = s_split(e, c, &pc, err);
     if (rc != MR_OK)
         goto fail;
 
-    double p = cfg_real(c, "p");
-    e->mp.p = isnan(p) ? theory_marina_p(e->zeta, d) : p;
-    if (e->mp.p > 1)
-        e->mp.p = 1;  // identity: zeta = d
-    double gamma = cfg_real(c, "gamma");
-    e->mp.gamma = isnan(gamma) ? theory_marina_gamma(e->L, e->omega, e->mp.p, n) : gamma;
-    if (!(e->mp.gamma > 0) || !isfinite(e->mp.gamma)) {
-        rc = mr_err_set(err, MR_ECONFIG,
-                        "gamma = %g: the stepsize must be positive and finite "
-                        "(L = %g)",
-                        e->mp.gamma, e->L);
-        goto fail;
-    }
-
-    // The resolved configuration: every key, theory values replaced by the numbers used.
-    cfg_t resolved;
-    if (cfg_init(&resolved) != MR_OK) {
-        rc = mr_err_set(err, MR_ENOMEM, "out of memory");
-        goto fail;
-    }
-    size_t count;
-    const cfg_key_t *keys = cfg_keys(&count);
-    char num[64];
-    for (size_t i = 0; i < count && rc == MR_OK; i++)
-        rc = cfg_set(&resolved, keys[i].name, cfg_str(c, keys[i].name), "config", err);
-    snprintf(num, sizeof num, "%.17g", e->mp.gamma);
-    if (rc == MR_OK)
-        rc = cfg_set(&resolved, "gamma", num, "theory", err);
-    snprintf(num, sizeof num, "%.17g", e->mp.p);
-    if (rc == MR_OK)
-        rc = cfg_set(&resolved, "p", num, "theory", err);
-    char *ini = rc == MR_OK ? cfg_to_ini(&resolved) : NULL;
-    cfg_fini(&resolved);
+    e->mp.gamma = cfg_real(c, "gamma");
+    e->mp.p = cfg_real(c, "p");
+    e->mp.alpha = cfg_real(c, "alpha");
+    e->mp.batch = (size_t) cfg_int(c, "batch");
+    e->mp.batch_prime = (size_t) cfg_int(c, "batch_prime");
+    e->mp.r = (size_t) cfg_int(c, "r");
+    rc = e->method->resolve(&e->mp, &pc, err);
     if (rc != MR_OK)
         goto fail;
-    size_t size = (ini ? strlen(ini) : 0) + 512;
+    rc = s_fstar(e, c, err);
+    if (rc != MR_OK)
+        goto fail;
+
+    // The resolved configuration: every key as given, then the numbers the run uses.
+    char *ini = cfg_to_ini(c);
+    size_t size = (ini ? strlen(ini) : 0) + 1024;
     e->resolved = malloc(size);
     if (!ini || !e->resolved) {
         free(ini);
@@ -142,10 +231,12 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         goto fail;
     }
     snprintf(e->resolved, size,
-             "%s; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, omega = %.17g, "
-             "zeta = %.17g, gamma_from = %s, p_from = %s\n",
-             ini, d, e->data.rows, e->shards[0].rows, e->L, e->omega, e->zeta,
-             isnan(gamma) ? "theory" : "config", isnan(p) ? "theory" : "config");
+             "%s; resolved: gamma = %.17g, p = %.17g, alpha = %.17g, batch = %zu, "
+             "batch_prime = %zu, r = %zu\n"
+             "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
+             "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g\n",
+             ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r, d,
+             e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
     free(ini);
     return MR_OK;
 fail:
@@ -163,9 +254,11 @@ experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run)
     run->config = e->resolved;
     run->seed = (uint64_t) cfg_int(c, "seed");
     run->method = e->method->name;
-    run->compressor = cfg_str(c, "compressor");
+    run->compressor = comp_kind_name(e->mp.comp.kind);
     run->n = (uint32_t) e->mp.n;
     run->dim = (uint32_t) e->mp.dim;
     run->dataset = cfg_str(c, "dataset");
     run->start_time = (double) tv.tv_sec + 1e-6 * (double) tv.tv_usec;
+    run->f_star = e->f_star;
+    run->problem = e->problem;
 }

@@ -22,7 +22,10 @@ typedef struct {
     loss_t *losses;          // n local objectives over the shards
     double L;                // sqrt(1/n sum L_i^2)
     double omega, zeta;      // of the compressor
-    char *resolved;          // the full configuration with theory values filled in (INI text)
+    loss_kind_t loss_kind;   // the loss
+    double f_star;           // min f (convex losses), NAN if unknown
+    char *problem;           // the problem key that caches f* (data, loss, lambda, n)
+    char *resolved;          // the full configuration plus the resolved numbers (INI text)
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

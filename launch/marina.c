@@ -14,6 +14,8 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "report.h"
+#include <ini.h>
 #include "actor.h"
 #include "experiment.h"
 #include "msg.h"
@@ -60,6 +62,8 @@ s_usage(FILE *out)
             "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
             "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
             "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
+            "  marina sweep FILE.ini [key=value ...]     every [section] of FILE is one run\n"
+            "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target\n"
             "  marina COMMAND --help                      help on one command\n"
             "\n"
             "`marina run` with no arguments runs a demo: MARINA with RandK on a synthetic,\n"
@@ -289,6 +293,7 @@ s_cmd_server(int argc, char **argv)
     sc.with_recorder = !o.no_recorder;
     sc.timeout_s = cfg_real(&cfg, "timeout_s");
     sc.progress_s = cfg_real(&cfg, "progress_s");
+    sc.stop_at = cfg_real(&cfg, "stop_at");
     rc = s_host(server_actor, &sc, &o, "server");
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -597,6 +602,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     sc.with_recorder = 1;
     sc.timeout_s = cfg_real(cfg, "timeout_s");
     sc.progress_s = cfg_real(cfg, "progress_s");
+    sc.stop_at = cfg_real(cfg, "stop_at");
     recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
     worker_cfg_t *wc = calloc(n, sizeof *wc);
     zactor_t **actors = calloc(n + 2, sizeof *actors);
@@ -656,53 +662,40 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     return failed;
 }
 
+//  Runs one experiment described by cfg: checks everything first (exit 2 on a bad parameter),
+//  starts the actors, prints the summary. Returns the exit code.
 static int
-s_cmd_run(int argc, char **argv)
+s_run_one(cfg_t *cfg)
 {
-    opts_t o;
-    cfg_t cfg;
-    if (cfg_init(&cfg) != MR_OK)
-        return 1;
-    int rc = s_parse(argc, argv, 2, &o, &cfg, 1);
-    if (rc == 0 && o.help) {
-        s_command_help("run");
-        cfg_fini(&cfg);
-        return 0;
-    }
-    const char *transport = cfg_str(&cfg, "transport");
-    if (rc == 0 && strcmp(transport, "tcp") && strcmp(transport, "ipc") &&
-        strcmp(transport, "inproc")) {
+    const char *transport = cfg_str(cfg, "transport");
+    if (strcmp(transport, "tcp") && strcmp(transport, "ipc") && strcmp(transport, "inproc")) {
         fprintf(stderr, "marina: transport = '%s' is unknown (tcp, ipc or inproc)\n", transport);
-        rc = 2;
+        return 2;
     }
     // Every parameter is checked here, before any actor starts.
     experiment_t e;
     mr_err_t err;
-    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
+    if (experiment_init(&e, cfg, &err) != MR_OK) {
         fprintf(stderr, "marina: %s\n", err.text);
-        rc = 2;
+        return 2;
     }
-    if (rc != 0) {
-        cfg_fini(&cfg);
-        return rc;
-    }
+    // The actors get f* as a number: they need not compute it again.
+    char num[64];
+    snprintf(num, sizeof num, "%.17g", e.f_star);
+    if (!isnan(e.f_star))
+        cfg_set(cfg, "fstar", num, "f*", NULL);
     fprintf(stderr,
-            "marina: %s with %s (K=%zu, omega=%.4g), n=%zu, d=%zu, %zu samples, L=%.4g, "
-            "gamma=%.4g, p=%.4g, %lld rounds -> %s\n",
-            e.method->name, cfg_str(&cfg, "compressor"), e.mp.k, e.omega, e.mp.n, e.mp.dim,
-            e.data.rows, e.L, e.mp.gamma, e.mp.p, (long long) cfg_int(&cfg, "rounds"),
-            cfg_str(&cfg, "db"));
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+            "marina: %s with %s (omega=%.4g), n=%zu, d=%zu, %zu samples, L=%.4g, gamma=%.4g, "
+            "p=%.4g, %lld rounds -> %s\n",
+            e.method->name, comp_kind_name(e.mp.comp.kind), e.omega, e.mp.n, e.mp.dim, e.data.rows,
+            e.L, e.mp.gamma, e.mp.p, (long long) cfg_int(cfg, "rounds"), cfg_str(cfg, "db"));
+    int rc;
     if (strcmp(transport, "inproc") == 0) {
-        rc = s_run_threads(&cfg, &e);
+        rc = s_run_threads(cfg, &e);
     } else {
         char tmpdir[] = "/tmp/marina-run-XXXXXX";
-        char config_path[sizeof tmpdir + 16];
-        char *ini = cfg_to_ini(&cfg);
+        char config_path[sizeof tmpdir + 16] = "";
+        char *ini = cfg_to_ini(cfg);
         FILE *f = NULL;
         if (mkdtemp(tmpdir)) {
             snprintf(config_path, sizeof config_path, "%s/run.ini", tmpdir);
@@ -712,7 +705,7 @@ s_cmd_run(int argc, char **argv)
             fprintf(stderr, "marina: cannot write the run's config under /tmp\n");
             rc = 1;
         } else {
-            rc = s_run_processes(&cfg, &e, config_path, tmpdir);
+            rc = s_run_processes(cfg, &e, config_path, tmpdir);
         }
         free(ini);
         unlink(config_path);
@@ -724,11 +717,207 @@ s_cmd_run(int argc, char **argv)
         }
         rmdir(tmpdir);
     }
-    if (access(cfg_str(&cfg, "db"), F_OK) == 0)
-        s_print_summary(cfg_str(&cfg, "db"), 0);
+    if (access(cfg_str(cfg, "db"), F_OK) == 0)
+        s_print_summary(cfg_str(cfg, "db"), 0);
     experiment_fini(&e);
+    return rc;
+}
+
+static void
+s_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int
+s_cmd_run(int argc, char **argv)
+{
+    opts_t o;
+    cfg_t cfg;
+    if (cfg_init(&cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, &o, &cfg, 1);
+    if (rc == 0 && o.help)
+        s_command_help("run");
+    else if (rc == 0) {
+        s_catch_signals();
+        rc = s_run_one(&cfg);
+    }
     cfg_fini(&cfg);
     return rc;
+}
+
+//  One run of a sweep file: its section name and its key = value lines.
+typedef struct {
+    char *name;
+    char **keys, **values;
+    size_t count;
+} s_sweep_run_t;
+
+typedef struct {
+    s_sweep_run_t *runs;  // runs[0]: the keys before the first section (shared by all)
+    size_t count;
+} s_sweep_t;
+
+static int
+s_on_sweep_line(void *user, const char *section, const char *name, const char *value)
+{
+    s_sweep_t *sw = user;
+    if (sw->count == 0 || strcmp(sw->runs[sw->count - 1].name, section) != 0) {
+        s_sweep_run_t *grown = realloc(sw->runs, (sw->count + 1) * sizeof *grown);
+        if (!grown)
+            return 0;
+        sw->runs = grown;
+        sw->runs[sw->count++] = (s_sweep_run_t){strdup(section), NULL, NULL, 0};
+    }
+    s_sweep_run_t *run = &sw->runs[sw->count - 1];
+    char **keys = realloc(run->keys, (run->count + 1) * sizeof *keys);
+    char **values = keys ? realloc(run->values, (run->count + 1) * sizeof *values) : NULL;
+    if (keys)
+        run->keys = keys;
+    if (!values)
+        return 0;
+    run->values = values;
+    run->keys[run->count] = strdup(name);
+    run->values[run->count] = strdup(value ? value : "");
+    run->count++;
+    return 1;
+}
+
+static void
+s_sweep_fini(s_sweep_t *sw)
+{
+    for (size_t i = 0; i < sw->count; i++) {
+        for (size_t j = 0; j < sw->runs[i].count; j++) {
+            free(sw->runs[i].keys[j]);
+            free(sw->runs[i].values[j]);
+        }
+        free(sw->runs[i].keys);
+        free(sw->runs[i].values);
+        free(sw->runs[i].name);
+    }
+    free(sw->runs);
+}
+
+//  Applies a sweep run's lines to cfg; the error names file and section.
+static int
+s_sweep_apply(cfg_t *cfg, const s_sweep_run_t *run, const char *path, mr_err_t *err)
+{
+    char where[512];
+    snprintf(where, sizeof where, "%s [%s]", path, run->name[0] ? run->name : "common");
+    for (size_t j = 0; j < run->count; j++) {
+        int rc = cfg_set(cfg, run->keys[j], run->values[j], where, err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    return MR_OK;
+}
+
+//  marina sweep FILE [key=value ...]: every [section] of FILE is one run (name = the section),
+//  with the keys above the first section shared and the command line's keys overriding all.
+static int
+s_cmd_sweep(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[2], "--help") == 0) {
+        printf("usage: marina sweep FILE.ini [key=value ...]\n"
+               "Runs every [section] of FILE as one experiment named after the section, one after\n"
+               "the other, into the same database. Keys above the first section are shared; the\n"
+               "command line overrides both. Every run is checked before the first starts.\n");
+        return argc < 3 ? 2 : 0;
+    }
+    const char *path = argv[2];
+    s_sweep_t sw = {0};
+    int line = ini_parse(path, s_on_sweep_line, &sw);
+    if (line != 0) {
+        fprintf(stderr, "marina: %s%s%d: cannot read the sweep file\n", path, line > 0 ? ":" : "",
+                line > 0 ? line : 0);
+        s_sweep_fini(&sw);
+        return 2;
+    }
+    size_t first = sw.count > 0 && sw.runs[0].name[0] == '\0' ? 1 : 0;
+    int rc = 0;
+    // Check every run before starting any: a typo in the last section costs nothing.
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (size_t i = first; i < sw.count && rc == 0; i++) {
+            cfg_t cfg;
+            mr_err_t err;
+            opts_t o;
+            if (cfg_init(&cfg) != MR_OK)
+                return 1;
+            rc = first && s_sweep_apply(&cfg, &sw.runs[0], path, &err) != MR_OK ? 2 : 0;
+            if (rc == 0 && s_sweep_apply(&cfg, &sw.runs[i], path, &err) != MR_OK)
+                rc = 2;
+            if (rc == 0 && cfg_set(&cfg, "name", sw.runs[i].name, path, &err) != MR_OK)
+                rc = 2;
+            if (rc == 2)
+                fprintf(stderr, "marina: %s\n", err.text);
+            if (rc == 0)
+                rc = s_parse(argc, argv, 3, &o, &cfg, 0);
+            if (rc == 0 && pass == 0) {
+                experiment_t e;
+                if (experiment_init(&e, &cfg, &err) != MR_OK) {
+                    fprintf(stderr, "marina: %s [%s]: %s\n", path, sw.runs[i].name, err.text);
+                    rc = 2;
+                } else {
+                    experiment_fini(&e);
+                }
+            } else if (rc == 0) {
+                fprintf(stderr, "marina: sweep run %zu of %zu: [%s]\n", i + 1 - first,
+                        sw.count - first, sw.runs[i].name);
+                s_catch_signals();
+                rc = s_run_one(&cfg);
+                if (s_stop_signal)
+                    rc = rc ? rc : 130;
+            }
+            cfg_fini(&cfg);
+        }
+    }
+    s_sweep_fini(&sw);
+    return rc;
+}
+
+//  marina report --db F [--metric grad_norm_sq|gap] [--eps E] [--absolute] [--where SQL]
+static int
+s_cmd_report(int argc, char **argv)
+{
+    report_cfg_t rc = {"grad_norm_sq", 1e-4, 1, NULL};
+    const char *db = "marina.db";
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            db = argv[++i];
+        else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc)
+            rc.metric = argv[++i];
+        else if (strcmp(argv[i], "--eps") == 0 && i + 1 < argc)
+            rc.eps = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--absolute") == 0)
+            rc.relative = 0;
+        else if (strcmp(argv[i], "--where") == 0 && i + 1 < argc)
+            rc.where = argv[++i];
+        else {
+            printf(
+                "usage: marina report [--db FILE] [--metric grad_norm_sq|gap] [--eps E]\n"
+                "                     [--absolute] [--where SQL]\n"
+                "Prints a Markdown table: for each run, the rounds, uplink bits (paper) and\n"
+                "oracle calls per node until the metric first fell to E times its round-0 value\n"
+                "(or to E itself with --absolute). --where filters runs (alias r), e.g.\n"
+                "\"r.name LIKE 'fig1-%%'\".\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    if (strcmp(rc.metric, "grad_norm_sq") && strcmp(rc.metric, "gap")) {
+        fprintf(stderr, "marina: --metric '%s' is unknown (grad_norm_sq or gap)\n", rc.metric);
+        return 2;
+    }
+    mr_err_t err;
+    if (report_print(db, &rc, stdout, &err) != MR_OK) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        return 1;
+    }
+    return 0;
 }
 
 int
@@ -757,6 +946,10 @@ main(int argc, char **argv)
         return s_cmd_recorder(argc, argv);
     if (strcmp(cmd, "summary") == 0)
         return s_cmd_summary(argc, argv);
+    if (strcmp(cmd, "sweep") == 0)
+        return s_cmd_sweep(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+        return s_cmd_report(argc, argv);
     fprintf(stderr, "marina: unknown command '%s'\n\n", cmd);
     s_usage(stderr);
     return 2;

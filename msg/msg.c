@@ -22,7 +22,7 @@
 #define S_MAX_DIM ((size_t) (UINT32_MAX / 8))
 //  Containers nested deeper than this are rejected by s_skim() (our messages are flat).
 #define S_MAX_DEPTH 16
-//  The zone holds the object tree of one message (<= 18 objects of 24 bytes).
+//  The zone holds the object tree of one message (<= 22 objects of 24 bytes; it grows if not).
 #define S_ZONE_CHUNK 1024
 //  Most fields of any message type (STATS).
 #define S_MAX_FIELDS 16
@@ -43,6 +43,7 @@ typedef enum {
     S_STR,       // UTF-8 str of at most max bytes, without NUL bytes
     S_BIN,       // bin; its length is checked by the message's own rule
     S_BIN_NIL,   // bin or nil
+    S_VEC,       // bin (float64 values) or array (a compact encoding, see s_levels/s_pow2)
 } s_kind_t;
 
 typedef struct {
@@ -72,16 +73,40 @@ static const s_field_t s_ping[] = {
     {"seq", S_UINT, S_U64},
 };
 static const s_field_t s_round[] = {
-    {"seq", S_UINT, S_U64},
-    {"round", S_UINT, S_U64},
-    {"coin", S_COIN, 1},
-    {"g", S_BIN_NIL, 0},
+    {"seq", S_UINT, S_U64}, {"round", S_UINT, S_U64}, {"coin", S_COIN, 1},
+    {"g", S_BIN_NIL, 0},    {"part", S_BIN_NIL, 0},
 };
 static const s_field_t s_update[] = {
     {"round", S_UINT, S_U64},        {"sender", S_UINT, S_U32}, {"kind", S_UINT, CVEC_SPARSE},
-    {"dim", S_UINT, S_U32},          {"idx", S_BIN_NIL, 0},     {"val", S_BIN, 0},
+    {"dim", S_UINT, S_U32},          {"idx", S_BIN_NIL, 0},     {"val", S_VEC, 0},
     {"oracle_calls", S_UINT, S_U64},
 };
+//  The compact encodings of an UPDATE's val (docs/protocol.md, "Compact values"): an array
+//  [enc, ...] instead of a bin of float64.
+static const s_field_t s_levels[] = {
+    {"val.enc", S_UINT, CVEC_ENC_POW2},
+    {"val.s", S_UINT, CVEC_MAX_LEVELS},
+    {"val.t", S_UINT, S_U32},
+    {"val.nnz", S_UINT, S_U32},
+    {"val.norm", S_BIN, 0},
+    {"val.lev", S_BIN, 0},
+};
+static const s_field_t s_pow2[] = {
+    {"val.enc", S_UINT, CVEC_ENC_POW2},
+    {"val.nnz", S_UINT, S_U32},
+    {"val.code", S_BIN, 0},
+};
+
+//  POW2 codes: S_POW2_BITS bits per value; bit 12 is the sign, bits 0..11 are 0 for zero or
+//  e + S_POW2_BIAS for 2^e, e in [-1074, 1023] (every power of two a double can hold).
+#define S_POW2_BITS     13
+#define S_POW2_SIGN     (1u << 12)
+#define S_POW2_BIAS     1075
+#define S_POW2_MAX_CODE 2098u
+//  bits_paper of one POW2 value: a sign and an 8-bit exponent, as in the natural compression
+//  paper (which assumes float32); the wire needs 13 bits for the exponents of a double.
+#define S_POW2_PAPER_BITS 9
+
 static const s_field_t s_metrics[] = {
     {"round", S_UINT, S_U64},
     {"sender", S_UINT, S_U32},
@@ -93,10 +118,10 @@ static const s_field_t s_resync[] = {
     {"seq", S_UINT, S_U64},
 };
 static const s_field_t s_run[] = {
-    {"name", S_STR, 4 * S_KIB}, {"version", S_STR, 256}, {"config", S_STR, S_MIB},
-    {"seed", S_UINT, S_U64},    {"method", S_STR, 256},  {"compressor", S_STR, 256},
-    {"n", S_UINT, S_U32},       {"dim", S_UINT, S_U32},  {"dataset", S_STR, 4 * S_KIB},
-    {"start_time", S_REAL, 0},
+    {"name", S_STR, 4 * S_KIB}, {"version", S_STR, 256},   {"config", S_STR, S_MIB},
+    {"seed", S_UINT, S_U64},    {"method", S_STR, 256},    {"compressor", S_STR, 256},
+    {"n", S_UINT, S_U32},       {"dim", S_UINT, S_U32},    {"dataset", S_STR, 4 * S_KIB},
+    {"start_time", S_REAL, 0},  {"f_star", S_REAL_NAN, 0}, {"problem", S_STR, 4 * S_KIB},
 };
 static const s_field_t s_stats[] = {
     {"round", S_UINT, S_U64},
@@ -113,7 +138,14 @@ static const s_field_t s_stats[] = {
     {"oracle_calls", S_UINT, S_U64},
     {"participants", S_UINT, S_U32},
     {"wall_time_s", S_REAL, 0},
+    {"gap", S_REAL_NAN, 0},
+    {"workers", S_BIN_NIL, 0},
 };
+
+//  STATS "workers": per worker, 6 little-endian uint64: bits_paper_up, bits_model_up,
+//  bytes_wire_up, nnz_up, oracle_calls, sent (0/1).
+#define S_WORKER_BYTES 48
+#define S_MAX_WORKERS  (1u << 20)
 static const s_field_t s_stop[] = {
     {"status", S_STR, 64},
     {"reason", S_STR, 4 * S_KIB},
@@ -189,6 +221,62 @@ msg_fini(msg_t *m)
     s_release_strings(m);
     vec_fini(&m->g);
     cvec_fini(&m->up);
+    free(m->part);
+    free(m->wbuf);
+    m->part = NULL;
+    m->wbuf = NULL;
+    m->npart = m->cap_part = m->wcap = 0;
+}
+
+static int s_buf_reserve(msg_buf_t *b, size_t extra);
+
+//  Makes room for n participants in m->part.
+static int
+s_part_reserve(msg_t *m, size_t n)
+{
+    if (n <= m->cap_part)
+        return MR_OK;
+    uint32_t *grown = realloc(m->part, n * sizeof *grown);
+    if (!grown)
+        return MR_ENOMEM;
+    m->part = grown;
+    m->cap_part = n;
+    return MR_OK;
+}
+
+int
+msg_set_part(msg_t *m, const uint32_t *ids, size_t n)
+{
+    m->all_part = ids == NULL;
+    m->npart = ids ? n : 0;
+    if (!ids || n == 0)
+        return MR_OK;
+    if (s_part_reserve(m, n) != MR_OK)
+        return MR_ENOMEM;
+    memcpy(m->part, ids, n * sizeof *ids);
+    return MR_OK;
+}
+
+//  Appends a bin of the per-worker rows of a STATS message (nil when there are none).
+static int
+s_pack_workers(msgpack_packer *pk, msg_buf_t *b, const round_stats_t *st)
+{
+    if (st->nworkers == 0 || !st->workers)
+        return msgpack_pack_nil(pk);
+    size_t bytes = (size_t) st->nworkers * S_WORKER_BYTES;
+    if (msgpack_pack_bin(pk, bytes) || s_buf_reserve(b, bytes))
+        return -1;
+    unsigned char *out = (unsigned char *) b->data + b->size;
+    for (uint32_t i = 0; i < st->nworkers; i++) {
+        const worker_stats_t *w = &st->workers[i];
+        uint64_t f[6] = {w->bits_paper_up, w->bits_model_up, w->bytes_wire_up,
+                         w->nnz_up,        w->oracle_calls,  (uint64_t) (w->sent != 0)};
+        for (int j = 0; j < 6; j++)
+            for (int k = 0; k < 8; k++)
+                *out++ = (unsigned char) (f[j] >> (8 * k));
+    }
+    b->size += bytes;
+    return 0;
 }
 
 void
@@ -281,6 +369,124 @@ s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
     return 0;
 }
 
+//  --------------------------------------------------------------------------------------------
+//  Compact values: fields of w bits packed least significant bit first into a bin.
+
+//  The number of bytes n fields of w bits take.
+static size_t
+s_bits_bytes(size_t n, unsigned w)
+{
+    return (size_t) (((uint64_t) n * w + 7) / 8);
+}
+
+//  The POW2 code of v, which s_check_compact() found to be 0 or +-2^e.
+static uint32_t
+s_pow2_code(double v)
+{
+    uint32_t sign = signbit(v) ? S_POW2_SIGN : 0;
+    if (v == 0.0)
+        return sign;
+    int e;
+    frexp(fabs(v), &e);  // |v| = 0.5 * 2^e
+    return sign | (uint32_t) (e - 1 + S_POW2_BIAS);
+}
+
+typedef enum {
+    S_SRC_IDX,   // up->idx[j], in msg_index_bits(dim) bits
+    S_SRC_LEV,   // up->lev[j] + s, in msg_level_bits(s) bits
+    S_SRC_POW2,  // s_pow2_code(up->val[j]), in S_POW2_BITS bits
+} s_src_t;
+
+//  Appends a bin holding up->nnz fields of w bits taken from src.
+static int
+s_pack_bits(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up, s_src_t src, unsigned w)
+{
+    size_t nbytes = s_bits_bytes(up->nnz, w);
+    if (msgpack_pack_bin(pk, nbytes) || s_buf_reserve(b, nbytes))
+        return -1;
+    unsigned char *out = (unsigned char *) b->data + b->size;
+    uint64_t acc = 0;  // bits not yet written, the oldest lowest
+    unsigned nacc = 0;
+    size_t off = 0;
+    for (size_t j = 0; j < up->nnz; j++) {
+        uint32_t v = src == S_SRC_IDX   ? up->idx[j]
+                     : src == S_SRC_LEV ? (uint32_t) (up->lev[j] + (int64_t) up->s)
+                                        : s_pow2_code(up->val[j]);
+        acc |= (uint64_t) v << nacc;  // nacc < 8 and w <= 32: fits in 64 bits
+        nacc += w;
+        while (nacc >= 8) {
+            out[off++] = (unsigned char) acc;
+            acc >>= 8;
+            nacc -= 8;
+        }
+    }
+    if (nacc > 0)
+        out[off++] = (unsigned char) acc;  // the padding bits are zero
+    assert(off == nbytes);
+    b->size += nbytes;
+    return 0;
+}
+
+//  MR_OK if up's encoding fields describe its values exactly (what the receiver rebuilds), else
+//  MR_EINVAL: a caller changed val after comp_apply(), or filled the fields wrongly.
+static int
+s_check_compact(const cvec_t *up)
+{
+    int sparse = up->kind == CVEC_SPARSE;
+    if (up->nnz > up->dim || up->nnz > up->cap || (!sparse && up->nnz != up->dim))
+        return MR_EINVAL;
+    for (size_t j = 0; sparse && j < up->nnz; j++)
+        if (up->idx[j] >= up->dim)  // packed into msg_index_bits(dim) bits, it would be cut
+            return MR_EINVAL;
+    if (up->enc == CVEC_ENC_POW2) {
+        for (size_t j = 0; j < up->nnz; j++) {
+            int e;
+            double v = up->val[j];
+            if (v != 0.0 && (!isfinite(v) || fabs(frexp(v, &e)) != 0.5))
+                return MR_EINVAL;
+        }
+        return MR_OK;
+    }
+    if (up->enc != CVEC_ENC_LEVELS || up->s < 1 || up->s > CVEC_MAX_LEVELS || up->t < 1 ||
+        up->t > up->dim)
+        return MR_EINVAL;
+    for (size_t j = 0; j < up->nnz; j++) {
+        size_t i = sparse ? up->idx[j] : j;
+        if (up->lev[j] < -(int64_t) up->s || up->lev[j] > (int64_t) up->s)
+            return MR_EINVAL;
+        double v = cvec_level_value(up->norm[i / up->t], up->lev[j], up->s);
+        if (memcmp(&v, &up->val[j], sizeof v) != 0)
+            return MR_EINVAL;
+    }
+    return MR_OK;
+}
+
+//  Appends idx and val of a LEVELS or POW2 update (s_check_compact() passed).
+static int
+s_pack_compact(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up)
+{
+    int r = 0;
+    if (up->kind == CVEC_SPARSE)
+        r |= s_pack_bits(pk, b, up, S_SRC_IDX, msg_index_bits(up->dim));
+    else
+        r |= msgpack_pack_nil(pk);
+    if (up->enc == CVEC_ENC_POW2) {
+        r |= msgpack_pack_array(pk, 3);
+        r |= msgpack_pack_uint8(pk, CVEC_ENC_POW2);
+        r |= msgpack_pack_uint64(pk, up->nnz);
+        r |= s_pack_bits(pk, b, up, S_SRC_POW2, S_POW2_BITS);
+        return r;
+    }
+    r |= msgpack_pack_array(pk, 6);
+    r |= msgpack_pack_uint8(pk, CVEC_ENC_LEVELS);
+    r |= msgpack_pack_uint32(pk, up->s);
+    r |= msgpack_pack_uint64(pk, up->t);
+    r |= msgpack_pack_uint64(pk, up->nnz);
+    r |= s_pack_f64s(pk, b, up->norm, (up->dim + up->t - 1) / up->t);
+    r |= s_pack_bits(pk, b, up, S_SRC_LEV, msg_level_bits(up->s));
+    return r;
+}
+
 //  A NULL string (a field the caller left unset) travels as "".
 static int
 s_pack_str(msgpack_packer *pk, const char *s)
@@ -331,16 +537,26 @@ msg_encode(const msg_t *m, msg_buf_t *out)
                 r |= s_pack_f64s(&pk, out, m->g.x, m->g.dim);
             else
                 r |= msgpack_pack_nil(&pk);
+            if (m->all_part)
+                r |= msgpack_pack_nil(&pk);
+            else
+                r |= s_pack_u32s(&pk, out, m->part, m->npart);
             break;
         case MSG_UPDATE: {
             const cvec_t *up = &m->up;
             int sparse = up->kind == CVEC_SPARSE;
             assert(!sparse || (up->nnz <= up->dim && up->nnz <= up->cap));
+            if (up->enc != CVEC_ENC_RAW && s_check_compact(up) != MR_OK) {
+                out->size = 0;
+                return MR_EINVAL;
+            }
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= msgpack_pack_uint32(&pk, m->sender);
             r |= msgpack_pack_uint8(&pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
             r |= msgpack_pack_uint64(&pk, up->dim);
-            if (sparse) {
+            if (up->enc != CVEC_ENC_RAW) {
+                r |= s_pack_compact(&pk, out, up);
+            } else if (sparse) {
                 r |= s_pack_u32s(&pk, out, up->idx, up->nnz);
                 r |= s_pack_f64s(&pk, out, up->val, up->nnz);
             } else {
@@ -372,6 +588,8 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint32(&pk, run->dim);
             r |= s_pack_str(&pk, run->dataset);
             r |= msgpack_pack_double(&pk, run->start_time);
+            r |= msgpack_pack_double(&pk, run->f_star);
+            r |= s_pack_str(&pk, run->problem);
             break;
         }
         case MSG_STATS: {
@@ -390,6 +608,8 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, st->oracle_calls);
             r |= msgpack_pack_uint32(&pk, st->participants);
             r |= msgpack_pack_double(&pk, st->wall_time_s);
+            r |= msgpack_pack_double(&pk, st->gap);
+            r |= s_pack_workers(&pk, out, st);
             break;
         }
         case MSG_STOP:
@@ -543,8 +763,10 @@ s_skim(const unsigned char *p, size_t size, mr_err_t *err)
 typedef struct {
     uint64_t u;     // S_UINT, S_COIN
     double f;       // S_REAL, S_REAL_NAN
-    const char *p;  // S_STR, S_BIN, S_BIN_NIL: the bytes, inside the frame; NULL for nil
+    const char *p;  // S_STR, S_BIN, S_BIN_NIL, S_VEC: the bytes, inside the frame; NULL for nil
     size_t n;       // their length
+    int nil;        // S_BIN_NIL: 1 if the field was nil
+    const msgpack_object *o;  // S_VEC: the array of a compact encoding; NULL for a bin
 } s_val_t;
 
 static const char *
@@ -686,10 +908,24 @@ s_field(const char *type, const s_field_t *fd, const msgpack_object *o, s_val_t 
             v->n = n;
             return MR_OK;
         }
+        case S_VEC:
+            if (o->type == MSGPACK_OBJECT_ARRAY) {
+                v->o = o;
+                return MR_OK;
+            }
+            if (o->type != MSGPACK_OBJECT_BIN)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' is a %s, expected a bin or an array", type, fd->name,
+                                  got);
+            v->p = o->via.bin.ptr;
+            v->n = o->via.bin.size;
+            return MR_OK;
         case S_BIN:
         case S_BIN_NIL:
-            if (o->type == MSGPACK_OBJECT_NIL && fd->kind == S_BIN_NIL)
+            if (o->type == MSGPACK_OBJECT_NIL && fd->kind == S_BIN_NIL) {
+                v->nil = 1;
                 return MR_OK;
+            }
             if (o->type != MSGPACK_OBJECT_BIN)
                 return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bin%s", type,
                                   fd->name, got, fd->kind == S_BIN_NIL ? " or nil" : "");
@@ -770,6 +1006,184 @@ s_take_str(msg_t *m, size_t slot, const s_val_t *v)
     return s;
 }
 
+//  Reads fields of w bits (w <= 32) from a bin whose length the caller checked.
+typedef struct {
+    const unsigned char *p;  // the bin's bytes
+    size_t off;              // the next byte to load
+    uint64_t acc;            // loaded bits not yet returned, the oldest lowest
+    unsigned nacc;           // how many
+} s_bits_t;
+
+static uint32_t
+s_bits_get(s_bits_t *r, unsigned w)
+{
+    while (r->nacc < w) {
+        r->acc |= (uint64_t) r->p[r->off++] << r->nacc;
+        r->nacc += 8;
+    }
+    uint32_t v = (uint32_t) (r->acc & (((uint64_t) 1 << w) - 1));
+    r->acc >>= w;
+    r->nacc -= w;
+    return v;
+}
+
+//  Checks that a bin of packed fields has exactly the bytes n fields of w bits need.
+static int
+s_check_bits(
+    const s_val_t *v, size_t n, unsigned w, const char *what, const char *name, mr_err_t *err)
+{
+    size_t need = s_bits_bytes(n, w);
+    if (v->n != need)
+        return mr_err_set(err, MR_EDIM,
+                          "%s: '%s' has %zu bytes, expected %zu (%zu fields of %u bits)", what,
+                          name, v->n, need, n, w);
+    return MR_OK;
+}
+
+//  After the last field: the bits left in the last byte must be zero (one encoding per vector).
+static int
+s_check_padding(const s_bits_t *r, const char *what, const char *name, mr_err_t *err)
+{
+    if (r->acc != 0)
+        return mr_err_set(err, MR_EMALFORMED, "%s: '%s' has nonzero padding bits", what, name);
+    return MR_OK;
+}
+
+//  Decodes the idx and val of a LEVELS or POW2 update (v[5] is an array) into m->up.
+static int
+s_decode_compact(msg_t *m, const s_val_t *v, size_t dim, const char *what, mr_err_t *err)
+{
+    cvec_t *up = &m->up;
+    const msgpack_object_array *a = &v[5].o->via.array;
+    s_val_t e[6];
+    if (a->size < 1)
+        return mr_err_set(err, MR_EMALFORMED, "%s: 'val' is an empty array, expected [enc, ...]",
+                          what);
+    int rc = s_field("update", &s_levels[0], &a->ptr[0], &e[0], err);
+    if (rc != MR_OK)
+        return rc;
+    if (e[0].u == CVEC_ENC_RAW)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "%s: 'val.enc' is 0 (raw), but raw values travel as a bin", what);
+    int levels = e[0].u == CVEC_ENC_LEVELS;
+    const s_field_t *fields = levels ? s_levels : s_pow2;
+    size_t nf = levels ? sizeof s_levels / sizeof s_levels[0] : sizeof s_pow2 / sizeof s_pow2[0];
+    if (a->size != nf)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "%s: 'val' has %" PRIu32 " elements, expected %zu for %s", what, a->size,
+                          nf, levels ? "levels" : "pow2");
+    for (size_t i = 1; i < nf; i++) {
+        rc = s_field("update", &fields[i], &a->ptr[i], &e[i], err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    uint64_t nnz = levels ? e[3].u : e[1].u;
+    int sparse = v[2].u == CVEC_SPARSE;
+    if (!sparse && !v[4].nil)
+        return mr_err_set(err, MR_EMALFORMED, "%s: a dense update must have idx nil", what);
+    if (sparse && v[4].nil)
+        return mr_err_set(err, MR_EMALFORMED, "%s: a sparse update needs an idx bin", what);
+    if (nnz > dim || (!sparse && nnz != dim))
+        return mr_err_set(err, MR_EDIM, "%s: 'val.nnz' is %" PRIu64 ", expected %s %zu", what, nnz,
+                          sparse ? "at most" : "exactly", dim);
+
+    //  Indices: msg_index_bits(d) bits each, strictly increasing, below d.
+    if (sparse) {
+        unsigned ib = msg_index_bits(dim);
+        rc = s_check_bits(&v[4], nnz, ib, what, "idx", err);
+        if (rc != MR_OK)
+            return rc;
+        s_bits_t br = {(const unsigned char *) v[4].p, 0, 0, 0};
+        for (size_t j = 0; j < nnz; j++) {
+            uint32_t i = s_bits_get(&br, ib);
+            if (i >= dim)
+                return mr_err_set(err, MR_EDIM, "%s: idx[%zu] = %" PRIu32 " is out of range 0..%zu",
+                                  what, j, i, dim - 1);
+            if (j > 0 && i <= up->idx[j - 1])
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: idx[%zu] = %" PRIu32
+                                  " does not increase (idx[%zu] = %" PRIu32 ")",
+                                  what, j, i, j - 1, up->idx[j - 1]);
+            up->idx[j] = i;
+        }
+        rc = s_check_padding(&br, what, "idx", err);
+        if (rc != MR_OK)
+            return rc;
+    }
+
+    if (levels) {
+        uint64_t s = e[1].u, t = e[2].u;
+        if (s < 1)
+            return mr_err_set(err, MR_EMALFORMED, "%s: 'val.s' is 0, expected 1..%u", what,
+                              CVEC_MAX_LEVELS);
+        if (t < 1 || t > dim)
+            return mr_err_set(err, MR_EDIM, "%s: 'val.t' is %" PRIu64 ", expected 1..%zu", what, t,
+                              dim);
+        size_t nb = (dim + (size_t) t - 1) / (size_t) t;
+        if (e[4].n != 8 * nb)
+            return mr_err_set(err, MR_EDIM,
+                              "%s: 'val.norm' has %zu bytes, expected %zu (%zu blocks)", what,
+                              e[4].n, 8 * nb, nb);
+        char nwhat[112];
+        snprintf(nwhat, sizeof nwhat, "%s: block norm", what);
+        rc = s_get_f64s(up->norm, e[4].p, nb, NULL, nwhat, err);
+        if (rc != MR_OK)
+            return rc;
+        for (size_t b = 0; b < nb; b++)
+            if (up->norm[b] < 0.0)
+                return mr_err_set(err, MR_EMALFORMED, "%s: the norm of block %zu is %g < 0", what,
+                                  b, up->norm[b]);
+        unsigned w = msg_level_bits((uint32_t) s);
+        rc = s_check_bits(&e[5], nnz, w, what, "val.lev", err);
+        if (rc != MR_OK)
+            return rc;
+        s_bits_t br = {(const unsigned char *) e[5].p, 0, 0, 0};
+        for (size_t j = 0; j < nnz; j++) {
+            uint32_t code = s_bits_get(&br, w);
+            size_t i = sparse ? up->idx[j] : j;
+            if (code > 2 * s)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: coordinate %zu has level %" PRId64 ", outside [-%" PRIu64
+                                  ", %" PRIu64 "]",
+                                  what, i, (int64_t) code - (int64_t) s, s, s);
+            up->lev[j] = (int32_t) ((int64_t) code - (int64_t) s);
+            up->val[j] = cvec_level_value(up->norm[i / t], up->lev[j], (uint32_t) s);
+            if (!isfinite(up->val[j]))  // norm * level overflows
+                return mr_err_set(err, MR_ENONFINITE, "%s: coordinate %zu is %s", what, i,
+                                  isnan(up->val[j]) ? "NaN" : "infinite");
+        }
+        rc = s_check_padding(&br, what, "val.lev", err);
+        if (rc != MR_OK)
+            return rc;
+        up->s = (uint32_t) s;
+        up->t = (size_t) t;
+    } else {
+        rc = s_check_bits(&e[2], nnz, S_POW2_BITS, what, "val.code", err);
+        if (rc != MR_OK)
+            return rc;
+        s_bits_t br = {(const unsigned char *) e[2].p, 0, 0, 0};
+        for (size_t j = 0; j < nnz; j++) {
+            uint32_t code = s_bits_get(&br, S_POW2_BITS);
+            uint32_t mag = code & (S_POW2_SIGN - 1);
+            if (mag > S_POW2_MAX_CODE)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: coordinate %zu has exponent code %" PRIu32
+                                  ", expected 0..%u",
+                                  what, sparse ? up->idx[j] : j, mag, S_POW2_MAX_CODE);
+            double x = mag ? ldexp(1.0, (int) mag - S_POW2_BIAS) : 0.0;
+            up->val[j] = code & S_POW2_SIGN ? -x : x;
+        }
+        rc = s_check_padding(&br, what, "val.code", err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    up->enc = levels ? CVEC_ENC_LEVELS : CVEC_ENC_POW2;
+    up->kind = sparse ? CVEC_SPARSE : CVEC_DENSE;
+    up->dim = dim;
+    up->nnz = (size_t) nnz;
+    return MR_OK;
+}
+
 static int
 s_decode_update(msg_t *m, const s_val_t *v, size_t dim, mr_err_t *err)
 {
@@ -782,6 +1196,9 @@ s_decode_update(msg_t *m, const s_val_t *v, size_t dim, mr_err_t *err)
              m->round);
     if (v[3].u != dim)
         return mr_err_set(err, MR_EDIM, "%s: got dim %" PRIu64 ", expected %zu", what, v[3].u, dim);
+    if (v[5].o)
+        return s_decode_compact(m, v, dim, what, err);
+    up->enc = CVEC_ENC_RAW;
     if (v[2].u == CVEC_DENSE) {
         if (v[4].p)
             return mr_err_set(err, MR_EMALFORMED, "%s: a dense update must have idx nil", what);
@@ -825,6 +1242,76 @@ s_decode_update(msg_t *m, const s_val_t *v, size_t dim, mr_err_t *err)
     up->kind = CVEC_SPARSE;
     up->dim = dim;
     up->nnz = nnz;
+    return MR_OK;
+}
+
+//  A ROUND's participants: nil (every worker) or a bin of non-decreasing uint32 ids.
+static int
+s_decode_part(msg_t *m, const s_val_t *v, mr_err_t *err)
+{
+    m->all_part = v->p == NULL;
+    m->npart = 0;
+    if (m->all_part)
+        return MR_OK;
+    if (v->n % 4 != 0)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "round %" PRIu64 ": part has %zu bytes, not a "
+                          "whole number of uint32 ids",
+                          m->round, v->n);
+    size_t n = v->n / 4;
+    if (n > S_MAX_WORKERS)
+        return mr_err_set(err, MR_EMALFORMED, "round %" PRIu64 ": %zu participants", m->round, n);
+    if (s_part_reserve(m, n) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "round: out of memory for %zu participants", n);
+    const unsigned char *p = (const unsigned char *) v->p;
+    for (size_t j = 0; j < n; j++) {
+        m->part[j] = s_le32(p + 4 * j);
+        if (j > 0 && m->part[j] < m->part[j - 1])
+            return mr_err_set(err, MR_EMALFORMED,
+                              "round %" PRIu64 ": participants not sorted "
+                              "(%u after %u)",
+                              m->round, m->part[j], m->part[j - 1]);
+    }
+    m->npart = n;
+    return MR_OK;
+}
+
+//  A STATS message's per-worker rows: nil or a bin of S_WORKER_BYTES per worker.
+static int
+s_decode_workers(msg_t *m, const s_val_t *v, mr_err_t *err)
+{
+    round_stats_t *st = &m->stats;
+    st->nworkers = 0;
+    st->workers = NULL;
+    if (!v->p)
+        return MR_OK;
+    if (v->n % S_WORKER_BYTES != 0 || v->n / S_WORKER_BYTES > S_MAX_WORKERS)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "stats: workers has %zu bytes, not a whole number "
+                          "of %d-byte rows",
+                          v->n, S_WORKER_BYTES);
+    size_t n = v->n / S_WORKER_BYTES;
+    if (n > m->wcap) {
+        worker_stats_t *grown = realloc(m->wbuf, n * sizeof *grown);
+        if (!grown)
+            return mr_err_set(err, MR_ENOMEM, "stats: out of memory for %zu workers", n);
+        m->wbuf = grown;
+        m->wcap = n;
+    }
+    const unsigned char *p = (const unsigned char *) v->p;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f[6];
+        for (int j = 0; j < 6; j++) {
+            f[j] = 0;
+            for (int k = 7; k >= 0; k--)
+                f[j] = (f[j] << 8) | p[S_WORKER_BYTES * i + 8 * j + k];
+        }
+        if (f[5] > 1)
+            return mr_err_set(err, MR_EMALFORMED, "stats: worker %zu has sent = %" PRIu64, i, f[5]);
+        m->wbuf[i] = (worker_stats_t){f[0], f[1], f[2], f[3], f[4], (int) f[5]};
+    }
+    st->nworkers = (uint32_t) n;
+    st->workers = m->wbuf;
     return MR_OK;
 }
 
@@ -889,17 +1376,19 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->round = v[1].u;
             m->coin = (int) v[2].u;
             m->has_g = v[3].p != NULL;
-            if (!m->has_g)
-                break;
             char what[48];
             snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
-            rc = s_check_dense(&v[3], dim, what, err);
+            if (m->has_g) {
+                rc = s_check_dense(&v[3], dim, what, err);
+                if (rc == MR_OK)
+                    rc = s_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+            }
             if (rc == MR_OK)
-                rc = s_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+                rc = s_decode_part(m, &v[4], err);
             break;
         }
         case MSG_UPDATE:
-            if (m->up.cap < dim || !m->up.val || !m->up.idx)
+            if (m->up.cap < dim || !m->up.val || !m->up.idx || !m->up.lev || !m->up.norm)
                 return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
             rc = s_decode_update(m, v, dim, err);
             break;
@@ -934,6 +1423,10 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             run->n = (uint32_t) v[6].u;
             run->dim = (uint32_t) v[7].u;
             run->start_time = v[9].f;
+            run->f_star = v[10].f;
+            run->problem = s_take_str(m, 6, &v[11]);
+            if (!run->problem)
+                rc = mr_err_set(err, MR_ENOMEM, "run: out of memory copying its strings");
             break;
         }
         case MSG_STATS: {
@@ -952,6 +1445,8 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             st->oracle_calls = v[11].u;
             st->participants = (uint32_t) v[12].u;
             st->wall_time_s = v[13].f;
+            st->gap = v[14].f;
+            rc = s_decode_workers(m, &v[15], err);
             break;
         }
         case MSG_STOP: {
@@ -1016,15 +1511,29 @@ msg_index_bits(size_t dim)
     return bits;
 }
 
+uint32_t
+msg_level_bits(uint32_t s)
+{
+    return 1 + msg_index_bits((size_t) s + 1);
+}
+
 msg_cost_t
 msg_update_cost(const cvec_t *up, size_t wire_bytes)
 {
     assert(up);
     int sparse = up->kind == CVEC_SPARSE;
     uint64_t nnz = sparse ? up->nnz : up->dim;
+    uint64_t per_value = 32, fixed = 0;  // bits per transmitted value, bits per message
+    if (up->enc == CVEC_ENC_LEVELS) {
+        assert(up->t >= 1);
+        per_value = msg_level_bits(up->s);
+        fixed = 32 * (uint64_t) ((up->dim + up->t - 1) / up->t);  // one float per block norm
+    } else if (up->enc == CVEC_ENC_POW2) {
+        per_value = S_POW2_PAPER_BITS;
+    }
     msg_cost_t c;
-    c.bits_paper = 32 * nnz;
-    c.bits_model = 32 * nnz + (sparse ? nnz * msg_index_bits(up->dim) : 0);
+    c.bits_paper = fixed + per_value * nnz;
+    c.bits_model = c.bits_paper + (sparse ? nnz * msg_index_bits(up->dim) : 0);
     c.bytes_wire = wire_bytes;
     return c;
 }

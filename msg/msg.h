@@ -2,7 +2,10 @@
 //  bit accounting of every message. See docs/protocol.md for the exact layout of each message.
 //
 //  Every message is one ZeroMQ frame holding one MessagePack array [version, type, ...fields].
-//  Vectors travel as MessagePack bin of little-endian IEEE-754 doubles (indices: uint32 LE).
+//  Vectors travel as MessagePack bin of little-endian IEEE-754 doubles (indices: uint32 LE),
+//  except an UPDATE whose cvec_t.enc is LEVELS or POW2 (a quantizer's output): its values travel
+//  as an array of norms and bit-packed levels or exponents, its indices bit-packed, and the
+//  decoder rebuilds the doubles bit for bit (docs/protocol.md, "Compact values").
 //  msg_decode() is strict: wrong types, field counts, lengths, dimensions, versions, non-finite
 //  values or trailing bytes give MR_EMALFORMED / MR_EDIM / MR_ENONFINITE / MR_EVERSION and a
 //  sentence in err; it never crashes or reads out of bounds, whatever the bytes.
@@ -46,24 +49,30 @@ typedef enum {
 typedef struct {
     msg_type_t type;
     // HELLO, READY, UPDATE, METRICS, RESYNC
-    msg_role_t role;   // HELLO, READY
-    uint32_t sender;   // worker id (0-based) or 0 for the recorder
-    uint32_t pid;      // HELLO: the sender's process id (for logs)
+    msg_role_t role;  // HELLO, READY
+    uint32_t sender;  // worker id (0-based) or 0 for the recorder
+    uint32_t pid;     // HELLO: the sender's process id (for logs)
     // PING, ROUND, RESYNC
-    uint64_t seq;      // broadcast sequence number (PING, ROUND); RESYNC: last seq seen
+    uint64_t seq;  // broadcast sequence number (PING, ROUND); RESYNC: last seq seen
     // ROUND, UPDATE, METRICS
-    uint64_t round;    // k
-    int coin;          // ROUND: c_k
-    int has_g;         // ROUND: 1 if g carries g^{k-1} (k >= 1), 0 in round 0
-    vec_t g;           // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
-    cvec_t up;         // UPDATE: the update. Owned, cap = d
+    uint64_t round;         // k
+    int coin;               // ROUND: c_k
+    int has_g;              // ROUND: 1 if g carries g^{k-1} (k >= 1), 0 in round 0
+    vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
+    uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
+    size_t npart;           // ROUND: entries in part
+    size_t cap_part;        // ROUND: capacity of part
+    int all_part;           // ROUND: 1 = every worker takes part (part unused)
+    worker_stats_t *wbuf;   // STATS: decoded per-worker rows (stats.workers points here); owned
+    size_t wcap;            // STATS: capacity of wbuf
+    cvec_t up;              // UPDATE: the update. Owned, cap = d
     uint64_t oracle_calls;  // UPDATE
-    double f;          // METRICS: f_i(x^k)
-    run_info_t run;    // RUN (strings owned after decode)
-    round_stats_t stats;  // STATS
-    char *status;      // STOP: "completed", "failed" or "aborted" (owned after decode)
-    char *reason;      // STOP: a sentence, may be "" (owned after decode)
-    char *owned[8];    // strings owned by this msg_t (internal)
+    double f;               // METRICS: f_i(x^k)
+    run_info_t run;         // RUN (strings owned after decode)
+    round_stats_t stats;    // STATS
+    char *status;           // STOP: "completed", "failed" or "aborted" (owned after decode)
+    char *reason;           // STOP: a sentence, may be "" (owned after decode)
+    char *owned[8];         // strings owned by this msg_t (internal)
 } msg_t;
 
 //  A growable byte buffer for encoded frames.
@@ -78,7 +87,13 @@ int msg_init(msg_t *m, size_t dim);
 void msg_fini(msg_t *m);
 void msg_buf_fini(msg_buf_t *b);
 
-//  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM.
+//  Sets a ROUND's participants: ids[0..n) (sorted, repeats allowed), or every worker if ids is
+//  NULL. MR_OK or MR_ENOMEM.
+int msg_set_part(msg_t *m, const uint32_t *ids, size_t n);
+
+//  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM; MR_EINVAL
+//  for an unknown type, or an UPDATE whose encoding fields (enc, s, t, lev, norm) do not produce
+//  exactly its val.
 int msg_encode(const msg_t *m, msg_buf_t *out);
 
 //  Decodes size bytes into m, strictly (see above). MR_OK or MR_E* with err filled.
@@ -89,14 +104,17 @@ const char *msg_type_name(int type);
 
 //  Bits and bytes of one message in the three conventions of docs/protocol.md.
 typedef struct {
-    uint64_t bits_paper;  // 32 bits per transmitted value; indices free (the papers' plots)
+    uint64_t bits_paper;  // 32 bits per transmitted float (fewer for levels and exponents);
+                          // indices free (the papers' plots)
     uint64_t bits_model;  // values plus ceil(log2 d) bits per transmitted index
     uint64_t bytes_wire;  // the exact frame bytes
 } msg_cost_t;
 
 //  ceil(log2 dim) (0 for dim <= 1): bits to name one of dim coordinates.
 uint32_t msg_index_bits(size_t dim);
-//  The cost of an UPDATE carrying up, whose encoded frame has wire_bytes bytes.
+//  1 + ceil(log2(s + 1)): bits of one signed level in [-s, s] (a sign and a magnitude).
+uint32_t msg_level_bits(uint32_t s);
+//  The cost of an UPDATE carrying up (any enc), whose encoded frame has wire_bytes bytes.
 msg_cost_t msg_update_cost(const cvec_t *up, size_t wire_bytes);
 //  The cost, to one receiver, of a ROUND message (has_g, dim d) whose frame has wire_bytes bytes.
 msg_cost_t msg_round_cost(int has_g, size_t dim, size_t wire_bytes);

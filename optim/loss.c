@@ -1,15 +1,25 @@
-//  loss.c - the non-convex loss of the MARINA paper, (11), and its oracle; see loss.h.
+//  loss.c - the local objectives of loss.h and their first-order oracle.
 //
-//  With t = b c (margin), l(b, c) = phi(t) = (1 - s(t))^2 where s is the sigmoid. Since
-//  1 - s(t) = s(-t), write u = s(-t); then
-//      phi(t)   = u^2
-//      phi'(t)  = -2 s (1 - s)^2             = -2 (1 - u) u^2
-//      phi''(t) = -2 s (1 - s)^2 (1 - 3 s)
-//  and f_i(x) = 1/m sum_t phi(y_t a_t^T x), grad f_i(x) = 1/m sum_t phi'(y_t a_t^T x) y_t a_t.
+//  Every kind is f_ij(x) = phi(a_j^T x, y_j) + lambda/2 |x|^2, so grad f_ij(x) = phi'(z) a_j +
+//  lambda x with z = a_j^T x, and the Hessian is phi''(z) a_j a_j^T + lambda I: hence
+//  L_ij = max|phi''| ||a_j||^2 + lambda. The three phi, with the margin t = y z:
+//
+//  nonconvex (MARINA paper, (11)): phi = (1 - s(t))^2 with s the sigmoid. Since 1 - s(t) = s(-t),
+//      write u = s(-t); then phi = u^2, d phi/dt = -2 (1 - u) u^2,
+//      d2 phi/dt2 = -2 s (1 - s)^2 (1 - 3 s), and d/dz = y d/dt (y^2 = 1).
+//  logreg (Byz-VR-MARINA paper, Sec. 4, labels in {-1, +1}): phi = log(1 + e^-t), computed as
+//      max(-t, 0) + log1p(e^-|t|) so exp() never overflows; d phi/dz = -y s(-t);
+//      d2 phi/dz2 = s(t) s(-t) <= 1/4.
+//  quadratic (least squares): phi = 1/2 (z - y)^2; d phi/dz = z - y; d2 phi/dz2 = 1.
 #include "loss.h"
 
 #include <assert.h>
 #include <math.h>
+#include <string.h>
+
+//  Indexed by loss_kind_t.
+static const char *const s_kind_names[] = {"nonconvex", "logreg", "quadratic"};
+#define S_NKINDS (sizeof s_kind_names / sizeof s_kind_names[0])
 
 //  s(t) = 1 / (1 + e^-t) without overflow: exp() only ever sees a non-positive argument.
 static inline double
@@ -39,16 +49,115 @@ s_row_axpy(const csr_t *a, size_t t, double c, double *g)
         g[a->col[j]] += c * a->val[j];
 }
 
-int
-loss_init(loss_t *l, loss_kind_t kind, const csr_t *data, mr_err_t *err)
+//  phi(z, y) of the kind, and its derivative in z to *dphi.
+static inline double
+s_phi(loss_kind_t kind, double z, double y, double *dphi)
 {
-    if (kind != LOSS_NONCONVEX)
+    switch (kind) {
+        case LOSS_NONCONVEX: {
+            double u = s_sigmoid(-y * z);
+            *dphi = -2.0 * (1.0 - u) * u * u * y;
+            return u * u;
+        }
+        case LOSS_LOGREG: {
+            //  One exp and one log1p: with e = e^-|t|, s(-t) is e/(1+e) for t >= 0, 1/(1+e) below.
+            double t = y * z;
+            double e = exp(-fabs(t));
+            if (t >= 0.0) {
+                *dphi = -y * (e / (1.0 + e));
+                return log1p(e);
+            }
+            *dphi = -y / (1.0 + e);
+            return -t + log1p(e);
+        }
+        case LOSS_QUADRATIC: {
+            double r = z - y;
+            *dphi = r;
+            return 0.5 * r * r;
+        }
+    }
+    assert(0 && "loss kind checked by loss_init");
+    *dphi = 0.0;
+    return 0.0;
+}
+
+//  phi(z, y) alone (no derivative), for loss_value().
+static inline double
+s_phi_value(loss_kind_t kind, double z, double y)
+{
+    switch (kind) {
+        case LOSS_NONCONVEX: {
+            double u = s_sigmoid(-y * z);
+            return u * u;
+        }
+        case LOSS_LOGREG: {
+            double t = y * z;
+            return fmax(-t, 0.0) + log1p(exp(-fabs(t)));
+        }
+        case LOSS_QUADRATIC: {
+            double r = z - y;
+            return 0.5 * r * r;
+        }
+    }
+    assert(0 && "loss kind checked by loss_init");
+    return 0.0;
+}
+
+//  max_z |phi''(z, y)| of the kind, over all z and y in {-1, +1}.
+static double
+s_max_curvature(loss_kind_t kind)
+{
+    switch (kind) {
+        case LOSS_NONCONVEX:
+            return loss_nonconvex_max_curvature();
+        case LOSS_LOGREG:
+            return 0.25;  // s(t) s(-t) <= 1/4, at t = 0
+        case LOSS_QUADRATIC:
+            return 1.0;
+    }
+    assert(0 && "loss kind checked by loss_init");
+    return 0.0;
+}
+
+int
+loss_init(loss_t *l, loss_kind_t kind, double lambda, const csr_t *data, mr_err_t *err)
+{
+    if ((unsigned) kind >= S_NKINDS)
         return mr_err_set(err, MR_EINVAL, "unknown loss kind %d", (int) kind);
     if (!data || data->rows == 0)
         return mr_err_set(err, MR_EINVAL, "the loss needs a non-empty data shard");
+    if (!(lambda >= 0.0) || !isfinite(lambda))
+        return mr_err_set(err, MR_ECONFIG, "key 'lambda' = %g must be finite and >= 0", lambda);
     l->kind = kind;
+    l->lambda = lambda;
     l->data = data;
     return MR_OK;
+}
+
+int
+loss_kind_parse(const char *name, loss_kind_t *kind, mr_err_t *err)
+{
+    for (size_t k = 0; name && k < S_NKINDS; k++) {
+        if (strcmp(name, s_kind_names[k]) == 0) {
+            *kind = (loss_kind_t) k;
+            return MR_OK;
+        }
+    }
+    return mr_err_set(err, MR_ECONFIG,
+                      "key 'loss' = '%s' is not one of 'nonconvex', 'logreg', 'quadratic'",
+                      name ? name : "(null)");
+}
+
+const char *
+loss_kind_name(loss_kind_t kind)
+{
+    return (unsigned) kind < S_NKINDS ? s_kind_names[kind] : "unknown";
+}
+
+int
+loss_kind_is_convex(loss_kind_t kind)
+{
+    return kind == LOSS_LOGREG || kind == LOSS_QUADRATIC;
 }
 
 double
@@ -57,11 +166,12 @@ loss_value(const loss_t *l, const vec_t *x)
     const csr_t *a = l->data;
     assert(x->dim == a->cols);
     double sum = 0.0;
-    for (size_t t = 0; t < a->rows; t++) {
-        double u = s_sigmoid(-a->y[t] * s_row_dot(a, t, x->x));
-        sum += u * u;
-    }
-    return sum / (double) a->rows;
+    for (size_t t = 0; t < a->rows; t++)
+        sum += s_phi_value(l->kind, s_row_dot(a, t, x->x), a->y[t]);
+    double f = sum / (double) a->rows;
+    if (l->lambda > 0.0)
+        f += 0.5 * l->lambda * vec_norm_sq(x);
+    return f;
 }
 
 double
@@ -72,32 +182,54 @@ loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad)
     vec_zero(grad);
     double sum = 0.0;
     for (size_t t = 0; t < a->rows; t++) {
-        double y = a->y[t];
-        double u = s_sigmoid(-y * s_row_dot(a, t, x->x));
-        sum += u * u;
-        //  phi'(t) y a_t with phi' = -2 (1 - u) u^2
-        s_row_axpy(a, t, -2.0 * (1.0 - u) * u * u * y, grad->x);
+        double dphi;
+        sum += s_phi(l->kind, s_row_dot(a, t, x->x), a->y[t], &dphi);
+        s_row_axpy(a, t, dphi, grad->x);
     }
     double inv_m = 1.0 / (double) a->rows;
     vec_scale(grad, inv_m);
-    return sum * inv_m;
+    double f = sum * inv_m;
+    if (l->lambda > 0.0) {
+        vec_axpy(grad, l->lambda, x);
+        f += 0.5 * l->lambda * vec_norm_sq(x);
+    }
+    return f;
 }
 
 void
 loss_batch_grad(const loss_t *l, const uint32_t *rows, size_t nrows, const vec_t *x, vec_t *grad)
 {
+    loss_batch_grad_weighted(l, rows, NULL, nrows, x, grad);
+}
+
+void
+loss_batch_grad_weighted(const loss_t *l,
+                         const uint32_t *rows,
+                         const double *w,
+                         size_t nrows,
+                         const vec_t *x,
+                         vec_t *grad)
+{
     const csr_t *a = l->data;
     assert(nrows > 0);
     assert(x->dim == a->cols && grad->dim == a->cols);
     vec_zero(grad);
+    double wsum = 0.0;
     for (size_t j = 0; j < nrows; j++) {
         size_t t = rows[j];
         assert(t < a->rows);
-        double y = a->y[t];
-        double u = s_sigmoid(-y * s_row_dot(a, t, x->x));
-        s_row_axpy(a, t, -2.0 * (1.0 - u) * u * u * y, grad->x);
+        double wj = w ? w[j] : 1.0;
+        double dphi;
+        s_phi(l->kind, s_row_dot(a, t, x->x), a->y[t], &dphi);
+        s_row_axpy(a, t, wj * dphi, grad->x);
+        wsum += wj;
     }
-    vec_scale(grad, 1.0 / (double) nrows);
+    double inv_b = 1.0 / (double) nrows;
+    vec_scale(grad, inv_b);
+    //  Each grad f_ij carries lambda x, so the weighted mean carries lambda x (1/b sum_j w_j): the
+    //  estimator of Byz-VR-MARINA Example 2.2 applied to the whole f_ij, unbiased as E[w_j] = 1.
+    if (l->lambda > 0.0)
+        vec_axpy(grad, l->lambda * wsum * inv_b, x);
 }
 
 double
@@ -112,9 +244,20 @@ loss_nonconvex_max_curvature(void)
 }
 
 double
+loss_sample_smoothness(const loss_t *l, size_t j)
+{
+    const csr_t *a = l->data;
+    assert(j < a->rows);
+    double norm_sq = 0.0;
+    for (size_t k = a->rowptr[j]; k < a->rowptr[j + 1]; k++)
+        norm_sq += a->val[k] * a->val[k];
+    return s_max_curvature(l->kind) * norm_sq + l->lambda;
+}
+
+double
 loss_smoothness(const loss_t *l)
 {
-    //  Hess f_ij(x) = phi''(.) a_j a_j^T, so ||Hess|| <= max|phi''| ||a_j||^2 for every sample;
-    //  the average f_i inherits the same bound (MARINA Assumption 1.2).
-    return loss_nonconvex_max_curvature() * csr_max_row_norm_sq(l->data);
+    //  ||Hess f_ij|| <= L_ij for every sample, so max_j L_ij bounds the average f_i too (MARINA
+    //  Assumption 1.2); the max commutes with the common factor and the common lambda.
+    return s_max_curvature(l->kind) * csr_max_row_norm_sq(l->data) + l->lambda;
 }

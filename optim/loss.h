@@ -13,16 +13,26 @@
 #include "vec.h"
 
 typedef enum {
-    LOSS_NONCONVEX = 0,  // MARINA paper, (11)
+    LOSS_NONCONVEX = 0,  // MARINA paper, (11): l(b, c) = (1 - 1/(1 + exp(-b c)))^2
+    LOSS_LOGREG = 1,     // logistic regression log(1 + exp(-y a^T x)) (Byz-VR-MARINA paper)
+    LOSS_QUADRATIC = 2,  // least squares 1/2 (a^T x - y)^2: a quadratic with a known minimiser
 } loss_kind_t;
+//  Every kind adds lambda/2 |x|^2 to each f_ij (lambda >= 0).
 
 typedef struct {
     loss_kind_t kind;
+    double lambda;      // l2 regularisation lambda/2 |x|^2 added to every f_ij (>= 0)
     const csr_t *data;  // borrowed shard: m = data->rows samples
 } loss_t;
 
-//  Binds a loss to a shard; MR_EINVAL (err filled) on an empty shard.
-int loss_init(loss_t *l, loss_kind_t kind, const csr_t *data, mr_err_t *err);
+//  Binds a loss to a shard; MR_EINVAL (err filled) on an empty shard or a negative lambda.
+int loss_init(loss_t *l, loss_kind_t kind, double lambda, const csr_t *data, mr_err_t *err);
+
+//  The kind named name ("nonconvex", "logreg", "quadratic"); MR_ECONFIG naming key 'loss'.
+int loss_kind_parse(const char *name, loss_kind_t *kind, mr_err_t *err);
+const char *loss_kind_name(loss_kind_t kind);
+//  1 if f is convex for every data set (logreg, quadratic), so f* can be computed.
+int loss_kind_is_convex(loss_kind_t kind);
 
 //  f_i(x) = 1/m sum_t l(a_t^T x, y_t).
 double loss_value(const loss_t *l, const vec_t *x);
@@ -34,7 +44,19 @@ double loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad);
 void
 loss_batch_grad(const loss_t *l, const uint32_t *rows, size_t nrows, const vec_t *x, vec_t *grad);
 
-//  The smoothness constant L_i = max|l''| * max_t ||a_t||^2 of f_i (and of every f_ij).
+//  Writes 1/b sum_{j<b} w[j] grad f_{i rows[j]}(x) to grad: the reweighted minibatch gradient of
+//  importance sampling (w[j] = 1/(m P(rows[j]))); w NULL means all ones.
+void loss_batch_grad_weighted(const loss_t *l,
+                              const uint32_t *rows,
+                              const double *w,
+                              size_t nrows,
+                              const vec_t *x,
+                              vec_t *grad);
+
+//  The smoothness constant L_ij of one sample's f_ij: max|l''| ||a_j||^2 + lambda.
+double loss_sample_smoothness(const loss_t *l, size_t j);
+
+//  The smoothness constant L_i = max_j L_ij of f_i (a valid bound for the average).
 double loss_smoothness(const loss_t *l);
 
 //  max over t of |d^2/dt^2 (1 - sigmoid(t))^2| (a constant, ~0.1540).

@@ -1,16 +1,22 @@
 //  method.c - the table of distributed methods; see method.h.
 #include "method.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "method_impl.h"
 
 //  Every method, in the order --help lists them.
-static const method_t *const s_methods[] = {&method_marina, &method_gd};
+static const method_t *const s_methods[] = {
+    &method_marina,    &method_gd,   &method_vr_marina, &method_vr_marina_online,
+    &method_pp_marina, &method_dcgd, &method_diana,     &method_vr_diana,
+    &method_sgd};
 #define S_NMETHODS (sizeof s_methods / sizeof s_methods[0])
 
 //  Kept in step with s_methods (a test checks it), NULL-terminated for callers.
-static const char *const s_names[S_NMETHODS + 1] = {"marina", "gd", NULL};
+static const char *const s_names[S_NMETHODS + 1] = {
+    "marina",   "gd",  "vr-marina", "vr-marina-online", "pp-marina", "dcgd", "diana",
+    "vr-diana", "sgd", NULL};
 
 const method_t *
 method_find(const char *name)
@@ -25,4 +31,17 @@ const char *const *
 method_names(void)
 {
     return s_names;
+}
+
+int
+method_check_common(const method_params_t *mp, mr_err_t *err)
+{
+    if (mp->n == 0)
+        return mr_err_set(err, MR_ECONFIG, "key 'n' = 0: at least one worker is needed");
+    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
+        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
+                          mp->gamma);
+    if (!(mp->p > 0.0 && mp->p <= 1.0))
+        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    return MR_OK;
 }

@@ -1,9 +1,10 @@
 //  method.h - a distributed method is a table of functions; actors never branch on its name.
 //
-//  Round 0 starts the run: every worker sends the full local gradient grad f_i(x^0) and the server
-//  averages them into g^0 (MARINA Alg. 1 line 2). Round k >= 1: the server broadcasts g^{k-1} and
-//  the coin c_k; each worker steps x^k = x^{k-1} - gamma g^{k-1} and answers with its update; the
-//  server combines the updates, in worker-id order, into g^k. (The row of round k in the database
+//  Round 0 starts the run: every worker sends what the method needs at x^0 (for most, the full
+//  local gradient grad f_i(x^0)) and the server forms g^0 (MARINA Alg. 1 line 2). Round k >= 1:
+//  the server broadcasts g^{k-1}, the coin c_k and the participants; each worker steps
+//  x^k = x^{k-1} - gamma g^{k-1} and, if it participates, answers with its update; the server
+//  combines the updates, in worker-id order, into g^k. (The row of round k in the database
 //  describes the iterate x^k and the messages that produced g^k.)
 //
 //  Worker and server states are opaque and owned by the actor that made them (one thread).
@@ -20,26 +21,52 @@
 #include "rng.h"
 #include "vec.h"
 
-//  Resolved parameters of a run, the same on every actor.
+typedef enum {
+    SAMPLING_UNIFORM = 0,     // minibatch indices i.i.d. uniform (with replacement)
+    SAMPLING_IMPORTANCE = 1,  // i.i.d. with P(j) ~ L_ij, gradients reweighted by 1/(m P(j))
+} sampling_t;
+
+//  Resolved parameters of a run, the same on every actor. A method's resolve() fills the values
+//  left at "theory" (NAN for reals, 0 for sizes) from the papers' corollaries.
 typedef struct {
-    size_t n;                // workers
-    size_t dim;              // d
-    double gamma;            // stepsize
-    double p;                // probability of a full-gradient round (c_k = 1)
-    comp_kind_t compressor;  // Q
-    size_t k;                // RandK's K
+    size_t n;            // workers
+    size_t dim;          // d
+    size_t m;            // samples per worker (the paper's split: equal for all)
+    double gamma;        // stepsize
+    double p;            // probability of a full round (c_k = 1); VR-DIANA: of a reference update
+    comp_cfg_t comp;     // Q
+    size_t batch;        // b: minibatch of SGD, and of VR-MARINA online's full rounds
+    size_t batch_prime;  // b': minibatch of compressed rounds (VR-MARINA), of VR-DIANA's steps
+    size_t r;            // PP-MARINA: clients drawn (i.i.d., with replacement) per compressed round
+    double alpha;        // DIANA / VR-DIANA: shift stepsize (theory 1/(1+omega))
+    sampling_t sampling;  // how minibatches are drawn
 } method_params_t;
+
+//  The problem's constants the theory needs (computed from the data by the launcher).
+typedef struct {
+    size_t n, dim, m;    // workers, dimension, samples per worker
+    double L;            // sqrt(1/n sum_i L_i^2), L_i the smoothness of f_i
+    double L_avg;        // script L: sqrt(1/n sum_i Lc_i^2), Lc_i of Assumption 3.1 for the
+                         // chosen sampling (uniform: max_j L_ij; importance: mean_j L_ij)
+    double omega, zeta;  // of the compressor
+    double mu;           // strong convexity constant if known (l2 lambda), else 0
+} method_consts_t;
 
 //  What the server asks of the workers in one round.
 typedef struct {
-    uint64_t round;  // k
-    int coin;        // c_k: 1 = send full local gradients, 0 = send compressed differences
-    const vec_t *g;  // g^{k-1} (NULL in round 0), owned by the server state
+    uint64_t round;        // k
+    int coin;              // c_k: 1 = full round (e.g. dense local gradients)
+    const vec_t *g;        // g^{k-1} (NULL in round 0), owned by the server state
+    const uint32_t *part;  // participants, sorted worker ids with repeats (PP-MARINA's r
+                           // i.i.d. draws); NULL = every worker, once
+    size_t npart;          // entries in part
 } method_round_t;
 
-//  What a worker reports besides its update: the oracle work it did and, if it computed them at
-//  the current iterate anyway, f_i(x^k) and grad f_i(x^k) (for metrics, never communication).
+//  What a worker reports besides its update: whether it sends one, the oracle work it did and,
+//  if it computed them at the current iterate anyway, f_i(x^k) and grad f_i(x^k) (for metrics,
+//  never communication).
 typedef struct {
+    int send;               // 1 if out holds an update to send (0: not a participant)
     uint64_t oracle_calls;  // grad f_ij evaluations this round
     int have_eval;          // 1 if f and grad below are f_i(x^k), grad f_i(x^k)
     double f;
@@ -50,12 +77,17 @@ typedef struct method_worker method_worker_t;
 typedef struct method_server method_server_t;
 
 typedef struct {
-    const char *name;  // "marina", "gd", ...
+    const char *name;     // "marina", "gd", ...
+    int allows_biased;    // 1 if a biased compressor (TopK) is allowed
+    int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
+    //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
+    int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.
     method_worker_t *(*worker_new)(
         const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err);
     void (*worker_destroy)(method_worker_t **self_p);
-    //  Applies round rd and writes this worker's update to out (out->cap >= dim).
+    //  Applies round rd and, if this worker participates, writes its update to out
+    //  (out->cap >= dim) and sets report->send.
     int (*worker_step)(method_worker_t *self,
                        const method_round_t *rd,
                        rng_t *rng,
@@ -66,9 +98,11 @@ typedef struct {
 
     method_server_t *(*server_new)(const method_params_t *mp, const vec_t *x0, mr_err_t *err);
     void (*server_destroy)(method_server_t **self_p);
-    //  Decides round k (k = 0 first, then 1, 2, ...): fills rd (coin, g) from the server's rng.
+    //  Decides round k (k = 0 first, then 1, 2, ...): fills rd (coin, g, participants) from the
+    //  server's rng; the arrays rd points to live in the server state until the next plan.
     void (*server_plan)(method_server_t *self, uint64_t round, rng_t *rng, method_round_t *rd);
-    //  Combines the updates of round rd: ups[i] is worker i's (all n present), into g^k.
+    //  Combines the updates of round rd into g^k: ups[i] is worker i's update, or NULL when
+    //  worker i does not participate (all n present when rd->part is NULL).
     int (*server_combine)(method_server_t *self,
                           const method_round_t *rd,
                           const cvec_t *const *ups,

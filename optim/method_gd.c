@@ -3,6 +3,8 @@
 //  Every round each worker sends its dense grad f_i(x^k) and the server averages them. That is
 //  MARINA with p = 1 and Q = identity (MARINA paper, Sec. 2), so GD runs MARINA's machinery with
 //  those two parameters forced: the configured p and compressor are ignored.
+#include <math.h>
+
 #include "method_impl.h"
 
 static method_params_t
@@ -10,8 +12,7 @@ s_gd_params(const method_params_t *mp)
 {
     method_params_t gd = *mp;
     gd.p = 1.0;  // c_k = 1 every round, drawn without touching the server's rng
-    gd.compressor = COMP_IDENTITY;
-    gd.k = mp->dim;
+    gd.comp = (comp_cfg_t){.kind = COMP_IDENTITY, .k = mp->dim};
     return gd;
 }
 
@@ -30,8 +31,20 @@ s_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
     return method_marina_server_new(&gd, x0, err);
 }
 
+//  GD's stepsize: 1/L (the descent lemma; MARINA Theorem 2.1 with omega = 0).
+static int
+s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    mp->p = 1.0;
+    if (isnan(mp->gamma))
+        mp->gamma = 1.0 / pc->L;
+    return method_check_common(mp, err);
+}
+
 const method_t method_gd = {
     .name = "gd",
+    .uses_compressor = 0,
+    .resolve = s_resolve,
     .worker_new = s_worker_new,
     .worker_destroy = method_marina_worker_destroy,
     .worker_step = method_marina_worker_step,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "method_impl.h"
+#include "theory.h"
 
 struct method_worker {
     method_params_t mp;   // the run's parameters (copied)
@@ -64,7 +65,7 @@ method_marina_worker_new(
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
-    if (comp_init(&self->comp, mp->compressor, mp->dim, mp->k, err) != MR_OK) {
+    if (comp_init(&self->comp, &mp->comp, mp->dim, err) != MR_OK) {
         free(self);
         return NULL;
     }
@@ -125,6 +126,7 @@ method_marina_worker_step(method_worker_t *self,
         vec_axpy(&self->diff, -1.0, grad_old);
         comp_apply(&self->comp, &self->diff, rng, out);
     }
+    report->send = 1;
     report->oracle_calls = self->loss->data->rows;
     report->have_eval = 1;
     report->f = f;
@@ -179,6 +181,8 @@ method_marina_server_plan(method_server_t *self, uint64_t round, rng_t *rng, met
     //  Called once per round, in order, by the server itself: a second call would redraw c_k.
     assert(round == self->next_round);
     rd->round = round;
+    rd->part = NULL;  // MARINA: every worker takes part in every round
+    rd->npart = 0;
     if (round == 0) {
         rd->coin = 1;  // Alg. 1 line 2: g^0 = grad f(x^0)
         rd->g = NULL;
@@ -233,8 +237,24 @@ method_marina_server_x(const method_server_t *self)
     return &self->x;
 }
 
+//  MARINA's theory: p = zeta_Q / d (Corollary 2.1) and
+//  gamma = 1 / (L (1 + sqrt((1 - p) omega / (p n)))) (Theorem 2.1).
+static int
+s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    if (isnan(mp->p))
+        mp->p = fmin(1.0, theory_marina_p(pc->zeta, pc->dim));
+    if (!(mp->p > 0.0 && mp->p <= 1.0))  // before gamma, which is computed from p
+        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    if (isnan(mp->gamma))
+        mp->gamma = theory_marina_gamma(pc->L, pc->omega, mp->p, pc->n);
+    return method_check_common(mp, err);
+}
+
 const method_t method_marina = {
     .name = "marina",
+    .uses_compressor = 1,
+    .resolve = s_resolve,
     .worker_new = method_marina_worker_new,
     .worker_destroy = method_marina_worker_destroy,
     .worker_step = method_marina_worker_step,

@@ -17,7 +17,19 @@ typedef struct {
     uint32_t dim;            // d
     const char *dataset;     // path or "synthetic"
     double start_time;       // Unix time, seconds
+    double f_star;           // min f for convex problems (NAN if unknown)
+    const char *problem;  // a key naming the objective (data, loss, lambda, split) for caching f*
 } run_info_t;
+
+//  One worker's share of a round (the round_workers table).
+typedef struct {
+    uint64_t bits_paper_up;  // this worker's update, in the three conventions
+    uint64_t bits_model_up;
+    uint64_t bytes_wire_up;
+    uint64_t nnz_up;
+    uint64_t oracle_calls;  // grad f_ij evaluations it reported
+    int sent;               // 1 if it sent an update this round (participated)
+} worker_stats_t;
 
 typedef struct {
     uint64_t round;            // k: the row describes x^k and the messages that formed g^k
@@ -30,10 +42,13 @@ typedef struct {
     uint64_t bits_paper_down;  // server -> workers, summed over receivers
     uint64_t bits_model_down;
     uint64_t bytes_wire_down;
-    uint64_t nnz_up;        // transmitted values, summed over workers
-    uint64_t oracle_calls;  // grad f_ij evaluations, summed over workers
-    uint32_t participants;  // workers whose update was used
-    double wall_time_s;     // seconds since round 0 was broadcast
+    uint64_t nnz_up;          // transmitted values, summed over workers
+    uint64_t oracle_calls;    // grad f_ij evaluations, summed over workers
+    uint32_t participants;    // workers whose update was used
+    double wall_time_s;       // seconds since round 0 was broadcast
+    double gap;               // f(x^k) - f* when f* is known, else NAN
+    uint32_t nworkers;        // entries in workers (0: no per-worker rows)
+    worker_stats_t *workers;  // per-worker shares, owned by whoever filled the struct
 } round_stats_t;
 
 #endif

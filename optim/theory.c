@@ -29,3 +29,74 @@ theory_mean_sq_L(const double *Li, size_t n)
         s += Li[i] * Li[i];
     return sqrt(s / (double) n);
 }
+
+double
+theory_vr_marina_p(double zeta, size_t dim, size_t batch_prime, size_t m_or_b)
+{
+    //  VR-MARINA Corollary 3.1 (finite sum, m = shard size) and 3.2 (online, m = b): the smaller of
+    //  MARINA's zeta_Q / d and b' / (m + b'), which balances the oracle cost of full rounds.
+    double bp = (double) batch_prime;
+    return fmin(zeta / (double) dim, bp / ((double) m_or_b + bp));
+}
+
+double
+theory_vr_marina_gamma(double L, double Lc, double omega, double p, size_t n, size_t batch_prime)
+{
+    //  VR-MARINA Theorem 3.1, (27), and Theorem 3.2, (40):
+    //  gamma = 1 / (L + sqrt((1 - p) / (p n) (omega L^2 + (1 + omega) Lc^2 / b'))).
+    double var = omega * L * L + (1.0 + omega) * Lc * Lc / (double) batch_prime;
+    return 1.0 / (L + sqrt((1.0 - p) / (p * (double) n) * var));
+}
+
+double
+theory_pp_marina_p(double zeta, size_t dim, size_t r, size_t n)
+{
+    //  PP-MARINA Corollary 4.1: p = zeta_Q r / (d n).
+    return zeta * (double) r / ((double) dim * (double) n);
+}
+
+double
+theory_pp_marina_gamma(double L, double omega, double p, size_t r)
+{
+    //  PP-MARINA Theorem 4.1, (54): gamma = 1 / (L (1 + sqrt((1 - p) (1 + omega) / (p r)))).
+    return 1.0 / (L * (1.0 + sqrt((1.0 - p) * (1.0 + omega) / (p * (double) r))));
+}
+
+double
+theory_dcgd_gamma(double L, double omega, size_t n)
+{
+    //  Compressed GD (Khaled & Richtarik style): E|1/n sum_i Q(g_i)|^2 grows by omega/n times the
+    //  mean |g_i|^2, so the descent-lemma step 1/L shrinks by 1 + omega/n.
+    return 1.0 / (L * (1.0 + omega / (double) n));
+}
+
+double
+theory_diana_alpha(double omega)
+{
+    //  DIANA: alpha = 1/(1 + omega) keeps the shifts' update a contraction in expectation.
+    return 1.0 / (1.0 + omega);
+}
+
+double
+theory_diana_gamma(double L, double omega, size_t n)
+{
+    //  DIANA, non-convex: 1/gamma = L (1 + (1 + omega) sqrt(omega/n)), the rate of the MARINA
+    //  paper's Table 1 (Li & Richtarik 2020); constants ours.
+    return 1.0 / (L * (1.0 + (1.0 + omega) * sqrt(omega / (double) n)));
+}
+
+double
+theory_vr_diana_gamma(double L, double omega, size_t n, size_t m)
+{
+    //  VR-DIANA (Horvath et al. 2019), non-convex theorem with p = 1/m and alpha = 1/(1 + omega):
+    //  gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)).
+    return 1.0 /
+           (10.0 * L * sqrt(1.0 + omega / (double) n) * (pow((double) m, 2.0 / 3.0) + omega + 1.0));
+}
+
+size_t
+theory_minibatch(size_t m)
+{
+    //  MARINA paper, App. A: batchsizes max(1, m/100) for VR-MARINA and VR-DIANA.
+    return m / 100 > 1 ? m / 100 : 1;
+}

@@ -14,4 +14,37 @@ double theory_marina_gamma(double L, double omega, double p, size_t n);
 //  L = sqrt(1/n sum_i L_i^2) (MARINA Assumption 1.2).
 double theory_mean_sq_L(const double *Li, size_t n);
 
+//  VR-MARINA Corollaries 3.1 / 3.2: p = min(zeta_Q / d, b' / (m + b')), where m is the shard size
+//  in the finite-sum case and the full-round minibatch b in the online case.
+double theory_vr_marina_p(double zeta, size_t dim, size_t batch_prime, size_t m_or_b);
+
+//  VR-MARINA Theorems 3.1 / 3.2 (same shape): with Lc the script L of Assumption 3.1 / 3.2,
+//  gamma = 1 / (L + sqrt((omega L^2 + (1 + omega) Lc^2 / b') (1 - p) / (p n))).
+double
+theory_vr_marina_gamma(double L, double Lc, double omega, double p, size_t n, size_t batch_prime);
+
+//  PP-MARINA Corollary 4.1: p = zeta_Q r / (d n).
+double theory_pp_marina_p(double zeta, size_t dim, size_t r, size_t n);
+
+//  PP-MARINA Theorem 4.1: gamma = 1 / (L (1 + sqrt((1 - p) (1 + omega) / (p r)))).
+double theory_pp_marina_gamma(double L, double omega, double p, size_t r);
+
+//  Compressed GD (DCGD, QSGD-style), in the style of Khaled & Richtarik's analysis:
+//  gamma = 1 / (L (1 + omega/n)).
+double theory_dcgd_gamma(double L, double omega, size_t n);
+
+//  DIANA's shift stepsize alpha = 1/(1 + omega) (Mishchenko et al. 2019; Horvath et al. 2019).
+double theory_diana_alpha(double omega);
+
+//  DIANA, non-convex: gamma = 1 / (L (1 + (1 + omega) sqrt(omega/n))), matching DIANA's
+//  communication complexity in the MARINA paper's Table 1 (Li & Richtarik 2020); constants ours.
+double theory_diana_gamma(double L, double omega, size_t n);
+
+//  VR-DIANA, non-convex (Horvath et al. 2019, L-SVRG variant):
+//  gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)).
+double theory_vr_diana_gamma(double L, double omega, size_t n, size_t m);
+
+//  The MARINA paper's experimental minibatch (App. A): max(1, m/100) of m samples.
+size_t theory_minibatch(size_t m);
+
 #endif

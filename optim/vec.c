@@ -98,15 +98,17 @@ int
 cvec_init(cvec_t *c, size_t dim, size_t cap)
 {
     size_t n = cap ? cap : 1;
+    *c = (cvec_t){0};
     c->idx = malloc(n * sizeof *c->idx);
     c->val = malloc(n * sizeof *c->val);
-    if (!c->idx || !c->val) {
-        free(c->idx);
-        free(c->val);
-        *c = (cvec_t){0};
+    c->lev = malloc(n * sizeof *c->lev);
+    c->norm = malloc(n * sizeof *c->norm);
+    if (!c->idx || !c->val || !c->lev || !c->norm) {
+        cvec_fini(c);
         return MR_ENOMEM;
     }
     c->kind = CVEC_DENSE;
+    c->enc = CVEC_ENC_RAW;
     c->dim = dim;
     c->nnz = 0;
     c->cap = cap;
@@ -118,7 +120,15 @@ cvec_fini(cvec_t *c)
 {
     free(c->idx);
     free(c->val);
+    free(c->lev);
+    free(c->norm);
     *c = (cvec_t){0};
+}
+
+double
+cvec_level_value(double norm, int32_t level, uint32_t s)
+{
+    return norm * (double) level / (double) s;
 }
 
 void
@@ -126,6 +136,7 @@ cvec_set_dense(cvec_t *c, const vec_t *v)
 {
     assert(c->cap >= v->dim);
     c->kind = CVEC_DENSE;
+    c->enc = CVEC_ENC_RAW;
     c->dim = v->dim;
     c->nnz = v->dim;
     if (v->dim)

@@ -19,13 +19,31 @@ typedef enum {
     CVEC_SPARSE = 1,  // val[j] is coordinate idx[j], j < nnz; all others are zero
 } cvec_kind_t;
 
+//  How the values of a cvec_t travel (msg/, docs/protocol.md). val always holds the exact doubles,
+//  so arithmetic never looks at enc; a quantizer sets enc and the fields it names so that the
+//  wire can carry a few bits per value instead of a float64, and the receiver rebuilds val bit
+//  for bit.
+typedef enum {
+    CVEC_ENC_RAW = 0,     // every value is a float64 (identity, RandK, TopK, full gradients)
+    CVEC_ENC_LEVELS = 1,  // val[j] = cvec_level_value(norm[i / t], lev[j], s), i the coordinate
+    CVEC_ENC_POW2 = 2,    // every value is 0 or +-2^e (natural compression)
+} cvec_enc_t;
+
+//  The largest s a LEVELS vector may have: levels fit an int32 and level / s stays exact.
+#define CVEC_MAX_LEVELS (1u << 24)
+
 typedef struct {
     cvec_kind_t kind;  // dense or sparse
     size_t dim;        // the dimension of the vector it stands for
     size_t nnz;        // entries in val (== dim when dense)
-    size_t cap;        // capacity of idx and val
+    size_t cap;        // capacity of idx, val, lev and norm
     uint32_t *idx;     // sparse: increasing coordinate indices, owned
     double *val;       // values, owned
+    cvec_enc_t enc;    // how val travels; RAW unless a quantizer set it
+    uint32_t s;        // LEVELS: levels per sign, 1 <= s <= CVEC_MAX_LEVELS
+    size_t t;          // LEVELS: block length; block b is coordinates [b t, min((b + 1) t, dim))
+    int32_t *lev;      // LEVELS: lev[j] in [-s, s], the level of val[j]; cap entries, owned
+    double *norm;      // LEVELS: norm[b] >= 0, the scale of block b (ceil(dim / t) used), owned
 } cvec_t;
 
 //  Allocates a zero vector of dimension dim (dim may be 0). MR_OK or MR_ENOMEM.
@@ -44,10 +62,14 @@ int vec_is_finite(const vec_t *v);
 //  max_i |a_i - b_i|
 double vec_max_abs_diff(const vec_t *a, const vec_t *b);
 
-//  Allocates room for cap entries (idx and val) for vectors of dimension dim; kind dense, nnz 0.
+//  Allocates room for cap entries (idx, val, lev, norm) for vectors of dimension dim; kind dense,
+//  enc RAW, nnz 0.
 int cvec_init(cvec_t *c, size_t dim, size_t cap);
 void cvec_fini(cvec_t *c);
-//  Makes c a dense copy of v (c->cap >= v->dim).
+//  The value of a LEVELS entry: norm * level / s. comp_apply() and msg_decode() both call this one
+//  function, so a decoded value equals the sender's bit for bit.
+double cvec_level_value(double norm, int32_t level, uint32_t s);
+//  Makes c a dense RAW copy of v (c->cap >= v->dim).
 void cvec_set_dense(cvec_t *c, const vec_t *v);
 //  y += a * c, for either kind.
 void cvec_axpy_to(vec_t *y, double a, const cvec_t *c);

@@ -15,7 +15,20 @@
 #define S_BUSY_TIMEOUT_MS 5000
 #define S_DEFAULT_BATCH   256
 
-//  Schema v1; docs/schema.md explains every column. PRAGMA user_version holds the version.
+#define S_ROUND_WORKERS                                                                            \
+    "CREATE TABLE IF NOT EXISTS round_workers ("                                                   \
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"                                                \
+    " round INTEGER NOT NULL,"                                                                     \
+    " worker INTEGER NOT NULL,"                                                                    \
+    " sent INTEGER NOT NULL,"                                                                      \
+    " bits_paper_up INTEGER NOT NULL,"                                                             \
+    " bits_model_up INTEGER NOT NULL,"                                                             \
+    " bytes_wire_up INTEGER NOT NULL,"                                                             \
+    " nnz_up INTEGER NOT NULL,"                                                                    \
+    " oracle_calls INTEGER NOT NULL,"                                                              \
+    " PRIMARY KEY (run_id, round, worker)) WITHOUT ROWID;"
+
+//  Schema v2; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
     " id INTEGER PRIMARY KEY,"
@@ -31,7 +44,9 @@ static const char s_schema[] =
     " d INTEGER,"
     " dataset TEXT,"
     " status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'aborted')),"
-    " error TEXT);"
+    " error TEXT,"
+    " f_star REAL,"
+    " problem TEXT);"
     "CREATE TABLE IF NOT EXISTS rounds ("
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " round INTEGER NOT NULL,"
@@ -48,29 +63,41 @@ static const char s_schema[] =
     " oracle_calls INTEGER NOT NULL,"
     " participants INTEGER NOT NULL,"
     " wall_time_s REAL,"
-    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    " gap REAL,"
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS "PRAGMA user_version = 2;";
+
+//  Migrations: the statements that take a file from version v to v + 1 (index v - 1).
+static const char *const s_migrations[] = {
+    //  1 -> 2: f* and the problem key on runs, the optimality gap, per-worker accounting.
+    "ALTER TABLE runs ADD COLUMN f_star REAL;"
+    "ALTER TABLE runs ADD COLUMN problem TEXT;"
+    "ALTER TABLE rounds ADD COLUMN gap REAL;" S_ROUND_WORKERS "PRAGMA user_version = 2;",
+};
 
 static const char s_sql_run_insert[] =
     "INSERT INTO runs (name, started_at, version, seed, config, method, compressor, n, d, dataset,"
-    " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')";
+    " f_star, problem, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')";
 static const char s_sql_run_finish[] =
     "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
 static const char s_sql_round_insert[] =
     "INSERT INTO rounds (run_id, round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up,"
     " bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, nnz_up, oracle_calls,"
-    " participants, wall_time_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " participants, wall_time_s, gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char s_sql_worker_insert[] =
+    "INSERT INTO round_workers (run_id, round, worker, sent, bits_paper_up, bits_model_up,"
+    " bytes_wire_up, nnz_up, oracle_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 struct db {
-    sqlite3 *db;                 // the connection
-    char *path;                  // for messages
-    sqlite3_stmt *begin;         // BEGIN
-    sqlite3_stmt *commit;        // COMMIT
-    sqlite3_stmt *run_insert;    // s_sql_run_insert
-    sqlite3_stmt *run_finish;    // s_sql_run_finish
-    sqlite3_stmt *round_insert;  // s_sql_round_insert
-    int batch;                   // rows per transaction
-    int pending;                 // rows inserted in the open transaction
+    sqlite3 *db;                  // the connection
+    char *path;                   // for messages
+    sqlite3_stmt *begin;          // BEGIN
+    sqlite3_stmt *commit;         // COMMIT
+    sqlite3_stmt *run_insert;     // s_sql_run_insert
+    sqlite3_stmt *run_finish;     // s_sql_run_finish
+    sqlite3_stmt *round_insert;   // s_sql_round_insert
+    sqlite3_stmt *worker_insert;  // s_sql_worker_insert
+    int batch;                    // rows per transaction
+    int pending;                  // rows inserted in the open transaction
 };
 
 static int
@@ -200,6 +227,24 @@ s_create_schema(sqlite3 *db, const char *path, mr_err_t *err)
     return rc;
 }
 
+//  Takes a file of an older schema version to the current one, in one transaction.
+static int
+s_migrate(sqlite3 *db, const char *path, int version, mr_err_t *err)
+{
+    int rc = s_exec(db, path, "BEGIN IMMEDIATE", NULL, 0, err);
+    for (int v = version; rc == MR_OK && v < DB_SCHEMA_VERSION; v++) {
+        char *msg = NULL;
+        if (sqlite3_exec(db, s_migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK)
+            rc = mr_err_set(err, MR_EIO, "%s: cannot migrate the schema from version %d: %s", path,
+                            v, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+    }
+    if (rc == MR_OK)
+        return s_exec(db, path, "COMMIT", NULL, 0, err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 db_t *
 db_open(const char *path, mr_err_t *err)
 {
@@ -229,7 +274,7 @@ db_open(const char *path, mr_err_t *err)
             goto fail;
         tables = atoi(text);
     }
-    if ((version == 0 && tables > 0) || (version != 0 && version != DB_SCHEMA_VERSION)) {
+    if ((version == 0 && tables > 0) || version < 0 || version > DB_SCHEMA_VERSION) {
         s_version_mismatch(path, version, err);
         goto fail;
     }
@@ -246,12 +291,16 @@ db_open(const char *path, mr_err_t *err)
         goto fail;
     if (version == 0 && s_create_schema(self->db, path, err) != MR_OK)
         goto fail;
+    if (version > 0 && version < DB_SCHEMA_VERSION &&
+        s_migrate(self->db, path, version, err) != MR_OK)
+        goto fail;
 
     if (s_prepare(self, "BEGIN", &self->begin, err) != MR_OK ||
         s_prepare(self, "COMMIT", &self->commit, err) != MR_OK ||
         s_prepare(self, s_sql_run_insert, &self->run_insert, err) != MR_OK ||
         s_prepare(self, s_sql_run_finish, &self->run_finish, err) != MR_OK ||
-        s_prepare(self, s_sql_round_insert, &self->round_insert, err) != MR_OK)
+        s_prepare(self, s_sql_round_insert, &self->round_insert, err) != MR_OK ||
+        s_prepare(self, s_sql_worker_insert, &self->worker_insert, err) != MR_OK)
         goto fail;
     return self;
 
@@ -274,6 +323,7 @@ db_close(db_t **self_p)
     sqlite3_finalize(self->run_insert);
     sqlite3_finalize(self->run_finish);
     sqlite3_finalize(self->round_insert);
+    sqlite3_finalize(self->worker_insert);
     sqlite3_close(self->db);  // NULL-safe; the last connection checkpoints and removes the WAL
     free(self->path);
     free(self);
@@ -321,6 +371,8 @@ db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err)
     sqlite3_bind_int64(st, 8, run->n);
     sqlite3_bind_int64(st, 9, run->dim);
     s_bind_text(st, 10, run->dataset);
+    s_bind_real(st, 11, run->f_star);
+    s_bind_text(st, 12, run->problem);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         rc = s_sql_fail(self->db, self->path, err, "cannot insert the run");
@@ -359,6 +411,7 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
     sqlite3_bind_int64(st, 13, (int64_t) row->oracle_calls);
     sqlite3_bind_int64(st, 14, row->participants);
     s_bind_real(st, 15, row->wall_time_s);
+    s_bind_real(st, 16, row->gap);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(self->db);
@@ -377,6 +430,21 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
         return rc;
     }
     sqlite3_reset(st);
+    st = self->worker_insert;
+    for (uint32_t i = 0; i < row->nworkers; i++) {
+        const worker_stats_t *w = &row->workers[i];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, (int64_t) row->round);
+        sqlite3_bind_int64(st, 3, i);
+        sqlite3_bind_int(st, 4, w->sent);
+        sqlite3_bind_int64(st, 5, (int64_t) w->bits_paper_up);
+        sqlite3_bind_int64(st, 6, (int64_t) w->bits_model_up);
+        sqlite3_bind_int64(st, 7, (int64_t) w->bytes_wire_up);
+        sqlite3_bind_int64(st, 8, (int64_t) w->nnz_up);
+        sqlite3_bind_int64(st, 9, (int64_t) w->oracle_calls);
+        if (s_step(st) != SQLITE_DONE)
+            return s_sql_fail(self->db, self->path, err, "cannot insert a round_workers row");
+    }
     if (++self->pending >= self->batch)
         return s_commit(self, err);
     return MR_OK;
@@ -506,6 +574,36 @@ db_run_summary(const char *path, int64_t run_id, db_summary_t *out, mr_err_t *er
     out->wall_time_s = s_column_real(stmt, 12);
 
 out:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rc;
+}
+
+int
+db_find_fstar(const char *path, const char *problem, double *f_star, mr_err_t *err)
+{
+    *f_star = NAN;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int version = 0;
+    //  No file, or a file of another version, simply has no cached value.
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        s_user_version(db, path, &version, NULL) != MR_OK || version != DB_SCHEMA_VERSION) {
+        sqlite3_close(db);
+        return MR_OK;
+    }
+    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
+    int rc = MR_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT f_star FROM runs WHERE problem = ? AND f_star IS NOT NULL"
+                           " ORDER BY id DESC LIMIT 1",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot look up f*");
+    } else {
+        sqlite3_bind_text(stmt, 1, problem, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            *f_star = sqlite3_column_double(stmt, 0);
+    }
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return rc;

@@ -1,4 +1,4 @@
-//  db.h - the result database: SQLite schema v1 (docs/schema.md), written only by the recorder.
+//  db.h - the result database: SQLite schema v2 (docs/schema.md), written only by the recorder.
 //  db_open() creates or opens a file in WAL mode and checks its schema version. Round rows are
 //  buffered in one open transaction and committed every batch rows (and by db_flush / finish),
 //  so a crash loses at most the uncommitted batch, never a committed row. A db_t belongs to one
@@ -13,7 +13,7 @@
 #include "mr_err.h"
 #include "stats.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 typedef struct db db_t;
 
@@ -60,5 +60,9 @@ typedef struct {
 //  Opens path read-only and fills out with run run_id (<= 0: the latest run). MR_EIO if the file
 //  cannot be read, MR_EVERSION on another schema version, MR_EINVAL if there is no such run.
 int db_run_summary(const char *path, int64_t run_id, db_summary_t *out, mr_err_t *err);
+
+//  The f* recorded by an earlier run of the same problem key in the file at path (read-only), or
+//  NAN if none (also when the file does not exist). MR_EIO only for a broken file.
+int db_find_fstar(const char *path, const char *problem, double *f_star, mr_err_t *err);
 
 #endif

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-static double
+static inline double
 pu_now(void)
 {
     struct timespec ts;
@@ -25,7 +25,7 @@ pu_now(void)
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
-static void
+static inline void
 pu_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -33,7 +33,7 @@ pu_sleep_ms(long ms)
 }
 
 //  Starts argv[0] with argv; stdout and stderr go to out_path (if not NULL). Returns the pid.
-static pid_t
+static inline pid_t
 pu_spawn(char *const argv[], const char *out_path)
 {
     posix_spawn_file_actions_t fa;
@@ -51,7 +51,7 @@ pu_spawn(char *const argv[], const char *out_path)
 
 //  Waits up to timeout_s for pid; returns its exit code, 128+signal, or -1 on timeout (then the
 //  process is killed and reaped, so no test leaves an orphan).
-static int
+static inline int
 pu_wait(pid_t pid, double timeout_s)
 {
     double deadline = pu_now() + timeout_s;
@@ -68,7 +68,7 @@ pu_wait(pid_t pid, double timeout_s)
 }
 
 //  Runs argv to completion (timeout_s), output to out_path; returns pu_wait's code.
-static int
+static inline int
 pu_run(char *const argv[], const char *out_path, double timeout_s)
 {
     pid_t pid = pu_spawn(argv, out_path);
@@ -76,7 +76,7 @@ pu_run(char *const argv[], const char *out_path, double timeout_s)
 }
 
 //  The first column of the first row of sql on the database at path, as a double (NAN if none).
-static double
+static inline double
 pu_query(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -94,7 +94,7 @@ pu_query(const char *path, const char *sql)
 }
 
 //  The first column of the first row as text (caller frees; NULL if none).
-static char *
+static inline char *
 pu_query_text(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -111,7 +111,7 @@ pu_query_text(const char *path, const char *sql)
 }
 
 //  The whole content of a (small) file, NUL-terminated (caller frees; "" if unreadable).
-static char *
+static inline char *
 pu_slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -127,7 +127,7 @@ pu_slurp(const char *path)
 
 //  The directory that holds the LibSVM data sets: $MARINA_DATA_DIR or ../shared/datasets next to
 //  the source tree. Writes "<dir>/<name>" to out; returns 1 if that file exists.
-static int
+static inline int
 pu_dataset(const char *name, char *out, size_t size)
 {
     const char *dir = getenv("MARINA_DATA_DIR");

@@ -81,7 +81,8 @@ test_demo_records_every_round_and_the_config(void **state)
     char *config = pu_query_text(f->db, "SELECT config FROM runs");
     assert_non_null(config);
     assert_non_null(strstr(config, "method = marina"));
-    assert_non_null(strstr(config, "gamma_from = theory"));
+    assert_non_null(strstr(config, "gamma = theory"));          // as the user gave it
+    assert_non_null(strstr(config, "; resolved: gamma = 0."));  // and the number the run used
     free(config);
     char *version = pu_query_text(f->db, "SELECT version FROM runs");
     assert_non_null(version);
@@ -210,10 +211,12 @@ test_bad_parameters_are_refused_naming_the_key(void **state)
     static const struct {
         const char *arg, *needle;
     } cases[] = {
-        {"k=1000", "'k'"},           // K > d = 40
-        {"p=1.5", "p = 1.5"},        // p outside (0, 1]
-        {"p=0", "p = 0"},            // p outside (0, 1]
-        {"gamma=-1", "gamma = -1"},  // negative stepsize
+        {"k=1000", "'k'"},                // K > d = 40
+        {"p=1.5", "'p' = 1.5"},           // p outside (0, 1]
+        {"p=0", "'p' = 0"},               // p outside (0, 1]
+        {"gamma=-1", "'gamma' = -1"},     // negative stepsize
+        {"method=pp-marina r=9", "'r'"},  // r > n
+        {"lambda=-1", "lambda = -1"},     // negative regularisation
         {"method=adam", "method = 'adam'"},
         {"compressor=top", "compressor"},
         {"n=0", "n = 0"},
@@ -221,7 +224,11 @@ test_bad_parameters_are_refused_naming_the_key(void **state)
         {"dataset=/nonexistent/file", "/nonexistent/file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(s_marina_run(f, 30, cases[i].arg, NULL), 2);
+        char args[64], *second;
+        snprintf(args, sizeof args, "%s", cases[i].arg);
+        if ((second = strchr(args, ' ')))
+            *second++ = '\0';
+        assert_int_equal(s_marina_run(f, 30, args, second, NULL), 2);
         char *out = pu_slurp(f->out);
         if (!strstr(out, cases[i].needle))
             fail_msg("%s: expected '%s' in: %s", cases[i].arg, cases[i].needle, out);

@@ -1,5 +1,6 @@
 //  test_msg.c - the wire protocol: every message round-trips, every malformed frame is rejected
 //  with the right code and without a crash, and bits are counted as docs/protocol.md says.
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,13 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
+#include "comp.h"
 #include "msg.h"
 #include "test_util.h"
 
-#define D      113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
-#define D_FUZZ 7    // small, so random bytes and flips land in the interesting fields often
+#define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
+#define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
+#define S_NFRAMES 16   // valid frames from s_valid_frames(): every type, every update encoding
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -136,6 +139,7 @@ s_fill_sparse(msg_t *m, size_t dim, size_t k)
     m->sender = 3;
     m->oracle_calls = 10;
     m->up.kind = CVEC_SPARSE;
+    m->up.enc = CVEC_ENC_RAW;
     m->up.dim = dim;
     m->up.nnz = k;
     for (size_t j = 0; j < k; j++) {
@@ -152,10 +156,57 @@ s_fill_dense(msg_t *m, size_t dim)
     m->sender = 3;
     m->oracle_calls = 10;
     m->up.kind = CVEC_DENSE;
+    m->up.enc = CVEC_ENC_RAW;
     m->up.dim = dim;
     m->up.nnz = dim;
     for (size_t i = 0; i < dim; i++)
         m->up.val[i] = 1.0 / (double) (i + 1) - 0.25;
+}
+
+//  Makes m a LEVELS update by hand (s levels, blocks of t): sparse with 3 entries, or dense.
+static void
+s_fill_levels(msg_t *m, size_t dim, int sparse, uint32_t s, size_t t)
+{
+    cvec_t *up = &m->up;
+    m->type = MSG_UPDATE;
+    m->round = 5;
+    m->sender = 3;
+    m->oracle_calls = 10;
+    up->enc = CVEC_ENC_LEVELS;
+    up->s = s;
+    up->t = t;
+    up->dim = dim;
+    for (size_t b = 0; b < (dim + t - 1) / t; b++)
+        up->norm[b] = 1.5 + 0.1 * (double) b;
+    up->kind = sparse ? CVEC_SPARSE : CVEC_DENSE;
+    up->nnz = sparse ? (dim < 3 ? dim : 3) : dim;
+    for (size_t j = 0; j < up->nnz; j++) {
+        size_t i = sparse ? j * dim / up->nnz : j;
+        up->idx[j] = (uint32_t) i;
+        up->lev[j] = sparse ? (j % 2 ? -1 : 1) * (int32_t) (1 + j % s)
+                            : (int32_t) (i % (2 * s + 1)) - (int32_t) s;
+        up->val[j] = cvec_level_value(up->norm[i / t], up->lev[j], s);
+    }
+}
+
+//  Makes m a POW2 update by hand: sparse with 3 entries, or dense with zeros, -0 and extremes.
+static void
+s_fill_pow2(msg_t *m, size_t dim, int sparse)
+{
+    static const double pows[] = {1.0, -0.5, 0x1p-1074, -0x1p1023, 0.0, 0x1p40, -0.0, 0x1p-30};
+    cvec_t *up = &m->up;
+    m->type = MSG_UPDATE;
+    m->round = 5;
+    m->sender = 3;
+    m->oracle_calls = 10;
+    up->enc = CVEC_ENC_POW2;
+    up->dim = dim;
+    up->kind = sparse ? CVEC_SPARSE : CVEC_DENSE;
+    up->nnz = sparse ? (dim < 3 ? dim : 3) : dim;
+    for (size_t j = 0; j < up->nnz; j++) {
+        up->idx[j] = (uint32_t) (sparse ? j * dim / up->nnz : j);
+        up->val[j] = pows[j % 8];
+    }
 }
 
 static void
@@ -272,6 +323,123 @@ test_sparse_update_round_trips(void **state)
             assert_true(f->dec.up.val[j] == f->enc.up.val[j]);
         }
     }
+}
+
+//  The decoded update is the sent one: same kind, encoding and nnz, the same indices, and every
+//  value equal bit for bit (so the server aggregates exactly what the worker computed).
+static void
+s_assert_same_update(const cvec_t *a, const cvec_t *b)
+{
+    assert_int_equal(b->kind, a->kind);
+    assert_int_equal(b->enc, a->enc);
+    assert_int_equal(b->dim, a->dim);
+    assert_int_equal(b->nnz, a->nnz);
+    assert_memory_equal(b->val, a->val, a->nnz * sizeof *a->val);
+    if (a->kind == CVEC_SPARSE && a->nnz > 0)
+        assert_memory_equal(b->idx, a->idx, a->nnz * sizeof *a->idx);
+    if (a->enc == CVEC_ENC_LEVELS) {
+        assert_int_equal(b->s, a->s);
+        assert_int_equal(b->t, a->t);
+        assert_memory_equal(b->norm, a->norm, (a->dim + a->t - 1) / a->t * sizeof *a->norm);
+        if (a->nnz > 0)
+            assert_memory_equal(b->lev, a->lev, a->nnz * sizeof *a->lev);
+    }
+}
+
+static void
+test_compressed_updates_round_trip_bit_for_bit(void **state)
+{
+    fixture_t *f = *state;
+    //  Real compressor outputs: every quantizer, on a dense Gaussian vector and on one that is
+    //  mostly zero, so that each encoding travels both dense and sparse.
+    const comp_cfg_t cfgs[] = {
+        {.kind = COMP_DITHER, .s = 1},
+        {.kind = COMP_DITHER, .s = 5},
+        {.kind = COMP_DITHER, .s = 200},
+        {.kind = COMP_BLOCK, .s = 2, .t = 16},
+        {.kind = COMP_BLOCK, .s = 1, .t = 1},
+        {.kind = COMP_TERNARY},
+        {.kind = COMP_NATURAL},
+        {.kind = COMP_TOPK, .k = 10},
+        {.kind = COMP_RANDK, .k = 10},
+        {.kind = COMP_IDENTITY},
+    };
+    int seen[3][2] = {{0}};  // [enc][kind]
+    vec_t x;
+    rng_t r;
+    assert_int_equal(vec_init(&x, D), MR_OK);
+    rng_seed(&r, 2024, 0);
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        comp_t c;
+        assert_int_equal(comp_init(&c, &cfgs[k], D, NULL), MR_OK);
+        for (int trial = 0; trial < 40; trial++) {
+            for (size_t i = 0; i < D; i++)
+                x.x[i] = trial % 2 && i % 9 ? 0.0 : rng_normal(&r) * exp(rng_normal(&r));
+            f->enc.type = MSG_UPDATE;
+            f->enc.round = (uint64_t) trial;
+            comp_apply(&c, &x, &r, &f->enc.up);
+            s_round_trip(f);
+            s_assert_same_update(&f->enc.up, &f->dec.up);
+            seen[f->enc.up.enc][f->enc.up.kind]++;
+        }
+        comp_fini(&c);
+    }
+    for (int e = 0; e < 3; e++)
+        for (int kind = 0; kind < 2; kind++)
+            if (!seen[e][kind])
+                fail_msg("encoding %d never travelled %s", e, kind ? "sparse" : "dense");
+    vec_fini(&x);
+
+    //  Hand-made extremes: powers of two from 2^-1074 to 2^1023 and -0.0; levels with s = 2^24,
+    //  blocks of one coordinate, an all-zero sparse update.
+    s_fill_pow2(&f->enc, D, 0);
+    s_round_trip(f);
+    s_assert_same_update(&f->enc.up, &f->dec.up);
+    assert_true(signbit(f->dec.up.val[6]) && f->dec.up.val[6] == 0.0);
+    s_fill_levels(&f->enc, D, 0, CVEC_MAX_LEVELS, 1);
+    s_round_trip(f);
+    s_assert_same_update(&f->enc.up, &f->dec.up);
+    s_fill_levels(&f->enc, D, 1, 1, D);
+    f->enc.up.nnz = 0;
+    s_round_trip(f);
+    s_assert_same_update(&f->enc.up, &f->dec.up);
+    s_fill_pow2(&f->enc, D, 1);
+    f->enc.up.nnz = 0;
+    s_round_trip(f);
+    s_assert_same_update(&f->enc.up, &f->dec.up);
+    //  d = 1: an index takes 0 bits, so a sparse update's idx bin is empty.
+    msg_t one, back;
+    assert_int_equal(msg_init(&one, 1), MR_OK);
+    assert_int_equal(msg_init(&back, 1), MR_OK);
+    for (int sparse = 0; sparse <= 1; sparse++) {
+        s_fill_levels(&one, 1, sparse, 2, 1);
+        assert_int_equal(msg_encode(&one, &f->buf), MR_OK);
+        assert_int_equal(msg_decode(&back, f->buf.data, f->buf.size, &f->err), MR_OK);
+        s_assert_same_update(&one.up, &back.up);
+    }
+    msg_fini(&one);
+    msg_fini(&back);
+}
+
+static void
+test_encode_rejects_an_inconsistent_compact_update(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_levels(&f->enc, D, 0, 3, 10);
+    f->enc.up.val[7] *= 0.5;  // a caller scaled val after comp_apply(): levels no longer match
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
+    s_fill_levels(&f->enc, D, 0, 3, 10);
+    f->enc.up.lev[0] = 4;  // outside [-s, s]
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
+    s_fill_levels(&f->enc, D, 0, 3, 10);
+    f->enc.up.t = 0;  // no block length
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
+    s_fill_pow2(&f->enc, D, 0);
+    f->enc.up.val[3] = 3.0;  // not a power of two
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
+    s_fill_pow2(&f->enc, D, 1);
+    f->enc.up.idx[2] = D;  // would be cut to 7 bits
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_EINVAL);
 }
 
 static void
@@ -627,10 +795,10 @@ test_decode_rejects_wrong_field_type(void **state)
 
 //  One valid frame of every type, for the truncation and fuzz tests (the msg_t has dimension dim).
 static size_t
-s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[11])
+s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
 {
     size_t n = 0;
-    memset(frames, 0, 11 * sizeof frames[0]);
+    memset(frames, 0, S_NFRAMES * sizeof frames[0]);
     for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
         m->type = (msg_type_t) type;
         m->role = MSG_ROLE_WORKER;
@@ -642,8 +810,16 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[11])
         m->has_g = 1;
         m->f = 1.5;
         s_fill_g(m);
-        m->run = (run_info_t){"name",  "0.1.0", "[run]\nseed = 1\n", 1,           "marina",
-                              "randk", 4,       (uint32_t) dim,      "synthetic", 1.7e9};
+        m->run = (run_info_t){.name = "name",
+                              .version = "0.1.0",
+                              .config = "[run]\nseed = 1\n",
+                              .seed = 1,
+                              .method = "marina",
+                              .compressor = "randk",
+                              .n = 4,
+                              .dim = (uint32_t) dim,
+                              .dataset = "synthetic",
+                              .start_time = 1.7e9};
         m->stats = (round_stats_t){.round = 3,
                                    .coin = 0,
                                    .f = NAN,
@@ -657,12 +833,20 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[11])
             s_fill_sparse(m, dim, 3);
         assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
         n++;
-        if (type == MSG_UPDATE) {  // and a dense one
+        if (type == MSG_UPDATE) {  // and a dense one, and the compact encodings
             s_fill_dense(m, dim);
             assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
             n++;
+            for (int sparse = 0; sparse <= 1; sparse++) {
+                s_fill_levels(m, dim, sparse, 3, 3);
+                assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+                s_fill_pow2(m, dim, sparse);
+                assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+            }
+            m->up.enc = CVEC_ENC_RAW;
         }
     }
+    assert_true(n <= S_NFRAMES);
     return n;
 }
 
@@ -677,7 +861,7 @@ static void
 test_decode_rejects_every_truncation(void **state)
 {
     fixture_t *f = *state;
-    msg_buf_t frames[11];
+    msg_buf_t frames[S_NFRAMES];
     size_t n = s_valid_frames(&f->enc, D, frames);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(msg_decode(&f->dec, frames[i].data, frames[i].size, &f->err), MR_OK);
@@ -698,7 +882,7 @@ static void
 test_decode_rejects_trailing_byte(void **state)
 {
     fixture_t *f = *state;
-    msg_buf_t frames[11];
+    msg_buf_t frames[S_NFRAMES];
     size_t n = s_valid_frames(&f->enc, D, frames);
     for (size_t i = 0; i < n; i++) {
         char *longer = malloc(frames[i].size + 1);
@@ -833,6 +1017,221 @@ test_decode_rejects_nan_and_inf(void **state)
     s_expect_reject(f, MR_ENONFINITE);
 }
 
+//  Packs [1, 5, round 1, sender 1, kind, D, idx, [1, s, t, nnz, norm, lev], 1]; idx NULL is nil.
+static void
+s_raw_levels(fixture_t *f,
+             int sparse,
+             const void *idx,
+             size_t nidx,
+             uint64_t s,
+             uint64_t t,
+             uint64_t nnz,
+             const double *norm,
+             size_t nnorm,
+             const void *lev,
+             size_t nlev)
+{
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
+    msgpack_pack_uint8(&f->pk, D);
+    if (idx)
+        msgpack_pack_bin_with_body(&f->pk, idx, nidx);
+    else
+        msgpack_pack_nil(&f->pk);
+    msgpack_pack_array(&f->pk, 6);
+    msgpack_pack_uint8(&f->pk, CVEC_ENC_LEVELS);
+    msgpack_pack_uint64(&f->pk, s);
+    msgpack_pack_uint64(&f->pk, t);
+    msgpack_pack_uint64(&f->pk, nnz);
+    s_pack_doubles(&f->pk, norm, nnorm);
+    msgpack_pack_bin_with_body(&f->pk, lev, nlev);
+    msgpack_pack_uint8(&f->pk, 1);
+}
+
+//  Packs [1, 5, round 1, sender 1, kind, D, idx, [2, nnz, code], 1].
+static void
+s_raw_pow2(fixture_t *f,
+           int sparse,
+           const void *idx,
+           size_t nidx,
+           uint64_t nnz,
+           const void *code,
+           size_t ncode)
+{
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
+    msgpack_pack_uint8(&f->pk, D);
+    if (idx)
+        msgpack_pack_bin_with_body(&f->pk, idx, nidx);
+    else
+        msgpack_pack_nil(&f->pk);
+    msgpack_pack_array(&f->pk, 3);
+    msgpack_pack_uint8(&f->pk, CVEC_ENC_POW2);
+    msgpack_pack_uint64(&f->pk, nnz);
+    msgpack_pack_bin_with_body(&f->pk, code, ncode);
+    msgpack_pack_uint8(&f->pk, 1);
+}
+
+static void
+s_expect_raw_text(fixture_t *f, int rc, const char *text)
+{
+    s_expect_raw(f, rc);
+    if (!strstr(f->err.text, text))
+        fail_msg("'%s' does not say '%s'", f->err.text, text);
+}
+
+static void
+test_decode_rejects_bad_compact_updates(void **state)
+{
+    fixture_t *f = *state;
+    //  A valid dense LEVELS update of d = 113, s = 1: 113 codes of 2 bits (code 1 = level 0), so
+    //  28 bytes 0x55 and a last byte holding one code (0x01) and six zero padding bits.
+    unsigned char lev[29], bad[29];
+    memset(lev, 0x55, 28);
+    lev[28] = 0x01;
+    double norm[8] = {2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0};
+    s_raw_levels(f, 0, NULL, 0, 1, D, D, norm, 1, lev, 29);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.up.enc, CVEC_ENC_LEVELS);
+
+    memcpy(bad, lev, 29);
+    bad[0] = 0x57;  // code 3: level 2 > s = 1
+    s_raw_levels(f, 0, NULL, 0, 1, D, D, norm, 1, bad, 29);
+    s_expect_raw_text(f, MR_EMALFORMED, "outside [-1, 1]");
+    bad[0] = 0x55;
+    bad[28] = 0x41;  // a padding bit set
+    s_raw_levels(f, 0, NULL, 0, 1, D, D, norm, 1, bad, 29);
+    s_expect_raw_text(f, MR_EMALFORMED, "padding");
+    s_raw_levels(f, 0, NULL, 0, 1, D, D, norm, 1, lev, 28);  // a byte short
+    s_expect_raw_text(f, MR_EDIM, "'val.lev' has 28 bytes, expected 29");
+    s_raw_levels(f, 0, NULL, 0, 1, D, D, norm, 2, lev, 29);  // two norms for one block
+    s_expect_raw_text(f, MR_EDIM, "'val.norm'");
+    s_raw_levels(f, 0, NULL, 0, 1, D, D - 1, norm, 1, lev, 29);  // dense with nnz != d
+    s_expect_raw_text(f, MR_EDIM, "'val.nnz'");
+    s_raw_levels(f, 0, NULL, 0, 0, D, D, norm, 1, lev, 29);  // s = 0
+    s_expect_raw_text(f, MR_EMALFORMED, "'val.s'");
+    s_raw_levels(f, 0, NULL, 0, CVEC_MAX_LEVELS + 1, D, D, norm, 1, lev, 29);
+    s_expect_raw_text(f, MR_EMALFORMED, "'val.s'");
+    s_raw_levels(f, 0, NULL, 0, 1, 0, D, norm, 1, lev, 29);  // t = 0
+    s_expect_raw_text(f, MR_EDIM, "'val.t'");
+    s_raw_levels(f, 0, NULL, 0, 1, D + 1, D, norm, 1, lev, 29);
+    s_expect_raw_text(f, MR_EDIM, "'val.t'");
+    s_raw_levels(f, 0, NULL, 0, 1, 16, D, norm, 8, lev, 29);  // t = 16: 8 blocks, 8 norms: fine
+    s_expect_raw(f, MR_OK);
+    const double nonfinite[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        norm[3] = nonfinite[i];
+        s_raw_levels(f, 0, NULL, 0, 1, 16, D, norm, 8, lev, 29);
+        s_expect_raw_text(f, MR_ENONFINITE, "block norm: coordinate 3");
+    }
+    norm[3] = -1.0;
+    s_raw_levels(f, 0, NULL, 0, 1, 16, D, norm, 8, lev, 29);
+    s_expect_raw_text(f, MR_EMALFORMED, "the norm of block 3 is -1");
+    norm[3] = 1.0;
+    //  norm * level overflows: DBL_MAX * 2 / 2 = Inf (s = 2: 3-bit codes, code 4 = level 2).
+    unsigned char big[43] = {0x04};
+    double huge = 1.7976931348623157e308;
+    s_raw_levels(f, 0, NULL, 0, 2, D, D, &huge, 1, big, 43);
+    s_expect_raw_text(f, MR_ENONFINITE, "coordinate 0 is infinite");
+
+    //  Sparse: idx {5, 100} in 7-bit fields (5 | 100 << 7 = 0x3205), levels {+1, -1} (codes 2, 0).
+    const unsigned char idx[] = {0x05, 0x32}, two[] = {0x02};
+    s_raw_levels(f, 1, idx, 2, 1, D, 2, norm, 1, two, 1);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.up.kind, CVEC_SPARSE);
+    assert_int_equal(f->dec.up.idx[1], 100);
+    assert_true(f->dec.up.val[0] == 2.0 && f->dec.up.val[1] == -2.0);
+    const unsigned char down[] = {0xe4, 0x02};    // {100, 5}
+    const unsigned char out[] = {0x05, 0x3c};     // {5, 120}: 120 >= d
+    const unsigned char padded[] = {0x05, 0xb2};  // {5, 100} and a padding bit
+    s_raw_levels(f, 1, down, 2, 1, D, 2, norm, 1, two, 1);
+    s_expect_raw_text(f, MR_EMALFORMED, "does not increase");
+    s_raw_levels(f, 1, out, 2, 1, D, 2, norm, 1, two, 1);
+    s_expect_raw_text(f, MR_EDIM, "out of range");
+    s_raw_levels(f, 1, padded, 2, 1, D, 2, norm, 1, two, 1);
+    s_expect_raw_text(f, MR_EMALFORMED, "'idx' has nonzero padding");
+    s_raw_levels(f, 1, idx, 1, 1, D, 2, norm, 1, two, 1);
+    s_expect_raw_text(f, MR_EDIM, "'idx' has 1 bytes, expected 2");
+    s_raw_levels(f, 1, idx, 2, 1, D, D + 1, norm, 1, two, 1);
+    s_expect_raw_text(f, MR_EDIM, "'val.nnz'");
+    s_raw_levels(f, 1, NULL, 0, 1, D, 2, norm, 1, two, 1);  // sparse without idx
+    s_expect_raw_text(f, MR_EMALFORMED, "needs an idx");
+    s_raw_levels(f, 0, idx, 2, 1, D, D, norm, 1, lev, 29);  // dense with idx
+    s_expect_raw_text(f, MR_EMALFORMED, "idx nil");
+
+    //  POW2: 113 codes of 13 bits take 184 bytes; all zero is a valid all-zero update.
+    unsigned char code[184] = {0};
+    s_raw_pow2(f, 0, NULL, 0, D, code, 184);
+    s_expect_raw(f, MR_OK);
+    code[0] = 0xff;
+    code[1] = 0x0f;  // magnitude code 4095 > 2098
+    s_raw_pow2(f, 0, NULL, 0, D, code, 184);
+    s_expect_raw_text(f, MR_EMALFORMED, "exponent code 4095");
+    code[0] = 0x32;  // code 2098 + sign: -2^1023, the largest
+    code[1] = 0x18;
+    s_raw_pow2(f, 0, NULL, 0, D, code, 184);
+    s_expect_raw(f, MR_OK);
+    assert_true(f->dec.up.val[0] == -0x1p1023);
+    code[183] = 0x80;  // padding: 1469 bits use 5 bits of the last byte
+    s_raw_pow2(f, 0, NULL, 0, D, code, 184);
+    s_expect_raw_text(f, MR_EMALFORMED, "padding");
+    s_raw_pow2(f, 0, NULL, 0, D, code, 183);
+    s_expect_raw_text(f, MR_EDIM, "'val.code'");
+
+    //  The val array itself: empty, unknown or raw encoding, wrong length, wrong element types.
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_uint8(&f->pk, i == 3 ? D : 1);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_array(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw_text(f, MR_EMALFORMED, "empty array");
+    const uint64_t encs[] = {0, 3, 200};
+    for (int i = 0; i < 3; i++) {
+        s_raw_head(f, 1, MSG_UPDATE, 7);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, CVEC_DENSE);
+        msgpack_pack_uint8(&f->pk, D);
+        msgpack_pack_nil(&f->pk);
+        msgpack_pack_array(&f->pk, 3);
+        msgpack_pack_uint64(&f->pk, encs[i]);
+        msgpack_pack_uint8(&f->pk, D);
+        msgpack_pack_bin_with_body(&f->pk, code, 184);
+        msgpack_pack_uint8(&f->pk, 1);
+        s_expect_raw_text(f, MR_EMALFORMED, "'val.enc'");
+    }
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, CVEC_DENSE);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_array(&f->pk, 4);  // pow2 has 3 elements
+    msgpack_pack_uint8(&f->pk, CVEC_ENC_POW2);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_bin_with_body(&f->pk, code, 184);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw_text(f, MR_EMALFORMED, "expected 3 for pow2");
+    s_raw_head(f, 1, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, CVEC_DENSE);
+    msgpack_pack_uint8(&f->pk, D);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_array(&f->pk, 3);
+    msgpack_pack_uint8(&f->pk, CVEC_ENC_POW2);
+    msgpack_pack_str_with_body(&f->pk, "113", 3);  // nnz as a str
+    msgpack_pack_bin_with_body(&f->pk, code, 184);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw_text(f, MR_EMALFORMED, "'val.nnz' is a str");
+}
+
 static void
 test_decode_rejects_oversize_and_bad_strings(void **state)
 {
@@ -922,6 +1321,18 @@ s_assert_valid(const msg_t *m, size_t dim)
                 }
             }
             assert_true(cvec_is_finite(&m->up));
+            for (size_t j = 0; j < m->up.nnz && m->up.enc == CVEC_ENC_LEVELS; j++) {
+                const cvec_t *up = &m->up;
+                size_t i = up->kind == CVEC_SPARSE ? up->idx[j] : j;
+                assert_true(up->s >= 1 && up->t >= 1 && up->t <= dim);
+                assert_true(up->lev[j] >= -(int32_t) up->s && up->lev[j] <= (int32_t) up->s);
+                assert_true(up->norm[i / up->t] >= 0.0);
+                assert_true(up->val[j] == cvec_level_value(up->norm[i / up->t], up->lev[j], up->s));
+            }
+            for (size_t j = 0; j < m->up.nnz && m->up.enc == CVEC_ENC_POW2; j++) {
+                int e;
+                assert_true(m->up.val[j] == 0.0 || fabs(frexp(m->up.val[j], &e)) == 0.5);
+            }
             break;
         case MSG_METRICS:
             assert_true(isfinite(m->f));
@@ -1040,6 +1451,19 @@ s_pack_random_object(msgpack_packer *pk, uint64_t *seed)
             for (size_t i = 0; i < (r >> 8) % 3; i++)
                 msgpack_pack_uint8(pk, 1);
             break;
+        case 12: {  // a compact val: [enc, small ints and short bins...], sometimes the right shape
+            size_t n = (r >> 8) % 2 ? 6 : 3;
+            msgpack_pack_array(pk, n);
+            msgpack_pack_uint8(pk, (uint8_t) (1 + (r >> 9) % 2));
+            for (size_t i = 1; i < n; i++) {
+                uint64_t q = s_rand(seed);
+                if (q % 3 == 0)
+                    msgpack_pack_bin_with_body(pk, bytes, (q >> 8) % 20);
+                else
+                    msgpack_pack_uint8(pk, (uint8_t) ((q >> 8) % (D_FUZZ + 2)));
+            }
+            break;
+        }
         default:  // a quarter of the draws: small integers, valid as roles, kinds and coins
             msgpack_pack_uint64(pk, r >> 62);
             break;
@@ -1086,7 +1510,7 @@ test_decode_survives_bit_flips(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&enc, D_FUZZ), MR_OK);
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
-    msg_buf_t frames[11];
+    msg_buf_t frames[S_NFRAMES];
     size_t n = s_valid_frames(&enc, D_FUZZ, frames);
     uint64_t seed = 0xf11b5;
     int ok = 0, total = 0;
@@ -1123,7 +1547,15 @@ test_decode_repeatedly_does_not_leak(void **state)
     // RUN and STOP leave owned strings behind; the next decode (of any outcome) frees them, and
     // LeakSanitizer checks that nothing survives msg_fini() in the ASan build.
     f->enc.type = MSG_RUN;
-    f->enc.run = (run_info_t){"n", "v", "c", 1, "m", "k", 1, 1, "d", 0.0};
+    f->enc.run = (run_info_t){.name = "n",
+                              .version = "v",
+                              .config = "c",
+                              .seed = 1,
+                              .method = "m",
+                              .compressor = "k",
+                              .n = 1,
+                              .dim = 1,
+                              .dataset = "d"};
     for (int i = 0; i < 200; i++) {
         s_round_trip(f);
         assert_string_equal(f->dec.run.method, "m");
@@ -1218,6 +1650,76 @@ test_dense_update_costs_32_bits_per_coordinate(void **state)
     assert_int_equal(c.bytes_wire, f->buf.size);
 }
 
+//  docs/protocol.md, "Counting bits", d = 113: each compact encoding's three numbers.
+static void
+test_compact_update_costs(void **state)
+{
+    fixture_t *f = *state;
+    struct {
+        const char *what;
+        int levels, sparse;
+        uint32_t s;
+        size_t t, nnz;
+        uint64_t paper, model, wire;
+    } cases[] = {
+        //  32 for the norm + 2 bits (sign, level) per coordinate
+        {"dither s=1 dense", 1, 0, 1, D, D, 32 + 2 * 113, 258, 55},
+        //  + 7 index bits per entry; wire: idx 2+10 bytes, lev 2+3
+        {"dither s=1 sparse nnz=11", 1, 1, 1, D, 11, 32 + 2 * 11, 54 + 77, 40},
+        //  8 blocks of 16 (the last one has 1 coordinate); 1 + ceil(log2 3) = 3 bits per level
+        {"block t=16 s=2 dense", 1, 0, 2, 16, D, 8 * 32 + 3 * 113, 595, 125},
+        //  ternary travels as levels with s = 1 and the scale max|x_i| as the norm
+        {"ternary dense", 1, 0, 1, D, D, 258, 258, 55},
+        //  1 + ceil(log2 17) = 6 bits per level
+        {"dither s=16 dense", 1, 0, 16, D, D, 32 + 6 * 113, 710, 111},
+        //  9 bits (sign + 8-bit exponent) per value; the wire uses 13
+        {"natural dense", 0, 0, 0, 0, D, 9 * 113, 1017, 198},
+        {"natural sparse nnz=10", 0, 1, 0, 0, 10, 90, 90 + 70, 41},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].levels)
+            s_fill_levels(&f->enc, D, cases[i].sparse, cases[i].s, cases[i].t);
+        else
+            s_fill_pow2(&f->enc, D, cases[i].sparse);
+        if (cases[i].sparse) {  // nnz entries spread over 0..d-1
+            cvec_t *up = &f->enc.up;
+            up->nnz = cases[i].nnz;
+            for (size_t j = 0; j < up->nnz; j++) {
+                up->idx[j] = (uint32_t) (j * D / up->nnz);
+                if (cases[i].levels) {
+                    up->lev[j] = 1;
+                    up->val[j] = cvec_level_value(up->norm[up->idx[j] / up->t], 1, up->s);
+                }
+            }
+        }
+        assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+        msg_cost_t c = msg_update_cost(&f->enc.up, f->buf.size);
+        print_message("%-26s bits_paper %5" PRIu64 "  bits_model %5" PRIu64 "  bytes_wire %4zu\n",
+                      cases[i].what, c.bits_paper, c.bits_model, f->buf.size);
+        assert_int_equal(c.bits_paper, cases[i].paper);
+        assert_int_equal(c.bits_model, cases[i].model);
+        assert_int_equal(c.bytes_wire, cases[i].wire);
+        //  The receiver counts the same from the decoded update.
+        s_round_trip(f);
+        msg_cost_t d = msg_update_cost(&f->dec.up, f->buf.size);
+        assert_int_equal(d.bits_paper, c.bits_paper);
+        assert_int_equal(d.bits_model, c.bits_model);
+    }
+    //  TopK travels like RandK: raw values and uint32 indices.
+    s_fill_sparse(&f->enc, D, 10);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    msg_cost_t c = msg_update_cost(&f->enc.up, f->buf.size);
+    assert_int_equal(c.bits_paper, 320);
+    assert_int_equal(c.bits_model, 390);
+    assert_int_equal(c.bytes_wire, 132);
+    assert_int_equal(msg_level_bits(1), 2);
+    assert_int_equal(msg_level_bits(2), 3);
+    assert_int_equal(msg_level_bits(3), 3);
+    assert_int_equal(msg_level_bits(4), 4);
+    assert_int_equal(msg_level_bits(16), 6);
+    assert_int_equal(msg_level_bits(CVEC_MAX_LEVELS), 26);
+}
+
 static void
 test_round_costs_g_only(void **state)
 {
@@ -1272,6 +1774,8 @@ main(void)
         T(test_round_k_carries_g),
         T(test_dense_update_round_trips),
         T(test_sparse_update_round_trips),
+        T(test_compressed_updates_round_trip_bit_for_bit),
+        T(test_encode_rejects_an_inconsistent_compact_update),
         T(test_metrics_round_trips),
         T(test_resync_round_trips),
         T(test_run_round_trips),
@@ -1287,6 +1791,7 @@ main(void)
         T(test_decode_rejects_wrong_dimension),
         T(test_decode_rejects_unsorted_or_out_of_range_idx),
         T(test_decode_rejects_nan_and_inf),
+        T(test_decode_rejects_bad_compact_updates),
         T(test_decode_rejects_oversize_and_bad_strings),
         T(test_decode_rejects_huge_container_claims),
         T(test_decode_survives_random_garbage),
@@ -1298,6 +1803,7 @@ main(void)
         T(test_index_bits_is_ceil_log2),
         T(test_randk_update_costs_paper_and_model_bits),
         T(test_dense_update_costs_32_bits_per_coordinate),
+        T(test_compact_update_costs),
         T(test_round_costs_g_only),
         T(test_frame_sizes_match_the_protocol_doc),
 #undef T

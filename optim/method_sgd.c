@@ -1,0 +1,173 @@
+//  method_sgd.c - distributed minibatch SGD as a method table; see method.h.
+//
+//  Every round each worker draws b = mp->batch indices of its shard (uniform or importance
+//  sampling, from its own rng) and sends the dense, reweighted minibatch gradient
+//  1/b sum_j w_j grad f_ij(x^k); the server averages them into g^k. The compressor is ignored.
+//  The server is DIANA's with alpha = 0 (g^k = 1/n sum_i update_i; method_diana.c).
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "method_impl.h"
+#include "sampler.h"
+#include "theory.h"
+
+struct method_worker {
+    method_params_t mp;   // the run's parameters (copied)
+    const loss_t *loss;   // f_i over this worker's shard, borrowed
+    uint32_t id;          // i, 0-based
+    sampler_t sampler;    // draws the minibatch
+    uint32_t *rows;       // b drawn indices
+    double *w;            // their weights 1/(m P(j))
+    vec_t x;              // x^k
+    vec_t grad;           // the minibatch gradient at x^k
+    uint64_t next_round;  // the round worker_step expects
+};
+
+static void
+s_worker_destroy(method_worker_t **self_p)
+{
+    method_worker_t *self = *self_p;
+    if (!self)
+        return;
+    sampler_fini(&self->sampler);
+    free(self->rows);
+    free(self->w);
+    vec_fini(&self->x);
+    vec_fini(&self->grad);
+    free(self);
+    *self_p = NULL;
+}
+
+static method_worker_t *
+s_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    if (mp->n == 0) {
+        mr_err_set(err, MR_ECONFIG, "SGD needs at least one worker (n = 0)");
+        return NULL;
+    }
+    if (mp->dim == 0 || x0->dim != mp->dim || loss->data->cols != mp->dim) {
+        mr_err_set(err, MR_EDIM, "worker %u: x0 has dim %zu, data %zu columns, the run has d = %zu",
+                   id, x0->dim, loss->data->cols, mp->dim);
+        return NULL;
+    }
+    if (!(mp->gamma > 0.0 && isfinite(mp->gamma))) {
+        mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite", mp->gamma);
+        return NULL;
+    }
+    if (mp->batch == 0) {
+        mr_err_set(err, MR_ECONFIG, "key 'batch' = 0: SGD needs a minibatch");
+        return NULL;
+    }
+    method_worker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+        return NULL;
+    }
+    self->mp = *mp;
+    self->loss = loss;
+    self->id = id;
+    if (sampler_init(&self->sampler, loss, mp->sampling, err) != MR_OK) {
+        free(self);
+        return NULL;
+    }
+    self->rows = calloc(mp->batch, sizeof *self->rows);
+    self->w = calloc(mp->batch, sizeof *self->w);
+    if (!self->rows || !self->w || vec_init(&self->x, mp->dim) != MR_OK ||
+        vec_init(&self->grad, mp->dim) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu, b = %zu)", id, mp->dim,
+                   mp->batch);
+        s_worker_destroy(&self);
+        return NULL;
+    }
+    vec_copy(&self->x, x0);
+    return self;
+}
+
+static int
+s_worker_step(method_worker_t *self,
+              const method_round_t *rd,
+              rng_t *rng,
+              cvec_t *out,
+              method_report_t *report)
+{
+    if (rd->round != self->next_round)
+        return MR_EINVAL;
+    if (rd->part)
+        return MR_EINVAL;  // every worker, every round: the server never names participants
+    assert(out->cap >= self->mp.dim);
+    if (rd->round > 0) {
+        assert(rd->g && rd->g->dim == self->mp.dim);
+        vec_axpy(&self->x, -self->mp.gamma, rd->g);  // x^k = x^{k-1} - gamma g^{k-1}
+    }
+    size_t b = self->mp.batch;
+    sampler_draw(&self->sampler, rng, b, self->rows, self->w);
+    loss_batch_grad_weighted(self->loss, self->rows, self->w, b, &self->x, &self->grad);
+    out->dim = self->mp.dim;
+    cvec_set_dense(out, &self->grad);
+    //  Only a minibatch was evaluated: no f_i(x^k) or grad f_i(x^k) to report.
+    *report = (method_report_t){.send = 1, .oracle_calls = b, .have_eval = 0};
+    self->next_round++;
+    return MR_OK;
+}
+
+static const vec_t *
+s_worker_x(const method_worker_t *self)
+{
+    return &self->x;
+}
+
+static method_params_t
+s_sgd_params(const method_params_t *mp)
+{
+    method_params_t sgd = *mp;
+    sgd.alpha = 0.0;  // DIANA's server without shifts: g^k = 1/n sum_i update_i
+    return sgd;
+}
+
+static method_server_t *
+s_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    method_params_t sgd = s_sgd_params(mp);
+    return method_diana_server_new(&sgd, x0, err);
+}
+
+//  SGD's theory: b = max(1, m/100) (the MARINA paper's experimental minibatch, App. A) and
+//  gamma = 1/L, GD's descent-lemma step; with a constant step, minibatch SGD then settles in a
+//  neighbourhood of a stationary point whose size shrinks with b. p and alpha are unused (set to
+//  1 and 0).
+static int
+s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    mp->p = 1.0;
+    mp->alpha = 0.0;
+    if (mp->m == 0)
+        mp->m = pc->m;
+    if (mp->m == 0)
+        return mr_err_set(err, MR_ECONFIG, "key 'm' = 0: SGD needs samples on each worker");
+    if (mp->batch == 0)
+        mp->batch = theory_minibatch(mp->m);
+    if (mp->batch > mp->m)
+        return mr_err_set(err, MR_ECONFIG, "key 'batch' = %zu is outside [1, m = %zu]", mp->batch,
+                          mp->m);
+    if (isnan(mp->gamma))
+        mp->gamma = 1.0 / pc->L;
+    return method_check_common(mp, err);
+}
+
+const method_t method_sgd = {
+    .name = "sgd",
+    .allows_biased = 0,
+    .uses_compressor = 0,
+    .resolve = s_resolve,
+    .worker_new = s_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_server_new,
+    .server_destroy = method_diana_server_destroy,
+    .server_plan = method_diana_server_plan,
+    .server_combine = method_diana_server_combine,
+    .server_x = method_diana_server_x,
+};
