@@ -39,6 +39,7 @@ typedef struct {
     vec_t gmean;             // mean of grads
     uint64_t rejected;       // messages dropped as malformed or unexpected
     int term;                // the host sent $TERM (it waits for us to return)
+    int burst;               // messages taken since the last poll
     int abort;               // a STOP arrived on the PULL socket
     char reason[256];        // why the run failed or was aborted
 } s_server_t;
@@ -172,23 +173,31 @@ s_next(s_server_t *self, double deadline)
     while (true) {
         if (zsys_interrupted)
             return NEXT_TERM;
-        double left = deadline - actor_now();
-        if (left <= 0)
-            return NEXT_TIMEOUT;
-        unsigned ready = actor_poll(socks, 2, (long) (left * 1000.0) + 1);
-        if (ready & 1u && actor_pipe_term(self->pipe)) {
-            self->term = 1;
-            return NEXT_TERM;
-        }
-        if (!(ready & 2u))
-            continue;
         zmq_msg_t frame;
         zmq_msg_init(&frame);
-        int size = actor_recv(socks[1], &frame);
+        // Take what is queued without a poll (one system call less per message); poll, and so
+        // look at the pipe, when the queue is empty or after a burst of messages.
+        int size = self->burst < 64 ? actor_recv(socks[1], &frame) : -1;
         if (size == -1) {
-            zmq_msg_close(&frame);
-            continue;
+            self->burst = 0;
+            double left = deadline - actor_now();
+            if (left <= 0) {
+                zmq_msg_close(&frame);
+                return NEXT_TIMEOUT;
+            }
+            unsigned ready = actor_poll(socks, 2, (long) (left * 1000.0) + 1);
+            if (ready & 1u && actor_pipe_term(self->pipe)) {
+                zmq_msg_close(&frame);
+                self->term = 1;
+                return NEXT_TERM;
+            }
+            size = ready & 2u ? actor_recv(socks[1], &frame) : -1;
+            if (size == -1) {
+                zmq_msg_close(&frame);
+                continue;
+            }
         }
+        self->burst++;
         mr_err_t err;
         int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
                             : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);

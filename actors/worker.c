@@ -118,8 +118,10 @@ s_answer(s_worker_t *self)
     const worker_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
     const msg_t *in = &self->in;
+    static const uint32_t nobody[1] = {0};  // an empty list that is not NULL ("everybody")
     method_round_t rd = {in->round, in->coin, in->has_g ? &in->g : NULL,
-                         in->all_part ? NULL : in->part, in->all_part ? 0 : in->npart};
+                         in->all_part ? NULL : (in->part ? in->part : nobody),
+                         in->all_part ? 0 : in->npart};
     method_report_t report = {0};
     msg_t *out = &self->out;
     int rc = method->worker_step(self->mw, &rd, &self->rng, &out->up, &report);
@@ -136,12 +138,16 @@ s_answer(s_worker_t *self)
         return -1;
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     out->type = MSG_METRICS;
+    const vec_t *x = method->worker_x(self->mw);
     if (report.have_eval) {
         out->f = report.f;
         vec_copy(&out->g, report.grad);
     } else {
-        out->f = loss_value_grad(cfg->loss, method->worker_x(self->mw), &out->g);
+        out->f = loss_value_grad(cfg->loss, x, &out->g);
     }
+    // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
+    if (cfg->mp.reg.kind != PROX_NONE)
+        out->f += prox_value(&cfg->mp.reg, x);
     if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
         snprintf(self->reason, sizeof self->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,

@@ -10,6 +10,7 @@
 #include "comp.h"
 #include "db.h"
 #include "libsvm.h"
+#include "prox.h"
 #include "sampler.h"
 #include "solve.h"
 #include "theory.h"
@@ -122,8 +123,12 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     else
         snprintf(key, sizeof key, "%s bias=%d", dataset, cfg_bool(c, "bias"));
     size_t used = strlen(key);
-    snprintf(key + used, sizeof key - used, " loss=%s lambda=%.17g n=%zu",
-             loss_kind_name(e->loss_kind), cfg_real(c, "lambda"), e->mp.n);
+    const prox_cfg_t *reg = &e->mp.reg;
+    snprintf(key + used, sizeof key - used,
+             " loss=%s lambda=%.17g n=%zu reg=%s lambda1=%.17g lambda2=%.17g radius=%.17g "
+             "lo=%.17g hi=%.17g",
+             loss_kind_name(e->loss_kind), cfg_real(c, "lambda"), e->mp.n,
+             prox_kind_name(reg->kind), reg->lambda1, reg->lambda2, reg->radius, reg->lo, reg->hi);
     e->problem = strdup(key);
     if (!e->problem)
         return mr_err_set(err, MR_ENOMEM, "out of memory");
@@ -145,7 +150,8 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
         vec_fini(&x0);
         return mr_err_set(err, MR_ENOMEM, "out of memory");
     }
-    rc = solve_minimize(e->losses, e->mp.n, &x0, FSTAR_TOL, FSTAR_MAX_ITER, &xs, &e->f_star, err);
+    rc = solve_minimize_prox(e->losses, e->mp.n, &e->mp.reg, &x0, FSTAR_TOL, FSTAR_MAX_ITER, &xs,
+                             &e->f_star, err);
     vec_fini(&x0);
     vec_fini(&xs);
     if (rc == MR_ETIMEOUT) {
@@ -154,6 +160,45 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
         rc = MR_OK;
     }
     return rc;
+}
+
+//  R of F = f + R, and the sketch of SEGA; refused for a method without prox theory.
+static int
+s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
+{
+    prox_cfg_t *reg = &e->mp.reg;
+    int rc = prox_kind_parse(cfg_str(c, "reg"), &reg->kind, err);
+    if (rc != MR_OK)
+        return rc;
+    reg->lambda1 = cfg_real(c, "lambda1");
+    reg->lambda2 = cfg_real(c, "lambda2");
+    reg->radius = cfg_real(c, "radius");
+    reg->lo = cfg_real(c, "lo");
+    reg->hi = cfg_real(c, "hi");
+    rc = prox_check(reg, err);
+    if (rc != MR_OK)
+        return rc;
+    if (reg->kind != PROX_NONE && !e->method->allows_prox)
+        return mr_err_set(err, MR_ECONFIG,
+                          "reg = '%s': method '%s' has no proximal theory (use gd, dcgd, diana, "
+                          "vr-diana, sega, sega-biased or cd)",
+                          cfg_str(c, "reg"), e->method->name);
+    const char *sketch = cfg_str(c, "sketch");
+    if (strcmp(sketch, "coordinate") == 0)
+        e->mp.sketch = 0;
+    else if (strcmp(sketch, "gaussian") == 0)
+        e->mp.sketch = 2;
+    else
+        return mr_err_set(err, MR_ECONFIG, "sketch = '%s' is unknown (coordinate, gaussian)",
+                          sketch);
+    int64_t b = cfg_int(c, "sketch_b");
+    if (b < 1)
+        return mr_err_set(err, MR_ECONFIG, "sketch_b = %lld: a sketch needs b >= 1 directions",
+                          (long long) b);
+    e->mp.sketch_b = (size_t) b;
+    if (!(cfg_real(c, "lambda") >= 0))
+        return mr_err_set(err, MR_ECONFIG, "lambda = %g must be >= 0", cfg_real(c, "lambda"));
+    return MR_OK;
 }
 
 int
@@ -183,6 +228,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     rc = sampler_kind_parse(cfg_str(c, "sampling"), &e->mp.sampling, err);
     if (rc != MR_OK)
         return rc;
+    rc = s_regulariser(e, c, err);
+    if (rc != MR_OK)
+        return rc;
+    e->mp.seed = (uint64_t) cfg_int(c, "seed");
     size_t n = (size_t) cfg_int(c, "n");
     rc = s_load_data(e, c, err);
     if (rc != MR_OK)

@@ -84,7 +84,7 @@ static const s_field_t s_update[] = {
 //  The compact encodings of an UPDATE's val (docs/protocol.md, "Compact values"): an array
 //  [enc, ...] instead of a bin of float64.
 static const s_field_t s_levels[] = {
-    {"val.enc", S_UINT, CVEC_ENC_POW2},
+    {"val.enc", S_UINT, CVEC_ENC_SKETCH},
     {"val.s", S_UINT, CVEC_MAX_LEVELS},
     {"val.t", S_UINT, S_U32},
     {"val.nnz", S_UINT, S_U32},
@@ -92,9 +92,16 @@ static const s_field_t s_levels[] = {
     {"val.lev", S_BIN, 0},
 };
 static const s_field_t s_pow2[] = {
-    {"val.enc", S_UINT, CVEC_ENC_POW2},
+    {"val.enc", S_UINT, CVEC_ENC_SKETCH},
     {"val.nnz", S_UINT, S_U32},
     {"val.code", S_BIN, 0},
+};
+//  SEGA's Gaussian sketch (docs/protocol.md, "Sketch coefficients"): [3, b, coef], coef the b
+//  float64 values S^T r. They are not coordinates; the receiver redraws S from the run's seed.
+static const s_field_t s_sketch[] = {
+    {"val.enc", S_UINT, CVEC_ENC_SKETCH},
+    {"val.b", S_UINT, S_U32},
+    {"val.coef", S_BIN, 0},
 };
 
 //  POW2 codes: S_POW2_BITS bits per value; bit 12 is the sign, bits 0..11 are 0 for zero or
@@ -194,7 +201,7 @@ s_release_strings(msg_t *m)
         m->owned[i] = NULL;
     }
     m->run.name = m->run.version = m->run.config = NULL;
-    m->run.method = m->run.compressor = m->run.dataset = NULL;
+    m->run.method = m->run.compressor = m->run.dataset = m->run.problem = NULL;
     m->status = m->reason = NULL;
 }
 
@@ -203,6 +210,7 @@ msg_init(msg_t *m, size_t dim)
 {
     assert(m);
     memset(m, 0, sizeof *m);
+    m->all_part = 1;  // a ROUND is for every worker unless msg_set_part() says otherwise
     if (dim < 1 || dim > S_MAX_DIM)
         return MR_EINVAL;
     if (vec_init(&m->g, dim) != MR_OK || cvec_init(&m->up, dim, dim) != MR_OK) {
@@ -432,6 +440,15 @@ s_pack_bits(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up, s_src_t src, uns
 static int
 s_check_compact(const cvec_t *up)
 {
+    if (up->enc == CVEC_ENC_SKETCH) {
+        //  One in-memory form on both sides (vec.h): sparse, 1 <= b <= d, idx[j] = j.
+        if (up->kind != CVEC_SPARSE || up->nnz < 1 || up->nnz > up->dim || up->nnz > up->cap)
+            return MR_EINVAL;
+        for (size_t j = 0; j < up->nnz; j++)
+            if (up->idx[j] != j)
+                return MR_EINVAL;
+        return MR_OK;
+    }
     int sparse = up->kind == CVEC_SPARSE;
     if (up->nnz > up->dim || up->nnz > up->cap || (!sparse && up->nnz != up->dim))
         return MR_EINVAL;
@@ -466,6 +483,14 @@ static int
 s_pack_compact(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up)
 {
     int r = 0;
+    if (up->enc == CVEC_ENC_SKETCH) {
+        r |= msgpack_pack_nil(pk);  // coefficients have no coordinates
+        r |= msgpack_pack_array(pk, 3);
+        r |= msgpack_pack_uint8(pk, CVEC_ENC_SKETCH);
+        r |= msgpack_pack_uint64(pk, up->nnz);
+        r |= s_pack_f64s(pk, b, up->val, up->nnz);
+        return r;
+    }
     if (up->kind == CVEC_SPARSE)
         r |= s_pack_bits(pk, b, up, S_SRC_IDX, msg_index_bits(up->dim));
     else
@@ -1049,6 +1074,51 @@ s_check_padding(const s_bits_t *r, const char *what, const char *name, mr_err_t 
     return MR_OK;
 }
 
+//  Decodes a SKETCH update (v[5] is an array [3, b, coef] whose enc was read) into m->up, in the
+//  one in-memory form of vec.h: kind sparse, nnz = b, idx[j] = j.
+static int
+s_decode_sketch(msg_t *m, const s_val_t *v, size_t dim, const char *what, mr_err_t *err)
+{
+    cvec_t *up = &m->up;
+    const msgpack_object_array *a = &v[5].o->via.array;
+    size_t nf = sizeof s_sketch / sizeof s_sketch[0];
+    if (a->size != nf)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "%s: 'val' has %" PRIu32 " elements, expected %zu for sketch", what,
+                          a->size, nf);
+    s_val_t e[3];
+    for (size_t i = 1; i < nf; i++) {
+        int rc = s_field("update", &s_sketch[i], &a->ptr[i], &e[i], err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    if (v[2].u != CVEC_SPARSE)
+        return mr_err_set(err, MR_EMALFORMED, "%s: a sketch update must have kind 1, got %" PRIu64,
+                          what, v[2].u);
+    if (!v[4].nil)
+        return mr_err_set(err, MR_EMALFORMED, "%s: a sketch update must have idx nil", what);
+    uint64_t b = e[1].u;
+    if (b < 1 || b > dim)
+        return mr_err_set(err, MR_EDIM, "%s: 'val.b' is %" PRIu64 ", expected 1..%zu", what, b,
+                          dim);
+    if (e[2].n != 8 * (size_t) b)
+        return mr_err_set(err, MR_EDIM,
+                          "%s: 'val.coef' has %zu bytes, expected %zu (8 per coefficient)", what,
+                          e[2].n, 8 * (size_t) b);
+    char cwhat[112];
+    snprintf(cwhat, sizeof cwhat, "%s: sketch coefficients", what);
+    int rc = s_get_f64s(up->val, e[2].p, (size_t) b, NULL, cwhat, err);
+    if (rc != MR_OK)
+        return rc;
+    for (size_t j = 0; j < (size_t) b; j++)
+        up->idx[j] = (uint32_t) j;
+    up->enc = CVEC_ENC_SKETCH;
+    up->kind = CVEC_SPARSE;
+    up->dim = dim;
+    up->nnz = (size_t) b;
+    return MR_OK;
+}
+
 //  Decodes the idx and val of a LEVELS or POW2 update (v[5] is an array) into m->up.
 static int
 s_decode_compact(msg_t *m, const s_val_t *v, size_t dim, const char *what, mr_err_t *err)
@@ -1065,6 +1135,8 @@ s_decode_compact(msg_t *m, const s_val_t *v, size_t dim, const char *what, mr_er
     if (e[0].u == CVEC_ENC_RAW)
         return mr_err_set(err, MR_EMALFORMED,
                           "%s: 'val.enc' is 0 (raw), but raw values travel as a bin", what);
+    if (e[0].u == CVEC_ENC_SKETCH)
+        return s_decode_sketch(m, v, dim, what, err);
     int levels = e[0].u == CVEC_ENC_LEVELS;
     const s_field_t *fields = levels ? s_levels : s_pow2;
     size_t nf = levels ? sizeof s_levels / sizeof s_levels[0] : sizeof s_pow2 / sizeof s_pow2[0];
@@ -1521,8 +1593,10 @@ msg_cost_t
 msg_update_cost(const cvec_t *up, size_t wire_bytes)
 {
     assert(up);
-    int sparse = up->kind == CVEC_SPARSE;
-    uint64_t nnz = sparse ? up->nnz : up->dim;
+    //  A sketch's b coefficients carry no indices: the receiver redraws S from the run's seed.
+    int sketch = up->enc == CVEC_ENC_SKETCH;
+    int sparse = up->kind == CVEC_SPARSE && !sketch;
+    uint64_t nnz = up->kind == CVEC_SPARSE ? up->nnz : up->dim;
     uint64_t per_value = 32, fixed = 0;  // bits per transmitted value, bits per message
     if (up->enc == CVEC_ENC_LEVELS) {
         assert(up->t >= 1);

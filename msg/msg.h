@@ -5,7 +5,9 @@
 //  Vectors travel as MessagePack bin of little-endian IEEE-754 doubles (indices: uint32 LE),
 //  except an UPDATE whose cvec_t.enc is LEVELS or POW2 (a quantizer's output): its values travel
 //  as an array of norms and bit-packed levels or exponents, its indices bit-packed, and the
-//  decoder rebuilds the doubles bit for bit (docs/protocol.md, "Compact values").
+//  decoder rebuilds the doubles bit for bit (docs/protocol.md, "Compact values"). An UPDATE
+//  whose enc is SKETCH (SEGA's Gaussian sketch) carries b coefficients S^T r and no indices
+//  (docs/protocol.md, "Sketch coefficients"); it costs 32 b bits in both bit conventions.
 //  msg_decode() is strict: wrong types, field counts, lengths, dimensions, versions, non-finite
 //  values or trailing bytes give MR_EMALFORMED / MR_EDIM / MR_ENONFINITE / MR_EVERSION and a
 //  sentence in err; it never crashes or reads out of bounds, whatever the bytes.
@@ -25,7 +27,7 @@
 #include "stats.h"
 #include "vec.h"
 
-#define MSG_VERSION 1
+#define MSG_VERSION 2
 
 typedef enum {
     MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid)

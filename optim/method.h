@@ -18,6 +18,7 @@
 #include "comp.h"
 #include "loss.h"
 #include "mr_err.h"
+#include "prox.h"
 #include "rng.h"
 #include "vec.h"
 
@@ -40,6 +41,10 @@ typedef struct {
     size_t r;            // PP-MARINA: clients drawn (i.i.d., with replacement) per compressed round
     double alpha;        // DIANA / VR-DIANA: shift stepsize (theory 1/(1+omega))
     sampling_t sampling;  // how minibatches are drawn
+    prox_cfg_t reg;       // R of F = f + R: methods with prox theory step x = prox_{gamma R}(...)
+    uint64_t seed;        // the run's seed (for randomness worker and server share, e.g. sketches)
+    size_t sketch_b;      // SEGA: sketch size (coordinates K come from comp.k; Gaussian: b)
+    int sketch;           // SEGA: sketch kind (method-specific enum)
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -79,6 +84,7 @@ typedef struct method_server method_server_t;
 typedef struct {
     const char *name;     // "marina", "gd", ...
     int allows_biased;    // 1 if a biased compressor (TopK) is allowed
+    int allows_prox;      // 1 if the method takes a prox step for a regulariser R != none
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);

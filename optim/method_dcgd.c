@@ -6,7 +6,8 @@
 //  to 0 (method_diana.c). Unlike DIANA it may use a biased compressor: TopK gives plain biased
 //  compressed GD. With an unbiased Q the compression noise omega/n * 1/n sum_i |grad f_i(x)|^2
 //  does not vanish at the optimum of heterogeneous data, so DCGD stalls at a floor that DIANA's
-//  shifts remove.
+//  shifts remove. With a regulariser R it is compressed proximal GD (the slides' DCGD with R):
+//  x^{k+1} = prox_{gamma R}(x^k - gamma g^k), DIANA's prox step.
 #include <math.h>
 
 #include "method_impl.h"
@@ -51,6 +52,7 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 const method_t method_dcgd = {
     .name = "dcgd",
     .allows_biased = 1,
+    .allows_prox = 1,
     .uses_compressor = 1,
     .resolve = s_resolve,
     .worker_new = s_worker_new,

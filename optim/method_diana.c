@@ -9,6 +9,10 @@
 //  DIANA's g_i is the full local gradient; VR-DIANA's is an L-SVRG estimator around a reference
 //  point w_i that a worker moves to its iterate with probability p (drawn from its own rng).
 //
+//  With a regulariser R (F = f + R) both step x^{k+1} = prox_{gamma R}(x^k - gamma g^k), the
+//  proximal step of both papers (Mishchenko et al. 2019, Alg. 1; Horvath et al. 2019); worker and
+//  server apply it with the same arithmetic, so their copies of x stay bit-identical.
+//
 //  Every round, round 0 included, is the same kind of step, so there is no coin (c_k = 0): round
 //  0 is the step at x^0 with h = 0. With alpha = 0 the shifts stay zero and the step is plain
 //  compressed GD: method_dcgd.c reuses the worker and server below that way, method_sgd.c the
@@ -197,8 +201,9 @@ method_diana_worker_step(method_worker_t *self,
     *report = (method_report_t){.send = 1};
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
-        //  x^k = x^{k-1} - gamma g^{k-1}
+        //  x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1})
         vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
     }
     if (!self->vr || rd->round == 0) {
         //  DIANA: g_i = grad f_i(x^k). VR-DIANA, round 0: w_i = x^0, mu_i = grad f_i(x^0), and
@@ -302,8 +307,11 @@ method_diana_server_combine(method_server_t *self,
     vec_zero(&self->sum);
     for (size_t i = 0; i < n; i++)
         cvec_axpy_to(&self->sum, 1.0, ups[i]);
-    if (rd->round > 0)
-        vec_axpy(&self->x, -self->mp.gamma, &self->g);  // x^k = x^{k-1} - gamma g^{k-1}
+    if (rd->round > 0) {
+        //  x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}), as the workers compute it.
+        vec_axpy(&self->x, -self->mp.gamma, &self->g);
+        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+    }
     //  g^k = h + 1/n sum_i Delta_i, then h += alpha/n sum_i Delta_i.
     vec_copy(&self->g, &self->h);
     vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
@@ -388,6 +396,7 @@ s_vr_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 const method_t method_diana = {
     .name = "diana",
     .allows_biased = 0,
+    .allows_prox = 1,
     .uses_compressor = 1,
     .resolve = s_resolve,
     .worker_new = method_diana_worker_new,
@@ -404,6 +413,7 @@ const method_t method_diana = {
 const method_t method_vr_diana = {
     .name = "vr-diana",
     .allows_biased = 0,
+    .allows_prox = 1,
     .uses_compressor = 1,
     .resolve = s_vr_resolve,
     .worker_new = s_vr_worker_new,

@@ -3,6 +3,12 @@
 //  Every round each worker sends its dense grad f_i(x^k) and the server averages them. That is
 //  MARINA with p = 1 and Q = identity (MARINA paper, Sec. 2), so GD runs MARINA's machinery with
 //  those two parameters forced: the configured p and compressor are ignored.
+//
+//  With a regulariser R (F = f + R) it is proximal GD, the slides' distributed GD:
+//  x^{k+1} = prox_{gamma R}(x^k - gamma g^k), and projected GD when R is the indicator of a set.
+//  MARINA's worker and server run their prox variants, which map the new point through the prox
+//  before the gradient there is taken; with R = none the prox is the identity and the run is
+//  MARINA's arithmetic, bit for bit.
 #include <math.h>
 
 #include "method_impl.h"
@@ -43,15 +49,16 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 
 const method_t method_gd = {
     .name = "gd",
+    .allows_prox = 1,
     .uses_compressor = 0,
     .resolve = s_resolve,
     .worker_new = s_worker_new,
     .worker_destroy = method_marina_worker_destroy,
-    .worker_step = method_marina_worker_step,
+    .worker_step = method_marina_worker_step_prox,
     .worker_x = method_marina_worker_x,
     .server_new = s_server_new,
     .server_destroy = method_marina_server_destroy,
     .server_plan = method_marina_server_plan,
-    .server_combine = method_marina_server_combine,
+    .server_combine = method_marina_server_combine_prox,
     .server_x = method_marina_server_x,
 };

@@ -24,6 +24,13 @@ int method_marina_worker_step(method_worker_t *self,
                               cvec_t *out,
                               method_report_t *report);
 const vec_t *method_marina_worker_x(const method_worker_t *self);
+//  Proximal GD's worker step (method_gd.c): as above, but x^{k+1} = prox_{gamma R}(x^k - gamma g^k)
+//  with R = mp.reg, applied before the gradient at x^{k+1} is taken.
+int method_marina_worker_step_prox(method_worker_t *self,
+                                   const method_round_t *rd,
+                                   rng_t *rng,
+                                   cvec_t *out,
+                                   method_report_t *report);
 
 method_server_t *
 method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err);
@@ -34,6 +41,11 @@ int method_marina_server_combine(method_server_t *self,
                                  const method_round_t *rd,
                                  const cvec_t *const *ups,
                                  mr_err_t *err);
+//  Proximal GD's server combine: the server's x^{k+1} goes through the same prox.
+int method_marina_server_combine_prox(method_server_t *self,
+                                      const method_round_t *rd,
+                                      const cvec_t *const *ups,
+                                      mr_err_t *err);
 const vec_t *method_marina_server_x(const method_server_t *self);
 
 extern const method_t method_dcgd;
@@ -62,5 +74,24 @@ int method_diana_server_combine(method_server_t *self,
                                 const cvec_t *const *ups,
                                 mr_err_t *err);
 const vec_t *method_diana_server_x(const method_server_t *self);
+
+//  SEGA, biased SEGA and randomized coordinate descent (method_sega.c).
+extern const method_t method_sega;
+extern const method_t method_sega_biased;
+extern const method_t method_cd;
+
+//  method_params_t.sketch for SEGA (1, importance-sampled coordinates, is not supported: p_j
+//  would come from the data, which the server does not hold).
+#define METHOD_SKETCH_COORDINATE 0  // K = comp.k distinct uniform coordinates
+#define METHOD_SKETCH_GAUSSIAN   2  // b = sketch_b directions with N(0, 1) entries
+
+//  The rng stream (rng_seed(&r, mp.seed, stream)) from which worker i and the server both draw
+//  S_ik, the sketch of worker i in round k: 2^62 | (k mod 2^41) << 20 | i, for i < 2^20. Bit 62
+//  keeps it apart from RNG_STREAM_SERVER (0) and rng_stream_worker() (2^32 + i); the round
+//  repeats only after 2^41 rounds. A Gaussian S is drawn column by column: S_tj is the
+//  (j d + t)-th rng_normal(); coordinates are one rng_sample_k(d, K).
+uint64_t method_sega_stream(uint64_t round, uint32_t worker);
+//  CD's stream of round k, one S_k shared by all workers: 2^62 | 2^61 | (k mod 2^41) << 20.
+uint64_t method_cd_stream(uint64_t round);
 
 #endif

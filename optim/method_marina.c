@@ -94,12 +94,15 @@ method_marina_worker_destroy(method_worker_t **self_p)
     *self_p = NULL;
 }
 
-int
-method_marina_worker_step(method_worker_t *self,
-                          const method_round_t *rd,
-                          rng_t *rng,
-                          cvec_t *out,
-                          method_report_t *report)
+//  One round of the worker; prox = 1 (proximal GD, method_gd.c) maps the new point through
+//  prox_{gamma R} before the gradient there is taken. MARINA itself runs with prox = 0.
+static int
+s_worker_step(method_worker_t *self,
+              const method_round_t *rd,
+              rng_t *rng,
+              cvec_t *out,
+              method_report_t *report,
+              int prox)
 {
     if (rd->round != self->next_round)
         return MR_EINVAL;
@@ -108,6 +111,8 @@ method_marina_worker_step(method_worker_t *self,
         assert(rd->g && rd->g->dim == self->mp.dim);
         //  Alg. 1 line 7: x^{k+1} = x^k - gamma g^k
         vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        if (prox)
+            prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
         self->cur ^= 1;
     }
     vec_t *grad_new = &self->grad[self->cur];
@@ -133,6 +138,26 @@ method_marina_worker_step(method_worker_t *self,
     report->grad = grad_new;
     self->next_round++;
     return MR_OK;
+}
+
+int
+method_marina_worker_step(method_worker_t *self,
+                          const method_round_t *rd,
+                          rng_t *rng,
+                          cvec_t *out,
+                          method_report_t *report)
+{
+    return s_worker_step(self, rd, rng, out, report, 0);
+}
+
+int
+method_marina_worker_step_prox(method_worker_t *self,
+                               const method_round_t *rd,
+                               rng_t *rng,
+                               cvec_t *out,
+                               method_report_t *report)
+{
+    return s_worker_step(self, rd, rng, out, report, 1);
 }
 
 const vec_t *
@@ -192,11 +217,14 @@ method_marina_server_plan(method_server_t *self, uint64_t round, rng_t *rng, met
     }
 }
 
-int
-method_marina_server_combine(method_server_t *self,
-                             const method_round_t *rd,
-                             const cvec_t *const *ups,
-                             mr_err_t *err)
+//  Combines one round; prox = 1 applies GD's prox_{gamma R} to the server's x^{k+1} with the
+//  same arithmetic as s_worker_step(), so both copies stay bit-identical.
+static int
+s_server_combine(method_server_t *self,
+                 const method_round_t *rd,
+                 const cvec_t *const *ups,
+                 int prox,
+                 mr_err_t *err)
 {
     size_t n = self->mp.n;
     if (rd->round != self->next_round)
@@ -218,6 +246,8 @@ method_marina_server_combine(method_server_t *self,
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         vec_axpy(&self->x, -self->mp.gamma, &self->g);
+        if (prox)
+            prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
     }
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
@@ -229,6 +259,24 @@ method_marina_server_combine(method_server_t *self,
     }
     self->next_round++;
     return MR_OK;
+}
+
+int
+method_marina_server_combine(method_server_t *self,
+                             const method_round_t *rd,
+                             const cvec_t *const *ups,
+                             mr_err_t *err)
+{
+    return s_server_combine(self, rd, ups, 0, err);
+}
+
+int
+method_marina_server_combine_prox(method_server_t *self,
+                                  const method_round_t *rd,
+                                  const cvec_t *const *ups,
+                                  mr_err_t *err)
+{
+    return s_server_combine(self, rd, ups, 1, err);
 }
 
 const vec_t *
@@ -253,6 +301,7 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 
 const method_t method_marina = {
     .name = "marina",
+    .allows_prox = 0,  // no proximal theory in the MARINA paper: R is refused
     .uses_compressor = 1,
     .resolve = s_resolve,
     .worker_new = method_marina_worker_new,

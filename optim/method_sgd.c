@@ -122,7 +122,8 @@ static method_params_t
 s_sgd_params(const method_params_t *mp)
 {
     method_params_t sgd = *mp;
-    sgd.alpha = 0.0;  // DIANA's server without shifts: g^k = 1/n sum_i update_i
+    sgd.alpha = 0.0;           // DIANA's server without shifts: g^k = 1/n sum_i update_i
+    sgd.reg.kind = PROX_NONE;  // SGD has no prox step: its server must not take one either
     return sgd;
 }
 

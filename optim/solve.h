@@ -11,6 +11,7 @@
 
 #include "loss.h"
 #include "mr_err.h"
+#include "prox.h"
 #include "vec.h"
 
 //  Minimises f = 1/n sum_{i<n} f_i (losses[i], all convex kinds of one dimension d) from x0 until
@@ -26,5 +27,21 @@ int solve_minimize(const loss_t *losses,
                    vec_t *x_out,
                    double *f_out,
                    mr_err_t *err);
+
+//  F* of a composite run F = f + R (R = reg, prox.h): accelerated proximal gradient (FISTA) with
+//  step 1/L and adaptive restart, until the gradient mapping G(y) = L (y - prox_{R/L}(y - grad
+//  f(y)/L)) has ||G||^2 <= tol or max_iter steps. Writes the last proximal point (which lies in
+//  R's constraint set, if any) to x_out and F = f + R there to *F_out (if not NULL). Errors as
+//  solve_minimize(), plus MR_EINVAL (err names the key) for a bad reg. With reg->kind =
+//  PROX_NONE it minimises f, stopping on ||grad f||^2 as solve_minimize() does.
+int solve_minimize_prox(const loss_t *losses,
+                        size_t n,
+                        const prox_cfg_t *reg,
+                        const vec_t *x0,
+                        double tol,
+                        size_t max_iter,
+                        vec_t *x_out,
+                        double *F_out,
+                        mr_err_t *err);
 
 #endif

@@ -100,3 +100,20 @@ theory_minibatch(size_t m)
     //  MARINA paper, App. A: batchsizes max(1, m/100) for VR-MARINA and VR-DIANA.
     return m / 100 > 1 ? m / 100 : 1;
 }
+
+double
+theory_sega_sigma(double L, double theta)
+{
+    return theta / (2.0 * L);
+}
+
+double
+theory_sega_gamma(double L, double mu, double theta)
+{
+    //  The slides' SEGA theorem, with the smoothness matrix bounded by L I and C = theta I,
+    //  E[Z] = I / theta: (i) gamma (2 (theta - 1) + sigma mu) <= sigma / theta and
+    //  (ii) 2 gamma theta + sigma / theta <= 1 / L. sigma = theta / (2 L) turns (ii) into
+    //  gamma <= 1 / (4 L theta) and (i) into gamma <= 1 / (4 L (theta - 1) + theta mu).
+    //  With theta = 1 and mu = 0, (i) is void (1/0 = inf) and gamma = 1 / (4 L).
+    return fmin(1.0 / (4.0 * L * theta), 1.0 / (4.0 * L * (theta - 1.0) + theta * mu));
+}

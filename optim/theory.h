@@ -47,4 +47,13 @@ double theory_vr_diana_gamma(double L, double omega, size_t n, size_t m);
 //  The MARINA paper's experimental minibatch (App. A): max(1, m/100) of m samples.
 size_t theory_minibatch(size_t m);
 
+//  SEGA (Hanzely, Mishchenko, Richtarik 2018; the slides' "Complexity for General Sketches")
+//  with E[Z] = I/theta and theta fixed (C = E[theta^2 Z] = theta I): uniform K-coordinate sketches
+//  (theta = d/K) and Gaussian b-sketches (theta = d/b). With sigma = theta / (2 L) the theorem's
+//  two conditions hold for gamma = min(1/(4 L theta), 1/(4 L (theta - 1) + theta mu)); then
+//  E[Phi^k] <= (1 - gamma mu)^k Phi^0, Phi^k = |x^k - x*|^2 + sigma gamma |h^k - grad f(x*)|^2.
+double theory_sega_gamma(double L, double mu, double theta);
+//  The sigma of the Lyapunov function Phi that goes with theory_sega_gamma(): theta / (2 L).
+double theory_sega_sigma(double L, double theta);
+
 #endif

@@ -147,6 +147,7 @@ void
 cvec_axpy_to(vec_t *y, double a, const cvec_t *c)
 {
     assert(y->dim == c->dim);
+    assert(c->enc != CVEC_ENC_SKETCH);  // coefficients, not coordinates: the method lifts them
     if (c->kind == CVEC_DENSE) {
         assert(c->nnz == c->dim);
         for (size_t i = 0; i < c->nnz; i++)

@@ -27,6 +27,8 @@ typedef enum {
     CVEC_ENC_RAW = 0,     // every value is a float64 (identity, RandK, TopK, full gradients)
     CVEC_ENC_LEVELS = 1,  // val[j] = cvec_level_value(norm[i / t], lev[j], s), i the coordinate
     CVEC_ENC_POW2 = 2,    // every value is 0 or +-2^e (natural compression)
+    CVEC_ENC_SKETCH = 3,  // val[0..nnz) are sketch coefficients S^T r (SEGA), not coordinates:
+                          // kind sparse, idx[j] = j, 1 <= nnz <= dim; never cvec_axpy_to()
 } cvec_enc_t;
 
 //  The largest s a LEVELS vector may have: levels fit an int32 and level / s stays exact.

@@ -18,7 +18,7 @@
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
 #define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
-#define S_NFRAMES 16   // valid frames from s_valid_frames(): every type, every update encoding
+#define S_NFRAMES 17   // valid frames from s_valid_frames(): every type and layout variant
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -264,12 +264,16 @@ test_round_zero_has_nil_g(void **state)
     f->enc.round = 0;
     f->enc.coin = 1;
     f->enc.has_g = 0;
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);  // every worker
     s_round_trip(f);
     assert_int_equal(f->dec.seq, 9);
     assert_int_equal(f->dec.round, 0);
     assert_int_equal(f->dec.coin, 1);
     assert_int_equal(f->dec.has_g, 0);
-    assert_int_equal(f->buf.size, 7);  // [1, 4, 9, 0, true, nil]: header + six one-byte objects
+    assert_int_equal(f->dec.all_part, 1);
+    assert_int_equal(f->dec.npart, 0);
+    //  [1, 4, 9, 0, true, nil, nil]: header + seven one-byte objects
+    assert_int_equal(f->buf.size, 8);
 }
 
 static void
@@ -284,12 +288,120 @@ test_round_k_carries_g(void **state)
     s_fill_g(&f->enc);
     f->enc.g.x[3] = -0.0;
     f->enc.g.x[4] = 5e-324;  // subnormals travel bit-exactly too
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
     f->dec.has_g = 0;
     s_round_trip(f);
     assert_int_equal(f->dec.round, 77);
     assert_int_equal(f->dec.coin, 0);
     assert_int_equal(f->dec.has_g, 1);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+}
+
+//  Fills a ROUND of round k with g, coin 0 and the participants ids[0..n) (NULL: every worker).
+static void
+s_fill_round(msg_t *m, uint64_t k, const uint32_t *ids, size_t n)
+{
+    m->type = MSG_ROUND;
+    m->seq = k + 1;
+    m->round = k;
+    m->coin = 0;
+    m->has_g = 1;
+    s_fill_g(m);
+    assert_int_equal(msg_set_part(m, ids, n), MR_OK);
+}
+
+static void
+test_round_carries_participants(void **state)
+{
+    fixture_t *f = *state;
+    //  Every worker (nil): a decode into a msg_t that held a list forgets the list.
+    const uint32_t old[] = {1, 2};
+    assert_int_equal(msg_set_part(&f->dec, old, 2), MR_OK);
+    s_fill_round(&f->enc, 3, NULL, 0);
+    s_round_trip(f);
+    assert_int_equal(f->dec.all_part, 1);
+    assert_int_equal(f->dec.npart, 0);
+    assert_int_equal(f->dec.has_g, 1);
+
+    //  PP-MARINA's r = 7 i.i.d. draws from n = 20 workers, sorted, repeats kept: 5 drawn three
+    //  times, 2 twice. The ids travel in order, repeats included.
+    const uint32_t drawn[] = {0, 2, 2, 5, 5, 5, 19};
+    s_fill_round(&f->enc, 4, drawn, 7);
+    s_round_trip(f);
+    assert_int_equal(f->dec.round, 4);
+    assert_int_equal(f->dec.all_part, 0);
+    assert_int_equal(f->dec.npart, 7);
+    assert_memory_equal(f->dec.part, drawn, sizeof drawn);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+
+    //  A shorter list after a longer one, the largest id, one worker, and an empty list (nobody:
+    //  not the same as nil).
+    const uint32_t big[] = {7, UINT32_MAX};
+    s_fill_round(&f->enc, 5, big, 2);
+    s_round_trip(f);
+    assert_int_equal(f->dec.npart, 2);
+    assert_true(f->dec.part[1] == UINT32_MAX);
+    s_fill_round(&f->enc, 6, drawn + 3, 1);
+    s_round_trip(f);
+    assert_int_equal(f->dec.npart, 1);
+    assert_int_equal(f->dec.part[0], 5);
+    s_fill_round(&f->enc, 7, drawn, 0);
+    s_round_trip(f);
+    assert_int_equal(f->dec.all_part, 0);
+    assert_int_equal(f->dec.npart, 0);
+
+    //  Round 0 with a list and no g: the fields are independent.
+    s_fill_round(&f->enc, 0, drawn, 3);
+    f->enc.has_g = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.has_g, 0);
+    assert_int_equal(f->dec.npart, 3);
+    assert_memory_equal(f->dec.part, drawn, 3 * sizeof drawn[0]);
+}
+
+//  Packs [1, 4, seq 1, round 1, coin false, nil g, part] with part a bin of the given bytes.
+static void
+s_raw_round_part(fixture_t *f, const void *part, size_t nbytes)
+{
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_false(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_bin_with_body(&f->pk, part, nbytes);
+}
+
+static void
+test_decode_rejects_unsorted_or_ragged_participants(void **state)
+{
+    fixture_t *f = *state;
+    //  msg_set_part() takes the ids as given; the receiver checks the order.
+    const uint32_t down[] = {0, 4, 3};
+    s_fill_round(&f->enc, 9, down, 3);
+    s_expect_reject(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "round 9"));
+    assert_non_null(strstr(f->err.text, "not sorted (3 after 4)"));
+    const uint32_t wrap[] = {UINT32_MAX, 0};
+    s_fill_round(&f->enc, 9, wrap, 2);
+    s_expect_reject(f, MR_EMALFORMED);
+
+    //  Little-endian ids {1, 1, 2}: fine; the same bytes one short, or one long, are not.
+    const unsigned char ids[] = {1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0};
+    s_raw_round_part(f, ids, 12);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.npart, 3);
+    assert_int_equal(f->dec.part[2], 2);
+    const size_t ragged[] = {11, 13, 1, 3};
+    for (size_t i = 0; i < sizeof ragged / sizeof ragged[0]; i++) {
+        s_raw_round_part(f, ids, ragged[i]);
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "not a whole number of uint32 ids"));
+    }
+    //  Big-endian 1 (= 2^24 little-endian) before 2: unsorted.
+    const unsigned char be[] = {0, 0, 0, 1, 2, 0, 0, 0};
+    s_raw_round_part(f, be, 8);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "not sorted"));
 }
 
 static void
@@ -486,6 +598,8 @@ test_run_round_trips(void **state)
     r->dim = D;
     r->dataset = NULL;  // a field left unset travels as ""
     r->start_time = 1700000000.25;
+    r->f_star = 0.31541325616551;  // an f* with every mantissa bit in use
+    r->problem = "a9a|bias=1|logreg|lambda=1e-3|n=20";
     s_round_trip(f);
     const run_info_t *o = &f->dec.run;
     assert_string_equal(o->name, r->name);
@@ -498,6 +612,20 @@ test_run_round_trips(void **state)
     assert_int_equal(o->dim, D);
     assert_string_equal(o->dataset, "");
     assert_true(o->start_time == 1700000000.25);
+    assert_memory_equal(&o->f_star, &r->f_star, sizeof o->f_star);  // bit for bit
+    assert_string_equal(o->problem, r->problem);
+
+    //  f* unknown (NaN, a non-convex loss), a negative f*, and an unset problem key ("").
+    r->f_star = NAN;
+    r->problem = NULL;
+    s_round_trip(f);
+    assert_true(isnan(f->dec.run.f_star));
+    assert_string_equal(f->dec.run.problem, "");
+    r->f_star = -1e-300;
+    r->problem = "synthetic|d=113|quadratic";
+    s_round_trip(f);
+    assert_true(f->dec.run.f_star == -1e-300);
+    assert_string_equal(f->dec.run.problem, "synthetic|d=113|quadratic");
 }
 
 static void
@@ -520,6 +648,7 @@ test_stats_round_trips_with_nan_f(void **state)
     s->oracle_calls = UINT64_MAX;
     s->participants = 20;
     s->wall_time_s = 3.75;
+    s->gap = 1.25e-9;
     s_round_trip(f);
     const round_stats_t *o = &f->dec.stats;
     assert_int_equal(o->round, 41);
@@ -536,10 +665,141 @@ test_stats_round_trips_with_nan_f(void **state)
     assert_true(o->oracle_calls == UINT64_MAX);
     assert_int_equal(o->participants, 20);
     assert_true(o->wall_time_s == 3.75);
+    assert_true(o->gap == 1.25e-9);
+    assert_int_equal(o->nworkers, 0);  // nworkers 0 travels as nil
+    assert_null(o->workers);
 
     s->grad_norm_sq = NAN;  // both may be missing
+    s->gap = NAN;           // f* unknown, or f not evaluated
     s_round_trip(f);
     assert_true(isnan(f->dec.stats.grad_norm_sq));
+    assert_true(isnan(f->dec.stats.gap));
+}
+
+static void
+test_stats_round_trips_per_worker_rows(void **state)
+{
+    fixture_t *f = *state;
+    //  Three workers, PP-MARINA style: 0 and 2 were drawn and sent, 1 was not. The values use
+    //  every byte of a uint64 (UINT64_MAX, 2^63, 2^32 + 1) so a byte order slip shows.
+    worker_stats_t w[3] = {
+        {.bits_paper_up = 320,
+         .bits_model_up = 390,
+         .bytes_wire_up = 132,
+         .nnz_up = 10,
+         .oracle_calls = 100,
+         .sent = 1},
+        {.oracle_calls = 0, .sent = 0},
+        {.bits_paper_up = UINT64_MAX,
+         .bits_model_up = 1ULL << 63,
+         .bytes_wire_up = (1ULL << 32) + 1,
+         .nnz_up = 0x0102030405060708ULL,
+         .oracle_calls = 7,
+         .sent = 1},
+    };
+    round_stats_t *s = &f->enc.stats;
+    f->enc.type = MSG_STATS;
+    *s = (round_stats_t){.round = 12,
+                         .f = 0.5,
+                         .grad_norm_sq = 0.25,
+                         .participants = 2,
+                         .wall_time_s = 1.0,
+                         .gap = 0.125,
+                         .nworkers = 3,
+                         .workers = w};
+    s_round_trip(f);
+    const round_stats_t *o = &f->dec.stats;
+    assert_int_equal(o->nworkers, 3);
+    assert_non_null(o->workers);
+    assert_true(o->workers != w);  // the decoded rows live in the msg_t
+    assert_true(o->gap == 0.125);
+    for (int i = 0; i < 3; i++) {
+        assert_true(o->workers[i].bits_paper_up == w[i].bits_paper_up);
+        assert_true(o->workers[i].bits_model_up == w[i].bits_model_up);
+        assert_true(o->workers[i].bytes_wire_up == w[i].bytes_wire_up);
+        assert_true(o->workers[i].nnz_up == w[i].nnz_up);
+        assert_true(o->workers[i].oracle_calls == w[i].oracle_calls);
+        assert_int_equal(o->workers[i].sent, w[i].sent);
+    }
+    //  The wire layout: 6 LE uint64 per worker, 48 bytes, the bin last in the frame.
+    const unsigned char *bin = (const unsigned char *) f->buf.data + f->buf.size - 3 * 48;
+    assert_int_equal(bin[-2], 0xc4);  // bin8 of 144 bytes
+    assert_int_equal(bin[-1], 144);
+    assert_int_equal(bin[0], 320 & 0xff);
+    assert_int_equal(bin[1], 320 >> 8);
+    assert_int_equal(bin[40], 1);       // worker 0: sent
+    assert_int_equal(bin[48 + 40], 0);  // worker 1: not
+    assert_int_equal(bin[96 + 24], 8);  // worker 2: nnz_up, least significant byte first
+    assert_int_equal(bin[96 + 31], 1);
+
+    //  Any nonzero int in sent travels as 1; fewer rows, then none, into the same msg_t.
+    w[1].sent = 5;
+    s->nworkers = 2;
+    s_round_trip(f);
+    assert_int_equal(f->dec.stats.nworkers, 2);
+    assert_int_equal(f->dec.stats.workers[1].sent, 1);
+    s->nworkers = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.stats.nworkers, 0);
+    assert_null(f->dec.stats.workers);
+}
+
+//  Packs a STATS frame [1, 9, ..., gap 0.5, workers] with workers a bin of the given bytes.
+static void
+s_raw_stats_workers(fixture_t *f, const void *workers, size_t nbytes)
+{
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
+    for (int i = 0; i < 2; i++)  // round, coin
+        msgpack_pack_uint8(&f->pk, 1);
+    for (int i = 0; i < 2; i++)  // f, grad_norm_sq
+        msgpack_pack_double(&f->pk, 1.0);
+    for (int i = 0; i < 9; i++)  // the eight counters, participants
+        msgpack_pack_uint8(&f->pk, 3);
+    msgpack_pack_double(&f->pk, 0.5);  // wall_time_s
+    msgpack_pack_double(&f->pk, 0.5);  // gap
+    msgpack_pack_bin_with_body(&f->pk, workers, nbytes);
+}
+
+static void
+test_decode_rejects_bad_worker_rows(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char rows[3 * 48 + 1] = {0};
+    rows[40] = 1;       // worker 0 sent
+    rows[48 + 8] = 77;  // worker 1: bits_model_up 77, not sent
+    s_raw_stats_workers(f, rows, 3 * 48);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.stats.nworkers, 3);
+    assert_int_equal(f->dec.stats.workers[0].sent, 1);
+    assert_int_equal(f->dec.stats.workers[1].bits_model_up, 77);
+    assert_int_equal(f->dec.stats.workers[1].sent, 0);
+    s_raw_stats_workers(f, rows, 0);  // an empty bin: no rows, like nil
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.stats.nworkers, 0);
+
+    //  Not a whole number of 48-byte rows.
+    const size_t ragged[] = {47, 49, 1, 3 * 48 - 8, 3 * 48 + 1};
+    for (size_t i = 0; i < sizeof ragged / sizeof ragged[0]; i++) {
+        s_raw_stats_workers(f, rows, ragged[i]);
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "not a whole number of 48-byte rows"));
+    }
+    //  sent is 0 or 1: 2, a set high byte (2^56 + 1), or all ones are rejected.
+    rows[48 + 40] = 2;
+    s_raw_stats_workers(f, rows, 3 * 48);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "worker 1 has sent = 2"));
+    rows[48 + 40] = 0;
+    rows[96 + 40] = 1;
+    rows[96 + 47] = 1;
+    s_raw_stats_workers(f, rows, 3 * 48);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "worker 2"));
+    memset(rows + 40, 0xff, 8);
+    rows[96 + 47] = 0;
+    s_raw_stats_workers(f, rows, 3 * 48);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "worker 0"));
 }
 
 static void
@@ -562,7 +822,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
 {
     fixture_t *f = *state;
     // A peer may pack a double as an integer and a coin as 0/1; both mean the same thing.
-    s_raw_head(f, 1, MSG_STATS, 14);
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
     msgpack_pack_uint64(&f->pk, 3);
     msgpack_pack_int(&f->pk, 1);
     msgpack_pack_int(&f->pk, -2);   // f = -2 as a negative integer
@@ -571,11 +831,42 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
         msgpack_pack_uint16(&f->pk, 300);
     msgpack_pack_uint8(&f->pk, 20);
     msgpack_pack_double(&f->pk, 0.5);
+    msgpack_pack_int(&f->pk, -1);  // gap = -1 (f below a stale f*)
+    msgpack_pack_nil(&f->pk);      // no per-worker rows
     s_expect_raw(f, MR_OK);
     assert_int_equal(f->dec.stats.coin, 1);
     assert_true(f->dec.stats.f == -2.0);
     assert_true(f->dec.stats.grad_norm_sq == 4.0);
     assert_int_equal(f->dec.stats.nnz_up, 300);
+    assert_true(f->dec.stats.gap == -1.0);
+    assert_int_equal(f->dec.stats.nworkers, 0);
+
+    // RUN's f_star likewise; a ROUND's coin as the integer 0 and its participants as nil.
+    s_raw_head(f, MSG_VERSION, MSG_RUN, 12);
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_uint8(&f->pk, 7);
+    for (int i = 0; i < 2; i++)
+        msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_str_with_body(&f->pk, "x", 1);
+    msgpack_pack_uint32(&f->pk, 1700000000);  // start_time
+    msgpack_pack_uint8(&f->pk, 3);            // f_star
+    msgpack_pack_str_with_body(&f->pk, "p", 1);
+    s_expect_raw(f, MR_OK);
+    assert_true(f->dec.run.start_time == 1700000000.0);
+    assert_true(f->dec.run.f_star == 3.0);
+    assert_string_equal(f->dec.run.problem, "p");
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.coin, 0);
+    assert_int_equal(f->dec.all_part, 1);
 }
 
 //  --------------------------------------------------------------------------------------------
@@ -585,16 +876,16 @@ static void
 test_decode_rejects_wrong_version(void **state)
 {
     fixture_t *f = *state;
-    uint64_t versions[] = {2, 0, 255, UINT64_MAX};
+    uint64_t versions[] = {1, 0, 255, UINT64_MAX};
     for (size_t i = 0; i < 4; i++) {
         s_raw_head(f, versions[i], MSG_PING, 1);
         msgpack_pack_uint8(&f->pk, 1);
         s_expect_raw(f, MR_EVERSION);
     }
-    s_raw_head(f, 2, MSG_PING, 1);
+    s_raw_head(f, 1, MSG_PING, 1);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EVERSION);
-    assert_string_equal(f->err.text, "protocol version 2, expected 1");
+    assert_string_equal(f->err.text, "protocol version 1, expected 2");
 
     // A version that is not even an integer is malformed rather than from the future.
     msgpack_pack_array(&f->pk, 3);
@@ -610,13 +901,13 @@ test_decode_rejects_unknown_type(void **state)
     fixture_t *f = *state;
     uint64_t types[] = {0, 11, 200, 1ULL << 40};
     for (size_t i = 0; i < 4; i++) {
-        s_raw_head(f, 1, types[i], 1);
+        s_raw_head(f, MSG_VERSION, types[i], 1);
         msgpack_pack_uint8(&f->pk, 1);
         s_expect_raw(f, MR_EMALFORMED);
         assert_non_null(strstr(f->err.text, "unknown message type"));
     }
     msgpack_pack_array(&f->pk, 3);
-    msgpack_pack_uint8(&f->pk, 1);
+    msgpack_pack_uint8(&f->pk, MSG_VERSION);
     msgpack_pack_int(&f->pk, -4);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EMALFORMED);
@@ -631,11 +922,11 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 3, 2, 1, 4, 7, 4, 2, 10, 14, 2};
+    static const size_t nfields[] = {0, 3, 2, 1, 5, 7, 4, 2, 12, 16, 2};
     for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
         for (int delta = -1; delta <= 1; delta += 2) {
             size_t n = nfields[type] + (size_t) delta;
-            s_raw_head(f, 1, (uint64_t) type, n);
+            s_raw_head(f, MSG_VERSION, (uint64_t) type, n);
             for (size_t i = 0; i < n; i++)
                 msgpack_pack_nil(&f->pk);
             s_expect_raw(f, MR_EMALFORMED);
@@ -659,23 +950,23 @@ test_decode_rejects_wrong_field_type(void **state)
 {
     fixture_t *f = *state;
     // hello with role 3 (no such role), a string sender, a negative pid, a sender above 2^32-1
-    s_raw_head(f, 1, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
     msgpack_pack_uint8(&f->pk, 3);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 0);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_str_with_body(&f->pk, "0", 1);
     msgpack_pack_uint8(&f->pk, 0);
     s_expect_raw(f, MR_EMALFORMED);
     assert_non_null(strstr(f->err.text, "'sender' is a str"));
-    s_raw_head(f, 1, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_int(&f->pk, -1);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint64(&f->pk, 1ULL << 32);
     msgpack_pack_uint8(&f->pk, 0);
@@ -684,7 +975,7 @@ test_decode_rejects_wrong_field_type(void **state)
     // round with coin 2, coin as a string, g as an integer, g as an array
     const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
     for (int i = 0; i < 2; i++) {
-        s_raw_head(f, 1, MSG_ROUND, 4);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         if (bad_coin[i] == MSGPACK_OBJECT_STR)
@@ -692,27 +983,52 @@ test_decode_rejects_wrong_field_type(void **state)
         else
             msgpack_pack_uint8(&f->pk, 2);
         msgpack_pack_nil(&f->pk);
+        msgpack_pack_nil(&f->pk);
         s_expect_raw(f, MR_EMALFORMED);
     }
-    s_raw_head(f, 1, MSG_ROUND, 4);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
     msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_nil(&f->pk);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_ROUND, 4);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
     msgpack_pack_array(&f->pk, 2);
     msgpack_pack_double(&f->pk, 1.0);
     msgpack_pack_double(&f->pk, 2.0);
+    msgpack_pack_nil(&f->pk);
     s_expect_raw(f, MR_EMALFORMED);
+    // round whose participants are an integer, an array of ids, a str, or false
+    for (int i = 0; i < 4; i++) {
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_uint8(&f->pk, 1);
+        msgpack_pack_true(&f->pk);
+        msgpack_pack_nil(&f->pk);
+        if (i == 0) {
+            msgpack_pack_uint8(&f->pk, 3);
+        } else if (i == 1) {
+            msgpack_pack_array(&f->pk, 2);
+            msgpack_pack_uint8(&f->pk, 0);
+            msgpack_pack_uint8(&f->pk, 1);
+        } else if (i == 2) {
+            msgpack_pack_str_with_body(&f->pk, "\0\0\0\0", 4);
+        } else {
+            msgpack_pack_false(&f->pk);
+        }
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "'part' is a"));
+        assert_non_null(strstr(f->err.text, "expected a bin or nil"));
+    }
 
     // metrics with f as a string, and f as a float32 (doubles are float64 on the wire)
     double g[D] = {0};
     for (int i = 0; i < 2; i++) {
-        s_raw_head(f, 1, MSG_METRICS, 4);
+        s_raw_head(f, MSG_VERSION, MSG_METRICS, 4);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         if (i == 0)
@@ -723,7 +1039,7 @@ test_decode_rejects_wrong_field_type(void **state)
         s_expect_raw(f, MR_EMALFORMED);
     }
     // update whose val is nil, whose vector is a str, and whose kind is 2
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 0);
@@ -732,7 +1048,7 @@ test_decode_rejects_wrong_field_type(void **state)
     msgpack_pack_nil(&f->pk);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 0);
@@ -742,7 +1058,7 @@ test_decode_rejects_wrong_field_type(void **state)
     msgpack_pack_str_body(&f->pk, g, 8 * D);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 2);
@@ -754,7 +1070,7 @@ test_decode_rejects_wrong_field_type(void **state)
 
     // a dense update must not carry idx; a sparse one must
     uint32_t idx[1] = {0};
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, CVEC_DENSE);
@@ -763,7 +1079,7 @@ test_decode_rejects_wrong_field_type(void **state)
     s_pack_doubles(&f->pk, g, D);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, CVEC_SPARSE);
@@ -774,23 +1090,76 @@ test_decode_rejects_wrong_field_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
 
     // stop with a status outside completed/failed/aborted
-    s_raw_head(f, 1, MSG_STOP, 2);
+    s_raw_head(f, MSG_VERSION, MSG_STOP, 2);
     msgpack_pack_str_with_body(&f->pk, "paused", 6);
     msgpack_pack_str_with_body(&f->pk, "", 0);
     s_expect_raw(f, MR_EMALFORMED);
-    // run with seed as a float
-    s_raw_head(f, 1, MSG_RUN, 10);
-    for (int i = 0; i < 3; i++)
+    // run with seed as a float, f_star as a str or nil, problem as an integer or nil
+    for (int bad = 0; bad < 5; bad++) {
+        s_raw_head(f, MSG_VERSION, MSG_RUN, 12);
+        for (int i = 0; i < 3; i++)
+            msgpack_pack_str_with_body(&f->pk, "x", 1);
+        if (bad == 0)
+            msgpack_pack_double(&f->pk, 7.0);
+        else
+            msgpack_pack_uint8(&f->pk, 7);
+        for (int i = 0; i < 2; i++)
+            msgpack_pack_str_with_body(&f->pk, "x", 1);
+        msgpack_pack_uint8(&f->pk, 2);
+        msgpack_pack_uint8(&f->pk, 2);
         msgpack_pack_str_with_body(&f->pk, "x", 1);
-    msgpack_pack_double(&f->pk, 7.0);
-    for (int i = 0; i < 2; i++)
-        msgpack_pack_str_with_body(&f->pk, "x", 1);
-    msgpack_pack_uint8(&f->pk, 2);
-    msgpack_pack_uint8(&f->pk, 2);
-    msgpack_pack_str_with_body(&f->pk, "x", 1);
-    msgpack_pack_double(&f->pk, 0.0);
-    s_expect_raw(f, MR_EMALFORMED);
-    assert_non_null(strstr(f->err.text, "'seed'"));
+        msgpack_pack_double(&f->pk, 0.0);
+        if (bad == 1)
+            msgpack_pack_str_with_body(&f->pk, "0.3", 3);
+        else if (bad == 2)
+            msgpack_pack_nil(&f->pk);  // an unknown f* is NaN, not nil
+        else
+            msgpack_pack_double(&f->pk, 0.3);
+        if (bad == 3)
+            msgpack_pack_uint8(&f->pk, 1);
+        else if (bad == 4)
+            msgpack_pack_nil(&f->pk);
+        else
+            msgpack_pack_str_with_body(&f->pk, "p", 1);
+        s_expect_raw(f, MR_EMALFORMED);
+        const char *field[] = {"'seed'", "'f_star' is a str", "'f_star' is a nil", "'problem' is a",
+                               "'problem' is a nil"};
+        if (!strstr(f->err.text, field[bad]))
+            fail_msg("'%s' does not name %s", f->err.text, field[bad]);
+    }
+    // stats with gap as a str or nil, workers as an array, an integer or a str
+    for (int bad = 0; bad < 5; bad++) {
+        s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
+        for (int i = 0; i < 2; i++)
+            msgpack_pack_uint8(&f->pk, 1);
+        for (int i = 0; i < 2; i++)
+            msgpack_pack_double(&f->pk, 1.0);
+        for (int i = 0; i < 9; i++)
+            msgpack_pack_uint8(&f->pk, 3);
+        msgpack_pack_double(&f->pk, 0.5);
+        if (bad == 0)
+            msgpack_pack_str_with_body(&f->pk, "0", 1);
+        else if (bad == 1)
+            msgpack_pack_nil(&f->pk);
+        else
+            msgpack_pack_double(&f->pk, 0.5);
+        if (bad == 2) {
+            msgpack_pack_array(&f->pk, 1);
+            msgpack_pack_uint8(&f->pk, 0);
+        } else if (bad == 3) {
+            msgpack_pack_uint8(&f->pk, 0);
+        } else if (bad == 4) {
+            msgpack_pack_str(&f->pk, 48);
+            msgpack_pack_str_body(&f->pk, g, 48);
+        } else {
+            msgpack_pack_nil(&f->pk);
+        }
+        s_expect_raw(f, MR_EMALFORMED);
+        const char *field[] = {"'gap' is a str", "'gap' is a nil", "'workers' is a array",
+                               "'workers' is a", "'workers' is a str"};
+        if (!strstr(f->err.text, field[bad]))
+            fail_msg("'%s' does not name %s", f->err.text, field[bad]);
+    }
 }
 
 //  One valid frame of every type, for the truncation and fuzz tests (the msg_t has dimension dim).
@@ -799,6 +1168,10 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
 {
     size_t n = 0;
     memset(frames, 0, S_NFRAMES * sizeof frames[0]);
+    //  Two of four workers drawn, one of them twice; per-worker rows with every field nonzero.
+    static const uint32_t part[] = {1, 3, 3};
+    worker_stats_t rows[2] = {{320, 390, 132, 10, 100, 1}, {0, 0, 0, 0, 0, 0}};
+    rows[1].oracle_calls = 300;
     for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
         m->type = (msg_type_t) type;
         m->role = MSG_ROLE_WORKER;
@@ -819,20 +1192,35 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
                               .n = 4,
                               .dim = (uint32_t) dim,
                               .dataset = "synthetic",
-                              .start_time = 1.7e9};
+                              .start_time = 1.7e9,
+                              .f_star = 0.125,
+                              .problem = "synthetic|quadratic"};
         m->stats = (round_stats_t){.round = 3,
                                    .coin = 0,
                                    .f = NAN,
                                    .grad_norm_sq = 0.25,
                                    .bits_paper_up = 1000,
                                    .participants = 4,
-                                   .wall_time_s = 0.5};
+                                   .wall_time_s = 0.5,
+                                   .gap = 0.0625,
+                                   .nworkers = 2,
+                                   .workers = rows};
         m->status = "failed";
         m->reason = "a reason";
+        assert_int_equal(msg_set_part(m, part, 3), MR_OK);
         if (type == MSG_UPDATE)
             s_fill_sparse(m, dim, 3);
         assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
         n++;
+        if (type == MSG_ROUND) {  // and every worker, nil
+            assert_int_equal(msg_set_part(m, NULL, 0), MR_OK);
+            assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+        }
+        if (type == MSG_STATS) {  // and no rows, NaN gap
+            m->stats.nworkers = 0;
+            m->stats.gap = NAN;
+            assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+        }
         if (type == MSG_UPDATE) {  // and a dense one, and the compact encodings
             s_fill_dense(m, dim);
             assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
@@ -846,7 +1234,9 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
             m->up.enc = CVEC_ENC_RAW;
         }
     }
-    assert_true(n <= S_NFRAMES);
+    assert_int_equal(n, S_NFRAMES);
+    m->stats.workers = NULL;  // rows is about to go out of scope
+    m->stats.nworkers = 0;
     return n;
 }
 
@@ -939,7 +1329,7 @@ test_decode_rejects_wrong_dimension(void **state)
         size_t nidx_bytes, nval;
     } cases[] = {{4 * 3, 2}, {4 * (D + 1), D + 1}, {4 * 2 + 1, 2}};
     for (size_t c = 0; c < 3; c++) {
-        s_raw_head(f, 1, MSG_UPDATE, 7);
+        s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, CVEC_SPARSE);
@@ -1015,6 +1405,22 @@ test_decode_rejects_nan_and_inf(void **state)
     s_expect_reject(f, MR_ENONFINITE);
     f->enc.stats = (round_stats_t){.grad_norm_sq = -INFINITY};
     s_expect_reject(f, MR_ENONFINITE);
+    // The same for the gap (NaN: f* unknown) and for RUN's f_star (NaN: unknown).
+    for (int sign = -1; sign <= 1; sign += 2) {
+        f->enc.type = MSG_STATS;
+        f->enc.stats = (round_stats_t){.gap = sign * INFINITY};
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "'gap'"));
+        f->enc.type = MSG_RUN;
+        f->enc.run = (run_info_t){.f_star = sign * INFINITY};
+        s_expect_reject(f, MR_ENONFINITE);
+        assert_non_null(strstr(f->err.text, "'f_star'"));
+    }
+    f->enc.run = (run_info_t){.f_star = NAN};
+    s_round_trip(f);
+    f->enc.type = MSG_STATS;
+    f->enc.stats = (round_stats_t){.gap = NAN};
+    s_round_trip(f);
 }
 
 //  Packs [1, 5, round 1, sender 1, kind, D, idx, [1, s, t, nnz, norm, lev], 1]; idx NULL is nil.
@@ -1031,7 +1437,7 @@ s_raw_levels(fixture_t *f,
              const void *lev,
              size_t nlev)
 {
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
@@ -1060,7 +1466,7 @@ s_raw_pow2(fixture_t *f,
            const void *code,
            size_t ncode)
 {
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
@@ -1183,16 +1589,16 @@ test_decode_rejects_bad_compact_updates(void **state)
     s_expect_raw_text(f, MR_EDIM, "'val.code'");
 
     //  The val array itself: empty, unknown or raw encoding, wrong length, wrong element types.
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     for (int i = 0; i < 4; i++)
         msgpack_pack_uint8(&f->pk, i == 3 ? D : 1);
     msgpack_pack_nil(&f->pk);
     msgpack_pack_array(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw_text(f, MR_EMALFORMED, "empty array");
-    const uint64_t encs[] = {0, 3, 200};
+    const uint64_t encs[] = {0, 4, 200};
     for (int i = 0; i < 3; i++) {
-        s_raw_head(f, 1, MSG_UPDATE, 7);
+        s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, CVEC_DENSE);
@@ -1205,7 +1611,7 @@ test_decode_rejects_bad_compact_updates(void **state)
         msgpack_pack_uint8(&f->pk, 1);
         s_expect_raw_text(f, MR_EMALFORMED, "'val.enc'");
     }
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, CVEC_DENSE);
@@ -1218,7 +1624,7 @@ test_decode_rejects_bad_compact_updates(void **state)
     msgpack_pack_nil(&f->pk);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw_text(f, MR_EMALFORMED, "expected 3 for pow2");
-    s_raw_head(f, 1, MSG_UPDATE, 7);
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, CVEC_DENSE);
@@ -1260,7 +1666,7 @@ test_decode_rejects_oversize_and_bad_strings(void **state)
     const char *bad[] = {"ab\0cd", "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff"};
     const size_t len[] = {5, 1, 2, 3, 4, 1};
     for (size_t i = 0; i < sizeof len / sizeof len[0]; i++) {
-        s_raw_head(f, 1, MSG_STOP, 2);
+        s_raw_head(f, MSG_VERSION, MSG_STOP, 2);
         msgpack_pack_str_with_body(&f->pk, "failed", 6);
         msgpack_pack_str_with_body(&f->pk, bad[i], len[i]);
         s_expect_raw(f, MR_EMALFORMED);
@@ -1276,9 +1682,9 @@ test_decode_rejects_huge_container_claims(void **state)
     // allocation, so no 100 GB request reaches malloc.
     const unsigned char arr[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05};
     const unsigned char map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05};
-    const unsigned char nested[] = {0x93, 0x01, 0x03, 0xdd, 0x00, 0x10, 0x00, 0x00, 0x01};
-    const unsigned char bin[] = {0x93, 0x01, 0x03, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00};
-    const unsigned char reserved[] = {0x93, 0x01, 0x03, 0xc1};
+    const unsigned char nested[] = {0x93, 0x02, 0x03, 0xdd, 0x00, 0x10, 0x00, 0x00, 0x01};
+    const unsigned char bin[] = {0x93, 0x02, 0x03, 0xc6, 0xff, 0xff, 0xff, 0xff, 0x00};
+    const unsigned char reserved[] = {0x93, 0x02, 0x03, 0xc1};
     assert_int_equal(msg_decode(&f->dec, arr, sizeof arr, &f->err), MR_EMALFORMED);
     assert_int_equal(msg_decode(&f->dec, map, sizeof map, &f->err), MR_EMALFORMED);
     assert_int_equal(msg_decode(&f->dec, nested, sizeof nested, &f->err), MR_EMALFORMED);
@@ -1308,6 +1714,11 @@ s_assert_valid(const msg_t *m, size_t dim)
                 assert_int_equal(m->g.dim, dim);
                 assert_true(vec_is_finite(&m->g));
             }
+            assert_true(m->all_part == 0 || m->all_part == 1);
+            if (m->all_part)
+                assert_int_equal(m->npart, 0);
+            for (size_t j = 1; j < m->npart; j++)
+                assert_true(m->part[j] >= m->part[j - 1]);
             break;
         case MSG_UPDATE:
             assert_int_equal(m->up.dim, dim);
@@ -1342,12 +1753,18 @@ s_assert_valid(const msg_t *m, size_t dim)
             assert_non_null(m->run.name);
             assert_non_null(m->run.config);
             assert_non_null(m->run.dataset);
+            assert_non_null(m->run.problem);
             assert_true(isfinite(m->run.start_time));
+            assert_false(isinf(m->run.f_star));
             break;
         case MSG_STATS:
             assert_false(isinf(m->stats.f));
             assert_false(isinf(m->stats.grad_norm_sq));
             assert_true(isfinite(m->stats.wall_time_s));
+            assert_false(isinf(m->stats.gap));
+            assert_true(m->stats.nworkers == 0 || m->stats.workers != NULL);
+            for (uint32_t i = 0; i < m->stats.nworkers; i++)
+                assert_true(m->stats.workers[i].sent == 0 || m->stats.workers[i].sent == 1);
             break;
         case MSG_STOP:
             assert_true(strcmp(m->status, "completed") == 0 || strcmp(m->status, "failed") == 0 ||
@@ -1436,9 +1853,11 @@ s_pack_random_object(msgpack_packer *pk, uint64_t *seed)
         case 8:  // a vector of the right length, or one off
             msgpack_pack_bin_with_body(pk, bytes, 8 * (D_FUZZ - 1 + (r >> 8) % 3));
             break;
-        case 9:  // sparse indices: few and small, so some are increasing and in range
+        case 9:  // uint32 ids: few and small, so some increase (sparse idx, ROUND participants)
             for (size_t i = 0; i < 4 * D_FUZZ; i += 4) {
                 bytes[i] = (unsigned char) (bytes[i] % (2 * D_FUZZ));
+                if (r & (1u << 20) && i > 0)  // half the time non-decreasing, repeats likely
+                    bytes[i] = (unsigned char) (bytes[i - 4] + bytes[i] % 2);
                 bytes[i + 1] = bytes[i + 2] = bytes[i + 3] = 0;
             }
             msgpack_pack_bin_with_body(pk, bytes, 4 * ((r >> 8) % (D_FUZZ + 2)));
@@ -1464,7 +1883,19 @@ s_pack_random_object(msgpack_packer *pk, uint64_t *seed)
             }
             break;
         }
-        default:  // a quarter of the draws: small integers, valid as roles, kinds and coins
+        case 13: {  // STATS worker rows: 0 to 3 of 48 bytes, sent mostly 0 or 1, sometimes ragged
+            unsigned char rows[3 * 48 + 1];
+            for (size_t i = 0; i < sizeof rows; i++)
+                rows[i] = (unsigned char) s_rand(seed);
+            for (size_t w = 0; w < 3; w++) {
+                memset(rows + 48 * w + 41, 0, 7);
+                rows[48 * w + 40] = (unsigned char) (rows[48 * w + 40] % 3);  // 2: rejected
+            }
+            size_t len = 48 * ((r >> 8) % 4) + ((r >> 16) % 8 == 0);
+            msgpack_pack_bin_with_body(pk, rows, len);
+            break;
+        }
+        default:  // the other draws: small integers, valid as roles, kinds and coins
             msgpack_pack_uint64(pk, r >> 62);
             break;
     }
@@ -1478,13 +1909,13 @@ test_decode_survives_random_objects(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
-    static const size_t nfields[] = {0, 3, 2, 1, 4, 7, 4, 2, 10, 14, 2};
+    static const size_t nfields[] = {0, 3, 2, 1, 5, 7, 4, 2, 12, 16, 2};
     uint64_t seed = 0x0b1ec75;
     int ok[11] = {0};
     for (int trial = 0; trial < 20000; trial++) {
         uint64_t type = 1 + s_rand(&seed) % 10;
         size_t n = nfields[type] + (s_rand(&seed) % 16 == 0 ? 1 : 0);
-        s_raw_head(f, 1, type, n);
+        s_raw_head(f, MSG_VERSION, type, n);
         for (size_t i = 0; i < n; i++)
             s_pack_random_object(&f->pk, &seed);
         unsigned char *copy = malloc(f->sb.size);
@@ -1499,6 +1930,62 @@ test_decode_survives_random_objects(void **state)
     print_message("random objects: decoded hello %d ready %d ping %d round %d update %d "
                   "metrics %d resync %d run %d stats %d stop %d of 20000\n",
                   ok[1], ok[2], ok[3], ok[4], ok[5], ok[6], ok[7], ok[8], ok[9], ok[10]);
+    msg_fini(&m);
+}
+
+//  Valid frames with one or two fields swapped for random objects: every field, the new ones
+//  (participants, f_star, problem, gap, worker rows) included, is fuzzed next to valid neighbours.
+static void
+test_decode_survives_field_swaps(void **state)
+{
+    fixture_t *f = *state;
+    msg_t enc, m;
+    mr_err_t err;
+    assert_int_equal(msg_init(&enc, D_FUZZ), MR_OK);
+    assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
+    msg_buf_t frames[S_NFRAMES];
+    size_t n = s_valid_frames(&enc, D_FUZZ, frames);
+    uint64_t seed = 0x5a4b;
+    int ok[11] = {0}, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        msgpack_zone zone;
+        msgpack_object obj;
+        size_t off = 0;
+        assert_true(msgpack_zone_init(&zone, 1024));
+        assert_int_equal(msgpack_unpack(frames[i].data, frames[i].size, &off, &zone, &obj),
+                         MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(obj.type, MSGPACK_OBJECT_ARRAY);
+        const msgpack_object_array *a = &obj.via.array;
+        for (int trial = 0; trial < 1000; trial++) {
+            size_t swap1 = 2 + s_rand(&seed) % (a->size - 2);
+            size_t swap2 = trial % 2 ? 2 + s_rand(&seed) % (a->size - 2) : swap1;
+            msgpack_sbuffer_clear(&f->sb);
+            msgpack_pack_array(&f->pk, a->size);
+            for (size_t j = 0; j < a->size; j++) {
+                if (j == swap1 || j == swap2)
+                    s_pack_random_object(&f->pk, &seed);
+                else
+                    msgpack_pack_object(&f->pk, a->ptr[j]);
+            }
+            unsigned char *copy = malloc(f->sb.size);
+            assert_non_null(copy);
+            memcpy(copy, f->sb.data, f->sb.size);
+            if (msg_decode(&m, copy, f->sb.size, &err) == MR_OK) {
+                s_assert_valid(&m, D_FUZZ);
+                ok[m.type]++;
+            } else {
+                assert_true(err.rc < 0 && strlen(err.text) > 0);
+            }
+            total++;
+            free(copy);
+        }
+        msgpack_zone_destroy(&zone);
+    }
+    print_message("field swaps: decoded hello %d ready %d ping %d round %d update %d metrics %d "
+                  "resync %d run %d stats %d stop %d of %d\n",
+                  ok[1], ok[2], ok[3], ok[4], ok[5], ok[6], ok[7], ok[8], ok[9], ok[10], total);
+    s_free_frames(frames, n);
+    msg_fini(&enc);
     msg_fini(&m);
 }
 
@@ -1556,9 +2043,11 @@ test_decode_repeatedly_does_not_leak(void **state)
                               .n = 1,
                               .dim = 1,
                               .dataset = "d"};
+    f->enc.run.problem = "p";
     for (int i = 0; i < 200; i++) {
         s_round_trip(f);
         assert_string_equal(f->dec.run.method, "m");
+        assert_string_equal(f->dec.run.problem, "p");
     }
     f->enc.type = MSG_STOP;
     f->enc.status = "completed";
@@ -1569,6 +2058,24 @@ test_decode_repeatedly_does_not_leak(void **state)
     s_round_trip(f);
     assert_int_equal(msg_decode(&f->dec, "\xc1", 1, &f->err), MR_EMALFORMED);
     assert_null(f->dec.run.config);
+
+    // ROUND participants and STATS rows are buffers of the msg_t: they grow and are reused.
+    uint32_t ids[64];
+    worker_stats_t rows[64] = {{0}};
+    for (int i = 0; i < 64; i++) {
+        ids[i] = (uint32_t) i / 2;
+        rows[i].sent = i % 2;
+    }
+    for (size_t n = 1; n <= 64; n = 2 * n + 1) {
+        s_fill_round(&f->enc, n, ids, n);
+        s_round_trip(f);
+        assert_int_equal(f->dec.npart, n);
+        f->enc.type = MSG_STATS;
+        f->enc.stats = (round_stats_t){.nworkers = (uint32_t) n, .workers = rows};
+        s_round_trip(f);
+        assert_int_equal(f->dec.stats.nworkers, n);
+    }
+    f->enc.stats = (round_stats_t){0};
     msg_fini(&f->dec);
     msg_fini(&f->dec);  // twice is harmless
     assert_int_equal(msg_init(&f->dec, D), MR_OK);
@@ -1724,14 +2231,14 @@ static void
 test_round_costs_g_only(void **state)
 {
     (void) state;
-    msg_cost_t c0 = msg_round_cost(0, D, 6);
+    msg_cost_t c0 = msg_round_cost(0, D, 8);
     assert_int_equal(c0.bits_paper, 0);  // round 0 carries no vector
     assert_int_equal(c0.bits_model, 0);
-    assert_int_equal(c0.bytes_wire, 6);
-    msg_cost_t c = msg_round_cost(1, D, 913);
+    assert_int_equal(c0.bytes_wire, 8);
+    msg_cost_t c = msg_round_cost(1, D, 914);  // the participant list is header, not vector
     assert_int_equal(c.bits_paper, 3616);
     assert_int_equal(c.bits_model, 3616);
-    assert_int_equal(c.bytes_wire, 913);
+    assert_int_equal(c.bytes_wire, 914);
 }
 
 static void
@@ -1748,18 +2255,44 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     f->enc.type = MSG_ROUND;
     f->enc.seq = 6;
     f->enc.has_g = 1;
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t round = f->buf.size;
+    const uint32_t drawn[5] = {0, 3, 3, 8, 19};  // PP-MARINA, r = 5 of n = 20
+    assert_int_equal(msg_set_part(&f->enc, drawn, 5), MR_OK);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t round_pp = f->buf.size;
+    f->enc.has_g = 0;
+    f->enc.round = 0;
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t round0 = f->buf.size;
     f->enc.type = MSG_METRICS;
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t metrics = f->buf.size;
+    //  STATS (control traffic, never counted): all small counters, with and without n = 20 rows.
+    worker_stats_t rows[20] = {{0}};
+    f->enc.type = MSG_STATS;
+    f->enc.stats = (round_stats_t){.round = 5, .f = 0.5, .grad_norm_sq = 0.5, .gap = 0.5};
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t stats = f->buf.size;
+    f->enc.stats.nworkers = 20;
+    f->enc.stats.workers = rows;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t stats20 = f->buf.size;
     print_message("frame bytes (d = 113): update randk10 %zu, update dense %zu, round %zu, "
-                  "metrics %zu\n",
-                  sparse, dense, round, metrics);
-    assert_int_equal(sparse, 132);   // 7 one-byte objects + idx 2+40 + val 2+80 + 1
-    assert_int_equal(dense, 916);    // 8 one-byte objects + val 3+904 + 1
-    assert_int_equal(round, 913);    // 6 one-byte objects + g 3+904
-    assert_int_equal(metrics, 921);  // 5 one-byte objects + f 9 + grad 3+904
+                  "round r=5 %zu, round 0 %zu, metrics %zu, stats %zu, stats n=20 %zu\n",
+                  sparse, dense, round, round_pp, round0, metrics, stats, stats20);
+    assert_int_equal(sparse, 132);    // 7 one-byte objects + idx 2+40 + val 2+80 + 1
+    assert_int_equal(dense, 916);     // 8 one-byte objects + val 3+904 + 1
+    assert_int_equal(round, 914);     // 6 one-byte objects + g 3+904 + nil part 1
+    assert_int_equal(round_pp, 935);  // 6 one-byte objects + g 3+904 + part 2+20
+    assert_int_equal(round0, 8);      // 8 one-byte objects: nil g, nil part
+    assert_int_equal(metrics, 921);   // 5 one-byte objects + f 9 + grad 3+904
+    //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
+    //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1
+    assert_int_equal(stats, 3 + 2 + 2 + 18 + 9 + 9 + 9 + 1);
+    assert_int_equal(stats20, 53 - 1 + 3 + 20 * 48);  // workers: bin16, 3 + 960 bytes
 }
 
 int
@@ -1772,6 +2305,8 @@ main(void)
         T(test_ping_round_trips),
         T(test_round_zero_has_nil_g),
         T(test_round_k_carries_g),
+        T(test_round_carries_participants),
+        T(test_decode_rejects_unsorted_or_ragged_participants),
         T(test_dense_update_round_trips),
         T(test_sparse_update_round_trips),
         T(test_compressed_updates_round_trip_bit_for_bit),
@@ -1780,6 +2315,8 @@ main(void)
         T(test_resync_round_trips),
         T(test_run_round_trips),
         T(test_stats_round_trips_with_nan_f),
+        T(test_stats_round_trips_per_worker_rows),
+        T(test_decode_rejects_bad_worker_rows),
         T(test_stop_round_trips),
         T(test_decoding_ints_and_coins_accepts_every_encoding),
         T(test_decode_rejects_wrong_version),
@@ -1796,6 +2333,7 @@ main(void)
         T(test_decode_rejects_huge_container_claims),
         T(test_decode_survives_random_garbage),
         T(test_decode_survives_random_objects),
+        T(test_decode_survives_field_swaps),
         T(test_decode_survives_bit_flips),
         T(test_decode_repeatedly_does_not_leak),
         T(test_encode_reuses_its_buffer),

@@ -1,6 +1,7 @@
 //  test_db.c - the result database: creation in WAL mode, what a run and its rounds read back as
-//  (through plain sqlite3, as a user would), batching and crash durability, version checks,
-//  rejected rows, and db_run_summary().
+//  (through plain sqlite3, as a user would), per-worker rows, batching and crash durability,
+//  version checks and the migration from schema 1, rejected rows, db_run_summary() and
+//  db_find_fstar().
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,11 +67,14 @@ s_run_info(void)
         .dim = 113,
         .dataset = "mushrooms",
         .start_time = 1700000000.25,  // 2023-11-14T22:13:20.250Z
+        .f_star = NAN,                // unknown unless a test sets it
+        .problem = "mushrooms|bias|logreg|lambda=0.001|n=5",
     };
     return run;
 }
 
-//  A rounds row whose figures are simple functions of k; f and grad_norm_sq NaN when k % 3 == 2.
+//  A rounds row whose figures are simple functions of k; f, grad_norm_sq and gap NaN when
+//  k % 3 == 2. No per-worker rows.
 static round_stats_t
 s_round(uint64_t k)
 {
@@ -89,6 +93,7 @@ s_round(uint64_t k)
         .oracle_calls = 10,
         .participants = 5,
         .wall_time_s = 0.001 * (double) k,
+        .gap = k % 3 == 2 ? NAN : 1.0 / (double) (k + 1) - 0.125,
     };
     return r;
 }
@@ -168,9 +173,10 @@ test_open_creates_wal_database(void **state)
     s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
     assert_int_equal(s_query_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
-    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
-                                          "'table' AND name IN ('runs', 'rounds')"),
-                     2);
+    assert_int_equal(s_query_int(f->path,
+                                 "SELECT count(*) FROM sqlite_master WHERE type = "
+                                 "'table' AND name IN ('runs', 'rounds', 'round_workers')"),
+                     3);
     db_close(&db);
     assert_null(db);
     db_close(&db);  // NULL-safe
@@ -212,6 +218,9 @@ test_records_run_and_rounds(void **state)
     assert_string_equal(text, "test run|0.1.0|marina|randk|mushrooms|42|5|113");
     s_query_text(p, "SELECT config FROM runs", text, sizeof text);
     assert_string_equal(text, run.config);
+    s_query_text(p, "SELECT problem FROM runs", text, sizeof text);
+    assert_string_equal(text, run.problem);
+    assert_int_equal(s_query_int(p, "SELECT f_star IS NULL FROM runs"), 1);  // NaN: unknown
 
     //  One row in full; NaN went in as NULL.
     round_stats_t r = s_round(700);
@@ -239,6 +248,77 @@ test_records_run_and_rounds(void **state)
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE grad_norm_sq IS NULL"
                                     " AND round % 3 = 2"),
                      333);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE gap IS NULL"
+                                    " AND round % 3 = 2"),
+                     333);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE gap IS NULL"), 333);
+    assert_int_equal(s_query_int(p, "SELECT gap = 1.0 / 701 - 0.125 FROM rounds WHERE round = 700"),
+                     1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers"), 0);  // nworkers = 0
+}
+
+static void
+test_records_per_worker_rows(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    db_set_batch(db, 2);
+    run_info_t run = s_run_info();
+    run.f_star = 0.125;
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    //  Three workers; in round k, worker (k % 3) was not drawn (PP-MARINA): it sent nothing.
+    for (uint64_t k = 0; k < 5; k++) {
+        worker_stats_t w[3];
+        for (uint32_t i = 0; i < 3; i++) {
+            int sent = i != k % 3;
+            w[i] = (worker_stats_t){.bits_paper_up = sent * (320 + k),
+                                    .bits_model_up = sent * (390 + k),
+                                    .bytes_wire_up = sent * (132 + i),
+                                    .nnz_up = sent * 10,
+                                    .oracle_calls = sent * (100 + 10 * i),
+                                    .sent = sent};
+        }
+        round_stats_t r = s_round(k);
+        r.participants = 2;
+        r.nworkers = 3;
+        r.workers = w;
+        assert_int_equal(db_round_add(db, id, &r, &err), MR_OK);
+    }
+    //  A row without per-worker shares writes none; a duplicate round writes none either.
+    round_stats_t r = s_round(5);
+    assert_int_equal(db_round_add(db, id, &r, &err), MR_OK);
+    worker_stats_t extra[3] = {{.sent = 1}, {.sent = 1}, {.sent = 1}};
+    r = s_round(4);
+    r.nworkers = 3;
+    r.workers = extra;
+    assert_int_equal(db_round_add(db, id, &r, &err), MR_EINVAL);
+    db_close(&db);
+
+    const char *p = f->path;
+    char text[160];
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers"), 15);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers WHERE round = 4"), 3);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers WHERE round = 5"), 0);
+    assert_int_equal(s_query_int(p, "SELECT count(DISTINCT run_id) FROM round_workers"), 1);
+    //  Round 4: worker 1 was left out; 0 and 2 sent.
+    s_query_text(p,
+                 "SELECT group_concat(worker || ':' || sent || ':' || bits_paper_up || ':' ||"
+                 " bits_model_up || ':' || bytes_wire_up || ':' || nnz_up || ':' || oracle_calls,"
+                 " ' ') FROM (SELECT * FROM round_workers WHERE round = 4 ORDER BY worker)",
+                 text, sizeof text);
+    assert_string_equal(text, "0:1:324:394:132:10:100 1:0:0:0:0:0:0 2:1:324:394:134:10:120");
+    //  Per round, two senders, matching the rounds row's participants.
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM (SELECT round, sum(sent) AS s"
+                                    " FROM round_workers GROUP BY round) WHERE s = 2"),
+                     5);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds r WHERE participants ="
+                                    " (SELECT sum(sent) FROM round_workers w"
+                                    "  WHERE w.run_id = r.run_id AND w.round = r.round)"),
+                     5);
+    s_query_text(p, "SELECT f_star FROM runs", text, sizeof text);
+    assert_string_equal(text, "0.125");
 }
 
 static void
@@ -269,7 +349,7 @@ test_refuses_other_schema_version(void **state)
     assert_int_equal(err.rc, MR_EVERSION);
     assert_non_null(strstr(err.text, f->path));
     assert_non_null(strstr(err.text, "version 7"));
-    assert_non_null(strstr(err.text, "version 1"));
+    assert_non_null(strstr(err.text, "uses version 2"));
     char mode[16];
     s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "delete");  // the foreign file was left as it was
@@ -283,6 +363,203 @@ test_refuses_other_schema_version(void **state)
     assert_non_null(strstr(err.text, "version 0"));
     db_summary_t sum;
     assert_int_equal(db_run_summary(f->path, 0, &sum, &err), MR_EVERSION);
+}
+
+//  Schema version 1 as the previous release created it: no runs.f_star, runs.problem,
+//  rounds.gap or round_workers. Written out here rather than taken from db.c, which only knows v2.
+static const char s_schema_v1[] =
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY, name TEXT, started_at TEXT NOT NULL, finished_at TEXT,"
+    " version TEXT, seed INTEGER, config TEXT, method TEXT, compressor TEXT, n INTEGER,"
+    " d INTEGER, dataset TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'aborted')),"
+    " error TEXT);"
+    "CREATE TABLE rounds ("
+    " run_id INTEGER NOT NULL REFERENCES runs(id), round INTEGER NOT NULL,"
+    " c_k INTEGER NOT NULL, f REAL, grad_norm_sq REAL, bits_paper_up INTEGER NOT NULL,"
+    " bits_model_up INTEGER NOT NULL, bytes_wire_up INTEGER NOT NULL,"
+    " bits_paper_down INTEGER NOT NULL, bits_model_down INTEGER NOT NULL,"
+    " bytes_wire_down INTEGER NOT NULL, nnz_up INTEGER NOT NULL, oracle_calls INTEGER NOT NULL,"
+    " participants INTEGER NOT NULL, wall_time_s REAL,"
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;"
+    "INSERT INTO runs (name, started_at, finished_at, version, seed, method, compressor, n, d,"
+    " dataset, status) VALUES ('old run', '2024-01-02T03:04:05.000Z', '2024-01-02T03:05:00.000Z',"
+    " '0.0.9', 7, 'marina', 'randk', 4, 113, 'a9a', 'completed');"
+    "INSERT INTO rounds VALUES (1, 0, 1, 0.69, 0.01, 100, 110, 60, 200, 210, 70, 3, 40, 4, 0.5);"
+    "INSERT INTO rounds VALUES (1, 1, 0, NULL, NULL, 10, 11, 6, 20, 21, 7, 1, 4, 4, 0.75);"
+    "PRAGMA user_version = 1;";
+
+//  Writes a version-1 file with one finished run of two rounds; extra SQL runs before the
+//  version is set (to make a broken v1 file).
+static void
+s_make_v1(const char *path, const char *extra)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, s_schema_v1, NULL, NULL, &msg);
+    if (rc == SQLITE_OK && extra)
+        rc = sqlite3_exec(db, extra, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("v1 schema: %s", msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+//  1 if table has a column named column, else 0.
+static int64_t
+s_has_column(const char *path, const char *table, const char *column)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
+             table, column);
+    return s_query_int(path, sql);
+}
+
+static void
+test_migrates_a_version_1_file(void **state)
+{
+    fixture_t *f = *state;
+    const char *p = f->path;
+    mr_err_t err = {0};
+    s_make_v1(p, NULL);
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 1);
+    assert_int_equal(s_has_column(p, "runs", "f_star"), 0);
+    db_summary_t sum;
+    assert_int_equal(db_run_summary(p, 0, &sum, &err), MR_EVERSION);  // readers do not migrate
+    double fs = 0;
+    assert_int_equal(db_find_fstar(p, "anything", &fs, &err), MR_OK);
+    assert_true(isnan(fs));
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 1);
+
+    db_t *db = s_open(p);
+    //  The old rows are still there, with NULL in the new columns.
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 2);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE run_id = 1"), 2);
+    char text[128];
+    s_query_text(p,
+                 "SELECT name || '|' || status || '|' || seed || '|' || dataset || '|' ||"
+                 " finished_at FROM runs WHERE id = 1",
+                 text, sizeof text);
+    assert_string_equal(text, "old run|completed|7|a9a|2024-01-02T03:05:00.000Z");
+    assert_int_equal(s_query_int(p, "SELECT sum(bits_paper_up) + sum(oracle_calls) FROM rounds"),
+                     110 + 44);
+    assert_int_equal(s_query_int(p, "SELECT f_star IS NULL AND problem IS NULL FROM runs"), 1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE gap IS NULL"), 2);
+    assert_int_equal(s_has_column(p, "runs", "f_star"), 1);
+    assert_int_equal(s_has_column(p, "runs", "problem"), 1);
+    assert_int_equal(s_has_column(p, "rounds", "gap"), 1);
+    assert_int_equal(s_has_column(p, "round_workers", "oracle_calls"), 1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers"), 0);
+    char mode[16];
+    s_query_text(p, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
+
+    //  The migrated file records v2 runs: f*, the gap and per-worker rows.
+    run_info_t run = s_run_info();
+    run.f_star = 0.25;
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    assert_int_equal(id, 2);
+    worker_stats_t w[2] = {{.nnz_up = 5, .sent = 1}, {.sent = 0}};
+    round_stats_t r = s_round(0);
+    r.nworkers = 2;
+    r.workers = w;
+    assert_int_equal(db_round_add(db, id, &r, &err), MR_OK);
+    assert_int_equal(db_run_finish(db, id, "completed", NULL, &err), MR_OK);
+    db_close(&db);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers WHERE run_id = 2"), 2);
+    assert_int_equal(s_query_int(p, "SELECT gap = 0.875 FROM rounds WHERE run_id = 2"), 1);
+    assert_int_equal(db_run_summary(p, 1, &sum, &err), MR_OK);
+    assert_int_equal(sum.rounds, 2);
+    assert_near(sum.f_first, 0.69, 0);
+    assert_int_equal(db_find_fstar(p, run.problem, &fs, &err), MR_OK);
+    assert_true(fs == 0.25);
+
+    //  Opening again changes nothing: no second migration.
+    db = s_open(p);
+    db_close(&db);
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 2);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 2);
+}
+
+static void
+test_failed_migration_changes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    const char *p = f->path;
+    mr_err_t err = {0};
+    //  A v1 file that somehow already has rounds.gap: the third statement of the migration
+    //  fails after the first two altered runs, and the whole transaction must roll back.
+    s_make_v1(p, "ALTER TABLE rounds ADD COLUMN gap REAL;");
+    assert_null(db_open(p, &err));
+    assert_int_equal(err.rc, MR_EIO);
+    assert_non_null(strstr(err.text, "cannot migrate the schema from version 1"));
+    assert_non_null(strstr(err.text, "gap"));  // SQLite's "duplicate column name: gap"
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 1);
+    assert_int_equal(s_has_column(p, "runs", "f_star"), 0);
+    assert_int_equal(s_has_column(p, "runs", "problem"), 0);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM sqlite_master"
+                                    " WHERE name = 'round_workers'"),
+                     0);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds"), 2);
+}
+
+static void
+test_find_fstar_returns_the_latest_for_its_problem(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    double fs = 0;
+    //  No file yet: no cached value, and no error (the first run of a problem computes f*).
+    assert_int_equal(db_find_fstar(f->path, "a", &fs, &err), MR_OK);
+    assert_true(isnan(fs));
+    assert_int_equal(access(f->path, F_OK), -1);  // and the lookup did not create it
+
+    db_t *db = s_open(f->path);
+    struct {
+        const char *problem;
+        double f_star;
+    } runs[] = {
+        {"a", 1.5},    // run 1
+        {"b", 2.5},    // run 2
+        {"a", 1.25},   // run 3: the latest f* of "a"
+        {"a", NAN},    // run 4: a later run of "a" that did not know f* (NULL) is skipped
+        {NULL, 9.0},   // run 5: no problem key
+        {"a|x", 7.0},  // run 6: a different key that starts like "a"
+        {"b", -0.5},   // run 7: f* may be negative
+        {"c", NAN},    // run 8: "c" never had an f*
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        run_info_t run = s_run_info();
+        run.problem = runs[i].problem;
+        run.f_star = runs[i].f_star;
+        int64_t id = 0;
+        assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+        assert_int_equal(id, (int64_t) i + 1);
+    }
+    //  Run rows are committed at once: the lookup sees them while the recorder holds the file.
+    assert_int_equal(db_find_fstar(f->path, "a", &fs, &err), MR_OK);
+    assert_true(fs == 1.25);
+    db_close(&db);
+    assert_int_equal(db_find_fstar(f->path, "b", &fs, &err), MR_OK);
+    assert_true(fs == -0.5);
+    assert_int_equal(db_find_fstar(f->path, "a|x", &fs, &err), MR_OK);
+    assert_true(fs == 7.0);
+    const char *none[] = {"c", "d", "", "A"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        fs = 0;
+        assert_int_equal(db_find_fstar(f->path, none[i], &fs, &err), MR_OK);
+        assert_true(isnan(fs));
+    }
+    fs = 0;
+    assert_int_equal(db_find_fstar(f->path, NULL, &fs, &err), MR_OK);  // NULL never matches
+    assert_true(isnan(fs));
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/no/such/dir.db", f->dir);
+    fs = 0;
+    assert_int_equal(db_find_fstar(missing, "a", &fs, &err), MR_OK);
+    assert_true(isnan(fs));
 }
 
 static void
@@ -488,8 +765,12 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_wal_database),
         T(test_records_run_and_rounds),
+        T(test_records_per_worker_rows),
         T(test_reopen_existing_file_appends_runs),
         T(test_refuses_other_schema_version),
+        T(test_migrates_a_version_1_file),
+        T(test_failed_migration_changes_nothing),
+        T(test_find_fstar_returns_the_latest_for_its_problem),
         T(test_refuses_a_file_that_is_not_a_database),
         T(test_rejects_duplicate_round),
         T(test_rejects_unknown_run_and_bad_status),

@@ -1,0 +1,678 @@
+//  method_sega.c - SEGA (Hanzely, Mishchenko, Richtarik, NeurIPS 2018: "SEGA: variance reduction
+//  via gradient sketching"; the slides, Secs. 2-5), distributed over n workers, its biased
+//  variant, and randomized coordinate descent (CD), as method tables; see method.h.
+//
+//  SEGA, distributed. Worker i keeps h_i (h_i^0 = 0) and x; the server keeps h = 1/n sum_i h_i.
+//  Round k (after x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}) on both sides for k >= 1):
+//    worker i:  r_i = grad f_i(x^k) - h_i^k;  sends S_ik^T r_i (the SEGA oracle on the residual);
+//               h_i^{k+1} = h_i^k + Delta_i,  Delta_i = Z_ik r_i,  Z = S (S^T S)^+ S^T
+//               (sketch and project: the closest h to h_i^k with S^T h = S^T grad f_i(x^k));
+//    server:    rebuilds every Delta_i from S_ik^T r_i and S_ik, which it redraws itself;
+//               g^k = h^k + theta 1/n sum_i Delta_i  (the SEGA estimator; E[theta Z] = I),
+//               h^{k+1} = h^k + 1/n sum_i Delta_i.
+//  With n = 1 this is the slides' Algorithm ("The SEGA Algorithm", steps 1-3). Biased SEGA is the
+//  same with theta = 1 (g^k = h^{k+1}). CD: every worker sends the coordinates S_k of
+//  grad f_i(x^k), the same S_k for all workers, unscaled; g^k = 1/n sum_i of them.
+//
+//  Shared randomness. S_ik is drawn from an rng seeded with (mp.seed, method_sega_stream(k, i))
+//  on the worker and again on the server, so it never travels (method_impl.h); the rng a worker
+//  is handed is not used. Coordinate sketches: K = comp.k distinct uniform coordinates
+//  (rng_sample_k), Z = diag(1 on them), E[Z] = K/d I, theta = d/K; the update is a sparse raw
+//  cvec of the K residual coordinates. Gaussian sketches: S is d x b with N(0, 1) entries, column
+//  j drawn before column j + 1 (rng_normal, d draws each); E[Z] = b/d I, theta = d/b; the update
+//  is a SKETCH cvec of the b coefficients S^T r (vec.h, docs/protocol.md).
+//
+//  Rebuilding Z r from S^T r. S = Q R by Gram-Schmidt applied twice (CGS2); then Q^T r solves
+//  R^T w = S^T r and Z r = Q w. A column numerically in the span of the earlier ones (probability
+//  0 for Gaussians, b <= d) is dropped: its equation is implied by the others, and
+//  S (S^T S)^+ S^T is still the projection onto range(S). Worker and server call the same
+//  function on the same bits, so they add the same Delta_i.
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "method_impl.h"
+#include "theory.h"
+
+//  Worker ids and rounds are packed into the sketch stream id (method_sega_stream()).
+#define S_MAX_WORKERS ((uint64_t) 1 << 20)
+#define S_ROUND_MASK  (((uint64_t) 1 << 41) - 1)
+//  A Gram-Schmidt residual below this fraction of its column's norm marks a dependent column.
+#define S_DROP_TOL 1e-10
+
+typedef enum {
+    S_SEGA = 0,         // g = h + theta (h_new - h)
+    S_SEGA_BIASED = 1,  // g = h_new (theta = 1)
+    S_CD = 2,           // g = 1/n sum_i P_S grad f_i (no h)
+} s_variant_t;
+
+uint64_t
+method_sega_stream(uint64_t round, uint32_t worker)
+{
+    assert(worker < S_MAX_WORKERS);
+    return ((uint64_t) 1 << 62) | ((round & S_ROUND_MASK) << 20) | worker;
+}
+
+uint64_t
+method_cd_stream(uint64_t round)
+{
+    return ((uint64_t) 1 << 62) | ((uint64_t) 1 << 61) | ((round & S_ROUND_MASK) << 20);
+}
+
+//  --------------------------------------------------------------------------------------------
+//  One sketch S (coordinate or Gaussian) and the reconstruction of Z r from S^T r.
+
+typedef struct {
+    int kind;          // METHOD_SKETCH_COORDINATE or METHOD_SKETCH_GAUSSIAN
+    size_t dim;        // d
+    size_t b;          // K coordinates, or b Gaussian directions
+    uint32_t *coord;   // coordinate: the K coordinates of this draw, increasing
+    uint8_t *scratch;  // coordinate: rng_sample_k's d marks (all zero between calls)
+    double *s;         // Gaussian: S, column j at s[j d .. (j + 1) d)
+    double *q;         // Gaussian: Q of S = Q R, same layout; a dropped column is zero
+    double *r;         // Gaussian: R, b x b upper triangular, r[l b + j] = R_lj
+    double *w;         // Gaussian: b scratch values, Q^T r
+    uint8_t *keep;     // Gaussian: 1 if column j is independent of columns 0..j-1
+} s_sketch_t;
+
+static void
+s_sketch_fini(s_sketch_t *sk)
+{
+    free(sk->coord);
+    free(sk->scratch);
+    free(sk->s);
+    free(sk->q);
+    free(sk->r);
+    free(sk->w);
+    free(sk->keep);
+    memset(sk, 0, sizeof *sk);
+}
+
+//  The sketch of mp (kind and size already checked). MR_OK or MR_ENOMEM.
+static int
+s_sketch_init(s_sketch_t *sk, const method_params_t *mp, int kind)
+{
+    memset(sk, 0, sizeof *sk);
+    sk->kind = kind;
+    sk->dim = mp->dim;
+    if (kind == METHOD_SKETCH_COORDINATE) {
+        sk->b = mp->comp.k;
+        sk->coord = malloc(sk->b * sizeof *sk->coord);
+        sk->scratch = calloc(sk->dim, 1);
+        if (!sk->coord || !sk->scratch)
+            goto fail;
+        return MR_OK;
+    }
+    assert(kind == METHOD_SKETCH_GAUSSIAN);
+    sk->b = mp->sketch_b;
+    sk->s = malloc(sk->dim * sk->b * sizeof *sk->s);
+    sk->q = malloc(sk->dim * sk->b * sizeof *sk->q);
+    sk->r = malloc(sk->b * sk->b * sizeof *sk->r);
+    sk->w = malloc(sk->b * sizeof *sk->w);
+    sk->keep = malloc(sk->b);
+    if (!sk->s || !sk->q || !sk->r || !sk->w || !sk->keep)
+        goto fail;
+    return MR_OK;
+fail:
+    s_sketch_fini(sk);
+    return MR_ENOMEM;
+}
+
+static double
+s_dot(const double *a, const double *b, size_t n)
+{
+    double acc = 0.0;
+    for (size_t t = 0; t < n; t++)
+        acc += a[t] * b[t];
+    return acc;
+}
+
+//  Draws S from (seed, stream), and for Gaussians factors S = Q R (CGS2, dependent columns dropped).
+static void
+s_sketch_draw(s_sketch_t *sk, uint64_t seed, uint64_t stream)
+{
+    rng_t rng;
+    rng_seed(&rng, seed, stream);
+    size_t d = sk->dim, b = sk->b;
+    if (sk->kind == METHOD_SKETCH_COORDINATE) {
+        rng_sample_k(&rng, (uint32_t) d, (uint32_t) b, sk->coord, sk->scratch);
+        return;
+    }
+    for (size_t t = 0; t < d * b; t++)
+        sk->s[t] = rng_normal(&rng);
+    memset(sk->r, 0, b * b * sizeof *sk->r);
+    for (size_t j = 0; j < b; j++) {
+        double *qj = sk->q + j * d;
+        memcpy(qj, sk->s + j * d, d * sizeof *qj);
+        double norm0 = sqrt(s_dot(qj, qj, d));
+        for (int pass = 0; pass < 2; pass++) {  // "twice is enough" (Giraud et al. 2005)
+            for (size_t l = 0; l < j; l++) {
+                if (!sk->keep[l])
+                    continue;
+                const double *ql = sk->q + l * d;
+                double c = s_dot(ql, qj, d);
+                for (size_t t = 0; t < d; t++)
+                    qj[t] -= c * ql[t];
+                sk->r[l * b + j] += c;
+            }
+        }
+        double norm = sqrt(s_dot(qj, qj, d));
+        sk->keep[j] = norm > S_DROP_TOL * norm0;
+        if (sk->keep[j]) {
+            sk->r[j * b + j] = norm;
+            for (size_t t = 0; t < d; t++)
+                qj[t] /= norm;
+        } else {
+            memset(qj, 0, d * sizeof *qj);
+        }
+    }
+}
+
+//  out = S^T v: the K coordinates of v (sparse raw), or the b coefficients <s_j, v> (SKETCH).
+static void
+s_sketch_apply(const s_sketch_t *sk, const vec_t *v, cvec_t *out)
+{
+    assert(out->cap >= sk->b && v->dim == sk->dim);
+    out->dim = sk->dim;
+    out->kind = CVEC_SPARSE;
+    out->nnz = sk->b;
+    for (size_t j = 0; j < sk->b; j++) {
+        if (sk->kind == METHOD_SKETCH_COORDINATE) {
+            out->idx[j] = sk->coord[j];
+            out->val[j] = v->x[sk->coord[j]];
+        } else {
+            out->idx[j] = (uint32_t) j;  // vec.h: a SKETCH cvec has idx[j] = j
+            out->val[j] = s_dot(sk->s + j * sk->dim, v->x, sk->dim);
+        }
+    }
+    out->enc = sk->kind == METHOD_SKETCH_COORDINATE ? CVEC_ENC_RAW : CVEC_ENC_SKETCH;
+}
+
+//  MR_OK if up is what s_sketch_apply() makes for this draw (same coordinates, or b
+//  coefficients); else MR_EINVAL naming the worker and round.
+static int
+s_sketch_check(const s_sketch_t *sk, const cvec_t *up, size_t worker, uint64_t round, mr_err_t *err)
+{
+    if (sk->kind == METHOD_SKETCH_GAUSSIAN) {
+        if (up->enc != CVEC_ENC_SKETCH || up->nnz != sk->b)
+            return mr_err_set(err, MR_EINVAL,
+                              "round %llu: worker %zu sent no Gaussian sketch of %zu coefficients",
+                              (unsigned long long) round, worker, sk->b);
+        return MR_OK;
+    }
+    int ok = up->enc == CVEC_ENC_RAW && up->kind == CVEC_SPARSE && up->nnz == sk->b;
+    for (size_t j = 0; ok && j < sk->b; j++)
+        ok = up->idx[j] == sk->coord[j];
+    if (!ok)
+        return mr_err_set(err, MR_EINVAL,
+                          "round %llu: worker %zu did not send the %zu coordinates of its sketch",
+                          (unsigned long long) round, worker, sk->b);
+    return MR_OK;
+}
+
+//  y += a Z r, rebuilt from up = S^T r (the output of s_sketch_apply() for this draw).
+static void
+s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
+{
+    size_t d = sk->dim, b = sk->b;
+    assert(up->nnz == b && y->dim == d);
+    if (sk->kind == METHOD_SKETCH_COORDINATE) {
+        //  Z = diag(1 on the K coordinates): Z r puts r's sketched coordinates back.
+        for (size_t j = 0; j < b; j++)
+            y->x[up->idx[j]] += a * up->val[j];
+        return;
+    }
+    //  S^T r = R^T Q^T r: forward substitution for w = Q^T r, then Z r = Q Q^T r = Q w.
+    for (size_t j = 0; j < b; j++) {
+        if (!sk->keep[j]) {
+            sk->w[j] = 0.0;
+            continue;
+        }
+        double acc = up->val[j];
+        for (size_t l = 0; l < j; l++)
+            acc -= sk->r[l * b + j] * sk->w[l];
+        sk->w[j] = acc / sk->r[j * b + j];
+    }
+    for (size_t j = 0; j < b; j++) {
+        if (!sk->keep[j])
+            continue;
+        const double *qj = sk->q + j * d;
+        double c = a * sk->w[j];
+        for (size_t t = 0; t < d; t++)
+            y->x[t] += c * qj[t];
+    }
+}
+
+//  E[theta Z] = I: d/K for K uniform coordinates, d/b for a Gaussian b-sketch.
+static double
+s_theta(const method_params_t *mp)
+{
+    size_t b = mp->sketch == METHOD_SKETCH_COORDINATE ? mp->comp.k : mp->sketch_b;
+    return (double) mp->dim / (double) b;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Checks
+
+//  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
+static int
+s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, mr_err_t *err)
+{
+    if (mp->n == 0 || mp->n > S_MAX_WORKERS)
+        return mr_err_set(err, MR_ECONFIG, "key 'n' = %zu: SEGA and CD need 1..%llu workers", mp->n,
+                          (unsigned long long) S_MAX_WORKERS);
+    if (mp->dim == 0 || (x0 && x0->dim != mp->dim))
+        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0 ? x0->dim : 0,
+                          mp->dim);
+    if (mp->dim > UINT32_MAX)
+        return mr_err_set(err, MR_EDIM, "d = %zu does not fit the sketch's uint32 coordinates",
+                          mp->dim);
+    if (mp->sketch == METHOD_SKETCH_COORDINATE) {
+        if (mp->comp.k < 1 || mp->comp.k > mp->dim)
+            return mr_err_set(err, MR_ECONFIG, "key 'k' = %zu: a coordinate sketch needs 1..%zu",
+                              mp->comp.k, mp->dim);
+    } else if (mp->sketch == METHOD_SKETCH_GAUSSIAN) {
+        if (variant == S_CD)
+            return mr_err_set(err, MR_ECONFIG,
+                              "key 'sketch': cd samples coordinates, a Gaussian sketch is SEGA's");
+        if (mp->sketch_b < 1 || mp->sketch_b > mp->dim)
+            return mr_err_set(err, MR_ECONFIG,
+                              "key 'sketch_b' = %zu: a Gaussian sketch needs 1..%zu directions",
+                              mp->sketch_b, mp->dim);
+    } else {
+        //  1 would be importance-sampled coordinates: p_j ~ L_jj needs the data, which the server
+        //  does not have, so both sides could not draw the same S.
+        return mr_err_set(err, MR_ECONFIG,
+                          "key 'sketch' = %d: use 0 (uniform coordinates) or 2 (Gaussian)",
+                          mp->sketch);
+    }
+    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
+        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
+                          mp->gamma);
+    return MR_OK;
+}
+
+//  x0 must lie in dom F (the slides' step 0): a point outside a ball or box is projected first,
+//  the same way on every actor; R = none, l1, l2 leave it as given.
+static void
+s_start_in_domain(const prox_cfg_t *reg, double gamma, vec_t *x)
+{
+    if (!isfinite(prox_value(reg, x)))
+        prox_apply(reg, gamma, x);
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Worker
+
+struct method_worker {
+    method_params_t mp;   // the run's parameters (copied)
+    s_variant_t variant;  // SEGA, biased SEGA or CD
+    const loss_t *loss;   // f_i over this worker's shard, borrowed
+    uint32_t id;          // i, 0-based
+    s_sketch_t sk;        // this round's S_ik
+    vec_t x;              // x^k
+    vec_t grad;           // grad f_i(x^k)
+    vec_t h;              // h_i^k (SEGA), unused by CD
+    vec_t res;            // grad f_i(x^k) - h_i^k, the vector sketched
+    uint64_t next_round;  // the round worker_step expects
+};
+
+static void
+s_worker_destroy(method_worker_t **self_p)
+{
+    method_worker_t *self = *self_p;
+    if (!self)
+        return;
+    s_sketch_fini(&self->sk);
+    vec_fini(&self->x);
+    vec_fini(&self->grad);
+    vec_fini(&self->h);
+    vec_fini(&self->res);
+    free(self);
+    *self_p = NULL;
+}
+
+static method_worker_t *
+s_worker_new(const method_params_t *mp,
+             s_variant_t variant,
+             const loss_t *loss,
+             uint32_t id,
+             const vec_t *x0,
+             mr_err_t *err)
+{
+    if (s_check_params(mp, variant, x0, err) != MR_OK)
+        return NULL;
+    if (loss->data->cols != mp->dim) {
+        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
+                   loss->data->cols, mp->dim);
+        return NULL;
+    }
+    if (id >= mp->n) {
+        mr_err_set(err, MR_EINVAL, "worker id %u is outside the run's 0..%zu", id, mp->n - 1);
+        return NULL;
+    }
+    method_worker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+        return NULL;
+    }
+    self->mp = *mp;
+    self->variant = variant;
+    self->loss = loss;
+    self->id = id;
+    if (s_sketch_init(&self->sk, mp, mp->sketch) != MR_OK || vec_init(&self->x, mp->dim) != MR_OK ||
+        vec_init(&self->grad, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
+        vec_init(&self->res, mp->dim) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);
+        s_worker_destroy(&self);
+        return NULL;
+    }
+    vec_copy(&self->x, x0);
+    s_start_in_domain(&mp->reg, mp->gamma, &self->x);
+    return self;
+}
+
+static method_worker_t *
+s_sega_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    return s_worker_new(mp, S_SEGA, loss, id, x0, err);
+}
+
+static method_worker_t *
+s_sega_biased_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    return s_worker_new(mp, S_SEGA_BIASED, loss, id, x0, err);
+}
+
+static method_worker_t *
+s_cd_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    return s_worker_new(mp, S_CD, loss, id, x0, err);
+}
+
+static int
+s_worker_step(method_worker_t *self,
+              const method_round_t *rd,
+              rng_t *rng,
+              cvec_t *out,
+              method_report_t *report)
+{
+    (void) rng;  // S comes from the stream the server shares, not the worker's own
+    if (rd->round != self->next_round)
+        return MR_EINVAL;
+    assert(out->cap >= self->sk.b);
+    if (rd->round > 0) {
+        assert(rd->g && rd->g->dim == self->mp.dim);
+        //  Step 3 of the slides' SEGA: x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}).
+        vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+    }
+    double f = loss_value_grad(self->loss, &self->x, &self->grad);
+    if (self->variant == S_CD) {
+        s_sketch_draw(&self->sk, self->mp.seed, method_cd_stream(rd->round));
+        s_sketch_apply(&self->sk, &self->grad, out);  // K coordinates of grad f_i(x^k), unscaled
+    } else {
+        //  Step 1: the oracle's S^T grad f_i(x^k), sent as S^T (grad f_i(x^k) - h_i^k) (the
+        //  server knows S^T h_i^k), and sketch and project:
+        //  h_i^{k+1} = h_i^k + Z (grad f_i(x^k) - h_i^k).
+        s_sketch_draw(&self->sk, self->mp.seed, method_sega_stream(rd->round, self->id));
+        vec_copy(&self->res, &self->grad);
+        vec_axpy(&self->res, -1.0, &self->h);
+        s_sketch_apply(&self->sk, &self->res, out);
+        s_sketch_lift(&self->sk, out, 1.0, &self->h);
+    }
+    report->send = 1;
+    report->oracle_calls = self->loss->data->rows;
+    report->have_eval = 1;
+    report->f = f;
+    report->grad = &self->grad;
+    self->next_round++;
+    return MR_OK;
+}
+
+static const vec_t *
+s_worker_x(const method_worker_t *self)
+{
+    return &self->x;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Server
+
+struct method_server {
+    method_params_t mp;   // the run's parameters (copied)
+    s_variant_t variant;  // SEGA, biased SEGA or CD
+    s_sketch_t sk;        // S_ik, redrawn for each worker in turn
+    vec_t x;              // x^k after combining round k
+    vec_t g;              // g^k after combining round k
+    vec_t h;              // h^{k+1} = 1/n sum_i h_i^{k+1} after combining round k (SEGA)
+    vec_t sum;            // sum_i Delta_i (SEGA) or sum_i P_S grad f_i (CD) of one round
+    uint64_t next_round;  // the round server_plan and server_combine expect
+};
+
+static void
+s_server_destroy(method_server_t **self_p)
+{
+    method_server_t *self = *self_p;
+    if (!self)
+        return;
+    s_sketch_fini(&self->sk);
+    vec_fini(&self->x);
+    vec_fini(&self->g);
+    vec_fini(&self->h);
+    vec_fini(&self->sum);
+    free(self);
+    *self_p = NULL;
+}
+
+static method_server_t *
+s_server_new(const method_params_t *mp, s_variant_t variant, const vec_t *x0, mr_err_t *err)
+{
+    if (s_check_params(mp, variant, x0, err) != MR_OK)
+        return NULL;
+    method_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+        return NULL;
+    }
+    self->mp = *mp;
+    self->variant = variant;
+    if (s_sketch_init(&self->sk, mp, mp->sketch) != MR_OK || vec_init(&self->x, mp->dim) != MR_OK ||
+        vec_init(&self->g, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
+        vec_init(&self->sum, mp->dim) != MR_OK) {
+        mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
+        s_server_destroy(&self);
+        return NULL;
+    }
+    vec_copy(&self->x, x0);
+    s_start_in_domain(&mp->reg, mp->gamma, &self->x);
+    return self;
+}
+
+static method_server_t *
+s_sega_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    return s_server_new(mp, S_SEGA, x0, err);
+}
+
+static method_server_t *
+s_sega_biased_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    return s_server_new(mp, S_SEGA_BIASED, x0, err);
+}
+
+static method_server_t *
+s_cd_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    return s_server_new(mp, S_CD, x0, err);
+}
+
+static void
+s_server_plan(method_server_t *self, uint64_t round, rng_t *rng, method_round_t *rd)
+{
+    (void) rng;  // every random choice is a sketch, drawn from the shared streams
+    assert(round == self->next_round);
+    rd->round = round;
+    rd->coin = 0;  // no round sends full gradients
+    rd->part = NULL;
+    rd->npart = 0;
+    rd->g = round == 0 ? NULL : &self->g;
+}
+
+static int
+s_server_combine(method_server_t *self,
+                 const method_round_t *rd,
+                 const cvec_t *const *ups,
+                 mr_err_t *err)
+{
+    size_t n = self->mp.n;
+    if (rd->round != self->next_round)
+        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
+                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
+    for (size_t i = 0; i < n; i++) {
+        if (!ups[i])
+            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
+                              (unsigned long long) rd->round, i);
+        if (ups[i]->dim != self->mp.dim)
+            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
+                              ups[i]->dim, self->mp.dim);
+    }
+    //  Each update is checked against its sketch and lifted into sum, in worker-id order (so a
+    //  run is bit-reproducible whatever order the messages came in); sum is scratch, so a refused
+    //  update leaves the server's state as it was.
+    vec_zero(&self->sum);
+    if (self->variant == S_CD)
+        s_sketch_draw(&self->sk, self->mp.seed, method_cd_stream(rd->round));
+    for (size_t i = 0; i < n; i++) {
+        if (self->variant != S_CD)
+            s_sketch_draw(&self->sk, self->mp.seed, method_sega_stream(rd->round, (uint32_t) i));
+        int rc = s_sketch_check(&self->sk, ups[i], i, rd->round, err);
+        if (rc != MR_OK)
+            return rc;
+        s_sketch_lift(&self->sk, ups[i], 1.0, &self->sum);
+    }
+    if (rd->round > 0) {
+        //  The server's copy of step 3: x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}).
+        vec_axpy(&self->x, -self->mp.gamma, &self->g);
+        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+    }
+    double inv_n = 1.0 / (double) n;
+    if (self->variant == S_CD) {
+        //  g^k = 1/n sum_i P_S grad f_i(x^k) = P_S grad f(x^k): a block of the full gradient.
+        vec_copy(&self->g, &self->sum);
+        vec_scale(&self->g, inv_n);
+    } else {
+        //  Step 2, the SEGA estimator g^k = h^k + theta (h^{k+1} - h^k), with
+        //  h^{k+1} - h^k = 1/n sum_i Delta_i; biased SEGA: theta = 1, g^k = h^{k+1}.
+        double theta = self->variant == S_SEGA ? s_theta(&self->mp) : 1.0;
+        vec_copy(&self->g, &self->h);
+        vec_axpy(&self->g, theta * inv_n, &self->sum);
+        vec_axpy(&self->h, inv_n, &self->sum);
+    }
+    self->next_round++;
+    return MR_OK;
+}
+
+static const vec_t *
+s_server_x(const method_server_t *self)
+{
+    return &self->x;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Theory and the tables
+
+//  Fills gamma from the theory if it is NaN and checks every key. p is unused (set to 1).
+static int
+s_resolve(method_params_t *mp, const method_consts_t *pc, s_variant_t variant, mr_err_t *err)
+{
+    mp->p = 1.0;
+    if (isnan(mp->gamma))
+        mp->gamma = 1.0;  // a placeholder, so that the sketch keys are checked first
+    int rc = s_check_params(mp, variant, NULL, err);
+    if (rc == MR_OK)
+        rc = prox_check(&mp->reg, err);
+    return rc;
+}
+
+static int
+s_sega_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    int theory = isnan(mp->gamma);
+    int rc = s_resolve(mp, pc, S_SEGA, err);
+    if (rc == MR_OK && theory)
+        mp->gamma = theory_sega_gamma(pc->L, pc->mu, s_theta(mp));
+    return rc == MR_OK ? method_check_common(mp, err) : rc;
+}
+
+//  Biased SEGA: the slides give no theorem (E[theta Z] = I fails for theta = 1), so it takes
+//  SEGA's stepsize for the same sketch.
+static int
+s_sega_biased_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    return s_sega_resolve(mp, pc, err);
+}
+
+//  CD: gamma = 1/L. With S_k shared by all workers, x - (1/L) P_S grad f(x) decreases f by at
+//  least |P_S grad f(x)|^2 / (2 L) (L >= the smoothness of f), as in RCD.
+static int
+s_cd_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    int theory = isnan(mp->gamma);
+    int rc = s_resolve(mp, pc, S_CD, err);
+    if (rc == MR_OK && theory)
+        mp->gamma = 1.0 / pc->L;
+    return rc == MR_OK ? method_check_common(mp, err) : rc;
+}
+
+const method_t method_sega = {
+    .name = "sega",
+    .allows_prox = 1,
+    .uses_compressor = 0,  // comp.k is SEGA's K; Q is not applied
+    .resolve = s_sega_resolve,
+    .worker_new = s_sega_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_sega_server_new,
+    .server_destroy = s_server_destroy,
+    .server_plan = s_server_plan,
+    .server_combine = s_server_combine,
+    .server_x = s_server_x,
+};
+
+const method_t method_sega_biased = {
+    .name = "sega-biased",
+    .allows_prox = 1,
+    .uses_compressor = 0,
+    .resolve = s_sega_biased_resolve,
+    .worker_new = s_sega_biased_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_sega_biased_server_new,
+    .server_destroy = s_server_destroy,
+    .server_plan = s_server_plan,
+    .server_combine = s_server_combine,
+    .server_x = s_server_x,
+};
+
+const method_t method_cd = {
+    .name = "cd",
+    .allows_prox = 1,
+    .uses_compressor = 0,
+    .resolve = s_cd_resolve,
+    .worker_new = s_cd_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_cd_server_new,
+    .server_destroy = s_server_destroy,
+    .server_plan = s_server_plan,
+    .server_combine = s_server_combine,
+    .server_x = s_server_x,
+};
