@@ -531,6 +531,8 @@ s_rounds(s_server_t *self)
             gns0 = row.grad_norm_sq;
         else if (cfg->stop_at > 0 && row.grad_norm_sq <= cfg->stop_at * gns0)
             break;  // the target is reached: the run is complete
+        else if (cfg->stop_gap > 0 && row.gap <= cfg->stop_gap)
+            break;
         if (!isfinite(row.f) || !isfinite(row.grad_norm_sq)) {
             snprintf(self->reason, sizeof self->reason,
                      "round %llu: the iterate diverged (f = %g); is the stepsize too large?",

@@ -29,6 +29,7 @@ typedef struct {
     double timeout_s;        // join and per-round deadline
     double progress_s;       // log progress every progress_s seconds (0: never)
     double stop_at;          // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
+    double stop_gap;         // > 0: complete once the gap F - F* <= stop_gap
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

@@ -11,7 +11,8 @@
 
 static const cfg_key_t s_keys[] = {
     {"method", CFG_STR, "marina", 0, 0,
-     "gd | dcgd | diana | vr-diana | marina | vr-marina | vr-marina-online | pp-marina | sgd"},
+     "gd | dcgd | diana | vr-diana | marina | vr-marina | vr-marina-online | pp-marina | sgd | "
+     "sega | sega-biased | cd"},
     {"compressor", CFG_STR, "randk", 0, 0,
      "Q: identity | randk | dither | natural | topk (biased) | ternary | block"},
     {"k", CFG_INT, "10", 1, 1e9, "randk/topk: coordinates in one compressed update"},
@@ -44,6 +45,7 @@ static const cfg_key_t s_keys[] = {
     {"fstar", CFG_STR, "auto", 0, 0,
      "convex losses: auto (computed once, cached in db) | off | a number; for the gap f - f*"},
     {"stop_at", CFG_REAL, "0", 0, 1, "end early once ||grad f||^2 <= stop_at * its round-0 value"},
+    {"stop_gap", CFG_REAL, "0", 0, 1e300, "convex losses: end early once F - F* <= stop_gap"},
     {"db", CFG_STR, "marina.db", 0, 0, "the SQLite result database"},
     {"name", CFG_STR, "", 0, 0, "a label stored with the run"},
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},

@@ -253,6 +253,26 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
     return strcmp(status, "aborted") == 0 ? 130 : 1;
 }
 
+//  The server's configuration for the experiment e of cfg, bound at the three endpoints ep.
+static void
+s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], server_cfg_t *sc)
+{
+    *sc = (server_cfg_t){0};
+    sc->ep_bcast = ep[0];
+    sc->ep_up = ep[1];
+    sc->ep_stats = ep[2];
+    sc->method = e->method;
+    sc->mp = e->mp;
+    sc->rounds = (uint64_t) cfg_int(cfg, "rounds");
+    sc->seed = (uint64_t) cfg_int(cfg, "seed");
+    experiment_run_info(e, cfg, &sc->run);
+    sc->with_recorder = 1;
+    sc->timeout_s = cfg_real(cfg, "timeout_s");
+    sc->progress_s = cfg_real(cfg, "progress_s");
+    sc->stop_at = cfg_real(cfg, "stop_at");
+    sc->stop_gap = cfg_real(cfg, "stop_gap");
+}
+
 static int
 s_cmd_server(int argc, char **argv)
 {
@@ -281,19 +301,9 @@ s_cmd_server(int argc, char **argv)
         return rc;
     }
     s_logging("marina-server", o.verbose);
-    server_cfg_t sc = {0};
-    sc.ep_bcast = o.bind[0];
-    sc.ep_up = o.bind[1];
-    sc.ep_stats = o.bind[2];
-    sc.method = e.method;
-    sc.mp = e.mp;
-    sc.rounds = (uint64_t) cfg_int(&cfg, "rounds");
-    sc.seed = (uint64_t) cfg_int(&cfg, "seed");
-    experiment_run_info(&e, &cfg, &sc.run);
+    server_cfg_t sc;
+    s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
-    sc.timeout_s = cfg_real(&cfg, "timeout_s");
-    sc.progress_s = cfg_real(&cfg, "progress_s");
-    sc.stop_at = cfg_real(&cfg, "stop_at");
     rc = s_host(server_actor, &sc, &o, "server");
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -590,19 +600,10 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
 {
     s_logging("marina", 0);
     size_t n = e->mp.n;
-    server_cfg_t sc = {0};
-    sc.ep_bcast = "inproc://marina-bcast";
-    sc.ep_up = "inproc://marina-up";
-    sc.ep_stats = "inproc://marina-stats";
-    sc.method = e->method;
-    sc.mp = e->mp;
-    sc.rounds = (uint64_t) cfg_int(cfg, "rounds");
-    sc.seed = (uint64_t) cfg_int(cfg, "seed");
-    experiment_run_info(e, cfg, &sc.run);
-    sc.with_recorder = 1;
-    sc.timeout_s = cfg_real(cfg, "timeout_s");
-    sc.progress_s = cfg_real(cfg, "progress_s");
-    sc.stop_at = cfg_real(cfg, "stop_at");
+    static const char *const inproc[3] = {"inproc://marina-bcast", "inproc://marina-up",
+                                          "inproc://marina-stats"};
+    server_cfg_t sc;
+    s_server_cfg(cfg, e, inproc, &sc);
     recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
     worker_cfg_t *wc = calloc(n, sizeof *wc);
     zactor_t **actors = calloc(n + 2, sizeof *actors);
