@@ -400,6 +400,14 @@ s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
                          (unsigned long long) k);
             return 0;
         }
+        // Sketch coefficients are not coordinates: only a sketching method can read them.
+        if (m->up.enc == CVEC_ENC_SKETCH && !self->cfg->method->sketched) {
+            self->rejected++;
+            zsys_warning("server: worker %u sent sketch coefficients in round %llu; method %s "
+                         "does not sketch",
+                         i, (unsigned long long) k, self->cfg->method->name);
+            return 0;
+        }
         // Swap buffers instead of copying: both have capacity d.
         cvec_t tmp = self->ups[i];
         self->ups[i] = m->up;

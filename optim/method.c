@@ -1,7 +1,6 @@
 //  method.c - the table of distributed methods; see method.h.
 #include "method.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "method_impl.h"
@@ -31,17 +30,4 @@ const char *const *
 method_names(void)
 {
     return s_names;
-}
-
-int
-method_check_common(const method_params_t *mp, mr_err_t *err)
-{
-    if (mp->n == 0)
-        return mr_err_set(err, MR_ECONFIG, "key 'n' = 0: at least one worker is needed");
-    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
-        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
-                          mp->gamma);
-    if (!(mp->p > 0.0 && mp->p <= 1.0))
-        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
-    return MR_OK;
 }

@@ -85,6 +85,7 @@ typedef struct {
     const char *name;     // "marina", "gd", ...
     int allows_biased;    // 1 if a biased compressor (TopK) is allowed
     int allows_prox;      // 1 if the method takes a prox step for a regulariser R != none
+    int sketched;         // 1 if its updates may be SEGA sketch coefficients (CVEC_ENC_SKETCH)
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);

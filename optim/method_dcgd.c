@@ -44,8 +44,10 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
     mp->p = 1.0;
     mp->alpha = 0.0;
+    // A biased compressor (TopK) has no omega: no variance term, the descent-lemma step 1/L
+    // (plain compressed GD with TopK has no convergence theory; it is here as a baseline).
     if (isnan(mp->gamma))
-        mp->gamma = theory_dcgd_gamma(pc->L, pc->omega, pc->n);
+        mp->gamma = theory_dcgd_gamma(pc->L, isnan(pc->omega) ? 0.0 : pc->omega, pc->n);
     return method_check_common(mp, err);
 }
 

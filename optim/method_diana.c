@@ -59,11 +59,11 @@ s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
 {
     if (mp->n == 0)
         return mr_err_set(err, MR_ECONFIG, "DIANA needs at least one worker (n = 0)");
-    if (mp->dim == 0 || x0->dim != mp->dim)
-        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0->dim, mp->dim);
-    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
-        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
-                          mp->gamma);
+    int rc = method_check_x0(mp, x0, err);
+    if (rc == MR_OK)
+        rc = method_check_gamma(mp, err);
+    if (rc != MR_OK)
+        return rc;
     if (!(mp->alpha >= 0.0 && mp->alpha <= 1.0))
         return mr_err_set(err, MR_ECONFIG, "key 'alpha' = %g is outside [0, 1]", mp->alpha);
     return MR_OK;
@@ -78,26 +78,17 @@ s_worker_new(const method_params_t *mp,
              int vr,
              mr_err_t *err)
 {
-    if (s_check_params(mp, x0, err) != MR_OK)
+    if (s_check_params(mp, x0, err) != MR_OK || method_check_shard(mp, loss, id, err) != MR_OK)
         return NULL;
-    if (loss->data->cols != mp->dim) {
-        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
-                   loss->data->cols, mp->dim);
+    if (vr && method_check_p(mp, err) != MR_OK)
         return NULL;
-    }
-    if (vr && !(mp->p > 0.0 && mp->p <= 1.0)) {
-        mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
-        return NULL;
-    }
     if (vr && mp->batch_prime == 0) {
         mr_err_set(err, MR_ECONFIG, "key 'batch_prime' = 0: VR-DIANA needs a minibatch");
         return NULL;
     }
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
@@ -202,8 +193,7 @@ method_diana_worker_step(method_worker_t *self,
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
         //  x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1})
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);
-        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, rd->g, 1, &self->x);
     }
     if (!self->vr || rd->round == 0) {
         //  DIANA: g_i = grad f_i(x^k). VR-DIANA, round 0: w_i = x^0, mu_i = grad f_i(x^0), and
@@ -247,11 +237,9 @@ method_diana_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *er
 {
     if (s_check_params(mp, x0, err) != MR_OK)
         return NULL;
-    method_server_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+    method_server_t *self = method_server_alloc(sizeof *self, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
         vec_init(&self->h, mp->dim) != MR_OK || vec_init(&self->sum, mp->dim) != MR_OK) {
@@ -291,26 +279,14 @@ method_diana_server_combine(method_server_t *self,
                             mr_err_t *err)
 {
     size_t n = self->mp.n;
-    if (rd->round != self->next_round)
-        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
-                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
-    for (size_t i = 0; i < n; i++) {
-        if (!ups[i])
-            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
-                              (unsigned long long) rd->round, i);
-        if (ups[i]->dim != self->mp.dim)
-            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
-                              ups[i]->dim, self->mp.dim);
-    }
-    //  Summed in worker-id order and scaled once, so a run is bit-reproducible whatever order
-    //  the messages arrived in.
-    vec_zero(&self->sum);
-    for (size_t i = 0; i < n; i++)
-        cvec_axpy_to(&self->sum, 1.0, ups[i]);
+    int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
+    if (rc != MR_OK)
+        return rc;
+    //  Summed in worker-id order and scaled once.
+    method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round > 0) {
         //  x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}), as the workers compute it.
-        vec_axpy(&self->x, -self->mp.gamma, &self->g);
-        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, &self->g, 1, &self->x);
     }
     //  g^k = h + 1/n sum_i Delta_i, then h += alpha/n sum_i Delta_i.
     vec_copy(&self->g, &self->h);
@@ -327,17 +303,6 @@ method_diana_server_x(const method_server_t *self)
     return &self->x;
 }
 
-//  Refuses a biased compressor (the shifts' analysis needs E[Q(x)] = x); err names the key.
-static int
-s_check_unbiased(const method_params_t *mp, const char *method, mr_err_t *err)
-{
-    if (comp_kind_is_biased(mp->comp.kind))
-        return mr_err_set(err, MR_ECONFIG,
-                          "key 'compressor' = %s is biased; %s needs an unbiased compressor",
-                          comp_kind_name(mp->comp.kind), method);
-    return MR_OK;
-}
-
 static int
 s_check_alpha(const method_params_t *mp, mr_err_t *err)
 {
@@ -352,7 +317,7 @@ s_check_alpha(const method_params_t *mp, mr_err_t *err)
 static int
 s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
-    int rc = s_check_unbiased(mp, "diana", err);
+    int rc = method_check_unbiased(mp, "DIANA", err);  // the shifts' analysis needs E[Q(x)] = x
     if (rc != MR_OK)
         return rc;
     mp->p = 1.0;
@@ -371,7 +336,7 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 static int
 s_vr_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
-    int rc = s_check_unbiased(mp, "vr-diana", err);
+    int rc = method_check_unbiased(mp, "VR-DIANA", err);
     if (rc != MR_OK)
         return rc;
     if (mp->m == 0)

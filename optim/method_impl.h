@@ -6,8 +6,42 @@
 
 #include "method.h"
 
-//  Checks what every method needs: n >= 1, gamma > 0 finite, p in (0, 1]; err names the key.
+//  Checks and steps the method files share (method_common.c). A check returns MR_OK, or fills
+//  err, naming the key or the worker, and returns its code (MR_ECONFIG, MR_EDIM, MR_EINVAL).
+
+//  What every method needs: n >= 1, gamma > 0 finite, p in (0, 1].
 int method_check_common(const method_params_t *mp, mr_err_t *err);
+//  gamma > 0 and finite.
+int method_check_gamma(const method_params_t *mp, mr_err_t *err);
+//  p in (0, 1] (resolve() checks it before computing gamma from it).
+int method_check_p(const method_params_t *mp, mr_err_t *err);
+//  An unbiased compressor (E[Q(x)] = x); method names the method in the message.
+int method_check_unbiased(const method_params_t *mp, const char *method, mr_err_t *err);
+//  d >= 1 and, if x0 is not NULL, x0 of dim d (MR_EDIM).
+int method_check_x0(const method_params_t *mp, const vec_t *x0, mr_err_t *err);
+//  Worker id's shard has d columns (MR_EDIM).
+int method_check_shard(const method_params_t *mp, const loss_t *loss, uint32_t id, mr_err_t *err);
+
+//  calloc(1, size) for the state of worker id, or of the server; NULL with err = MR_ENOMEM.
+void *method_worker_alloc(size_t size, uint32_t id, mr_err_t *err);
+void *method_server_alloc(size_t size, mr_err_t *err);
+
+//  The step every actor takes from g^{k-1}: x = x - gamma g, then, if prox, x = prox_{gamma R}(x)
+//  with R = mp->reg. Worker and server call it on the same bits, so their x stay identical.
+void method_step(const method_params_t *mp, const vec_t *g, int prox, vec_t *x);
+
+//  The server's check of round rd's updates before it touches its state: rd is round expected,
+//  and every worker i with mult[i] > 0 (every one of the n if mult is NULL) sent an update of
+//  dim d. MR_EINVAL naming the round or a missing worker, MR_EDIM naming the worker.
+int method_check_updates(const method_params_t *mp,
+                         uint64_t expected,
+                         const method_round_t *rd,
+                         const cvec_t *const *ups,
+                         const uint32_t *mult,
+                         mr_err_t *err);
+//  sum = sum_i mult[i] ups[i] (weight 1 for all n if mult is NULL), added in worker-id order so
+//  that a run is bit-reproducible whatever order the messages arrived in.
+void method_sum_updates(vec_t *sum, const cvec_t *const *ups, size_t n, const uint32_t *mult);
 
 extern const method_t method_marina;
 extern const method_t method_gd;

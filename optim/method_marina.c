@@ -34,34 +34,19 @@ struct method_server {
 static int
 s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
 {
-    if (mp->n == 0)
-        return mr_err_set(err, MR_ECONFIG, "MARINA needs at least one worker (n = 0)");
-    if (mp->dim == 0 || x0->dim != mp->dim)
-        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0->dim, mp->dim);
-    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
-        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
-                          mp->gamma);
-    if (!(mp->p > 0.0 && mp->p <= 1.0))
-        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
-    return MR_OK;
+    int rc = method_check_common(mp, err);
+    return rc != MR_OK ? rc : method_check_x0(mp, x0, err);
 }
 
 method_worker_t *
 method_marina_worker_new(
     const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
 {
-    if (s_check_params(mp, x0, err) != MR_OK)
+    if (s_check_params(mp, x0, err) != MR_OK || method_check_shard(mp, loss, id, err) != MR_OK)
         return NULL;
-    if (loss->data->cols != mp->dim) {
-        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
-                   loss->data->cols, mp->dim);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
-        return NULL;
-    }
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
@@ -110,9 +95,7 @@ s_worker_step(method_worker_t *self,
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
         //  Alg. 1 line 7: x^{k+1} = x^k - gamma g^k
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);
-        if (prox)
-            prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, rd->g, prox, &self->x);
         self->cur ^= 1;
     }
     vec_t *grad_new = &self->grad[self->cur];
@@ -171,11 +154,9 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
 {
     if (s_check_params(mp, x0, err) != MR_OK)
         return NULL;
-    method_server_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+    method_server_t *self = method_server_alloc(sizeof *self, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
         vec_init(&self->sum, mp->dim) != MR_OK) {
@@ -227,27 +208,14 @@ s_server_combine(method_server_t *self,
                  mr_err_t *err)
 {
     size_t n = self->mp.n;
-    if (rd->round != self->next_round)
-        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
-                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
-    for (size_t i = 0; i < n; i++) {
-        if (!ups[i])
-            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
-                              (unsigned long long) rd->round, i);
-        if (ups[i]->dim != self->mp.dim)
-            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
-                              ups[i]->dim, self->mp.dim);
-    }
-    //  Summed in worker-id order and scaled once, so a run is bit-reproducible whatever order
-    //  the messages arrived in.
-    vec_zero(&self->sum);
-    for (size_t i = 0; i < n; i++)
-        cvec_axpy_to(&self->sum, 1.0, ups[i]);
+    int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
+    if (rc != MR_OK)
+        return rc;
+    //  Summed in worker-id order and scaled once.
+    method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
-        vec_axpy(&self->x, -self->mp.gamma, &self->g);
-        if (prox)
-            prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, &self->g, prox, &self->x);
     }
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
@@ -292,8 +260,9 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
     if (isnan(mp->p))
         mp->p = fmin(1.0, theory_marina_p(pc->zeta, pc->dim));
-    if (!(mp->p > 0.0 && mp->p <= 1.0))  // before gamma, which is computed from p
-        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    int rc = method_check_p(mp, err);  // before gamma, which is computed from p
+    if (rc != MR_OK)
+        return rc;
     if (isnan(mp->gamma))
         mp->gamma = theory_marina_gamma(pc->L, pc->omega, mp->p, pc->n);
     return method_check_common(mp, err);

@@ -48,19 +48,15 @@ struct method_server {
 static int
 s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
 {
-    if (mp->dim == 0 || x0->dim != mp->dim)
-        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0->dim, mp->dim);
-    int rc = method_check_common(mp, err);
+    int rc = method_check_x0(mp, x0, err);
+    if (rc == MR_OK)
+        rc = method_check_common(mp, err);
     if (rc != MR_OK)
         return rc;
     if (mp->r < 1 || mp->r > mp->n)
         return mr_err_set(err, MR_ECONFIG, "key 'r' = %zu is outside [1, n = %zu]", mp->r, mp->n);
     //  Theorem 4.1 needs E[Q(x)] = x (Definition 1.1).
-    if (comp_kind_is_biased(mp->comp.kind))
-        return mr_err_set(err, MR_ECONFIG,
-                          "key 'compressor' = '%s' is biased; PP-MARINA needs an unbiased one",
-                          comp_kind_name(mp->comp.kind));
-    return MR_OK;
+    return method_check_unbiased(mp, "PP-MARINA", err);
 }
 
 static void
@@ -83,18 +79,11 @@ static method_worker_t *
 s_worker_new(
     const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
 {
-    if (s_check_params(mp, x0, err) != MR_OK)
+    if (s_check_params(mp, x0, err) != MR_OK || method_check_shard(mp, loss, id, err) != MR_OK)
         return NULL;
-    if (loss->data->cols != mp->dim) {
-        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
-                   loss->data->cols, mp->dim);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
-        return NULL;
-    }
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
@@ -146,7 +135,7 @@ s_worker_step(method_worker_t *self,
         assert(rd->g && rd->g->dim == self->mp.dim);
         //  Alg. 4 line 8, on every worker: x^k = x^{k-1} - gamma g^{k-1}.
         vec_copy(&self->x_prev, &self->x);
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        method_step(&self->mp, rd->g, 0, &self->x);
     }
     *report = (method_report_t){0};
     self->next_round++;
@@ -214,11 +203,9 @@ s_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
         mr_err_set(err, MR_ECONFIG, "key 'n' = %zu is too large", mp->n);
         return NULL;
     }
-    method_server_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+    method_server_t *self = method_server_alloc(sizeof *self, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->part = malloc(mp->r * sizeof *self->part);
     self->mult = calloc(mp->n, sizeof *self->mult);
@@ -271,34 +258,18 @@ s_server_combine(method_server_t *self,
                  mr_err_t *err)
 {
     size_t n = self->mp.n;
-    if (rd->round != self->next_round)
-        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
-                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
     int full = rd->round == 0 || rd->coin;
-    //  The multiplicity of each worker in I'_k: 1 for all in a full round, else from the plan.
-    //  Updates of workers not drawn are ignored (the caller passes NULL for them).
-    for (size_t i = 0; i < n; i++) {
-        if (!full && self->mult[i] == 0)
-            continue;
-        if (!ups[i])
-            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
-                              (unsigned long long) rd->round, i);
-        if (ups[i]->dim != self->mp.dim)
-            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
-                              ups[i]->dim, self->mp.dim);
-    }
-    //  Summed in worker-id order and scaled once, so a run is bit-reproducible whatever order
-    //  the messages arrived in.
-    vec_zero(&self->sum);
-    for (size_t i = 0; i < n; i++) {
-        if (full)
-            cvec_axpy_to(&self->sum, 1.0, ups[i]);
-        else if (self->mult[i] > 0)
-            cvec_axpy_to(&self->sum, (double) self->mult[i], ups[i]);
-    }
+    //  The multiplicity of each worker in I'_k: 1 for all in a full round (mult NULL), else from
+    //  the plan. Updates of workers not drawn are ignored (the caller passes NULL for them).
+    const uint32_t *mult = full ? NULL : self->mult;
+    int rc = method_check_updates(&self->mp, self->next_round, rd, ups, mult, err);
+    if (rc != MR_OK)
+        return rc;
+    //  Summed in worker-id order and scaled once.
+    method_sum_updates(&self->sum, ups, n, mult);
     if (rd->round > 0) {
         //  Line 8, the server's copy: x^k = x^{k-1} - gamma g^{k-1} (g not yet replaced).
-        vec_axpy(&self->x, -self->mp.gamma, &self->g);
+        method_step(&self->mp, &self->g, 0, &self->x);
     }
     if (full) {
         //  Lines 2 and 11 (c_k = 1): g^k = 1/n sum_i grad f_i(x^k).
@@ -327,14 +298,14 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
         mp->r = mp->n;
     if (mp->r > mp->n)
         return mr_err_set(err, MR_ECONFIG, "key 'r' = %zu is outside [1, n = %zu]", mp->r, mp->n);
-    if (comp_kind_is_biased(mp->comp.kind))
-        return mr_err_set(err, MR_ECONFIG,
-                          "key 'compressor' = '%s' is biased; PP-MARINA needs an unbiased one",
-                          comp_kind_name(mp->comp.kind));
+    int rc = method_check_unbiased(mp, "PP-MARINA", err);
+    if (rc != MR_OK)
+        return rc;
     if (isnan(mp->p))
         mp->p = fmin(1.0, theory_pp_marina_p(pc->zeta, pc->dim, mp->r, mp->n));
-    if (!(mp->p > 0.0 && mp->p <= 1.0))  // before gamma, which p would make meaningless
-        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    rc = method_check_p(mp, err);  // before gamma, which p would make meaningless
+    if (rc != MR_OK)
+        return rc;
     if (isnan(mp->gamma))
         mp->gamma = theory_pp_marina_gamma(pc->L, pc->omega, mp->p, mp->r);
     return method_check_common(mp, err);

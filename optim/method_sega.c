@@ -262,9 +262,9 @@ s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, 
     if (mp->n == 0 || mp->n > S_MAX_WORKERS)
         return mr_err_set(err, MR_ECONFIG, "key 'n' = %zu: SEGA and CD need 1..%llu workers", mp->n,
                           (unsigned long long) S_MAX_WORKERS);
-    if (mp->dim == 0 || (x0 && x0->dim != mp->dim))
-        return mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0 ? x0->dim : 0,
-                          mp->dim);
+    int rc = method_check_x0(mp, x0, err);
+    if (rc != MR_OK)
+        return rc;
     if (mp->dim > UINT32_MAX)
         return mr_err_set(err, MR_EDIM, "d = %zu does not fit the sketch's uint32 coordinates",
                           mp->dim);
@@ -287,10 +287,7 @@ s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, 
                           "key 'sketch' = %d: use 0 (uniform coordinates) or 2 (Gaussian)",
                           mp->sketch);
     }
-    if (!(mp->gamma > 0.0 && isfinite(mp->gamma)))
-        return mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite",
-                          mp->gamma);
-    return MR_OK;
+    return method_check_gamma(mp, err);
 }
 
 //  x0 must lie in dom F (the slides' step 0): a point outside a ball or box is projected first,
@@ -341,22 +338,16 @@ s_worker_new(const method_params_t *mp,
              const vec_t *x0,
              mr_err_t *err)
 {
-    if (s_check_params(mp, variant, x0, err) != MR_OK)
+    if (s_check_params(mp, variant, x0, err) != MR_OK ||
+        method_check_shard(mp, loss, id, err) != MR_OK)
         return NULL;
-    if (loss->data->cols != mp->dim) {
-        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
-                   loss->data->cols, mp->dim);
-        return NULL;
-    }
     if (id >= mp->n) {
         mr_err_set(err, MR_EINVAL, "worker id %u is outside the run's 0..%zu", id, mp->n - 1);
         return NULL;
     }
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->variant = variant;
     self->loss = loss;
@@ -408,8 +399,7 @@ s_worker_step(method_worker_t *self,
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
         //  Step 3 of the slides' SEGA: x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}).
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);
-        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, rd->g, 1, &self->x);
     }
     double f = loss_value_grad(self->loss, &self->x, &self->grad);
     if (self->variant == S_CD) {
@@ -474,11 +464,9 @@ s_server_new(const method_params_t *mp, s_variant_t variant, const vec_t *x0, mr
 {
     if (s_check_params(mp, variant, x0, err) != MR_OK)
         return NULL;
-    method_server_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for the server state");
+    method_server_t *self = method_server_alloc(sizeof *self, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->variant = variant;
     if (s_sketch_init(&self->sk, mp, mp->sketch) != MR_OK || vec_init(&self->x, mp->dim) != MR_OK ||
@@ -530,17 +518,9 @@ s_server_combine(method_server_t *self,
                  mr_err_t *err)
 {
     size_t n = self->mp.n;
-    if (rd->round != self->next_round)
-        return mr_err_set(err, MR_EINVAL, "updates for round %llu, the server is in round %llu",
-                          (unsigned long long) rd->round, (unsigned long long) self->next_round);
-    for (size_t i = 0; i < n; i++) {
-        if (!ups[i])
-            return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
-                              (unsigned long long) rd->round, i);
-        if (ups[i]->dim != self->mp.dim)
-            return mr_err_set(err, MR_EDIM, "update from worker %zu has dim %zu, model has %zu", i,
-                              ups[i]->dim, self->mp.dim);
-    }
+    int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
+    if (rc != MR_OK)
+        return rc;
     //  Each update is checked against its sketch and lifted into sum, in worker-id order (so a
     //  run is bit-reproducible whatever order the messages came in); sum is scratch, so a refused
     //  update leaves the server's state as it was.
@@ -550,15 +530,14 @@ s_server_combine(method_server_t *self,
     for (size_t i = 0; i < n; i++) {
         if (self->variant != S_CD)
             s_sketch_draw(&self->sk, self->mp.seed, method_sega_stream(rd->round, (uint32_t) i));
-        int rc = s_sketch_check(&self->sk, ups[i], i, rd->round, err);
+        rc = s_sketch_check(&self->sk, ups[i], i, rd->round, err);
         if (rc != MR_OK)
             return rc;
         s_sketch_lift(&self->sk, ups[i], 1.0, &self->sum);
     }
     if (rd->round > 0) {
         //  The server's copy of step 3: x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}).
-        vec_axpy(&self->x, -self->mp.gamma, &self->g);
-        prox_apply(&self->mp.reg, self->mp.gamma, &self->x);
+        method_step(&self->mp, &self->g, 1, &self->x);
     }
     double inv_n = 1.0 / (double) n;
     if (self->variant == S_CD) {
@@ -631,6 +610,7 @@ s_cd_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 
 const method_t method_sega = {
     .name = "sega",
+    .sketched = 1,
     .allows_prox = 1,
     .uses_compressor = 0,  // comp.k is SEGA's K; Q is not applied
     .resolve = s_sega_resolve,
@@ -647,6 +627,7 @@ const method_t method_sega = {
 
 const method_t method_sega_biased = {
     .name = "sega-biased",
+    .sketched = 1,
     .allows_prox = 1,
     .uses_compressor = 0,
     .resolve = s_sega_biased_resolve,

@@ -52,19 +52,15 @@ s_worker_new(
                    id, x0->dim, loss->data->cols, mp->dim);
         return NULL;
     }
-    if (!(mp->gamma > 0.0 && isfinite(mp->gamma))) {
-        mr_err_set(err, MR_ECONFIG, "key 'gamma' = %g must be positive and finite", mp->gamma);
+    if (method_check_gamma(mp, err) != MR_OK)
         return NULL;
-    }
     if (mp->batch == 0) {
         mr_err_set(err, MR_ECONFIG, "key 'batch' = 0: SGD needs a minibatch");
         return NULL;
     }
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
@@ -99,7 +95,7 @@ s_worker_step(method_worker_t *self,
     assert(out->cap >= self->mp.dim);
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);  // x^k = x^{k-1} - gamma g^{k-1}
+        method_step(&self->mp, rd->g, 0, &self->x);  // x^k = x^{k-1} - gamma g^{k-1}
     }
     size_t b = self->mp.batch;
     sampler_draw(&self->sampler, rng, b, self->rows, self->w);

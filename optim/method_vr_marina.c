@@ -73,17 +73,6 @@ s_check_batches(const method_params_t *mp, int online, size_t m, mr_err_t *err)
     return MR_OK;
 }
 
-static int
-s_check_compressor(const method_params_t *mp, mr_err_t *err)
-{
-    //  Theorems 3.1 and 3.2 need E[Q(x)] = x (Definition 1.1).
-    if (comp_kind_is_biased(mp->comp.kind))
-        return mr_err_set(err, MR_ECONFIG,
-                          "key 'compressor' = '%s' is biased; VR-MARINA needs an unbiased one",
-                          comp_kind_name(mp->comp.kind));
-    return MR_OK;
-}
-
 static void
 s_worker_destroy(method_worker_t **self_p)
 {
@@ -111,23 +100,15 @@ s_worker_new_common(const method_params_t *mp,
                     int online,
                     mr_err_t *err)
 {
-    if (mp->dim == 0 || x0->dim != mp->dim) {
-        mr_err_set(err, MR_EDIM, "x0 has dim %zu, the run has d = %zu", x0->dim, mp->dim);
-        return NULL;
-    }
-    if (loss->data->cols != mp->dim) {
-        mr_err_set(err, MR_EDIM, "worker %u's data has %zu columns, the run has d = %zu", id,
-                   loss->data->cols, mp->dim);
-        return NULL;
-    }
-    if (method_check_common(mp, err) != MR_OK || s_check_compressor(mp, err) != MR_OK ||
+    //  Theorems 3.1 and 3.2 need E[Q(x)] = x (Definition 1.1).
+    if (method_check_x0(mp, x0, err) != MR_OK || method_check_shard(mp, loss, id, err) != MR_OK ||
+        method_check_common(mp, err) != MR_OK ||
+        method_check_unbiased(mp, "VR-MARINA", err) != MR_OK ||
         s_check_batches(mp, online, loss->data->rows, err) != MR_OK)
         return NULL;
-    method_worker_t *self = calloc(1, sizeof *self);
-    if (!self) {
-        mr_err_set(err, MR_ENOMEM, "no memory for worker %u", id);
+    method_worker_t *self = method_worker_alloc(sizeof *self, id, err);
+    if (!self)
         return NULL;
-    }
     self->mp = *mp;
     self->loss = loss;
     self->id = id;
@@ -187,7 +168,7 @@ s_worker_step(method_worker_t *self,
         assert(rd->g && rd->g->dim == dim);
         //  Alg. 2/3 line 7: x^k = x^{k-1} - gamma g^{k-1}, keeping x^{k-1} for the difference.
         vec_copy(&self->x_prev, &self->x);
-        vec_axpy(&self->x, -self->mp.gamma, rd->g);
+        method_step(&self->mp, rd->g, 0, &self->x);
     }
     *report = (method_report_t){.send = 1};
     out->dim = dim;
@@ -256,7 +237,7 @@ s_resolve_common(method_params_t *mp, const method_consts_t *pc, int online, mr_
         if (online && mp->batch_prime > mp->batch && mp->batch > 0)
             mp->batch_prime = mp->batch;  // a chosen small b still gets b' <= b
     }
-    int rc = s_check_compressor(mp, err);
+    int rc = method_check_unbiased(mp, "VR-MARINA", err);
     if (rc == MR_OK)
         rc = s_check_batches(mp, online, m, err);
     if (rc != MR_OK)
@@ -266,8 +247,9 @@ s_resolve_common(method_params_t *mp, const method_consts_t *pc, int online, mr_
     if (isnan(mp->p))
         mp->p = fmin(
             1.0, theory_vr_marina_p(pc->zeta, pc->dim, mp->batch_prime, online ? mp->batch : m));
-    if (!(mp->p > 0.0 && mp->p <= 1.0))  // before gamma, which p would make meaningless
-        return mr_err_set(err, MR_ECONFIG, "key 'p' = %g is outside (0, 1]", mp->p);
+    rc = method_check_p(mp, err);  // before gamma, which p would make meaningless
+    if (rc != MR_OK)
+        return rc;
     //  Theorem 3.1 / 3.2 with the chosen p, Lc = script L for the chosen sampling.
     if (isnan(mp->gamma))
         mp->gamma =

@@ -7,120 +7,26 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "data.h"
-#include "loss.h"
 #include "method.h"
 #include "theory.h"
-#include "test_util.h"
+#include "sim.h"
 
 enum {
     N = 4,
     ROWS = 803,
     DIM = 30,
-    MAXN = 8
 };
 
 //  The data of every test: a heterogeneous synthetic set split the paper's way among N workers
 //  (803 = 4 * 200 + 3: the last 3 rows are dropped), plus the union of the parts as one shard,
 //  whose loss is f = 1/n sum_i f_i (the parts have equal sizes).
-typedef struct {
-    csr_t all;       // the generated set
-    csr_t used;      // rows [0, N * floor(ROWS / N)): the union of the parts
-    csr_t part[N];   // worker i's shard
-    loss_t loss[N];  // f_i
-    loss_t f;        // f over the used rows
-} fixture_t;
+typedef sim_data_t fixture_t;
 
 static int
 s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(data_synthetic(ROWS, DIM, 0.2, N, 31, &fx->all, NULL), MR_OK);
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(csr_split_part(&fx->all, N, i, &fx->part[i], NULL), MR_OK);
-        assert_int_equal(loss_init(&fx->loss[i], LOSS_NONCONVEX, 0.0, &fx->part[i], NULL), MR_OK);
-    }
-    assert_int_equal(csr_slice(&fx->all, 0, N * (ROWS / N), &fx->used), MR_OK);
-    assert_int_equal(loss_init(&fx->f, LOSS_NONCONVEX, 0.0, &fx->used, NULL), MR_OK);
-    *state = fx;
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_NONCONVEX, 0.0);
     return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    for (size_t i = 0; i < N; i++)
-        csr_fini(&fx->part[i]);
-    csr_fini(&fx->used);
-    csr_fini(&fx->all);
-    free(fx);
-    return 0;
-}
-
-//  One simulated run: the server and N workers, each with its own rng stream, as the actors
-//  would hold them.
-typedef struct {
-    const method_t *m;
-    method_params_t mp;
-    method_server_t *server;
-    method_worker_t *worker[N];
-    rng_t server_rng;
-    rng_t worker_rng[N];
-    cvec_t out[N];
-    method_report_t report[N];
-    int coin;  // the last round's c_k
-} sim_t;
-
-static void
-s_sim_init(sim_t *s, const method_t *m, const method_params_t *mp, fixture_t *fx, uint64_t seed)
-{
-    memset(s, 0, sizeof *s);
-    s->m = m;
-    s->mp = *mp;
-    vec_t x0;
-    assert_int_equal(vec_init(&x0, DIM), MR_OK);  // x^0 = 0
-    mr_err_t err;
-    s->server = m->server_new(mp, &x0, &err);
-    assert_non_null(s->server);
-    rng_seed(&s->server_rng, seed, RNG_STREAM_SERVER);
-    for (uint32_t i = 0; i < N; i++) {
-        s->worker[i] = m->worker_new(mp, &fx->loss[i], i, &x0, &err);
-        assert_non_null(s->worker[i]);
-        rng_seed(&s->worker_rng[i], seed, rng_stream_worker(i));
-        assert_int_equal(cvec_init(&s->out[i], DIM, DIM), MR_OK);
-    }
-    vec_fini(&x0);
-}
-
-static void
-s_sim_fini(sim_t *s)
-{
-    s->m->server_destroy(&s->server);
-    assert_null(s->server);
-    for (size_t i = 0; i < N; i++) {
-        s->m->worker_destroy(&s->worker[i]);
-        cvec_fini(&s->out[i]);
-    }
-}
-
-//  Round k of the protocol in method.h: plan, every worker steps, the server combines.
-static void
-s_sim_round(sim_t *s, uint64_t k)
-{
-    method_round_t rd;
-    s->m->server_plan(s->server, k, &s->server_rng, &rd);
-    const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s->m->worker_step(s->worker[i], &rd, &s->worker_rng[i], &s->out[i], &s->report[i]),
-            MR_OK);
-        ups[i] = &s->out[i];
-    }
-    mr_err_t err;
-    assert_int_equal(s->m->server_combine(s->server, &rd, ups, &err), MR_OK);
-    s->coin = rd.coin;
 }
 
 static method_params_t
@@ -134,16 +40,10 @@ s_params(comp_kind_t comp, size_t k, double p, double gamma)
 static double
 s_theory_gamma(fixture_t *fx, comp_kind_t kind, size_t k, double *p_out)
 {
-    double Li[N];
-    for (size_t i = 0; i < N; i++)
-        Li[i] = loss_smoothness(&fx->loss[i]);
-    comp_t c;
-    assert_int_equal(comp_init(&c, &(comp_cfg_t){.kind = kind, .k = k}, DIM, NULL), MR_OK);
-    double p = theory_marina_p(comp_zeta(&c), DIM);
-    double gamma = theory_marina_gamma(theory_mean_sq_L(Li, N), comp_omega(&c), p, N);
-    comp_fini(&c);
+    method_consts_t pc = sim_consts(fx, DIM, ROWS / N, kind, k);
+    double p = theory_marina_p(pc.zeta, DIM);
     *p_out = p;
-    return gamma;
+    return theory_marina_gamma(pc.L, pc.omega, p, N);
 }
 
 static void
@@ -158,37 +58,21 @@ test_marina_with_identity_is_centralized_gd(void **state)
     double gamma = s_theory_gamma(fx, COMP_IDENTITY, DIM, &p);
     method_params_t mp = s_params(COMP_IDENTITY, DIM, 0.3, gamma);
     sim_t s;
-    s_sim_init(&s, method_find("marina"), &mp, fx, 1);
+    sim_init(&s, "marina", &mp, fx->loss, NULL, 1);
     vec_t x, g;
     assert_int_equal(vec_init(&x, DIM), MR_OK);
     assert_int_equal(vec_init(&g, DIM), MR_OK);
     int coins[2] = {0, 0};
     for (uint64_t k = 0; k <= 200; k++) {
-        if (k > 0)
-            vec_axpy(&x, -gamma, &g);  // x^k = x^{k-1} - gamma grad f(x^{k-1})
-        loss_value_grad(&fx->f, &x, &g);
-        s_sim_round(&s, k);
-        coins[s.coin]++;
-        assert_near(vec_max_abs_diff(s.m->server_x(s.server), &x), 0, 1e-12);
-        for (size_t i = 0; i < N; i++)
-            assert_near(vec_max_abs_diff(s.m->worker_x(s.worker[i]), &x), 0, 1e-12);
+        sim_gd_step(&fx->f, gamma, k, &x, &g);
+        sim_round(&s, k);
+        coins[s.rd.coin]++;
+        sim_assert_x_near(&s, &x, 1e-12);
     }
     assert_true(coins[0] > 0 && coins[1] > 1);
-    s_sim_fini(&s);
+    sim_fini(&s);
     vec_fini(&x);
     vec_fini(&g);
-}
-
-//  ||grad f(x)||^2 over the union of the shards.
-static double
-s_grad_norm_sq(fixture_t *fx, const vec_t *x)
-{
-    vec_t g;
-    assert_int_equal(vec_init(&g, DIM), MR_OK);
-    loss_value_grad(&fx->f, x, &g);
-    double r = vec_norm_sq(&g);
-    vec_fini(&g);
-    return r;
 }
 
 static void
@@ -204,12 +88,12 @@ test_marina_randk_with_theory_stepsize_converges(void **state)
     assert_near(p, 0.1, 1e-15);
     method_params_t mp = s_params(COMP_RANDK, 3, p, gamma);
     sim_t s;
-    s_sim_init(&s, method_find("marina"), &mp, fx, 2);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, "marina", &mp, fx->loss, NULL, 2);
+    double g0 = sim_grad_norm_sq(&fx->f, sim_x(&s));
     uint64_t sparse_rounds = 0;
     for (uint64_t k = 0; k <= 5000; k++) {
-        s_sim_round(&s, k);
-        if (k > 0 && !s.coin) {
+        sim_round(&s, k);
+        if (k > 0 && !s.rd.coin) {
             //  Compressed rounds send exactly K values per worker.
             for (size_t i = 0; i < N; i++) {
                 assert_int_equal(s.out[i].kind, CVEC_SPARSE);
@@ -218,13 +102,13 @@ test_marina_randk_with_theory_stepsize_converges(void **state)
             sparse_rounds++;
         }
     }
-    double gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    double gk = sim_grad_norm_sq(&fx->f, sim_x(&s));
     print_message("marina randk: gamma %.4g, ||grad f||^2 %.3g -> %.3g after 5000 rounds\n", gamma,
                   g0, gk);
     assert_true(gk <= g0 / 100.0);
     //  c_k = 0 in about (1 - p) of the rounds: 4500 expected, sd 21; 5 sd = 106.
     assert_near(sparse_rounds, 4500.0, 106.0);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -238,19 +122,18 @@ test_gd_equals_marina_with_p_one(void **state)
     method_params_t gd_mp = s_params(COMP_RANDK, 2, 0.05, gamma);
     method_params_t marina_mp = s_params(COMP_IDENTITY, DIM, 1.0, gamma);
     sim_t gd, marina;
-    s_sim_init(&gd, method_find("gd"), &gd_mp, fx, 3);
-    s_sim_init(&marina, method_find("marina"), &marina_mp, fx, 4);
+    sim_init(&gd, "gd", &gd_mp, fx->loss, NULL, 3);
+    sim_init(&marina, "marina", &marina_mp, fx->loss, NULL, 4);
     for (uint64_t k = 0; k <= 100; k++) {
-        s_sim_round(&gd, k);
-        s_sim_round(&marina, k);
-        assert_int_equal(gd.coin, 1);
+        sim_round(&gd, k);
+        sim_round(&marina, k);
+        assert_int_equal(gd.rd.coin, 1);
         for (size_t i = 0; i < N; i++)
             assert_int_equal(gd.out[i].kind, CVEC_DENSE);
-        assert_memory_equal(gd.m->server_x(gd.server)->x, marina.m->server_x(marina.server)->x,
-                            DIM * sizeof(double));
+        assert_memory_equal(sim_x(&gd)->x, sim_x(&marina)->x, DIM * sizeof(double));
     }
-    s_sim_fini(&gd);
-    s_sim_fini(&marina);
+    sim_fini(&gd);
+    sim_fini(&marina);
 }
 
 static void
@@ -260,24 +143,8 @@ test_same_seed_gives_identical_iterates(void **state)
     double p;
     double gamma = s_theory_gamma(fx, COMP_RANDK, 5, &p);
     method_params_t mp = s_params(COMP_RANDK, 5, p, gamma);
-    sim_t a, b, c;
-    s_sim_init(&a, method_find("marina"), &mp, fx, 7);
-    s_sim_init(&b, method_find("marina"), &mp, fx, 7);
-    s_sim_init(&c, method_find("marina"), &mp, fx, 8);
-    for (uint64_t k = 0; k <= 300; k++) {
-        s_sim_round(&a, k);
-        s_sim_round(&b, k);
-        s_sim_round(&c, k);
-    }
-    const vec_t *xa = a.m->server_x(a.server);
-    assert_memory_equal(xa->x, b.m->server_x(b.server)->x, DIM * sizeof(double));
-    for (size_t i = 0; i < N; i++)
-        assert_memory_equal(xa->x, a.m->worker_x(a.worker[i])->x, DIM * sizeof(double));
     //  Another seed draws other coordinates and coins: the iterates part.
-    assert_true(vec_max_abs_diff(xa, c.m->server_x(c.server)) > 0.0);
-    s_sim_fini(&a);
-    s_sim_fini(&b);
-    s_sim_fini(&c);
+    sim_assert_seed_decides("marina", &mp, fx->loss, 7, 8, 300, sim_round);
 }
 
 static void
@@ -286,7 +153,7 @@ test_reports_and_round_zero(void **state)
     fixture_t *fx = *state;
     method_params_t mp = s_params(COMP_RANDK, 3, 0.5, 0.1);
     sim_t s;
-    s_sim_init(&s, method_find("marina"), &mp, fx, 9);
+    sim_init(&s, "marina", &mp, fx->loss, NULL, 9);
     method_round_t rd;
     s.m->server_plan(s.server, 0, &s.server_rng, &rd);
     assert_int_equal(rd.round, 0);
@@ -302,7 +169,7 @@ test_reports_and_round_zero(void **state)
     //  Stepping the same round twice is refused.
     assert_int_equal(s.m->worker_step(s.worker[0], &rd, &s.worker_rng[0], &s.out[0], &rep),
                      MR_EINVAL);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -311,15 +178,10 @@ test_combine_rejects_wrong_dim_and_round(void **state)
     fixture_t *fx = *state;
     method_params_t mp = s_params(COMP_IDENTITY, DIM, 1.0, 0.1);
     sim_t s;
-    s_sim_init(&s, method_find("marina"), &mp, fx, 10);
-    method_round_t rd;
-    s.m->server_plan(s.server, 0, &s.server_rng, &rd);
+    sim_init(&s, "marina", &mp, fx->loss, NULL, 10);
     const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s.m->worker_step(s.worker[i], &rd, &s.worker_rng[i], &s.out[i], &s.report[i]), MR_OK);
-        ups[i] = &s.out[i];
-    }
+    sim_step_workers(&s, 0, ups);
+    method_round_t rd = s.rd;
     mr_err_t err;
     s.out[2].dim = DIM - 1;
     assert_int_equal(s.m->server_combine(s.server, &rd, ups, &err), MR_EDIM);
@@ -330,7 +192,7 @@ test_combine_rejects_wrong_dim_and_round(void **state)
     assert_int_equal(s.m->server_combine(s.server, &late, ups, &err), MR_EINVAL);
     //  The failures left the server untouched: the real round still combines.
     assert_int_equal(s.m->server_combine(s.server, &rd, ups, &err), MR_OK);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -389,16 +251,17 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_marina_with_identity_is_centralized_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_marina_randk_with_theory_stepsize_converges, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_gd_equals_marina_with_p_one, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_gd_equals_marina_with_p_one, s_setup,
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_iterates, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_reports_and_round_zero, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_reports_and_round_zero, s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_combine_rejects_wrong_dim_and_round, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_new_rejects_bad_params, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_new_rejects_bad_params, s_setup, sim_data_teardown),
         cmocka_unit_test(test_find_knows_every_listed_name_and_nothing_else),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,11 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "data.h"
-#include "loss.h"
 #include "method.h"
 #include "theory.h"
-#include "test_util.h"
+#include "sim.h"
 
 enum {
     N = 4,
@@ -23,153 +21,22 @@ enum {
 
 //  A heterogeneous synthetic set split the paper's way among N workers (the last 3 rows are
 //  dropped), and the union of the parts, whose loss is f = 1/n sum_i f_i (equal part sizes).
-typedef struct {
-    csr_t all;       // the generated set
-    csr_t used;      // rows [0, N * M): the union of the parts
-    csr_t part[N];   // worker i's shard
-    loss_t loss[N];  // f_i
-    loss_t f;        // f over the used rows
-    double L;        // sqrt(1/n sum_i L_i^2)
-} fixture_t;
-
-static int
-s_setup_kind(void **state, loss_kind_t kind, double lambda)
-{
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(data_synthetic(ROWS, DIM, 0.2, N, 31, &fx->all, NULL), MR_OK);
-    double Li[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(csr_split_part(&fx->all, N, i, &fx->part[i], NULL), MR_OK);
-        assert_int_equal(fx->part[i].rows, M);
-        assert_int_equal(loss_init(&fx->loss[i], kind, lambda, &fx->part[i], NULL), MR_OK);
-        Li[i] = loss_smoothness(&fx->loss[i]);
-    }
-    fx->L = theory_mean_sq_L(Li, N);
-    assert_int_equal(csr_slice(&fx->all, 0, N * M, &fx->used), MR_OK);
-    assert_int_equal(loss_init(&fx->f, kind, lambda, &fx->used, NULL), MR_OK);
-    *state = fx;
-    return 0;
-}
+typedef sim_data_t fixture_t;
 
 //  The MARINA paper's non-convex loss (11), unregularised.
 static int
 s_setup(void **state)
 {
-    return s_setup_kind(state, LOSS_NONCONVEX, 0.0);
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_NONCONVEX, 0.0);
+    return 0;
 }
 
 //  l2-regularised logistic regression: 0.1-strongly convex.
 static int
 s_setup_logreg(void **state)
 {
-    return s_setup_kind(state, LOSS_LOGREG, 0.1);
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    for (size_t i = 0; i < N; i++)
-        csr_fini(&fx->part[i]);
-    csr_fini(&fx->used);
-    csr_fini(&fx->all);
-    free(fx);
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_LOGREG, 0.1);
     return 0;
-}
-
-//  One simulated run: the server and N workers, each with its own rng stream, as the actors
-//  would hold them; x^0 = 0.
-typedef struct {
-    const method_t *m;
-    method_server_t *server;
-    method_worker_t *worker[N];
-    rng_t server_rng;
-    rng_t worker_rng[N];
-    cvec_t out[N];
-    method_report_t report[N];
-} sim_t;
-
-static void
-s_sim_init(sim_t *s, const char *name, const method_params_t *mp, fixture_t *fx, uint64_t seed)
-{
-    memset(s, 0, sizeof *s);
-    s->m = method_find(name);
-    assert_non_null(s->m);
-    vec_t x0;
-    assert_int_equal(vec_init(&x0, DIM), MR_OK);
-    mr_err_t err;
-    s->server = s->m->server_new(mp, &x0, &err);
-    assert_non_null(s->server);
-    rng_seed(&s->server_rng, seed, RNG_STREAM_SERVER);
-    for (uint32_t i = 0; i < N; i++) {
-        s->worker[i] = s->m->worker_new(mp, &fx->loss[i], i, &x0, &err);
-        assert_non_null(s->worker[i]);
-        rng_seed(&s->worker_rng[i], seed, rng_stream_worker(i));
-        assert_int_equal(cvec_init(&s->out[i], DIM, DIM), MR_OK);
-    }
-    vec_fini(&x0);
-}
-
-static void
-s_sim_fini(sim_t *s)
-{
-    s->m->server_destroy(&s->server);
-    assert_null(s->server);
-    for (size_t i = 0; i < N; i++) {
-        s->m->worker_destroy(&s->worker[i]);
-        assert_null(s->worker[i]);
-        cvec_fini(&s->out[i]);
-    }
-}
-
-//  Round k of the protocol in method.h: plan, every worker steps, the server combines.
-static void
-s_sim_round(sim_t *s, uint64_t k)
-{
-    method_round_t rd;
-    s->m->server_plan(s->server, k, &s->server_rng, &rd);
-    assert_int_equal(rd.round, k);
-    assert_null(rd.part);
-    const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s->m->worker_step(s->worker[i], &rd, &s->worker_rng[i], &s->out[i], &s->report[i]),
-            MR_OK);
-        assert_int_equal(s->report[i].send, 1);
-        ups[i] = &s->out[i];
-    }
-    mr_err_t err;
-    assert_int_equal(s->m->server_combine(s->server, &rd, ups, &err), MR_OK);
-}
-
-//  ||grad f(x)||^2 over the union of the shards.
-static double
-s_grad_norm_sq(fixture_t *fx, const vec_t *x)
-{
-    vec_t g;
-    assert_int_equal(vec_init(&g, DIM), MR_OK);
-    loss_value_grad(&fx->f, x, &g);
-    double r = vec_norm_sq(&g);
-    vec_fini(&g);
-    return r;
-}
-
-//  The problem's constants for a compressor, as the launcher computes them.
-static method_consts_t
-s_consts(fixture_t *fx, comp_kind_t kind, size_t k)
-{
-    comp_t c;
-    assert_int_equal(comp_init(&c, &(comp_cfg_t){.kind = kind, .k = k}, DIM, NULL), MR_OK);
-    method_consts_t pc = {.n = N,
-                          .dim = DIM,
-                          .m = M,
-                          .L = fx->L,
-                          .L_avg = fx->L,  // uniform sampling: max_j L_ij = L_i
-                          .omega = comp_omega(&c),
-                          .zeta = comp_zeta(&c)};
-    comp_fini(&c);
-    return pc;
 }
 
 //  Parameters left at "theory" for resolve() to fill.
@@ -190,7 +57,7 @@ static method_params_t
 s_resolved(fixture_t *fx, const char *name, comp_kind_t kind, size_t k)
 {
     method_params_t mp = s_theory_params(kind, k);
-    method_consts_t pc = s_consts(fx, kind, k);
+    method_consts_t pc = sim_consts(fx, DIM, M, kind, k);
     mr_err_t err;
     assert_int_equal(method_find(name)->resolve(&mp, &pc, &err), MR_OK);
     return mp;
@@ -208,22 +75,19 @@ test_diana_with_identity_is_centralized_gd(void **state)
     assert_near(mp.alpha, 1.0, 0.0);
     assert_near(mp.gamma, 1.0 / fx->L, 1e-15 / fx->L);
     sim_t s;
-    s_sim_init(&s, "diana", &mp, fx, 1);
+    sim_init(&s, "diana", &mp, fx->loss, NULL, 1);
     vec_t x, g;
     assert_int_equal(vec_init(&x, DIM), MR_OK);
     assert_int_equal(vec_init(&g, DIM), MR_OK);
     for (uint64_t k = 0; k <= 200; k++) {
-        if (k > 0)
-            vec_axpy(&x, -mp.gamma, &g);  // x^k = x^{k-1} - gamma grad f(x^{k-1})
-        loss_value_grad(&fx->f, &x, &g);
-        s_sim_round(&s, k);
-        assert_near(vec_max_abs_diff(s.m->server_x(s.server), &x), 0, 1e-12);
-        for (size_t i = 0; i < N; i++)
-            assert_near(vec_max_abs_diff(s.m->worker_x(s.worker[i]), &x), 0, 1e-12);
+        sim_gd_step(&fx->f, mp.gamma, k, &x, &g);
+        sim_round_everyone(&s, k);
+        sim_assert_x_near(&s, &x, 1e-12);
     }
     //  GD makes progress here: the comparison is not between two stuck runs.
-    assert_true(s_grad_norm_sq(fx, &x) < s_grad_norm_sq(fx, &(vec_t){DIM, (double[DIM]){0}}));
-    s_sim_fini(&s);
+    assert_true(sim_grad_norm_sq(&fx->f, &x) <
+                sim_grad_norm_sq(&fx->f, &(vec_t){DIM, (double[DIM]){0}}));
+    sim_fini(&s);
     vec_fini(&x);
     vec_fini(&g);
 }
@@ -237,16 +101,16 @@ test_dcgd_with_identity_is_gd_bit_for_bit(void **state)
     method_params_t gd_mp = s_resolved(fx, "gd", COMP_IDENTITY, DIM);
     assert_memory_equal(&mp.gamma, &gd_mp.gamma, sizeof(double));  // 1/(L (1 + 0/n)) = 1/L
     sim_t dcgd, gd;
-    s_sim_init(&dcgd, "dcgd", &mp, fx, 3);
-    s_sim_init(&gd, "gd", &gd_mp, fx, 4);
+    sim_init(&dcgd, "dcgd", &mp, fx->loss, NULL, 3);
+    sim_init(&gd, "gd", &gd_mp, fx->loss, NULL, 4);
     for (uint64_t k = 0; k <= 100; k++) {
-        s_sim_round(&dcgd, k);
-        s_sim_round(&gd, k);
+        sim_round_everyone(&dcgd, k);
+        sim_round_everyone(&gd, k);
         assert_memory_equal(dcgd.m->server_x(dcgd.server)->x, gd.m->server_x(gd.server)->x,
                             DIM * sizeof(double));
     }
-    s_sim_fini(&dcgd);
-    s_sim_fini(&gd);
+    sim_fini(&dcgd);
+    sim_fini(&gd);
 }
 
 static void
@@ -261,24 +125,24 @@ test_diana_randk_with_theory_params_converges(void **state)
     assert_near(mp.alpha, 0.1, 1e-15);
     assert_near(mp.gamma * fx->L, 1.0 / 16.0, 1e-15);
     sim_t s;
-    s_sim_init(&s, "diana", &mp, fx, 2);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, "diana", &mp, fx->loss, NULL, 2);
+    double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     uint64_t reached = 0;
     double gk = g0;
     for (uint64_t k = 0; k <= 10000 && !reached; k++) {
-        s_sim_round(&s, k);
+        sim_round_everyone(&s, k);
         for (size_t i = 0; i < N; i++) {
             assert_int_equal(s.out[i].kind, CVEC_SPARSE);
             assert_int_equal(s.out[i].nnz, 3);
         }
-        gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+        gk = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
         if (gk <= g0 / 100.0)
             reached = k;
     }
     print_message("diana randk: gamma L = %.4g, ||grad f||^2 %.3g -> %.3g at round %llu\n",
                   mp.gamma * fx->L, g0, gk, (unsigned long long) reached);
     assert_true(reached > 0 && reached <= 10000);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 //  Runs rounds 0..to and returns the mean of ||grad f(x^k)||^2 over rounds [from, to]; *best
@@ -289,9 +153,9 @@ s_run_grad_stats(sim_t *s, fixture_t *fx, uint64_t from, uint64_t to, double *be
     double sum = 0.0;
     *best = INFINITY;
     for (uint64_t k = 0; k <= to; k++) {
-        s_sim_round(s, k);
+        sim_round_everyone(s, k);
         if (k >= from) {
-            double gk = s_grad_norm_sq(fx, s->m->server_x(s->server));
+            double gk = sim_grad_norm_sq(&fx->f, s->m->server_x(s->server));
             sum += gk;
             *best = fmin(*best, gk);
             *last = gk;
@@ -324,8 +188,8 @@ test_diana_converges_linearly_where_dcgd_stalls(void **state)
         TAIL = 2000
     };
     sim_t diana, dcgd;
-    s_sim_init(&diana, "diana", &mp, fx, 5);
-    s_sim_init(&dcgd, "dcgd", &dcgd_mp, fx, 5);
+    sim_init(&diana, "diana", &mp, fx->loss, NULL, 5);
+    sim_init(&dcgd, "dcgd", &dcgd_mp, fx->loss, NULL, 5);
     double diana_best, diana_last, dcgd_best, dcgd_last;
     s_run_grad_stats(&diana, fx, ROUNDS, ROUNDS, &diana_best, &diana_last);
     double dcgd_mean = s_run_grad_stats(&dcgd, fx, ROUNDS - TAIL, ROUNDS, &dcgd_best, &dcgd_last);
@@ -348,8 +212,8 @@ test_diana_converges_linearly_where_dcgd_stalls(void **state)
     assert_true(diana_last < 1e-12);
     assert_true(dcgd_mean > floor / 2.0);
     assert_true(dcgd_best > 1e-8);
-    s_sim_fini(&diana);
-    s_sim_fini(&dcgd);
+    sim_fini(&diana);
+    sim_fini(&dcgd);
 }
 
 static void
@@ -366,15 +230,15 @@ test_vr_diana_randk_converges(void **state)
     assert_near(mp.alpha, 0.1, 1e-15);
     mp.gamma = s_resolved(fx, "diana", COMP_RANDK, 3).gamma;
     sim_t s;
-    s_sim_init(&s, "vr-diana", &mp, fx, 6);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, "vr-diana", &mp, fx->loss, NULL, 6);
+    double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     uint64_t calls = 0;
     for (uint64_t k = 0; k <= 10000; k++) {
-        s_sim_round(&s, k);
+        sim_round_everyone(&s, k);
         for (size_t i = 0; i < N; i++)
             calls += s.report[i].oracle_calls;
     }
-    double gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    double gk = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     print_message("vr-diana randk: ||grad f||^2 %.3g -> %.3g after 10000 rounds, %.3g oracle "
                   "calls per worker per round\n",
                   g0, gk, (double) calls / (N * 10001.0));
@@ -383,7 +247,7 @@ test_vr_diana_randk_converges(void **state)
     //  refreshes are 40000 Bernoulli(1/200) draws: 200 expected, sd 14; 5 sd = 70 refreshes,
     //  70 * 200 calls over 40004 worker-rounds = 0.35.
     assert_near((double) calls / (N * 10001.0), 5.0, 0.35);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 //  Mean and standard error, per coordinate, of VR-DIANA's first compressed-round message over
@@ -477,24 +341,24 @@ test_sgd_reduces_the_gradient(void **state)
     fixture_t *fx = *state;
     method_params_t mp = s_theory_params(COMP_RANDK, 3);  // the compressor is ignored
     mp.batch = 20;
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
     assert_int_equal(method_find("sgd")->resolve(&mp, &pc, NULL), MR_OK);
     assert_near(mp.gamma, 1.0 / fx->L, 0.0);
     sim_t s;
-    s_sim_init(&s, "sgd", &mp, fx, 11);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, "sgd", &mp, fx->loss, NULL, 11);
+    double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     for (uint64_t k = 0; k <= 3000; k++) {
-        s_sim_round(&s, k);
+        sim_round_everyone(&s, k);
         for (size_t i = 0; i < N; i++) {
             assert_int_equal(s.out[i].kind, CVEC_DENSE);
             assert_int_equal(s.report[i].oracle_calls, 20);
             assert_int_equal(s.report[i].have_eval, 0);
         }
     }
-    double gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    double gk = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     print_message("sgd b = 20: ||grad f||^2 %.3g -> %.3g after 3000 rounds\n", g0, gk);
     assert_true(gk <= g0 / 10.0);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -506,24 +370,8 @@ test_same_seed_gives_identical_iterates(void **state)
         method_params_t mp = s_resolved(fx, names[t], COMP_RANDK, 5);
         mp.gamma = 0.5 / fx->L;
         mp.p = strcmp(names[t], "vr-diana") == 0 ? 0.1 : mp.p;  // some reference moves
-        sim_t a, b, c;
-        s_sim_init(&a, names[t], &mp, fx, 7);
-        s_sim_init(&b, names[t], &mp, fx, 7);
-        s_sim_init(&c, names[t], &mp, fx, 8);
-        for (uint64_t k = 0; k <= 300; k++) {
-            s_sim_round(&a, k);
-            s_sim_round(&b, k);
-            s_sim_round(&c, k);
-        }
-        const vec_t *xa = a.m->server_x(a.server);
-        assert_memory_equal(xa->x, b.m->server_x(b.server)->x, DIM * sizeof(double));
-        for (size_t i = 0; i < N; i++)
-            assert_memory_equal(xa->x, a.m->worker_x(a.worker[i])->x, DIM * sizeof(double));
         //  Another seed draws other coordinates and minibatches: the iterates part.
-        assert_true(vec_max_abs_diff(xa, c.m->server_x(c.server)) > 0.0);
-        s_sim_fini(&a);
-        s_sim_fini(&b);
-        s_sim_fini(&c);
+        sim_assert_seed_decides(names[t], &mp, fx->loss, 7, 8, 300, sim_round_everyone);
     }
 }
 
@@ -535,7 +383,7 @@ test_reports_and_round_zero(void **state)
     //  grad f_i(x^0) - 0 to K values; each round costs m calls and reports f_i, grad f_i.
     method_params_t mp = s_resolved(fx, "diana", COMP_RANDK, 3);
     sim_t s;
-    s_sim_init(&s, "diana", &mp, fx, 9);
+    sim_init(&s, "diana", &mp, fx->loss, NULL, 9);
     method_round_t rd;
     s.m->server_plan(s.server, 0, &s.server_rng, &rd);
     assert_int_equal(rd.round, 0);
@@ -560,19 +408,19 @@ test_reports_and_round_zero(void **state)
     pp.npart = 1;
     assert_int_equal(s.m->worker_step(s.worker[1], &pp, &s.worker_rng[1], &s.out[1], &rep),
                      MR_EINVAL);
-    s_sim_fini(&s);
+    sim_fini(&s);
 
     //  VR-DIANA: m calls in round 0 (mu_i = grad f_i(x^0)); then 2 b', plus m and an evaluation
     //  exactly when the reference moves (p = 1/2 makes both kinds occur).
     mp = s_resolved(fx, "vr-diana", COMP_RANDK, 3);
     mp.p = 0.5;
-    s_sim_init(&s, "vr-diana", &mp, fx, 10);
-    s_sim_round(&s, 0);
+    sim_init(&s, "vr-diana", &mp, fx->loss, NULL, 10);
+    sim_round_everyone(&s, 0);
     assert_int_equal(s.report[0].oracle_calls, M);
     assert_int_equal(s.report[0].have_eval, 1);
     int seen[2] = {0, 0};
     for (uint64_t k = 1; k <= 40; k++) {
-        s_sim_round(&s, k);
+        sim_round_everyone(&s, k);
         for (size_t i = 0; i < N; i++) {
             int moved = s.report[i].have_eval;
             assert_int_equal(s.report[i].oracle_calls, 2 * mp.batch_prime + (moved ? M : 0));
@@ -589,7 +437,7 @@ test_reports_and_round_zero(void **state)
         }
     }
     assert_true(seen[0] > 0 && seen[1] > 0);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -598,15 +446,10 @@ test_combine_rejects_wrong_dim_and_round(void **state)
     fixture_t *fx = *state;
     method_params_t mp = s_resolved(fx, "diana", COMP_IDENTITY, DIM);
     sim_t s;
-    s_sim_init(&s, "diana", &mp, fx, 12);
-    method_round_t rd;
-    s.m->server_plan(s.server, 0, &s.server_rng, &rd);
+    sim_init(&s, "diana", &mp, fx->loss, NULL, 12);
     const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s.m->worker_step(s.worker[i], &rd, &s.worker_rng[i], &s.out[i], &s.report[i]), MR_OK);
-        ups[i] = &s.out[i];
-    }
+    sim_step_workers(&s, 0, ups);
+    method_round_t rd = s.rd;
     mr_err_t err;
     s.out[2].dim = DIM - 1;
     assert_int_equal(s.m->server_combine(s.server, &rd, ups, &err), MR_EDIM);
@@ -621,7 +464,7 @@ test_combine_rejects_wrong_dim_and_round(void **state)
     assert_int_equal(s.m->server_combine(s.server, &late, ups, &err), MR_EINVAL);
     //  The failures left the server untouched: the real round still combines.
     assert_int_equal(s.m->server_combine(s.server, &rd, ups, &err), MR_OK);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -651,7 +494,7 @@ test_resolve_fills_theory_defaults(void **state)
     mp.alpha = 0.5;
     mp.p = 0.25;
     mp.batch_prime = 7;
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
     assert_int_equal(method_find("vr-diana")->resolve(&mp, &pc, NULL), MR_OK);
     assert_near(mp.gamma, 0.01, 0.0);
     assert_near(mp.alpha, 0.5, 0.0);
@@ -666,12 +509,8 @@ test_resolve_fills_theory_defaults(void **state)
 static void
 s_assert_refuses(fixture_t *fx, const char *name, method_params_t mp, const char *key)
 {
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);
-    mr_err_t err;
-    assert_int_equal(method_find(name)->resolve(&mp, &pc, &err), MR_ECONFIG);
-    assert_int_equal(err.rc, MR_ECONFIG);
-    if (!strstr(err.text, key))
-        fail_msg("%s: '%s' does not name %s", name, err.text, key);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
+    sim_assert_refuses(name, mp, &pc, key);
 }
 
 static void
@@ -709,7 +548,7 @@ test_resolve_refuses_bad_params_naming_the_key(void **state)
     assert_false(method_find("vr-diana")->allows_biased);
     assert_true(method_find("dcgd")->allows_biased);
     assert_false(method_find("sgd")->uses_compressor);
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
     assert_int_equal(method_find("dcgd")->resolve(&bad, &pc, NULL), MR_OK);
 }
 
@@ -751,35 +590,28 @@ test_dcgd_runs_biased_topk(void **state)
     fixture_t *fx = *state;
     method_params_t mp = s_theory_params(COMP_TOPK, 10);
     mp.gamma = 0.5 / fx->L;
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 10);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 10);
     assert_int_equal(method_find("dcgd")->resolve(&mp, &pc, NULL), MR_OK);
     sim_t s;
-    s_sim_init(&s, "dcgd", &mp, fx, 13);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, "dcgd", &mp, fx->loss, NULL, 13);
+    double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     for (uint64_t k = 0; k <= 500; k++) {
-        s_sim_round(&s, k);
+        sim_round_everyone(&s, k);
         for (size_t i = 0; i < N; i++)
             assert_int_equal(s.out[i].nnz, 10);
     }
-    double gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    double gk = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     print_message("dcgd topk: ||grad f||^2 %.3g -> %.3g after 500 rounds\n", g0, gk);
     assert_true(gk < g0);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
 test_find_knows_the_new_methods(void **state)
 {
     const char *names[] = {"dcgd", "diana", "vr-diana", "sgd"};
-    for (size_t t = 0; t < 4; t++) {
-        const method_t *m = method_find(names[t]);
-        assert_non_null(m);
-        assert_string_equal(m->name, names[t]);
-        int listed = 0;
-        for (const char *const *p = method_names(); *p; p++)
-            listed += strcmp(*p, names[t]) == 0;
-        assert_int_equal(listed, 1);
-    }
+    for (size_t t = 0; t < 4; t++)
+        sim_assert_listed_once(names[t]);
 }
 
 int
@@ -787,26 +619,28 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_diana_with_identity_is_centralized_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_dcgd_with_identity_is_gd_bit_for_bit, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_diana_randk_with_theory_params_converges, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_diana_converges_linearly_where_dcgd_stalls,
-                                        s_setup_logreg, s_teardown),
-        cmocka_unit_test_setup_teardown(test_vr_diana_randk_converges, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_vr_diana_estimator_is_unbiased, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sgd_reduces_the_gradient, s_setup, s_teardown),
+                                        s_setup_logreg, sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_vr_diana_randk_converges, s_setup, sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_vr_diana_estimator_is_unbiased, s_setup,
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_sgd_reduces_the_gradient, s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_iterates, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_reports_and_round_zero, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_reports_and_round_zero, s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_combine_rejects_wrong_dim_and_round, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_resolve_fills_theory_defaults, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_fills_theory_defaults, s_setup,
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_resolve_refuses_bad_params_naming_the_key, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_new_rejects_bad_params, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_dcgd_runs_biased_topk, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_new_rejects_bad_params, s_setup, sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_dcgd_runs_biased_topk, s_setup, sim_data_teardown),
         cmocka_unit_test(test_find_knows_the_new_methods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,146 +9,26 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "data.h"
-#include "loss.h"
 #include "method.h"
 #include "theory.h"
-#include "test_util.h"
+#include "sim.h"
 
 enum {
     N = 4,
     ROWS = 803,
     DIM = 30,
     M = ROWS / N,  // samples per worker: 200
-    MAXN = 8
 };
 
 //  A heterogeneous synthetic set split the paper's way among N workers (the last 3 rows are
 //  dropped), plus the union of the parts as one shard, whose loss is f = 1/n sum_i f_i.
-typedef struct {
-    csr_t all;       // the generated set
-    csr_t used;      // rows [0, N * M): the union of the parts
-    csr_t part[N];   // worker i's shard
-    loss_t loss[N];  // f_i
-    loss_t f;        // f over the used rows
-} fixture_t;
+typedef sim_data_t fixture_t;
 
 static int
 s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(data_synthetic(ROWS, DIM, 0.2, N, 31, &fx->all, NULL), MR_OK);
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(csr_split_part(&fx->all, N, i, &fx->part[i], NULL), MR_OK);
-        assert_int_equal(loss_init(&fx->loss[i], LOSS_NONCONVEX, 0.0, &fx->part[i], NULL), MR_OK);
-    }
-    assert_int_equal(csr_slice(&fx->all, 0, N * M, &fx->used), MR_OK);
-    assert_int_equal(loss_init(&fx->f, LOSS_NONCONVEX, 0.0, &fx->used, NULL), MR_OK);
-    *state = fx;
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_NONCONVEX, 0.0);
     return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    for (size_t i = 0; i < N; i++)
-        csr_fini(&fx->part[i]);
-    csr_fini(&fx->used);
-    csr_fini(&fx->all);
-    free(fx);
-    return 0;
-}
-
-//  One simulated run: the server and n workers, each with its own rng stream, as the actors hold
-//  them. rd is the last round's plan (its arrays live in the server until the next plan).
-typedef struct {
-    const method_t *m;
-    method_params_t mp;
-    size_t n;
-    method_server_t *server;
-    method_worker_t *worker[MAXN];
-    rng_t server_rng;
-    rng_t worker_rng[MAXN];
-    cvec_t out[MAXN];
-    method_report_t report[MAXN];
-    method_round_t rd;
-} sim_t;
-
-static void
-s_sim_init(
-    sim_t *s, const char *name, const method_params_t *mp, const loss_t *losses, uint64_t seed)
-{
-    memset(s, 0, sizeof *s);
-    s->m = method_find(name);
-    assert_non_null(s->m);
-    s->mp = *mp;
-    s->n = mp->n;
-    assert_true(s->n <= MAXN);
-    vec_t x0;
-    assert_int_equal(vec_init(&x0, DIM), MR_OK);  // x^0 = 0
-    mr_err_t err;
-    s->server = s->m->server_new(mp, &x0, &err);
-    assert_non_null(s->server);
-    rng_seed(&s->server_rng, seed, RNG_STREAM_SERVER);
-    for (uint32_t i = 0; i < s->n; i++) {
-        s->worker[i] = s->m->worker_new(mp, &losses[i], i, &x0, &err);
-        assert_non_null(s->worker[i]);
-        rng_seed(&s->worker_rng[i], seed, rng_stream_worker(i));
-        assert_int_equal(cvec_init(&s->out[i], DIM, DIM), MR_OK);
-    }
-    vec_fini(&x0);
-}
-
-static void
-s_sim_fini(sim_t *s)
-{
-    s->m->server_destroy(&s->server);
-    assert_null(s->server);
-    for (size_t i = 0; i < s->n; i++) {
-        s->m->worker_destroy(&s->worker[i]);
-        assert_null(s->worker[i]);
-        cvec_fini(&s->out[i]);
-    }
-}
-
-//  Round k of the protocol in method.h: plan, every worker steps, the server combines the
-//  updates of those that sent one (NULL for the others).
-static void
-s_sim_round(sim_t *s, uint64_t k)
-{
-    s->m->server_plan(s->server, k, &s->server_rng, &s->rd);
-    const cvec_t *ups[MAXN];
-    for (size_t i = 0; i < s->n; i++) {
-        assert_int_equal(
-            s->m->worker_step(s->worker[i], &s->rd, &s->worker_rng[i], &s->out[i], &s->report[i]),
-            MR_OK);
-        ups[i] = s->report[i].send ? &s->out[i] : NULL;
-    }
-    mr_err_t err;
-    assert_int_equal(s->m->server_combine(s->server, &s->rd, ups, &err), MR_OK);
-}
-
-//  The problem's constants for the fixture's N shards and a compressor. Uniform sampling: the
-//  script L_i of Assumption 3.1 is max_j L_ij = L_i, so L_avg = L.
-static method_consts_t
-s_consts(fixture_t *fx, comp_kind_t kind, size_t k)
-{
-    double Li[N];
-    for (size_t i = 0; i < N; i++)
-        Li[i] = loss_smoothness(&fx->loss[i]);
-    comp_t c;
-    assert_int_equal(comp_init(&c, &(comp_cfg_t){.kind = kind, .k = k}, DIM, NULL), MR_OK);
-    method_consts_t pc = {.n = N,
-                          .dim = DIM,
-                          .m = M,
-                          .L = theory_mean_sq_L(Li, N),
-                          .omega = comp_omega(&c),
-                          .zeta = comp_zeta(&c)};
-    pc.L_avg = pc.L;
-    comp_fini(&c);
-    return pc;
 }
 
 //  Parameters left at "theory" (NAN, 0) except the compressor and n.
@@ -164,18 +44,6 @@ s_params(size_t n, comp_kind_t kind, size_t k)
                              .sampling = SAMPLING_UNIFORM};
 }
 
-//  ||grad f(x)||^2 over the union of the shards.
-static double
-s_grad_norm_sq(fixture_t *fx, const vec_t *x)
-{
-    vec_t g;
-    assert_int_equal(vec_init(&g, DIM), MR_OK);
-    loss_value_grad(&fx->f, x, &g);
-    double r = vec_norm_sq(&g);
-    vec_fini(&g);
-    return r;
-}
-
 static void
 test_pp_marina_with_all_clients_and_p_one_is_gd(void **state)
 {
@@ -186,29 +54,26 @@ test_pp_marina_with_all_clients_and_p_one_is_gd(void **state)
     method_params_t mp = s_params(N, COMP_RANDK, 3);
     mp.r = N;
     mp.p = 1.0;
-    mp.gamma = 1.0 / s_consts(fx, COMP_RANDK, 3).L;
+    mp.gamma = 1.0 / sim_consts(fx, DIM, M, COMP_RANDK, 3).L;
     sim_t s;
-    s_sim_init(&s, "pp-marina", &mp, fx->loss, 1);
+    sim_init(&s, "pp-marina", &mp, fx->loss, NULL, 1);
     vec_t x, g;
     assert_int_equal(vec_init(&x, DIM), MR_OK);
     assert_int_equal(vec_init(&g, DIM), MR_OK);
-    double g0 = s_grad_norm_sq(fx, &x);
+    double g0 = sim_grad_norm_sq(&fx->f, &x);
     for (uint64_t k = 0; k <= 200; k++) {
-        if (k > 0)
-            vec_axpy(&x, -mp.gamma, &g);  // x^k = x^{k-1} - gamma grad f(x^{k-1})
-        loss_value_grad(&fx->f, &x, &g);
-        s_sim_round(&s, k);
+        sim_gd_step(&fx->f, mp.gamma, k, &x, &g);
+        sim_round(&s, k);
         assert_int_equal(s.rd.coin, 1);
         assert_null(s.rd.part);
         for (size_t i = 0; i < N; i++) {
             assert_int_equal(s.report[i].send, 1);
             assert_int_equal(s.out[i].kind, CVEC_DENSE);
-            assert_near(vec_max_abs_diff(s.m->worker_x(s.worker[i]), &x), 0, 1e-12);
         }
-        assert_near(vec_max_abs_diff(s.m->server_x(s.server), &x), 0, 1e-12);
+        sim_assert_x_near(&s, &x, 1e-12);
     }
-    assert_true(s_grad_norm_sq(fx, &x) < 0.5 * g0);  // GD moved: not two frozen points
-    s_sim_fini(&s);
+    assert_true(sim_grad_norm_sq(&fx->f, &x) < 0.5 * g0);  // GD moved: not two frozen points
+    sim_fini(&s);
     vec_fini(&x);
     vec_fini(&g);
 }
@@ -226,23 +91,20 @@ test_vr_marina_single_worker_with_p_one_is_gd(void **state)
     mp.p = 1.0;
     mp.gamma = 1.0 / loss_smoothness(&fx->f);
     sim_t s;
-    s_sim_init(&s, "vr-marina", &mp, &fx->f, 2);
+    sim_init(&s, "vr-marina", &mp, &fx->f, NULL, 2);
     vec_t x, g;
     assert_int_equal(vec_init(&x, DIM), MR_OK);
     assert_int_equal(vec_init(&g, DIM), MR_OK);
-    double g0 = s_grad_norm_sq(fx, &x);
+    double g0 = sim_grad_norm_sq(&fx->f, &x);
     for (uint64_t k = 0; k <= 200; k++) {
-        if (k > 0)
-            vec_axpy(&x, -mp.gamma, &g);
-        loss_value_grad(&fx->f, &x, &g);
-        s_sim_round(&s, k);
+        sim_gd_step(&fx->f, mp.gamma, k, &x, &g);
+        sim_round(&s, k);
         assert_int_equal(s.rd.coin, 1);
         assert_int_equal(s.report[0].oracle_calls, N * M);
-        assert_near(vec_max_abs_diff(s.m->server_x(s.server), &x), 0, 1e-12);
-        assert_near(vec_max_abs_diff(s.m->worker_x(s.worker[0]), &x), 0, 1e-12);
+        sim_assert_x_near(&s, &x, 1e-12);
     }
-    assert_true(s_grad_norm_sq(fx, &x) < 0.5 * g0);
-    s_sim_fini(&s);
+    assert_true(sim_grad_norm_sq(&fx->f, &x) < 0.5 * g0);
+    sim_fini(&s);
     vec_fini(&x);
     vec_fini(&g);
 }
@@ -360,24 +222,24 @@ s_rounds_to_100x(fixture_t *fx,
                  uint64_t seed,
                  double *last)
 {
-    method_consts_t pc = s_consts(fx, mp.comp.kind, mp.comp.k);
+    method_consts_t pc = sim_consts(fx, DIM, M, mp.comp.kind, mp.comp.k);
     mr_err_t err;
     assert_int_equal(method_find(name)->resolve(&mp, &pc, &err), MR_OK);
     sim_t s;
-    s_sim_init(&s, name, &mp, fx->loss, seed);
-    double g0 = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    sim_init(&s, name, &mp, fx->loss, NULL, seed);
+    double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     uint64_t hit = 0;
     for (uint64_t k = 0; k <= rounds; k++) {
-        s_sim_round(&s, k);
-        if (!hit && s_grad_norm_sq(fx, s.m->server_x(s.server)) <= g0 / 100.0)
+        sim_round(&s, k);
+        if (!hit && sim_grad_norm_sq(&fx->f, s.m->server_x(s.server)) <= g0 / 100.0)
             hit = k;
     }
-    double gk = s_grad_norm_sq(fx, s.m->server_x(s.server));
+    double gk = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
     print_message("%s: gamma %.4g (L %.4g), p %.4g, b %zu, b' %zu, r %zu: ||grad f||^2 %.3g, "
                   "/100 first at round %llu, %.3g after %llu\n",
                   name, mp.gamma, pc.L, mp.p, mp.batch, mp.batch_prime, mp.r, g0,
                   (unsigned long long) hit, gk, (unsigned long long) rounds);
-    s_sim_fini(&s);
+    sim_fini(&s);
     *last = gk / g0;
     return hit;
 }
@@ -442,9 +304,9 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
     method_params_t mp = s_params(N, COMP_RANDK, 3);
     mp.r = 3;
     mp.p = 0.3;
-    mp.gamma = 0.5 / s_consts(fx, COMP_RANDK, 3).L;
+    mp.gamma = 0.5 / sim_consts(fx, DIM, M, COMP_RANDK, 3).L;
     sim_t s;
-    s_sim_init(&s, "pp-marina", &mp, fx->loss, 5);
+    sim_init(&s, "pp-marina", &mp, fx->loss, NULL, 5);
     uint64_t last[N];  // the last round in which worker i evaluated grad f_i at its iterate
     vec_t g_prev, expect, q;
     assert_int_equal(vec_init(&g_prev, DIM), MR_OK);
@@ -452,17 +314,11 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
     assert_int_equal(vec_init(&q, DIM), MR_OK);
     int repeats = 0, silent = 0, cached = 0, both = 0, compressed = 0;
     for (uint64_t k = 0; k <= 400; k++) {
-        method_round_t *rd = &s.rd;
-        s.m->server_plan(s.server, k, &s.server_rng, rd);
-        if (k > 0)
-            vec_copy(&g_prev, rd->g);
         const cvec_t *ups[N];
-        for (size_t i = 0; i < N; i++) {
-            assert_int_equal(
-                s.m->worker_step(s.worker[i], rd, &s.worker_rng[i], &s.out[i], &s.report[i]),
-                MR_OK);
-            ups[i] = s.report[i].send ? &s.out[i] : NULL;
-        }
+        sim_step_workers(&s, k, ups);
+        method_round_t *rd = &s.rd;
+        if (k > 0)
+            vec_copy(&g_prev, rd->g);  // the server's g^{k-1}: worker steps leave it alone
         if (k == 0 || rd->coin) {
             assert_null(rd->part);
             for (size_t i = 0; i < N; i++) {
@@ -507,16 +363,14 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
         //  rd->g is the server's g, which the combine replaced by g^k.
         if (k > 0 && !rd->coin)
             assert_near(vec_max_abs_diff(rd->g, &expect), 0, 1e-12);
-        const vec_t *xs = s.m->server_x(s.server);
-        for (size_t i = 0; i < N; i++)
-            assert_memory_equal(s.m->worker_x(s.worker[i])->x, xs->x, DIM * sizeof(double));
+        sim_assert_same_x(&s);
     }
     //  Every case occurred (c_k = 0 in ~280 of 400 rounds).
     assert_true(compressed > 200 && repeats > 0 && silent > 0 && cached > 0 && both > 0);
     vec_fini(&g_prev);
     vec_fini(&expect);
     vec_fini(&q);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -528,16 +382,11 @@ test_pp_marina_combine_wants_every_drawn_update(void **state)
     mp.p = 0.01;
     mp.gamma = 0.1;
     sim_t s;
-    s_sim_init(&s, "pp-marina", &mp, fx->loss, 6);
-    s_sim_round(&s, 0);
-    s.m->server_plan(s.server, 1, &s.server_rng, &s.rd);
-    assert_int_equal(s.rd.coin, 0);  // P(c_1 = 1) = 0.01, and the seed is fixed
+    sim_init(&s, "pp-marina", &mp, fx->loss, NULL, 6);
+    sim_round(&s, 0);
     const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s.m->worker_step(s.worker[i], &s.rd, &s.worker_rng[i], &s.out[i], &s.report[i]), MR_OK);
-        ups[i] = s.report[i].send ? &s.out[i] : NULL;
-    }
+    sim_step_workers(&s, 1, ups);
+    assert_int_equal(s.rd.coin, 0);  // P(c_1 = 1) = 0.01, and the seed is fixed
     uint32_t drawn = s.rd.part[0];
     ups[drawn] = NULL;
     mr_err_t err;
@@ -547,7 +396,7 @@ test_pp_marina_combine_wants_every_drawn_update(void **state)
     assert_non_null(strstr(err.text, want));
     ups[drawn] = &s.out[drawn];
     assert_int_equal(s.m->server_combine(s.server, &s.rd, ups, &err), MR_OK);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -563,12 +412,12 @@ test_vr_marina_oracle_calls_and_reports(void **state)
         mp.batch = 20;
         mp.batch_prime = 5;
         mp.p = 0.3;
-        mp.gamma = 0.5 / s_consts(fx, COMP_RANDK, 3).L;
+        mp.gamma = 0.5 / sim_consts(fx, DIM, M, COMP_RANDK, 3).L;
         sim_t s;
-        s_sim_init(&s, names[online], &mp, fx->loss, 7);
+        sim_init(&s, names[online], &mp, fx->loss, NULL, 7);
         int kinds[2] = {0, 0};
         for (uint64_t k = 0; k <= 200; k++) {
-            s_sim_round(&s, k);
+            sim_round(&s, k);
             int full = k == 0 || s.rd.coin;
             kinds[full]++;
             for (size_t i = 0; i < N; i++) {
@@ -592,7 +441,7 @@ test_vr_marina_oracle_calls_and_reports(void **state)
             }
         }
         assert_true(kinds[0] > 0 && kinds[1] > 1);
-        s_sim_fini(&s);
+        sim_fini(&s);
     }
 }
 
@@ -600,7 +449,8 @@ static void
 test_resolve_fills_the_papers_values(void **state)
 {
     fixture_t *fx = *state;
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);  // omega = 9, zeta = 3, d = 30, m = 200
+    method_consts_t pc =
+        sim_consts(fx, DIM, M, COMP_RANDK, 3);  // omega = 9, zeta = 3, d = 30, m = 200
     double L = pc.L, Lc = pc.L_avg;
     mr_err_t err;
 
@@ -651,51 +501,38 @@ test_resolve_fills_the_papers_values(void **state)
     assert_near(mp.p, 0.025, 1e-15);
 }
 
-//  Expects resolve() of method name to refuse mp with MR_ECONFIG and a text naming key.
-static void
-s_expect_refusal(const char *name, method_params_t mp, const method_consts_t *pc, const char *key)
-{
-    mr_err_t err;
-    mr_err_clear(&err);
-    assert_int_equal(method_find(name)->resolve(&mp, pc, &err), MR_ECONFIG);
-    char quoted[40];
-    snprintf(quoted, sizeof quoted, "'%s'", key);
-    if (!strstr(err.text, quoted))
-        fail_msg("%s: expected %s in \"%s\"", name, quoted, err.text);
-}
-
 static void
 test_resolve_refuses_bad_params_naming_the_key(void **state)
 {
     fixture_t *fx = *state;
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 3);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
     const char *all[3] = {"vr-marina", "vr-marina-online", "pp-marina"};
     method_params_t mp;
     for (int i = 0; i < 3; i++) {
         mp = s_params(N, COMP_RANDK, 3);
         mp.p = 0.0;
-        s_expect_refusal(all[i], mp, &pc, "p");
+        sim_assert_refuses(all[i], mp, &pc, "'p'");
         mp.p = 1.5;
-        s_expect_refusal(all[i], mp, &pc, "p");
+        sim_assert_refuses(all[i], mp, &pc, "'p'");
         mp = s_params(N, COMP_RANDK, 3);
         mp.gamma = -1.0;
-        s_expect_refusal(all[i], mp, &pc, "gamma");
+        sim_assert_refuses(all[i], mp, &pc, "'gamma'");
         mp = s_params(N, COMP_TOPK, 3);
-        s_expect_refusal(all[i], mp, &pc, "compressor");
+        sim_assert_refuses(all[i], mp, &pc, "'compressor'");
     }
     mp = s_params(N, COMP_RANDK, 3);
     mp.r = N + 1;
-    s_expect_refusal("pp-marina", mp, &pc, "r");
+    sim_assert_refuses("pp-marina", mp, &pc, "'r'");
     mp = s_params(N, COMP_RANDK, 3);
     mp.batch_prime = M + 1;
-    s_expect_refusal("vr-marina", mp, &pc, "batch_prime");
+    sim_assert_refuses("vr-marina", mp, &pc, "'batch_prime'");
     mp = s_params(N, COMP_RANDK, 3);
     mp.batch = M + 1;
-    s_expect_refusal("vr-marina-online", mp, &pc, "batch");
+    sim_assert_refuses("vr-marina-online", mp, &pc, "'batch'");
     mp = s_params(N, COMP_RANDK, 3);
     mp.batch = 10;
     mp.batch_prime = 11;
-    s_expect_refusal("vr-marina-online", mp, &pc, "batch_prime");
+    sim_assert_refuses("vr-marina-online", mp, &pc, "'batch_prime'");
 
     //  The constructors check the same against what they see (the shard's size, n).
     vec_t x0;
@@ -728,7 +565,7 @@ test_same_seed_gives_identical_iterates(void **state)
 {
     fixture_t *fx = *state;
     const char *all[3] = {"vr-marina", "vr-marina-online", "pp-marina"};
-    method_consts_t pc = s_consts(fx, COMP_RANDK, 5);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 5);
     for (int m = 0; m < 3; m++) {
         method_params_t mp = s_params(N, COMP_RANDK, 5);
         mp.r = 2;
@@ -736,24 +573,8 @@ test_same_seed_gives_identical_iterates(void **state)
         mp.batch = 20;
         mp.batch_prime = 4;
         assert_int_equal(method_find(all[m])->resolve(&mp, &pc, NULL), MR_OK);
-        sim_t a, b, c;
-        s_sim_init(&a, all[m], &mp, fx->loss, 7);
-        s_sim_init(&b, all[m], &mp, fx->loss, 7);
-        s_sim_init(&c, all[m], &mp, fx->loss, 8);
-        for (uint64_t k = 0; k <= 300; k++) {
-            s_sim_round(&a, k);
-            s_sim_round(&b, k);
-            s_sim_round(&c, k);
-        }
-        const vec_t *xa = a.m->server_x(a.server);
-        assert_memory_equal(xa->x, b.m->server_x(b.server)->x, DIM * sizeof(double));
-        for (size_t i = 0; i < N; i++)
-            assert_memory_equal(xa->x, a.m->worker_x(a.worker[i])->x, DIM * sizeof(double));
         //  Another seed draws other coins, minibatches and coordinates: the iterates part.
-        assert_true(vec_max_abs_diff(xa, c.m->server_x(c.server)) > 0.0);
-        s_sim_fini(&a);
-        s_sim_fini(&b);
-        s_sim_fini(&c);
+        sim_assert_seed_decides(all[m], &mp, fx->loss, 7, 8, 300, sim_round);
     }
 }
 
@@ -762,15 +583,9 @@ test_find_knows_the_new_methods(void **state)
 {
     const char *ours[3] = {"vr-marina", "vr-marina-online", "pp-marina"};
     for (int i = 0; i < 3; i++) {
-        const method_t *m = method_find(ours[i]);
-        assert_non_null(m);
-        assert_string_equal(m->name, ours[i]);
+        const method_t *m = sim_assert_listed_once(ours[i]);
         assert_int_equal(m->uses_compressor, 1);
         assert_int_equal(m->allows_biased, 0);
-        int listed = 0;
-        for (const char *const *n = method_names(); *n; n++)
-            listed += strcmp(*n, ours[i]) == 0;
-        assert_int_equal(listed, 1);
     }
 }
 
@@ -779,28 +594,30 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pp_marina_with_all_clients_and_p_one_is_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_single_worker_with_p_one_is_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_difference_estimator_is_unbiased, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_randk_with_theory_parameters_converges,
-                                        s_setup, s_teardown),
+                                        s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(
-            test_vr_marina_online_randk_with_theory_parameters_converges, s_setup, s_teardown),
+            test_vr_marina_online_randk_with_theory_parameters_converges, s_setup,
+            sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_pp_marina_randk_with_theory_parameters_converges,
-                                        s_setup, s_teardown),
+                                        s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_pp_marina_only_the_drawn_clients_send, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_pp_marina_combine_wants_every_drawn_update, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_oracle_calls_and_reports, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_resolve_fills_the_papers_values, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_fills_the_papers_values, s_setup,
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_resolve_refuses_bad_params_naming_the_key, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_iterates, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test(test_find_knows_the_new_methods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,13 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "data.h"
-#include "loss.h"
 #include "method.h"
 #include "prox.h"
 #include "solve.h"
 #include "theory.h"
-#include "test_util.h"
+#include "sim.h"
 
 enum {
     N = 4,
@@ -24,45 +22,15 @@ enum {
 };
 
 //  A heterogeneous synthetic set split the paper's way among N workers (the last 3 rows are
-//  dropped): worker i's shard comes from its own group, so the grad f_i(x*) differ.
-typedef struct {
-    csr_t all;       // the generated set
-    csr_t part[N];   // worker i's shard
-    loss_t loss[N];  // f_i, l2-regularised logistic regression
-    double lambda;   // the l2 weight inside every f_ij: f is lambda-strongly convex
-    double L;        // sqrt(1/n sum_i L_i^2)
-    double L_max;    // max_i L_i, a smoothness constant of f
-} fixture_t;
+//  dropped): worker i's shard comes from its own group, so the grad f_i(x*) differ. f_i is
+//  l2-regularised logistic regression with weight lambda = 0.05 inside every f_ij, so f is
+//  lambda-strongly convex; L_max = max_i L_i is a smoothness constant of f.
+typedef sim_data_t fixture_t;
 
 static int
 s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    fx->lambda = 0.05;
-    assert_int_equal(data_synthetic(ROWS, DIM, 0.25, N, 17, &fx->all, NULL), MR_OK);
-    double Li[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(csr_split_part(&fx->all, N, i, &fx->part[i], NULL), MR_OK);
-        assert_int_equal(fx->part[i].rows, M);
-        assert_int_equal(loss_init(&fx->loss[i], LOSS_LOGREG, fx->lambda, &fx->part[i], NULL),
-                         MR_OK);
-        Li[i] = loss_smoothness(&fx->loss[i]);
-        fx->L_max = fmax(fx->L_max, Li[i]);
-    }
-    fx->L = theory_mean_sq_L(Li, N);
-    *state = fx;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    for (size_t i = 0; i < N; i++)
-        csr_fini(&fx->part[i]);
-    csr_fini(&fx->all);
-    free(fx);
+    *state = sim_data_new(ROWS, DIM, 0.25, N, 17, LOSS_LOGREG, 0.05);
     return 0;
 }
 
@@ -98,73 +66,21 @@ s_F_star(fixture_t *fx, const prox_cfg_t *reg, vec_t *xs)
     return F;
 }
 
-//  One simulated run: the server and N workers, each with its own rng stream, as the actors
-//  would hold them; x^0 = 0.
-typedef struct {
-    const method_t *m;
-    method_server_t *server;
-    method_worker_t *worker[N];
-    rng_t server_rng;
-    rng_t worker_rng[N];
-    cvec_t out[N];
-    method_report_t report[N];
-} sim_t;
-
+//  A run of method name, which must allow a regulariser, over the N shards from x^0 = 0.
 static void
 s_sim_init(sim_t *s, const char *name, const method_params_t *mp, fixture_t *fx, uint64_t seed)
 {
-    memset(s, 0, sizeof *s);
-    s->m = method_find(name);
-    assert_non_null(s->m);
+    sim_init(s, name, mp, fx->loss, NULL, seed);
     assert_int_equal(s->m->allows_prox, 1);
-    vec_t x0;
-    assert_int_equal(vec_init(&x0, DIM), MR_OK);
-    mr_err_t err;
-    s->server = s->m->server_new(mp, &x0, &err);
-    assert_non_null(s->server);
-    rng_seed(&s->server_rng, seed, RNG_STREAM_SERVER);
-    for (uint32_t i = 0; i < N; i++) {
-        s->worker[i] = s->m->worker_new(mp, &fx->loss[i], i, &x0, &err);
-        assert_non_null(s->worker[i]);
-        rng_seed(&s->worker_rng[i], seed, rng_stream_worker(i));
-        assert_int_equal(cvec_init(&s->out[i], DIM, DIM), MR_OK);
-    }
-    vec_fini(&x0);
 }
 
-static void
-s_sim_fini(sim_t *s)
-{
-    s->m->server_destroy(&s->server);
-    for (size_t i = 0; i < N; i++) {
-        s->m->worker_destroy(&s->worker[i]);
-        cvec_fini(&s->out[i]);
-    }
-}
-
-//  Round k of the protocol in method.h: plan, every worker steps, the server combines. Then the
-//  workers' and the server's x^k must be the same bits: they apply the same prox to the same
-//  numbers.
+//  Round k, every worker sending. Then the workers' and the server's x^k must be the same bits:
+//  they apply the same prox to the same numbers.
 static void
 s_sim_round(sim_t *s, uint64_t k)
 {
-    method_round_t rd;
-    s->m->server_plan(s->server, k, &s->server_rng, &rd);
-    assert_int_equal(rd.round, k);
-    assert_null(rd.part);
-    const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s->m->worker_step(s->worker[i], &rd, &s->worker_rng[i], &s->out[i], &s->report[i]),
-            MR_OK);
-        assert_int_equal(s->report[i].send, 1);
-        ups[i] = &s->out[i];
-    }
-    mr_err_t err;
-    assert_int_equal(s->m->server_combine(s->server, &rd, ups, &err), MR_OK);
-    const vec_t *xs = s->m->server_x(s->server);
-    for (size_t i = 0; i < N; i++)
-        assert_memory_equal(s->m->worker_x(s->worker[i])->x, xs->x, DIM * sizeof(double));
+    sim_round_everyone(s, k);
+    sim_assert_same_x(s);
 }
 
 //  Hand-set parameters: no theory defaults, so each test states its stepsizes.
@@ -226,7 +142,7 @@ test_proximal_gd_solves_l1_logreg(void **state)
     assert_true(gap < 1e-10);
     assert_true(gap > -1e-12);  // F* is a minimum
     assert_true(zeros > 0 && zeros == zeros_star);
-    s_sim_fini(&s);
+    sim_fini(&s);
     vec_fini(&xs);
 }
 
@@ -252,7 +168,7 @@ s_run_constrained(fixture_t *fx,
             assert_near(prox_value(reg, s.m->worker_x(s.worker[i])), 0.0, 0.0);
     }
     double gap = s_F(fx, reg, s.m->server_x(s.server)) - F_star;
-    s_sim_fini(&s);
+    sim_fini(&s);
     return gap;
 }
 
@@ -345,8 +261,8 @@ test_diana_with_identity_is_proximal_gd(void **state)
                   worst, zeros, sqrt(vec_norm_sq(x)));
     assert_true(vec_norm_sq(x) > 0.01);
     assert_true(zeros > 0 && zeros < DIM);
-    s_sim_fini(&diana);
-    s_sim_fini(&gd);
+    sim_fini(&diana);
+    sim_fini(&gd);
 }
 
 //  The variance of ternary quantization of v (comp.h): E|Q(v) - v|^2 = max|v_j| |v|_1 - |v|^2.
@@ -433,8 +349,8 @@ test_prox_diana_converges_where_prox_dcgd_stalls(void **state)
     assert_true(diana_gap < 1e-10 && diana_gap > -1e-12);
     assert_true(mean_gap >= mean_bound / 2.0);
     assert_true(gap_best >= 1e-3 * mean_bound);
-    s_sim_fini(&diana);
-    s_sim_fini(&dcgd);
+    sim_fini(&diana);
+    sim_fini(&dcgd);
 }
 
 static void
@@ -514,18 +430,19 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_methods_with_prox_theory_allow_a_regulariser),
         cmocka_unit_test_setup_teardown(test_solver_matches_the_optimality_conditions, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_solver_without_r_agrees_with_solve_minimize, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_proximal_gd_solves_l1_logreg, s_setup, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_proximal_gd_solves_l1_logreg, s_setup,
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_projected_methods_never_leave_the_ball, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_projected_methods_never_leave_the_box, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_diana_with_identity_is_proximal_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_prox_diana_converges_where_prox_dcgd_stalls, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

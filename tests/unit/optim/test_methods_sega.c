@@ -8,14 +8,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "data.h"
-#include "loss.h"
 #include "method.h"
 #include "method_impl.h"
 #include "prox.h"
 #include "solve.h"
 #include "theory.h"
-#include "test_util.h"
+#include "sim.h"
 
 enum {
     N = 4,
@@ -25,79 +23,27 @@ enum {
 };
 
 //  A heterogeneous synthetic set split among N workers, f_i least squares plus lambda/2 |x|^2
-//  (lambda-strongly convex), and f = 1/n sum_i f_i over the union of the parts.
-typedef struct {
-    csr_t all;       // the generated set
-    csr_t used;      // rows [0, N * M): the union of the parts
-    csr_t part[N];   // worker i's shard
-    loss_t loss[N];  // f_i
-    loss_t f;        // f over the used rows (the one worker of the n = 1 tests)
-    double L;        // sqrt(1/n sum_i L_i^2), the launcher's L for n = N
-    double L_f;      // the smoothness bound of f, the L of the n = 1 tests
-    double lambda;   // mu
-} fixture_t;
-
-static int
-s_setup_lambda(void **state, double lambda)
-{
-    fixture_t *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_int_equal(data_synthetic(ROWS, DIM, 0.2, N, 31, &fx->all, NULL), MR_OK);
-    double Li[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(csr_split_part(&fx->all, N, i, &fx->part[i], NULL), MR_OK);
-        assert_int_equal(loss_init(&fx->loss[i], LOSS_QUADRATIC, lambda, &fx->part[i], NULL),
-                         MR_OK);
-        Li[i] = loss_smoothness(&fx->loss[i]);
-    }
-    fx->L = theory_mean_sq_L(Li, N);
-    assert_int_equal(csr_slice(&fx->all, 0, N * M, &fx->used), MR_OK);
-    assert_int_equal(loss_init(&fx->f, LOSS_QUADRATIC, lambda, &fx->used, NULL), MR_OK);
-    fx->L_f = loss_smoothness(&fx->f);
-    fx->lambda = lambda;
-    *state = fx;
-    return 0;
-}
+//  (lambda-strongly convex: mu = lambda), and f = 1/n sum_i f_i over the union of the parts (the
+//  one worker of the n = 1 tests, whose L is L_f; the n = N tests use the launcher's L).
+typedef sim_data_t fixture_t;
 
 static int
 s_setup(void **state)
 {
-    return s_setup_lambda(state, 0.1);
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_QUADRATIC, 0.1);
+    return 0;
 }
 
 //  A better conditioned problem for the rate tests (the theory's rounds scale with L / mu).
 static int
 s_setup_conditioned(void **state)
 {
-    return s_setup_lambda(state, 1.0);
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *fx = *state;
-    for (size_t i = 0; i < N; i++)
-        csr_fini(&fx->part[i]);
-    csr_fini(&fx->used);
-    csr_fini(&fx->all);
-    free(fx);
+    *state = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_QUADRATIC, 1.0);
     return 0;
 }
 
 //  One simulated run of n workers (n = N over the shards, or n = 1 over f), as the actors hold
 //  it; the workers' own rng streams are passed but SEGA draws from the shared sketch streams.
-typedef struct {
-    const method_t *m;
-    size_t n;
-    const loss_t *loss[N];
-    method_server_t *server;
-    method_worker_t *worker[N];
-    rng_t server_rng;
-    rng_t worker_rng[N];
-    cvec_t out[N];
-    method_report_t report[N];
-} sim_t;
-
 static void
 s_sim_init(sim_t *s,
            const char *name,
@@ -106,61 +52,18 @@ s_sim_init(sim_t *s,
            size_t n,
            const vec_t *x0_or_null)
 {
-    memset(s, 0, sizeof *s);
     assert_true(n == 1 || n == N);
     assert_int_equal(mp->n, n);
-    s->m = method_find(name);
-    assert_non_null(s->m);
-    s->n = n;
-    vec_t x0;
-    assert_int_equal(vec_init(&x0, DIM), MR_OK);
-    if (x0_or_null)
-        vec_copy(&x0, x0_or_null);
-    mr_err_t err;
-    s->server = s->m->server_new(mp, &x0, &err);
-    assert_non_null(s->server);
-    rng_seed(&s->server_rng, mp->seed, RNG_STREAM_SERVER);
-    for (uint32_t i = 0; i < n; i++) {
-        s->loss[i] = n == 1 ? &fx->f : &fx->loss[i];
-        s->worker[i] = s->m->worker_new(mp, s->loss[i], i, &x0, &err);
-        assert_non_null(s->worker[i]);
-        rng_seed(&s->worker_rng[i], mp->seed, rng_stream_worker(i));
-        assert_int_equal(cvec_init(&s->out[i], DIM, DIM), MR_OK);
-    }
-    vec_fini(&x0);
+    sim_init(s, name, mp, n == 1 ? &fx->f : fx->loss, x0_or_null, mp->seed);
 }
 
-static void
-s_sim_fini(sim_t *s)
-{
-    s->m->server_destroy(&s->server);
-    assert_null(s->server);
-    for (size_t i = 0; i < s->n; i++) {
-        s->m->worker_destroy(&s->worker[i]);
-        assert_null(s->worker[i]);
-        cvec_fini(&s->out[i]);
-    }
-}
-
-//  Round k of the protocol in method.h: plan, every worker steps, the server combines.
+//  Round k: every worker sends, and evaluated grad f_i(x^k) to do so.
 static void
 s_sim_round(sim_t *s, uint64_t k)
 {
-    method_round_t rd;
-    s->m->server_plan(s->server, k, &s->server_rng, &rd);
-    assert_int_equal(rd.round, k);
-    assert_null(rd.part);
-    const cvec_t *ups[N];
-    for (size_t i = 0; i < s->n; i++) {
-        assert_int_equal(
-            s->m->worker_step(s->worker[i], &rd, &s->worker_rng[i], &s->out[i], &s->report[i]),
-            MR_OK);
-        assert_int_equal(s->report[i].send, 1);
+    sim_round_everyone(s, k);
+    for (size_t i = 0; i < s->n; i++)
         assert_int_equal(s->report[i].have_eval, 1);
-        ups[i] = &s->out[i];
-    }
-    mr_err_t err;
-    assert_int_equal(s->m->server_combine(s->server, &rd, ups, &err), MR_OK);
 }
 
 //  g^k after round k was combined: what the next ROUND carries (planning reads, never draws).
@@ -240,15 +143,9 @@ test_sega_methods_are_listed_with_prox(void **state)
     (void) state;
     const char *names[] = {"sega", "sega-biased", "cd"};
     for (size_t j = 0; j < 3; j++) {
-        const method_t *m = method_find(names[j]);
-        assert_non_null(m);
-        assert_string_equal(m->name, names[j]);
+        const method_t *m = sim_assert_listed_once(names[j]);
         assert_int_equal(m->allows_prox, 1);
         assert_int_equal(m->uses_compressor, 0);
-        int listed = 0;
-        for (const char *const *p = method_names(); *p; p++)
-            listed += strcmp(*p, names[j]) == 0;
-        assert_int_equal(listed, 1);
     }
 }
 
@@ -303,7 +200,7 @@ s_check_unbiased(fixture_t *fx, int sketch, size_t kb)
                 sq[k][t] += diff.x[t] * diff.x[t];
             }
         }
-        s_sim_fini(&s);
+        sim_fini(&s);
     }
     for (size_t k = 0; k <= 1; k++) {
         for (size_t t = 0; t < DIM; t++) {
@@ -362,7 +259,7 @@ s_check_sketch_and_project(fixture_t *fx, int sketch, size_t kb)
                 assert_near(a[j], b[j], 1e-12 * (1 + na[j] * gnorm));
         }
     }
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 static void
@@ -400,12 +297,10 @@ s_check_full_sketch(fixture_t *fx, int sketch, const prox_cfg_t *reg, double tol
         }
         s_full_grad(&s, &x, &g);
         s_sim_round(&s, k);
-        assert_near(vec_max_abs_diff(s.m->server_x(s.server), &x), 0, tol);
-        for (size_t i = 0; i < N; i++)
-            assert_near(vec_max_abs_diff(s.m->worker_x(s.worker[i]), &x), 0, tol);
+        sim_assert_x_near(&s, &x, tol);
     }
     assert_true(vec_norm_sq(&x) > 0);  // the runs moved
-    s_sim_fini(&s);
+    sim_fini(&s);
     vec_fini(&x);
     vec_fini(&g);
 }
@@ -480,7 +375,7 @@ s_check_rate(fixture_t *fx, int sketch, size_t kb)
             vec_axpy(&tmp, -1.0, &h);
             vec_axpy(&h, 1.0 / theta, &tmp);
         }
-        s_sim_fini(&s);
+        sim_fini(&s);
     }
     double last = 0;
     for (uint64_t k = 0; k <= rounds; k++) {
@@ -541,7 +436,7 @@ s_check_feasible(fixture_t *fx, const char *name, int sketch, const prox_cfg_t *
             assert_memory_equal(x->x, xs->x, DIM * sizeof(double));
         }
     }
-    s_sim_fini(&s);
+    sim_fini(&s);
     vec_fini(&x0);
 }
 
@@ -598,7 +493,7 @@ test_cd_converges(void **state)
         f0 = loss_value(&fx->f, &(vec_t){DIM, (double[DIM]){0}}) - fstar;
         sum += gap;
         sq += gap * gap;
-        s_sim_fini(&s);
+        sim_fini(&s);
     }
     double mean = sum / S, se = sqrt(fmax(0.0, (sq - S * mean * mean) / (S - 1)) / S);
     double bound = pow(rate, (double) rounds) * f0;
@@ -616,14 +511,9 @@ test_server_refuses_an_update_of_another_sketch(void **state)
     s_resolve("sega", &mp, fx->L, fx->lambda);
     sim_t s;
     s_sim_init(&s, "sega", &mp, fx, N, NULL);
-    method_round_t rd;
-    s.m->server_plan(s.server, 0, &s.server_rng, &rd);
     const cvec_t *ups[N];
-    for (size_t i = 0; i < N; i++) {
-        assert_int_equal(
-            s.m->worker_step(s.worker[i], &rd, &s.worker_rng[i], &s.out[i], &s.report[i]), MR_OK);
-        ups[i] = &s.out[i];
-    }
+    sim_step_workers(&s, 0, ups);
+    method_round_t rd = s.rd;
     //  Worker 2's message with worker 1's coordinates: the server redraws S_2 and refuses it.
     cvec_t forged;
     assert_int_equal(cvec_init(&forged, DIM, DIM), MR_OK);
@@ -642,7 +532,7 @@ test_server_refuses_an_update_of_another_sketch(void **state)
     if (!same)
         assert_int_equal(s.m->server_combine(s.server, &rd, ups, &err), MR_OK);
     cvec_fini(&forged);
-    s_sim_fini(&s);
+    sim_fini(&s);
 }
 
 //  resolve() with one bad key: MR_ECONFIG and err names the key.
@@ -650,10 +540,7 @@ static void
 s_expect_refusal(const char *name, method_params_t mp, const char *key)
 {
     method_consts_t pc = {.n = mp.n, .dim = DIM, .m = M, .L = 2.0, .L_avg = 2.0, .mu = 0.1};
-    mr_err_t err = {0};
-    assert_int_equal(method_find(name)->resolve(&mp, &pc, &err), MR_ECONFIG);
-    if (!strstr(err.text, key))
-        fail_msg("%s: '%s' not named in \"%s\"", name, key, err.text);
+    sim_assert_refuses(name, mp, &pc, key);
 }
 
 static void
@@ -716,26 +603,28 @@ main(void)
         cmocka_unit_test(test_resolve_refuses_bad_parameters),
         cmocka_unit_test(test_resolve_fills_the_theory_stepsize),
         cmocka_unit_test_setup_teardown(test_sega_estimator_is_unbiased_coordinate, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_estimator_is_unbiased_gaussian, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sketch_and_project_matches_the_sketched_gradient_coordinate, s_setup, s_teardown),
+            test_sketch_and_project_matches_the_sketched_gradient_coordinate, s_setup,
+            sim_data_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sketch_and_project_matches_the_sketched_gradient_gaussian, s_setup, s_teardown),
+            test_sketch_and_project_matches_the_sketched_gradient_gaussian, s_setup,
+            sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_full_coordinate_sketch_is_prox_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_full_gaussian_sketch_is_prox_gd, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_meets_the_theorem_rate_coordinate,
-                                        s_setup_conditioned, s_teardown),
+                                        s_setup_conditioned, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_meets_the_theorem_rate_gaussian,
-                                        s_setup_conditioned, s_teardown),
+                                        s_setup_conditioned, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_iterates_never_leave_the_constraint, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_cd_converges, s_setup_conditioned, s_teardown),
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_cd_converges, s_setup_conditioned, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_server_refuses_an_update_of_another_sketch, s_setup,
-                                        s_teardown),
+                                        sim_data_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
