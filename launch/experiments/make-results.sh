@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # launch/experiments/make-results.sh - runs the experiments behind docs/results.md and writes it.
 # Every table in docs/results.md comes from this script; nothing there is typed by hand.
-#   launch/experiments/make-results.sh            (needs build/marina and $MARINA_DATA_DIR)
+#   launch/experiments/make-results.sh [--tables-only]   (needs build/marina and $MARINA_DATA_DIR)
+#   --tables-only: rewrite docs/results.md from the databases in results/ without running again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,8 +23,10 @@ table() {  # table NAME [report args]
     "$marina" report --db "$root/results/$name.db" "$@"
 }
 
-run mushrooms results-mushrooms.ini
-[ -f "$here/results-slides.ini" ] && run slides results-slides.ini
+if [ "${1:-}" != "--tables-only" ]; then
+    run mushrooms results-mushrooms.ini
+    run slides results-slides.ini
+fi
 
 {
     echo "# Measured results"
@@ -49,10 +52,8 @@ run mushrooms results-mushrooms.ini
     echo "and VR-MARINA fewer oracle calls than VR-DIANA. The stepsizes are the theory ones"
     echo "(\`runs.config\` holds each resolved value); DIANA's and VR-DIANA's are much smaller, which is"
     echo "the point of the comparison."
-    if [ -f "$here/results-slides.sh" ]; then
-        echo
-        bash "$here/results-slides.sh" "$marina" "$root/results"
-    fi
+    echo
+    bash "$here/results-slides.sh" "$marina" "$root/results"
     echo
     echo "## Full figures"
     echo

@@ -4,14 +4,14 @@
 set -euo pipefail
 marina=$1
 db=$2/slides.db
+at() {  # SQL for the gap at round $1, or '-' past the end of the run
+    echo "coalesce((SELECT printf('%.3e', gap) FROM rounds WHERE run_id = r.id AND round = $1), '-')"
+}
 gap_at() {  # the gap of each run whose name starts with $1, at a few rounds
     sqlite3 -separator ' | ' "$db" "
       SELECT '| ' || r.name,
         printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id AND round = 0)),
-        coalesce(printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id AND round = 1000)), '-'),
-        coalesce(printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id AND round = 10000)), '-'),
-        coalesce(printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id AND round = 50000)), '-'),
-        coalesce(printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id AND round = 100000)), '-'),
+        $(at 1000), $(at 10000), $(at 50000), $(at 100000),
         printf('%.3e', (SELECT gap FROM rounds WHERE run_id = r.id ORDER BY round DESC LIMIT 1)),
         (SELECT max(round) FROM rounds WHERE run_id = r.id) || ' |'
       FROM runs r WHERE r.name LIKE '$1%' ORDER BY r.id"
