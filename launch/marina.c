@@ -274,32 +274,65 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
 }
 
 static int
+s_server_ready(const opts_t *o, const cfg_t *cfg)
+{
+    (void) cfg;
+    return o->bind[0] && o->bind[1] && o->bind[2];
+}
+
+static int
+s_worker_ready(const opts_t *o, const cfg_t *cfg)
+{
+    return o->connect[0] && o->id >= 0 && o->id < cfg_int(cfg, "n");
+}
+
+//  The common start of `marina server|worker`: parses the arguments, answers --help, checks the
+//  options ready() needs (else prints missing), resolves the experiment. Returns -1 when the
+//  actor is to run (cfg and e are then the caller's to finish), else the exit code.
+static int
+s_actor_start(int argc,
+              char **argv,
+              const char *cmd,
+              int (*ready)(const opts_t *, const cfg_t *),
+              const char *missing,
+              opts_t *o,
+              cfg_t *cfg,
+              experiment_t *e)
+{
+    if (cfg_init(cfg) != MR_OK)
+        return 1;
+    int rc = s_parse(argc, argv, 2, o, cfg, 0);
+    if (rc == 0 && o->help) {
+        s_command_help(cmd);
+        cfg_fini(cfg);
+        return 0;
+    }
+    if (rc == 0 && !ready(o, cfg)) {
+        fprintf(stderr, "marina %s: %s\n", cmd, missing);
+        rc = 2;
+    }
+    mr_err_t err;
+    if (rc == 0 && experiment_init(e, cfg, &err) != MR_OK) {
+        fprintf(stderr, "marina %s: %s\n", cmd, err.text);
+        rc = 2;
+    }
+    if (rc != 0) {
+        cfg_fini(cfg);
+        return rc;
+    }
+    return -1;
+}
+
+static int
 s_cmd_server(int argc, char **argv)
 {
     opts_t o;
     cfg_t cfg;
-    if (cfg_init(&cfg) != MR_OK)
-        return 1;
-    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
-    if (rc == 0 && o.help) {
-        s_command_help("server");
-        cfg_fini(&cfg);
-        return 0;
-    }
-    if (rc == 0 && (!o.bind[0] || !o.bind[1] || !o.bind[2])) {
-        fprintf(stderr, "marina server: --bind BCAST UP STATS is required\n");
-        rc = 2;
-    }
     experiment_t e;
-    mr_err_t err;
-    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
-        fprintf(stderr, "marina server: %s\n", err.text);
-        rc = 2;
-    }
-    if (rc != 0) {
-        cfg_fini(&cfg);
+    int rc = s_actor_start(argc, argv, "server", s_server_ready,
+                           "--bind BCAST UP STATS is required", &o, &cfg, &e);
+    if (rc >= 0)
         return rc;
-    }
     s_logging("marina-server", o.verbose);
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
@@ -315,40 +348,22 @@ s_cmd_worker(int argc, char **argv)
 {
     opts_t o;
     cfg_t cfg;
-    if (cfg_init(&cfg) != MR_OK)
-        return 1;
-    int rc = s_parse(argc, argv, 2, &o, &cfg, 0);
-    if (rc == 0 && o.help) {
-        s_command_help("worker");
-        cfg_fini(&cfg);
-        return 0;
-    }
-    if (rc == 0 && (!o.connect[0] || o.id < 0 || o.id >= cfg_int(&cfg, "n"))) {
-        fprintf(stderr, "marina worker: --id I (0 <= I < n) and --connect BCAST UP are required\n");
-        rc = 2;
-    }
     experiment_t e;
-    mr_err_t err;
-    if (rc == 0 && experiment_init(&e, &cfg, &err) != MR_OK) {
-        fprintf(stderr, "marina worker: %s\n", err.text);
-        rc = 2;
-    }
-    if (rc != 0) {
-        cfg_fini(&cfg);
+    int rc = s_actor_start(argc, argv, "worker", s_worker_ready,
+                           "--id I (0 <= I < n) and --connect BCAST UP are required", &o, &cfg, &e);
+    if (rc >= 0)
         return rc;
-    }
     char ident[48];
     snprintf(ident, sizeof ident, "marina-worker-%ld", o.id);
     s_logging(ident, o.verbose);
-    worker_cfg_t wc = {0};
-    wc.ep_bcast = o.connect[0];
-    wc.ep_up = o.connect[1];
-    wc.id = (uint32_t) o.id;
-    wc.method = e.method;
-    wc.mp = e.mp;
-    wc.loss = &e.losses[o.id];
-    wc.seed = (uint64_t) cfg_int(&cfg, "seed");
-    wc.timeout_s = cfg_real(&cfg, "timeout_s");
+    worker_cfg_t wc = {o.connect[0],
+                       o.connect[1],
+                       (uint32_t) o.id,
+                       e.method,
+                       e.mp,
+                       &e.losses[o.id],
+                       (uint64_t) cfg_int(&cfg, "seed"),
+                       cfg_real(&cfg, "timeout_s")};
     rc = s_host(worker_actor, &wc, &o, ident);
     experiment_fini(&e);
     cfg_fini(&cfg);
