@@ -158,6 +158,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->push = s_bind(ZMQ_PUSH, cfg->ep_stats, "stats (PUSH)", err);
     if (!self->push)
         goto fail;
+    zsock_set_sndtimeo(self->push, (int) (cfg->timeout_s * 1000));
     return self;
 fail:
     s_server_destroy(&self);
@@ -227,7 +228,9 @@ s_to_recorder(s_server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
-    int size = actor_send(zsock_resolve(self->push), &self->out, &self->buf, ZMQ_DONTWAIT);
+    // Blocking with a deadline (ZMQ_SNDTIMEO): the recorder's PULL may connect a moment after its
+    // HELLO arrived (another connection), and a recorder that died must not hang the run.
+    int size = actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0);
     if (size < 0)
         snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
                  msg_type_name(self->out.type), zmq_strerror(zmq_errno()));

@@ -12,7 +12,7 @@
 static const cfg_key_t s_keys[] = {
     {"method", CFG_STR, "marina", 0, 0,
      "gd | dcgd | diana | vr-diana | marina | vr-marina | vr-marina-online | pp-marina | sgd | "
-     "sega | sega-biased | cd"},
+     "sega | sega-biased | sega-subspace | cd"},
     {"compressor", CFG_STR, "randk", 0, 0,
      "Q: identity | randk | dither | natural | topk (biased) | ternary | block"},
     {"k", CFG_INT, "10", 1, 1e9, "randk/topk: coordinates in one compressed update"},
@@ -40,7 +40,8 @@ static const cfg_key_t s_keys[] = {
     {"radius", CFG_REAL, "1", -1e300, 1e300, "reg = ball: the constraint |x|_2 <= radius"},
     {"lo", CFG_REAL, "-1", -1e300, 1e300, "reg = box: lower bound of every coordinate"},
     {"hi", CFG_REAL, "1", -1e300, 1e300, "reg = box: upper bound of every coordinate"},
-    {"sketch", CFG_STR, "coordinate", 0, 0, "sega: coordinate (K = k coordinates) | gaussian"},
+    {"sketch", CFG_STR, "coordinate", 0, 0,
+     "sega: coordinate (K = k coordinates) | gaussian (sega-subspace: gaussian only)"},
     {"sketch_b", CFG_INT, "1", -1e18, 1e18, "sega, gaussian sketch: directions per round (b)"},
     {"fstar", CFG_STR, "auto", 0, 0,
      "convex losses: auto (computed once, cached in db) | off | a number; for the gap f - f*"},
@@ -54,6 +55,8 @@ static const cfg_key_t s_keys[] = {
     {"synth_rows", CFG_INT, "2000", 2, 1e8, "synthetic data: samples"},
     {"synth_d", CFG_INT, "40", 2, 1e7, "synthetic data: features (including the bias)"},
     {"synth_density", CFG_REAL, "0.3", 1e-6, 1, "synthetic data: fraction of non-zero features"},
+    {"synth_rank", CFG_INT, "0", 0, 1e7,
+     "synthetic data: 0 (sparse, full rank) or the rank of the features (dense, low rank)"},
 };
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])

@@ -17,13 +17,25 @@
 
 #define FSTAR_TOL      1e-22   // ||grad f||^2 at the computed minimiser
 #define FSTAR_MAX_ITER 200000  // accelerated gradient steps before giving up
+#define RANGE_TOL      1e-10   // data_row_space(): a row within this fraction of its norm of
+                               // the span so far is dependent
 
 static int
 s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
 {
     const char *dataset = cfg_str(c, "dataset");
     if (strcmp(dataset, "synthetic") == 0) {
-        // The generator always adds the bias column, as its last feature.
+        // The generators always add the bias column, as the last feature.
+        int64_t rank = cfg_int(c, "synth_rank"), d = cfg_int(c, "synth_d");
+        if (rank > d - 1)
+            return mr_err_set(err, MR_ECONFIG,
+                              "synth_rank = %lld: the features (synth_d - 1 = %lld) span at most "
+                              "%lld dimensions",
+                              (long long) rank, (long long) (d - 1), (long long) (d - 1));
+        if (rank > 0)
+            return data_synthetic_lowrank((size_t) cfg_int(c, "synth_rows"), (size_t) d,
+                                          (size_t) rank, (size_t) cfg_int(c, "n"),
+                                          (uint64_t) cfg_int(c, "seed"), &e->data, err);
         return data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
                               cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
                               (uint64_t) cfg_int(c, "seed"), &e->data, err);
@@ -49,6 +61,7 @@ experiment_fini(experiment_t *e)
     free(e->shards);
     free(e->losses);
     csr_fini(&e->data);
+    free(e->range_q);
     free(e->resolved);
     free(e->problem);
     memset(e, 0, sizeof *e);
@@ -116,7 +129,11 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     e->f_star = NAN;
     char key[1024];
     const char *dataset = cfg_str(c, "dataset");
-    if (strcmp(dataset, "synthetic") == 0)
+    if (strcmp(dataset, "synthetic") == 0 && cfg_int(c, "synth_rank") > 0)
+        snprintf(key, sizeof key, "synthetic rows=%lld d=%lld rank=%lld seed=%lld",
+                 (long long) cfg_int(c, "synth_rows"), (long long) cfg_int(c, "synth_d"),
+                 (long long) cfg_int(c, "synth_rank"), (long long) cfg_int(c, "seed"));
+    else if (strcmp(dataset, "synthetic") == 0)
         snprintf(key, sizeof key, "synthetic rows=%lld d=%lld density=%.17g seed=%lld",
                  (long long) cfg_int(c, "synth_rows"), (long long) cfg_int(c, "synth_d"),
                  cfg_real(c, "synth_density"), (long long) cfg_int(c, "seed"));
@@ -162,6 +179,26 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     return rc;
 }
 
+//  Range(A^T) for a method that needs it: an orthonormal basis of the span of the rows the
+//  workers hold (the union of the shards, rows [0, n m)), the same bits in every actor process.
+static int
+s_range(experiment_t *e, mr_err_t *err)
+{
+    csr_t used;
+    if (csr_slice(&e->data, 0, e->mp.n * e->mp.m, &used) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "out of memory for the row space");
+    int rc = data_row_space(&used, RANGE_TOL, &e->range_q, &e->range_rank, err);
+    csr_fini(&used);
+    if (rc != MR_OK)
+        return rc;
+    if (e->range_rank == 0)
+        return mr_err_set(err, MR_ECONFIG, "method '%s': the data's rows are all zero",
+                          e->method->name);
+    e->mp.range_q = e->range_q;
+    e->mp.range_rank = e->range_rank;
+    return MR_OK;
+}
+
 //  R of F = f + R, and the sketch of SEGA; refused for a method without prox theory.
 static int
 s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
@@ -181,7 +218,7 @@ s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
     if (reg->kind != PROX_NONE && !e->method->allows_prox)
         return mr_err_set(err, MR_ECONFIG,
                           "reg = '%s': method '%s' has no proximal theory (use gd, dcgd, diana, "
-                          "vr-diana, sega, sega-biased or cd)",
+                          "vr-diana, sega, sega-biased, sega-subspace or cd)",
                           cfg_str(c, "reg"), e->method->name);
     const char *sketch = cfg_str(c, "sketch");
     if (strcmp(sketch, "coordinate") == 0)
@@ -263,6 +300,11 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     e->mp.batch = (size_t) cfg_int(c, "batch");
     e->mp.batch_prime = (size_t) cfg_int(c, "batch_prime");
     e->mp.r = (size_t) cfg_int(c, "r");
+    if (e->method->needs_range) {
+        rc = s_range(e, err);
+        if (rc != MR_OK)
+            goto fail;
+    }
     rc = e->method->resolve(&e->mp, &pc, err);
     if (rc != MR_OK)
         goto fail;
@@ -283,9 +325,14 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              "%s; resolved: gamma = %.17g, p = %.17g, alpha = %.17g, batch = %zu, "
              "batch_prime = %zu, r = %zu\n"
              "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
-             "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g\n",
+             "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
              ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r, d,
              e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
+    size_t used = strlen(e->resolved);
+    if (e->method->needs_range)
+        snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);
+    else
+        snprintf(e->resolved + used, size - used, "\n");
     free(ini);
     return MR_OK;
 fail:

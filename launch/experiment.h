@@ -26,6 +26,9 @@ typedef struct {
     double f_star;           // min f (convex losses), NAN if unknown
     char *problem;           // the problem key that caches f* (data, loss, lambda, n)
     char *resolved;          // the full configuration plus the resolved numbers (INI text)
+    double *range_q;         // for a method with needs_range: orthonormal basis of Range(A^T)
+                             // over the union of the shards, d x range_rank (mp.range_q)
+    size_t range_rank;       // its columns
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

@@ -1,4 +1,5 @@
-//  data.c - CSR data sets: slicing, the paper's split, and the synthetic generator; see data.h.
+//  data.c - CSR data sets: slicing, the paper's split, the synthetic generators and the row
+//  space; see data.h.
 #include "data.h"
 
 #include <assert.h>
@@ -11,6 +12,8 @@
 //  The generator's own rng stream, apart from every actor's (rng.h): data and training
 //  randomness stay independent even when they share the run's seed.
 #define S_STREAM_DATA 0xDA7A5E7ull
+//  The low-rank generator's stream: its sets share no draws with data_synthetic()'s.
+#define S_STREAM_LOWRANK 0xDA7A10ull
 
 //  Allocates the arrays of a csr_t for rows rows and nnz entries (at least one element each, so
 //  that NULL always means failure). Returns MR_OK or MR_ENOMEM with out zeroed.
@@ -139,6 +142,21 @@ s_cmp_rank(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
+//  Labels the m rows of rank (scores filled): the round(pos_share m) best, at least one and at
+//  most m - 1, are positive, the others negative.
+static void
+s_label_by_rank(csr_t *a, s_rank_t *rank, size_t m, double pos_share)
+{
+    qsort(rank, m, sizeof *rank, s_cmp_rank);
+    size_t pos = (size_t) lround(pos_share * (double) m);
+    if (pos < 1)
+        pos = 1;
+    if (pos > m - 1)
+        pos = m - 1;
+    for (size_t j = 0; j < m; j++)
+        a->y[rank[j].row] = j >= m - pos ? 1.0 : -1.0;
+}
+
 //  Fills rows [begin, end) of group g: features drawn from the group's column frequencies, scores
 //  from the group's planted model plus noise, labels by rank so that a group-specific share of
 //  rows (at least one, at most all but one) is positive.
@@ -170,15 +188,7 @@ s_fill_group(s_builder_t *b,
         rank[t - begin].score = score + 0.5 * rng_normal(r);
         rank[t - begin].row = t;
     }
-    size_t m = end - begin;
-    qsort(rank, m, sizeof *rank, s_cmp_rank);
-    size_t pos = (size_t) lround(pos_share * (double) m);
-    if (pos < 1)
-        pos = 1;
-    if (pos > m - 1)
-        pos = m - 1;
-    for (size_t j = 0; j < m; j++)
-        a->y[rank[j].row] = j >= m - pos ? 1.0 : -1.0;
+    s_label_by_rank(a, rank, end - begin, pos_share);
     return MR_OK;
 }
 
@@ -249,4 +259,183 @@ fail:
     free(rank);
     csr_fini(out);
     return mr_err_set(err, rc, "out of memory generating %zu x %zu synthetic rows", rows, cols);
+}
+
+int
+data_synthetic_lowrank(size_t rows,
+                       size_t cols,
+                       size_t rank,
+                       size_t n_groups,
+                       uint64_t seed,
+                       csr_t *out,
+                       mr_err_t *err)
+{
+    *out = (csr_t){0};
+    if (cols < 2 || cols > UINT32_MAX)
+        return mr_err_set(err, MR_EINVAL, "synthetic data needs 2 <= cols <= 2^32-1, got %zu",
+                          cols);
+    size_t features = cols - 1;
+    if (rank < 1 || rank > features)
+        return mr_err_set(err, MR_EINVAL, "synthetic rank %zu is outside 1..%zu (the features)",
+                          rank, features);
+    if (n_groups == 0 || rows < 2 * n_groups)
+        return mr_err_set(err, MR_EINVAL,
+                          "synthetic data needs at least 2 rows per group: %zu rows, %zu groups",
+                          rows, n_groups);
+    if (rows > SIZE_MAX / cols)
+        return mr_err_set(err, MR_EINVAL, "%zu x %zu dense synthetic rows do not fit", rows, cols);
+    rng_t r;
+    rng_seed(&r, seed, S_STREAM_LOWRANK);
+    double *v = malloc(rank * features * sizeof *v);  // the rank directions, row l at v[l f ..)
+    double *mean = malloc(rank * sizeof *mean);       // a group's mean coefficients
+    double *c = malloc(rank * sizeof *c);             // one row's coefficients
+    double *w0 = malloc(cols * sizeof *w0);
+    double *w = malloc(cols * sizeof *w);
+    s_rank_t *ranked = malloc((rows / n_groups + 1) * sizeof *ranked);
+    int rc = MR_ENOMEM;
+    if (!v || !mean || !c || !w0 || !w || !ranked)
+        goto fail;
+    rc = s_csr_alloc(out, rows, cols, rows * cols);
+    if (rc != MR_OK)
+        goto fail;
+
+    //  Entries N(0, 1/rank): a feature of a row with N(0, 1) coefficients has variance 1.
+    for (size_t t = 0; t < rank * features; t++)
+        v[t] = rng_normal(&r) / sqrt((double) rank);
+    //  The planted model, shared part and a per-group perturbation of the same size (as in
+    //  data_synthetic()), scaled so that a row's score has variance about 1.
+    for (size_t j = 0; j < cols; j++)
+        w0[j] = rng_normal(&r) / sqrt((double) cols);
+    for (size_t g = 0; g < n_groups; g++) {
+        for (size_t j = 0; j < cols; j++)
+            w[j] = w0[j] + rng_normal(&r) / sqrt((double) cols);
+        for (size_t l = 0; l < rank; l++)
+            mean[l] = 0.5 * rng_normal(&r);
+        double pos_share = 0.3 + 0.4 * rng_uniform(&r);
+        size_t begin = g * rows / n_groups;
+        size_t end = (g + 1) * rows / n_groups;
+        for (size_t t = begin; t < end; t++) {
+            for (size_t l = 0; l < rank; l++)
+                c[l] = mean[l] + rng_normal(&r);
+            double score = w[features];  // the bias column's weight
+            size_t at = t * cols;
+            for (size_t j = 0; j < features; j++) {
+                double x = 0.0;
+                for (size_t l = 0; l < rank; l++)
+                    x += c[l] * v[l * features + j];
+                out->col[at + j] = (uint32_t) j;
+                out->val[at + j] = x;
+                score += w[j] * x;
+            }
+            out->col[at + features] = (uint32_t) features;
+            out->val[at + features] = 1.0;
+            out->rowptr[t + 1] = at + cols;
+            ranked[t - begin].score = score + 0.5 * rng_normal(&r);
+            ranked[t - begin].row = t;
+        }
+        s_label_by_rank(out, ranked, end - begin, pos_share);
+    }
+    free(v);
+    free(mean);
+    free(c);
+    free(w0);
+    free(w);
+    free(ranked);
+    return MR_OK;
+
+fail:
+    free(v);
+    free(mean);
+    free(c);
+    free(w0);
+    free(w);
+    free(ranked);
+    csr_fini(out);
+    return mr_err_set(err, rc, "out of memory generating %zu x %zu synthetic rows", rows, cols);
+}
+
+static double
+s_dot(const double *a, const double *b, size_t n)
+{
+    double acc = 0.0;
+    for (size_t t = 0; t < n; t++)
+        acc += a[t] * b[t];
+    return acc;
+}
+
+//  One modified Gram-Schmidt pass: v -= <b_l, v> b_l for each of the k basis vectors in turn.
+static void
+s_mgs_pass(const double *basis, size_t k, size_t d, double *v)
+{
+    for (size_t l = 0; l < k; l++) {
+        const double *bl = basis + l * d;
+        double c = s_dot(bl, v, d);
+        for (size_t t = 0; t < d; t++)
+            v[t] -= c * bl[t];
+    }
+}
+
+int
+data_row_space(const csr_t *a, double tol, double **q_out, size_t *rank_out, mr_err_t *err)
+{
+    *q_out = NULL;
+    *rank_out = 0;
+    if (!(tol > 0.0 && tol < 1.0))
+        return mr_err_set(err, MR_EINVAL, "row space tolerance %g is outside (0, 1)", tol);
+    size_t d = a->cols, k = 0, cap = 0;
+    double *basis = NULL;  // the k basis vectors found so far, vector l at basis[l d ..)
+    double *v = malloc((d ? d : 1) * sizeof *v);
+    if (!v)
+        goto nomem;
+    for (size_t t = 0; t < a->rows && k < d; t++) {
+        memset(v, 0, d * sizeof *v);
+        for (size_t j = a->rowptr[t]; j < a->rowptr[t + 1]; j++)
+            v[a->col[j]] = a->val[j];
+        double norm0 = sqrt(s_dot(v, v, d));
+        if (norm0 == 0.0)
+            continue;
+        //  The first pass decides most rows: a dependent row's residual is then at the level of
+        //  rounding (k eps |a_t|), far below tol |a_t|; the second pass only keeps the basis
+        //  orthonormal to working precision when a new direction is found.
+        s_mgs_pass(basis, k, d, v);
+        if (sqrt(s_dot(v, v, d)) <= tol * norm0)
+            continue;
+        s_mgs_pass(basis, k, d, v);
+        double norm = sqrt(s_dot(v, v, d));
+        if (norm <= tol * norm0)
+            continue;
+        if (k == cap) {
+            size_t grow = cap ? 2 * cap : 16;
+            if (grow > d)
+                grow = d;
+            double *b = realloc(basis, grow * d * sizeof *b);
+            if (!b)
+                goto nomem;
+            basis = b;
+            cap = grow;
+        }
+        for (size_t j = 0; j < d; j++)
+            basis[k * d + j] = v[j] / norm;
+        k++;
+    }
+    free(v);
+    v = NULL;
+    if (k > 0) {
+        double *q = malloc(d * k * sizeof *q);
+        if (!q)
+            goto nomem;
+        for (size_t t = 0; t < d; t++)
+            for (size_t j = 0; j < k; j++)
+                q[t * k + j] = basis[j * d + t];
+        *q_out = q;
+    }
+    free(basis);
+    *rank_out = k;
+    return MR_OK;
+
+nomem:
+    free(v);
+    free(basis);
+    return mr_err_set(err, MR_ENOMEM, "out of memory for the row space of %zu x %zu data",
+                      a->rows, d);
 }

@@ -1,4 +1,5 @@
-//  data.h - a labelled data set in compressed sparse row form, and the synthetic generator.
+//  data.h - a labelled data set in compressed sparse row form, the synthetic generators, and an
+//  orthonormal basis of a data set's row space.
 //  csr_t owns its arrays. Row t has entries col[rowptr[t]..rowptr[t+1]) (strictly increasing
 //  columns, each < cols) with values val[..], and label y[t] in {-1, +1}. A bias column of ones,
 //  when requested, is the last column (index cols - 1). Plain value: init/fini.
@@ -43,5 +44,26 @@ int data_synthetic(size_t rows,
                    uint64_t seed,
                    csr_t *out,
                    mr_err_t *err);
+
+//  A low-rank variant of data_synthetic(): dense rows whose cols - 1 features are random
+//  combinations of rank fixed random vectors (1 <= rank <= cols - 1), plus the bias column of
+//  ones, so the row space of the set has dimension rank + 1 (almost surely). The n_groups
+//  contiguous groups differ in the mean of their combination coefficients and in their planted
+//  model; labels are assigned by rank of a noisy planted score, as data_synthetic() does.
+int data_synthetic_lowrank(size_t rows,
+                           size_t cols,
+                           size_t rank,
+                           size_t n_groups,
+                           uint64_t seed,
+                           csr_t *out,
+                           mr_err_t *err);
+
+//  An orthonormal basis of Range(a^T), the span of a's rows: modified Gram-Schmidt over the rows
+//  in order, each row orthogonalised twice ("twice is enough"); a row whose residual falls to
+//  tol (in (0, 1)) times its norm or below is taken as dependent, so every row of a lies within
+//  tol |a_t| of the span. *q_out (the caller's to free; NULL when the rank is 0) is row-major
+//  cols x rank: basis vector j is column j, entry t at q[t rank + j]. O(rows cols rank) time,
+//  stops early once rank = cols. MR_OK, MR_EINVAL (tol) or MR_ENOMEM.
+int data_row_space(const csr_t *a, double tol, double **q_out, size_t *rank_out, mr_err_t *err);
 
 #endif

@@ -45,6 +45,9 @@ typedef struct {
     uint64_t seed;        // the run's seed (for randomness worker and server share, e.g. sketches)
     size_t sketch_b;      // SEGA: sketch size (coordinates K come from comp.k; Gaussian: b)
     int sketch;           // SEGA: sketch kind (method-specific enum)
+    const double *range_q;  // subspace SEGA: orthonormal basis Q of Range(A^T), row-major d x r
+                            // (q_tj at range_q[t r + j]), borrowed; NULL if the method has no use
+    size_t range_rank;      // r, the columns of range_q
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -87,6 +90,8 @@ typedef struct {
     int allows_prox;      // 1 if the method takes a prox step for a regulariser R != none
     int sketched;         // 1 if its updates may be SEGA sketch coefficients (CVEC_ENC_SKETCH)
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
+    int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
+                          // the union of the shards), which the launcher then computes
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.

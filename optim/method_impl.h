@@ -109,9 +109,10 @@ int method_diana_server_combine(method_server_t *self,
                                 mr_err_t *err);
 const vec_t *method_diana_server_x(const method_server_t *self);
 
-//  SEGA, biased SEGA and randomized coordinate descent (method_sega.c).
+//  SEGA, biased SEGA, subspace SEGA and randomized coordinate descent (method_sega.c).
 extern const method_t method_sega;
 extern const method_t method_sega_biased;
+extern const method_t method_sega_subspace;
 extern const method_t method_cd;
 
 //  method_params_t.sketch for SEGA (1, importance-sampled coordinates, is not supported: p_j

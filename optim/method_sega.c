@@ -27,6 +27,28 @@
 //  0 for Gaussians, b <= d) is dropped: its equation is implied by the others, and
 //  S (S^T S)^+ S^T is still the projection onto range(S). Worker and server call the same
 //  function on the same bits, so they add the same Delta_i.
+//
+//  Subspace SEGA (the slides' "Variants of SEGA", 3; SEGA paper, Sec. "Subspace SEGA"). For
+//  f(x) = phi(A x), grad f(x) lies in Range(A^T); with U (d x r, the launcher's mp.range_q) an
+//  orthonormal basis of it, sketch and project adds the constraint h in Range(A^T):
+//    h_i^{k+1} = argmin |h - h_i^k|^2  s.t.  S^T h = S^T grad f_i(x^k),  h in Range(U),
+//  so h_i^{k+1} = h_i^k + U z with M z = S^T r_i (M = S^T U, b x r) of least norm |U z| = |z|:
+//    Delta_i = U M^+ S^T r_i = Z_U r_i,  Z_U = U M^+ S^T.
+//  (The constraint is consistent: r_i = grad f_i - h_i^k lies in Range(U), so S^T r_i = M U^T r_i.)
+//  The worker sends the same b coefficients S^T r_i as SEGA (same stream, same S). M^+ y comes
+//  from the factorisation above applied to M^T = U^T S (r x b) in place of S: M^T = P R gives
+//  M^+ y = P w with R^T w = y, and Delta_i = U (P w). With b > r at most r columns of M^T are
+//  independent; the others are dropped (their equations are implied) and Z_U = U U^T.
+//  theta: S has i.i.d. N(0, 1) entries and U^T U = I, so M = S^T U has i.i.d. N(0, 1) entries
+//  (each row U^T s_j ~ N(0, U^T U) = N(0, I_r)), its row space is a uniformly random
+//  min(b, r)-dimensional subspace of R^r, and E[M^+ M] = min(b, r)/r I_r. On Range(U),
+//  Z_U = U M^+ M U^T, so E[theta Z_U] = U U^T (the identity on Range(A^T)) for
+//  theta = r / min(b, r): the slides' E[theta Z] = I with d replaced by r, so the stepsize is
+//  SEGA's theory with that theta. Coordinate sketches have no such closed-form theta and are
+//  refused. Iterates stay in Range(U): x^0 = 0 (checked: x0 must lie in Range(U)), every g^k is a
+//  combination of Delta's, and the allowed regularisers (none, l2, ball) only scale x; l1 and
+//  box would leave it and are refused. So with lambda > 0 (lambda/2 |x|^2 inside f_i),
+//  grad f_i(x) = A_i^T(...) + lambda x stays in Range(A^T) too.
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +67,7 @@ typedef enum {
     S_SEGA = 0,         // g = h + theta (h_new - h)
     S_SEGA_BIASED = 1,  // g = h_new (theta = 1)
     S_CD = 2,           // g = 1/n sum_i P_S grad f_i (no h)
+    S_SEGA_SUBSPACE = 3,  // g = h + theta (h_new - h), h_new also constrained to Range(A^T)
 } s_variant_t;
 
 uint64_t
@@ -67,13 +90,19 @@ typedef struct {
     int kind;          // METHOD_SKETCH_COORDINATE or METHOD_SKETCH_GAUSSIAN
     size_t dim;        // d
     size_t b;          // K coordinates, or b Gaussian directions
+    size_t m;          // Gaussian: length of the columns factored, d (or r with a subspace)
     uint32_t *coord;   // coordinate: the K coordinates of this draw, increasing
     uint8_t *scratch;  // coordinate: rng_sample_k's d marks (all zero between calls)
     double *s;         // Gaussian: S, column j at s[j d .. (j + 1) d)
-    double *q;         // Gaussian: Q of S = Q R, same layout; a dropped column is zero
+    double *q;         // Gaussian: Q of S = Q R (or P of U^T S = P R), column j at q[j m ..);
+                       // a dropped column is zero
     double *r;         // Gaussian: R, b x b upper triangular, r[l b + j] = R_lj
-    double *w;         // Gaussian: b scratch values, Q^T r
+    double *w;         // Gaussian: b scratch values, Q^T r (or R^-T S^T r)
     uint8_t *keep;     // Gaussian: 1 if column j is independent of columns 0..j-1
+    double *basis;     // subspace: U^T, r = m basis vectors of Range(A^T), vector l at
+                       // basis[l d ..); NULL for plain sketches
+    double *sub;       // subspace: U^T S, r x b, column j at sub[j m ..)
+    double *u;         // subspace: r scratch values, P w
 } s_sketch_t;
 
 static void
@@ -86,12 +115,16 @@ s_sketch_fini(s_sketch_t *sk)
     free(sk->r);
     free(sk->w);
     free(sk->keep);
+    free(sk->basis);
+    free(sk->sub);
+    free(sk->u);
     memset(sk, 0, sizeof *sk);
 }
 
-//  The sketch of mp (kind and size already checked). MR_OK or MR_ENOMEM.
+//  The sketch of mp (kind and size already checked); with subspace, a Gaussian sketch lifted
+//  through the basis mp->range_q (copied, transposed). MR_OK or MR_ENOMEM.
 static int
-s_sketch_init(s_sketch_t *sk, const method_params_t *mp, int kind)
+s_sketch_init(s_sketch_t *sk, const method_params_t *mp, int kind, int subspace)
 {
     memset(sk, 0, sizeof *sk);
     sk->kind = kind;
@@ -106,8 +139,22 @@ s_sketch_init(s_sketch_t *sk, const method_params_t *mp, int kind)
     }
     assert(kind == METHOD_SKETCH_GAUSSIAN);
     sk->b = mp->sketch_b;
+    sk->m = sk->dim;
+    if (subspace) {
+        assert(mp->range_q && mp->range_rank >= 1 && mp->range_rank <= sk->dim);
+        size_t d = sk->dim, r = mp->range_rank;
+        sk->m = r;
+        sk->basis = malloc(r * d * sizeof *sk->basis);
+        sk->sub = malloc(r * sk->b * sizeof *sk->sub);
+        sk->u = malloc(r * sizeof *sk->u);
+        if (!sk->basis || !sk->sub || !sk->u)
+            goto fail;
+        for (size_t t = 0; t < d; t++)
+            for (size_t l = 0; l < r; l++)
+                sk->basis[l * d + t] = mp->range_q[t * r + l];
+    }
     sk->s = malloc(sk->dim * sk->b * sizeof *sk->s);
-    sk->q = malloc(sk->dim * sk->b * sizeof *sk->q);
+    sk->q = malloc(sk->m * sk->b * sizeof *sk->q);
     sk->r = malloc(sk->b * sk->b * sizeof *sk->r);
     sk->w = malloc(sk->b * sizeof *sk->w);
     sk->keep = malloc(sk->b);
@@ -128,43 +175,51 @@ s_dot(const double *a, const double *b, size_t n)
     return acc;
 }
 
-//  Draws S from (seed, stream), and for Gaussians factors S = Q R (CGS2, dependent columns dropped).
+//  Draws S from (seed, stream), and for Gaussians factors S = Q R, or with a subspace
+//  U^T S = P R (CGS2, dependent columns dropped).
 static void
 s_sketch_draw(s_sketch_t *sk, uint64_t seed, uint64_t stream)
 {
     rng_t rng;
     rng_seed(&rng, seed, stream);
-    size_t d = sk->dim, b = sk->b;
+    size_t d = sk->dim, b = sk->b, m = sk->m;
     if (sk->kind == METHOD_SKETCH_COORDINATE) {
         rng_sample_k(&rng, (uint32_t) d, (uint32_t) b, sk->coord, sk->scratch);
         return;
     }
     for (size_t t = 0; t < d * b; t++)
         sk->s[t] = rng_normal(&rng);
+    const double *cols = sk->s;  // the m x b matrix factored
+    if (sk->basis) {
+        for (size_t j = 0; j < b; j++)
+            for (size_t l = 0; l < m; l++)
+                sk->sub[j * m + l] = s_dot(sk->basis + l * d, sk->s + j * d, d);
+        cols = sk->sub;
+    }
     memset(sk->r, 0, b * b * sizeof *sk->r);
     for (size_t j = 0; j < b; j++) {
-        double *qj = sk->q + j * d;
-        memcpy(qj, sk->s + j * d, d * sizeof *qj);
-        double norm0 = sqrt(s_dot(qj, qj, d));
+        double *qj = sk->q + j * m;
+        memcpy(qj, cols + j * m, m * sizeof *qj);
+        double norm0 = sqrt(s_dot(qj, qj, m));
         for (int pass = 0; pass < 2; pass++) {  // "twice is enough" (Giraud et al. 2005)
             for (size_t l = 0; l < j; l++) {
                 if (!sk->keep[l])
                     continue;
-                const double *ql = sk->q + l * d;
-                double c = s_dot(ql, qj, d);
-                for (size_t t = 0; t < d; t++)
+                const double *ql = sk->q + l * m;
+                double c = s_dot(ql, qj, m);
+                for (size_t t = 0; t < m; t++)
                     qj[t] -= c * ql[t];
                 sk->r[l * b + j] += c;
             }
         }
-        double norm = sqrt(s_dot(qj, qj, d));
+        double norm = sqrt(s_dot(qj, qj, m));
         sk->keep[j] = norm > S_DROP_TOL * norm0;
         if (sk->keep[j]) {
             sk->r[j * b + j] = norm;
-            for (size_t t = 0; t < d; t++)
+            for (size_t t = 0; t < m; t++)
                 qj[t] /= norm;
         } else {
-            memset(qj, 0, d * sizeof *qj);
+            memset(qj, 0, m * sizeof *qj);
         }
     }
 }
@@ -211,11 +266,12 @@ s_sketch_check(const s_sketch_t *sk, const cvec_t *up, size_t worker, uint64_t r
     return MR_OK;
 }
 
-//  y += a Z r, rebuilt from up = S^T r (the output of s_sketch_apply() for this draw).
+//  y += a Z r (a Z_U r with a subspace), rebuilt from up = S^T r (the output of
+//  s_sketch_apply() for this draw).
 static void
 s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
 {
-    size_t d = sk->dim, b = sk->b;
+    size_t d = sk->dim, b = sk->b, m = sk->m;
     assert(up->nnz == b && y->dim == d);
     if (sk->kind == METHOD_SKETCH_COORDINATE) {
         //  Z = diag(1 on the K coordinates): Z r puts r's sketched coordinates back.
@@ -234,6 +290,24 @@ s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
             acc -= sk->r[l * b + j] * sk->w[l];
         sk->w[j] = acc / sk->r[j * b + j];
     }
+    if (sk->basis) {
+        //  Subspace: M^+ S^T r = P w (r values), then Z_U r = U (P w).
+        memset(sk->u, 0, m * sizeof *sk->u);
+        for (size_t j = 0; j < b; j++) {
+            if (!sk->keep[j])
+                continue;
+            const double *pj = sk->q + j * m;
+            for (size_t l = 0; l < m; l++)
+                sk->u[l] += sk->w[j] * pj[l];
+        }
+        for (size_t l = 0; l < m; l++) {
+            const double *ul = sk->basis + l * d;
+            double c = a * sk->u[l];
+            for (size_t t = 0; t < d; t++)
+                y->x[t] += c * ul[t];
+        }
+        return;
+    }
     for (size_t j = 0; j < b; j++) {
         if (!sk->keep[j])
             continue;
@@ -244,16 +318,65 @@ s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
     }
 }
 
-//  E[theta Z] = I: d/K for K uniform coordinates, d/b for a Gaussian b-sketch.
+//  E[theta Z] = I: d/K for K uniform coordinates, d/b for a Gaussian b-sketch; subspace SEGA:
+//  E[theta Z_U] = U U^T for r / min(b, r) (see the top of the file).
 static double
-s_theta(const method_params_t *mp)
+s_theta(const method_params_t *mp, s_variant_t variant)
 {
     size_t b = mp->sketch == METHOD_SKETCH_COORDINATE ? mp->comp.k : mp->sketch_b;
+    if (variant == S_SEGA_SUBSPACE) {
+        size_t r = mp->range_rank;
+        return (double) r / (double) (b < r ? b : r);
+    }
     return (double) mp->dim / (double) b;
 }
 
 //  --------------------------------------------------------------------------------------------
 //  Checks
+
+//  What subspace SEGA needs besides SEGA's: a Gaussian sketch, a regulariser whose prox keeps x
+//  in Range(U) (none, l2, ball scale x; l1 and box do not), the basis, and x0 (if given, of dim
+//  d) in Range(U).
+static int
+s_check_subspace(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    if (mp->sketch != METHOD_SKETCH_GAUSSIAN)
+        return mr_err_set(err, MR_ECONFIG,
+                          "key 'sketch': sega-subspace needs a Gaussian sketch (sketch = gaussian);"
+                          " for coordinates theta has no closed form");
+    if (mp->reg.kind == PROX_L1 || mp->reg.kind == PROX_BOX)
+        return mr_err_set(err, MR_ECONFIG,
+                          "key 'reg' = '%s': its prox leaves Range(A^T), where sega-subspace "
+                          "keeps x (use none, l2 or ball)",
+                          prox_kind_name(mp->reg.kind));
+    if (!mp->range_q || mp->range_rank < 1 || mp->range_rank > mp->dim)
+        return mr_err_set(err, MR_EINVAL,
+                          "sega-subspace needs a basis of Range(A^T) (range_q, rank %zu of d = %zu)",
+                          mp->range_rank, mp->dim);
+    if (!x0)
+        return MR_OK;
+    //  |x0 - U U^T x0| against |x0|; U U^T x0 is exact up to a few r d roundings.
+    size_t d = mp->dim, r = mp->range_rank;
+    double *c = calloc(r, sizeof *c);
+    if (!c)
+        return mr_err_set(err, MR_ENOMEM, "no memory to check x0");
+    for (size_t t = 0; t < d; t++)
+        for (size_t l = 0; l < r; l++)
+            c[l] += mp->range_q[t * r + l] * x0->x[t];
+    double out = 0.0, norm = 0.0;
+    for (size_t t = 0; t < d; t++) {
+        double p = 0.0;
+        for (size_t l = 0; l < r; l++)
+            p += mp->range_q[t * r + l] * c[l];
+        out += (x0->x[t] - p) * (x0->x[t] - p);
+        norm += x0->x[t] * x0->x[t];
+    }
+    free(c);
+    if (sqrt(out) > 1e-9 * (1.0 + sqrt(norm)))
+        return mr_err_set(err, MR_EINVAL, "sega-subspace: x0 is not in Range(A^T) (distance %g)",
+                          sqrt(out));
+    return MR_OK;
+}
 
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
 static int
@@ -265,6 +388,11 @@ s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, 
     int rc = method_check_x0(mp, x0, err);
     if (rc != MR_OK)
         return rc;
+    if (variant == S_SEGA_SUBSPACE) {
+        rc = s_check_subspace(mp, x0, err);
+        if (rc != MR_OK)
+            return rc;
+    }
     if (mp->dim > UINT32_MAX)
         return mr_err_set(err, MR_EDIM, "d = %zu does not fit the sketch's uint32 coordinates",
                           mp->dim);
@@ -352,7 +480,8 @@ s_worker_new(const method_params_t *mp,
     self->variant = variant;
     self->loss = loss;
     self->id = id;
-    if (s_sketch_init(&self->sk, mp, mp->sketch) != MR_OK || vec_init(&self->x, mp->dim) != MR_OK ||
+    if (s_sketch_init(&self->sk, mp, mp->sketch, variant == S_SEGA_SUBSPACE) != MR_OK ||
+        vec_init(&self->x, mp->dim) != MR_OK ||
         vec_init(&self->grad, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
         vec_init(&self->res, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);
@@ -376,6 +505,13 @@ s_sega_biased_worker_new(
     const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
 {
     return s_worker_new(mp, S_SEGA_BIASED, loss, id, x0, err);
+}
+
+static method_worker_t *
+s_sega_subspace_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    return s_worker_new(mp, S_SEGA_SUBSPACE, loss, id, x0, err);
 }
 
 static method_worker_t *
@@ -469,7 +605,8 @@ s_server_new(const method_params_t *mp, s_variant_t variant, const vec_t *x0, mr
         return NULL;
     self->mp = *mp;
     self->variant = variant;
-    if (s_sketch_init(&self->sk, mp, mp->sketch) != MR_OK || vec_init(&self->x, mp->dim) != MR_OK ||
+    if (s_sketch_init(&self->sk, mp, mp->sketch, variant == S_SEGA_SUBSPACE) != MR_OK ||
+        vec_init(&self->x, mp->dim) != MR_OK ||
         vec_init(&self->g, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
         vec_init(&self->sum, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
@@ -491,6 +628,12 @@ static method_server_t *
 s_sega_biased_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
 {
     return s_server_new(mp, S_SEGA_BIASED, x0, err);
+}
+
+static method_server_t *
+s_sega_subspace_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
+{
+    return s_server_new(mp, S_SEGA_SUBSPACE, x0, err);
 }
 
 static method_server_t *
@@ -547,7 +690,7 @@ s_server_combine(method_server_t *self,
     } else {
         //  Step 2, the SEGA estimator g^k = h^k + theta (h^{k+1} - h^k), with
         //  h^{k+1} - h^k = 1/n sum_i Delta_i; biased SEGA: theta = 1, g^k = h^{k+1}.
-        double theta = self->variant == S_SEGA ? s_theta(&self->mp) : 1.0;
+        double theta = self->variant == S_SEGA_BIASED ? 1.0 : s_theta(&self->mp, self->variant);
         vec_copy(&self->g, &self->h);
         vec_axpy(&self->g, theta * inv_n, &self->sum);
         vec_axpy(&self->h, inv_n, &self->sum);
@@ -584,7 +727,20 @@ s_sega_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     int theory = isnan(mp->gamma);
     int rc = s_resolve(mp, pc, S_SEGA, err);
     if (rc == MR_OK && theory)
-        mp->gamma = theory_sega_gamma(pc->L, pc->mu, s_theta(mp));
+        mp->gamma = theory_sega_gamma(pc->L, pc->mu, s_theta(mp, S_SEGA));
+    return rc == MR_OK ? method_check_common(mp, err) : rc;
+}
+
+//  Subspace SEGA: the general-sketch theorem read on Range(A^T) (h^k, grad f(x*) and the
+//  iterates live there; E[theta Z_U] = U U^T there), so SEGA's stepsize with theta = r/min(b, r);
+//  mu is lambda, a lower bound on the strong convexity of f restricted to Range(A^T).
+static int
+s_sega_subspace_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    int theory = isnan(mp->gamma);
+    int rc = s_resolve(mp, pc, S_SEGA_SUBSPACE, err);
+    if (rc == MR_OK && theory)
+        mp->gamma = theory_sega_gamma(pc->L, pc->mu, s_theta(mp, S_SEGA_SUBSPACE));
     return rc == MR_OK ? method_check_common(mp, err) : rc;
 }
 
@@ -636,6 +792,24 @@ const method_t method_sega_biased = {
     .worker_step = s_worker_step,
     .worker_x = s_worker_x,
     .server_new = s_sega_biased_server_new,
+    .server_destroy = s_server_destroy,
+    .server_plan = s_server_plan,
+    .server_combine = s_server_combine,
+    .server_x = s_server_x,
+};
+
+const method_t method_sega_subspace = {
+    .name = "sega-subspace",
+    .sketched = 1,
+    .allows_prox = 1,  // none, l2 and ball (resolve() refuses l1 and box)
+    .uses_compressor = 0,
+    .needs_range = 1,
+    .resolve = s_sega_subspace_resolve,
+    .worker_new = s_sega_subspace_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_sega_subspace_server_new,
     .server_destroy = s_server_destroy,
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,

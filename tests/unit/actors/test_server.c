@@ -1,0 +1,262 @@
+//  test_server.c - the server actor in this process (inproc://), driven by a scripted worker that
+//  interleaves bad messages with its honest ones: every bad message costs only itself, and the
+//  rows the server reports are the same as in a clean run.
+#include <czmq.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "actor.h"
+#include "data.h"
+#include "loss.h"
+#include "method.h"
+#include "msg.h"
+#include "server.h"
+#include "test_util.h"
+
+#define N      2
+#define ROUNDS 30
+
+typedef struct {
+    csr_t data, shard[N];
+    loss_t loss[N];
+    method_params_t mp;
+    const method_t *method;
+} problem_t;
+
+static void
+s_problem(problem_t *p, const char *method_name)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(data_synthetic(200, 12, 0.4, N, 5, &p->data, NULL), MR_OK);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(csr_split_part(&p->data, N, i, &p->shard[i], NULL), MR_OK);
+        assert_int_equal(loss_init(&p->loss[i], LOSS_NONCONVEX, 0.0, &p->shard[i], NULL), MR_OK);
+    }
+    p->method = method_find(method_name);
+    assert_non_null(p->method);
+    p->mp = (method_params_t){.n = N,
+                              .dim = 12,
+                              .m = 100,
+                              .gamma = 0.5,
+                              .p = 0.3,
+                              .comp = {.kind = COMP_RANDK, .k = 3},
+                              .seed = 9};
+}
+
+static void
+s_problem_fini(problem_t *p)
+{
+    for (size_t i = 0; i < N; i++)
+        csr_fini(&p->shard[i]);
+    csr_fini(&p->data);
+}
+
+typedef struct {
+    zsock_t *sub, *push, *stats;
+    msg_t in, out;
+    msg_buf_t buf;
+} peer_t;
+
+static void
+s_send(peer_t *w)
+{
+    assert_true(actor_send(zsock_resolve(w->push), &w->out, &w->buf, 0) > 0);
+}
+
+static void
+s_send_raw(peer_t *w, const void *data, size_t size, int flags)
+{
+    assert_true(zmq_send(zsock_resolve(w->push), data, size, flags) >= 0);
+}
+
+static void
+s_recv(zsock_t *sock, msg_t *m)
+{
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    assert_true(zmq_msg_recv(&frame, zsock_resolve(sock), 0) >= 0);
+    mr_err_t err;
+    assert_int_equal(msg_decode(m, zmq_msg_data(&frame), zmq_msg_size(&frame), &err), MR_OK);
+    zmq_msg_close(&frame);
+}
+
+//  Runs a server (method_name) with N in-process honest workers driven by this thread; with
+//  hostile set, each round also carries bad messages. Writes the STATS rows to rows[0..ROUNDS].
+static void
+s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, size_t size)
+{
+    problem_t p;
+    s_problem(&p, method_name);
+    static int instance = 0;
+    char ep[3][64];
+    instance++;
+    snprintf(ep[0], sizeof ep[0], "inproc://test-bcast-%d", instance);
+    snprintf(ep[1], sizeof ep[1], "inproc://test-up-%d", instance);
+    snprintf(ep[2], sizeof ep[2], "inproc://test-stats-%d", instance);
+    server_cfg_t sc = {ep[0], ep[1], ep[2], p.method, p.mp, ROUNDS, 9, {0}, 0, 10, 0, 0, 0};
+    sc.with_recorder = 1;
+    sc.run.f_star = NAN;
+    zactor_t *server = zactor_new(server_actor, &sc);
+    char *ready = zstr_recv(server);
+    assert_string_equal(ready, "READY");
+    zstr_free(&ready);
+    zsock_flush(server);
+
+    peer_t w = {0};
+    char connect[3][200];
+    for (int i = 0; i < 3; i++)
+        snprintf(connect[i], sizeof connect[i], ">%s", ep[i]);  // CZMQ: '>' connects
+    w.sub = zsock_new_sub(connect[0], "");
+    w.push = zsock_new_push(connect[1]);
+    w.stats = zsock_new_pull(connect[2]);
+    assert_non_null(w.push);
+    assert_non_null(w.stats);
+    assert_non_null(w.sub);
+    assert_int_equal(msg_init(&w.in, 12), MR_OK);
+    assert_int_equal(msg_init(&w.out, 12), MR_OK);
+    method_worker_t *honest[N];
+    vec_t x0;
+    vec_init(&x0, 12);
+    rng_t rngs[N];
+    for (uint32_t i = 0; i < N; i++) {
+        honest[i] = p.method->worker_new(&p.mp, &p.loss[i], i, &x0, NULL);
+        rng_seed(&rngs[i], 9, rng_stream_worker(i));
+        w.out = (msg_t){.type = MSG_HELLO,
+                        .role = MSG_ROLE_WORKER,
+                        .sender = i,
+                        .pid = 1,
+                        .g = w.out.g,
+                        .up = w.out.up,
+                        .all_part = 1};
+        s_send(&w);
+    }
+    w.out.type = MSG_HELLO;
+    w.out.role = MSG_ROLE_RECORDER;
+    s_send(&w);
+    // Join: answer the first PING for both workers.
+    do
+        s_recv(w.sub, &w.in);
+    while (w.in.type != MSG_PING);
+    for (uint32_t i = 0; i < N; i++) {
+        w.out.type = MSG_READY;
+        w.out.role = MSG_ROLE_WORKER;
+        w.out.sender = i;
+        s_send(&w);
+    }
+    s_recv(w.stats, &w.in);
+    assert_int_equal(w.in.type, MSG_RUN);
+    for (uint64_t k = 0; k <= ROUNDS; k++) {
+        do
+            s_recv(w.sub, &w.in);
+        while (w.in.type != MSG_ROUND);
+        assert_int_equal(w.in.round, k);
+        method_round_t rd = {k, w.in.coin, w.in.has_g ? &w.in.g : NULL, NULL, 0};
+        vec_t grad_copy[N];
+        for (uint32_t i = 0; i < N; i++) {
+            method_report_t rep = {0};
+            assert_int_equal(p.method->worker_step(honest[i], &rd, &rngs[i], &w.out.up, &rep),
+                             MR_OK);
+            if (hostile) {
+                // Garbage, a multipart message, a sketch where coordinates are expected, an
+                // update for another round, and one from a worker that does not exist.
+                s_send_raw(&w, "\x93\x02", 2, 0);
+                s_send_raw(&w, "ab", 2, ZMQ_SNDMORE);
+                s_send_raw(&w, "cd", 2, 0);
+                cvec_t honest_up = w.out.up;
+                w.out.type = MSG_UPDATE;
+                w.out.sender = i;
+                w.out.oracle_calls = 0;
+                w.out.round = k;
+                cvec_t sketch;
+                cvec_init(&sketch, 12, 12);
+                sketch.kind = CVEC_SPARSE;
+                sketch.enc = CVEC_ENC_SKETCH;
+                sketch.nnz = 2;
+                for (uint32_t j = 0; j < 2; j++) {
+                    sketch.idx[j] = j;
+                    sketch.val[j] = 1.0;
+                }
+                w.out.up = sketch;
+                s_send(&w);
+                w.out.up = honest_up;
+                cvec_fini(&sketch);
+                w.out.round = k + 7;
+                s_send(&w);
+                w.out.round = k;
+                w.out.sender = 77;
+                s_send(&w);
+            }
+            w.out.type = MSG_UPDATE;
+            w.out.round = k;
+            w.out.sender = i;
+            w.out.oracle_calls = rep.oracle_calls;
+            s_send(&w);
+            if (hostile)
+                s_send(&w);  // the same update twice: the second is a duplicate
+            vec_init(&grad_copy[i], 12);
+            vec_copy(&grad_copy[i], rep.grad);
+            w.out.type = MSG_METRICS;
+            w.out.f = rep.f;
+            vec_copy(&w.out.g, &grad_copy[i]);
+            s_send(&w);
+            vec_fini(&grad_copy[i]);
+        }
+        s_recv(w.stats, &w.in);
+        assert_int_equal(w.in.type, MSG_STATS);
+        rows[k] = w.in.stats;
+        rows[k].workers = NULL;
+        rows[k].nworkers = 0;
+    }
+    s_recv(w.stats, &w.in);
+    assert_int_equal(w.in.type, MSG_STOP);
+    snprintf(status, size, "%s", w.in.status);
+    for (uint32_t i = 0; i < N; i++)
+        p.method->worker_destroy(&honest[i]);
+    vec_fini(&x0);
+    msg_fini(&w.in);
+    msg_fini(&w.out);
+    msg_buf_fini(&w.buf);
+    zsock_destroy(&w.sub);
+    zsock_destroy(&w.push);
+    zsock_destroy(&w.stats);
+    zactor_destroy(&server);
+    s_problem_fini(&p);
+}
+
+static void
+test_bad_messages_cost_only_themselves(void **state)
+{
+    (void) state;
+    static round_stats_t clean[ROUNDS + 1], hostile[ROUNDS + 1];
+    char status[32];
+    s_run("marina", 0, clean, status, sizeof status);
+    assert_string_equal(status, "completed");
+    s_run("marina", 1, hostile, status, sizeof status);
+    assert_string_equal(status, "completed");
+    size_t full = 0;
+    for (size_t k = 0; k <= ROUNDS; k++) {
+        // The same iterates (f, grad), coins and accounting: the bad frames changed nothing.
+        assert_int_equal(clean[k].coin, hostile[k].coin);
+        assert_true(clean[k].f == hostile[k].f);
+        assert_true(clean[k].grad_norm_sq == hostile[k].grad_norm_sq);
+        assert_int_equal(clean[k].bits_paper_up, hostile[k].bits_paper_up);
+        assert_int_equal(clean[k].nnz_up, hostile[k].nnz_up);
+        assert_int_equal(hostile[k].participants, N);
+        full += (size_t) clean[k].coin;
+    }
+    assert_true(full >= 1 && full < ROUNDS + 1);  // both kinds of rounds were exercised
+}
+
+int
+main(void)
+{
+    zsys_set_logstream(stderr);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_messages_cost_only_themselves),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
