@@ -9,6 +9,8 @@
 #include "db.h"
 #include "msg.h"
 
+#define S_STOP_GRACE_S 2.0  // after an interrupt, how long to wait for the server's STOP
+
 typedef struct {
     const recorder_cfg_t *cfg;
     zsock_t *pipe, *pull, *push;
@@ -100,9 +102,13 @@ s_run(s_recorder_t *self, int *term)
     if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0)
         return s_end(self, "failed", "cannot say HELLO to the server");
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->pull)};
-    double last_heard = actor_now();
+    double last_heard = actor_now(), interrupted_at = 0;
     while (true) {
-        if (zsys_interrupted)
+        // Interrupted (Ctrl-C reaches every process of the run): the server's STOP, with its
+        // reason, is on its way; wait a moment for it before ending the run ourselves.
+        if (zsys_interrupted && interrupted_at == 0)
+            interrupted_at = actor_now();
+        if (interrupted_at > 0 && actor_now() - interrupted_at > S_STOP_GRACE_S)
             return s_end(self, "aborted", "the recorder was interrupted");
         unsigned ready = actor_poll(socks, 2, 500);
         if (ready & 1u && actor_pipe_term(self->pipe)) {

@@ -24,7 +24,8 @@
 #include "spawner.h"
 #include "worker.h"
 
-#define GRACE_S 10.0  // how long stopping children may take before SIGKILL
+#define GRACE_S       10.0  // how long stopping children may take before SIGKILL
+#define HOST_GRACE_MS 3000  // after an interrupt, how long an actor may take to report DONE
 
 //  Options of the subcommands; key=value arguments go to the configuration.
 typedef struct {
@@ -226,9 +227,14 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
     zstr_free(&kind);
     zmsg_destroy(&first);
     void *pipe = zsock_resolve(actor);
-    while (!zsys_interrupted) {
+    // On an interrupt the actor itself ends its part (the server tells the others, the recorder
+    // writes the final status): give it a moment to report DONE before stopping it.
+    double interrupted_at = 0;
+    while (interrupted_at == 0 || zclock_mono() - interrupted_at < HOST_GRACE_MS) {
+        if (zsys_interrupted && interrupted_at == 0)
+            interrupted_at = (double) zclock_mono();
         zmq_pollitem_t item = {pipe, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 250) > 0) {
+        if (zmq_poll(&item, 1, 100) > 0) {
             zmsg_t *msg = zmsg_recv(actor);
             char *what = msg ? zmsg_popstr(msg) : NULL;
             int done = what && strcmp(what, "DONE") == 0;
@@ -589,6 +595,10 @@ s_run_processes(const cfg_t *cfg,
         } else if (s_stop_signal) {
             fprintf(stderr, "marina: interrupted; stopping every actor\n");
             failed = 1;
+            char reason[80];
+            snprintf(reason, sizeof reason, "interrupted by signal %d (%s)", (int) s_stop_signal,
+                     strsignal((int) s_stop_signal));
+            s_abort_server(&sp, bound[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else {
             zclock_sleep(20);

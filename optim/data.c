@@ -299,18 +299,22 @@ data_synthetic_lowrank(size_t rows,
     if (rc != MR_OK)
         goto fail;
 
-    //  Entries N(0, 1/rank): a feature of a row with N(0, 1) coefficients has variance 1.
+    //  Entries N(0, 1/features): the directions are nearly orthonormal, so a row's features have
+    //  squared norm about |c|^2 ~ rank and the nonzero spectrum of A^T A / rows is well
+    //  conditioned (a test problem for methods, not for conditioning).
     for (size_t t = 0; t < rank * features; t++)
-        v[t] = rng_normal(&r) / sqrt((double) rank);
-    //  The planted model, shared part and a per-group perturbation of the same size (as in
-    //  data_synthetic()), scaled so that a row's score has variance about 1.
+        v[t] = rng_normal(&r) / sqrt((double) features);
+    //  The planted model, a shared part and a per-group perturbation of the same size (as in
+    //  data_synthetic()), N(0, 1/rank) entries: a row's score has variance about 1.
     for (size_t j = 0; j < cols; j++)
-        w0[j] = rng_normal(&r) / sqrt((double) cols);
+        w0[j] = rng_normal(&r) / sqrt((double) rank);
     for (size_t g = 0; g < n_groups; g++) {
         for (size_t j = 0; j < cols; j++)
-            w[j] = w0[j] + rng_normal(&r) / sqrt((double) cols);
+            w[j] = w0[j] + rng_normal(&r) / sqrt((double) rank);
+        //  Group means of the coefficients: the groups' features differ (heterogeneity), kept
+        //  small so that the bias column stays far from the span of the features.
         for (size_t l = 0; l < rank; l++)
-            mean[l] = 0.5 * rng_normal(&r);
+            mean[l] = 0.25 * rng_normal(&r);
         double pos_share = 0.3 + 0.4 * rng_uniform(&r);
         size_t begin = g * rows / n_groups;
         size_t end = (g + 1) * rows / n_groups;

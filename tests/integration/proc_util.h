@@ -33,9 +33,25 @@ pu_sleep_ms(long ms)
 }
 
 //  Starts argv[0] with argv; stdout and stderr go to out_path (if not NULL). Returns the pid.
+static inline pid_t pu_spawn_group(char *const argv[], const char *out_path, int own_group);
+
 static inline pid_t
 pu_spawn(char *const argv[], const char *out_path)
 {
+    return pu_spawn_group(argv, out_path, 0);
+}
+
+//  As pu_spawn; with own_group the child leads a new process group (so that a test can send a
+//  signal to it and all its children, as a terminal's Ctrl-C does).
+static inline pid_t
+pu_spawn_group(char *const argv[], const char *out_path, int own_group)
+{
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (own_group) {
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (out_path) {
@@ -43,9 +59,10 @@ pu_spawn(char *const argv[], const char *out_path)
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
     }
     pid_t pid = -1;
-    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+    if (posix_spawn(&pid, argv[0], &fa, &attr, argv, environ) != 0)
         pid = -1;
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     return pid;
 }
 

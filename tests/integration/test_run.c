@@ -319,6 +319,35 @@ test_killed_worker_aborts_the_run_and_keeps_its_rows(void **state)
 }
 
 static void
+test_ctrl_c_stops_every_actor_and_records_why(void **state)
+{
+    fixture_t *f = *state;
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run", "rounds=100000000", "progress_s=0", dbarg, NULL};
+    pid_t launcher = pu_spawn_group(argv, f->out, 1);
+    assert_true(launcher > 0);
+    double deadline = pu_now() + 30;
+    while (pu_now() < deadline && !(s_q(f, "SELECT count(*) FROM rounds") >= 300))
+        pu_sleep_ms(50);
+    pid_t kids[16];
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 7);
+    kill(-launcher, SIGINT);  // a terminal's Ctrl-C: the whole process group
+    int code = pu_wait(launcher, 30);
+    assert_true(code != 0 && code != -1);
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 0);
+    char *status = pu_query_text(f->db, "SELECT status FROM runs");
+    char *error = pu_query_text(f->db, "SELECT error FROM runs");
+    assert_string_equal(status, "aborted");
+    assert_non_null(strstr(error, "interrupted"));
+    free(status);
+    free(error);
+    double rows = s_q(f, "SELECT count(*) FROM rounds");
+    assert_true(rows >= 300);
+    assert_near(s_q(f, "SELECT max(round) FROM rounds"), rows - 1, 0);
+}
+
+static void
 test_mushrooms_marina_randk_reaches_one_percent(void **state)
 {
     fixture_t *f = *state;
@@ -358,6 +387,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_mushrooms_marina_randk_reaches_one_percent, s_setup,
                                         s_teardown),
     };
