@@ -26,7 +26,7 @@ typedef struct {
     int frame_size;  // bytes of the frame in self->in
     method_server_t *ms;
     rng_t rng;
-    uint64_t seq;            // last broadcast sequence number
+    uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     int recorder_hello;
     uint8_t *got_up, *got_metrics;
@@ -318,7 +318,9 @@ s_join(s_server_t *self)
         double now = actor_now();
         if (now >= next_ping) {
             self->out.type = MSG_PING;
-            self->out.seq = ++self->seq;
+            // PINGs repeat the last sequence number: how many are sent depends on timing, and the
+            // ROUND frames (whose sizes are recorded) must be the same in every run.
+            self->out.seq = self->seq;
             if (s_publish(self) < 0)
                 return "failed";
             next_ping = now + PING_INTERVAL_MS / 1000.0;

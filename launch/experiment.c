@@ -17,8 +17,8 @@
 
 #define FSTAR_TOL      1e-22   // ||grad f||^2 at the computed minimiser
 #define FSTAR_MAX_ITER 200000  // accelerated gradient steps before giving up
-#define RANGE_TOL      1e-10   // data_row_space(): a row within this fraction of its norm of
-                               // the span so far is dependent
+//  data_row_space(): a row within this fraction of its norm of the span so far is dependent.
+#define RANGE_TOL 1e-10
 
 static int
 s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)

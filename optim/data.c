@@ -440,6 +440,6 @@ data_row_space(const csr_t *a, double tol, double **q_out, size_t *rank_out, mr_
 nomem:
     free(v);
     free(basis);
-    return mr_err_set(err, MR_ENOMEM, "out of memory for the row space of %zu x %zu data",
-                      a->rows, d);
+    return mr_err_set(err, MR_ENOMEM, "out of memory for the row space of %zu x %zu data", a->rows,
+                      d);
 }

@@ -64,9 +64,9 @@
 #define S_DROP_TOL 1e-10
 
 typedef enum {
-    S_SEGA = 0,         // g = h + theta (h_new - h)
-    S_SEGA_BIASED = 1,  // g = h_new (theta = 1)
-    S_CD = 2,           // g = 1/n sum_i P_S grad f_i (no h)
+    S_SEGA = 0,           // g = h + theta (h_new - h)
+    S_SEGA_BIASED = 1,    // g = h_new (theta = 1)
+    S_CD = 2,             // g = 1/n sum_i P_S grad f_i (no h)
     S_SEGA_SUBSPACE = 3,  // g = h + theta (h_new - h), h_new also constrained to Range(A^T)
 } s_variant_t;
 
@@ -350,9 +350,10 @@ s_check_subspace(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
                           "keeps x (use none, l2 or ball)",
                           prox_kind_name(mp->reg.kind));
     if (!mp->range_q || mp->range_rank < 1 || mp->range_rank > mp->dim)
-        return mr_err_set(err, MR_EINVAL,
-                          "sega-subspace needs a basis of Range(A^T) (range_q, rank %zu of d = %zu)",
-                          mp->range_rank, mp->dim);
+        return mr_err_set(
+            err, MR_EINVAL,
+            "sega-subspace needs a basis of Range(A^T) (range_q, rank %zu of d = %zu)",
+            mp->range_rank, mp->dim);
     if (!x0)
         return MR_OK;
     //  |x0 - U U^T x0| against |x0|; U U^T x0 is exact up to a few r d roundings.
@@ -481,9 +482,8 @@ s_worker_new(const method_params_t *mp,
     self->loss = loss;
     self->id = id;
     if (s_sketch_init(&self->sk, mp, mp->sketch, variant == S_SEGA_SUBSPACE) != MR_OK ||
-        vec_init(&self->x, mp->dim) != MR_OK ||
-        vec_init(&self->grad, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
-        vec_init(&self->res, mp->dim) != MR_OK) {
+        vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->grad, mp->dim) != MR_OK ||
+        vec_init(&self->h, mp->dim) != MR_OK || vec_init(&self->res, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);
         s_worker_destroy(&self);
         return NULL;
@@ -606,9 +606,8 @@ s_server_new(const method_params_t *mp, s_variant_t variant, const vec_t *x0, mr
     self->mp = *mp;
     self->variant = variant;
     if (s_sketch_init(&self->sk, mp, mp->sketch, variant == S_SEGA_SUBSPACE) != MR_OK ||
-        vec_init(&self->x, mp->dim) != MR_OK ||
-        vec_init(&self->g, mp->dim) != MR_OK || vec_init(&self->h, mp->dim) != MR_OK ||
-        vec_init(&self->sum, mp->dim) != MR_OK) {
+        vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
+        vec_init(&self->h, mp->dim) != MR_OK || vec_init(&self->sum, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
         s_server_destroy(&self);
         return NULL;

@@ -182,6 +182,48 @@ test_sega_gaussian_sketches_travel_as_coefficients(void **state)
 }
 
 static void
+test_sega_subspace_runs_on_low_rank_data_and_refuses_bad_combos(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_run(f, "method=sega-subspace", "sketch=gaussian", "sketch_b=2",
+                           "synth_rank=5", "loss=quadratic", "lambda=0.01", "rounds=300", "n=2",
+                           NULL),
+                     0);
+    // Every actor computed Range(A^T) of the 2000 x 40 set: 5 feature directions plus the bias.
+    char *config = pu_query_text(f->db, "SELECT config FROM runs WHERE id = 1");
+    assert_non_null(strstr(config, "range_rank = 6"));
+    free(config);
+    // b = 2 coefficients per worker per round, as SEGA's Gaussian sketch sends them.
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE nnz_up != 2 OR bits_paper_up "
+                       "!= 64"),
+                0, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 1"), 301, 0);
+    assert_true(s_q(f, "SELECT gap FROM rounds WHERE round = 300") <
+                0.8 * s_q(f, "SELECT gap FROM rounds WHERE round = 0"));
+    assert_true(s_q(f, "SELECT gap FROM rounds WHERE round = 300") <
+                s_q(f, "SELECT gap FROM rounds WHERE round = 150"));
+    // Refused before any process starts, each naming its key: coordinates (no closed-form
+    // theta), a prox that leaves Range(A^T), a rank the features cannot have.
+    static const char *const bad[][3] = {
+        {"sketch=coordinate", "k=3", "'sketch'"},
+        {"reg=l1", "lambda1=0.1", "'reg'"},
+        {"reg=box", "sketch_b=3", "'reg'"},
+        {"synth_rank=40", "sketch_b=3", "synth_rank"},
+    };
+    for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+        const char *sketch = strcmp(bad[j][0], "sketch=coordinate") ? "sketch=gaussian" : bad[j][0];
+        int code = s_run(f, "method=sega-subspace", "synth_rank=5", sketch, bad[j][0], bad[j][1],
+                         "rounds=10", NULL);
+        char *out = pu_slurp(f->out);
+        if (code != 2 || !strstr(out, bad[j][2]))
+            fail_msg("%s %s: exit %d, expected 2 naming %s: %s", bad[j][0], bad[j][1], code,
+                     bad[j][2], out);
+        free(out);
+    }
+    assert_near(s_q(f, "SELECT count(*) FROM runs"), 1, 0);
+}
+
+static void
 test_prox_runs_record_the_gap_and_reuse_f_star(void **state)
 {
     fixture_t *f = *state;
@@ -259,6 +301,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sega_gaussian_sketches_travel_as_coefficients, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sega_subspace_runs_on_low_rank_data_and_refuses_bad_combos, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_prox_runs_record_the_gap_and_reuse_f_star, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_report_make_a_table, s_setup, s_teardown),

@@ -1,4 +1,4 @@
-//  test_data.c - data.h: slicing, the paper's split, and the synthetic generator.
+//  test_data.c - data.h: slicing, the paper's split, the synthetic generators and the row space.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +214,149 @@ test_synthetic_rejects_bad_shapes(void **state)
     assert_non_null(strstr(err.text, "group"));
 }
 
+static void
+test_lowrank_is_deterministic_dense_and_labelled(void **state)
+{
+    csr_t a, b, c;
+    assert_int_equal(data_synthetic_lowrank(300, 25, 4, 3, 7, &a, NULL), MR_OK);
+    assert_int_equal(data_synthetic_lowrank(300, 25, 4, 3, 7, &b, NULL), MR_OK);
+    assert_int_equal(data_synthetic_lowrank(300, 25, 4, 3, 8, &c, NULL), MR_OK);
+    s_check_synthetic_shape(&a);
+    assert_int_equal(a.nnz, 300 * 25);  // dense: every feature plus the bias
+    assert_memory_equal(a.val, b.val, a.nnz * sizeof *a.val);
+    assert_memory_equal(a.y, b.y, a.rows * sizeof *a.y);
+    assert_true(memcmp(a.val, c.val, a.nnz * sizeof *a.val) != 0);
+    for (size_t g = 0; g < 3; g++) {
+        int pos = 0, neg = 0;
+        for (size_t t = g * 100; t < (g + 1) * 100; t++) {
+            pos += a.y[t] > 0;
+            neg += a.y[t] < 0;
+        }
+        assert_true(pos > 0 && neg > 0);
+    }
+    csr_fini(&a);
+    csr_fini(&b);
+    csr_fini(&c);
+}
+
+static void
+test_lowrank_rejects_bad_shapes(void **state)
+{
+    csr_t a;
+    mr_err_t err;
+    assert_int_equal(data_synthetic_lowrank(100, 10, 0, 1, 0, &a, &err), MR_EINVAL);
+    assert_int_equal(data_synthetic_lowrank(100, 10, 10, 1, 0, &a, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "rank"));
+    assert_int_equal(data_synthetic_lowrank(9, 10, 3, 5, 0, &a, &err), MR_EINVAL);
+    assert_int_equal(data_synthetic_lowrank(10, 1, 1, 1, 0, &a, &err), MR_EINVAL);
+}
+
+//  Checks the contract of data_row_space(a, tol): Q^T Q = I to 1e-12 (the second Gram-Schmidt
+//  pass keeps it at a few eps), and every row within tol |a_t| of span(Q) (plus r d eps for the
+//  rounding of the check itself, far below).
+static void
+s_check_row_space(const csr_t *a, double tol, const double *q, size_t r)
+{
+    size_t d = a->cols;
+    for (size_t j = 0; j < r; j++) {
+        for (size_t l = 0; l < r; l++) {
+            double dot = 0.0;
+            for (size_t t = 0; t < d; t++)
+                dot += q[t * r + j] * q[t * r + l];
+            assert_near(dot, j == l ? 1.0 : 0.0, 1e-12);
+        }
+    }
+    double *v = malloc(d * sizeof *v), *c = malloc((r ? r : 1) * sizeof *c);
+    assert_true(v && c);
+    for (size_t t = 0; t < a->rows; t++) {
+        memset(v, 0, d * sizeof *v);
+        for (size_t j = a->rowptr[t]; j < a->rowptr[t + 1]; j++)
+            v[a->col[j]] = a->val[j];
+        double norm = 0.0, res = 0.0;
+        for (size_t l = 0; l < r; l++) {
+            c[l] = 0.0;
+            for (size_t u = 0; u < d; u++)
+                c[l] += q[u * r + l] * v[u];
+        }
+        for (size_t u = 0; u < d; u++) {
+            double p = 0.0;
+            for (size_t l = 0; l < r; l++)
+                p += q[u * r + l] * c[l];
+            res += (v[u] - p) * (v[u] - p);
+            norm += v[u] * v[u];
+        }
+        assert_true(sqrt(res) <= tol * sqrt(norm) + 1e-14 * sqrt(norm));
+    }
+    free(v);
+    free(c);
+}
+
+static void
+test_row_space_is_orthonormal_and_finds_the_planted_rank(void **state)
+{
+    //  rank feature directions plus the bias column: rank + 1.
+    size_t ranks[] = {1, 5, 12};
+    for (size_t s = 0; s < 3; s++) {
+        csr_t a;
+        assert_int_equal(data_synthetic_lowrank(600, 40, ranks[s], 3, s + 1, &a, NULL), MR_OK);
+        double *q;
+        size_t r;
+        assert_int_equal(data_row_space(&a, 1e-10, &q, &r, NULL), MR_OK);
+        assert_int_equal(r, ranks[s] + 1);
+        s_check_row_space(&a, 1e-10, q, r);
+        free(q);
+        csr_fini(&a);
+    }
+    //  A sparse full-rank set: 400 rows of d = 30 span R^30.
+    csr_t a;
+    assert_int_equal(data_synthetic(400, 30, 0.2, 4, 99, &a, NULL), MR_OK);
+    double *q;
+    size_t r;
+    assert_int_equal(data_row_space(&a, 1e-10, &q, &r, NULL), MR_OK);
+    assert_int_equal(r, 30);
+    s_check_row_space(&a, 1e-10, q, r);
+    free(q);
+    csr_fini(&a);
+}
+
+static void
+test_row_space_of_a_small_dependent_set(void **state)
+{
+    //  Rows (1, 2, 0), (2, 4, 0), (0, 0, 3), (0, 0, 0): span{(1, 2, 0)/sqrt 5, e_3}, found in
+    //  row order with positive signs.
+    csr_t a = {0};
+    a.rows = 4;
+    a.cols = 3;
+    a.nnz = 5;
+    size_t rowptr[] = {0, 2, 4, 5, 5};
+    uint32_t col[] = {0, 1, 0, 1, 2};
+    double val[] = {1, 2, 2, 4, 3}, y[] = {1, -1, 1, -1};
+    a.rowptr = rowptr;
+    a.col = col;
+    a.val = val;
+    a.y = y;
+    double *q;
+    size_t r;
+    assert_int_equal(data_row_space(&a, 1e-10, &q, &r, NULL), MR_OK);
+    assert_int_equal(r, 2);
+    double expect[3][2] = {{1 / sqrt(5.0), 0}, {2 / sqrt(5.0), 0}, {0, 1}};
+    for (size_t t = 0; t < 3; t++)
+        for (size_t j = 0; j < 2; j++)
+            assert_near(q[t * 2 + j], expect[t][j], 1e-15);
+    free(q);
+    //  Only the zero row: rank 0, no basis.
+    a.rows = 1;
+    a.rowptr = rowptr + 3;
+    assert_int_equal(data_row_space(&a, 1e-10, &q, &r, NULL), MR_OK);
+    assert_int_equal(r, 0);
+    assert_null(q);
+    mr_err_t err;
+    assert_int_equal(data_row_space(&a, 0.0, &q, &r, &err), MR_EINVAL);
+    assert_int_equal(data_row_space(&a, 1.0, &q, &r, &err), MR_EINVAL);
+    assert_int_equal(data_row_space(&a, NAN, &q, &r, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "tolerance"));
+}
+
 int
 main(void)
 {
@@ -226,6 +369,10 @@ main(void)
         cmocka_unit_test(test_synthetic_groups_have_both_labels),
         cmocka_unit_test(test_synthetic_groups_differ),
         cmocka_unit_test(test_synthetic_rejects_bad_shapes),
+        cmocka_unit_test(test_lowrank_is_deterministic_dense_and_labelled),
+        cmocka_unit_test(test_lowrank_rejects_bad_shapes),
+        cmocka_unit_test(test_row_space_is_orthonormal_and_finds_the_planted_rank),
+        cmocka_unit_test(test_row_space_of_a_small_dependent_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

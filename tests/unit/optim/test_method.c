@@ -236,9 +236,19 @@ test_find_knows_every_listed_name_and_nothing_else(void **state)
         assert_string_equal(m->name, names[count]);
     }
     // Every method the papers' optimization side needs is in the table.
-    static const char *const expected[] = {
-        "gd",        "dcgd", "diana", "vr-diana",    "marina", "vr-marina", "vr-marina-online",
-        "pp-marina", "sgd",  "sega",  "sega-biased", "sega-subspace", "cd"};
+    static const char *const expected[] = {"gd",
+                                           "dcgd",
+                                           "diana",
+                                           "vr-diana",
+                                           "marina",
+                                           "vr-marina",
+                                           "vr-marina-online",
+                                           "pp-marina",
+                                           "sgd",
+                                           "sega",
+                                           "sega-biased",
+                                           "sega-subspace",
+                                           "cd"};
     assert_int_equal(count, sizeof expected / sizeof expected[0]);
     for (size_t i = 0; i < count; i++)
         assert_non_null(method_find(expected[i]));
