@@ -59,6 +59,16 @@ fi
     echo
     echo "The MARINA paper's Figures 1/3 (MARINA vs DIANA), 4 (VR-MARINA vs VR-DIANA) and 5 (n = 20)"
     echo "over four data sets and K in {1, 5, 10} are \`launch/experiments/run.sh fig1|fig4|fig5\`,"
-    echo "each into one database, with its table printed by \`marina report\`."
+    echo "each into one database (results/FIG.db), theory parameters, at most 100000 rounds, ending at"
+    echo "||grad f||^2 <= 1e-4 * the start. The tables below are from the databases present when this"
+    echo "file was made (a figure not run yet is missing)."
+    for fig in fig1 fig5 fig4; do
+        db=$root/results/$fig.db
+        [ -f "$db" ] || continue
+        echo
+        echo "### $fig (\`launch/experiments/run.sh $fig\`)"
+        echo
+        "$marina" report --db "$db" --eps 1e-4
+    done
 } > "$out"
 echo "wrote $out" >&2
