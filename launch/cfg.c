@@ -41,7 +41,9 @@ static const cfg_key_t s_keys[] = {
     {"lo", CFG_REAL, "-1", -1e300, 1e300, "reg = box: lower bound of every coordinate"},
     {"hi", CFG_REAL, "1", -1e300, 1e300, "reg = box: upper bound of every coordinate"},
     {"sketch", CFG_STR, "coordinate", 0, 0,
-     "sega: coordinate (K = k coordinates) | gaussian (sega-subspace: gaussian only)"},
+     "sega, cd: coordinate (K = k uniform coordinates) | importance (j with probability p_j ~ "
+     "L_jj, "
+     "sum p_j = k) | gaussian (sega; sega-subspace: gaussian only)"},
     {"sketch_b", CFG_INT, "1", -1e18, 1e18, "sega, gaussian sketch: directions per round (b)"},
     {"fstar", CFG_STR, "auto", 0, 0,
      "convex losses: auto (computed once, cached in db) | off | a number; for the gap f - f*"},

@@ -62,6 +62,7 @@ experiment_fini(experiment_t *e)
     free(e->losses);
     csr_fini(&e->data);
     free(e->range_q);
+    free(e->coord_p);
     free(e->resolved);
     free(e->problem);
     memset(e, 0, sizeof *e);
@@ -199,6 +200,40 @@ s_range(experiment_t *e, mr_err_t *err)
     return MR_OK;
 }
 
+//  Importance coordinates for a method that samples them (sega, sega-biased, cd):
+//  p_j ~ L_jj = max_i (max|l''| 1/m sum_{t in shard i} a_tj^2 + lambda), the largest diagonal
+//  smoothness of any worker's f_i (loss_coord_smoothness()), with sum_j p_j = k, capped at 1
+//  (method_importance_p()). Every actor process loads the whole set and computes the same bits,
+//  so worker and server draw the same S. A k outside 1..d is left to resolve() to name.
+static int
+s_coord_p(experiment_t *e, mr_err_t *err)
+{
+    size_t d = e->mp.dim, k = e->mp.comp.k;
+    if (k < 1 || k > d)
+        return MR_OK;
+    double *w = calloc(d, sizeof *w), *wi = calloc(d, sizeof *wi);
+    e->coord_p = calloc(d, sizeof *e->coord_p);
+    int rc = MR_OK;
+    if (!w || !wi || !e->coord_p) {
+        rc = mr_err_set(err, MR_ENOMEM, "out of memory for the coordinate probabilities");
+        goto out;
+    }
+    for (size_t i = 0; i < e->mp.n; i++) {
+        loss_coord_smoothness(&e->losses[i], wi);
+        for (size_t j = 0; j < d; j++)
+            w[j] = fmax(w[j], wi[j]);
+    }
+    if (method_importance_p(w, d, k, e->coord_p) != MR_OK) {
+        rc = mr_err_set(err, MR_ECONFIG, "sketch = importance: bad diagonal smoothness");
+        goto out;
+    }
+    e->mp.coord_p = e->coord_p;
+out:
+    free(w);
+    free(wi);
+    return rc;
+}
+
 //  R of F = f + R, and the sketch of SEGA; refused for a method without prox theory.
 static int
 s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
@@ -222,12 +257,14 @@ s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
                           cfg_str(c, "reg"), e->method->name);
     const char *sketch = cfg_str(c, "sketch");
     if (strcmp(sketch, "coordinate") == 0)
-        e->mp.sketch = 0;
+        e->mp.sketch = 0;  // METHOD_SKETCH_COORDINATE (optim/method_impl.h)
+    else if (strcmp(sketch, "importance") == 0)
+        e->mp.sketch = 1;  // METHOD_SKETCH_IMPORTANCE
     else if (strcmp(sketch, "gaussian") == 0)
-        e->mp.sketch = 2;
+        e->mp.sketch = 2;  // METHOD_SKETCH_GAUSSIAN
     else
-        return mr_err_set(err, MR_ECONFIG, "sketch = '%s' is unknown (coordinate, gaussian)",
-                          sketch);
+        return mr_err_set(err, MR_ECONFIG,
+                          "sketch = '%s' is unknown (coordinate, importance, gaussian)", sketch);
     int64_t b = cfg_int(c, "sketch_b");
     if (b < 1)
         return mr_err_set(err, MR_ECONFIG, "sketch_b = %lld: a sketch needs b >= 1 directions",
@@ -305,6 +342,11 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         if (rc != MR_OK)
             goto fail;
     }
+    if (e->method->samples_coords && e->mp.sketch == 1) {
+        rc = s_coord_p(e, err);
+        if (rc != MR_OK)
+            goto fail;
+    }
     rc = e->method->resolve(&e->mp, &pc, err);
     if (rc != MR_OK)
         goto fail;
@@ -329,9 +371,18 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r, d,
              e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
-    if (e->method->needs_range)
+    if (e->method->needs_range) {
         snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);
-    else
+    } else if (e->mp.coord_p) {
+        double pmin = 1.0, pmax = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            pmin = fmin(pmin, e->coord_p[j]);
+            pmax = fmax(pmax, e->coord_p[j]);
+        }
+        snprintf(e->resolved + used, size - used,
+                 ", importance coordinates p_j ~ L_jj: min p_j = %.17g, max p_j = %.17g\n", pmin,
+                 pmax);
+    } else
         snprintf(e->resolved + used, size - used, "\n");
     free(ini);
     return MR_OK;

@@ -29,6 +29,8 @@ typedef struct {
     double *range_q;         // for a method with needs_range: orthonormal basis of Range(A^T)
                              // over the union of the shards, d x range_rank (mp.range_q)
     size_t range_rank;       // its columns
+    double *coord_p;         // sketch = importance (sega, sega-biased, cd): P(j in S), d values
+                             // (mp.coord_p)
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

@@ -261,3 +261,15 @@ loss_smoothness(const loss_t *l)
     //  Assumption 1.2); the max commutes with the common factor and the common lambda.
     return s_max_curvature(l->kind) * csr_max_row_norm_sq(l->data) + l->lambda;
 }
+
+void
+loss_coord_smoothness(const loss_t *l, double *out)
+{
+    const csr_t *a = l->data;
+    memset(out, 0, a->cols * sizeof *out);
+    for (size_t k = 0; k < a->nnz; k++)
+        out[a->col[k]] += a->val[k] * a->val[k];
+    double c = s_max_curvature(l->kind) / (double) a->rows;
+    for (size_t j = 0; j < a->cols; j++)
+        out[j] = c * out[j] + l->lambda;
+}

@@ -59,6 +59,11 @@ double loss_sample_smoothness(const loss_t *l, size_t j);
 //  The smoothness constant L_i = max_j L_ij of f_i (a valid bound for the average).
 double loss_smoothness(const loss_t *l);
 
+//  The diagonal smoothness of f_i, one value per coordinate j (out: data->cols values):
+//  L_jj = max|l''| 1/m sum_t a_tj^2 + lambda, a bound on the Hessian's (j, j) entry
+//  1/m sum_t l''(a_t^T x) a_tj^2 + lambda at every x (importance coordinate sampling).
+void loss_coord_smoothness(const loss_t *l, double *out);
+
 //  max over t of |d^2/dt^2 (1 - sigmoid(t))^2| (a constant, ~0.1540).
 double loss_nonconvex_max_curvature(void);
 

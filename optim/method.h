@@ -48,6 +48,9 @@ typedef struct {
     const double *range_q;  // subspace SEGA: orthonormal basis Q of Range(A^T), row-major d x r
                             // (q_tj at range_q[t r + j]), borrowed; NULL if the method has no use
     size_t range_rank;      // r, the columns of range_q
+    const double *coord_p;  // SEGA and CD with importance coordinates: p_j = P(j in S_k), d
+                            // values in (0, 1] (method_importance_p()), borrowed; NULL if the
+                            // method has no use
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -92,6 +95,8 @@ typedef struct {
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
                           // the union of the shards), which the launcher then computes
+    int samples_coords;   // 1 if it samples coordinates (sketch = coordinate or importance);
+                          // with importance the launcher computes mp.coord_p
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.
@@ -122,6 +127,14 @@ typedef struct {
     //  The server's copy of the current iterate x^k (after combining round k).
     const vec_t *(*server_x)(const method_server_t *self);
 } method_t;
+
+//  Importance coordinate sampling (SEGA, CD): p_j proportional to the weights w_j >= 0 (the
+//  launcher passes L_jj, loss_coord_smoothness()), scaled so that sum_j p_j = k (the expected
+//  sketch size), each capped at 1 with the excess spread over the others in proportion to their
+//  weights (water-filling; k = d gives p = 1). Weights are first floored at 1e-6 times their
+//  mean, so every p_j > 0 and 1/p_j is finite; all-zero weights give p_j = k/d. Writes d values
+//  to p. MR_OK, or MR_EINVAL if k is not in 1..d or a weight is negative or not finite.
+int method_importance_p(const double *w, size_t d, size_t k, double *p);
 
 //  The method called name, or NULL.
 const method_t *method_find(const char *name);

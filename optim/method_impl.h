@@ -115,16 +115,19 @@ extern const method_t method_sega_biased;
 extern const method_t method_sega_subspace;
 extern const method_t method_cd;
 
-//  method_params_t.sketch for SEGA (1, importance-sampled coordinates, is not supported: p_j
-//  would come from the data, which the server does not hold).
+//  method_params_t.sketch for SEGA and CD. Importance: the launcher computes the same p_j from
+//  the data in every actor process (each loads the whole set), so worker and server draw the
+//  same S from the shared stream.
 #define METHOD_SKETCH_COORDINATE 0  // K = comp.k distinct uniform coordinates
+#define METHOD_SKETCH_IMPORTANCE 1  // coordinate j independently with probability mp.coord_p[j]
 #define METHOD_SKETCH_GAUSSIAN   2  // b = sketch_b directions with N(0, 1) entries
 
 //  The rng stream (rng_seed(&r, mp.seed, stream)) from which worker i and the server both draw
 //  S_ik, the sketch of worker i in round k: 2^62 | (k mod 2^41) << 20 | i, for i < 2^20. Bit 62
 //  keeps it apart from RNG_STREAM_SERVER (0) and rng_stream_worker() (2^32 + i); the round
 //  repeats only after 2^41 rounds. A Gaussian S is drawn column by column: S_tj is the
-//  (j d + t)-th rng_normal(); coordinates are one rng_sample_k(d, K).
+//  (j d + t)-th rng_normal(); coordinates are one rng_sample_k(d, K); importance coordinates are
+//  d rng_uniform() draws u_j, j in S iff u_j < p_j.
 uint64_t method_sega_stream(uint64_t round, uint32_t worker);
 //  CD's stream of round k, one S_k shared by all workers: 2^62 | 2^61 | (k mod 2^41) << 20.
 uint64_t method_cd_stream(uint64_t round);

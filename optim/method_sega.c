@@ -22,6 +22,15 @@
 //  j drawn before column j + 1 (rng_normal, d draws each); E[Z] = b/d I, theta = d/b; the update
 //  is a SKETCH cvec of the b coefficients S^T r (vec.h, docs/protocol.md).
 //
+//  Importance coordinates (the slides' "Coordinate Sketch: Arbitrary Sampling Setup", with
+//  independent sampling): coordinate j is in S independently with probability p_j = mp.coord_p[j]
+//  (d rng_uniform() draws, j in S iff u_j < p_j), p_j ~ L_jj with sum_j p_j = K
+//  (method_importance_p()). |S| varies from round to round, 0 included (the update is then an
+//  empty sparse cvec, 0 bits). Z = diag(1 on S), E[Z] = diag(p_j); theta becomes the diagonal
+//  D = diag(1/p_j), g^k = h^k + D 1/n sum_i Delta_i, E[D Z] = I, and C = E[D^2 Z] = diag(1/p_j)
+//  in the general-sketch theorem (theory_sega_importance_gamma()). CD keeps g^k = P_S grad f(x^k)
+//  unscaled (classic importance-sampled coordinate descent) and gamma = 1/L.
+//
 //  Rebuilding Z r from S^T r. S = Q R by Gram-Schmidt applied twice (CGS2); then Q^T r solves
 //  R^T w = S^T r and Z r = Q w. A column numerically in the span of the earlier ones (probability
 //  0 for Gaussians, b <= d) is dropped: its equation is implied by the others, and
@@ -83,16 +92,65 @@ method_cd_stream(uint64_t round)
     return ((uint64_t) 1 << 62) | ((uint64_t) 1 << 61) | ((round & S_ROUND_MASK) << 20);
 }
 
+//  Weights below this fraction of their mean are raised to it (so every p_j > 0).
+#define S_P_FLOOR 1e-6
+
+int
+method_importance_p(const double *w, size_t d, size_t k, double *p)
+{
+    if (k < 1 || k > d)
+        return MR_EINVAL;
+    double mean = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        if (!(w[j] >= 0.0 && isfinite(w[j])))
+            return MR_EINVAL;
+        mean += w[j] / (double) d;
+    }
+    if (k == d || !(mean > 0.0)) {
+        for (size_t j = 0; j < d; j++)
+            p[j] = k == d ? 1.0 : (double) k / (double) d;
+        return MR_OK;
+    }
+    //  Water-filling: p_j = 1 for the capped set C, p_j = (k - |C|) w_j / sum_{l not in C} w_l
+    //  for the others; a value reaching 1 joins C and the rest are rescaled, until none does.
+    //  Each pass caps at least one more coordinate or stops, and k < d keeps one uncapped, so at
+    //  most d passes. p[j] = 1.0 marks C (an uncapped p_j is < 1).
+    for (size_t j = 0; j < d; j++)
+        p[j] = 0.0;
+    size_t capped = 0;
+    for (int again = 1; again;) {
+        again = 0;
+        double free_w = 0.0;
+        for (size_t j = 0; j < d; j++)
+            if (p[j] < 1.0)
+                free_w += fmax(w[j], S_P_FLOOR * mean);
+        double scale = (double) (k - capped) / free_w;
+        for (size_t j = 0; j < d; j++) {
+            if (p[j] >= 1.0)
+                continue;
+            p[j] = scale * fmax(w[j], S_P_FLOOR * mean);
+            if (p[j] >= 1.0) {
+                p[j] = 1.0;
+                capped++;
+                again = 1;
+            }
+        }
+    }
+    return MR_OK;
+}
+
 //  --------------------------------------------------------------------------------------------
 //  One sketch S (coordinate or Gaussian) and the reconstruction of Z r from S^T r.
 
 typedef struct {
-    int kind;          // METHOD_SKETCH_COORDINATE or METHOD_SKETCH_GAUSSIAN
+    int kind;          // METHOD_SKETCH_COORDINATE, _IMPORTANCE or _GAUSSIAN
     size_t dim;        // d
-    size_t b;          // K coordinates, or b Gaussian directions
+    size_t b;          // K coordinates (importance: of this draw, 0..d), or b Gaussian directions
     size_t m;          // Gaussian: length of the columns factored, d (or r with a subspace)
-    uint32_t *coord;   // coordinate: the K coordinates of this draw, increasing
+    uint32_t *coord;   // coordinate: the K coordinates of this draw, increasing (importance:
+                       // room for d)
     uint8_t *scratch;  // coordinate: rng_sample_k's d marks (all zero between calls)
+    double *p;         // importance: P(j in S), d values (copied from mp.coord_p)
     double *s;         // Gaussian: S, column j at s[j d .. (j + 1) d)
     double *q;         // Gaussian: Q of S = Q R (or P of U^T S = P R), column j at q[j m ..);
                        // a dropped column is zero
@@ -110,6 +168,7 @@ s_sketch_fini(s_sketch_t *sk)
 {
     free(sk->coord);
     free(sk->scratch);
+    free(sk->p);
     free(sk->s);
     free(sk->q);
     free(sk->r);
@@ -135,6 +194,16 @@ s_sketch_init(s_sketch_t *sk, const method_params_t *mp, int kind, int subspace)
         sk->scratch = calloc(sk->dim, 1);
         if (!sk->coord || !sk->scratch)
             goto fail;
+        return MR_OK;
+    }
+    if (kind == METHOD_SKETCH_IMPORTANCE) {
+        assert(mp->coord_p);
+        sk->b = 0;
+        sk->coord = malloc(sk->dim * sizeof *sk->coord);
+        sk->p = malloc(sk->dim * sizeof *sk->p);
+        if (!sk->coord || !sk->p)
+            goto fail;
+        memcpy(sk->p, mp->coord_p, sk->dim * sizeof *sk->p);
         return MR_OK;
     }
     assert(kind == METHOD_SKETCH_GAUSSIAN);
@@ -187,6 +256,15 @@ s_sketch_draw(s_sketch_t *sk, uint64_t seed, uint64_t stream)
         rng_sample_k(&rng, (uint32_t) d, (uint32_t) b, sk->coord, sk->scratch);
         return;
     }
+    if (sk->kind == METHOD_SKETCH_IMPORTANCE) {
+        //  One uniform per coordinate, in order, whether or not it is taken: the same bits on
+        //  every side, and p_j = 1 always takes j (u < 1).
+        sk->b = 0;
+        for (size_t j = 0; j < d; j++)
+            if (rng_uniform(&rng) < sk->p[j])
+                sk->coord[sk->b++] = (uint32_t) j;
+        return;
+    }
     for (size_t t = 0; t < d * b; t++)
         sk->s[t] = rng_normal(&rng);
     const double *cols = sk->s;  // the m x b matrix factored
@@ -224,7 +302,15 @@ s_sketch_draw(s_sketch_t *sk, uint64_t seed, uint64_t stream)
     }
 }
 
-//  out = S^T v: the K coordinates of v (sparse raw), or the b coefficients <s_j, v> (SKETCH).
+//  1 if S is a set of coordinates (uniform or importance-sampled).
+static int
+s_is_coords(const s_sketch_t *sk)
+{
+    return sk->kind != METHOD_SKETCH_GAUSSIAN;
+}
+
+//  out = S^T v: the K coordinates of v (sparse raw, possibly none), or the b coefficients
+//  <s_j, v> (SKETCH).
 static void
 s_sketch_apply(const s_sketch_t *sk, const vec_t *v, cvec_t *out)
 {
@@ -233,7 +319,7 @@ s_sketch_apply(const s_sketch_t *sk, const vec_t *v, cvec_t *out)
     out->kind = CVEC_SPARSE;
     out->nnz = sk->b;
     for (size_t j = 0; j < sk->b; j++) {
-        if (sk->kind == METHOD_SKETCH_COORDINATE) {
+        if (s_is_coords(sk)) {
             out->idx[j] = sk->coord[j];
             out->val[j] = v->x[sk->coord[j]];
         } else {
@@ -241,7 +327,7 @@ s_sketch_apply(const s_sketch_t *sk, const vec_t *v, cvec_t *out)
             out->val[j] = s_dot(sk->s + j * sk->dim, v->x, sk->dim);
         }
     }
-    out->enc = sk->kind == METHOD_SKETCH_COORDINATE ? CVEC_ENC_RAW : CVEC_ENC_SKETCH;
+    out->enc = s_is_coords(sk) ? CVEC_ENC_RAW : CVEC_ENC_SKETCH;
 }
 
 //  MR_OK if up is what s_sketch_apply() makes for this draw (same coordinates, or b
@@ -273,7 +359,7 @@ s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
 {
     size_t d = sk->dim, b = sk->b, m = sk->m;
     assert(up->nnz == b && y->dim == d);
-    if (sk->kind == METHOD_SKETCH_COORDINATE) {
+    if (s_is_coords(sk)) {
         //  Z = diag(1 on the K coordinates): Z r puts r's sketched coordinates back.
         for (size_t j = 0; j < b; j++)
             y->x[up->idx[j]] += a * up->val[j];
@@ -319,10 +405,12 @@ s_sketch_lift(s_sketch_t *sk, const cvec_t *up, double a, vec_t *y)
 }
 
 //  E[theta Z] = I: d/K for K uniform coordinates, d/b for a Gaussian b-sketch; subspace SEGA:
-//  E[theta Z_U] = U U^T for r / min(b, r) (see the top of the file).
+//  E[theta Z_U] = U U^T for r / min(b, r) (see the top of the file). Importance coordinates have
+//  no scalar theta (D = diag(1/p_j)).
 static double
 s_theta(const method_params_t *mp, s_variant_t variant)
 {
+    assert(mp->sketch != METHOD_SKETCH_IMPORTANCE);
     size_t b = mp->sketch == METHOD_SKETCH_COORDINATE ? mp->comp.k : mp->sketch_b;
     if (variant == S_SEGA_SUBSPACE) {
         size_t r = mp->range_rank;
@@ -401,6 +489,19 @@ s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, 
         if (mp->comp.k < 1 || mp->comp.k > mp->dim)
             return mr_err_set(err, MR_ECONFIG, "key 'k' = %zu: a coordinate sketch needs 1..%zu",
                               mp->comp.k, mp->dim);
+    } else if (mp->sketch == METHOD_SKETCH_IMPORTANCE) {
+        if (mp->comp.k < 1 || mp->comp.k > mp->dim)
+            return mr_err_set(err, MR_ECONFIG,
+                              "key 'k' = %zu: importance coordinates need an expected 1..%zu",
+                              mp->comp.k, mp->dim);
+        if (!mp->coord_p)
+            return mr_err_set(err, MR_EINVAL,
+                              "key 'sketch' = importance needs the probabilities p_j (coord_p)");
+        for (size_t j = 0; j < mp->dim; j++)
+            if (!(mp->coord_p[j] > 0.0 && mp->coord_p[j] <= 1.0))
+                return mr_err_set(err, MR_EINVAL,
+                                  "key 'sketch' = importance: p_%zu = %g is not in (0, 1]", j,
+                                  mp->coord_p[j]);
     } else if (mp->sketch == METHOD_SKETCH_GAUSSIAN) {
         if (variant == S_CD)
             return mr_err_set(err, MR_ECONFIG,
@@ -410,10 +511,9 @@ s_check_params(const method_params_t *mp, s_variant_t variant, const vec_t *x0, 
                               "key 'sketch_b' = %zu: a Gaussian sketch needs 1..%zu directions",
                               mp->sketch_b, mp->dim);
     } else {
-        //  1 would be importance-sampled coordinates: p_j ~ L_jj needs the data, which the server
-        //  does not have, so both sides could not draw the same S.
         return mr_err_set(err, MR_ECONFIG,
-                          "key 'sketch' = %d: use 0 (uniform coordinates) or 2 (Gaussian)",
+                          "key 'sketch' = %d: use 0 (uniform coordinates), 1 (importance) or 2 "
+                          "(Gaussian)",
                           mp->sketch);
     }
     return method_check_gamma(mp, err);
@@ -688,10 +788,17 @@ s_server_combine(method_server_t *self,
         vec_scale(&self->g, inv_n);
     } else {
         //  Step 2, the SEGA estimator g^k = h^k + theta (h^{k+1} - h^k), with
-        //  h^{k+1} - h^k = 1/n sum_i Delta_i; biased SEGA: theta = 1, g^k = h^{k+1}.
-        double theta = self->variant == S_SEGA_BIASED ? 1.0 : s_theta(&self->mp, self->variant);
+        //  h^{k+1} - h^k = 1/n sum_i Delta_i; biased SEGA: theta = 1, g^k = h^{k+1}; importance
+        //  coordinates: theta = D = diag(1/p_j), coordinate by coordinate.
         vec_copy(&self->g, &self->h);
-        vec_axpy(&self->g, theta * inv_n, &self->sum);
+        if (self->variant == S_SEGA && self->mp.sketch == METHOD_SKETCH_IMPORTANCE) {
+            const double *p = self->sk.p;
+            for (size_t j = 0; j < self->mp.dim; j++)
+                self->g.x[j] += inv_n * self->sum.x[j] / p[j];
+        } else {
+            double theta = self->variant == S_SEGA_BIASED ? 1.0 : s_theta(&self->mp, self->variant);
+            vec_axpy(&self->g, theta * inv_n, &self->sum);
+        }
         vec_axpy(&self->h, inv_n, &self->sum);
     }
     self->next_round++;
@@ -725,7 +832,9 @@ s_sega_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
     int theory = isnan(mp->gamma);
     int rc = s_resolve(mp, pc, S_SEGA, err);
-    if (rc == MR_OK && theory)
+    if (rc == MR_OK && theory && mp->sketch == METHOD_SKETCH_IMPORTANCE)
+        mp->gamma = theory_sega_importance_gamma(pc->L, pc->mu, mp->coord_p, mp->dim, NULL);
+    else if (rc == MR_OK && theory)
         mp->gamma = theory_sega_gamma(pc->L, pc->mu, s_theta(mp, S_SEGA));
     return rc == MR_OK ? method_check_common(mp, err) : rc;
 }
@@ -752,7 +861,10 @@ s_sega_biased_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *
 }
 
 //  CD: gamma = 1/L. With S_k shared by all workers, x - (1/L) P_S grad f(x) decreases f by at
-//  least |P_S grad f(x)|^2 / (2 L) (L >= the smoothness of f), as in RCD.
+//  least |P_S grad f(x)|^2 / (2 L) (L >= the smoothness of f), as in RCD. The same holds for
+//  importance coordinates whatever S is drawn: the step stays unscaled (no 1/p_j), and in
+//  expectation the decrease is sum_j p_j (grad_j f)^2 / (2 L), so p_j ~ L_jj favours the
+//  coordinates along which f curves most.
 static int
 s_cd_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
@@ -765,6 +877,7 @@ s_cd_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 
 const method_t method_sega = {
     .name = "sega",
+    .samples_coords = 1,
     .sketched = 1,
     .allows_prox = 1,
     .uses_compressor = 0,  // comp.k is SEGA's K; Q is not applied
@@ -782,6 +895,7 @@ const method_t method_sega = {
 
 const method_t method_sega_biased = {
     .name = "sega-biased",
+    .samples_coords = 1,
     .sketched = 1,
     .allows_prox = 1,
     .uses_compressor = 0,
@@ -817,6 +931,7 @@ const method_t method_sega_subspace = {
 
 const method_t method_cd = {
     .name = "cd",
+    .samples_coords = 1,
     .allows_prox = 1,
     .uses_compressor = 0,
     .resolve = s_cd_resolve,

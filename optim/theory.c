@@ -117,3 +117,52 @@ theory_sega_gamma(double L, double mu, double theta)
     //  With theta = 1 and mu = 0, (i) is void (1/0 = inf) and gamma = 1 / (4 L).
     return fmin(1.0 / (4.0 * L * theta), 1.0 / (4.0 * L * (theta - 1.0) + theta * mu));
 }
+
+//  min_j A_j(sigma) and min_j B_j(sigma) of theory_sega_importance_gamma().
+static void
+s_sega_importance_bounds(
+    double L, double mu, const double *p, size_t d, double sigma, double *a, double *b)
+{
+    *a = INFINITY;
+    *b = INFINITY;
+    for (size_t j = 0; j < d; j++) {
+        double den = 2.0 * (1.0 - p[j]) + sigma * mu * p[j];
+        *a = fmin(*a, den > 0.0 ? sigma * p[j] * p[j] / den : INFINITY);
+        *b = fmin(*b, 0.5 * p[j] * (1.0 / L - sigma * p[j]));
+    }
+}
+
+double
+theory_sega_importance_gamma(double L, double mu, const double *p, size_t d, double *sigma)
+{
+    //  A(sigma) = min_j A_j is non-decreasing in sigma, B(sigma) = min_j B_j decreasing and 0 at
+    //  sigma_max = 1/(L max_j p_j), so max_sigma min(A, B) is where they cross: bisection keeps
+    //  A(lo) <= B(lo) (gamma = A(lo) is then feasible) and B(hi) < A(hi). If A(0+) >= B(0+)
+    //  (every p_j = 1: A_j = 1/mu), there is no crossing; gamma -> B(0) = min_j p_j / (2 L) as
+    //  sigma -> 0, and the smallest sigma tried, sigma_max 2^-200, stands in for the limit.
+    //  Uniform p_j = 1/theta: the crossing is at least as good as sigma = theta/(2 L), so the
+    //  result is >= theory_sega_gamma(L, mu, theta).
+    if (d < 1 || !(L > 0.0) || !(mu >= 0.0))
+        return NAN;
+    double pmax = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        if (!(p[j] > 0.0 && p[j] <= 1.0))
+            return NAN;
+        pmax = fmax(pmax, p[j]);
+    }
+    double lo = 0.0, hi = 1.0 / (L * pmax), a, b;
+    for (int it = 0; it < 200; it++) {
+        double mid = 0.5 * (lo + hi);
+        s_sega_importance_bounds(L, mu, p, d, mid, &a, &b);
+        if (a <= b)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo == 0.0)
+        lo = hi;  // no crossing: the smallest sigma tried
+    s_sega_importance_bounds(L, mu, p, d, lo, &a, &b);
+    if (sigma)
+        *sigma = lo;
+    return fmin(a, b);
+}

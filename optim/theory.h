@@ -56,4 +56,14 @@ double theory_sega_gamma(double L, double mu, double theta);
 //  The sigma of the Lyapunov function Phi that goes with theory_sega_gamma(): theta / (2 L).
 double theory_sega_sigma(double L, double theta);
 
+//  SEGA with importance coordinates: j in S independently with probability p_j, estimator
+//  g = h + D (h^{k+1} - h^k), D = diag(1/p_j), so E[D Z] = I, C = E[D^2 Z] = diag(1/p_j) and
+//  E[Z] = diag(p_j). With L^{-1} >= I/L the theorem's conditions are per coordinate:
+//    (i)  gamma <= A_j(sigma) = sigma p_j^2 / (2 (1 - p_j) + sigma mu p_j),
+//    (ii) gamma <= B_j(sigma) = p_j (1/L - sigma p_j) / 2.
+//  Returns the largest gamma over sigma in (0, 1/(L max_j p_j)) with both for every j, and that
+//  sigma in *sigma (may be NULL); see theory.c. NAN unless d >= 1, L > 0, mu >= 0 and
+//  every p_j in (0, 1].
+double theory_sega_importance_gamma(double L, double mu, const double *p, size_t d, double *sigma);
+
 #endif

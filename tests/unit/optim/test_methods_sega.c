@@ -42,6 +42,65 @@ s_setup_conditioned(void **state)
     return 0;
 }
 
+//  Very unequal column norms for importance sampling: column j of every copy of the data (the
+//  set, the union, the parts) scaled by 3 (j < 3), 1 (j < 10) or 0.2, so L_jj ranges over a
+//  factor ~30 with lambda = 0.1 (~0.11 to ~3.5), ~4 with lambda = 1; the losses' constants are
+//  recomputed.
+static void
+s_skew(fixture_t *fx)
+{
+    csr_t *copies[2 + SIM_MAXN] = {&fx->all, &fx->used};
+    for (size_t i = 0; i < fx->n; i++)
+        copies[2 + i] = &fx->part[i];
+    for (size_t c = 0; c < 2 + fx->n; c++)
+        for (size_t t = 0; t < copies[c]->nnz; t++) {
+            uint32_t j = copies[c]->col[t];
+            copies[c]->val[t] *= j < 3 ? 3.0 : j < 10 ? 1.0 : 0.2;
+        }
+    double Li[SIM_MAXN];
+    fx->L_max = 0;
+    for (size_t i = 0; i < fx->n; i++) {
+        Li[i] = loss_smoothness(&fx->loss[i]);
+        fx->L_max = fmax(fx->L_max, Li[i]);
+    }
+    fx->L = theory_mean_sq_L(Li, fx->n);
+    fx->L_f = loss_smoothness(&fx->f);
+}
+
+static int
+s_setup_skewed(void **state)
+{
+    fixture_t *fx = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_QUADRATIC, 0.1);
+    s_skew(fx);
+    *state = fx;
+    return 0;
+}
+
+static int
+s_setup_skewed_conditioned(void **state)
+{
+    fixture_t *fx = sim_data_new(ROWS, DIM, 0.2, N, 31, LOSS_QUADRATIC, 1.0);
+    s_skew(fx);
+    *state = fx;
+    return 0;
+}
+
+//  The launcher's importance probabilities (launch/experiment.c): w_j = max_i L_jj of the n
+//  losses (n = 1: of f), p = method_importance_p(w, K).
+static void
+s_importance_p(const fixture_t *fx, size_t n, size_t k, double *w, double *p)
+{
+    double wi[DIM];
+    for (size_t j = 0; j < DIM; j++)
+        w[j] = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        loss_coord_smoothness(n == 1 ? &fx->f : &fx->loss[i], wi);
+        for (size_t j = 0; j < DIM; j++)
+            w[j] = fmax(w[j], wi[j]);
+    }
+    assert_int_equal(method_importance_p(w, DIM, k, p), MR_OK);
+}
+
 //  One simulated run of n workers (n = N over the shards, or n = 1 over f), as the actors hold
 //  it; the workers' own rng streams are passed but SEGA draws from the shared sketch streams.
 static void
@@ -173,7 +232,7 @@ test_sketch_streams_never_meet_the_actors(void **state)
 //  sqrt T) plus 1e-12 for coordinates whose estimator has no variance. With T = 16000 a theta
 //  10% too large fails both sketches (checked by hand once).
 static void
-s_check_unbiased(fixture_t *fx, int sketch, size_t kb)
+s_check_unbiased(fixture_t *fx, int sketch, size_t kb, const double *coord_p)
 {
     enum {
         T = 16000
@@ -187,6 +246,7 @@ s_check_unbiased(fixture_t *fx, int sketch, size_t kb)
     double sum[2][DIM] = {{0}}, sq[2][DIM] = {{0}};
     for (uint64_t seed = 1; seed <= T; seed++) {
         method_params_t mp = s_params(N, sketch, kb, 0.5 / fx->L, seed);
+        mp.coord_p = coord_p;
         s_resolve("sega", &mp, fx->L, fx->lambda);
         sim_t s;
         s_sim_init(&s, "sega", &mp, fx, N, &x0);
@@ -220,13 +280,24 @@ s_check_unbiased(fixture_t *fx, int sketch, size_t kb)
 static void
 test_sega_estimator_is_unbiased_coordinate(void **state)
 {
-    s_check_unbiased(*state, METHOD_SKETCH_COORDINATE, 3);  // theta = 10
+    s_check_unbiased(*state, METHOD_SKETCH_COORDINATE, 3, NULL);  // theta = 10
 }
 
 static void
 test_sega_estimator_is_unbiased_gaussian(void **state)
 {
-    s_check_unbiased(*state, METHOD_SKETCH_GAUSSIAN, 2);  // theta = 15
+    s_check_unbiased(*state, METHOD_SKETCH_GAUSSIAN, 2, NULL);  // theta = 15
+}
+
+//  Importance coordinates on the skewed data, expected K = 3: p_j from ~0.02 to ~0.7, so 1/p_j
+//  up to ~47; the same 5 standard errors.
+static void
+test_sega_estimator_is_unbiased_importance(void **state)
+{
+    fixture_t *fx = *state;
+    double w[DIM], p[DIM];
+    s_importance_p(fx, N, 3, w, p);
+    s_check_unbiased(fx, METHOD_SKETCH_IMPORTANCE, 3, p);
 }
 
 //  n = 1, biased SEGA: g^k = h^{k+1}, so the sketch-and-project constraint of the slides
@@ -282,8 +353,12 @@ test_sketch_and_project_matches_the_sketched_gradient_gaussian(void **state)
 static void
 s_check_full_sketch(fixture_t *fx, int sketch, const prox_cfg_t *reg, double tol)
 {
+    double ones[DIM];
+    for (size_t j = 0; j < DIM; j++)
+        ones[j] = 1.0;
     method_params_t mp = s_params(N, sketch, DIM, 1.0 / fx->L, 9);
     mp.reg = *reg;
+    mp.coord_p = sketch == METHOD_SKETCH_IMPORTANCE ? ones : NULL;
     s_resolve("sega", &mp, fx->L, fx->lambda);
     sim_t s;
     s_sim_init(&s, "sega", &mp, fx, N, NULL);
@@ -314,6 +389,21 @@ test_sega_full_coordinate_sketch_is_prox_gd(void **state)
                         &(prox_cfg_t){.kind = PROX_BALL, .radius = 0.1}, 1e-12);
 }
 
+//  Importance coordinates with every p_j = 1 (k = d): S = all coordinates, D = I, so the same
+//  exact reference holds.
+static void
+test_sega_full_importance_sketch_is_prox_gd(void **state)
+{
+    double w[DIM], p[DIM];
+    s_importance_p(*state, N, DIM, w, p);
+    for (size_t j = 0; j < DIM; j++)
+        assert_true(p[j] == 1.0);
+    s_check_full_sketch(*state, METHOD_SKETCH_IMPORTANCE,
+                        &(prox_cfg_t){.kind = PROX_L1, .lambda1 = 0.05}, 1e-12);
+    s_check_full_sketch(*state, METHOD_SKETCH_IMPORTANCE,
+                        &(prox_cfg_t){.kind = PROX_BALL, .radius = 0.1}, 1e-12);
+}
+
 static void
 test_sega_full_gaussian_sketch_is_prox_gd(void **state)
 {
@@ -323,7 +413,8 @@ test_sega_full_gaussian_sketch_is_prox_gd(void **state)
 
 //  The slides' theorem for n = 1: E[Phi^k] <= (1 - gamma mu)^k Phi^0, with
 //  Phi^k = |x^k - x*|^2 + sigma gamma |h^k - grad f(x*)|^2 and the theory's gamma, sigma
-//  (theory.h). h^k is rebuilt from the g's: h^0 = 0, h^{k+1} = h^k + (g^k - h^k) / theta.
+//  (theory.h). h^k is rebuilt from the g's: h^0 = 0, h^{k+1} = h^k + (g^k - h^k) / theta
+//  (importance: h_j^{k+1} = h_j^k + p_j (g_j^k - h_j^k), theta_j = 1/p_j).
 //  Averaged over S seeds; the claim fails only if the mean exceeds the bound by 5 standard
 //  errors at some round.
 static void
@@ -332,11 +423,22 @@ s_check_rate(fixture_t *fx, int sketch, size_t kb)
     enum {
         S = 20
     };
+    double w[DIM], inv_theta[DIM];
     method_params_t mp0 = s_params(1, sketch, kb, NAN, 0);
+    if (sketch == METHOD_SKETCH_IMPORTANCE) {
+        s_importance_p(fx, 1, kb, w, inv_theta);
+        mp0.coord_p = inv_theta;
+    } else {
+        for (size_t j = 0; j < DIM; j++)
+            inv_theta[j] = (double) kb / (double) DIM;
+    }
     s_resolve("sega", &mp0, fx->L_f, fx->lambda);
     double theta = (double) DIM / (double) kb;
     double gamma = mp0.gamma, mu = fx->lambda, sigma = theory_sega_sigma(fx->L_f, theta);
-    assert_near(gamma, theory_sega_gamma(fx->L_f, mu, theta), 0);
+    if (sketch == METHOD_SKETCH_IMPORTANCE)
+        assert_near(gamma, theory_sega_importance_gamma(fx->L_f, mu, inv_theta, DIM, &sigma), 0);
+    else
+        assert_near(gamma, theory_sega_gamma(fx->L_f, mu, theta), 0);
     //  Rounds for the bound to fall to 1/20.
     uint64_t rounds = (uint64_t) ceil(log(20.0) / -log1p(-gamma * mu));
     assert_true(rounds < 5000);
@@ -373,7 +475,8 @@ s_check_rate(fixture_t *fx, int sketch, size_t kb)
                 phi0 = phi;  // deterministic: x^0 = 0, h^0 = 0
             vec_copy(&tmp, s_sim_g(&s, k));
             vec_axpy(&tmp, -1.0, &h);
-            vec_axpy(&h, 1.0 / theta, &tmp);
+            for (size_t j = 0; j < DIM; j++)
+                h.x[j] += inv_theta[j] * tmp.x[j];
         }
         sim_fini(&s);
     }
@@ -388,8 +491,10 @@ s_check_rate(fixture_t *fx, int sketch, size_t kb)
         last = mean;
     }
     print_message("sega %s: gamma L = %.3g, %llu rounds: Phi %.3g -> %.3g (bound %.3g)\n",
-                  sketch == METHOD_SKETCH_COORDINATE ? "coordinate" : "gaussian", gamma * fx->L_f,
-                  (unsigned long long) rounds, phi0, last, phi0 / 20.0);
+                  sketch == METHOD_SKETCH_COORDINATE   ? "coordinate"
+                  : sketch == METHOD_SKETCH_IMPORTANCE ? "importance"
+                                                       : "gaussian",
+                  gamma * fx->L_f, (unsigned long long) rounds, phi0, last, phi0 / 20.0);
     free(phi_sum);
     free(phi_sq);
     vec_fini(&xs);
@@ -402,6 +507,15 @@ static void
 test_sega_meets_the_theorem_rate_coordinate(void **state)
 {
     s_check_rate(*state, METHOD_SKETCH_COORDINATE, 6);  // theta = 5
+}
+
+//  On the skewed data with lambda = 1 (L_jj over a factor ~4, p_j from ~0.16 to ~0.5 for an
+//  expected K = 6). gamma is limited by min_j p_j (L^{-1} >= I/L ignores the L_jj): gamma L =
+//  0.027 against uniform SEGA's 0.05 for K = 6, so the bound needs ~3400 rounds to reach 1/20.
+static void
+test_sega_meets_the_theorem_rate_importance(void **state)
+{
+    s_check_rate(*state, METHOD_SKETCH_IMPORTANCE, 6);
 }
 
 static void
@@ -554,7 +668,6 @@ test_resolve_refuses_bad_parameters(void **state)
         s_expect_refusal(nm, s_params(N, METHOD_SKETCH_COORDINATE, DIM + 1, NAN, 1), "'k'");
         s_expect_refusal(nm, s_params(N, METHOD_SKETCH_COORDINATE, 3, -1.0, 1), "'gamma'");
         s_expect_refusal(nm, s_params(N, METHOD_SKETCH_COORDINATE, 3, INFINITY, 1), "'gamma'");
-        s_expect_refusal(nm, s_params(N, 1, 3, NAN, 1), "'sketch'");  // importance: unsupported
         s_expect_refusal(nm, s_params(N, 7, 3, NAN, 1), "'sketch'");
         s_expect_refusal(nm, s_params(0, METHOD_SKETCH_COORDINATE, 3, NAN, 1), "'n'");
         method_params_t mp = s_params(N, METHOD_SKETCH_COORDINATE, 3, NAN, 1);
@@ -594,6 +707,227 @@ test_resolve_fills_the_theory_stepsize(void **state)
     assert_near(mp.gamma, 0.25, 0);
 }
 
+//  The probabilities: sum_j p_j = K and p_j / L_jj the same for all j while none reaches 1;
+//  water-filling above that; k = d gives 1; zero weights still get p_j > 0. Tolerances: a few
+//  roundings of 30-term sums.
+static void
+test_importance_p_is_proportional_to_L_jj(void **state)
+{
+    fixture_t *fx = *state;
+    double w[DIM], p[DIM];
+    s_importance_p(fx, N, 2, w, p);
+    double wmin = INFINITY, wmax = 0.0, sum = 0.0;
+    for (size_t j = 0; j < DIM; j++) {
+        wmin = fmin(wmin, w[j]);
+        wmax = fmax(wmax, w[j]);
+        sum += p[j];
+        assert_true(p[j] > 0.0 && p[j] < 1.0);  // K = 2: nothing capped
+        assert_near(p[j] / w[j], p[0] / w[0], 1e-12 * p[0] / w[0]);
+    }
+    assert_true(wmax > 20.0 * wmin);  // the skewed data: very unequal L_jj (0.11 to 3.5)
+    assert_near(sum, 2.0, 1e-12);
+    //  The launcher's formula: max over workers of max|l''| 1/m sum_t a_tj^2 + lambda.
+    for (size_t j = 0; j < DIM; j++) {
+        double wj = 0.0;
+        for (size_t i = 0; i < N; i++) {
+            double acc = 0.0;
+            const csr_t *a = &fx->part[i];
+            for (size_t t = 0; t < a->nnz; t++)
+                acc += a->col[t] == j ? a->val[t] * a->val[t] : 0.0;
+            wj = fmax(wj, acc / (double) a->rows + fx->lambda);
+        }
+        assert_near(w[j], wj, 1e-12 * wj);
+    }
+
+    //  K = 10: the three heavy columns want more than 1; capped, the rest share 7.
+    s_importance_p(fx, N, 10, w, p);
+    sum = 0.0;
+    size_t ncap = 0, ref = DIM;
+    for (size_t j = 0; j < DIM; j++) {
+        sum += p[j];
+        assert_true(p[j] > 0.0 && p[j] <= 1.0);
+        if (p[j] == 1.0) {
+            ncap++;
+            continue;
+        }
+        if (ref == DIM)
+            ref = j;
+        assert_near(p[j] / w[j], p[ref] / w[ref], 1e-12 * p[ref] / w[ref]);
+        assert_true(p[j] / w[j] * wmax > 1.0);  // capped ones would exceed 1 at this scale
+    }
+    assert_int_equal(ncap, 3);
+    assert_near(sum, 10.0, 1e-12);
+
+    double z[4] = {0.0, 1.0, 1.0, 1.0}, q[4];
+    assert_int_equal(method_importance_p(z, 4, 2, q), MR_OK);
+    assert_true(q[0] > 0.0 && q[0] < 1e-5);
+    assert_near(q[0] + q[1] + q[2] + q[3], 2.0, 1e-12);
+    double zeros[4] = {0};
+    assert_int_equal(method_importance_p(zeros, 4, 1, q), MR_OK);
+    for (size_t j = 0; j < 4; j++)
+        assert_near(q[j], 0.25, 0);
+    assert_int_equal(method_importance_p(z, 4, 4, q), MR_OK);
+    for (size_t j = 0; j < 4; j++)
+        assert_near(q[j], 1.0, 0);
+    assert_int_equal(method_importance_p(z, 4, 0, q), MR_EINVAL);
+    assert_int_equal(method_importance_p(z, 4, 5, q), MR_EINVAL);
+    double bad[2] = {1.0, -1.0}, nan2[2] = {1.0, NAN};
+    assert_int_equal(method_importance_p(bad, 2, 1, q), MR_EINVAL);
+    assert_int_equal(method_importance_p(nan2, 2, 1, q), MR_EINVAL);
+}
+
+//  CD with importance coordinates, expected K = 2, T rounds: coordinate j is sent in about
+//  p_j T rounds. Each round's draw is an independent Bernoulli(p_j) per coordinate (its own
+//  stream), so the count has sd sqrt(T p_j (1 - p_j)): 5 of them (a p_j = 1 must be exact).
+//  The sketch size varies, 0 included (then every worker sends an empty update and x stays);
+//  CD's 1/L step never increases f; worker and server x agree bit for bit.
+static void
+test_importance_inclusion_frequencies_match_p(void **state)
+{
+    fixture_t *fx = *state;
+    enum {
+        T = 20000,
+        K = 2
+    };
+    double w[DIM], p[DIM];
+    s_importance_p(fx, N, K, w, p);
+    method_params_t mp = s_params(N, METHOD_SKETCH_IMPORTANCE, K, NAN, 77);
+    mp.coord_p = p;
+    s_resolve("cd", &mp, fx->L, fx->lambda);
+    assert_near(mp.gamma, 1.0 / fx->L, 0);
+    sim_t s;
+    s_sim_init(&s, "cd", &mp, fx, N, NULL);
+    double count[DIM] = {0};
+    size_t empty = 0, minsz = DIM, maxsz = 0;
+    double f_prev = INFINITY;
+    for (uint64_t k = 0; k < T; k++) {
+        s_sim_round(&s, k);
+        size_t nnz = s.out[0].nnz;
+        for (size_t i = 0; i < N; i++) {
+            assert_int_equal(s.out[i].nnz, nnz);  // CD: one S for all workers
+            assert_memory_equal(s.out[i].idx, s.out[0].idx, nnz * sizeof(uint32_t));
+        }
+        for (size_t t = 0; t < nnz; t++)
+            count[s.out[0].idx[t]] += 1.0;
+        empty += nnz == 0;
+        minsz = nnz < minsz ? nnz : minsz;
+        maxsz = nnz > maxsz ? nnz : maxsz;
+        double f = 0.0;
+        for (size_t i = 0; i < N; i++)
+            f += s.report[i].f / N;
+        assert_true(f <= f_prev + 1e-12 * fabs(f));
+        f_prev = f;
+    }
+    for (size_t j = 0; j < DIM; j++) {
+        double sd = sqrt(T * p[j] * (1.0 - p[j]));
+        if (fabs(count[j] - T * p[j]) > 5.0 * sd)
+            fail_msg("coordinate %zu: sent %g times in %d rounds, expected %g (5 sd = %g)", j,
+                     count[j], T, T * p[j], 5.0 * sd);
+    }
+    print_message("importance cd: %zu empty rounds of %d, sizes %zu..%zu\n", empty, (int) T, minsz,
+                  maxsz);
+    assert_true(empty > 0 && maxsz > K);
+    sim_assert_same_x(&s);
+    sim_fini(&s);
+}
+
+//  The importance stepsize: resolve() takes theory_sega_importance_gamma(); at its sigma both
+//  conditions hold for every j and the two sides meet (so no larger gamma satisfies them for
+//  any sigma: min_j A_j grows with sigma, min_j B_j falls); uniform p is no worse than the
+//  fixed-theta formula; p = 1 gives GD's limit 1/(2 L). Bad input: NAN.
+static void
+test_importance_stepsize_is_the_largest_the_theorem_allows(void **state)
+{
+    (void) state;
+    double L = 2.0, mu = 0.1, p[DIM], sigma;
+    for (size_t j = 0; j < DIM; j++)
+        p[j] = j < 3 ? 1.0 : 0.02 + 0.01 * (double) j;
+    method_consts_t pc = {.n = N, .dim = DIM, .m = M, .L = L, .L_avg = L, .mu = mu};
+    mr_err_t err;
+    double gamma = theory_sega_importance_gamma(L, mu, p, DIM, &sigma);
+    assert_true(gamma > 0.0 && sigma > 0.0);
+    const char *names[] = {"sega", "sega-biased"};
+    for (size_t t = 0; t < 2; t++) {
+        method_params_t mp = s_params(N, METHOD_SKETCH_IMPORTANCE, 3, NAN, 1);
+        mp.coord_p = p;
+        assert_int_equal(method_find(names[t])->resolve(&mp, &pc, &err), MR_OK);
+        assert_near(mp.gamma, gamma, 0);
+    }
+    method_params_t mp = s_params(N, METHOD_SKETCH_IMPORTANCE, 3, NAN, 1);
+    mp.coord_p = p;
+    assert_int_equal(method_find("cd")->resolve(&mp, &pc, &err), MR_OK);
+    assert_near(mp.gamma, 1.0 / L, 0);
+    double amin = INFINITY, bmin = INFINITY;
+    for (size_t j = 0; j < DIM; j++) {
+        double a = sigma * p[j] * p[j] / (2.0 * (1.0 - p[j]) + sigma * mu * p[j]);
+        double b = 0.5 * p[j] * (1.0 / L - sigma * p[j]);
+        //  The theorem's conditions as written: gamma (2 (1/p_j - 1) + sigma mu) <= sigma p_j and
+        //  2 gamma / p_j + sigma p_j <= 1/L.
+        assert_true(gamma * (2.0 * (1.0 / p[j] - 1.0) + sigma * mu) <= sigma * p[j] * (1 + 1e-12));
+        assert_true(2.0 * gamma / p[j] + sigma * p[j] <= (1.0 / L) * (1 + 1e-12));
+        amin = fmin(amin, a);
+        bmin = fmin(bmin, b);
+    }
+    assert_near(amin, bmin, 1e-9 * gamma);
+    //  Uniform p = K/d with theta = d/K: at least the fixed-sigma formula.
+    for (size_t K = 1; K <= DIM; K++) {
+        double u[DIM];
+        for (size_t j = 0; j < DIM; j++)
+            u[j] = (double) K / DIM;
+        double th = (double) DIM / (double) K;
+        assert_true(theory_sega_importance_gamma(L, mu, u, DIM, NULL) >=
+                    theory_sega_gamma(L, mu, th) * (1 - 1e-12));
+    }
+    double ones[DIM];
+    for (size_t j = 0; j < DIM; j++)
+        ones[j] = 1.0;
+    assert_near(theory_sega_importance_gamma(L, mu, ones, DIM, NULL), 1.0 / (2.0 * L), 1e-15);
+    assert_near(theory_sega_importance_gamma(L, 0.0, ones, DIM, NULL), 1.0 / (2.0 * L), 1e-15);
+    ones[4] = 0.0;
+    assert_true(isnan(theory_sega_importance_gamma(L, mu, ones, DIM, NULL)));
+    ones[4] = 1.5;
+    assert_true(isnan(theory_sega_importance_gamma(L, mu, ones, DIM, NULL)));
+    assert_true(isnan(theory_sega_importance_gamma(0.0, mu, p, DIM, NULL)));
+}
+
+//  resolve() refuses importance coordinates where they do not apply or are incomplete.
+static void
+test_resolve_refuses_bad_importance_parameters(void **state)
+{
+    (void) state;
+    double p[DIM];
+    for (size_t j = 0; j < DIM; j++)
+        p[j] = 0.1;
+    method_params_t mp = s_params(N, METHOD_SKETCH_IMPORTANCE, 3, NAN, 1);
+    mp.coord_p = p;
+    double q[DIM * DIM] = {0};  // a valid basis, so that only the sketch is wrong
+    for (size_t j = 0; j < DIM; j++)
+        q[j * DIM + j] = 1.0;
+    method_params_t sub = mp;
+    sub.range_q = q;
+    sub.range_rank = DIM;
+    s_expect_refusal("sega-subspace", sub, "'sketch'");
+    const char *names[] = {"sega", "sega-biased", "cd"};
+    for (size_t t = 0; t < 3; t++) {
+        method_params_t bad = mp;
+        bad.comp.k = 0;
+        s_expect_refusal(names[t], bad, "'k'");
+        bad.comp.k = DIM + 1;
+        s_expect_refusal(names[t], bad, "'k'");
+        //  No probabilities, or one outside (0, 1]: the launcher's mistake, MR_EINVAL.
+        method_consts_t pc = {.n = N, .dim = DIM, .m = M, .L = 2.0, .L_avg = 2.0, .mu = 0.1};
+        mr_err_t err;
+        bad = mp;
+        bad.coord_p = NULL;
+        assert_int_equal(method_find(names[t])->resolve(&bad, &pc, &err), MR_EINVAL);
+        assert_non_null(strstr(err.text, "'sketch'"));
+        p[7] = 0.0;
+        bad = mp;
+        assert_int_equal(method_find(names[t])->resolve(&bad, &pc, &err), MR_EINVAL);
+        p[7] = 0.1;
+    }
+}
+
 int
 main(void)
 {
@@ -602,6 +936,18 @@ main(void)
         cmocka_unit_test(test_sketch_streams_never_meet_the_actors),
         cmocka_unit_test(test_resolve_refuses_bad_parameters),
         cmocka_unit_test(test_resolve_fills_the_theory_stepsize),
+        cmocka_unit_test(test_importance_stepsize_is_the_largest_the_theorem_allows),
+        cmocka_unit_test(test_resolve_refuses_bad_importance_parameters),
+        cmocka_unit_test_setup_teardown(test_importance_p_is_proportional_to_L_jj, s_setup_skewed,
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_importance_inclusion_frequencies_match_p,
+                                        s_setup_skewed, sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_sega_estimator_is_unbiased_importance, s_setup_skewed,
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_sega_full_importance_sketch_is_prox_gd, s_setup_skewed,
+                                        sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_sega_meets_the_theorem_rate_importance,
+                                        s_setup_skewed_conditioned, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_estimator_is_unbiased_coordinate, s_setup,
                                         sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_sega_estimator_is_unbiased_gaussian, s_setup,
