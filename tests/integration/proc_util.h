@@ -155,4 +155,37 @@ pu_dataset(const char *name, char *out, size_t size)
     return access(out, R_OK) == 0;
 }
 
+//  A test's own directory with a result database and an output file; pu_setup / pu_teardown
+//  are cmocka fixtures (the directory and everything in it is removed afterwards).
+typedef struct {
+    char dir[64];
+    char db[128];
+    char out[128];
+} pu_fixture_t;
+
+static inline int
+pu_setup(void **state)
+{
+    pu_fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/marina-test-XXXXXX");
+    if (!f || !mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
+    snprintf(f->out, sizeof f->out, "%s/out.txt", f->dir);
+    *state = f;
+    return 0;
+}
+
+static inline int
+pu_teardown(void **state)
+{
+    pu_fixture_t *f = *state;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
 #endif

@@ -11,36 +11,7 @@
 #include "integration/proc_util.h"
 #include "test_util.h"
 
-typedef struct {
-    char dir[64];
-    char db[128];
-    char out[128];
-} fixture_t;
-
-static int
-s_setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/marina-methods-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
-    snprintf(f->out, sizeof f->out, "%s/out.txt", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", f->dir);
-    free(f);
-    return 0;
-}
+typedef pu_fixture_t fixture_t;
 
 //  Runs `marina run ARGS... db=<f->db> progress_s=0`; returns the exit code.
 static int
@@ -331,20 +302,20 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_method_runs_end_to_end, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_pp_marina_sends_only_from_the_drawn_workers, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_compressors_cost_what_the_protocol_says, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_sega_gaussian_sketches_travel_as_coefficients, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_every_method_runs_end_to_end, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_pp_marina_sends_only_from_the_drawn_workers, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_compressors_cost_what_the_protocol_says, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_sega_gaussian_sketches_travel_as_coefficients,
+                                        pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sega_subspace_runs_on_low_rank_data_and_refuses_bad_combos, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sega_importance_sketches_vary_in_size, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_prox_runs_record_the_gap_and_reuse_f_star, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_sweep_and_report_make_a_table, s_setup, s_teardown),
+            test_sega_subspace_runs_on_low_rank_data_and_refuses_bad_combos, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_sega_importance_sketches_vary_in_size, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_prox_runs_record_the_gap_and_reuse_f_star, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_and_report_make_a_table, pu_setup, pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,36 +10,7 @@
 #include "integration/proc_util.h"
 #include "test_util.h"
 
-typedef struct {
-    char dir[64];
-    char db[128];
-    char out[128];
-} fixture_t;
-
-static int
-s_setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/marina-test-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
-    snprintf(f->out, sizeof f->out, "%s/out.txt", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", f->dir);
-    free(f);
-    return 0;
-}
+typedef pu_fixture_t fixture_t;
 
 //  Runs `marina run ARGS... db=<f->db>`; returns the exit code.
 static int
@@ -374,23 +345,23 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_demo_records_every_round_and_the_config, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_randk_bits_follow_the_coin_schedule, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_key_is_refused_before_any_process, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_demo_records_every_round_and_the_config, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_randk_bits_follow_the_coin_schedule, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_is_refused_before_any_process, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, pu_setup,
+                                        pu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_mushrooms_marina_randk_reaches_one_percent, s_setup,
-                                        s_teardown),
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_mushrooms_marina_randk_reaches_one_percent, pu_setup,
+                                        pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
