@@ -211,16 +211,6 @@ s_worker_x(const method_worker_t *self)
     return &self->x;
 }
 
-//  MARINA's plan (c_k ~ Be(p)) with every worker taking part: part NULL. (MARINA's own plan
-//  leaves part and npart as it found them, and the server actor passes an uninitialised rd.)
-static void
-s_server_plan(method_server_t *self, uint64_t round, rng_t *rng, method_round_t *rd)
-{
-    rd->part = NULL;
-    rd->npart = 0;
-    method_marina_server_plan(self, round, rng, rd);
-}
-
 //  The resolve() of both variants: b' (and b) defaults, then p and gamma from the paper.
 static int
 s_resolve_common(method_params_t *mp, const method_consts_t *pc, int online, mr_err_t *err)
@@ -279,7 +269,7 @@ const method_t method_vr_marina = {
     .worker_x = s_worker_x,
     .server_new = method_marina_server_new,
     .server_destroy = method_marina_server_destroy,
-    .server_plan = s_server_plan,
+    .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
 };
@@ -294,7 +284,7 @@ const method_t method_vr_marina_online = {
     .worker_x = s_worker_x,
     .server_new = method_marina_server_new,
     .server_destroy = method_marina_server_destroy,
-    .server_plan = s_server_plan,
+    .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
 };
