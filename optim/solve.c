@@ -28,6 +28,39 @@ s_eval(const loss_t *losses, size_t n, const vec_t *x, vec_t *g, vec_t *tmp)
     return f / (double) n;
 }
 
+//  The checks both solvers make of their arguments; writes L = max_i L_i and mu = min_i lambda_i.
+static int
+s_check(const loss_t *losses,
+        size_t n,
+        const vec_t *x0,
+        double tol,
+        const vec_t *x_out,
+        double *L,
+        double *mu,
+        mr_err_t *err)
+{
+    if (n == 0)
+        return mr_err_set(err, MR_EINVAL, "solve: no losses to minimise");
+    if (!(tol >= 0.0))
+        return mr_err_set(err, MR_EINVAL, "solve: tolerance %g must be >= 0", tol);
+    size_t d = x0->dim;
+    if (x_out->dim != d)
+        return mr_err_set(err, MR_EDIM, "solve: output has dim %zu, x0 has %zu", x_out->dim, d);
+    *L = 0.0;
+    *mu = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!loss_kind_is_convex(losses[i].kind))
+            return mr_err_set(err, MR_EINVAL, "solve: loss %zu is '%s', not convex", i,
+                              loss_kind_name(losses[i].kind));
+        if (losses[i].data->cols != d)
+            return mr_err_set(err, MR_EDIM, "solve: loss %zu has dim %zu, x0 has %zu", i,
+                              losses[i].data->cols, d);
+        *L = fmax(*L, loss_smoothness(&losses[i]));
+        *mu = fmin(*mu, losses[i].lambda);
+    }
+    return MR_OK;
+}
+
 int
 solve_minimize(const loss_t *losses,
                size_t n,
@@ -38,24 +71,11 @@ solve_minimize(const loss_t *losses,
                double *f_out,
                mr_err_t *err)
 {
-    if (n == 0)
-        return mr_err_set(err, MR_EINVAL, "solve: no losses to minimise");
-    if (!(tol >= 0.0))
-        return mr_err_set(err, MR_EINVAL, "solve: tolerance %g must be >= 0", tol);
+    double L, mu;
+    int checked = s_check(losses, n, x0, tol, x_out, &L, &mu, err);
+    if (checked != MR_OK)
+        return checked;
     size_t d = x0->dim;
-    if (x_out->dim != d)
-        return mr_err_set(err, MR_EDIM, "solve: output has dim %zu, x0 has %zu", x_out->dim, d);
-    double L = 0.0, mu = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        if (!loss_kind_is_convex(losses[i].kind))
-            return mr_err_set(err, MR_EINVAL, "solve: loss %zu is '%s', not convex", i,
-                              loss_kind_name(losses[i].kind));
-        if (losses[i].data->cols != d)
-            return mr_err_set(err, MR_EDIM, "solve: loss %zu has dim %zu, x0 has %zu", i,
-                              losses[i].data->cols, d);
-        L = fmax(L, loss_smoothness(&losses[i]));
-        mu = fmin(mu, losses[i].lambda);
-    }
     //  L = 0 only for all-zero data without l2: f is constant, and any point is optimal.
     double step = L > 0.0 ? 1.0 / L : 0.0;
     double beta_sc = mu > 0.0 ? (sqrt(L) - sqrt(mu)) / (sqrt(L) + sqrt(mu)) : -1.0;
@@ -155,27 +175,14 @@ solve_minimize_prox(const loss_t *losses,
                     double *F_out,
                     mr_err_t *err)
 {
-    if (n == 0)
-        return mr_err_set(err, MR_EINVAL, "solve: no losses to minimise");
-    if (!(tol >= 0.0))
-        return mr_err_set(err, MR_EINVAL, "solve: tolerance %g must be >= 0", tol);
     mr_err_t perr;
-    if (prox_check(reg, &perr) != MR_OK)
+    if (n > 0 && tol >= 0.0 && prox_check(reg, &perr) != MR_OK)
         return mr_err_set(err, MR_EINVAL, "solve: %s", perr.text);
+    double L, mu;
+    int checked = s_check(losses, n, x0, tol, x_out, &L, &mu, err);
+    if (checked != MR_OK)
+        return checked;
     size_t d = x0->dim;
-    if (x_out->dim != d)
-        return mr_err_set(err, MR_EDIM, "solve: output has dim %zu, x0 has %zu", x_out->dim, d);
-    double L = 0.0, mu = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        if (!loss_kind_is_convex(losses[i].kind))
-            return mr_err_set(err, MR_EINVAL, "solve: loss %zu is '%s', not convex", i,
-                              loss_kind_name(losses[i].kind));
-        if (losses[i].data->cols != d)
-            return mr_err_set(err, MR_EDIM, "solve: loss %zu has dim %zu, x0 has %zu", i,
-                              losses[i].data->cols, d);
-        L = fmax(L, loss_smoothness(&losses[i]));
-        mu = fmin(mu, losses[i].lambda);
-    }
     prox_cfg_t r = *reg;
     double l2 = 0.0;
     if (r.kind == PROX_L2) {
