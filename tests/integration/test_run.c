@@ -97,6 +97,28 @@ test_same_seed_gives_identical_rows(void **state)
 }
 
 static void
+test_threads_ipc_and_tcp_give_the_same_rows(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=tcp", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=ipc", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", NULL), 0);
+    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 3, 0);
+    // The actors are the same code whatever carries the frames: the math and the bits agree.
+    const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, nnz_up, "
+                       "oracle_calls";
+    char sql[512];
+    for (int run = 2; run <= 3; run++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 1 EXCEPT "
+                 "SELECT %s FROM rounds WHERE run_id = %d)",
+                 cols, cols, run);
+        assert_near(s_q(f, sql), 0, 0);
+    }
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 3"), 201, 0);
+}
+
+static void
 test_identity_marina_matches_gradient_descent(void **state)
 {
     fixture_t *f = *state;
@@ -348,6 +370,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_demo_records_every_round_and_the_config, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_ipc_and_tcp_give_the_same_rows, pu_setup,
+                                        pu_teardown),
         cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_randk_bits_follow_the_coin_schedule, pu_setup,
