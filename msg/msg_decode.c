@@ -1,0 +1,719 @@
+//  msg_decode.c - msg_decode(), strict: it never crashes or reads out of bounds, whatever the bytes.
+//
+//  Decoding runs in three steps. s_skim() walks the raw bytes once, checking that the frame holds
+//  exactly one complete MessagePack object and that no container announces more elements than
+//  bytes are left; only then does msgpack_unpack() build the object tree, so a 5-byte frame can
+//  never make it allocate room for four billion elements. s_decode_object() then checks the
+//  tree against the schema of its message type and copies the fields into the msg_t.
+#include "msg_impl.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Containers nested deeper than this are rejected by s_skim() (our messages are flat).
+#define S_MAX_DEPTH 16
+//  The zone holds the object tree of one message (<= 22 objects of 24 bytes; it grows if not).
+#define S_ZONE_CHUNK 1024
+//  Most fields of any message type (STATS).
+#define S_MAX_FIELDS 16
+
+//  The statuses a STOP may carry (msg.h).
+static const char *const s_statuses[] = {"completed", "failed", "aborted"};
+
+//  --------------------------------------------------------------------------------------------
+//  Decoding, step 1: walk the raw bytes without building anything.
+
+static uint64_t
+s_be(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+//  Checks that data holds exactly one complete MessagePack object, nested at most S_MAX_DEPTH
+//  deep, in which no container announces more elements than there are bytes left (every element
+//  takes at least one byte). This bounds what msgpack_unpack() allocates by the frame's size.
+static int
+s_skim(const unsigned char *p, size_t size, mr_err_t *err)
+{
+    uint64_t left[S_MAX_DEPTH];  // elements still to read in each open container
+    int depth = 0;
+    uint64_t pending = 1;  // objects announced and not yet started, over all open containers
+    size_t off = 0;
+    do {
+        if (off >= size)
+            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
+                              size);
+        unsigned char b = p[off++];
+        pending--;
+        size_t head = 0;       // length bytes that follow b
+        uint64_t payload = 0;  // bytes of data after those
+        uint64_t entries = 0;  // elements, if b opens a container
+        int container = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            // fixint, nil, bool: the byte is the whole object
+        } else if (b <= 0x8f) {  // fixmap: a key and a value per entry
+            container = 1;
+            entries = 2 * (uint64_t) (b & 0x0f);
+        } else if (b <= 0x9f) {  // fixarray
+            container = 1;
+            entries = b & 0x0f;
+        } else if (b <= 0xbf) {
+            payload = b & 0x1f;
+        } else {
+            switch (b) {
+                case 0xc4:  // bin 8/16/32
+                case 0xc5:
+                case 0xc6:
+                    head = (size_t) 1 << (b - 0xc4);
+                    break;
+                case 0xc7:  // ext 8/16/32: length, then a type byte
+                case 0xc8:
+                case 0xc9:
+                    head = (size_t) 1 << (b - 0xc7);
+                    payload = 1;
+                    break;
+                case 0xca:
+                    payload = 4;
+                    break;
+                case 0xcb:
+                    payload = 8;
+                    break;
+                case 0xcc:  // uint 8/16/32/64
+                case 0xcd:
+                case 0xce:
+                case 0xcf:
+                    payload = (uint64_t) 1 << (b - 0xcc);
+                    break;
+                case 0xd0:  // int 8/16/32/64
+                case 0xd1:
+                case 0xd2:
+                case 0xd3:
+                    payload = (uint64_t) 1 << (b - 0xd0);
+                    break;
+                case 0xd4:  // fixext 1/2/4/8/16, plus the type byte
+                case 0xd5:
+                case 0xd6:
+                case 0xd7:
+                case 0xd8:
+                    payload = 1 + ((uint64_t) 1 << (b - 0xd4));
+                    break;
+                case 0xd9:  // str 8/16/32
+                case 0xda:
+                case 0xdb:
+                    head = (size_t) 1 << (b - 0xd9);
+                    break;
+                case 0xdc:  // array 16/32
+                case 0xdd:
+                    head = (size_t) 1 << (b - 0xdc + 1);
+                    container = 1;
+                    break;
+                case 0xde:  // map 16/32
+                case 0xdf:
+                    head = (size_t) 1 << (b - 0xde + 1);
+                    container = 2;
+                    break;
+                default:  // 0xc1 is never used
+                    return mr_err_set(err, MR_EMALFORMED,
+                                      "byte 0x%02x at offset %zu is not MessagePack", b, off - 1);
+            }
+        }
+        if (head > size - off)
+            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
+                              size);
+        if (head > 0) {
+            uint64_t n = s_be(p + off, head);
+            off += head;
+            if (container)
+                entries = (uint64_t) container * n;  // a map has a key and a value per entry
+            else
+                payload += n;
+        }
+        if (payload > size - off || pending > size - off - payload)
+            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
+                              size);
+        off += (size_t) payload;
+        if (container && entries > 0) {
+            if (entries > size - off - pending)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "a container at offset %zu announces %" PRIu64
+                                  " elements but only %zu bytes follow",
+                                  off, entries, size - off);
+            if (depth == S_MAX_DEPTH)
+                return mr_err_set(err, MR_EMALFORMED, "containers nested deeper than %d",
+                                  S_MAX_DEPTH);
+            left[depth++] = entries;
+            pending += entries;
+        } else {
+            // One object is complete; so is every container it completes.
+            while (depth > 0 && --left[depth - 1] == 0)
+                depth--;
+        }
+    } while (depth > 0);
+    if (off < size)
+        return mr_err_set(err, MR_EMALFORMED, "%zu trailing bytes after the message", size - off);
+    return MR_OK;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Decoding, step 2: check the object tree against the schema.
+
+static const char *
+s_mp_type_name(msgpack_object_type t)
+{
+    switch (t) {
+        case MSGPACK_OBJECT_NIL:
+            return "nil";
+        case MSGPACK_OBJECT_BOOLEAN:
+            return "bool";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return "positive integer";
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return "negative integer";
+        case MSGPACK_OBJECT_FLOAT32:
+            return "float32";
+        case MSGPACK_OBJECT_FLOAT64:
+            return "float64";
+        case MSGPACK_OBJECT_STR:
+            return "str";
+        case MSGPACK_OBJECT_ARRAY:
+            return "array";
+        case MSGPACK_OBJECT_MAP:
+            return "map";
+        case MSGPACK_OBJECT_BIN:
+            return "bin";
+        case MSGPACK_OBJECT_EXT:
+            return "ext";
+    }
+    return "unknown object";
+}
+
+//  The offset of the first byte that is NUL or not valid UTF-8 (no overlongs, no surrogates,
+//  nothing above U+10FFFF), or n if the n bytes are clean.
+static size_t
+s_utf8_bad(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        uint32_t cp, min;
+        if (c == 0)
+            return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+            min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+            min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return i;
+        }
+        if (n - i < len)
+            return i;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += len;
+    }
+    return n;
+}
+
+//  Checks one field against its description and extracts its value.
+int
+msg_field(
+    const char *type, const msg_field_t *fd, const msgpack_object *o, msg_val_t *v, mr_err_t *err)
+{
+    memset(v, 0, sizeof *v);
+    const char *got = s_mp_type_name(o->type);
+    switch (fd->kind) {
+        case MSG_F_UINT:
+            if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' is %" PRId64 ", expected 0..%" PRIu64, type, fd->name,
+                                  o->via.i64, fd->max);
+            if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' is a %s, expected an unsigned integer", type, fd->name,
+                                  got);
+            if (o->via.u64 > fd->max)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' is %" PRIu64 ", expected 0..%" PRIu64, type, fd->name,
+                                  o->via.u64, fd->max);
+            v->u = o->via.u64;
+            return MR_OK;
+        case MSG_F_COIN:
+            if (o->type == MSGPACK_OBJECT_BOOLEAN) {
+                v->u = o->via.boolean ? 1 : 0;
+                return MR_OK;
+            }
+            if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= 1) {
+                v->u = o->via.u64;
+                return MR_OK;
+            }
+            return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bool or 0/1", type,
+                              fd->name, got);
+        case MSG_F_REAL:
+        case MSG_F_REAL_NAN:
+            if (o->type == MSGPACK_OBJECT_FLOAT64)
+                v->f = o->via.f64;
+            else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                v->f = (double) o->via.u64;
+            else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                v->f = (double) o->via.i64;
+            else
+                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a float64", type,
+                                  fd->name, got);
+            if (isinf(v->f) || (isnan(v->f) && fd->kind == MSG_F_REAL))
+                return mr_err_set(err, MR_ENONFINITE, "%s: '%s' is %g", type, fd->name, v->f);
+            return MR_OK;
+        case MSG_F_STR: {
+            if (o->type != MSGPACK_OBJECT_STR)
+                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a str", type,
+                                  fd->name, got);
+            size_t n = o->via.str.size;
+            if (n > fd->max)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' has %zu bytes, at most %" PRIu64 " allowed", type,
+                                  fd->name, n, fd->max);
+            size_t bad = s_utf8_bad((const unsigned char *) o->via.str.ptr, n);
+            if (bad < n)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' has a NUL or invalid UTF-8 byte at offset %zu", type,
+                                  fd->name, bad);
+            v->p = o->via.str.ptr;
+            v->n = n;
+            return MR_OK;
+        }
+        case MSG_F_VEC:
+            if (o->type == MSGPACK_OBJECT_ARRAY) {
+                v->o = o;
+                return MR_OK;
+            }
+            if (o->type != MSGPACK_OBJECT_BIN)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "%s: '%s' is a %s, expected a bin or an array", type, fd->name,
+                                  got);
+            v->p = o->via.bin.ptr;
+            v->n = o->via.bin.size;
+            return MR_OK;
+        case MSG_F_BIN:
+        case MSG_F_BIN_NIL:
+            if (o->type == MSGPACK_OBJECT_NIL && fd->kind == MSG_F_BIN_NIL) {
+                v->nil = 1;
+                return MR_OK;
+            }
+            if (o->type != MSGPACK_OBJECT_BIN)
+                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bin%s", type,
+                                  fd->name, got, fd->kind == MSG_F_BIN_NIL ? " or nil" : "");
+            v->p = o->via.bin.ptr;
+            v->n = o->via.bin.size;
+            return MR_OK;
+    }
+    return mr_err_set(err, MR_EMALFORMED, "%s: '%s' has no schema", type, fd->name);
+}
+
+//  Little-endian loads from unaligned bytes; the compilers we use turn these into single loads.
+static uint32_t
+s_le32(const unsigned char *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+static uint64_t
+s_le64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int k = 7; k >= 0; k--)
+        u = (u << 8) | p[k];
+    return u;
+}
+#endif
+
+//  Copies n doubles from bin bytes (8 * n of them) to x, then rejects NaN and Inf (x is then
+//  partly written, which is fine: a failed decode leaves m's vectors unspecified). what names the
+//  vector in the error; coord maps the j-th value to its coordinate (NULL: j itself).
+int
+msg_get_f64s(
+    double *x, const char *bytes, size_t n, const uint32_t *coord, const char *what, mr_err_t *err)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(x, bytes, 8 * n);  // the wire order is ours: one copy, alignment-safe
+#else
+    const unsigned char *p = (const unsigned char *) bytes;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t u = s_le64(p + 8 * j);
+        memcpy(&x[j], &u, sizeof x[j]);
+    }
+#endif
+    for (size_t j = 0; j < n; j++) {
+        if (!isfinite(x[j])) {
+            size_t c = coord ? coord[j] : j;
+            return mr_err_set(err, MR_ENONFINITE, "%s: coordinate %zu is %s", what, c,
+                              isnan(x[j]) ? "NaN" : (x[j] > 0 ? "+Inf" : "-Inf"));
+        }
+    }
+    return MR_OK;
+}
+
+//  Checks a bin that must hold exactly dim doubles.
+static int
+s_check_dense(const msg_val_t *v, size_t dim, const char *what, mr_err_t *err)
+{
+    if (v->n % 8 != 0 || v->n / 8 != dim)
+        return mr_err_set(err, MR_EDIM, "%s: got %zu bytes (%zu doubles), expected %zu (d = %zu)",
+                          what, v->n, v->n / 8, 8 * dim, dim);
+    return MR_OK;
+}
+
+//  Copies a str field into a NUL-terminated string owned by m (owned[slot]); NULL if out of memory.
+static char *
+s_take_str(msg_t *m, size_t slot, const msg_val_t *v)
+{
+    assert(slot < sizeof m->owned / sizeof m->owned[0]);
+    char *s = malloc(v->n + 1);
+    if (!s)
+        return NULL;
+    if (v->n > 0)
+        memcpy(s, v->p, v->n);
+    s[v->n] = '\0';
+    m->owned[slot] = s;
+    return s;
+}
+
+static int
+s_decode_update(msg_t *m, const msg_val_t *v, size_t dim, mr_err_t *err)
+{
+    cvec_t *up = &m->up;
+    m->round = v[0].u;
+    m->sender = (uint32_t) v[1].u;
+    m->oracle_calls = v[6].u;
+    char what[80];
+    snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64, m->sender,
+             m->round);
+    if (v[3].u != dim)
+        return mr_err_set(err, MR_EDIM, "%s: got dim %" PRIu64 ", expected %zu", what, v[3].u, dim);
+    if (v[5].o)
+        return msg_decode_compact(m, v, dim, what, err);
+    up->enc = CVEC_ENC_RAW;
+    if (v[2].u == CVEC_DENSE) {
+        if (v[4].p)
+            return mr_err_set(err, MR_EMALFORMED, "%s: a dense update must have idx nil", what);
+        int rc = s_check_dense(&v[5], dim, what, err);
+        if (rc == MR_OK)
+            rc = msg_get_f64s(up->val, v[5].p, dim, NULL, what, err);
+        if (rc != MR_OK)
+            return rc;
+        up->kind = CVEC_DENSE;
+        up->dim = dim;
+        up->nnz = dim;
+        return MR_OK;
+    }
+    if (!v[4].p)
+        return mr_err_set(err, MR_EMALFORMED, "%s: a sparse update needs an idx bin", what);
+    if (v[4].n % 4 != 0)
+        return mr_err_set(err, MR_EDIM, "%s: idx has %zu bytes, not a multiple of 4", what, v[4].n);
+    size_t nnz = v[4].n / 4;
+    if (nnz > dim)
+        return mr_err_set(err, MR_EDIM, "%s: got %zu sparse entries, expected at most d = %zu",
+                          what, nnz, dim);
+    if (v[5].n % 8 != 0 || v[5].n / 8 != nnz)
+        return mr_err_set(err, MR_EDIM, "%s: val has %zu bytes, expected %zu (8 per index)", what,
+                          v[5].n, 8 * nnz);
+    const unsigned char *ip = (const unsigned char *) v[4].p;
+    for (size_t j = 0; j < nnz; j++) {
+        uint32_t i = s_le32(ip + 4 * j);
+        if (i >= dim)
+            return mr_err_set(err, MR_EDIM, "%s: idx[%zu] = %" PRIu32 " is out of range 0..%zu",
+                              what, j, i, dim - 1);
+        if (j > 0 && i <= up->idx[j - 1])
+            return mr_err_set(err, MR_EMALFORMED,
+                              "%s: idx[%zu] = %" PRIu32 " does not increase (idx[%zu] = %" PRIu32
+                              ")",
+                              what, j, i, j - 1, up->idx[j - 1]);
+        up->idx[j] = i;
+    }
+    int rc = msg_get_f64s(up->val, v[5].p, nnz, up->idx, what, err);
+    if (rc != MR_OK)
+        return rc;
+    up->kind = CVEC_SPARSE;
+    up->dim = dim;
+    up->nnz = nnz;
+    return MR_OK;
+}
+
+//  A ROUND's participants: nil (every worker) or a bin of non-decreasing uint32 ids.
+static int
+s_decode_part(msg_t *m, const msg_val_t *v, mr_err_t *err)
+{
+    m->all_part = v->p == NULL;
+    m->npart = 0;
+    if (m->all_part)
+        return MR_OK;
+    if (v->n % 4 != 0)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "round %" PRIu64 ": part has %zu bytes, not a "
+                          "whole number of uint32 ids",
+                          m->round, v->n);
+    size_t n = v->n / 4;
+    if (n > MSG_MAX_WORKERS)
+        return mr_err_set(err, MR_EMALFORMED, "round %" PRIu64 ": %zu participants", m->round, n);
+    if (msg_part_reserve(m, n) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "round: out of memory for %zu participants", n);
+    const unsigned char *p = (const unsigned char *) v->p;
+    for (size_t j = 0; j < n; j++) {
+        m->part[j] = s_le32(p + 4 * j);
+        if (j > 0 && m->part[j] < m->part[j - 1])
+            return mr_err_set(err, MR_EMALFORMED,
+                              "round %" PRIu64 ": participants not sorted "
+                              "(%u after %u)",
+                              m->round, m->part[j], m->part[j - 1]);
+    }
+    m->npart = n;
+    return MR_OK;
+}
+
+//  A STATS message's per-worker rows: nil or a bin of MSG_WORKER_BYTES per worker.
+static int
+s_decode_workers(msg_t *m, const msg_val_t *v, mr_err_t *err)
+{
+    round_stats_t *st = &m->stats;
+    st->nworkers = 0;
+    st->workers = NULL;
+    if (!v->p)
+        return MR_OK;
+    if (v->n % MSG_WORKER_BYTES != 0 || v->n / MSG_WORKER_BYTES > MSG_MAX_WORKERS)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "stats: workers has %zu bytes, not a whole number "
+                          "of %d-byte rows",
+                          v->n, MSG_WORKER_BYTES);
+    size_t n = v->n / MSG_WORKER_BYTES;
+    if (n > m->wcap) {
+        worker_stats_t *grown = realloc(m->wbuf, n * sizeof *grown);
+        if (!grown)
+            return mr_err_set(err, MR_ENOMEM, "stats: out of memory for %zu workers", n);
+        m->wbuf = grown;
+        m->wcap = n;
+    }
+    const unsigned char *p = (const unsigned char *) v->p;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f[6];
+        for (int j = 0; j < 6; j++) {
+            f[j] = 0;
+            for (int k = 7; k >= 0; k--)
+                f[j] = (f[j] << 8) | p[MSG_WORKER_BYTES * i + 8 * j + k];
+        }
+        if (f[5] > 1)
+            return mr_err_set(err, MR_EMALFORMED, "stats: worker %zu has sent = %" PRIu64, i, f[5]);
+        m->wbuf[i] = (worker_stats_t){f[0], f[1], f[2], f[3], f[4], (int) f[5]};
+    }
+    st->nworkers = (uint32_t) n;
+    st->workers = m->wbuf;
+    return MR_OK;
+}
+
+static int
+s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return mr_err_set(err, MR_EMALFORMED, "a message is a MessagePack array, got a %s",
+                          s_mp_type_name(o->type));
+    const msgpack_object_array *a = &o->via.array;
+    if (a->size < 2)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "an array of %" PRIu32 " elements; a message starts [version, type]",
+                          a->size);
+    const msgpack_object *ver = &a->ptr[0];
+    if (ver->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ver->via.u64 != MSG_VERSION)
+        return mr_err_set(err, MR_EVERSION, "protocol version %" PRIu64 ", expected %d",
+                          ver->via.u64, MSG_VERSION);
+    if (ver->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return mr_err_set(err, MR_EVERSION, "protocol version %" PRId64 ", expected %d",
+                          ver->via.i64, MSG_VERSION);
+    if (ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return mr_err_set(err, MR_EMALFORMED, "the protocol version is a %s, expected %d",
+                          s_mp_type_name(ver->type), MSG_VERSION);
+    const msgpack_object *to = &a->ptr[1];
+    if (to->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return mr_err_set(err, MR_EMALFORMED, "the message type is a %s, expected 1..%d",
+                          s_mp_type_name(to->type), MSG_STOP);
+    const msg_schema_t *schema = msg_schema(to->via.u64);
+    if (!schema)
+        return mr_err_set(err, MR_EMALFORMED, "unknown message type %" PRIu64, to->via.u64);
+    if (a->size - 2 != schema->nfields)
+        return mr_err_set(err, MR_EMALFORMED, "%s: got %" PRIu32 " fields, expected %zu",
+                          schema->name, a->size - 2, schema->nfields);
+
+    msg_val_t v[S_MAX_FIELDS];
+    assert(schema->nfields <= S_MAX_FIELDS);
+    for (size_t i = 0; i < schema->nfields; i++) {
+        int rc = msg_field(schema->name, &schema->fields[i], &a->ptr[2 + i], &v[i], err);
+        if (rc != MR_OK)
+            return rc;
+    }
+
+    size_t dim = m->g.dim;  // the run's d, from msg_init()
+    int rc = MR_OK;
+    m->type = (msg_type_t) to->via.u64;
+    switch (m->type) {
+        case MSG_HELLO:
+            m->role = (msg_role_t) v[0].u;
+            m->sender = (uint32_t) v[1].u;
+            m->pid = (uint32_t) v[2].u;
+            break;
+        case MSG_READY:
+            m->role = (msg_role_t) v[0].u;
+            m->sender = (uint32_t) v[1].u;
+            break;
+        case MSG_PING:
+            m->seq = v[0].u;
+            break;
+        case MSG_ROUND: {
+            m->seq = v[0].u;
+            m->round = v[1].u;
+            m->coin = (int) v[2].u;
+            m->has_g = v[3].p != NULL;
+            char what[48];
+            snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
+            if (m->has_g) {
+                rc = s_check_dense(&v[3], dim, what, err);
+                if (rc == MR_OK)
+                    rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+            }
+            if (rc == MR_OK)
+                rc = s_decode_part(m, &v[4], err);
+            break;
+        }
+        case MSG_UPDATE:
+            if (m->up.cap < dim || !m->up.val || !m->up.idx || !m->up.lev || !m->up.norm)
+                return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
+            rc = s_decode_update(m, v, dim, err);
+            break;
+        case MSG_METRICS: {
+            m->round = v[0].u;
+            m->sender = (uint32_t) v[1].u;
+            m->f = v[2].f;
+            char what[80];
+            snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
+                     m->sender, m->round);
+            rc = s_check_dense(&v[3], dim, what, err);
+            if (rc == MR_OK)
+                rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+            break;
+        }
+        case MSG_RESYNC:
+            m->sender = (uint32_t) v[0].u;
+            m->seq = v[1].u;
+            break;
+        case MSG_RUN: {
+            run_info_t *run = &m->run;
+            run->name = s_take_str(m, 0, &v[0]);
+            run->version = s_take_str(m, 1, &v[1]);
+            run->config = s_take_str(m, 2, &v[2]);
+            run->method = s_take_str(m, 3, &v[4]);
+            run->compressor = s_take_str(m, 4, &v[5]);
+            run->dataset = s_take_str(m, 5, &v[8]);
+            if (!run->name || !run->version || !run->config || !run->method || !run->compressor ||
+                !run->dataset)
+                rc = mr_err_set(err, MR_ENOMEM, "run: out of memory copying its strings");
+            run->seed = v[3].u;
+            run->n = (uint32_t) v[6].u;
+            run->dim = (uint32_t) v[7].u;
+            run->start_time = v[9].f;
+            run->f_star = v[10].f;
+            run->problem = s_take_str(m, 6, &v[11]);
+            if (!run->problem)
+                rc = mr_err_set(err, MR_ENOMEM, "run: out of memory copying its strings");
+            break;
+        }
+        case MSG_STATS: {
+            round_stats_t *st = &m->stats;
+            st->round = v[0].u;
+            st->coin = (int) v[1].u;
+            st->f = v[2].f;
+            st->grad_norm_sq = v[3].f;
+            st->bits_paper_up = v[4].u;
+            st->bits_model_up = v[5].u;
+            st->bytes_wire_up = v[6].u;
+            st->bits_paper_down = v[7].u;
+            st->bits_model_down = v[8].u;
+            st->bytes_wire_down = v[9].u;
+            st->nnz_up = v[10].u;
+            st->oracle_calls = v[11].u;
+            st->participants = (uint32_t) v[12].u;
+            st->wall_time_s = v[13].f;
+            st->gap = v[14].f;
+            rc = s_decode_workers(m, &v[15], err);
+            break;
+        }
+        case MSG_STOP: {
+            size_t k = 0, nstatus = sizeof s_statuses / sizeof s_statuses[0];
+            while (k < nstatus &&
+                   !(strlen(s_statuses[k]) == v[0].n && memcmp(s_statuses[k], v[0].p, v[0].n) == 0))
+                k++;
+            if (k == nstatus)
+                return mr_err_set(err, MR_EMALFORMED,
+                                  "stop: status '%.*s' is not completed, failed or aborted",
+                                  (int) v[0].n, v[0].p);
+            m->status = s_take_str(m, 0, &v[0]);
+            m->reason = s_take_str(m, 1, &v[1]);
+            if (!m->status || !m->reason)
+                rc = mr_err_set(err, MR_ENOMEM, "stop: out of memory copying its strings");
+            break;
+        }
+    }
+    return rc;
+}
+
+int
+msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
+{
+    assert(m);
+    mr_err_clear(err);
+    msg_release_strings(m);
+    if (!data && size > 0)
+        return mr_err_set(err, MR_EINVAL, "no data");
+    int rc = s_skim(data, size, err);
+    if (rc != MR_OK)
+        return rc;
+
+    msgpack_zone zone;
+    if (!msgpack_zone_init(&zone, S_ZONE_CHUNK))
+        return mr_err_set(err, MR_ENOMEM, "out of memory decoding a %zu-byte frame", size);
+    msgpack_object obj;
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack(data, size, &off, &zone, &obj);
+    if (ur == MSGPACK_UNPACK_SUCCESS)
+        rc = s_decode_object(m, &obj, err);
+    else if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
+        rc = mr_err_set(err, MR_ENOMEM, "out of memory decoding a %zu-byte frame", size);
+    else  // s_skim() accepted the frame, so this would be a disagreement between the two
+        rc = mr_err_set(err, MR_EMALFORMED, "MessagePack parse error (%d) in a %zu-byte frame",
+                        (int) ur, size);
+    msgpack_zone_destroy(&zone);
+    if (rc != MR_OK)
+        msg_release_strings(m);  // no half-decoded RUN is left pointing at freed strings
+    return rc;
+}

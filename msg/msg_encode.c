@@ -1,0 +1,244 @@
+//  msg_encode.c - msg_encode(): a msgpack_packer whose write callback appends to a reused
+//  msg_buf_t, so that encoding allocates nothing once the buffer is warm. The compact vector
+//  formats of an UPDATE are packed by msg_cvec.c.
+#include "msg_impl.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Makes room for extra more bytes; the capacity only grows (doubling), so a buffer reused for
+//  messages of one size stops allocating after the first.
+int
+msg_buf_reserve(msg_buf_t *b, size_t extra)
+{
+    if (extra <= b->cap - b->size)
+        return 0;
+    if (extra > SIZE_MAX - b->size)
+        return -1;
+    size_t need = b->size + extra;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *data = realloc(b->data, cap);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int
+s_buf_write(void *data, const char *buf, size_t len)
+{
+    msg_buf_t *b = data;
+    if (len == 0)
+        return 0;
+    if (msg_buf_reserve(b, len))
+        return -1;
+    memcpy(b->data + b->size, buf, len);
+    b->size += len;
+    return 0;
+}
+
+//  Appends a bin of n little-endian IEEE-754 doubles, written straight into the buffer.
+int
+msg_pack_f64s(msgpack_packer *pk, msg_buf_t *b, const double *x, size_t n)
+{
+    assert(n <= MSG_MAX_DIM);
+    if (msgpack_pack_bin(pk, 8 * n) || msg_buf_reserve(b, 8 * n))
+        return -1;
+    unsigned char *out = (unsigned char *) b->data + b->size;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(out, x, 8 * n);
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &x[i], 8);
+        for (int k = 0; k < 8; k++)
+            out[8 * i + k] = (unsigned char) (u >> (8 * k));
+    }
+#endif
+    b->size += 8 * n;
+    return 0;
+}
+
+//  Appends a bin of n little-endian uint32 indices.
+static int
+s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
+{
+    assert(n <= MSG_MAX_DIM);
+    if (msgpack_pack_bin(pk, 4 * n) || msg_buf_reserve(b, 4 * n))
+        return -1;
+    unsigned char *out = (unsigned char *) b->data + b->size;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(out, idx, 4 * n);
+#else
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++)
+            out[4 * i + k] = (unsigned char) (idx[i] >> (8 * k));
+#endif
+    b->size += 4 * n;
+    return 0;
+}
+
+//  Appends a bin of the per-worker rows of a STATS message (nil when there are none).
+static int
+s_pack_workers(msgpack_packer *pk, msg_buf_t *b, const round_stats_t *st)
+{
+    if (st->nworkers == 0 || !st->workers)
+        return msgpack_pack_nil(pk);
+    size_t bytes = (size_t) st->nworkers * MSG_WORKER_BYTES;
+    if (msgpack_pack_bin(pk, bytes) || msg_buf_reserve(b, bytes))
+        return -1;
+    unsigned char *out = (unsigned char *) b->data + b->size;
+    for (uint32_t i = 0; i < st->nworkers; i++) {
+        const worker_stats_t *w = &st->workers[i];
+        uint64_t f[6] = {w->bits_paper_up, w->bits_model_up, w->bytes_wire_up,
+                         w->nnz_up,        w->oracle_calls,  (uint64_t) (w->sent != 0)};
+        for (int j = 0; j < 6; j++)
+            for (int k = 0; k < 8; k++)
+                *out++ = (unsigned char) (f[j] >> (8 * k));
+    }
+    b->size += bytes;
+    return 0;
+}
+
+//  A NULL string (a field the caller left unset) travels as "".
+static int
+s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    return msgpack_pack_str_with_body(pk, s ? s : "", len);
+}
+
+static int
+s_pack_coin(msgpack_packer *pk, int coin)
+{
+    return coin ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+int
+msg_encode(const msg_t *m, msg_buf_t *out)
+{
+    assert(m && out);
+    const msg_schema_t *schema = msg_schema((uint64_t) m->type);
+    if (!schema)
+        return MR_EINVAL;
+    out->size = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+
+    //  Each pack call returns 0 or -1 (our callback's out of memory); or-ing keeps the code flat.
+    int r = msgpack_pack_array(&pk, 2 + schema->nfields);
+    r |= msgpack_pack_uint8(&pk, MSG_VERSION);
+    r |= msgpack_pack_uint8(&pk, (uint8_t) m->type);
+    switch (m->type) {
+        case MSG_HELLO:
+            r |= msgpack_pack_uint32(&pk, (uint32_t) m->role);
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint32(&pk, m->pid);
+            break;
+        case MSG_READY:
+            r |= msgpack_pack_uint32(&pk, (uint32_t) m->role);
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            break;
+        case MSG_PING:
+            r |= msgpack_pack_uint64(&pk, m->seq);
+            break;
+        case MSG_ROUND:
+            r |= msgpack_pack_uint64(&pk, m->seq);
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= s_pack_coin(&pk, m->coin);
+            if (m->has_g)
+                r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            else
+                r |= msgpack_pack_nil(&pk);
+            if (m->all_part)
+                r |= msgpack_pack_nil(&pk);
+            else
+                r |= s_pack_u32s(&pk, out, m->part, m->npart);
+            break;
+        case MSG_UPDATE: {
+            const cvec_t *up = &m->up;
+            int sparse = up->kind == CVEC_SPARSE;
+            assert(!sparse || (up->nnz <= up->dim && up->nnz <= up->cap));
+            if (up->enc != CVEC_ENC_RAW && msg_check_compact(up) != MR_OK) {
+                out->size = 0;
+                return MR_EINVAL;
+            }
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint8(&pk, sparse ? CVEC_SPARSE : CVEC_DENSE);
+            r |= msgpack_pack_uint64(&pk, up->dim);
+            if (up->enc != CVEC_ENC_RAW) {
+                r |= msg_pack_compact(&pk, out, up);
+            } else if (sparse) {
+                r |= s_pack_u32s(&pk, out, up->idx, up->nnz);
+                r |= msg_pack_f64s(&pk, out, up->val, up->nnz);
+            } else {
+                r |= msgpack_pack_nil(&pk);
+                r |= msg_pack_f64s(&pk, out, up->val, up->dim);
+            }
+            r |= msgpack_pack_uint64(&pk, m->oracle_calls);
+            break;
+        }
+        case MSG_METRICS:
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_double(&pk, m->f);
+            r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            break;
+        case MSG_RESYNC:
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint64(&pk, m->seq);
+            break;
+        case MSG_RUN: {
+            const run_info_t *run = &m->run;
+            r |= s_pack_str(&pk, run->name);
+            r |= s_pack_str(&pk, run->version);
+            r |= s_pack_str(&pk, run->config);
+            r |= msgpack_pack_uint64(&pk, run->seed);
+            r |= s_pack_str(&pk, run->method);
+            r |= s_pack_str(&pk, run->compressor);
+            r |= msgpack_pack_uint32(&pk, run->n);
+            r |= msgpack_pack_uint32(&pk, run->dim);
+            r |= s_pack_str(&pk, run->dataset);
+            r |= msgpack_pack_double(&pk, run->start_time);
+            r |= msgpack_pack_double(&pk, run->f_star);
+            r |= s_pack_str(&pk, run->problem);
+            break;
+        }
+        case MSG_STATS: {
+            const round_stats_t *st = &m->stats;
+            r |= msgpack_pack_uint64(&pk, st->round);
+            r |= s_pack_coin(&pk, st->coin);
+            r |= msgpack_pack_double(&pk, st->f);
+            r |= msgpack_pack_double(&pk, st->grad_norm_sq);
+            r |= msgpack_pack_uint64(&pk, st->bits_paper_up);
+            r |= msgpack_pack_uint64(&pk, st->bits_model_up);
+            r |= msgpack_pack_uint64(&pk, st->bytes_wire_up);
+            r |= msgpack_pack_uint64(&pk, st->bits_paper_down);
+            r |= msgpack_pack_uint64(&pk, st->bits_model_down);
+            r |= msgpack_pack_uint64(&pk, st->bytes_wire_down);
+            r |= msgpack_pack_uint64(&pk, st->nnz_up);
+            r |= msgpack_pack_uint64(&pk, st->oracle_calls);
+            r |= msgpack_pack_uint32(&pk, st->participants);
+            r |= msgpack_pack_double(&pk, st->wall_time_s);
+            r |= msgpack_pack_double(&pk, st->gap);
+            r |= s_pack_workers(&pk, out, st);
+            break;
+        }
+        case MSG_STOP:
+            r |= s_pack_str(&pk, m->status);
+            r |= s_pack_str(&pk, m->reason);
+            break;
+    }
+    return r ? MR_ENOMEM : MR_OK;
+}

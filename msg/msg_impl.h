@@ -1,0 +1,89 @@
+//  msg_impl.h - private to msg/: what the files of the wire protocol share (the schema types and
+//  tables, the encode buffer, the field checks and the compact vector formats). Nothing outside
+//  msg/ includes this header; use msg.h.
+#ifndef MSG_IMPL_H
+#define MSG_IMPL_H
+
+#include "msg.h"
+
+#include <msgpack.h>
+
+//  The largest d we can send: a vector of d doubles must fit in one bin32 (< 4 GiB).
+#define MSG_MAX_DIM ((size_t) (UINT32_MAX / 8))
+
+#define MSG_U32 ((uint64_t) UINT32_MAX)
+#define MSG_U64 UINT64_MAX
+#define MSG_KIB ((uint64_t) 1024)
+#define MSG_MIB (MSG_KIB * MSG_KIB)
+
+typedef enum {
+    MSG_F_UINT,      // non-negative integer <= max
+    MSG_F_COIN,      // bool, or the integer 0 or 1
+    MSG_F_REAL,      // float64 or integer; must be finite
+    MSG_F_REAL_NAN,  // float64 or integer; finite or NaN ("not evaluated"), never +-Inf
+    MSG_F_STR,       // UTF-8 str of at most max bytes, without NUL bytes
+    MSG_F_BIN,       // bin; its length is checked by the message's own rule
+    MSG_F_BIN_NIL,   // bin or nil
+    MSG_F_VEC,       // bin (float64 values) or array (a compact encoding, see s_levels/s_pow2)
+} msg_kind_t;
+
+typedef struct {
+    const char *name;  // as in docs/protocol.md
+    msg_kind_t kind;   // what the field must hold
+    uint64_t max;      // MSG_F_UINT: largest value; MSG_F_STR: most bytes
+} msg_field_t;
+
+typedef struct {
+    const char *name;           // msg_type_name()
+    const msg_field_t *fields;  // the fields after [version, type]
+    size_t nfields;             // how many
+} msg_schema_t;
+
+//  The schema of a message type (MSG_HELLO..MSG_STOP), or NULL.
+const msg_schema_t *msg_schema(uint64_t type);
+
+//  STATS "workers": per worker, 6 little-endian uint64: bits_paper_up, bits_model_up,
+//  bytes_wire_up, nnz_up, oracle_calls, sent (0/1).
+#define MSG_WORKER_BYTES 48
+#define MSG_MAX_WORKERS  (1u << 20)
+
+//  bits_paper of one POW2 value: a sign and an 8-bit exponent, as in the natural compression
+//  paper (which assumes float32); the wire needs 13 bits for the exponents of a double.
+#define MSG_POW2_PAPER_BITS 9
+
+typedef struct {
+    uint64_t u;               // MSG_F_UINT, MSG_F_COIN
+    double f;                 // MSG_F_REAL, MSG_F_REAL_NAN
+    const char *p;            // STR, BIN, BIN_NIL, VEC: the bytes, inside the frame; NULL for nil
+    size_t n;                 // their length
+    int nil;                  // MSG_F_BIN_NIL: 1 if the field was nil
+    const msgpack_object *o;  // MSG_F_VEC: the array of a compact encoding; NULL for a bin
+} msg_val_t;
+
+//  Lifecycle (msg.c). Frees the strings a previous decode left in m and forgets every pointer to
+//  them; makes room for n participants in m->part (MR_OK or MR_ENOMEM).
+void msg_release_strings(msg_t *m);
+int msg_part_reserve(msg_t *m, size_t n);
+
+//  Encoding (msg_encode.c). Makes room for extra more bytes in b (0 or -1, out of memory);
+//  appends a bin of n little-endian IEEE-754 doubles (0 or -1).
+int msg_buf_reserve(msg_buf_t *b, size_t extra);
+int msg_pack_f64s(msgpack_packer *pk, msg_buf_t *b, const double *x, size_t n);
+
+//  Decoding (msg_decode.c). Checks one field against its description and extracts its value;
+//  copies n doubles from bin bytes to x and rejects NaN and Inf (coord names the j-th value's
+//  coordinate in the error, NULL: j itself; what names the vector).
+int msg_field(
+    const char *type, const msg_field_t *fd, const msgpack_object *o, msg_val_t *v, mr_err_t *err);
+int msg_get_f64s(
+    double *x, const char *bytes, size_t n, const uint32_t *coord, const char *what, mr_err_t *err);
+
+//  Compact vector formats (msg_cvec.c). MR_OK if up's encoding fields describe its values
+//  exactly, else MR_EINVAL; appends idx and val of a LEVELS, POW2 or SKETCH update (0 or -1);
+//  decodes the idx and val of a compact UPDATE (v are its checked fields, v[5] an array) into
+//  m->up, what naming the update in errors.
+int msg_check_compact(const cvec_t *up);
+int msg_pack_compact(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up);
+int msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_err_t *err);
+
+#endif
