@@ -9,8 +9,11 @@
 #include "rng.h"
 
 #define PING_INTERVAL_MS 5
+#define REJECT_LOG_CAP   (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
+#define REJECT_WARN_MAX  5            // warnings logged per sender before they are only counted
 
 typedef enum {
+    NEXT_BAD = 2,  // an UPDATE that failed to decode, from a known sender (self->bad_*)
     NEXT_MSG = 1,  // self->in holds a valid message, self->frame_size its size
     NEXT_TIMEOUT = 0,
     NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
@@ -42,6 +45,23 @@ typedef struct {
     int burst;               // messages taken since the last poll
     int abort;               // a STOP arrived on the PULL socket
     char reason[256];        // why the run failed or was aborted
+    uint64_t *invalid;       // per sender: invalid updates so far
+    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached)
+    uint8_t *closed;         // per sender: this round's update slot is used (valid or rejected)
+    uint32_t round_rejected; // rejections in this round
+    char *rejlog;            // this round's "SENDER\tREASON\n" lines
+    size_t rejlen;           // bytes used in rejlog
+    uint32_t bad_sender;     // NEXT_BAD: the claimed sender, round and the decoder's reason
+    uint64_t bad_round;
+    char bad_reason[256];
+    int forwarded;           // the honest updates of this round went to the attackers
+    size_t honest;           // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
+    size_t max_nnz;          // entries a compressed update may carry (cfg->max_nnz, 0 = d)
+    int robust;              // the method aggregates robustly: absent updates are allowed
+    int fatal;               // the run cannot go on (reason set)
+    size_t open_up;          // update slots of this round still open
+    size_t open_honest;      // ... of them, honest workers'
+    msg_t fwd;               // an honest update forwarded to the attackers
 } s_server_t;
 
 static void
@@ -66,9 +86,14 @@ s_server_destroy(s_server_t **self_p)
     free(self->got_metrics);
     free(self->expected);
     free(self->wstats);
+    free(self->invalid);
+    free(self->excluded);
+    free(self->closed);
+    free(self->rejlog);
     vec_fini(&self->gmean);
     msg_fini(&self->in);
     msg_fini(&self->out);
+    msg_fini(&self->fwd);
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
@@ -108,6 +133,9 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->pipe = pipe;
     self->n = cfg->mp.n;
     self->dim = cfg->mp.dim;
+    self->robust = method_robust_wanted(&cfg->mp) && cfg->method->server_agg_dist_sq != NULL;
+    self->honest = cfg->honest > 0 && cfg->honest <= self->n ? cfg->honest : self->n;
+    self->max_nnz = cfg->max_nnz > 0 ? cfg->max_nnz : self->dim;
     size_t n = self->n, d = self->dim;
     rng_seed(&self->rng, cfg->seed, RNG_STREAM_SERVER);
     self->hello = calloc(n, 1);
@@ -120,8 +148,13 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->ups = calloc(n, sizeof(cvec_t));
     self->grads = calloc(n, sizeof(vec_t));
     self->up_ptrs = calloc(n, sizeof(cvec_t *));
+    self->invalid = calloc(n, sizeof(uint64_t));
+    self->excluded = calloc(n, 1);
+    self->closed = calloc(n, 1);
+    self->rejlog = calloc(REJECT_LOG_CAP, 1);
     int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
-              self->wstats && self->f && self->ups && self->grads && self->up_ptrs)
+              self->wstats && self->f && self->ups && self->grads && self->up_ptrs &&
+              self->invalid && self->excluded && self->closed && self->rejlog)
                  ? MR_OK
                  : MR_ENOMEM;
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
@@ -136,6 +169,8 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
         rc = msg_init(&self->in, d);
     if (rc == MR_OK)
         rc = msg_init(&self->out, d);
+    if (rc == MR_OK)
+        rc = msg_init(&self->fwd, d);
     if (rc != MR_OK) {
         mr_err_set(err, rc, "out of memory for n=%zu, d=%zu", n, d);
         goto fail;
@@ -163,6 +198,69 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
 fail:
     s_server_destroy(&self);
     return NULL;
+}
+
+//  Appends "SENDER\tREASON\n" ("-" for an unknown sender; tabs and newlines in the reason become
+//  spaces) to this round's rejection lines; lines past REJECT_LOG_CAP are only counted.
+static void
+s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
+{
+    char line[320];
+    int len = sender == UINT32_MAX ? snprintf(line, sizeof line, "-\t")
+                                   : snprintf(line, sizeof line, "%u\t", sender);
+    for (const char *c = reason; *c && len < (int) sizeof line - 2; c++)
+        line[len++] = *c == '\n' || *c == '\t' ? ' ' : *c;
+    line[len++] = '\n';
+    line[len] = '\0';
+    if (self->rejlen + (size_t) len + 1 < REJECT_LOG_CAP) {
+        memcpy(self->rejlog + self->rejlen, line, (size_t) len + 1);
+        self->rejlen += (size_t) len;
+    }
+}
+
+//  Closes sender i's update slot of this round (its update arrived, or was rejected).
+static void
+s_close_slot(s_server_t *self, uint32_t i)
+{
+    if (self->closed[i])
+        return;
+    self->closed[i] = 1;
+    self->open_up--;
+    if (i < self->honest)
+        self->open_honest--;
+}
+
+//  Rejects an update of sender i in round k for reason: recorded, counted towards exclusion; with
+//  an aggregator and close = 1 the sender's slot of this round is closed (it is absent from the
+//  aggregate). Without an aggregator the server keeps waiting for a valid update, and an excluded
+//  sender fails the run.
+static void
+s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, int close)
+{
+    self->rejected++;
+    self->round_rejected++;
+    self->invalid[i]++;
+    s_log_rejection(self, i, reason);
+    if (self->invalid[i] <= REJECT_WARN_MAX)
+        zsys_warning("server: round %llu: rejected an update from worker %u: %s",
+                     (unsigned long long) k, i, reason);
+    if (close && self->robust && self->expected[i] && !self->closed[i]) {
+        s_close_slot(self, i);
+        self->up_ptrs[i] = NULL;
+    }
+    if (self->cfg->max_invalid > 0 && self->invalid[i] >= self->cfg->max_invalid &&
+        !self->excluded[i]) {
+        self->excluded[i] = 1;
+        zsys_warning("server: worker %u excluded after %llu invalid updates", i,
+                     (unsigned long long) self->invalid[i]);
+        if (!self->robust && !self->fatal) {
+            // Without an aggregator every update is needed: the run cannot go on.
+            snprintf(self->reason, sizeof self->reason,
+                     "round %llu: worker %u excluded after %llu invalid updates (last: %s)",
+                     (unsigned long long) k, i, (unsigned long long) self->invalid[i], reason);
+            self->fatal = 1;
+        }
+    }
 }
 
 //  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
@@ -200,12 +298,25 @@ s_next(s_server_t *self, double deadline)
         }
         self->burst++;
         mr_err_t err;
+        // The decoder fills type, sender and round of an UPDATE before it checks its vector, so
+        // a bad update from a known sender can be recorded against that sender.
+        self->in.type = 0;
+        self->in.sender = UINT32_MAX;
         int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
                             : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
         zmq_msg_close(&frame);
+        if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
+            self->bad_sender = self->in.sender;
+            self->bad_round = self->in.round;
+            snprintf(self->bad_reason, sizeof self->bad_reason, "%s", err.text);
+            return NEXT_BAD;
+        }
         if (rc != MR_OK) {
             self->rejected++;
-            zsys_warning("server: rejected a message (%d bytes): %s", size, err.text);
+            self->round_rejected++;
+            s_log_rejection(self, UINT32_MAX, err.text);
+            if (self->rejected <= REJECT_WARN_MAX * 4)
+                zsys_warning("server: rejected a message (%d bytes): %s", size, err.text);
             continue;
         }
         self->frame_size = size;
@@ -267,6 +378,16 @@ s_abort_request(s_server_t *self)
     return 0;
 }
 
+//  1 if m's (role, sender) is a seat of this run: honest workers 0..G-1, attackers G..n-1.
+static int
+s_role_fits(const s_server_t *self, const msg_t *m)
+{
+    if (m->sender >= self->n)
+        return 0;
+    int attacker = m->sender >= self->honest;
+    return m->role == (attacker ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER);
+}
+
 //  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
 //  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
 static const char *
@@ -294,7 +415,7 @@ s_join(s_server_t *self)
             s_abort_request(self);
             return "aborted";
         }
-        if (m->type == MSG_HELLO && m->role == MSG_ROLE_WORKER && m->sender < self->n) {
+        if (m->type == MSG_HELLO && s_role_fits(self, m)) {
             if (self->hello[m->sender])
                 zsys_warning("server: worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
@@ -343,7 +464,7 @@ s_join(s_server_t *self)
             s_abort_request(self);
             return "aborted";
         }
-        if (m->type == MSG_READY && m->role == MSG_ROLE_WORKER && m->sender < self->n)
+        if (m->type == MSG_READY && s_role_fits(self, m))
             self->ready[m->sender] = 1;
         else if (m->type != MSG_HELLO)
             zsys_warning("server: unexpected %s from %u before round 0", msg_type_name(m->type),
@@ -354,26 +475,75 @@ s_join(s_server_t *self)
     return NULL;
 }
 
-//  Takes one message of round k into the per-worker slots; returns 1 if it was used.
+//  1 if round rd's updates pass through the compressor (then at most max_nnz entries each).
 static int
-s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
+s_round_compressed(const s_server_t *self, const method_round_t *rd)
+{
+    const method_t *method = self->cfg->method;
+    if (!method->uses_compressor)
+        return 0;
+    return method->round_compressed ? method->round_compressed(rd) : 1;
+}
+
+//  What s_accept() did with a message.
+typedef enum {
+    TOOK_NOTHING = 0,
+    TOOK_UPDATE = 1,
+    TOOK_METRICS = 2,
+} took_t;
+
+//  Checks an UPDATE of round k from sender i against the round; NULL if it may be used, else why
+//  not (in why).
+static const char *
+s_update_problem(s_server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why,
+                 size_t size)
+{
+    const msg_t *m = &self->in;
+    const method_t *method = self->cfg->method;
+    if (self->excluded[i])
+        snprintf(why, size, "worker %u is excluded (%llu invalid updates)", i,
+                 (unsigned long long) self->invalid[i]);
+    else if (!self->expected[i])
+        snprintf(why, size, "worker %u does not take part in round %llu", i,
+                 (unsigned long long) k);
+    else if (self->closed[i])
+        snprintf(why, size, "a second update from worker %u in round %llu", i,
+                 (unsigned long long) k);
+    else if (m->up.enc == CVEC_ENC_SKETCH && !method->sketched)
+        snprintf(why, size, "sketch coefficients from worker %u; method %s does not sketch", i,
+                 method->name);
+    else if (!method->sketched && s_round_compressed(self, rd) && m->up.nnz > self->max_nnz)
+        snprintf(why, size, "%zu entries from worker %u, the compressor allows %zu", m->up.nnz, i,
+                 self->max_nnz);
+    else
+        return NULL;
+    return why;
+}
+
+//  Takes one message of round k into the per-worker slots.
+static took_t
+s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
 {
     msg_t *m = &self->in;
     if (m->type == MSG_STOP)
-        return s_abort_request(self);
+        return (took_t) s_abort_request(self);
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
         if (m->type != MSG_READY && m->type != MSG_HELLO) {
             self->rejected++;
             zsys_warning("server: unexpected %s in round %llu", msg_type_name(m->type),
                          (unsigned long long) k);
         }
-        return 0;
+        return TOOK_NOTHING;
     }
     if (m->sender >= self->n) {
         self->rejected++;
-        zsys_warning("server: %s from unknown worker %u (n = %zu)", msg_type_name(m->type),
-                     m->sender, self->n);
-        return 0;
+        self->round_rejected++;
+        char why[128];
+        snprintf(why, sizeof why, "%s from unknown worker %u (n = %zu)", msg_type_name(m->type),
+                 m->sender, self->n);
+        s_log_rejection(self, UINT32_MAX, why);
+        zsys_warning("server: %s", why);
+        return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
         // The worker missed broadcasts: send the current round again (same seq).
@@ -382,64 +552,92 @@ s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
         int size = s_publish(self);
         if (size > 0)
             row->bytes_wire_down += (uint64_t) size;
-        return 0;
-    }
-    if (m->round != k) {
-        self->rejected++;
-        zsys_warning("server: stale %s from worker %u for round %llu (now %llu)",
-                     msg_type_name(m->type), m->sender, (unsigned long long) m->round,
-                     (unsigned long long) k);
-        return 0;
+        return TOOK_NOTHING;
     }
     uint32_t i = m->sender;
+    char why[256];
+    if (m->round != k) {
+        snprintf(why, sizeof why, "%s from worker %u for round %llu, %s round %llu",
+                 msg_type_name(m->type), i, (unsigned long long) m->round,
+                 m->round < k ? "stale: the server is in" : "a future round: the server is in",
+                 (unsigned long long) k);
+        if (m->type == MSG_UPDATE) {
+            s_reject_update(self, i, k, why, 0);
+        } else {
+            self->rejected++;
+            zsys_warning("server: %s", why);
+        }
+        return TOOK_NOTHING;
+    }
     if (m->type == MSG_UPDATE) {
-        if (!self->expected[i]) {
-            self->rejected++;
-            zsys_warning("server: update from worker %u, which does not take part in round %llu", i,
-                         (unsigned long long) k);
-            return 0;
-        }
-        if (self->got_up[i]) {
-            self->rejected++;
-            zsys_warning("server: duplicate update from worker %u in round %llu", i,
-                         (unsigned long long) k);
-            return 0;
-        }
-        // Sketch coefficients are not coordinates: only a sketching method can read them.
-        if (m->up.enc == CVEC_ENC_SKETCH && !self->cfg->method->sketched) {
-            self->rejected++;
-            zsys_warning("server: worker %u sent sketch coefficients in round %llu; method %s "
-                         "does not sketch",
-                         i, (unsigned long long) k, self->cfg->method->name);
-            return 0;
+        const char *problem = s_update_problem(self, i, k, rd, why, sizeof why);
+        if (problem) {
+            s_reject_update(self, i, k, problem, 1);
+            return TOOK_NOTHING;
         }
         // Swap buffers instead of copying: both have capacity d.
         cvec_t tmp = self->ups[i];
         self->ups[i] = m->up;
         m->up = tmp;
-        self->got_up[i] = 1;
+        s_close_slot(self, i);
+        self->up_ptrs[i] = &self->ups[i];
         msg_cost_t cost = msg_update_cost(&self->ups[i], (size_t) self->frame_size);
         row->bits_paper_up += cost.bits_paper;
         row->bits_model_up += cost.bits_model;
         row->bytes_wire_up += cost.bytes_wire;
         row->nnz_up += self->ups[i].nnz;
         row->oracle_calls += m->oracle_calls;
+        row->accepted++;
         self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
                                            self->ups[i].nnz, m->oracle_calls, 1};
-    } else {
-        if (self->got_metrics[i]) {
-            self->rejected++;
-            zsys_warning("server: duplicate metrics from worker %u in round %llu", i,
-                         (unsigned long long) k);
-            return 0;
-        }
-        vec_t tmp = self->grads[i];
-        self->grads[i] = m->g;
-        m->g = tmp;
-        self->f[i] = m->f;
-        self->got_metrics[i] = 1;
+        return TOOK_UPDATE;
     }
-    return 1;
+    if (i >= self->honest || self->got_metrics[i]) {
+        self->rejected++;
+        self->round_rejected++;
+        snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
+                 i >= self->honest ? "attacker seat:" : "duplicate", i,
+                 (unsigned long long) k);
+        s_log_rejection(self, i, why);
+        zsys_warning("server: %s", why);
+        return TOOK_NOTHING;
+    }
+    vec_t tmp = self->grads[i];
+    self->grads[i] = m->g;
+    m->g = tmp;
+    self->f[i] = m->f;
+    self->got_metrics[i] = 1;
+    return TOOK_METRICS;
+}
+
+//  The omniscient adversary: the round's valid honest updates, one UPDATE frame each (as their
+//  senders sent them), then a PING with the round's seq that ends the list. Not communication of
+//  the method: never counted in the row.
+static int
+s_forward_honest(s_server_t *self, uint64_t k)
+{
+    self->forwarded = 1;
+    msg_t *f = &self->fwd;
+    for (uint32_t i = 0; i < self->honest; i++) {
+        if (!self->up_ptrs[i])
+            continue;
+        cvec_t tmp = self->ups[i];
+        self->ups[i] = f->up;
+        f->up = tmp;
+        f->type = MSG_UPDATE;
+        f->round = k;
+        f->sender = i;
+        f->oracle_calls = self->wstats[i].oracle_calls;
+        int size = actor_send(zsock_resolve(self->pub), f, &self->buf, 0);
+        tmp = self->ups[i];
+        self->ups[i] = f->up;
+        f->up = tmp;
+        if (size < 0)
+            return -1;
+    }
+    f->type = MSG_PING;
+    f->seq = self->seq;
+    return actor_send(zsock_resolve(self->pub), f, &self->buf, 0) < 0 ? -1 : 0;
 }
 
 static const char *
@@ -468,11 +666,22 @@ s_rounds(s_server_t *self)
         memset(self->expected, rd.part ? 0 : 1, n);
         for (size_t j = 0; rd.part && j < rd.npart; j++)
             self->expected[rd.part[j]] = 1;
-        size_t takers = 0;
+        size_t takers = 0, honest = self->honest;
+        self->open_up = self->open_honest = 0;
         for (size_t i = 0; i < n; i++) {
             takers += self->expected[i];
             self->up_ptrs[i] = self->expected[i] ? &self->ups[i] : NULL;
+            // An excluded sender is absent from every later round (robust methods only).
+            self->closed[i] = !self->expected[i] || (self->robust && self->excluded[i]);
+            if (self->closed[i])
+                self->up_ptrs[i] = NULL;
+            self->open_up += !self->closed[i];
+            self->open_honest += !self->closed[i] && i < honest;
         }
+        self->round_rejected = 0;
+        self->rejlen = 0;
+        self->rejlog[0] = '\0';
+        self->forwarded = 0;
         memset(self->wstats, 0, n * sizeof *self->wstats);
         int size = s_publish(self);
         if (size < 0)
@@ -482,11 +691,17 @@ s_rounds(s_server_t *self)
         row.bits_paper_down = down.bits_paper * n;
         row.bits_model_down = down.bits_model * n;
         row.bytes_wire_down = down.bytes_wire * n;
-        memset(self->got_up, 0, n);
         memset(self->got_metrics, 0, n);
-        size_t pending = n + takers;  // n METRICS, one UPDATE per participant
+        size_t metrics_pending = honest;  // one METRICS per honest worker
         double deadline = actor_now() + cfg->timeout_s;
-        while (pending > 0) {
+        while (self->open_up > 0 || metrics_pending > 0) {
+            if (cfg->forward_honest && !self->forwarded && self->open_honest == 0 &&
+                s_forward_honest(self, k) < 0) {
+                snprintf(self->reason, sizeof self->reason,
+                         "round %llu: cannot forward the honest updates: %s",
+                         (unsigned long long) k, zmq_strerror(zmq_errno()));
+                return "failed";
+            }
             next_t got = s_next(self, deadline);
             if (got == NEXT_TERM) {
                 snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
@@ -494,18 +709,35 @@ s_rounds(s_server_t *self)
                 return "aborted";
             }
             if (got == NEXT_TIMEOUT) {
-                char missing[128];
-                for (size_t i = 0; i < n; i++)
-                    self->got_up[i] |= !self->expected[i];  // only the takers can be missing
-                s_list_missing(self->got_up, n, missing, sizeof missing);
+                char missing[72];
+                s_list_missing(self->closed, n, missing, sizeof missing);
+                for (size_t i = 0; i < honest; i++)
+                    self->got_up[i] = self->got_metrics[i];
+                char no_metrics[72];
+                s_list_missing(self->got_up, honest, no_metrics, sizeof no_metrics);
                 snprintf(self->reason, sizeof self->reason,
-                         "round %llu: no update from workers %s within %.0f s",
-                         (unsigned long long) k, missing, cfg->timeout_s);
+                         "round %llu: no update from workers %s%s%s within %.0f s",
+                         (unsigned long long) k, missing[0] ? missing : "(none)",
+                         no_metrics[0] ? ", no metrics from workers " : "", no_metrics,
+                         cfg->timeout_s);
                 return "failed";
             }
-            pending -= (size_t) s_accept(self, k, &row);
+            if (got == NEXT_BAD) {
+                s_reject_update(self, self->bad_sender, k, self->bad_reason,
+                                self->bad_round == k);
+            } else {
+                took_t took = s_accept(self, k, &rd, &row);
+                metrics_pending -= took == TOOK_METRICS;
+            }
             if (self->abort)
                 return "aborted";
+            if (self->fatal)
+                return "failed";
+        }
+        if (cfg->forward_honest && !self->forwarded && s_forward_honest(self, k) < 0) {
+            snprintf(self->reason, sizeof self->reason,
+                     "round %llu: cannot forward the honest updates", (unsigned long long) k);
+            return "failed";
         }
         mr_err_t err;
         if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
@@ -516,19 +748,23 @@ s_rounds(s_server_t *self)
         // Metrics over all honest data, summed in worker-id order (reproducible to the bit).
         double fsum = 0;
         vec_zero(&self->gmean);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < honest; i++) {
             fsum += self->f[i];
             vec_axpy(&self->gmean, 1.0, &self->grads[i]);
         }
-        vec_scale(&self->gmean, 1.0 / (double) n);
+        vec_scale(&self->gmean, 1.0 / (double) honest);
         row.round = k;
         row.coin = rd.coin;
-        row.f = fsum / (double) n;
+        row.f = fsum / (double) honest;
         row.grad_norm_sq = vec_norm_sq(&self->gmean);
         row.participants = (uint32_t) takers;
         row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
         row.nworkers = (uint32_t) n;
         row.workers = self->wstats;
+        row.rejected = self->round_rejected;
+        row.rejections = self->rejlog;
+        row.agg_dist_sq =
+            method->server_agg_dist_sq ? method->server_agg_dist_sq(self->ms) : 0.0;
         row.wall_time_s = actor_now() - t0;
         out->type = MSG_STATS;
         out->stats = row;

@@ -2,11 +2,15 @@
 //  combines them with the run's method in worker-id order, and PUSHes one stats row per round to
 //  the recorder.
 //
-//  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP), PULL bound at ep_up (HELLO, READY, UPDATE,
-//  METRICS, RESYNC from workers; HELLO from the recorder), PUSH bound at ep_stats (RUN, STATS,
+//  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP; with an omniscient adversary also the round's
+//  honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY, UPDATE,
+//  METRICS, RESYNC from workers and attackers; HELLO from the recorder), PUSH bound at ep_stats (RUN, STATS,
 //  STOP to the recorder). Endpoints may use "*" ports; the bound ones are reported to the host in
 //  "READY" ep_bcast ep_up ep_stats. A peer's bad message is logged, counted and dropped; it never
-//  stops the server. The run fails (DONE failed <reason>) when a worker is silent past timeout_s.
+//  stops the server. An update that fails the checks (dimension, non-finite values, more entries
+//  than the compressor allows, wrong round, a second one in a round, an excluded sender) is
+//  rejected and recorded with its sender and reason; with an aggregator its sender is absent from
+//  that round, and it is excluded after max_invalid such updates. The run fails (DONE failed <reason>) when a worker is silent past timeout_s.
 #ifndef SERVER_H
 #define SERVER_H
 
@@ -30,6 +34,11 @@ typedef struct {
     double progress_s;       // log progress every progress_s seconds (0: never)
     double stop_at;          // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
     double stop_gap;         // > 0: complete once the gap F - F* <= stop_gap
+    size_t honest;           // G: workers 0..G-1 are honest; G..n-1 join as attackers
+    int forward_honest;      // 1: PUBlish each round's honest updates to the attackers (the
+                             // omniscient adversary) before waiting for theirs
+    size_t max_nnz;          // the most entries an update of a compressed round may carry
+    uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

@@ -1,10 +1,12 @@
 //  worker.c - see worker.h.
 #include "worker.h"
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "actor.h"
+#include "attacker.h"
 #include "msg.h"
 #include "rng.h"
 
@@ -21,6 +23,11 @@ typedef struct {
     uint64_t next_round;  // the round we answer next
     int ready_sent;
     char reason[256];
+    attacker_t *attacker;  // cfg->attack: the attack's logic
+    int waiting;           // the attacker waits for the honest updates of round wait_round
+    uint64_t wait_round, wait_seq;
+    msg_t junk;            // attack = junk: the abusive messages
+    uint64_t oracle_calls; // the shadow method's work in the waiting round
 } s_worker_t;
 
 static void
@@ -31,6 +38,8 @@ s_worker_destroy(s_worker_t **self_p)
         return;
     if (self->mw)
         self->cfg->method->worker_destroy(&self->mw);
+    attacker_destroy(&self->attacker);
+    msg_fini(&self->junk);
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_buf_fini(&self->buf);
@@ -65,6 +74,12 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     vec_fini(&x0);
     if (!self->mw)
         goto fail;
+    if (cfg->attack) {
+        self->attacker = attacker_new(cfg->method, &cfg->mp, cfg->attack, cfg->honest, cfg->id,
+                                      cfg->seed, err);
+        if (!self->attacker || msg_init(&self->junk, d) != MR_OK)
+            goto fail;
+    }
     self->sub = zsock_new(ZMQ_SUB);
     self->push = zsock_new(ZMQ_PUSH);
     if (!self->sub || !self->push) {
@@ -104,11 +119,59 @@ static int
 s_say(s_worker_t *self, msg_type_t type)
 {
     self->out.type = type;
-    self->out.role = MSG_ROLE_WORKER;
+    self->out.role = self->cfg->attack ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER;
     self->out.sender = self->cfg->id;
     self->out.pid = (uint32_t) getpid();
     self->out.seq = self->last_seq;
     return s_send(self);
+}
+
+//  attack = junk: before its update, what a faulty or malicious peer might send: bytes that are
+//  no message, then by round a non-finite update, a dense one (too many entries for a compressed
+//  round), or one for a future round; after it, the same update again.
+static int
+s_send_junk_before(s_worker_t *self, uint64_t k)
+{
+    static const char garbage[] = "\xc1\xc1 not a marina message";
+    void *push = zsock_resolve(self->push);
+    if (zmq_send(push, garbage, sizeof garbage - 1, 0) < 0)
+        return -1;
+    msg_t *j = &self->junk;
+    j->type = MSG_UPDATE;
+    j->sender = self->cfg->id;
+    j->round = k % 3 == 2 ? k + 1 : k;
+    j->oracle_calls = 0;
+    j->up.kind = CVEC_DENSE;
+    j->up.enc = CVEC_ENC_RAW;
+    j->up.dim = j->up.nnz = self->cfg->mp.dim;
+    for (size_t t = 0; t < self->cfg->mp.dim; t++)
+        j->up.val[t] = k % 3 == 0 && t == 0 ? NAN : 1.0;
+    return actor_send(push, j, &self->buf, 0) < 0 ? -1 : 0;
+}
+
+//  The attacker's answer to the round it began: craft the attack and send it (no METRICS).
+static int
+s_attack(s_worker_t *self)
+{
+    mr_err_t err;
+    msg_t *out = &self->out;
+    if (attacker_craft(self->attacker, &out->up, &err) != MR_OK) {
+        snprintf(self->reason, sizeof self->reason, "attacker %u: round %llu: %s", self->cfg->id,
+                 (unsigned long long) self->wait_round, err.text);
+        return -1;
+    }
+    int junk = self->cfg->attack->kind == ATTACK_JUNK;
+    if (junk && s_send_junk_before(self, self->wait_round) < 0)
+        return -1;
+    out->type = MSG_UPDATE;
+    out->round = self->wait_round;
+    out->sender = self->cfg->id;
+    out->oracle_calls = self->oracle_calls;
+    self->waiting = 0;
+    self->next_round = self->wait_round + 1;
+    if (s_send(self) < 0)
+        return -1;
+    return junk ? s_send(self) : 0;  // junk: the same update a second time
 }
 
 //  Answers round k: step the method, send the update, then the metrics at x^k.
@@ -129,6 +192,17 @@ s_answer(s_worker_t *self)
         snprintf(self->reason, sizeof self->reason, "worker %u: round %llu: %s", cfg->id,
                  (unsigned long long) rd.round, mr_strerror(rc));
         return -1;
+    }
+    if (self->attacker) {
+        //  The shadow's message is the attacker's own view; the attack goes out now, or once the
+        //  round's honest updates have been forwarded.
+        attacker_begin(self->attacker, &rd, &out->up);
+        self->wait_round = rd.round;
+        self->wait_seq = in->seq;
+        self->oracle_calls = report.oracle_calls;
+        self->waiting = 1;
+        self->next_round = rd.round + 1;
+        return attacker_waits(self->attacker) ? 0 : s_attack(self);
     }
     out->type = MSG_UPDATE;
     out->round = rd.round;
@@ -212,6 +286,13 @@ s_run(s_worker_t *self, int *term)
                     return "failed";
                 self->ready_sent = 1;
             }
+            // The PING after the forwarded honest updates of the round the attacker waits for.
+            if (self->waiting && m->seq == self->wait_seq && s_attack(self) < 0)
+                return "failed";
+        } else if (m->type == MSG_UPDATE) {
+            // Honest updates forwarded to the attackers: only an attacker reads them.
+            if (self->waiting)
+                attacker_observe(self->attacker, m);
         } else if (m->type == MSG_ROUND) {
             self->last_seq = m->seq;
             if (m->round < self->next_round)

@@ -3,7 +3,9 @@
 //
 //  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
 //  process can host many workers as threads. Sends HELLO on start, READY on the first PING,
-//  UPDATE + METRICS for each ROUND, RESYNC when it sees a gap in the broadcast sequence. Ends on
+//  UPDATE + METRICS for each ROUND, RESYNC when it sees a gap in the broadcast sequence. With
+//  cfg.attack it hosts a Byzantine attacker instead (attacker.h): UPDATEs only, crafted after the
+//  round's forwarded honest updates when the attack needs them; honest workers ignore those. Ends on
 //  STOP (DONE "completed", or "stopped" when the server ended the run early), on $TERM, or when the server is silent past timeout_s.
 #ifndef WORKER_H
 #define WORKER_H
@@ -11,6 +13,7 @@
 #include <czmq.h>
 #include <stdint.h>
 
+#include "attack.h"
 #include "loss.h"
 #include "method.h"
 
@@ -23,6 +26,9 @@ typedef struct {
     const loss_t *loss;      // this worker's local objective (borrowed, read-only)
     uint64_t seed;           // the run's seed (worker stream: compressor draws)
     double timeout_s;        // give up when the server is silent this long
+    const attack_cfg_t *attack;  // non-NULL: this actor is a Byzantine attacker (attacker.h):
+                                 // it joins with the attacker role, sends attacks, no METRICS
+    size_t honest;               // G, the honest workers (ids 0..G-1), for an attacker
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "comp.h"
+#include "data_transform.h"
 #include "db.h"
 #include "libsvm.h"
 #include "prox.h"
@@ -92,8 +93,19 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     if (!e->shards || !e->losses)
         return mr_err_set(err, MR_ENOMEM, "out of memory for %zu workers", n);
     double sum_L2 = 0, sum_Lc2 = 0;
-    for (size_t i = 0; i < n && rc == MR_OK; i++) {
-        rc = csr_split_part(&e->data, n, i, &e->shards[i], err);
+    size_t g = e->honest;
+    int full = strcmp(cfg_str(c, "split"), "full") == 0;
+    for (size_t i = g; i < n && rc == MR_OK; i++) {
+        //  Attackers hold the whole data set (the paper's omniscient Byzantines); label flipping
+        //  computes its honest-looking updates on flipped labels.
+        rc = e->attack.kind == ATTACK_LF ? csr_flip_labels(&e->data, &e->shards[i], err)
+                                         : csr_slice(&e->data, 0, e->data.rows, &e->shards[i]);
+        if (rc == MR_OK)
+            rc = loss_init(&e->losses[i], kind, cfg_real(c, "lambda"), &e->shards[i], err);
+    }
+    for (size_t i = 0; i < g && rc == MR_OK; i++) {
+        rc = full ? csr_slice(&e->data, 0, e->data.rows, &e->shards[i])
+                  : csr_split_part(&e->data, g, i, &e->shards[i], err);
         if (rc == MR_OK)
             rc = loss_init(&e->losses[i], kind, cfg_real(c, "lambda"), &e->shards[i], err);
         if (rc != MR_OK)
@@ -111,12 +123,12 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     }
     if (rc != MR_OK)
         return rc;
-    e->L = sqrt(sum_L2 / (double) n);
-    pc->n = n;
+    e->L = sqrt(sum_L2 / (double) g);
+    pc->n = g;  // the theory's n is the honest workers' count (G in the Byzantine paper)
     pc->dim = e->mp.dim;
     pc->m = e->shards[0].rows;
     pc->L = e->L;
-    pc->L_avg = sqrt(sum_Lc2 / (double) n);
+    pc->L_avg = sqrt(sum_Lc2 / (double) g);
     pc->mu = loss_kind_is_convex(kind) ? cfg_real(c, "lambda") : 0.0;
     e->mp.m = pc->m;
     return MR_OK;
@@ -145,8 +157,16 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     snprintf(key + used, sizeof key - used,
              " loss=%s lambda=%.17g n=%zu reg=%s lambda1=%.17g lambda2=%.17g radius=%.17g "
              "lo=%.17g hi=%.17g",
-             loss_kind_name(e->loss_kind), cfg_real(c, "lambda"), e->mp.n,
+             loss_kind_name(e->loss_kind), cfg_real(c, "lambda"), e->honest,
              prox_kind_name(reg->kind), reg->lambda1, reg->lambda2, reg->radius, reg->lo, reg->hi);
+    used = strlen(key);
+    //  The Byzantine paper's data preparation changes the honest objective.
+    if (strcmp(cfg_str(c, "normalize"), "none") != 0 || strcmp(cfg_str(c, "split"), "contiguous"))
+        snprintf(key + used, sizeof key - used, " normalize=%s split=%s%s%lld",
+                 cfg_str(c, "normalize"), cfg_str(c, "split"),
+                 strcmp(cfg_str(c, "split"), "shuffle") == 0 ? " shuffle_seed=" : "",
+                 strcmp(cfg_str(c, "split"), "shuffle") == 0 ? (long long) cfg_int(c, "seed")
+                                                             : 0LL);
     e->problem = strdup(key);
     if (!e->problem)
         return mr_err_set(err, MR_ENOMEM, "out of memory");
@@ -168,7 +188,7 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
         vec_fini(&x0);
         return mr_err_set(err, MR_ENOMEM, "out of memory");
     }
-    rc = solve_minimize_prox(e->losses, e->mp.n, &e->mp.reg, &x0, FSTAR_TOL, FSTAR_MAX_ITER, &xs,
+    rc = solve_minimize_prox(e->losses, e->honest, &e->mp.reg, &x0, FSTAR_TOL, FSTAR_MAX_ITER, &xs,
                              &e->f_star, err);
     vec_fini(&x0);
     vec_fini(&xs);
@@ -186,7 +206,7 @@ static int
 s_range(experiment_t *e, mr_err_t *err)
 {
     csr_t used;
-    if (csr_slice(&e->data, 0, e->mp.n * e->mp.m, &used) != MR_OK)
+    if (csr_slice(&e->data, 0, e->honest * e->mp.m, &used) != MR_OK)
         return mr_err_set(err, MR_ENOMEM, "out of memory for the row space");
     int rc = data_row_space(&used, RANGE_TOL, &e->range_q, &e->range_rank, err);
     csr_fini(&used);
@@ -218,7 +238,7 @@ s_coord_p(experiment_t *e, mr_err_t *err)
         rc = mr_err_set(err, MR_ENOMEM, "out of memory for the coordinate probabilities");
         goto out;
     }
-    for (size_t i = 0; i < e->mp.n; i++) {
+    for (size_t i = 0; i < e->honest; i++) {
         loss_coord_smoothness(&e->losses[i], wi);
         for (size_t j = 0; j < d; j++)
             w[j] = fmax(w[j], wi[j]);
@@ -275,6 +295,113 @@ s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
     return MR_OK;
 }
 
+//  n, byzantine and attack: the honest count G, and the attack with its resolved strength. With
+//  attack = none the B attackers do not exist: the run has n - B honest workers.
+static int
+s_byzantine(experiment_t *e, const cfg_t *c, size_t *n, mr_err_t *err)
+{
+    size_t b = (size_t) cfg_int(c, "byzantine");
+    int rc = attack_kind_parse(cfg_str(c, "attack"), &e->attack.kind, err);
+    if (rc != MR_OK)
+        return rc;
+    if (b >= *n)
+        return mr_err_set(err, MR_ECONFIG,
+                          "byzantine = %zu: at least one of the n = %zu workers must be honest", b,
+                          *n);
+    if (e->attack.kind != ATTACK_NONE && b == 0)
+        return mr_err_set(err, MR_ECONFIG, "attack = %s needs byzantine >= 1 attackers",
+                          cfg_str(c, "attack"));
+    if (e->attack.kind == ATTACK_NONE) {
+        *n -= b;  // no attack: the attackers do not exist
+        b = 0;
+    }
+    if (b > 0 && !e->method->server_agg_dist_sq)
+        return mr_err_set(err, MR_ECONFIG,
+                          "byzantine = %zu: method '%s' has no aggregator to face attackers", b,
+                          e->method->name);
+    e->honest = *n - b;
+    e->mp.byzantine = b;
+    double z = cfg_real(c, "attack_z");
+    e->attack.z = isnan(z) ? attack_alie_z(*n, b) : z;
+    e->attack.eps = cfg_real(c, "attack_eps");
+    e->max_invalid = (double) cfg_int(c, "max_invalid");
+    return MR_OK;
+}
+
+//  normalize and split: rows scaled to unit l2 norm, then shuffled by the run's seed.
+static int
+s_prepare_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
+{
+    const char *norm = cfg_str(c, "normalize"), *split = cfg_str(c, "split");
+    if (strcmp(norm, "none") != 0 && strcmp(norm, "l2") != 0)
+        return mr_err_set(err, MR_ECONFIG, "normalize = '%s' is unknown (none, l2)", norm);
+    if (strcmp(split, "contiguous") != 0 && strcmp(split, "shuffle") != 0 &&
+        strcmp(split, "full") != 0)
+        return mr_err_set(err, MR_ECONFIG, "split = '%s' is unknown (contiguous, shuffle, full)",
+                          split);
+    csr_t next;
+    if (strcmp(norm, "l2") == 0) {
+        int rc = csr_normalize_rows(&e->data, &next, err);
+        if (rc != MR_OK)
+            return rc;
+        csr_fini(&e->data);
+        e->data = next;
+    }
+    if (strcmp(split, "shuffle") == 0) {
+        rng_t rng;
+        rng_seed(&rng, e->mp.seed, RNG_STREAM_SHUFFLE);
+        int rc = csr_shuffle_rows(&e->data, &rng, &next, err);
+        if (rc != MR_OK)
+            return rc;
+        csr_fini(&e->data);
+        e->data = next;
+    }
+    return MR_OK;
+}
+
+//  aggregator, bucket and their parameters; momentum and epoch_full.
+static int
+s_aggregator(experiment_t *e, const cfg_t *c, mr_err_t *err)
+{
+    agg_cfg_t *a = &e->mp.agg;
+    agg_cfg_default(a);
+    if (agg_rule_parse(cfg_str(c, "aggregator"), &a->rule) != MR_OK)
+        return mr_err_set(err, MR_ECONFIG,
+                          "aggregator = '%s' is unknown (mean, cm, tm, rfa, krum, cc)",
+                          cfg_str(c, "aggregator"));
+    a->bucket = (size_t) cfg_int(c, "bucket");
+    a->byzantine = e->mp.byzantine;
+    a->rfa_nu = cfg_real(c, "rfa_nu");
+    a->rfa_iters = (size_t) cfg_int(c, "rfa_iters");
+    a->cc_tau = cfg_real(c, "cc_tau");
+    a->cc_iters = (size_t) cfg_int(c, "cc_iters");
+    e->mp.momentum = cfg_real(c, "momentum");
+    e->mp.epoch_full = cfg_bool(c, "epoch_full");
+    int robust = method_robust_wanted(&e->mp);
+    if (robust && !e->method->server_agg_dist_sq)
+        return mr_err_set(err, MR_ECONFIG, "aggregator = '%s': method '%s' has no aggregator",
+                          cfg_str(c, "aggregator"), e->method->name);
+    return robust ? agg_check(a, e->mp.n, err) : MR_OK;
+}
+
+//  The last round: 'rounds', or 'epochs' passes over a worker's shard of m samples at the
+//  method's per-round minibatch (rounds = ceil(epochs * ceil(m / b))).
+static void
+s_rounds(experiment_t *e, const cfg_t *c)
+{
+    e->rounds = (uint64_t) cfg_int(c, "rounds");
+    double epochs = cfg_real(c, "epochs");
+    if (!(epochs > 0))
+        return;
+    size_t b = e->mp.m;
+    if (e->method->epoch_batch == METHOD_EPOCH_BATCH && e->mp.batch > 0)
+        b = e->mp.batch;
+    else if (e->method->epoch_batch == METHOD_EPOCH_BATCH_PRIME && e->mp.batch_prime > 0)
+        b = e->mp.batch_prime;
+    double per_epoch = b > 0 ? ceil((double) e->mp.m / (double) b) : 1.0;
+    e->rounds = (uint64_t) ceil(epochs * per_epoch);
+}
+
 int
 experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
 {
@@ -307,13 +434,19 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         return rc;
     e->mp.seed = (uint64_t) cfg_int(c, "seed");
     size_t n = (size_t) cfg_int(c, "n");
+    rc = s_byzantine(e, c, &n, err);
+    if (rc != MR_OK)
+        return rc;
     rc = s_load_data(e, c, err);
+    if (rc == MR_OK)
+        rc = s_prepare_data(e, c, err);
     if (rc != MR_OK)
         goto fail;
     size_t d = e->data.cols;
-    if (e->data.rows < n) {
-        rc = mr_err_set(err, MR_ECONFIG, "n = %zu is more than the %zu samples of the data set", n,
-                        e->data.rows);
+    if (e->data.rows < e->honest) {
+        rc = mr_err_set(err, MR_ECONFIG,
+                        "%zu honest workers are more than the %zu samples of the data set",
+                        e->honest, e->data.rows);
         goto fail;
     }
     e->mp.n = n;
@@ -331,6 +464,9 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     if (rc != MR_OK)
         goto fail;
 
+    rc = s_aggregator(e, c, err);
+    if (rc != MR_OK)
+        goto fail;
     e->mp.gamma = cfg_real(c, "gamma");
     e->mp.p = cfg_real(c, "p");
     e->mp.alpha = cfg_real(c, "alpha");
@@ -353,6 +489,7 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     rc = s_fstar(e, c, err);
     if (rc != MR_OK)
         goto fail;
+    s_rounds(e, c);
 
     // The resolved configuration: every key as given, then the numbers the run uses.
     char *ini = cfg_to_ini(c);
@@ -365,10 +502,11 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     }
     snprintf(e->resolved, size,
              "%s; resolved: gamma = %.17g, p = %.17g, alpha = %.17g, batch = %zu, "
-             "batch_prime = %zu, r = %zu\n"
+             "batch_prime = %zu, r = %zu, rounds = %llu, honest = %zu, attack_z = %.17g\n"
              "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
              "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
-             ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r, d,
+             ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r,
+             (unsigned long long) e->rounds, e->honest, e->attack.z, d,
              e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
     if (e->method->needs_range) {
@@ -403,6 +541,10 @@ experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run)
     run->method = e->method->name;
     run->compressor = comp_kind_name(e->mp.comp.kind);
     run->n = (uint32_t) e->mp.n;
+    run->byzantine = (uint32_t) e->mp.byzantine;
+    run->attack = attack_kind_name(e->attack.kind);
+    run->aggregator = agg_rule_name(e->mp.agg.rule);
+    run->bucket = (uint32_t) e->mp.agg.bucket;
     run->dim = (uint32_t) e->mp.dim;
     run->dataset = cfg_str(c, "dataset");
     run->start_time = (double) tv.tv_sec + 1e-6 * (double) tv.tv_usec;

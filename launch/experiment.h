@@ -1,5 +1,6 @@
 //  experiment.h - turns a configuration into a runnable experiment: loads (or generates) the data,
-//  splits it among the n workers as the MARINA paper does, binds each worker's loss, and resolves
+//  splits it among the honest workers as the MARINA paper does (or the Byzantine paper: rows scaled
+//  to unit norm, shuffled), gives Byzantine attackers the whole set, binds each worker's loss, and resolves
 //  the method's parameters ("theory" values from the papers' corollaries). Every check of the
 //  parameters happens here, before any actor starts, and names the offending key.
 //  The experiment owns its data; losses point into it. Plain value: init/fini.
@@ -8,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "attack.h"
 #include "cfg.h"
 #include "data.h"
 #include "loss.h"
@@ -18,8 +20,13 @@ typedef struct {
     const method_t *method;  // from cfg "method"
     method_params_t mp;      // resolved: gamma and p are numbers
     csr_t data;              // the whole data set (dimension d = data.cols)
-    csr_t *shards;           // n contiguous parts
+    csr_t *shards;           // the honest workers' parts (see 'split'), then, for attackers,
+                             // the whole data set (label-flipped for lf)
     loss_t *losses;          // n local objectives over the shards
+    size_t honest;           // G = n - B honest workers (ids 0..G-1); attackers are G..n-1
+    attack_cfg_t attack;     // what the attackers send (z resolved)
+    uint64_t rounds;         // the last round R: 'rounds', or from 'epochs'
+    double max_invalid;      // exclude a sender after this many invalid updates (0: never)
     double L;                // sqrt(1/n sum L_i^2)
     double omega, zeta;      // of the compressor
     loss_kind_t loss_kind;   // the loss

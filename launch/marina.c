@@ -61,6 +61,7 @@ s_usage(FILE *out)
             "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
             "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
             "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
+            "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
             "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
             "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
             "  marina sweep FILE.ini [key=value ...]     every [section] of FILE is one run\n"
@@ -96,6 +97,11 @@ s_command_help(const char *cmd)
         printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
                "of the data and connects to the server's BCAST and UP endpoints.\n\nkeys:\n");
+    else if (strcmp(cmd, "attacker") == 0)
+        printf("usage: marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
+               "Runs Byzantine attacker I (n - byzantine <= I < n): holds the whole data set, joins\n"
+               "like a worker with the attacker role and sends the configured attack\n"
+               "(docs/threat-model.md).\n\nkeys:\n");
     else if (strcmp(cmd, "recorder") == 0) {
         printf("usage: marina recorder --connect STATS UP --db FILE [--timeout S]\n"
                "Runs the recorder: connects to the server's STATS and UP endpoints and writes the\n"
@@ -269,8 +275,17 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->ep_stats = ep[2];
     sc->method = e->method;
     sc->mp = e->mp;
-    sc->rounds = (uint64_t) cfg_int(cfg, "rounds");
+    sc->rounds = e->rounds;
     sc->seed = (uint64_t) cfg_int(cfg, "seed");
+    sc->honest = e->honest;
+    sc->forward_honest = e->mp.byzantine > 0 && attack_needs_honest(e->attack.kind);
+    comp_t comp;
+    sc->max_nnz = e->mp.dim;
+    if (comp_init(&comp, &e->mp.comp, e->mp.dim, NULL) == MR_OK) {
+        sc->max_nnz = comp_max_nnz(&comp);
+        comp_fini(&comp);
+    }
+    sc->max_invalid = (uint64_t) e->max_invalid;
     experiment_run_info(e, cfg, &sc->run);
     sc->with_recorder = 1;
     sc->timeout_s = cfg_real(cfg, "timeout_s");
@@ -290,6 +305,22 @@ static int
 s_worker_ready(const opts_t *o, const cfg_t *cfg)
 {
     return o->connect[0] && o->id >= 0 && o->id < cfg_int(cfg, "n");
+}
+
+//  Worker (or, for ids G..n-1, attacker) id of experiment e, connected to bcast and up.
+static worker_cfg_t
+s_worker_cfg(const cfg_t *cfg, const experiment_t *e, size_t id, const char *bcast, const char *up)
+{
+    return (worker_cfg_t){.ep_bcast = bcast,
+                          .ep_up = up,
+                          .id = (uint32_t) id,
+                          .method = e->method,
+                          .mp = e->mp,
+                          .loss = &e->losses[id],
+                          .seed = (uint64_t) cfg_int(cfg, "seed"),
+                          .timeout_s = cfg_real(cfg, "timeout_s"),
+                          .attack = id >= e->honest ? &e->attack : NULL,
+                          .honest = e->honest};
 }
 
 //  The common start of `marina server|worker`: parses the arguments, answers --help, checks the
@@ -349,27 +380,35 @@ s_cmd_server(int argc, char **argv)
     return rc;
 }
 
+//  marina worker (attacker = 0) or marina attacker (attacker = 1): one seat of the run.
 static int
-s_cmd_worker(int argc, char **argv)
+s_cmd_seat(int argc, char **argv, int attacker)
 {
     opts_t o;
     cfg_t cfg;
     experiment_t e;
-    int rc = s_actor_start(argc, argv, "worker", s_worker_ready,
+    const char *cmd = attacker ? "attacker" : "worker";
+    int rc = s_actor_start(argc, argv, cmd, s_worker_ready,
                            "--id I (0 <= I < n) and --connect BCAST UP are required", &o, &cfg, &e);
     if (rc >= 0)
         return rc;
+    size_t id = (size_t) o.id;
+    if (id >= e.mp.n || (id >= e.honest) != attacker) {
+        if (id >= e.mp.n)
+            fprintf(stderr, "marina %s: --id %zu: the run has %zu workers\n", cmd, id, e.mp.n);
+        else
+            fprintf(stderr,
+                    "marina %s: --id %zu: ids 0..%zu are honest workers (marina worker), %zu..%zu "
+                    "attackers (marina attacker)\n",
+                    cmd, id, e.honest - 1, e.honest, e.mp.n - 1);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
     char ident[48];
-    snprintf(ident, sizeof ident, "marina-worker-%ld", o.id);
+    snprintf(ident, sizeof ident, "marina-%s-%zu", cmd, id);
     s_logging(ident, o.verbose);
-    worker_cfg_t wc = {o.connect[0],
-                       o.connect[1],
-                       (uint32_t) o.id,
-                       e.method,
-                       e.mp,
-                       &e.losses[o.id],
-                       (uint64_t) cfg_int(&cfg, "seed"),
-                       cfg_real(&cfg, "timeout_s")};
+    worker_cfg_t wc = s_worker_cfg(&cfg, &e, id, o.connect[0], o.connect[1]);
     rc = s_host(worker_actor, &wc, &o, ident);
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -567,10 +606,11 @@ s_run_processes(const cfg_t *cfg,
     }
     for (size_t i = 0; rc == MR_OK && i < e->mp.n; i++) {
         char id[32], role[32];
+        const char *seat = i < e->honest ? "worker" : "attacker";
         snprintf(id, sizeof id, "%zu", i);
-        snprintf(role, sizeof role, "worker %zu", i);
-        char *w_argv[] = {exe,         "worker", "--config", (char *) config_path, "--id", id,
-                          "--connect", bound[0], bound[1],   "--watch-parent",     NULL};
+        snprintf(role, sizeof role, "%s %zu", seat, i);
+        char *w_argv[] = {exe,         (char *) seat, "--config", (char *) config_path, "--id", id,
+                          "--connect", bound[0],      bound[1],   "--watch-parent",     NULL};
         rc = spawn_start(&sp, role, w_argv, -1, &err);
     }
     if (rc != MR_OK && err.text[0])
@@ -646,8 +686,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     if (!failed) {
         actors[1] = zactor_new(recorder_actor, &rcfg);
         for (size_t i = 0; i < n; i++) {
-            wc[i] = (worker_cfg_t){sc.ep_bcast, sc.ep_up,      (uint32_t) i, e->method,
-                                   e->mp,       &e->losses[i], sc.seed,      sc.timeout_s};
+            wc[i] = s_worker_cfg(cfg, e, i, sc.ep_bcast, sc.ep_up);
             actors[2 + i] = zactor_new(worker_actor, &wc[i]);
         }
         // Each actor says READY (or DONE failed) first; then wait for the server's DONE.
@@ -714,7 +753,7 @@ s_run_one(cfg_t *cfg)
             "marina: %s with %s (omega=%.4g), n=%zu, d=%zu, %zu samples, L=%.4g, gamma=%.4g, "
             "p=%.4g, %lld rounds -> %s\n",
             e.method->name, comp_kind_name(e.mp.comp.kind), e.omega, e.mp.n, e.mp.dim, e.data.rows,
-            e.L, e.mp.gamma, e.mp.p, (long long) cfg_int(cfg, "rounds"), cfg_str(cfg, "db"));
+            e.L, e.mp.gamma, e.mp.p, (long long) e.rounds, cfg_str(cfg, "db"));
     int rc;
     if (strcmp(transport, "inproc") == 0) {
         rc = s_run_threads(cfg, &e);
@@ -967,7 +1006,9 @@ main(int argc, char **argv)
     if (strcmp(cmd, "server") == 0)
         return s_cmd_server(argc, argv);
     if (strcmp(cmd, "worker") == 0)
-        return s_cmd_worker(argc, argv);
+        return s_cmd_seat(argc, argv, 0);
+    if (strcmp(cmd, "attacker") == 0)
+        return s_cmd_seat(argc, argv, 1);
     if (strcmp(cmd, "recorder") == 0)
         return s_cmd_recorder(argc, argv);
     if (strcmp(cmd, "summary") == 0)

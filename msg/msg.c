@@ -60,6 +60,8 @@ static const msg_field_t s_run[] = {
     {"n", MSG_F_UINT, MSG_U32},          {"dim", MSG_F_UINT, MSG_U32},
     {"dataset", MSG_F_STR, 4 * MSG_KIB}, {"start_time", MSG_F_REAL, 0},
     {"f_star", MSG_F_REAL_NAN, 0},       {"problem", MSG_F_STR, 4 * MSG_KIB},
+    {"byzantine", MSG_F_UINT, MSG_U32},  {"attack", MSG_F_STR, 64},
+    {"aggregator", MSG_F_STR, 64},       {"bucket", MSG_F_UINT, MSG_U32},
 };
 static const msg_field_t s_stats[] = {
     {"round", MSG_F_UINT, MSG_U64},
@@ -78,6 +80,10 @@ static const msg_field_t s_stats[] = {
     {"wall_time_s", MSG_F_REAL, 0},
     {"gap", MSG_F_REAL_NAN, 0},
     {"workers", MSG_F_BIN_NIL, 0},
+    {"accepted", MSG_F_UINT, MSG_U32},
+    {"rejected", MSG_F_UINT, MSG_U32},
+    {"agg_dist_sq", MSG_F_REAL, 0},
+    {"rejections", MSG_F_STR, 64 * MSG_KIB},
 };
 
 static const msg_field_t s_stop[] = {
@@ -126,6 +132,8 @@ msg_release_strings(msg_t *m)
     }
     m->run.name = m->run.version = m->run.config = NULL;
     m->run.method = m->run.compressor = m->run.dataset = m->run.problem = NULL;
+    m->run.attack = m->run.aggregator = NULL;
+    m->stats.rejections = NULL;
     m->status = m->reason = NULL;
 }
 

@@ -74,7 +74,7 @@ typedef struct {
     round_stats_t stats;    // STATS
     char *status;           // STOP: "completed", "failed" or "aborted" (owned after decode)
     char *reason;           // STOP: a sentence, may be "" (owned after decode)
-    char *owned[8];         // strings owned by this msg_t (internal)
+    char *owned[12];        // strings owned by this msg_t (internal)
 } msg_t;
 
 //  A growable byte buffer for encoded frames.

@@ -20,7 +20,7 @@
 //  The zone holds the object tree of one message (<= 22 objects of 24 bytes; it grows if not).
 #define S_ZONE_CHUNK 1024
 //  Most fields of any message type (STATS).
-#define S_MAX_FIELDS 16
+#define S_MAX_FIELDS 24
 
 //  The statuses a STOP may carry (msg.h).
 static const char *const s_statuses[] = {"completed", "failed", "aborted"};
@@ -644,7 +644,11 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             run->start_time = v[9].f;
             run->f_star = v[10].f;
             run->problem = s_take_str(m, 6, &v[11]);
-            if (!run->problem)
+            run->byzantine = (uint32_t) v[12].u;
+            run->attack = s_take_str(m, 7, &v[13]);
+            run->aggregator = s_take_str(m, 8, &v[14]);
+            run->bucket = (uint32_t) v[15].u;
+            if (!run->problem || !run->attack || !run->aggregator)
                 rc = mr_err_set(err, MR_ENOMEM, "run: out of memory copying its strings");
             break;
         }
@@ -666,6 +670,12 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             st->wall_time_s = v[13].f;
             st->gap = v[14].f;
             rc = s_decode_workers(m, &v[15], err);
+            st->accepted = (uint32_t) v[16].u;
+            st->rejected = (uint32_t) v[17].u;
+            st->agg_dist_sq = v[18].f;
+            st->rejections = s_take_str(m, 9, &v[19]);
+            if (rc == MR_OK && !st->rejections)
+                rc = mr_err_set(err, MR_ENOMEM, "stats: out of memory copying its rejections");
             break;
         }
         case MSG_STOP: {

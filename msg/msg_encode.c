@@ -213,6 +213,10 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_double(&pk, run->start_time);
             r |= msgpack_pack_double(&pk, run->f_star);
             r |= s_pack_str(&pk, run->problem);
+            r |= msgpack_pack_uint32(&pk, run->byzantine);
+            r |= s_pack_str(&pk, run->attack ? run->attack : "none");
+            r |= s_pack_str(&pk, run->aggregator ? run->aggregator : "mean");
+            r |= msgpack_pack_uint32(&pk, run->bucket);
             break;
         }
         case MSG_STATS: {
@@ -233,6 +237,10 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_double(&pk, st->wall_time_s);
             r |= msgpack_pack_double(&pk, st->gap);
             r |= s_pack_workers(&pk, out, st);
+            r |= msgpack_pack_uint32(&pk, st->accepted);
+            r |= msgpack_pack_uint32(&pk, st->rejected);
+            r |= msgpack_pack_double(&pk, st->agg_dist_sq);
+            r |= s_pack_str(&pk, st->rejections ? st->rejections : "");
             break;
         }
         case MSG_STOP:

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregate.h"
 #include "comp.h"
 #include "loss.h"
 #include "mr_err.h"
@@ -51,6 +52,13 @@ typedef struct {
     const double *coord_p;  // SEGA and CD with importance coordinates: p_j = P(j in S_k), d
                             // values in (0, 1] (method_importance_p()), borrowed; NULL if the
                             // method has no use
+    agg_cfg_t agg;      // how the server combines the messages: the mean (the papers' average) or
+                        // a robust rule with bucketing (optim/aggregate.h); agg.byzantine = B
+    size_t byzantine;   // B: workers n-B..n-1 are attackers (ground truth, for the record and the
+                        // honest mean; methods never treat them differently). 0: all honest
+    int epoch_full;     // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
+                        // ceil(m / b') rounds, the authors' code) instead of the coin
+    double momentum;    // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -84,6 +92,9 @@ typedef struct {
     const vec_t *grad;  // owned by the worker state, valid until its next step
 } method_report_t;
 
+#define METHOD_EPOCH_BATCH       1
+#define METHOD_EPOCH_BATCH_PRIME 2
+
 typedef struct method_worker method_worker_t;
 typedef struct method_server method_server_t;
 
@@ -95,6 +106,8 @@ typedef struct {
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
                           // the union of the shards), which the launcher then computes
+    int epoch_batch;      // samples a worker takes per round, for 'epochs': 0 = its whole shard,
+                          // METHOD_EPOCH_BATCH = mp.batch, METHOD_EPOCH_BATCH_PRIME = mp.batch_prime
     int samples_coords;   // 1 if it samples coordinates (sketch = coordinate or importance);
                           // with importance the launcher computes mp.coord_p
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
@@ -126,6 +139,17 @@ typedef struct {
                           mr_err_t *err);
     //  The server's copy of the current iterate x^k (after combining round k).
     const vec_t *(*server_x)(const method_server_t *self);
+    //  ||aggregate - mean of the honest workers' vectors||^2 of the last combine, in the space the
+    //  aggregator works in (0 when the method averages exactly); NULL: the method has no
+    //  aggregator.
+    double (*server_agg_dist_sq)(const method_server_t *self);
+    //  How an attacker maps the vector it wants the aggregator to see (its view) to the message it
+    //  sends, given the round's broadcast: the message is view - offset, where offset is g^{k-1}
+    //  on MARINA's compressed rounds (the server aggregates g^{k-1} + Q_i) and 0 otherwise. NULL:
+    //  offset 0. Returns the offset, or NULL for 0.
+    const vec_t *(*view_offset)(const method_round_t *rd);
+    //  1 if the message of round rd is compressed by Q (else it travels dense).
+    int (*round_compressed)(const method_round_t *rd);
 } method_t;
 
 //  Importance coordinate sampling (SEGA, CD): p_j proportional to the weights w_j >= 0 (the
@@ -135,6 +159,10 @@ typedef struct {
 //  mean, so every p_j > 0 and 1/p_j is finite; all-zero weights give p_j = k/d. Writes d values
 //  to p. MR_OK, or MR_EINVAL if k is not in 1..d or a weight is negative or not finite.
 int method_importance_p(const double *w, size_t d, size_t k, double *p);
+
+//  1 if mp asks for robust aggregation (a rule other than the mean, bucketing, or attackers);
+//  the methods with an aggregator (server_agg_dist_sq != NULL) then combine with mp.agg.
+int method_robust_wanted(const method_params_t *mp);
 
 //  The method called name, or NULL.
 const method_t *method_find(const char *name);

@@ -98,6 +98,8 @@ method_check_updates(const method_params_t *mp,
     for (size_t i = 0; i < mp->n; i++) {
         if (mult && mult[i] == 0)
             continue;
+        if (!ups[i] && method_robust_wanted(mp))
+            continue;  // absent (rejected or silent): the robust aggregator skips it
         if (!ups[i])
             return mr_err_set(err, MR_EINVAL, "round %llu: no update from worker %zu",
                               (unsigned long long) rd->round, i);

@@ -66,4 +66,5 @@ const method_t method_dcgd = {
     .server_plan = method_diana_server_plan,
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
+    .server_agg_dist_sq = method_diana_server_agg_dist_sq,
 };

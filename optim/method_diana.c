@@ -50,6 +50,9 @@ struct method_server {
     vec_t g;              // g^k after combining round k
     vec_t h;              // h = 1/n sum_i h_i
     vec_t sum;            // sum over workers of one round's Delta_i
+    method_robust_t agg;  // robust aggregation (BR-DIANA); off: the plain average
+    vec_t *hi;            // with agg on: every worker's shift h_i (the server aggregates
+                          // h_i + Delta_i, the estimate each worker stands for)
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
 
@@ -247,6 +250,21 @@ method_diana_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *er
         method_diana_server_destroy(&self);
         return NULL;
     }
+    if (method_robust_init(&self->agg, mp, err) != MR_OK) {
+        method_diana_server_destroy(&self);
+        return NULL;
+    }
+    if (self->agg.on && mp->alpha > 0.0) {
+        self->hi = calloc(mp->n, sizeof *self->hi);
+        int rc = self->hi ? MR_OK : MR_ENOMEM;
+        for (size_t i = 0; rc == MR_OK && i < mp->n; i++)
+            rc = vec_init(&self->hi[i], mp->dim);
+        if (rc != MR_OK) {
+            mr_err_set(err, MR_ENOMEM, "no memory for %zu shifts (d = %zu)", mp->n, mp->dim);
+            method_diana_server_destroy(&self);
+            return NULL;
+        }
+    }
     vec_copy(&self->x, x0);
     return self;
 }
@@ -261,6 +279,10 @@ method_diana_server_destroy(method_server_t **self_p)
     vec_fini(&self->g);
     vec_fini(&self->h);
     vec_fini(&self->sum);
+    for (size_t i = 0; self->hi && i < self->mp.n; i++)
+        vec_fini(&self->hi[i]);
+    free(self->hi);
+    method_robust_fini(&self->agg);
     free(self);
     *self_p = NULL;
 }
@@ -270,6 +292,34 @@ method_diana_server_plan(method_server_t *self, uint64_t round, rng_t *rng, meth
 {
     assert(round == self->next_round);
     *rd = (method_round_t){.round = round, .coin = 0, .g = round > 0 ? &self->g : NULL};
+}
+
+//  BR-DIANA (and robust SGD / DCGD, whose shifts stay 0): g^k = ARAgg(h_i + Delta_i), then
+//  h_i += alpha Delta_i for every worker that sent one.
+static int
+s_robust_combine(method_server_t *self, const cvec_t *const *ups, mr_err_t *err)
+{
+    size_t n = self->mp.n;
+    if (!self->hi) {
+        int rc = method_robust_combine(&self->agg, NULL, ups, &self->g, err);
+        if (rc == MR_OK)
+            self->next_round++;
+        return rc;
+    }
+    //  Each worker's view has its own offset h_i: aggregate views built here, one at a time.
+    for (size_t i = 0; i < n; i++) {
+        self->agg.ptrs[i] = NULL;
+        if (!ups[i])
+            continue;
+        vec_copy(&self->agg.views[i], &self->hi[i]);
+        cvec_axpy_to(&self->agg.views[i], 1.0, ups[i]);
+        self->agg.ptrs[i] = &self->agg.views[i];
+        cvec_axpy_to(&self->hi[i], self->mp.alpha, ups[i]);
+    }
+    int rc = method_robust_aggregate(&self->agg, &self->g, err);
+    if (rc == MR_OK)
+        self->next_round++;
+    return rc;
 }
 
 int
@@ -282,12 +332,14 @@ method_diana_server_combine(method_server_t *self,
     int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
     if (rc != MR_OK)
         return rc;
-    //  Summed in worker-id order and scaled once.
-    method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round > 0) {
         //  x^k = prox_{gamma R}(x^{k-1} - gamma g^{k-1}), as the workers compute it.
         method_step(&self->mp, &self->g, 1, &self->x);
     }
+    if (self->agg.on)
+        return s_robust_combine(self, ups, err);
+    //  Summed in worker-id order and scaled once.
+    method_sum_updates(&self->sum, ups, n, NULL);
     //  g^k = h + 1/n sum_i Delta_i, then h += alpha/n sum_i Delta_i.
     vec_copy(&self->g, &self->h);
     vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
@@ -301,6 +353,12 @@ const vec_t *
 method_diana_server_x(const method_server_t *self)
 {
     return &self->x;
+}
+
+double
+method_diana_server_agg_dist_sq(const method_server_t *self)
+{
+    return self->agg.on ? self->agg.dist_sq : 0.0;
 }
 
 static int
@@ -373,10 +431,12 @@ const method_t method_diana = {
     .server_plan = method_diana_server_plan,
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
+    .server_agg_dist_sq = method_diana_server_agg_dist_sq,
 };
 
 const method_t method_vr_diana = {
     .name = "vr-diana",
+    .epoch_batch = METHOD_EPOCH_BATCH_PRIME,
     .allows_biased = 0,
     .allows_prox = 1,
     .uses_compressor = 1,
@@ -390,4 +450,5 @@ const method_t method_vr_diana = {
     .server_plan = method_diana_server_plan,
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
+    .server_agg_dist_sq = method_diana_server_agg_dist_sq,
 };

@@ -61,4 +61,7 @@ const method_t method_gd = {
     .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine_prox,
     .server_x = method_marina_server_x,
+    .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .view_offset = method_marina_view_offset,
+    .round_compressed = method_marina_round_compressed,
 };

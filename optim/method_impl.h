@@ -43,6 +43,37 @@ int method_check_updates(const method_params_t *mp,
 //  that a run is bit-reproducible whatever order the messages arrived in.
 void method_sum_updates(vec_t *sum, const cvec_t *const *ups, size_t n, const uint32_t *mult);
 
+//  Robust aggregation for the methods that average worker messages (method_robust.c). A server
+//  state holds one method_robust_t; when it is off (mp.agg is the plain mean and there are no
+//  attackers) the methods keep their exact averaging arithmetic, so runs without attackers are
+//  bit-identical to the papers' averages. When on, the server aggregates the dense views
+//  offset + ups[i] of the present updates (NULL = absent: rejected or never sent) with mp.agg,
+//  bucketing with a fresh permutation per round from the stream RNG_STREAM_AGGREGATE.
+typedef struct {
+    int on;               // 1: aggregate with mp.agg (else the caller averages as before)
+    size_t n, honest;     // inputs, and how many (ids < honest) are honest workers
+    agg_cfg_t cfg;        // the rule
+    agg_work_t *work;     // its scratch
+    rng_t rng;            // bucketing permutations
+    vec_t *views;         // n dense views
+    const vec_t **ptrs;   // views[i], or NULL for an absent update
+    vec_t honest_mean;    // mean of the honest views of the last call
+    double dist_sq;       // ||aggregate - honest_mean||^2 of the last call (0 when off)
+} method_robust_t;
+
+//  Sets r up for mp (off when not wanted). MR_OK, or MR_ENOMEM / MR_ECONFIG (agg_check()).
+int method_robust_init(method_robust_t *r, const method_params_t *mp, mr_err_t *err);
+void method_robust_fini(method_robust_t *r);
+//  out = Agg over the views r->ptrs (NULL = absent) that the caller filled; records dist_sq.
+int method_robust_aggregate(method_robust_t *r, vec_t *out, mr_err_t *err);
+//  out = Agg_i (offset + ups[i]) over the present ups (offset NULL: 0). MR_OK or MR_EINVAL (none
+//  present).
+int method_robust_combine(method_robust_t *r,
+                          const vec_t *offset,
+                          const cvec_t *const *ups,
+                          vec_t *out,
+                          mr_err_t *err);
+
 extern const method_t method_marina;
 extern const method_t method_gd;
 extern const method_t method_vr_marina;
@@ -81,6 +112,12 @@ int method_marina_server_combine_prox(method_server_t *self,
                                       const cvec_t *const *ups,
                                       mr_err_t *err);
 const vec_t *method_marina_server_x(const method_server_t *self);
+double method_marina_server_agg_dist_sq(const method_server_t *self);
+//  MARINA's attacker view: the server aggregates g^{k-1} + Q_i on compressed rounds.
+const vec_t *method_marina_view_offset(const method_round_t *rd);
+int method_marina_round_compressed(const method_round_t *rd);
+extern const method_t method_byz_vr_marina;
+extern const method_t method_br_sgdm;
 
 extern const method_t method_dcgd;
 extern const method_t method_diana;
@@ -108,6 +145,7 @@ int method_diana_server_combine(method_server_t *self,
                                 const cvec_t *const *ups,
                                 mr_err_t *err);
 const vec_t *method_diana_server_x(const method_server_t *self);
+double method_diana_server_agg_dist_sq(const method_server_t *self);
 
 //  SEGA, biased SEGA, subspace SEGA and randomized coordinate descent (method_sega.c).
 extern const method_t method_sega;

@@ -27,6 +27,7 @@ struct method_server {
     vec_t x;              // x^k after combining round k
     vec_t g;              // g^k after combining round k
     vec_t sum;            // sum over workers of one round's updates
+    method_robust_t agg;  // robust aggregation (off: the plain average)
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
 
@@ -164,6 +165,10 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
         method_marina_server_destroy(&self);
         return NULL;
     }
+    if (method_robust_init(&self->agg, mp, err) != MR_OK) {
+        method_marina_server_destroy(&self);
+        return NULL;
+    }
     vec_copy(&self->x, x0);
     return self;
 }
@@ -177,6 +182,7 @@ method_marina_server_destroy(method_server_t **self_p)
     vec_fini(&self->x);
     vec_fini(&self->g);
     vec_fini(&self->sum);
+    method_robust_fini(&self->agg);
     free(self);
     *self_p = NULL;
 }
@@ -194,6 +200,14 @@ method_marina_server_plan(method_server_t *self, uint64_t round, rng_t *rng, met
         rd->g = NULL;
     } else {
         rd->coin = rng_bernoulli(rng, self->mp.p);  // Alg. 1 line 4: c_k ~ Be(p)
+        if (self->mp.epoch_full) {
+            //  The Byz-VR-MARINA authors' code: a full round opens every epoch of ceil(m / b')
+            //  rounds, the others are compressed (the coin is drawn all the same, so the
+            //  server's stream does not depend on the option).
+            size_t b = self->mp.batch_prime ? self->mp.batch_prime : 1;
+            uint64_t epoch = (self->mp.m + b - 1) / b;
+            rd->coin = epoch > 0 && round % epoch == 0;
+        }
         rd->g = &self->g;
     }
 }
@@ -211,12 +225,23 @@ s_server_combine(method_server_t *self,
     int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
     if (rc != MR_OK)
         return rc;
-    //  Summed in worker-id order and scaled once.
-    method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         method_step(&self->mp, &self->g, prox, &self->x);
     }
+    if (self->agg.on) {
+        //  Byz-VR-MARINA Alg. 1 line 10: g^{k+1} = ARAgg(g_1, ..., g_n) with g_i = grad f_i on
+        //  full rounds and g_i = g^k + Q_i on compressed ones (the server adds g^k itself).
+        int full = rd->round == 0 || rd->coin;
+        rc = method_robust_combine(&self->agg, full ? NULL : &self->g, ups, &self->sum, err);
+        if (rc != MR_OK)
+            return rc;
+        vec_copy(&self->g, &self->sum);
+        self->next_round++;
+        return MR_OK;
+    }
+    //  Summed in worker-id order and scaled once.
+    method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
         vec_copy(&self->g, &self->sum);
@@ -253,6 +278,24 @@ method_marina_server_x(const method_server_t *self)
     return &self->x;
 }
 
+double
+method_marina_server_agg_dist_sq(const method_server_t *self)
+{
+    return self->agg.on ? self->agg.dist_sq : 0.0;
+}
+
+const vec_t *
+method_marina_view_offset(const method_round_t *rd)
+{
+    return rd->round > 0 && !rd->coin ? rd->g : NULL;
+}
+
+int
+method_marina_round_compressed(const method_round_t *rd)
+{
+    return rd->round > 0 && !rd->coin;
+}
+
 //  MARINA's theory: p = zeta_Q / d (Corollary 2.1) and
 //  gamma = 1 / (L (1 + sqrt((1 - p) omega / (p n)))) (Theorem 2.1).
 static int
@@ -282,4 +325,7 @@ const method_t method_marina = {
     .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
+    .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .view_offset = method_marina_view_offset,
+    .round_compressed = method_marina_round_compressed,
 };

@@ -324,4 +324,5 @@ const method_t method_pp_marina = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .round_compressed = method_marina_round_compressed,
 };

@@ -1,9 +1,12 @@
 //  method_sgd.c - distributed minibatch SGD as a method table; see method.h.
 //
 //  Every round each worker draws b = mp->batch indices of its shard (uniform or importance
-//  sampling, from its own rng) and sends the dense, reweighted minibatch gradient
-//  1/b sum_j w_j grad f_ij(x^k); the server averages them into g^k. The compressor is ignored.
-//  The server is DIANA's with alpha = 0 (g^k = 1/n sum_i update_i; method_diana.c).
+//  sampling, from its own rng), forms the reweighted minibatch gradient
+//  g_i = 1/b sum_j w_j grad f_ij(x^k) and sends Q(g_i) (Q = identity: the dense g_i); the server
+//  averages (or, with an aggregator, robustly aggregates) them into g^k. The server is DIANA's
+//  with alpha = 0 (g^k = 1/n sum_i update_i; method_diana.c).
+//  BR-SGDm (Karimireddy, He, Jaggi 2021, the Byz-VR-MARINA paper's baseline) is the same with
+//  worker momentum: m_i = (1 - beta) g_i + beta m_i (m_i = g_i in round 0), Q(m_i) is sent.
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +24,9 @@ struct method_worker {
     double *w;            // their weights 1/(m P(j))
     vec_t x;              // x^k
     vec_t grad;           // the minibatch gradient at x^k
+    comp_t comp;          // Q
+    int momentum;         // 1: BR-SGDm (send Q(m_i)), 0: SGD (send Q(g_i))
+    vec_t mom;            // BR-SGDm: the momentum m_i
     uint64_t next_round;  // the round worker_step expects
 };
 
@@ -35,6 +41,8 @@ s_worker_destroy(method_worker_t **self_p)
     free(self->w);
     vec_fini(&self->x);
     vec_fini(&self->grad);
+    vec_fini(&self->mom);
+    comp_fini(&self->comp);
     free(self);
     *self_p = NULL;
 }
@@ -68,10 +76,15 @@ s_worker_new(
         free(self);
         return NULL;
     }
+    if (comp_init(&self->comp, &mp->comp, mp->dim, err) != MR_OK) {
+        sampler_fini(&self->sampler);
+        free(self);
+        return NULL;
+    }
     self->rows = calloc(mp->batch, sizeof *self->rows);
     self->w = calloc(mp->batch, sizeof *self->w);
     if (!self->rows || !self->w || vec_init(&self->x, mp->dim) != MR_OK ||
-        vec_init(&self->grad, mp->dim) != MR_OK) {
+        vec_init(&self->grad, mp->dim) != MR_OK || vec_init(&self->mom, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu, b = %zu)", id, mp->dim,
                    mp->batch);
         s_worker_destroy(&self);
@@ -100,12 +113,37 @@ s_worker_step(method_worker_t *self,
     size_t b = self->mp.batch;
     sampler_draw(&self->sampler, rng, b, self->rows, self->w);
     loss_batch_grad_weighted(self->loss, self->rows, self->w, b, &self->x, &self->grad);
+    const vec_t *send = &self->grad;
+    if (self->momentum) {
+        //  m_i = (1 - beta) g_i + beta m_i; m_i = g_i in round 0.
+        if (rd->round == 0) {
+            vec_copy(&self->mom, &self->grad);
+        } else {
+            vec_scale(&self->mom, self->mp.momentum);
+            vec_axpy(&self->mom, 1.0 - self->mp.momentum, &self->grad);
+        }
+        send = &self->mom;
+    }
     out->dim = self->mp.dim;
-    cvec_set_dense(out, &self->grad);
+    comp_apply(&self->comp, send, rng, out);
     //  Only a minibatch was evaluated: no f_i(x^k) or grad f_i(x^k) to report.
     *report = (method_report_t){.send = 1, .oracle_calls = b, .have_eval = 0};
     self->next_round++;
     return MR_OK;
+}
+
+static method_worker_t *
+s_momentum_worker_new(
+    const method_params_t *mp, const loss_t *loss, uint32_t id, const vec_t *x0, mr_err_t *err)
+{
+    if (!(mp->momentum >= 0.0 && mp->momentum < 1.0)) {
+        mr_err_set(err, MR_ECONFIG, "key 'momentum' = %g is outside [0, 1)", mp->momentum);
+        return NULL;
+    }
+    method_worker_t *self = s_worker_new(mp, loss, id, x0, err);
+    if (self)
+        self->momentum = 1;
+    return self;
 }
 
 static const vec_t *
@@ -153,10 +191,37 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return method_check_common(mp, err);
 }
 
+static int
+s_resolve_momentum(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    if (!(mp->momentum >= 0.0 && mp->momentum < 1.0))
+        return mr_err_set(err, MR_ECONFIG, "key 'momentum' = %g is outside [0, 1)", mp->momentum);
+    return s_resolve(mp, pc, err);
+}
+
+const method_t method_br_sgdm = {
+    .name = "br-sgdm",
+    .epoch_batch = METHOD_EPOCH_BATCH,
+    .allows_biased = 0,
+    .uses_compressor = 1,
+    .resolve = s_resolve_momentum,
+    .worker_new = s_momentum_worker_new,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = s_server_new,
+    .server_destroy = method_diana_server_destroy,
+    .server_plan = method_diana_server_plan,
+    .server_combine = method_diana_server_combine,
+    .server_x = method_diana_server_x,
+    .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+};
+
 const method_t method_sgd = {
     .name = "sgd",
+    .epoch_batch = METHOD_EPOCH_BATCH,
     .allows_biased = 0,
-    .uses_compressor = 0,
+    .uses_compressor = 1,
     .resolve = s_resolve,
     .worker_new = s_worker_new,
     .worker_destroy = s_worker_destroy,
@@ -167,4 +232,5 @@ const method_t method_sgd = {
     .server_plan = method_diana_server_plan,
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
+    .server_agg_dist_sq = method_diana_server_agg_dist_sq,
 };

@@ -259,8 +259,53 @@ s_resolve_online(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return s_resolve_common(mp, pc, 1, err);
 }
 
+//  Byz-VR-MARINA (Byz-VR-MARINA paper, Alg. 1): VR-MARINA's workers and server with the robust
+//  aggregator on g_i (mp.agg; method_robust_t). Its minibatch b is our b' ('batch' sets it when
+//  'batch_prime' is left at 0). p = min(b/m, 1/(1 + omega)) (the paper's footnote 3, the choice
+//  of its comparisons); gamma = VR-MARINA's Theorem 3.1 over the G = n - B good workers, which is
+//  the paper's Theorem 2.1 with delta = 0 (no allowance for the attackers: the experiments tune
+//  gamma, "best in hindsight").
+static int
+s_resolve_byz(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
+{
+    if (mp->batch_prime == 0 && mp->batch > 0)
+        mp->batch_prime = mp->batch;
+    if (mp->m == 0)
+        mp->m = pc->m;
+    if (mp->batch_prime == 0)
+        mp->batch_prime = s_default_batch_prime(mp->m);
+    if (isnan(mp->p) && mp->m > 0)
+        mp->p = fmin((double) mp->batch_prime / (double) mp->m, 1.0 / (1.0 + pc->omega));
+    method_params_t good = *mp;
+    good.n = mp->n - mp->byzantine;
+    int rc = s_resolve_common(&good, pc, 0, err);
+    mp->gamma = good.gamma;
+    mp->p = good.p;
+    return rc != MR_OK ? rc : method_check_common(mp, err);
+}
+
+const method_t method_byz_vr_marina = {
+    .name = "byz-vr-marina",
+    .epoch_batch = METHOD_EPOCH_BATCH_PRIME,
+    .uses_compressor = 1,
+    .resolve = s_resolve_byz,
+    .worker_new = s_worker_new_finite,
+    .worker_destroy = s_worker_destroy,
+    .worker_step = s_worker_step,
+    .worker_x = s_worker_x,
+    .server_new = method_marina_server_new,
+    .server_destroy = method_marina_server_destroy,
+    .server_plan = method_marina_server_plan,
+    .server_combine = method_marina_server_combine,
+    .server_x = method_marina_server_x,
+    .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .view_offset = method_marina_view_offset,
+    .round_compressed = method_marina_round_compressed,
+};
+
 const method_t method_vr_marina = {
     .name = "vr-marina",
+    .epoch_batch = METHOD_EPOCH_BATCH_PRIME,
     .uses_compressor = 1,
     .resolve = s_resolve_finite,
     .worker_new = s_worker_new_finite,
@@ -272,6 +317,9 @@ const method_t method_vr_marina = {
     .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
+    .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .view_offset = method_marina_view_offset,
+    .round_compressed = method_marina_round_compressed,
 };
 
 const method_t method_vr_marina_online = {
@@ -287,4 +335,7 @@ const method_t method_vr_marina_online = {
     .server_plan = method_marina_server_plan,
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
+    .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .view_offset = method_marina_view_offset,
+    .round_compressed = method_marina_round_compressed,
 };

@@ -14,6 +14,11 @@ typedef struct {
 } rng_t;
 
 #define RNG_STREAM_SERVER 0u  // the server's stream (c_k, participants)
+//  Streams with bit 63 set are the run's other shared draws (no other stream sets bit 63):
+#define RNG_STREAM_SHUFFLE   ((uint64_t) 1 << 63 | 1u)  // split = shuffle: the row permutation
+#define RNG_STREAM_AGGREGATE ((uint64_t) 1 << 63 | 2u)  // the server's bucketing permutations
+//  Attacker i's own draws (noise attack): 2^63 | 2^32 | i.
+#define RNG_STREAM_ATTACK(i) ((uint64_t) 1 << 63 | (uint64_t) 1 << 32 | (uint64_t) (i))
 
 //  The stream id of worker i (0-based): distinct from the server's and every other worker's.
 uint64_t rng_stream_worker(uint32_t worker_id);

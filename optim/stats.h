@@ -19,6 +19,10 @@ typedef struct {
     double start_time;       // Unix time, seconds
     double f_star;           // min f for convex problems (NAN if unknown)
     const char *problem;  // a key naming the objective (data, loss, lambda, split) for caching f*
+    uint32_t byzantine;      // B: workers n-B..n-1 are the attackers (ground truth)
+    const char *attack;      // what they send ("none", "alie", ...)
+    const char *aggregator;  // the server's rule ("mean", "cm", ...)
+    uint32_t bucket;         // bucketing's bucket size (0: none)
 } run_info_t;
 
 //  One worker's share of a round (the round_workers table).
@@ -49,6 +53,10 @@ typedef struct {
     double gap;               // f(x^k) - f* when f* is known, else NAN
     uint32_t nworkers;        // entries in workers (0: no per-worker rows)
     worker_stats_t *workers;  // per-worker shares, owned by whoever filled the struct
+    uint32_t accepted;        // updates the server used this round
+    uint32_t rejected;        // updates (and other messages) it rejected this round
+    double agg_dist_sq;       // ||aggregate - mean of the honest vectors||^2 (0 without attackers)
+    const char *rejections;   // one line per rejected update: "SENDER<TAB>REASON\n" ("" if none)
 } round_stats_t;
 
 #endif

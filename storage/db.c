@@ -28,7 +28,15 @@
     " oracle_calls INTEGER NOT NULL,"                                                              \
     " PRIMARY KEY (run_id, round, worker)) WITHOUT ROWID;"
 
-//  Schema v2; docs/schema.md explains every column. PRAGMA user_version holds the version.
+#define S_REJECTIONS                                                                               \
+    "CREATE TABLE IF NOT EXISTS rejections ("                                                      \
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"                                                \
+    " round INTEGER NOT NULL,"                                                                     \
+    " sender INTEGER,"                                                                             \
+    " reason TEXT NOT NULL);"                                                                      \
+    "CREATE INDEX IF NOT EXISTS rejections_run ON rejections (run_id, round);"
+
+//  Schema v3; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
     " id INTEGER PRIMARY KEY,"
@@ -46,7 +54,11 @@ static const char s_schema[] =
     " status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'aborted')),"
     " error TEXT,"
     " f_star REAL,"
-    " problem TEXT);"
+    " problem TEXT,"
+    " byzantine INTEGER NOT NULL DEFAULT 0,"
+    " attack TEXT NOT NULL DEFAULT 'none',"
+    " aggregator TEXT NOT NULL DEFAULT 'mean',"
+    " bucket INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS rounds ("
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " round INTEGER NOT NULL,"
@@ -64,7 +76,11 @@ static const char s_schema[] =
     " participants INTEGER NOT NULL,"
     " wall_time_s REAL,"
     " gap REAL,"
-    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS "PRAGMA user_version = 2;";
+    " accepted INTEGER NOT NULL DEFAULT 0,"
+    " rejected INTEGER NOT NULL DEFAULT 0,"
+    " agg_dist_sq REAL,"
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS S_REJECTIONS
+    "PRAGMA user_version = 3;";
 
 //  Migrations: the statements that take a file from version v to v + 1 (index v - 1).
 static const char *const s_migrations[] = {
@@ -72,17 +88,29 @@ static const char *const s_migrations[] = {
     "ALTER TABLE runs ADD COLUMN f_star REAL;"
     "ALTER TABLE runs ADD COLUMN problem TEXT;"
     "ALTER TABLE rounds ADD COLUMN gap REAL;" S_ROUND_WORKERS "PRAGMA user_version = 2;",
+    //  2 -> 3: Byzantine workers: the attack's ground truth, accepted/rejected updates.
+    "ALTER TABLE runs ADD COLUMN byzantine INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN attack TEXT NOT NULL DEFAULT 'none';"
+    "ALTER TABLE runs ADD COLUMN aggregator TEXT NOT NULL DEFAULT 'mean';"
+    "ALTER TABLE runs ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN agg_dist_sq REAL;" S_REJECTIONS "PRAGMA user_version = 3;",
 };
 
 static const char s_sql_run_insert[] =
     "INSERT INTO runs (name, started_at, version, seed, config, method, compressor, n, d, dataset,"
-    " f_star, problem, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')";
+    " f_star, problem, byzantine, attack, aggregator, bucket, status)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')";
 static const char s_sql_run_finish[] =
     "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?";
 static const char s_sql_round_insert[] =
     "INSERT INTO rounds (run_id, round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up,"
     " bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, nnz_up, oracle_calls,"
-    " participants, wall_time_s, gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " participants, wall_time_s, gap, accepted, rejected, agg_dist_sq)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char s_sql_rejection_insert[] =
+    "INSERT INTO rejections (run_id, round, sender, reason) VALUES (?, ?, ?, ?)";
 static const char s_sql_worker_insert[] =
     "INSERT INTO round_workers (run_id, round, worker, sent, bits_paper_up, bits_model_up,"
     " bytes_wire_up, nnz_up, oracle_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -96,6 +124,7 @@ struct db {
     sqlite3_stmt *run_finish;     // s_sql_run_finish
     sqlite3_stmt *round_insert;   // s_sql_round_insert
     sqlite3_stmt *worker_insert;  // s_sql_worker_insert
+    sqlite3_stmt *reject_insert;  // s_sql_rejection_insert
     int batch;                    // rows per transaction
     int pending;                  // rows inserted in the open transaction
 };
@@ -300,7 +329,8 @@ db_open(const char *path, mr_err_t *err)
         s_prepare(self, s_sql_run_insert, &self->run_insert, err) != MR_OK ||
         s_prepare(self, s_sql_run_finish, &self->run_finish, err) != MR_OK ||
         s_prepare(self, s_sql_round_insert, &self->round_insert, err) != MR_OK ||
-        s_prepare(self, s_sql_worker_insert, &self->worker_insert, err) != MR_OK)
+        s_prepare(self, s_sql_worker_insert, &self->worker_insert, err) != MR_OK ||
+        s_prepare(self, s_sql_rejection_insert, &self->reject_insert, err) != MR_OK)
         goto fail;
     return self;
 
@@ -324,6 +354,7 @@ db_close(db_t **self_p)
     sqlite3_finalize(self->run_finish);
     sqlite3_finalize(self->round_insert);
     sqlite3_finalize(self->worker_insert);
+    sqlite3_finalize(self->reject_insert);
     sqlite3_close(self->db);  // NULL-safe; the last connection checkpoints and removes the WAL
     free(self->path);
     free(self);
@@ -373,6 +404,10 @@ db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err)
     s_bind_text(st, 10, run->dataset);
     s_bind_real(st, 11, run->f_star);
     s_bind_text(st, 12, run->problem);
+    sqlite3_bind_int64(st, 13, run->byzantine);
+    s_bind_text(st, 14, run->attack ? run->attack : "none");
+    s_bind_text(st, 15, run->aggregator ? run->aggregator : "mean");
+    sqlite3_bind_int64(st, 16, run->bucket);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         rc = s_sql_fail(self->db, self->path, err, "cannot insert the run");
@@ -385,6 +420,35 @@ db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err)
     *run_id = sqlite3_last_insert_rowid(self->db);
     //  Inside a round batch the insert joined that transaction: commit it now.
     return s_commit(self, err);
+}
+
+//  The round's rejections, one "SENDER<TAB>REASON" line each (SENDER "-" when unknown).
+static int
+s_add_rejections(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err)
+{
+    sqlite3_stmt *st = self->reject_insert;
+    for (const char *line = row->rejections; line && *line;) {
+        const char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
+        size_t len = end ? (size_t) (end - line) : strlen(line);
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, (int64_t) row->round);
+        if (tab && tab < line + len) {
+            char *num_end;
+            long long sender = strtoll(line, &num_end, 10);
+            if (num_end == tab)
+                sqlite3_bind_int64(st, 3, sender);
+            else
+                sqlite3_bind_null(st, 3);
+            sqlite3_bind_text(st, 4, tab + 1, (int) (line + len - tab - 1), SQLITE_TRANSIENT);
+        } else {
+            sqlite3_bind_null(st, 3);
+            sqlite3_bind_text(st, 4, line, (int) len, SQLITE_TRANSIENT);
+        }
+        if (s_step(st) != SQLITE_DONE)
+            return s_sql_fail(self->db, self->path, err, "cannot insert a rejection");
+        line += len + (end ? 1 : 0);
+    }
+    return MR_OK;
 }
 
 int
@@ -412,6 +476,9 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
     sqlite3_bind_int64(st, 14, row->participants);
     s_bind_real(st, 15, row->wall_time_s);
     s_bind_real(st, 16, row->gap);
+    sqlite3_bind_int64(st, 17, row->accepted);
+    sqlite3_bind_int64(st, 18, row->rejected);
+    s_bind_real(st, 19, row->agg_dist_sq);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(self->db);
@@ -445,6 +512,9 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
         if (s_step(st) != SQLITE_DONE)
             return s_sql_fail(self->db, self->path, err, "cannot insert a round_workers row");
     }
+    int rc2 = s_add_rejections(self, run_id, row, err);
+    if (rc2 != MR_OK)
+        return rc2;
     if (++self->pending >= self->batch)
         return s_commit(self, err);
     return MR_OK;

@@ -721,8 +721,9 @@ test_stats_round_trips_per_worker_rows(void **state)
         assert_true(o->workers[i].oracle_calls == w[i].oracle_calls);
         assert_int_equal(o->workers[i].sent, w[i].sent);
     }
-    //  The wire layout: 6 LE uint64 per worker, 48 bytes, the bin last in the frame.
-    const unsigned char *bin = (const unsigned char *) f->buf.data + f->buf.size - 3 * 48;
+    //  The wire layout: 6 LE uint64 per worker, 48 bytes, the bin before the 12-byte tail
+    //  (accepted 0, rejected 0, agg_dist_sq 0.0, rejections "").
+    const unsigned char *bin = (const unsigned char *) f->buf.data + f->buf.size - 12 - 3 * 48;
     assert_int_equal(bin[-2], 0xc4);  // bin8 of 144 bytes
     assert_int_equal(bin[-1], 144);
     assert_int_equal(bin[0], 320 & 0xff);
@@ -744,11 +745,32 @@ test_stats_round_trips_per_worker_rows(void **state)
     assert_null(f->dec.stats.workers);
 }
 
+//  The fields a STATS frame carries after its per-worker rows (accepted, rejected, agg_dist_sq,
+//  rejections): 12 bytes as packed here.
+static void
+s_raw_stats_tail(fixture_t *f)
+{
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_double(&f->pk, 0.0);
+    msgpack_pack_str_with_body(&f->pk, "", 0);
+}
+
+//  The fields a RUN frame carries after its problem key (byzantine, attack, aggregator, bucket).
+static void
+s_raw_run_tail(fixture_t *f)
+{
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_str_with_body(&f->pk, "none", 4);
+    msgpack_pack_str_with_body(&f->pk, "mean", 4);
+    msgpack_pack_uint8(&f->pk, 0);
+}
+
 //  Packs a STATS frame [1, 9, ..., gap 0.5, workers] with workers a bin of the given bytes.
 static void
 s_raw_stats_workers(fixture_t *f, const void *workers, size_t nbytes)
 {
-    s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
     for (int i = 0; i < 2; i++)  // round, coin
         msgpack_pack_uint8(&f->pk, 1);
     for (int i = 0; i < 2; i++)  // f, grad_norm_sq
@@ -758,6 +780,7 @@ s_raw_stats_workers(fixture_t *f, const void *workers, size_t nbytes)
     msgpack_pack_double(&f->pk, 0.5);  // wall_time_s
     msgpack_pack_double(&f->pk, 0.5);  // gap
     msgpack_pack_bin_with_body(&f->pk, workers, nbytes);
+    s_raw_stats_tail(f);
 }
 
 static void
@@ -822,7 +845,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
 {
     fixture_t *f = *state;
     // A peer may pack a double as an integer and a coin as 0/1; both mean the same thing.
-    s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
     msgpack_pack_uint64(&f->pk, 3);
     msgpack_pack_int(&f->pk, 1);
     msgpack_pack_int(&f->pk, -2);   // f = -2 as a negative integer
@@ -833,6 +856,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     msgpack_pack_double(&f->pk, 0.5);
     msgpack_pack_int(&f->pk, -1);  // gap = -1 (f below a stale f*)
     msgpack_pack_nil(&f->pk);      // no per-worker rows
+    s_raw_stats_tail(f);
     s_expect_raw(f, MR_OK);
     assert_int_equal(f->dec.stats.coin, 1);
     assert_true(f->dec.stats.f == -2.0);
@@ -842,7 +866,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     assert_int_equal(f->dec.stats.nworkers, 0);
 
     // RUN's f_star likewise; a ROUND's coin as the integer 0 and its participants as nil.
-    s_raw_head(f, MSG_VERSION, MSG_RUN, 12);
+    s_raw_head(f, MSG_VERSION, MSG_RUN, 16);
     for (int i = 0; i < 3; i++)
         msgpack_pack_str_with_body(&f->pk, "x", 1);
     msgpack_pack_uint8(&f->pk, 7);
@@ -854,6 +878,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     msgpack_pack_uint32(&f->pk, 1700000000);  // start_time
     msgpack_pack_uint8(&f->pk, 3);            // f_star
     msgpack_pack_str_with_body(&f->pk, "p", 1);
+    s_raw_run_tail(f);
     s_expect_raw(f, MR_OK);
     assert_true(f->dec.run.start_time == 1700000000.0);
     assert_true(f->dec.run.f_star == 3.0);
@@ -1096,7 +1121,7 @@ test_decode_rejects_wrong_field_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
     // run with seed as a float, f_star as a str or nil, problem as an integer or nil
     for (int bad = 0; bad < 5; bad++) {
-        s_raw_head(f, MSG_VERSION, MSG_RUN, 12);
+        s_raw_head(f, MSG_VERSION, MSG_RUN, 16);
         for (int i = 0; i < 3; i++)
             msgpack_pack_str_with_body(&f->pk, "x", 1);
         if (bad == 0)
@@ -1121,6 +1146,7 @@ test_decode_rejects_wrong_field_type(void **state)
             msgpack_pack_nil(&f->pk);
         else
             msgpack_pack_str_with_body(&f->pk, "p", 1);
+        s_raw_run_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
         const char *field[] = {"'seed'", "'f_star' is a str", "'f_star' is a nil", "'problem' is a",
                                "'problem' is a nil"};
@@ -1129,7 +1155,7 @@ test_decode_rejects_wrong_field_type(void **state)
     }
     // stats with gap as a str or nil, workers as an array, an integer or a str
     for (int bad = 0; bad < 5; bad++) {
-        s_raw_head(f, MSG_VERSION, MSG_STATS, 16);
+        s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
         for (int i = 0; i < 2; i++)
             msgpack_pack_uint8(&f->pk, 1);
         for (int i = 0; i < 2; i++)
@@ -1154,6 +1180,7 @@ test_decode_rejects_wrong_field_type(void **state)
         } else {
             msgpack_pack_nil(&f->pk);
         }
+        s_raw_stats_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
         const char *field[] = {"'gap' is a str", "'gap' is a nil", "'workers' is a array",
                                "'workers' is a", "'workers' is a str"};
@@ -2290,9 +2317,10 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     assert_int_equal(round0, 8);      // 8 one-byte objects: nil g, nil part
     assert_int_equal(metrics, 921);   // 5 one-byte objects + f 9 + grad 3+904
     //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
-    //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1
-    assert_int_equal(stats, 3 + 2 + 2 + 18 + 9 + 9 + 9 + 1);
-    assert_int_equal(stats20, 53 - 1 + 3 + 20 * 48);  // workers: bin16, 3 + 960 bytes
+    //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1 + accepted, rejected 2 +
+    //  agg_dist_sq 9 + empty rejections 1
+    assert_int_equal(stats, 3 + 2 + 2 + 18 + 9 + 9 + 9 + 1 + 2 + 9 + 1);
+    assert_int_equal(stats20, 65 - 1 + 3 + 20 * 48);  // workers: bin16, 3 + 960 bytes
 }
 
 int

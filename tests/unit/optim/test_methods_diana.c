@@ -339,9 +339,9 @@ test_sgd_reduces_the_gradient(void **state)
     //  constant step it only reaches a noise ball; on this problem that ball lies 10x below the
     //  start within 3000 rounds (fixed seed).
     fixture_t *fx = *state;
-    method_params_t mp = s_theory_params(COMP_RANDK, 3);  // the compressor is ignored
+    method_params_t mp = s_theory_params(COMP_IDENTITY, DIM);  // Q = identity: dense messages
     mp.batch = 20;
-    method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
+    method_consts_t pc = sim_consts(fx, DIM, M, COMP_IDENTITY, DIM);
     assert_int_equal(method_find("sgd")->resolve(&mp, &pc, NULL), MR_OK);
     assert_near(mp.gamma, 1.0 / fx->L, 0.0);
     sim_t s;
@@ -547,7 +547,7 @@ test_resolve_refuses_bad_params_naming_the_key(void **state)
     assert_false(method_find("diana")->allows_biased);
     assert_false(method_find("vr-diana")->allows_biased);
     assert_true(method_find("dcgd")->allows_biased);
-    assert_false(method_find("sgd")->uses_compressor);
+    assert_true(method_find("sgd")->uses_compressor);
     method_consts_t pc = sim_consts(fx, DIM, M, COMP_RANDK, 3);
     assert_int_equal(method_find("dcgd")->resolve(&bad, &pc, NULL), MR_OK);
 }

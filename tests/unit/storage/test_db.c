@@ -349,7 +349,7 @@ test_refuses_other_schema_version(void **state)
     assert_int_equal(err.rc, MR_EVERSION);
     assert_non_null(strstr(err.text, f->path));
     assert_non_null(strstr(err.text, "version 7"));
-    assert_non_null(strstr(err.text, "uses version 2"));
+    assert_non_null(strstr(err.text, "uses version 3"));
     char mode[16];
     s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "delete");  // the foreign file was left as it was
@@ -432,8 +432,10 @@ test_migrates_a_version_1_file(void **state)
     assert_int_equal(s_query_int(p, "PRAGMA user_version"), 1);
 
     db_t *db = s_open(p);
-    //  The old rows are still there, with NULL in the new columns.
-    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 2);
+    //  The old rows are still there, with NULL (or the defaults) in the new columns.
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs WHERE byzantine = 0"), 1);
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rejections"), 0);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 1);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE run_id = 1"), 2);
     char text[128];
@@ -479,7 +481,7 @@ test_migrates_a_version_1_file(void **state)
     //  Opening again changes nothing: no second migration.
     db = s_open(p);
     db_close(&db);
-    assert_int_equal(s_query_int(p, "PRAGMA user_version"), 2);
+    assert_int_equal(s_query_int(p, "PRAGMA user_version"), DB_SCHEMA_VERSION);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 2);
 }
 
