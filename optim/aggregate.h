@@ -53,7 +53,7 @@ void agg_cfg_default(agg_cfg_t *cfg);
 
 typedef struct agg_work agg_work_t;  // scratch, owned by one caller
 
-//  Scratch for up to n inputs of dimension up to dim (about (n + 4) dim + n^2 doubles). NULL if
+//  Scratch for up to n inputs of dimension up to dim: about (n/2 + 2) dim + n^2 doubles. NULL if
 //  out of memory.
 agg_work_t *agg_work_new(size_t n, size_t dim);
 //  NULL-safe; sets *w = NULL.
