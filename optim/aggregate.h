@@ -34,6 +34,8 @@ typedef struct {
                        // from each side. With bucketing both use min(B, buckets) (aggregators.md)
     double rfa_nu;     // smoothing of Weiszfeld, > 0 (default 0.1)
     size_t rfa_iters;  // T >= 1 (default 8, the paper's Appendix B.2)
+    int rfa_from_cm;   // 1: Weiszfeld starts from the coordinate-wise median instead of the mean
+                       // (default 0, the mean; aggregators.md: far outliers need it or a big T)
     double cc_tau;     // centered clipping radius tau > 0 (default 10, docs/aggregators.md)
     size_t cc_iters;   // L >= 1 (default 3)
 } agg_cfg_t;

@@ -193,7 +193,7 @@ test_krum_breaks_ties_by_the_lowest_index(void **state)
 }
 
 static void
-test_rfa_follows_smoothed_weiszfeld_from_the_mean(void **state)
+test_rfa_follows_smoothed_weiszfeld_from_the_mean_or_the_cm(void **state)
 {
     //  {(0,0), (0,0), (9,12)}: mean (3,4), distances 5, 5, 10, weights 1/5, 1/5, 1/10, so
     //  v1 = (9,12)/10 / (1/2) = (1.8, 2.4); then distances 3, 3, 12, weights 1/3, 1/3, 1/12,
@@ -208,6 +208,12 @@ test_rfa_follows_smoothed_weiszfeld_from_the_mean(void **state)
     s.cfg.rfa_iters = 2;
     assert_int_equal(s_run(&s), MR_OK);
     s_assert_out(&s, (double[]){1.0, 4.0 / 3.0}, 1e-14);
+    //  From the CM (0,0) instead, nu = 0.1: weights 1/0.1, 1/0.1, 1/15, sum 301/15, so
+    //  v1 = (9,12)/15 / (301/15) = (9/301, 12/301).
+    s.cfg.rfa_from_cm = 1;
+    s.cfg.rfa_iters = 1;
+    assert_int_equal(s_run(&s), MR_OK);
+    s_assert_out(&s, (double[]){9.0 / 301.0, 12.0 / 301.0}, 1e-15);
     s_set_fini(&s);
 }
 
@@ -692,6 +698,12 @@ test_rfa_with_more_iterations_holds_at_delta_0_2(void **state)
         print_message("B = 4 %s rfa: T = 8: %.4g, T = 32: %.4g (bound %g)\n", a ? "alie" : "far",
                       err8, err32, bound);
         assert_true(err32 <= bound);
+        cfg.rfa_iters = AGG_DEFAULT_RFA_ITERS;  // a robust start instead of more iterations
+        cfg.rfa_from_cm = 1;
+        double err_cm = s_attacked_error(&cfg, (s_attack_t) a, 4);
+        cfg.rfa_from_cm = 0;
+        print_message("B = 4 %s rfa: T = 8 from the CM: %.4g\n", a ? "alie" : "far", err_cm);
+        assert_true(err_cm <= bound);
     }
 }
 
@@ -706,7 +718,7 @@ main(void)
         cmocka_unit_test(test_tm_on_many_ties_and_duplicates),
         cmocka_unit_test(test_krum_picks_the_input_closest_to_its_neighbours),
         cmocka_unit_test(test_krum_breaks_ties_by_the_lowest_index),
-        cmocka_unit_test(test_rfa_follows_smoothed_weiszfeld_from_the_mean),
+        cmocka_unit_test(test_rfa_follows_smoothed_weiszfeld_from_the_mean_or_the_cm),
         cmocka_unit_test(test_rfa_reaches_the_geometric_median_on_a_line),
         cmocka_unit_test(test_rfa_of_identical_inputs_is_that_input_without_nan),
         cmocka_unit_test(test_cc_clips_around_the_median),
