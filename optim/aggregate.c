@@ -54,9 +54,9 @@ agg_cfg_default(agg_cfg_t *cfg)
         .byzantine = 0,
         .rfa_nu = AGG_DEFAULT_RFA_NU,
         .rfa_iters = AGG_DEFAULT_RFA_ITERS,
-        .rfa_from_cm = 0,
         .cc_tau = AGG_DEFAULT_CC_TAU,
         .cc_iters = AGG_DEFAULT_CC_ITERS,
+        .rfa_from_cm = 0,
     };
 }
 
