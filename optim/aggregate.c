@@ -56,6 +56,7 @@ agg_cfg_default(agg_cfg_t *cfg)
         .rfa_iters = AGG_DEFAULT_RFA_ITERS,
         .cc_tau = AGG_DEFAULT_CC_TAU,
         .cc_iters = AGG_DEFAULT_CC_ITERS,
+        .rfa_from_cm = 0,
     };
 }
 
@@ -228,12 +229,12 @@ s_dist_sq(const vec_t *a, const vec_t *b)
 }
 
 //  (18) by the smoothed Weiszfeld iteration (Pillutla et al. 2022, Alg. 3 with equal weights):
-//  v <- sum_i w_i x_i / sum_i w_i, w_i = 1 / max(nu, |v - x_i|), T times from the mean.
+//  v <- sum_i w_i x_i / sum_i w_i, w_i = 1 / max(nu, |v - x_i|), T times from the start already
+//  in out.
 static void
 s_rfa(const vec_t *const *in, size_t N, double nu, size_t iters, vec_t *acc, vec_t *out)
 {
     assert(nu > 0.0);
-    s_mean(in, N, out);
     for (size_t t = 0; t < iters; t++) {
         double sum_w = 0.0;
         vec_zero(acc);
@@ -401,6 +402,10 @@ agg_apply_from(const agg_cfg_t *cfg,
             s_trimmed_mean(in, N, byz < (N - 1) / 2 ? byz : (N - 1) / 2, work->col, out);
             break;
         case AGG_RFA:
+            if (cfg->rfa_from_cm)
+                s_median(in, N, work->col, out);
+            else
+                s_mean(in, N, out);
             s_rfa(in, N, cfg->rfa_nu, cfg->rfa_iters, &work->acc, out);
             break;
         case AGG_KRUM:

@@ -2,8 +2,9 @@
 //  trimmed mean (TM), geometric median by smoothed Weiszfeld (RFA), Krum and centered clipping
 //  (CC), each optionally behind bucketing (Byz-VR-MARINA paper, Appendix D, Algorithm 2).
 //  agg_apply() reads n dense vectors and writes one: pure computation, no I/O. Krum, RFA and CM
-//  with bucketing are (delta, c)-robust aggregators in the sense of Definition 2.1 (Theorem D.1);
-//  docs/aggregators.md gives the rules, defaults, costs and sources. Inputs must be finite
+//  with bucketing are (delta, c)-robust aggregators in the sense of Definition 2.1 (Theorem D.1;
+//  RFA as the exact geometric median, which T Weiszfeld steps only approach: see
+//  docs/aggregators.md, which gives the rules, defaults, costs and sources). Inputs must be finite
 //  (msg/ rejects NaN and Inf before they reach the server). An agg_cfg_t is a plain value; an
 //  agg_work_t holds the scratch of one caller (new/destroy, not thread-safe). All randomness
 //  (bucketing's permutation) comes from the rng_t passed in. Errors: MR_EINVAL at apply time,
@@ -36,6 +37,8 @@ typedef struct {
     size_t rfa_iters;  // T >= 1 (default 8, the paper's Appendix B.2)
     double cc_tau;     // centered clipping radius tau > 0 (default 10, docs/aggregators.md)
     size_t cc_iters;   // L >= 1 (default 3)
+    int rfa_from_cm;   // 1: Weiszfeld starts from the coordinate-wise median instead of the mean
+                       // (default 0, the mean; aggregators.md: far outliers need it or a big T)
 } agg_cfg_t;
 
 #define AGG_DEFAULT_RFA_NU    0.1
@@ -53,7 +56,7 @@ void agg_cfg_default(agg_cfg_t *cfg);
 
 typedef struct agg_work agg_work_t;  // scratch, owned by one caller
 
-//  Scratch for up to n inputs of dimension up to dim (about (n + 4) dim + n^2 doubles). NULL if
+//  Scratch for up to n inputs of dimension up to dim: about (n/2 + 2) dim + n^2 doubles. NULL if
 //  out of memory.
 agg_work_t *agg_work_new(size_t n, size_t dim);
 //  NULL-safe; sets *w = NULL.
