@@ -7,16 +7,16 @@ struct attacker {
     const method_t *method;
     attack_cfg_t cfg;
     size_t n, honest, dim;
-    comp_t comp;          // the run's compressor, to shape compressed rounds
-    rng_t rng;            // RNG_STREAM_ATTACK(id): compressor draws and noise
-    uint64_t round;       // the current round
-    int compressed;       // its messages pass through the compressor
-    vec_t offset;         // what the server adds to a message to form its view
-    vec_t own;            // the attacker's own honest view
+    comp_t comp;            // the run's compressor, to shape compressed rounds
+    rng_t rng;              // RNG_STREAM_ATTACK(id): compressor draws and noise
+    uint64_t round;         // the current round
+    int compressed;         // its messages pass through the compressor
+    vec_t offset;           // what the server adds to a message to form its view
+    vec_t own;              // the attacker's own honest view
     const cvec_t *own_msg;  // its own honest message (the worker's out buffer, borrowed)
-    vec_t *views;         // honest views of the round
-    const vec_t **ptrs;   // views[0..nviews)
-    uint8_t *seen;        // per honest sender: its update of this round arrived
+    vec_t *views;           // honest views of the round
+    const vec_t **ptrs;     // views[0..nviews)
+    uint8_t *seen;          // per honest sender: its update of this round arrived
     size_t nviews;
     vec_t target, delta;  // the attack's view, and the message it needs
 };
@@ -131,7 +131,8 @@ attacker_observe(attacker_t *self, const msg_t *update)
 int
 attacker_craft(attacker_t *self, cvec_t *out, mr_err_t *err)
 {
-    if (self->cfg.kind == ATTACK_LF || self->cfg.kind == ATTACK_JUNK || self->cfg.kind == ATTACK_NONE) {
+    if (self->cfg.kind == ATTACK_LF || self->cfg.kind == ATTACK_JUNK ||
+        self->cfg.kind == ATTACK_NONE) {
         //  An honest computation (on flipped labels for lf): sent as the method made it.
         if (out != self->own_msg)
             return mr_err_set(err, MR_EINVAL, "attacker: the own message must be in out");

@@ -33,35 +33,35 @@ typedef struct {
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     int recorder_hello;
     uint8_t *got_up, *got_metrics;
-    uint8_t *expected;       // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
-    cvec_t *ups;             // per worker: this round's update
-    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
-    double *f;               // per worker: f_i(x^k)
-    vec_t *grads;            // per worker: grad f_i(x^k)
-    vec_t gmean;             // mean of grads
-    uint64_t rejected;       // messages dropped as malformed or unexpected
-    int term;                // the host sent $TERM (it waits for us to return)
-    int burst;               // messages taken since the last poll
-    int abort;               // a STOP arrived on the PULL socket
-    char reason[256];        // why the run failed or was aborted
-    uint64_t *invalid;       // per sender: invalid updates so far
-    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached)
-    uint8_t *closed;         // per sender: this round's update slot is used (valid or rejected)
-    uint32_t round_rejected; // rejections in this round
-    char *rejlog;            // this round's "SENDER\tREASON\n" lines
-    size_t rejlen;           // bytes used in rejlog
-    uint32_t bad_sender;     // NEXT_BAD: the claimed sender, round and the decoder's reason
+    uint8_t *expected;        // per worker: 1 if it takes part in this round
+    worker_stats_t *wstats;   // per worker: this round's share (round_workers rows)
+    cvec_t *ups;              // per worker: this round's update
+    const cvec_t **up_ptrs;   // ups[i] in worker-id order, for the method
+    double *f;                // per worker: f_i(x^k)
+    vec_t *grads;             // per worker: grad f_i(x^k)
+    vec_t gmean;              // mean of grads
+    uint64_t rejected;        // messages dropped as malformed or unexpected
+    int term;                 // the host sent $TERM (it waits for us to return)
+    int burst;                // messages taken since the last poll
+    int abort;                // a STOP arrived on the PULL socket
+    char reason[256];         // why the run failed or was aborted
+    uint64_t *invalid;        // per sender: invalid updates so far
+    uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached)
+    uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
+    uint32_t round_rejected;  // rejections in this round
+    char *rejlog;             // this round's "SENDER\tREASON\n" lines
+    size_t rejlen;            // bytes used in rejlog
+    uint32_t bad_sender;      // NEXT_BAD: the claimed sender, round and the decoder's reason
     uint64_t bad_round;
     char bad_reason[256];
-    int forwarded;           // the honest updates of this round went to the attackers
-    size_t honest;           // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
-    size_t max_nnz;          // entries a compressed update may carry (cfg->max_nnz, 0 = d)
-    int robust;              // the method aggregates robustly: absent updates are allowed
-    int fatal;               // the run cannot go on (reason set)
-    size_t open_up;          // update slots of this round still open
-    size_t open_honest;      // ... of them, honest workers'
-    msg_t fwd;               // an honest update forwarded to the attackers
+    int forwarded;       // the honest updates of this round went to the attackers
+    size_t honest;       // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
+    size_t max_nnz;      // entries a compressed update may carry (cfg->max_nnz, 0 = d)
+    int robust;          // the method aggregates robustly: absent updates are allowed
+    int fatal;           // the run cannot go on (reason set)
+    size_t open_up;      // update slots of this round still open
+    size_t open_honest;  // ... of them, honest workers'
+    msg_t fwd;           // an honest update forwarded to the attackers
 } s_server_t;
 
 static void
@@ -495,8 +495,8 @@ typedef enum {
 //  Checks an UPDATE of round k from sender i against the round; NULL if it may be used, else why
 //  not (in why).
 static const char *
-s_update_problem(s_server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why,
-                 size_t size)
+s_update_problem(
+    s_server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why, size_t size)
 {
     const msg_t *m = &self->in;
     const method_t *method = self->cfg->method;
@@ -596,8 +596,7 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         self->rejected++;
         self->round_rejected++;
         snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
-                 i >= self->honest ? "attacker seat:" : "duplicate", i,
-                 (unsigned long long) k);
+                 i >= self->honest ? "attacker seat:" : "duplicate", i, (unsigned long long) k);
         s_log_rejection(self, i, why);
         zsys_warning("server: %s", why);
         return TOOK_NOTHING;
@@ -723,8 +722,7 @@ s_rounds(s_server_t *self)
                 return "failed";
             }
             if (got == NEXT_BAD) {
-                s_reject_update(self, self->bad_sender, k, self->bad_reason,
-                                self->bad_round == k);
+                s_reject_update(self, self->bad_sender, k, self->bad_reason, self->bad_round == k);
             } else {
                 took_t took = s_accept(self, k, &rd, &row);
                 metrics_pending -= took == TOOK_METRICS;
@@ -763,8 +761,7 @@ s_rounds(s_server_t *self)
         row.workers = self->wstats;
         row.rejected = self->round_rejected;
         row.rejections = self->rejlog;
-        row.agg_dist_sq =
-            method->server_agg_dist_sq ? method->server_agg_dist_sq(self->ms) : 0.0;
+        row.agg_dist_sq = method->server_agg_dist_sq ? method->server_agg_dist_sq(self->ms) : 0.0;
         row.wall_time_s = actor_now() - t0;
         out->type = MSG_STATS;
         out->stats = row;

@@ -26,8 +26,8 @@ typedef struct {
     attacker_t *attacker;  // cfg->attack: the attack's logic
     int waiting;           // the attacker waits for the honest updates of round wait_round
     uint64_t wait_round, wait_seq;
-    msg_t junk;            // attack = junk: the abusive messages
-    uint64_t oracle_calls; // the shadow method's work in the waiting round
+    msg_t junk;             // attack = junk: the abusive messages
+    uint64_t oracle_calls;  // the shadow method's work in the waiting round
 } s_worker_t;
 
 static void
@@ -75,8 +75,8 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     if (!self->mw)
         goto fail;
     if (cfg->attack) {
-        self->attacker = attacker_new(cfg->method, &cfg->mp, cfg->attack, cfg->honest, cfg->id,
-                                      cfg->seed, err);
+        self->attacker =
+            attacker_new(cfg->method, &cfg->mp, cfg->attack, cfg->honest, cfg->id, cfg->seed, err);
         if (!self->attacker || msg_init(&self->junk, d) != MR_OK)
             goto fail;
     }

@@ -18,14 +18,14 @@
 #include "method.h"
 
 typedef struct {
-    const char *ep_bcast;    // the server's PUB endpoint (connect)
-    const char *ep_up;       // the server's PULL endpoint (connect)
-    uint32_t id;             // 0-based worker id
-    const method_t *method;  // the run's method
-    method_params_t mp;      // its resolved parameters
-    const loss_t *loss;      // this worker's local objective (borrowed, read-only)
-    uint64_t seed;           // the run's seed (worker stream: compressor draws)
-    double timeout_s;        // give up when the server is silent this long
+    const char *ep_bcast;        // the server's PUB endpoint (connect)
+    const char *ep_up;           // the server's PULL endpoint (connect)
+    uint32_t id;                 // 0-based worker id
+    const method_t *method;      // the run's method
+    method_params_t mp;          // its resolved parameters
+    const loss_t *loss;          // this worker's local objective (borrowed, read-only)
+    uint64_t seed;               // the run's seed (worker stream: compressor draws)
+    double timeout_s;            // give up when the server is silent this long
     const attack_cfg_t *attack;  // non-NULL: this actor is a Byzantine attacker (attacker.h):
                                  // it joins with the attacker role, sends attacks, no METRICS
     size_t honest;               // G, the honest workers (ids 0..G-1), for an attacker

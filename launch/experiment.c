@@ -506,8 +506,8 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
              "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
              ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r,
-             (unsigned long long) e->rounds, e->honest, e->attack.z, d,
-             e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
+             (unsigned long long) e->rounds, e->honest, e->attack.z, d, e->data.rows, e->mp.m, e->L,
+             pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
     if (e->method->needs_range) {
         snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);

@@ -98,10 +98,11 @@ s_command_help(const char *cmd)
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
                "of the data and connects to the server's BCAST and UP endpoints.\n\nkeys:\n");
     else if (strcmp(cmd, "attacker") == 0)
-        printf("usage: marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
-               "Runs Byzantine attacker I (n - byzantine <= I < n): holds the whole data set, joins\n"
-               "like a worker with the attacker role and sends the configured attack\n"
-               "(docs/threat-model.md).\n\nkeys:\n");
+        printf(
+            "usage: marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
+            "Runs Byzantine attacker I (n - byzantine <= I < n): holds the whole data set, joins\n"
+            "like a worker with the attacker role and sends the configured attack\n"
+            "(docs/threat-model.md).\n\nkeys:\n");
     else if (strcmp(cmd, "recorder") == 0) {
         printf("usage: marina recorder --connect STATS UP --db FILE [--timeout S]\n"
                "Runs the recorder: connects to the server's STATS and UP endpoints and writes the\n"

@@ -52,13 +52,13 @@ typedef struct {
     const double *coord_p;  // SEGA and CD with importance coordinates: p_j = P(j in S_k), d
                             // values in (0, 1] (method_importance_p()), borrowed; NULL if the
                             // method has no use
-    agg_cfg_t agg;      // how the server combines the messages: the mean (the papers' average) or
-                        // a robust rule with bucketing (optim/aggregate.h); agg.byzantine = B
-    size_t byzantine;   // B: workers n-B..n-1 are attackers (ground truth, for the record and the
-                        // honest mean; methods never treat them differently). 0: all honest
-    int epoch_full;     // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
-                        // ceil(m / b') rounds, the authors' code) instead of the coin
-    double momentum;    // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
+    agg_cfg_t agg;     // how the server combines the messages: the mean (the papers' average) or
+                       // a robust rule with bucketing (optim/aggregate.h); agg.byzantine = B
+    size_t byzantine;  // B: workers n-B..n-1 are attackers (ground truth, for the record and the
+                       // honest mean; methods never treat them differently). 0: all honest
+    int epoch_full;    // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
+                       // ceil(m / b') rounds, the authors' code) instead of the coin
+    double momentum;   // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -107,9 +107,9 @@ typedef struct {
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
                           // the union of the shards), which the launcher then computes
     int epoch_batch;      // samples a worker takes per round, for 'epochs': 0 = its whole shard,
-                          // METHOD_EPOCH_BATCH = mp.batch, METHOD_EPOCH_BATCH_PRIME = mp.batch_prime
-    int samples_coords;   // 1 if it samples coordinates (sketch = coordinate or importance);
-                          // with importance the launcher computes mp.coord_p
+        // METHOD_EPOCH_BATCH = mp.batch, METHOD_EPOCH_BATCH_PRIME = mp.batch_prime
+    int samples_coords;  // 1 if it samples coordinates (sketch = coordinate or importance);
+                         // with importance the launcher computes mp.coord_p
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.

@@ -50,15 +50,15 @@ void method_sum_updates(vec_t *sum, const cvec_t *const *ups, size_t n, const ui
 //  offset + ups[i] of the present updates (NULL = absent: rejected or never sent) with mp.agg,
 //  bucketing with a fresh permutation per round from the stream RNG_STREAM_AGGREGATE.
 typedef struct {
-    int on;               // 1: aggregate with mp.agg (else the caller averages as before)
-    size_t n, honest;     // inputs, and how many (ids < honest) are honest workers
-    agg_cfg_t cfg;        // the rule
-    agg_work_t *work;     // its scratch
-    rng_t rng;            // bucketing permutations
-    vec_t *views;         // n dense views
-    const vec_t **ptrs;   // views[i], or NULL for an absent update
-    vec_t honest_mean;    // mean of the honest views of the last call
-    double dist_sq;       // ||aggregate - honest_mean||^2 of the last call (0 when off)
+    int on;              // 1: aggregate with mp.agg (else the caller averages as before)
+    size_t n, honest;    // inputs, and how many (ids < honest) are honest workers
+    agg_cfg_t cfg;       // the rule
+    agg_work_t *work;    // its scratch
+    rng_t rng;           // bucketing permutations
+    vec_t *views;        // n dense views
+    const vec_t **ptrs;  // views[i], or NULL for an absent update
+    vec_t honest_mean;   // mean of the honest views of the last call
+    double dist_sq;      // ||aggregate - honest_mean||^2 of the last call (0 when off)
 } method_robust_t;
 
 //  Sets r up for mp (off when not wanted). MR_OK, or MR_ENOMEM / MR_ECONFIG (agg_check()).
@@ -68,11 +68,8 @@ void method_robust_fini(method_robust_t *r);
 int method_robust_aggregate(method_robust_t *r, vec_t *out, mr_err_t *err);
 //  out = Agg_i (offset + ups[i]) over the present ups (offset NULL: 0). MR_OK or MR_EINVAL (none
 //  present).
-int method_robust_combine(method_robust_t *r,
-                          const vec_t *offset,
-                          const cvec_t *const *ups,
-                          vec_t *out,
-                          mr_err_t *err);
+int method_robust_combine(
+    method_robust_t *r, const vec_t *offset, const cvec_t *const *ups, vec_t *out, mr_err_t *err);
 
 extern const method_t method_marina;
 extern const method_t method_gd;

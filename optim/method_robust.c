@@ -17,8 +17,10 @@ method_robust_init(method_robust_t *r, const method_params_t *mp, mr_err_t *err)
     if (!method_robust_wanted(mp))
         return MR_OK;
     if (mp->byzantine >= mp->n)
-        return mr_err_set(err, MR_ECONFIG, "byzantine = %zu: at least one of the n = %zu workers "
-                          "must be honest", mp->byzantine, mp->n);
+        return mr_err_set(err, MR_ECONFIG,
+                          "byzantine = %zu: at least one of the n = %zu workers "
+                          "must be honest",
+                          mp->byzantine, mp->n);
     int rc = agg_check(&mp->agg, mp->n, err);
     if (rc != MR_OK)
         return rc;
@@ -80,11 +82,8 @@ method_robust_aggregate(method_robust_t *r, vec_t *out, mr_err_t *err)
 }
 
 int
-method_robust_combine(method_robust_t *r,
-                      const vec_t *offset,
-                      const cvec_t *const *ups,
-                      vec_t *out,
-                      mr_err_t *err)
+method_robust_combine(
+    method_robust_t *r, const vec_t *offset, const cvec_t *const *ups, vec_t *out, mr_err_t *err)
 {
     for (size_t i = 0; i < r->n; i++) {
         r->ptrs[i] = NULL;

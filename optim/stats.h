@@ -19,8 +19,8 @@ typedef struct {
     double start_time;       // Unix time, seconds
     double f_star;           // min f for convex problems (NAN if unknown)
     const char *problem;  // a key naming the objective (data, loss, lambda, split) for caching f*
-    uint32_t byzantine;      // B: workers n-B..n-1 are the attackers (ground truth)
-    const char *attack;      // what they send ("none", "alie", ...)
+    uint32_t byzantine;   // B: workers n-B..n-1 are the attackers (ground truth)
+    const char *attack;   // what they send ("none", "alie", ...)
     const char *aggregator;  // the server's rule ("mean", "cm", ...)
     uint32_t bucket;         // bucketing's bucket size (0: none)
 } run_info_t;

@@ -97,8 +97,14 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     snprintf(ep[0], sizeof ep[0], "inproc://test-bcast-%d", instance);
     snprintf(ep[1], sizeof ep[1], "inproc://test-up-%d", instance);
     snprintf(ep[2], sizeof ep[2], "inproc://test-stats-%d", instance);
-    server_cfg_t sc = {.ep_bcast = ep[0], .ep_up = ep[1], .ep_stats = ep[2], .method = p.method,
-                       .mp = p.mp,         .rounds = ROUNDS, .seed = 9,          .timeout_s = 10};
+    server_cfg_t sc = {.ep_bcast = ep[0],
+                       .ep_up = ep[1],
+                       .ep_stats = ep[2],
+                       .method = p.method,
+                       .mp = p.mp,
+                       .rounds = ROUNDS,
+                       .seed = 9,
+                       .timeout_s = 10};
     sc.with_recorder = 1;
     sc.run.f_star = NAN;
     zactor_t *server = zactor_new(server_actor, &sc);
