@@ -8,7 +8,17 @@
 #include "msg.h"
 #include "rng.h"
 
-#define PING_INTERVAL_MS 5
+#define PING_INTERVAL_MS   5
+#define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
+#define MAX_REFUSED        8   // refusals remembered (the latest replace the oldest)
+
+//  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
+//  first copies to the slow-joiner problem, as it would lose a PING).
+typedef struct {
+    msg_role_t role;
+    uint32_t sender, pid;
+    char reason[400];
+} s_refusal_t;
 
 typedef enum {
     NEXT_MSG = 1,  // self->in holds a valid message, self->frame_size its size
@@ -30,18 +40,22 @@ typedef struct {
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     int recorder_hello;
     uint8_t *got_up, *got_metrics;
-    uint8_t *expected;       // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
-    cvec_t *ups;             // per worker: this round's update
-    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
-    double *f;               // per worker: f_i(x^k)
-    vec_t *grads;            // per worker: grad f_i(x^k)
-    vec_t gmean;             // mean of grads
-    uint64_t rejected;       // messages dropped as malformed or unexpected
-    int term;                // the host sent $TERM (it waits for us to return)
-    int burst;               // messages taken since the last poll
-    int abort;               // a STOP arrived on the PULL socket
-    char reason[256];        // why the run failed or was aborted
+    uint8_t *expected;                 // per worker: 1 if it takes part in this round
+    worker_stats_t *wstats;            // per worker: this round's share (round_workers rows)
+    cvec_t *ups;                       // per worker: this round's update
+    const cvec_t **up_ptrs;            // ups[i] in worker-id order, for the method
+    double *f;                         // per worker: f_i(x^k)
+    vec_t *grads;                      // per worker: grad f_i(x^k)
+    vec_t gmean;                       // mean of grads
+    uint64_t rejected;                 // messages dropped as malformed or unexpected
+    int term;                          // the host sent $TERM (it waits for us to return)
+    int burst;                         // messages taken since the last poll
+    int abort;                         // a STOP arrived on the PULL socket
+    char reason[512];                  // why the run failed or was aborted
+    s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
+    size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
+    size_t refused_next;               // the slot the next refusal takes
+    double next_refuse;                // when the pending REFUSEs go out again
 } s_server_t;
 
 static void
@@ -267,6 +281,82 @@ s_abort_request(s_server_t *self)
     return 0;
 }
 
+//  The configuration check of one HELLO (docs/protocol.md, "Joining: the configuration check"),
+//  for every role that carries a configuration (worker, attacker): its digest must be ours, or it
+//  is refused naming the differing keys; a worker's shard fingerprint must be its shard's.
+//  Returns 0 to accept the sender; -1 after logging why and queueing a REFUSE for its process.
+static int
+s_check_hello(s_server_t *self, const msg_t *m)
+{
+    const server_cfg_t *cfg = self->cfg;
+    if (m->role == MSG_ROLE_RECORDER || !cfg->join_config)
+        return 0;
+    char diff[320] = "";
+    size_t used = 0;
+    if (m->cfg_digest != cfg->join_digest || strcmp(m->cfg_text, cfg->join_config) != 0) {
+        char keys[300];
+        if (actor_config_diff(cfg->join_config, m->cfg_text, keys, sizeof keys) == 0)
+            snprintf(keys, sizeof keys, "digest %016llx, server's %016llx",
+                     (unsigned long long) m->cfg_digest, (unsigned long long) cfg->join_digest);
+        used = (size_t) snprintf(diff, sizeof diff, "its configuration differs: %s", keys);
+    }
+    uint64_t fp = cfg->shard_fp && m->sender < self->n ? cfg->shard_fp[m->sender] : 0;
+    if (m->role == MSG_ROLE_WORKER && cfg->shard_fp && m->shard_fp != fp && used < sizeof diff)
+        snprintf(diff + used, sizeof diff - used,
+                 "%sits data shard differs (fingerprint %016llx, server's %016llx): check dataset, "
+                 "bias, n and synth_*",
+                 used ? "; " : "", (unsigned long long) m->shard_fp, (unsigned long long) fp);
+    if (!diff[0])
+        return 0;
+    s_refusal_t *r = &self->refused[self->refused_next];
+    self->refused_next = (self->refused_next + 1) % MAX_REFUSED;
+    if (self->nrefused < MAX_REFUSED)
+        self->nrefused++;
+    r->role = m->role;
+    r->sender = m->sender;
+    r->pid = m->pid;
+    snprintf(r->reason, sizeof r->reason, "%s %u (pid %u) refused: %s",
+             m->role == MSG_ROLE_WORKER ? "worker" : "attacker", m->sender, m->pid, diff);
+    zsys_warning("server: %s", r->reason);
+    self->rejected++;
+    self->next_refuse = 0;  // publish it now
+    return -1;
+}
+
+//  Publishes the pending REFUSEs if they are due; returns when they are due next (or far away).
+static double
+s_refuse_pending(s_server_t *self, double deadline)
+{
+    if (self->nrefused == 0)
+        return deadline;
+    double now = actor_now();
+    if (now >= self->next_refuse) {
+        for (size_t i = 0; i < self->nrefused; i++) {
+            const s_refusal_t *r = &self->refused[i];
+            self->out.type = MSG_REFUSE;
+            self->out.role = r->role;
+            self->out.sender = r->sender;
+            self->out.pid = r->pid;
+            self->out.reason = (char *) r->reason;
+            s_publish(self);
+            self->out.reason = NULL;
+        }
+        self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
+    }
+    return self->next_refuse < deadline ? self->next_refuse : deadline;
+}
+
+//  Appends the latest refusal to the run's failure reason, so that a join that timed out says why.
+static void
+s_reason_add_refusal(s_server_t *self)
+{
+    if (self->nrefused == 0)
+        return;
+    size_t last = (self->refused_next + MAX_REFUSED - 1) % MAX_REFUSED;
+    size_t used = strlen(self->reason);
+    snprintf(self->reason + used, sizeof self->reason - used, "; %s", self->refused[last].reason);
+}
+
 //  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
 //  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
 static const char *
@@ -276,9 +366,11 @@ s_join(s_server_t *self)
     double deadline = actor_now() + cfg->timeout_s;
     while (s_count(self->hello, self->n) < self->n ||
            (cfg->with_recorder && !self->recorder_hello)) {
-        next_t got = s_next(self, deadline);
+        next_t got = s_next(self, s_refuse_pending(self, deadline));
         if (got == NEXT_TERM)
             return "aborted";
+        if (got == NEXT_TIMEOUT && actor_now() < deadline)
+            continue;  // a REFUSE is due
         if (got == NEXT_TIMEOUT) {
             char missing[128];
             s_list_missing(self->hello, self->n, missing, sizeof missing);
@@ -287,6 +379,7 @@ s_join(s_server_t *self)
                      s_count(self->hello, self->n), self->n,
                      cfg->with_recorder && !self->recorder_hello ? " and no recorder" : "",
                      cfg->timeout_s, missing);
+            s_reason_add_refusal(self);
             return "failed";
         }
         msg_t *m = &self->in;
@@ -295,6 +388,8 @@ s_join(s_server_t *self)
             return "aborted";
         }
         if (m->type == MSG_HELLO && m->role == MSG_ROLE_WORKER && m->sender < self->n) {
+            if (s_check_hello(self, m) < 0)
+                continue;
             if (self->hello[m->sender])
                 zsys_warning("server: worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
@@ -325,7 +420,8 @@ s_join(s_server_t *self)
                 return "failed";
             next_ping = now + PING_INTERVAL_MS / 1000.0;
         }
-        next_t got = s_next(self, next_ping < deadline ? next_ping : deadline);
+        next_t got =
+            s_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
         if (got == NEXT_TERM)
             return "aborted";
         if (got == NEXT_TIMEOUT) {
@@ -345,7 +441,9 @@ s_join(s_server_t *self)
         }
         if (m->type == MSG_READY && m->role == MSG_ROLE_WORKER && m->sender < self->n)
             self->ready[m->sender] = 1;
-        else if (m->type != MSG_HELLO)
+        else if (m->type == MSG_HELLO)
+            s_check_hello(self, m);  // a late duplicate: refused if it differs, else harmless
+        else
             zsys_warning("server: unexpected %s from %u before round 0", msg_type_name(m->type),
                          m->sender);
     }
@@ -386,9 +484,9 @@ s_accept(s_server_t *self, uint64_t k, round_stats_t *row)
     }
     if (m->round != k) {
         self->rejected++;
-        zsys_warning("server: stale %s from worker %u for round %llu (now %llu)",
-                     msg_type_name(m->type), m->sender, (unsigned long long) m->round,
-                     (unsigned long long) k);
+        zsys_warning("server: %s %s from worker %u for round %llu (now %llu)",
+                     m->round < k ? "stale" : "early", msg_type_name(m->type), m->sender,
+                     (unsigned long long) m->round, (unsigned long long) k);
         return 0;
     }
     uint32_t i = m->sender;

@@ -4,7 +4,9 @@
 //
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP), PULL bound at ep_up (HELLO, READY, UPDATE,
 //  METRICS, RESYNC from workers; HELLO from the recorder), PUSH bound at ep_stats (RUN, STATS,
-//  STOP to the recorder). Endpoints may use "*" ports; the bound ones are reported to the host in
+//  STOP to the recorder). A HELLO whose configuration or data shard differs from the server's is
+//  refused: REFUSE on the PUB socket, naming the differing keys, repeated while the run joins; the
+//  run waits for a correct worker with that id (and fails at timeout_s naming the refusal). Endpoints may use "*" ports; the bound ones are reported to the host in
 //  "READY" ep_bcast ep_up ep_stats. A peer's bad message is logged, counted and dropped; it never
 //  stops the server. The run fails (DONE failed <reason>) when a worker is silent past timeout_s.
 #ifndef SERVER_H
@@ -30,6 +32,11 @@ typedef struct {
     double progress_s;       // log progress every progress_s seconds (0: never)
     double stop_at;          // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
     double stop_gap;         // > 0: complete once the gap F - F* <= stop_gap
+    //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
+    //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.
+    const char *join_config;   // the configuration HELLO must carry; NULL: nothing is checked
+    uint64_t join_digest;      // its FNV-1a 64 digest
+    const uint64_t *shard_fp;  // n fingerprints (worker i's shard); NULL: shards not checked
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

@@ -277,6 +277,9 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->progress_s = cfg_real(cfg, "progress_s");
     sc->stop_at = cfg_real(cfg, "stop_at");
     sc->stop_gap = cfg_real(cfg, "stop_gap");
+    sc->join_config = e->join_config;
+    sc->join_digest = e->join_digest;
+    sc->shard_fp = e->shard_fp;
 }
 
 static int
@@ -369,7 +372,10 @@ s_cmd_worker(int argc, char **argv)
                        e.mp,
                        &e.losses[o.id],
                        (uint64_t) cfg_int(&cfg, "seed"),
-                       cfg_real(&cfg, "timeout_s")};
+                       cfg_real(&cfg, "timeout_s"),
+                       e.join_config,
+                       e.join_digest,
+                       e.shard_fp[o.id]};
     rc = s_host(worker_actor, &wc, &o, ident);
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -646,8 +652,9 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     if (!failed) {
         actors[1] = zactor_new(recorder_actor, &rcfg);
         for (size_t i = 0; i < n; i++) {
-            wc[i] = (worker_cfg_t){sc.ep_bcast, sc.ep_up,      (uint32_t) i, e->method,
-                                   e->mp,       &e->losses[i], sc.seed,      sc.timeout_s};
+            wc[i] = (worker_cfg_t){sc.ep_bcast,    sc.ep_up,       (uint32_t) i,  e->method,
+                                   e->mp,          &e->losses[i],  sc.seed,       sc.timeout_s,
+                                   e->join_config, e->join_digest, e->shard_fp[i]};
             actors[2 + i] = zactor_new(worker_actor, &wc[i]);
         }
         // Each actor says READY (or DONE failed) first; then wait for the server's DONE.

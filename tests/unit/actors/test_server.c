@@ -97,7 +97,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     snprintf(ep[0], sizeof ep[0], "inproc://test-bcast-%d", instance);
     snprintf(ep[1], sizeof ep[1], "inproc://test-up-%d", instance);
     snprintf(ep[2], sizeof ep[2], "inproc://test-stats-%d", instance);
-    server_cfg_t sc = {ep[0], ep[1], ep[2], p.method, p.mp, ROUNDS, 9, {0}, 0, 10, 0, 0, 0};
+    server_cfg_t sc = {ep[0], ep[1], ep[2], p.method, p.mp, ROUNDS, 9, {0},
+                       0,     10,    0,     0,        0,    NULL,   0, NULL};
     sc.with_recorder = 1;
     sc.run.f_star = NAN;
     zactor_t *server = zactor_new(server_actor, &sc);
