@@ -1,6 +1,7 @@
 //  actor.c - see actor.h.
 #include "actor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -93,4 +94,64 @@ actor_pipe_term(zsock_t *pipe)
     int term = cmd && streq(cmd, "$TERM");
     zstr_free(&cmd);
     return term || !cmd;
+}
+
+//  The value of key in a "key=value\n" text, as a pointer into it and a length; NULL if absent.
+static const char *
+s_config_value(const char *text, const char *key, size_t keylen, size_t *len)
+{
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t) (end - line) : strlen(line);
+        if (n > keylen && line[keylen] == '=' && strncmp(line, key, keylen) == 0) {
+            *len = n - keylen - 1;
+            return line + keylen + 1;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+//  Appends the keys of a that differ from b (or are missing there) to out; returns how many.
+//  swap: a is ours (so the keys only we have are reported, with their value as the server's).
+static size_t
+s_config_diff_one_way(const char *a, const char *b, int swap, char *out, size_t size)
+{
+    size_t count = 0;
+    for (const char *line = a; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t) (end - line) : strlen(line);
+        const char *eq = memchr(line, '=', n);
+        if (eq) {
+            size_t keylen = (size_t) (eq - line), vlen = n - keylen - 1, blen = 0;
+            const char *bv = s_config_value(b, line, keylen, &blen);
+            int differs = swap ? !bv : !bv || blen != vlen || memcmp(bv, eq + 1, vlen) != 0;
+            if (differs) {
+                size_t used = strlen(out);
+                const char *mine = swap ? "(none)" : "";
+                if (swap)
+                    snprintf(out + used, size - used, "%s%.*s = %s (server: %.*s)",
+                             used ? ", " : "", (int) keylen, line, mine, (int) vlen, eq + 1);
+                else if (bv)
+                    snprintf(out + used, size - used, "%s%.*s = %.*s (server: %.*s)",
+                             used ? ", " : "", (int) keylen, line, (int) vlen, eq + 1, (int) blen,
+                             bv);
+                else
+                    snprintf(out + used, size - used, "%s%.*s = %.*s (server: (none))",
+                             used ? ", " : "", (int) keylen, line, (int) vlen, eq + 1);
+                count++;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return count;
+}
+
+size_t
+actor_config_diff(const char *ours, const char *theirs, char *out, size_t size)
+{
+    assert(out && size > 0);
+    out[0] = '\0';
+    size_t count = s_config_diff_one_way(theirs ? theirs : "", ours ? ours : "", 0, out, size);
+    return count + s_config_diff_one_way(ours ? ours : "", theirs ? theirs : "", 1, out, size);
 }

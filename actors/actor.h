@@ -38,4 +38,10 @@ void actor_finish(zsock_t *pipe, const char *status, const char *reason);
 //  1 if the pipe holds "$TERM" (consumes the message), else 0. Non-blocking.
 int actor_pipe_term(zsock_t *pipe);
 
+//  Compares two HELLO configurations ("key=value\n" lines, docs/protocol.md) key by key and
+//  writes the differences to out as "k = 5 (server: 10), seed = 7 (server: 3)", where theirs
+//  gives the first value and ours the second; a key on one side only shows as "(none)". Returns
+//  how many keys differ (0: out is ""). out is always NUL-terminated, cut short if too small.
+size_t actor_config_diff(const char *ours, const char *theirs, char *out, size_t size);
+
 #endif

@@ -8,9 +8,19 @@
 #include "msg.h"
 #include "rng.h"
 
-#define PING_INTERVAL_MS 5
-#define REJECT_LOG_CAP   (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
-#define REJECT_WARN_MAX  5            // warnings logged per sender before they are only counted
+#define PING_INTERVAL_MS   5
+#define REJECT_LOG_CAP     (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
+#define REJECT_WARN_MAX    5            // warnings logged per sender before they are only counted
+#define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
+#define MAX_REFUSED        8   // refusals remembered (the latest replace the oldest)
+
+//  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
+//  first copies to the slow-joiner problem, as it would lose a PING).
+typedef struct {
+    msg_role_t role;
+    uint32_t sender, pid;
+    char reason[400];
+} s_refusal_t;
 
 typedef enum {
     NEXT_BAD = 2,  // an UPDATE that failed to decode, from a known sender (self->bad_*)
@@ -44,7 +54,7 @@ typedef struct {
     int term;                 // the host sent $TERM (it waits for us to return)
     int burst;                // messages taken since the last poll
     int abort;                // a STOP arrived on the PULL socket
-    char reason[256];         // why the run failed or was aborted
+    char reason[512];         // why the run failed or was aborted
     uint64_t *invalid;        // per sender: invalid updates so far
     uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached)
     uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
@@ -62,6 +72,10 @@ typedef struct {
     size_t open_up;      // update slots of this round still open
     size_t open_honest;  // ... of them, honest workers'
     msg_t fwd;           // an honest update forwarded to the attackers
+    s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
+    size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
+    size_t refused_next;               // the slot the next refusal takes
+    double next_refuse;                // when the pending REFUSEs go out again
 } s_server_t;
 
 static void
@@ -388,6 +402,82 @@ s_role_fits(const s_server_t *self, const msg_t *m)
     return m->role == (attacker ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER);
 }
 
+//  The configuration check of one HELLO (docs/protocol.md, "Joining: the configuration check"),
+//  for every role that carries a configuration (worker, attacker): its digest must be ours, or it
+//  is refused naming the differing keys; a worker's shard fingerprint must be its shard's.
+//  Returns 0 to accept the sender; -1 after logging why and queueing a REFUSE for its process.
+static int
+s_check_hello(s_server_t *self, const msg_t *m)
+{
+    const server_cfg_t *cfg = self->cfg;
+    if (m->role == MSG_ROLE_RECORDER || !cfg->join_config)
+        return 0;
+    char diff[320] = "";
+    size_t used = 0;
+    if (m->cfg_digest != cfg->join_digest || strcmp(m->cfg_text, cfg->join_config) != 0) {
+        char keys[300];
+        if (actor_config_diff(cfg->join_config, m->cfg_text, keys, sizeof keys) == 0)
+            snprintf(keys, sizeof keys, "digest %016llx, server's %016llx",
+                     (unsigned long long) m->cfg_digest, (unsigned long long) cfg->join_digest);
+        used = (size_t) snprintf(diff, sizeof diff, "its configuration differs: %s", keys);
+    }
+    uint64_t fp = cfg->shard_fp && m->sender < self->n ? cfg->shard_fp[m->sender] : 0;
+    if (m->role == MSG_ROLE_WORKER && cfg->shard_fp && m->shard_fp != fp && used < sizeof diff)
+        snprintf(diff + used, sizeof diff - used,
+                 "%sits data shard differs (fingerprint %016llx, server's %016llx): check dataset, "
+                 "bias, n and synth_*",
+                 used ? "; " : "", (unsigned long long) m->shard_fp, (unsigned long long) fp);
+    if (!diff[0])
+        return 0;
+    s_refusal_t *r = &self->refused[self->refused_next];
+    self->refused_next = (self->refused_next + 1) % MAX_REFUSED;
+    if (self->nrefused < MAX_REFUSED)
+        self->nrefused++;
+    r->role = m->role;
+    r->sender = m->sender;
+    r->pid = m->pid;
+    snprintf(r->reason, sizeof r->reason, "%s %u (pid %u) refused: %s",
+             m->role == MSG_ROLE_WORKER ? "worker" : "attacker", m->sender, m->pid, diff);
+    zsys_warning("server: %s", r->reason);
+    self->rejected++;
+    self->next_refuse = 0;  // publish it now
+    return -1;
+}
+
+//  Publishes the pending REFUSEs if they are due; returns when they are due next (or far away).
+static double
+s_refuse_pending(s_server_t *self, double deadline)
+{
+    if (self->nrefused == 0)
+        return deadline;
+    double now = actor_now();
+    if (now >= self->next_refuse) {
+        for (size_t i = 0; i < self->nrefused; i++) {
+            const s_refusal_t *r = &self->refused[i];
+            self->out.type = MSG_REFUSE;
+            self->out.role = r->role;
+            self->out.sender = r->sender;
+            self->out.pid = r->pid;
+            self->out.reason = (char *) r->reason;
+            s_publish(self);
+            self->out.reason = NULL;
+        }
+        self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
+    }
+    return self->next_refuse < deadline ? self->next_refuse : deadline;
+}
+
+//  Appends the latest refusal to the run's failure reason, so that a join that timed out says why.
+static void
+s_reason_add_refusal(s_server_t *self)
+{
+    if (self->nrefused == 0)
+        return;
+    size_t last = (self->refused_next + MAX_REFUSED - 1) % MAX_REFUSED;
+    size_t used = strlen(self->reason);
+    snprintf(self->reason + used, sizeof self->reason - used, "; %s", self->refused[last].reason);
+}
+
 //  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
 //  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
 static const char *
@@ -397,9 +487,11 @@ s_join(s_server_t *self)
     double deadline = actor_now() + cfg->timeout_s;
     while (s_count(self->hello, self->n) < self->n ||
            (cfg->with_recorder && !self->recorder_hello)) {
-        next_t got = s_next(self, deadline);
+        next_t got = s_next(self, s_refuse_pending(self, deadline));
         if (got == NEXT_TERM)
             return "aborted";
+        if (got == NEXT_TIMEOUT && actor_now() < deadline)
+            continue;  // a REFUSE is due
         if (got == NEXT_TIMEOUT) {
             char missing[128];
             s_list_missing(self->hello, self->n, missing, sizeof missing);
@@ -408,6 +500,7 @@ s_join(s_server_t *self)
                      s_count(self->hello, self->n), self->n,
                      cfg->with_recorder && !self->recorder_hello ? " and no recorder" : "",
                      cfg->timeout_s, missing);
+            s_reason_add_refusal(self);
             return "failed";
         }
         msg_t *m = &self->in;
@@ -416,6 +509,8 @@ s_join(s_server_t *self)
             return "aborted";
         }
         if (m->type == MSG_HELLO && s_role_fits(self, m)) {
+            if (s_check_hello(self, m) < 0)
+                continue;
             if (self->hello[m->sender])
                 zsys_warning("server: worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
@@ -446,7 +541,8 @@ s_join(s_server_t *self)
                 return "failed";
             next_ping = now + PING_INTERVAL_MS / 1000.0;
         }
-        next_t got = s_next(self, next_ping < deadline ? next_ping : deadline);
+        next_t got =
+            s_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
         if (got == NEXT_TERM)
             return "aborted";
         if (got == NEXT_TIMEOUT) {
@@ -466,7 +562,9 @@ s_join(s_server_t *self)
         }
         if (m->type == MSG_READY && s_role_fits(self, m))
             self->ready[m->sender] = 1;
-        else if (m->type != MSG_HELLO)
+        else if (m->type == MSG_HELLO)
+            s_check_hello(self, m);  // a late duplicate: refused if it differs, else harmless
+        else
             zsys_warning("server: unexpected %s from %u before round 0", msg_type_name(m->type),
                          m->sender);
     }

@@ -2,10 +2,13 @@
 //  combines them with the run's method in worker-id order, and PUSHes one stats row per round to
 //  the recorder.
 //
-//  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP; with an omniscient adversary also the round's
-//  honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY, UPDATE,
-//  METRICS, RESYNC from workers and attackers; HELLO from the recorder), PUSH bound at ep_stats (RUN, STATS,
-//  STOP to the recorder). Endpoints may use "*" ports; the bound ones are reported to the host in
+//  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
+//  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,
+//  UPDATE, METRICS, RESYNC from workers and attackers; HELLO from the recorder), PUSH bound at
+//  ep_stats (RUN, STATS, STOP to the recorder). A HELLO whose configuration or data shard differs
+//  from the server's is refused: REFUSE on the PUB socket, naming the differing keys, repeated
+//  while the run joins; the run waits for a correct worker with that id (and fails at timeout_s
+//  naming the refusal). Endpoints may use "*" ports; the bound ones are reported to the host in
 //  "READY" ep_bcast ep_up ep_stats. A peer's bad message is logged, counted and dropped; it never
 //  stops the server. An update that fails the checks (dimension, non-finite values, more entries
 //  than the compressor allows, wrong round, a second one in a round, an excluded sender) is
@@ -39,6 +42,11 @@ typedef struct {
                              // omniscient adversary) before waiting for theirs
     size_t max_nnz;          // the most entries an update of a compressed round may carry
     uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
+    //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
+    //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.
+    const char *join_config;   // the configuration HELLO must carry; NULL: nothing is checked
+    uint64_t join_digest;      // its FNV-1a 64 digest
+    const uint64_t *shard_fp;  // n fingerprints (worker i's shard); NULL: shards not checked
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

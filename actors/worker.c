@@ -22,7 +22,7 @@ typedef struct {
     uint64_t last_seq;    // last broadcast sequence number seen
     uint64_t next_round;  // the round we answer next
     int ready_sent;
-    char reason[256];
+    char reason[512];
     attacker_t *attacker;  // cfg->attack: the attack's logic
     int waiting;           // the attacker waits for the honest updates of round wait_round
     uint64_t wait_round, wait_seq;
@@ -123,7 +123,12 @@ s_say(s_worker_t *self, msg_type_t type)
     self->out.sender = self->cfg->id;
     self->out.pid = (uint32_t) getpid();
     self->out.seq = self->last_seq;
-    return s_send(self);
+    self->out.cfg_text = (char *) (self->cfg->join_config ? self->cfg->join_config : "");
+    self->out.cfg_digest = self->cfg->join_digest;
+    self->out.shard_fp = self->cfg->shard_fp;
+    int rc = s_send(self);
+    self->out.cfg_text = NULL;  // borrowed for this frame only
+    return rc;
 }
 
 //  attack = junk: before its update, what a faulty or malicious peer might send: bytes that are
@@ -305,6 +310,11 @@ s_run(s_worker_t *self, int *term)
             }
             if (s_answer(self) < 0)
                 return "failed";
+        } else if (m->type == MSG_REFUSE) {
+            if (m->role != MSG_ROLE_WORKER || m->sender != cfg->id || m->pid != (uint32_t) getpid())
+                continue;  // another process is refused
+            snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "refused");
+            return "failed";
         } else if (m->type == MSG_STOP) {
             snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
             if (m->status && strcmp(m->status, "completed") == 0)

@@ -3,10 +3,12 @@
 //
 //  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
 //  process can host many workers as threads. Sends HELLO on start, READY on the first PING,
-//  UPDATE + METRICS for each ROUND, RESYNC when it sees a gap in the broadcast sequence. With
-//  cfg.attack it hosts a Byzantine attacker instead (attacker.h): UPDATEs only, crafted after the
-//  round's forwarded honest updates when the attack needs them; honest workers ignore those. Ends on
-//  STOP (DONE "completed", or "stopped" when the server ended the run early), on $TERM, or when the server is silent past timeout_s.
+//  UPDATE + METRICS for each ROUND (a repeated ROUND, resent after a RESYNC, is ignored), RESYNC
+//  after 2 s of silence. With cfg.attack it hosts a Byzantine attacker instead (attacker.h):
+//  UPDATEs only, crafted after the round's forwarded honest updates when the attack needs them;
+//  honest workers ignore those. Ends on STOP (DONE "completed", or "stopped" when the server ended
+//  the run early), on a REFUSE naming this process (DONE "failed": its configuration or data
+//  differs from the server's), on $TERM, or when the server is silent past timeout_s.
 #ifndef WORKER_H
 #define WORKER_H
 
@@ -29,6 +31,9 @@ typedef struct {
     const attack_cfg_t *attack;  // non-NULL: this actor is a Byzantine attacker (attacker.h):
                                  // it joins with the attacker role, sends attacks, no METRICS
     size_t honest;               // G, the honest workers (ids 0..G-1), for an attacker
+    const char *join_config;     // the configuration HELLO carries (docs/protocol.md); NULL: ""
+    uint64_t join_digest;        // its FNV-1a 64 digest
+    uint64_t shard_fp;           // csr_fingerprint() of this worker's shard
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -89,6 +89,12 @@ static const cfg_key_t s_keys[] = {
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])
 
+//  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
+static const char *const s_local_keys[] = {
+    "db",     "name",    "transport", "timeout_s", "progress_s",
+    "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
+};
+
 const cfg_key_t *
 cfg_keys(size_t *count)
 {
@@ -320,4 +326,68 @@ cfg_print_help(FILE *out)
     for (size_t i = 0; i < KEY_COUNT; i++)
         fprintf(out, "  %-14s %-10s %s\n", s_keys[i].name, s_keys[i].def[0] ? s_keys[i].def : "''",
                 s_keys[i].help);
+}
+
+int
+cfg_key_is_local(const char *key)
+{
+    for (size_t i = 0; i < sizeof s_local_keys / sizeof s_local_keys[0]; i++)
+        if (strcmp(s_local_keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+//  The canonical text of value v of key k (checked by cfg_set(), so it parses), into out.
+static void
+s_canonical(const cfg_key_t *k, const char *v, char *out, size_t size)
+{
+    double x = 0;
+    int b = 0;
+    switch (k->type) {
+        case CFG_STR:
+            snprintf(out, size, "%s", v);
+            return;
+        case CFG_BOOL:
+            s_parse_bool(v, &b);
+            snprintf(out, size, "%s", b ? "true" : "false");
+            return;
+        case CFG_THEORY:
+            if (strcmp(v, "theory") == 0) {
+                snprintf(out, size, "theory");
+                return;
+            }
+            // fall through
+        case CFG_REAL:
+            s_parse_real(v, &x);
+            snprintf(out, size, "%.17g", x);
+            return;
+        case CFG_INT:
+            s_parse_real(v, &x);
+            snprintf(out, size, "%lld", (long long) x);
+            return;
+    }
+}
+
+char *
+cfg_join_text(const cfg_t *c)
+{
+    size_t size = 1;
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        size += strlen(s_keys[i].name) + strlen(c->values[i]) + 32;
+    char *out = malloc(size), *at = out;
+    if (!out)
+        return NULL;
+    *at = '\0';
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        if (cfg_key_is_local(s_keys[i].name))
+            continue;
+        char value[64];
+        const char *v = value;
+        if (s_keys[i].type == CFG_STR)
+            v = c->values[i];
+        else
+            s_canonical(&s_keys[i], c->values[i], value, sizeof value);
+        at += sprintf(at, "%s=%s\n", s_keys[i].name, v);
+    }
+    return out;
 }

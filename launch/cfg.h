@@ -56,6 +56,16 @@ int cfg_bool(const cfg_t *c, const char *key);
 //  The whole configuration as INI text, every key, one per line (caller frees).
 char *cfg_to_ini(const cfg_t *c);
 
+//  The configuration a HELLO carries (docs/protocol.md, "Joining: the configuration check"):
+//  "key=value\n" for every key in table order except the per-actor ones (cfg_key_is_local()),
+//  each value in canonical form: integers in decimal, reals as %.17g, booleans true/false,
+//  'theory' as is, strings as given. Equal text <=> the same experiment (caller frees).
+char *cfg_join_text(const cfg_t *c);
+//  1 for the keys that may differ between the actors of one run (db, name, transport, timeout_s,
+//  progress_s, the server-only rounds, stop_at, stop_gap, fstar; dataset, a path that may differ
+//  per machine, whose content the shard fingerprint checks instead).
+int cfg_key_is_local(const char *key);
+
 //  Prints the table (name, default, help) for --help.
 void cfg_print_help(FILE *out);
 

@@ -10,6 +10,7 @@
 #include "comp.h"
 #include "data_transform.h"
 #include "db.h"
+#include "digest.h"
 #include "libsvm.h"
 #include "prox.h"
 #include "sampler.h"
@@ -65,6 +66,8 @@ experiment_fini(experiment_t *e)
     free(e->range_q);
     free(e->coord_p);
     free(e->resolved);
+    free(e->join_config);
+    free(e->shard_fp);
     free(e->problem);
     memset(e, 0, sizeof *e);
 }
@@ -490,6 +493,16 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     if (rc != MR_OK)
         goto fail;
     s_rounds(e, c);
+    // What a HELLO carries, so that the server refuses an actor started with other keys or data.
+    e->join_config = cfg_join_text(c);
+    e->shard_fp = calloc(n, sizeof *e->shard_fp);
+    if (!e->join_config || !e->shard_fp) {
+        rc = mr_err_set(err, MR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    e->join_digest = digest_str(e->join_config);
+    for (size_t i = 0; i < n; i++)
+        e->shard_fp[i] = csr_fingerprint(&e->shards[i]);
 
     // The resolved configuration: every key as given, then the numbers the run uses.
     char *ini = cfg_to_ini(c);

@@ -36,6 +36,9 @@ typedef struct {
     double *range_q;         // for a method with needs_range: orthonormal basis of Range(A^T)
                              // over the union of the shards, d x range_rank (mp.range_q)
     size_t range_rank;       // its columns
+    char *join_config;       // the configuration HELLO carries (cfg_join_text())
+    uint64_t join_digest;    // its FNV-1a 64 digest
+    uint64_t *shard_fp;      // n fingerprints, csr_fingerprint() of each shard
     double *coord_p;         // sketch = importance (sega, sega-biased, cd): P(j in S), d values
                              // (mp.coord_p)
 } experiment_t;

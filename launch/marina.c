@@ -293,6 +293,9 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->progress_s = cfg_real(cfg, "progress_s");
     sc->stop_at = cfg_real(cfg, "stop_at");
     sc->stop_gap = cfg_real(cfg, "stop_gap");
+    sc->join_config = e->join_config;
+    sc->join_digest = e->join_digest;
+    sc->shard_fp = e->shard_fp;
 }
 
 static int
@@ -321,7 +324,10 @@ s_worker_cfg(const cfg_t *cfg, const experiment_t *e, size_t id, const char *bca
                           .seed = (uint64_t) cfg_int(cfg, "seed"),
                           .timeout_s = cfg_real(cfg, "timeout_s"),
                           .attack = id >= e->honest ? &e->attack : NULL,
-                          .honest = e->honest};
+                          .honest = e->honest,
+                          .join_config = e->join_config,
+                          .join_digest = e->join_digest,
+                          .shard_fp = e->shard_fp[id]};
 }
 
 //  The common start of `marina server|worker`: parses the arguments, answers --help, checks the

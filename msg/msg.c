@@ -18,9 +18,9 @@
 #define S_ROLE_MAX ((uint64_t) MSG_ROLE_ATTACKER)
 
 static const msg_field_t s_hello[] = {
-    {"role", MSG_F_UINT, S_ROLE_MAX},
-    {"sender", MSG_F_UINT, MSG_U32},
-    {"pid", MSG_F_UINT, MSG_U32},
+    {"role", MSG_F_UINT, S_ROLE_MAX}, {"sender", MSG_F_UINT, MSG_U32},
+    {"pid", MSG_F_UINT, MSG_U32},     {"digest", MSG_F_UINT, MSG_U64},
+    {"shard", MSG_F_UINT, MSG_U64},   {"config", MSG_F_STR, 64 * MSG_KIB},
 };
 static const msg_field_t s_ready[] = {
     {"role", MSG_F_UINT, S_ROLE_MAX},
@@ -90,6 +90,12 @@ static const msg_field_t s_stop[] = {
     {"status", MSG_F_STR, 64},
     {"reason", MSG_F_STR, 4 * MSG_KIB},
 };
+static const msg_field_t s_refuse[] = {
+    {"role", MSG_F_UINT, S_ROLE_MAX},
+    {"sender", MSG_F_UINT, MSG_U32},
+    {"pid", MSG_F_UINT, MSG_U32},
+    {"reason", MSG_F_STR, 4 * MSG_KIB},
+};
 
 #define S_SCHEMA(label, table)                                                                     \
     {                                                                                              \
@@ -102,12 +108,13 @@ static const msg_schema_t s_schemas[] = {
     [MSG_UPDATE] = S_SCHEMA("update", s_update), [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
     [MSG_RESYNC] = S_SCHEMA("resync", s_resync), [MSG_RUN] = S_SCHEMA("run", s_run),
     [MSG_STATS] = S_SCHEMA("stats", s_stats),    [MSG_STOP] = S_SCHEMA("stop", s_stop),
+    [MSG_REFUSE] = S_SCHEMA("refuse", s_refuse),
 };
 
 const msg_schema_t *
 msg_schema(uint64_t type)
 {
-    if (type < MSG_HELLO || type > MSG_STOP)
+    if (type < MSG_HELLO || type > MSG_REFUSE)
         return NULL;
     return &s_schemas[type];
 }
@@ -134,7 +141,7 @@ msg_release_strings(msg_t *m)
     m->run.method = m->run.compressor = m->run.dataset = m->run.problem = NULL;
     m->run.attack = m->run.aggregator = NULL;
     m->stats.rejections = NULL;
-    m->status = m->reason = NULL;
+    m->status = m->reason = m->cfg_text = NULL;
 }
 
 int

@@ -27,10 +27,10 @@
 #include "stats.h"
 #include "vec.h"
 
-#define MSG_VERSION 2
+#define MSG_VERSION 3
 
 typedef enum {
-    MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid)
+    MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid, configuration, shard)
     MSG_READY = 2,    // worker -> server: I receive your broadcasts (answer to PING)
     MSG_PING = 3,     // server -> all (PUB): are you subscribed? (seq)
     MSG_ROUND = 4,    // server -> workers (PUB): round k, c_k, g^{k-1}
@@ -40,6 +40,7 @@ typedef enum {
     MSG_RUN = 8,      // server -> recorder: the run's identity and resolved config
     MSG_STATS = 9,    // server -> recorder: one round's row
     MSG_STOP = 10,    // server -> workers (PUB) and recorder: the run ended (status, reason)
+    MSG_REFUSE = 11,  // server -> workers (PUB): (role, id, pid) may not join (reason)
 } msg_type_t;
 
 typedef enum {
@@ -53,7 +54,11 @@ typedef struct {
     // HELLO, READY, UPDATE, METRICS, RESYNC
     msg_role_t role;  // HELLO, READY
     uint32_t sender;  // worker id (0-based) or 0 for the recorder
-    uint32_t pid;     // HELLO: the sender's process id (for logs)
+    uint32_t pid;     // HELLO: the sender's process id (for logs); REFUSE: the refused one
+    // HELLO (docs/protocol.md, "Joining: the configuration check")
+    uint64_t cfg_digest;  // FNV-1a 64 of cfg_text
+    uint64_t shard_fp;    // the fingerprint of the sender's data shard (0: none)
+    char *cfg_text;       // "key=value\n" lines ("" for the recorder; owned after decode)
     // PING, ROUND, RESYNC
     uint64_t seq;  // broadcast sequence number (PING, ROUND); RESYNC: last seq seen
     // ROUND, UPDATE, METRICS
@@ -73,7 +78,7 @@ typedef struct {
     run_info_t run;         // RUN (strings owned after decode)
     round_stats_t stats;    // STATS
     char *status;           // STOP: "completed", "failed" or "aborted" (owned after decode)
-    char *reason;           // STOP: a sentence, may be "" (owned after decode)
+    char *reason;           // STOP, REFUSE: a sentence, may be "" (owned after decode)
     char *owned[12];        // strings owned by this msg_t (internal)
 } msg_t;
 

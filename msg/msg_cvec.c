@@ -231,7 +231,7 @@ s_decode_sketch(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_e
                           a->size, nf);
     msg_val_t e[3];
     for (size_t i = 1; i < nf; i++) {
-        int rc = msg_field("update", &s_sketch[i], &a->ptr[i], &e[i], err);
+        int rc = msg_field(what, &s_sketch[i], &a->ptr[i], &e[i], err);
         if (rc != MR_OK)
             return rc;
     }
@@ -272,7 +272,7 @@ msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, m
     if (a->size < 1)
         return mr_err_set(err, MR_EMALFORMED, "%s: 'val' is an empty array, expected [enc, ...]",
                           what);
-    int rc = msg_field("update", &s_levels[0], &a->ptr[0], &e[0], err);
+    int rc = msg_field(what, &s_levels[0], &a->ptr[0], &e[0], err);
     if (rc != MR_OK)
         return rc;
     if (e[0].u == CVEC_ENC_RAW)
@@ -288,7 +288,7 @@ msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, m
                           "%s: 'val' has %" PRIu32 " elements, expected %zu for %s", what, a->size,
                           nf, levels ? "levels" : "pow2");
     for (size_t i = 1; i < nf; i++) {
-        rc = msg_field("update", &fields[i], &a->ptr[i], &e[i], err);
+        rc = msg_field(what, &fields[i], &a->ptr[i], &e[i], err);
         if (rc != MR_OK)
             return rc;
     }

@@ -534,6 +534,36 @@ s_decode_workers(msg_t *m, const msg_val_t *v, mr_err_t *err)
     return MR_OK;
 }
 
+//  The value of the field called name in a message of this schema, if it holds a valid one.
+static int
+s_peek(const msg_schema_t *schema, const msgpack_object_array *a, const char *name, uint64_t *out)
+{
+    for (size_t i = 0; i < schema->nfields && 2 + i < a->size; i++) {
+        const msgpack_object *o = &a->ptr[2 + i];
+        if (strcmp(schema->fields[i].name, name) == 0 &&
+            o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= schema->fields[i].max) {
+            *out = o->via.u64;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+//  How errors name a message: its type, and its sender and round where those fields are valid
+//  ("update from worker 3, round 7"), so that a bad field still names the peer and the round.
+static void
+s_label(const msg_schema_t *schema, const msgpack_object_array *a, char *out, size_t size)
+{
+    uint64_t sender = 0, round = 0;
+    int has_sender = s_peek(schema, a, "sender", &sender);
+    int has_round = s_peek(schema, a, "round", &round);
+    size_t used = (size_t) snprintf(out, size, "%s", schema->name);
+    if (has_sender && used < size)
+        used += (size_t) snprintf(out + used, size - used, " from worker %" PRIu64, sender);
+    if (has_round && used < size)
+        snprintf(out + used, size - used, "%s round %" PRIu64, has_sender ? "," : "", round);
+}
+
 static int
 s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
 {
@@ -558,7 +588,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
     const msgpack_object *to = &a->ptr[1];
     if (to->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return mr_err_set(err, MR_EMALFORMED, "the message type is a %s, expected 1..%d",
-                          s_mp_type_name(to->type), MSG_STOP);
+                          s_mp_type_name(to->type), MSG_REFUSE);
     const msg_schema_t *schema = msg_schema(to->via.u64);
     if (!schema)
         return mr_err_set(err, MR_EMALFORMED, "unknown message type %" PRIu64, to->via.u64);
@@ -568,8 +598,10 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
 
     msg_val_t v[S_MAX_FIELDS];
     assert(schema->nfields <= S_MAX_FIELDS);
+    char label[96];
+    s_label(schema, a, label, sizeof label);
     for (size_t i = 0; i < schema->nfields; i++) {
-        int rc = msg_field(schema->name, &schema->fields[i], &a->ptr[2 + i], &v[i], err);
+        int rc = msg_field(label, &schema->fields[i], &a->ptr[2 + i], &v[i], err);
         if (rc != MR_OK)
             return rc;
     }
@@ -582,6 +614,19 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->role = (msg_role_t) v[0].u;
             m->sender = (uint32_t) v[1].u;
             m->pid = (uint32_t) v[2].u;
+            m->cfg_digest = v[3].u;
+            m->shard_fp = v[4].u;
+            m->cfg_text = s_take_str(m, 0, &v[5]);
+            if (!m->cfg_text)
+                rc = mr_err_set(err, MR_ENOMEM, "hello: out of memory copying its configuration");
+            break;
+        case MSG_REFUSE:
+            m->role = (msg_role_t) v[0].u;
+            m->sender = (uint32_t) v[1].u;
+            m->pid = (uint32_t) v[2].u;
+            m->reason = s_take_str(m, 1, &v[3]);
+            if (!m->reason)
+                rc = mr_err_set(err, MR_ENOMEM, "refuse: out of memory copying its reason");
             break;
         case MSG_READY:
             m->role = (msg_role_t) v[0].u;

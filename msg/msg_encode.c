@@ -144,6 +144,15 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint32(&pk, (uint32_t) m->role);
             r |= msgpack_pack_uint32(&pk, m->sender);
             r |= msgpack_pack_uint32(&pk, m->pid);
+            r |= msgpack_pack_uint64(&pk, m->cfg_digest);
+            r |= msgpack_pack_uint64(&pk, m->shard_fp);
+            r |= s_pack_str(&pk, m->cfg_text);
+            break;
+        case MSG_REFUSE:
+            r |= msgpack_pack_uint32(&pk, (uint32_t) m->role);
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint32(&pk, m->pid);
+            r |= s_pack_str(&pk, m->reason);
             break;
         case MSG_READY:
             r |= msgpack_pack_uint32(&pk, (uint32_t) m->role);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "rng.h"
 
 //  The generator's own rng stream, apart from every actor's (rng.h): data and training
@@ -81,6 +82,25 @@ csr_split_part(const csr_t *a, size_t n, size_t i, csr_t *out, mr_err_t *err)
     if (rc != MR_OK)
         return mr_err_set(err, rc, "cannot copy part %zu of %zu (%zu rows)", i, n, m);
     return MR_OK;
+}
+
+uint64_t
+csr_fingerprint(const csr_t *a)
+{
+    uint64_t h = digest_u64(DIGEST_FNV_OFFSET, a->rows);
+    h = digest_u64(h, a->cols);
+    for (size_t t = 0; t < a->rows; t++) {
+        h = digest_u64(h, a->rowptr[t + 1] - a->rowptr[t]);
+        for (size_t j = a->rowptr[t]; j < a->rowptr[t + 1]; j++) {
+            unsigned char le[4];
+            for (int k = 0; k < 4; k++)
+                le[k] = (unsigned char) (a->col[j] >> (8 * k));
+            h = digest_fnv1a(h, le, sizeof le);
+            h = digest_f64(h, a->val[j]);
+        }
+        h = digest_f64(h, a->y[t]);
+    }
+    return h;
 }
 
 double

@@ -30,6 +30,11 @@ int csr_slice(const csr_t *a, size_t begin, size_t end, csr_t *out);
 //  rows each; the last rows - n*floor(rows/n) rows belong to no part (MARINA paper, App. A.1.1).
 int csr_split_part(const csr_t *a, size_t n, size_t i, csr_t *out, mr_err_t *err);
 
+//  The FNV-1a 64 fingerprint of a (docs/protocol.md, "Joining: the configuration check"): over
+//  rows and cols, then per row its entry count, each entry's column (4 bytes) and value (8 bytes)
+//  and its label, all little-endian. Equal data, equal fingerprint; one changed bit, another.
+uint64_t csr_fingerprint(const csr_t *a);
+
 //  max_t ||a_t||^2 over the rows.
 double csr_max_row_norm_sq(const csr_t *a);
 

@@ -204,12 +204,60 @@ test_hand_started_actors_survive_a_flood_of_bad_frames(void **state)
     assert_near(pu_query(clean_db, "SELECT count(*) FROM rounds"), 301, 0);
 }
 
+//  A worker started by hand with other keys (k and seed) is refused at HELLO, naming the keys, and
+//  exits non-zero; the run does not go on with it: it waits for a correct worker 1 and, when none
+//  comes, fails at timeout_s saying why.
+static void
+test_a_worker_with_another_configuration_is_refused_naming_the_keys(void **state)
+{
+    fixture_t *f = *state;
+    char out[128], wout[128], db[128];
+    snprintf(out, sizeof out, "%s/server.out", f->dir);
+    snprintf(wout, sizeof wout, "%s/worker1.out", f->dir);
+    snprintf(db, sizeof db, "%s/refused.db", f->dir);
+    char *server_argv[] = {MARINA_BIN,          "server", "--config",          f->config,
+                           "timeout_s=4",       "--bind", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*",
+                           "tcp://127.0.0.1:*", NULL};
+    pid_t server = pu_spawn(server_argv, out);
+    assert_true(server > 0);
+    char ep[3][256];
+    assert_int_equal(s_read_endpoints(out, ep), 0);
+    char *rec_argv[] = {MARINA_BIN, "recorder", "--connect", ep[2], ep[1], "--db", db, NULL};
+    pid_t recorder = pu_spawn(rec_argv, NULL);
+    char *w0_argv[] = {MARINA_BIN, "worker",    "--config", f->config, "timeout_s=4", "--id",
+                       "0",        "--connect", ep[0],      ep[1],     NULL};
+    char *w1_argv[] = {MARINA_BIN, "worker", "--config",  f->config, "k=5", "seed=12",
+                       "--id",     "1",      "--connect", ep[0],     ep[1], NULL};
+    pid_t w0 = pu_spawn(w0_argv, NULL);
+    pid_t w1 = pu_spawn(w1_argv, wout);
+    assert_int_equal(pu_wait(w1, 20), 1);  // refused: exits with failure, long before timeout_s
+    char *wlog = pu_slurp(wout);
+    assert_non_null(strstr(wlog, "refused: its configuration differs: k = 5 (server: 4), "
+                                 "seed = 12 (server: 11)"));
+    free(wlog);
+    assert_int_equal(pu_wait(server, 30), 1);  // no worker 1 joined: the run failed
+    pu_wait(w0, 20);
+    pu_wait(recorder, 20);  // it got STOP without a RUN: nothing to record, exits 1
+    char *log = pu_slurp(out);
+    assert_non_null(strstr(log, "worker 1 (pid"));
+    assert_non_null(strstr(log, "k = 5 (server: 4)"));
+    assert_non_null(strstr(log, "run failed: only 1 of 2 workers joined"));
+    assert_non_null(strstr(log, "missing workers: 1); worker 1 (pid"));
+    // RUN goes to the recorder once every worker has said HELLO: no run was recorded at all.
+    assert_near(pu_query(db, "SELECT count(*) FROM runs"), 0, 0);
+    assert_near(pu_query(db, "SELECT count(*) FROM rounds"), 0, 0);
+    free(log);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hand_started_actors_survive_a_flood_of_bad_frames,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_worker_with_another_configuration_is_refused_naming_the_keys, s_setup,
+            s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

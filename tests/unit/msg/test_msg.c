@@ -18,7 +18,7 @@
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
 #define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
-#define S_NFRAMES 17   // valid frames from s_valid_frames(): every type and layout variant
+#define S_NFRAMES 18   // valid frames from s_valid_frames(): every type and layout variant
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -231,6 +231,66 @@ test_hello_round_trips(void **state)
     assert_int_equal(f->dec.role, MSG_ROLE_RECORDER);
     assert_int_equal(f->dec.sender, 4000000000u);
     assert_int_equal(f->dec.pid, 12345);
+}
+
+static void
+test_hello_carries_the_configuration_check(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_HELLO;
+    f->enc.role = MSG_ROLE_WORKER;
+    f->enc.sender = 3;
+    f->enc.pid = 77;
+    f->enc.cfg_digest = UINT64_MAX;
+    f->enc.shard_fp = 0x8000000000000001ull;
+    f->enc.cfg_text = "method=marina\nk=10\n";
+    s_round_trip(f);
+    assert_true(f->dec.cfg_digest == UINT64_MAX);
+    assert_true(f->dec.shard_fp == 0x8000000000000001ull);
+    assert_string_equal(f->dec.cfg_text, "method=marina\nk=10\n");
+    f->enc.cfg_text = NULL;  // the recorder's: sent as ""
+    s_round_trip(f);
+    assert_string_equal(f->dec.cfg_text, "");
+}
+
+static void
+test_refuse_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_REFUSE;
+    f->enc.role = MSG_ROLE_WORKER;
+    f->enc.sender = 1;
+    f->enc.pid = 4242;
+    f->enc.reason = "k = 5 (server: 10)";
+    s_round_trip(f);
+    assert_int_equal(f->dec.type, MSG_REFUSE);
+    assert_int_equal(f->dec.sender, 1);
+    assert_int_equal(f->dec.pid, 4242);
+    assert_string_equal(f->dec.reason, "k = 5 (server: 10)");
+}
+
+//  A bad field still names the peer and the round, when those fields are valid.
+static void
+test_field_errors_name_the_sender_and_round(void **state)
+{
+    fixture_t *f = *state;
+    s_raw_head(f, MSG_VERSION, MSG_UPDATE, 7);
+    msgpack_pack_uint8(&f->pk, 7);               // round
+    msgpack_pack_uint8(&f->pk, 3);               // sender
+    msgpack_pack_str_with_body(&f->pk, "x", 1);  // kind: not an integer
+    msgpack_pack_uint8(&f->pk, 40);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_uint8(&f->pk, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "update from worker 3, round 7: 'kind' is a str"));
+    s_raw_head(f, MSG_VERSION, MSG_METRICS, 4);
+    msgpack_pack_str_with_body(&f->pk, "7", 1);  // round: invalid, so not named
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_double(&f->pk, 1.0);
+    msgpack_pack_nil(&f->pk);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "metrics from worker 2: 'round' is a str"));
 }
 
 static void
@@ -910,7 +970,9 @@ test_decode_rejects_wrong_version(void **state)
     s_raw_head(f, 1, MSG_PING, 1);
     msgpack_pack_uint8(&f->pk, 1);
     s_expect_raw(f, MR_EVERSION);
-    assert_string_equal(f->err.text, "protocol version 1, expected 2");
+    char expected[64];
+    snprintf(expected, sizeof expected, "protocol version 1, expected %d", MSG_VERSION);
+    assert_string_equal(f->err.text, expected);
 
     // A version that is not even an integer is malformed rather than from the future.
     msgpack_pack_array(&f->pk, 3);
@@ -924,7 +986,7 @@ static void
 test_decode_rejects_unknown_type(void **state)
 {
     fixture_t *f = *state;
-    uint64_t types[] = {0, 11, 200, 1ULL << 40};
+    uint64_t types[] = {0, 12, 200, 1ULL << 40};
     for (size_t i = 0; i < 4; i++) {
         s_raw_head(f, MSG_VERSION, types[i], 1);
         msgpack_pack_uint8(&f->pk, 1);
@@ -938,7 +1000,8 @@ test_decode_rejects_unknown_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
     assert_string_equal(msg_type_name(0), "unknown");
     assert_string_equal(msg_type_name(-1), "unknown");
-    assert_string_equal(msg_type_name(11), "unknown");
+    assert_string_equal(msg_type_name(12), "unknown");
+    assert_string_equal(msg_type_name(MSG_REFUSE), "refuse");
     assert_string_equal(msg_type_name(MSG_UPDATE), "update");
     assert_string_equal(msg_type_name(MSG_STOP), "stop");
 }
@@ -947,8 +1010,8 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 3, 2, 1, 5, 7, 4, 2, 12, 16, 2};
-    for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
+    static const size_t nfields[] = {0, 6, 2, 1, 5, 7, 4, 2, 12, 16, 2, 4};
+    for (int type = MSG_HELLO; type <= MSG_REFUSE; type++) {
         for (int delta = -1; delta <= 1; delta += 2) {
             size_t n = nfields[type] + (size_t) delta;
             s_raw_head(f, MSG_VERSION, (uint64_t) type, n);
@@ -970,32 +1033,53 @@ test_decode_rejects_wrong_field_count(void **state)
     s_expect_raw(f, MR_EMALFORMED);
 }
 
+//  The three fields a HELLO carries after [role, sender, pid]: digest, shard, config.
+static void
+s_hello_tail(fixture_t *f)
+{
+    msgpack_pack_uint64(&f->pk, 1);
+    msgpack_pack_uint64(&f->pk, 2);
+    msgpack_pack_str_with_body(&f->pk, "k=1\n", 4);
+}
+
 static void
 test_decode_rejects_wrong_field_type(void **state)
 {
     fixture_t *f = *state;
     // hello with role 3 (no such role), a string sender, a negative pid, a sender above 2^32-1
-    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 6);
     msgpack_pack_uint8(&f->pk, 3);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 0);
+    s_hello_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 6);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_str_with_body(&f->pk, "0", 1);
     msgpack_pack_uint8(&f->pk, 0);
+    s_hello_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
     assert_non_null(strstr(f->err.text, "'sender' is a str"));
-    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 6);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_int(&f->pk, -1);
+    s_hello_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, MSG_VERSION, MSG_HELLO, 3);
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 6);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint64(&f->pk, 1ULL << 32);
     msgpack_pack_uint8(&f->pk, 0);
+    s_hello_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
+
+    // hello whose configuration is not a str, or is longer than 64 KiB
+    s_raw_head(f, MSG_VERSION, MSG_HELLO, 6);
+    for (int i = 0; i < 5; i++)
+        msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_nil(&f->pk);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "'config' is a nil"));
 
     // round with coin 2, coin as a string, g as an integer, g as an array
     const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
@@ -1199,8 +1283,11 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
     static const uint32_t part[] = {1, 3, 3};
     worker_stats_t rows[2] = {{320, 390, 132, 10, 100, 1}, {0, 0, 0, 0, 0, 0}};
     rows[1].oracle_calls = 300;
-    for (int type = MSG_HELLO; type <= MSG_STOP; type++) {
+    for (int type = MSG_HELLO; type <= MSG_REFUSE; type++) {
         m->type = (msg_type_t) type;
+        m->cfg_digest = 0x0123456789abcdefull;
+        m->shard_fp = UINT64_MAX;
+        m->cfg_text = "k=10\nseed=1\n";
         m->role = MSG_ROLE_WORKER;
         m->sender = 2;
         m->pid = 4242;
@@ -1729,9 +1816,16 @@ test_decode_rejects_huge_container_claims(void **state)
 static void
 s_assert_valid(const msg_t *m, size_t dim)
 {
-    assert_true(m->type >= MSG_HELLO && m->type <= MSG_STOP);
+    assert_true(m->type >= MSG_HELLO && m->type <= MSG_REFUSE);
     switch (m->type) {
         case MSG_HELLO:
+            assert_non_null(m->cfg_text);
+            assert_true(m->role <= MSG_ROLE_ATTACKER);
+            break;
+        case MSG_REFUSE:
+            assert_non_null(m->reason);
+            assert_true(m->role <= MSG_ROLE_ATTACKER);
+            break;
         case MSG_READY:
             assert_true(m->role <= MSG_ROLE_ATTACKER);
             break;
@@ -2329,6 +2423,9 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
         T(test_hello_round_trips),
+        T(test_hello_carries_the_configuration_check),
+        T(test_refuse_round_trips),
+        T(test_field_errors_name_the_sender_and_round),
         T(test_ready_round_trips),
         T(test_ping_round_trips),
         T(test_round_zero_has_nil_g),

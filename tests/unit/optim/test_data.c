@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "data.h"
+#include "digest.h"
 #include "test_util.h"
 
 //  A 7 x 3 set where row t holds (t+1) in column t % 2 and 1 in the bias column 2, label (-1)^t.
@@ -58,6 +59,39 @@ test_slice_copies_rows_and_rebases_offsets(void **state)
     csr_fini(&s);
     assert_int_equal(csr_slice(&a, 5, 4, &s), MR_EINVAL);
     assert_int_equal(csr_slice(&a, 0, 8, &s), MR_EINVAL);
+    csr_fini(&a);
+}
+
+//  The fingerprint follows docs/protocol.md byte for byte (recomputed here from the spec with
+//  digest.h), and one changed value, label or column changes it.
+static void
+test_fingerprint_follows_the_spec_and_sees_one_bit(void **state)
+{
+    csr_t a;
+    s_small(&a);
+    uint64_t h = digest_u64(DIGEST_FNV_OFFSET, a.rows);
+    h = digest_u64(h, a.cols);
+    for (size_t t = 0; t < a.rows; t++) {
+        h = digest_u64(h, a.rowptr[t + 1] - a.rowptr[t]);
+        for (size_t j = a.rowptr[t]; j < a.rowptr[t + 1]; j++) {
+            unsigned char le[4] = {(unsigned char) a.col[j], (unsigned char) (a.col[j] >> 8),
+                                   (unsigned char) (a.col[j] >> 16),
+                                   (unsigned char) (a.col[j] >> 24)};
+            h = digest_f64(digest_fnv1a(h, le, 4), a.val[j]);
+        }
+        h = digest_f64(h, a.y[t]);
+    }
+    uint64_t fp = csr_fingerprint(&a);
+    assert_true(fp == h);
+    a.val[3] = nextafter(a.val[3], 1e9);
+    assert_true(csr_fingerprint(&a) != fp);
+    a.val[3] = nextafter(a.val[3], -1e9);
+    assert_true(csr_fingerprint(&a) == fp);
+    a.y[0] = -a.y[0];
+    assert_true(csr_fingerprint(&a) != fp);
+    a.y[0] = -a.y[0];
+    a.col[0] ^= 1;
+    assert_true(csr_fingerprint(&a) != fp);
     csr_fini(&a);
 }
 
@@ -363,6 +397,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slice_copies_rows_and_rebases_offsets),
         cmocka_unit_test(test_split_gives_equal_parts_and_drops_remainder),
+        cmocka_unit_test(test_fingerprint_follows_the_spec_and_sees_one_bit),
         cmocka_unit_test(test_max_row_norm_sq),
         cmocka_unit_test(test_synthetic_is_deterministic),
         cmocka_unit_test(test_synthetic_density_is_close_to_requested),
