@@ -91,7 +91,7 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     e->losses = calloc(n, sizeof(loss_t));
     if (!e->shards || !e->losses)
         return mr_err_set(err, MR_ENOMEM, "out of memory for %zu workers", n);
-    double sum_L2 = 0, sum_Lc2 = 0;
+    double sum_L2 = 0, sum_Lc2 = 0, L_max = 0;
     for (size_t i = 0; i < n && rc == MR_OK; i++) {
         rc = csr_split_part(&e->data, n, i, &e->shards[i], err);
         if (rc == MR_OK)
@@ -107,6 +107,7 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
             Lc = s / (double) e->shards[i].rows;
         }
         sum_L2 += Li * Li;
+        L_max = fmax(L_max, Li);
         sum_Lc2 += Lc * Lc;
     }
     if (rc != MR_OK)
@@ -116,6 +117,8 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     pc->dim = e->mp.dim;
     pc->m = e->shards[0].rows;
     pc->L = e->L;
+    pc->L_max = L_max;
+    e->L_max = L_max;
     pc->L_avg = sqrt(sum_Lc2 / (double) n);
     pc->mu = loss_kind_is_convex(kind) ? cfg_real(c, "lambda") : 0.0;
     e->mp.m = pc->m;
@@ -332,6 +335,14 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         goto fail;
 
     e->mp.gamma = cfg_real(c, "gamma");
+    e->mp.gamma_ours = strcmp(cfg_str(c, "gamma"), "ours") == 0;
+    if (e->mp.gamma_ours && !e->method->has_gamma_ours) {
+        rc = mr_err_set(err, MR_ECONFIG,
+                        "gamma = 'ours': method '%s' has no constants of ours (only diana; use "
+                        "theory or a number)",
+                        e->method->name);
+        goto fail;
+    }
     e->mp.p = cfg_real(c, "p");
     e->mp.alpha = cfg_real(c, "alpha");
     e->mp.batch = (size_t) cfg_int(c, "batch");
@@ -367,9 +378,9 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              "%s; resolved: gamma = %.17g, p = %.17g, alpha = %.17g, batch = %zu, "
              "batch_prime = %zu, r = %zu\n"
              "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
-             "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
+             "L_max = %.17g, L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
              ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r, d,
-             e->data.rows, e->mp.m, e->L, pc.L_avg, e->omega, e->zeta, e->f_star);
+             e->data.rows, e->mp.m, e->L, e->L_max, pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
     if (e->method->needs_range) {
         snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);

@@ -21,6 +21,7 @@ typedef struct {
     csr_t *shards;           // n contiguous parts
     loss_t *losses;          // n local objectives over the shards
     double L;                // sqrt(1/n sum L_i^2)
+    double L_max;            // max_i L_i
     double omega, zeta;      // of the compressor
     loss_kind_t loss_kind;   // the loss
     double f_star;           // min f (convex losses), NAN if unknown
