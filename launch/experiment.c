@@ -1,6 +1,7 @@
 //  experiment.c - see experiment.h.
 #include "experiment.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "libsvm.h"
 #include "prox.h"
 #include "sampler.h"
+#include "sha256.h"
 #include "solve.h"
 #include "theory.h"
 
@@ -40,16 +42,19 @@ s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
                               cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
                               (uint64_t) cfg_int(c, "seed"), &e->data, err);
     }
-    // "${MARINA_DATA_DIR}" in a path stands for that variable (default ../shared/datasets), so
-    // experiment files name the data without naming a machine.
-    char path[4096];
-    const char *var = "${MARINA_DATA_DIR}", *at = strstr(dataset, var);
-    if (at) {
-        const char *dir = getenv("MARINA_DATA_DIR");
-        snprintf(path, sizeof path, "%.*s%s%s", (int) (at - dataset), dataset,
-                 dir && dir[0] ? dir : "../shared/datasets", at + strlen(var));
-        dataset = path;
-    }
+    // "${MARINA_DATA_DIR}" stands for that variable or the build's default (libsvm_data_dir()),
+    // so experiment files name the data without naming a machine. The run records the file
+    // actually read (absolute) and its SHA-256; the f* cache is keyed on the latter.
+    char path[PATH_MAX];
+    int rc = libsvm_resolve_path(dataset, path, sizeof path, err);
+    if (rc == MR_OK)
+        rc = sha256_file(path, e->dataset_sha256, NULL);
+    if (rc != MR_OK)  // an unreadable file: let the reader say why, with the path it tried
+        return libsvm_read(path, cfg_bool(c, "bias"), 0, &e->data, err);
+    e->dataset_path = strdup(path);
+    if (!e->dataset_path)
+        return mr_err_set(err, MR_ENOMEM, "out of memory");
+    dataset = path;
     return libsvm_read(dataset, cfg_bool(c, "bias"), 0, &e->data, err);
 }
 
@@ -65,6 +70,7 @@ experiment_fini(experiment_t *e)
     free(e->coord_p);
     free(e->resolved);
     free(e->problem);
+    free(e->dataset_path);
     memset(e, 0, sizeof *e);
 }
 
@@ -141,8 +147,8 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
         snprintf(key, sizeof key, "synthetic rows=%lld d=%lld density=%.17g seed=%lld",
                  (long long) cfg_int(c, "synth_rows"), (long long) cfg_int(c, "synth_d"),
                  cfg_real(c, "synth_density"), (long long) cfg_int(c, "seed"));
-    else
-        snprintf(key, sizeof key, "%s bias=%d", dataset, cfg_bool(c, "bias"));
+    else  // the file's content, not its name: two files of one name never share an f*
+        snprintf(key, sizeof key, "sha256:%s bias=%d", e->dataset_sha256, cfg_bool(c, "bias"));
     size_t used = strlen(key);
     const prox_cfg_t *reg = &e->mp.reg;
     snprintf(key + used, sizeof key - used,
@@ -367,7 +373,7 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
 
     // The resolved configuration: every key as given, then the numbers the run uses.
     char *ini = cfg_to_ini(c);
-    size_t size = (ini ? strlen(ini) : 0) + 1024;
+    size_t size = (ini ? strlen(ini) : 0) + 1024 + PATH_MAX;
     e->resolved = malloc(size);
     if (!ini || !e->resolved) {
         free(ini);
@@ -395,6 +401,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
                  pmax);
     } else
         snprintf(e->resolved + used, size - used, "\n");
+    used = strlen(e->resolved);
+    if (e->dataset_path)
+        snprintf(e->resolved + used, size - used, "; data: path = %s, sha256 = %s\n",
+                 e->dataset_path, e->dataset_sha256);
     free(ini);
     return MR_OK;
 fail:
@@ -415,7 +425,7 @@ experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run)
     run->compressor = comp_kind_name(e->mp.comp.kind);
     run->n = (uint32_t) e->mp.n;
     run->dim = (uint32_t) e->mp.dim;
-    run->dataset = cfg_str(c, "dataset");
+    run->dataset = e->dataset_path ? e->dataset_path : cfg_str(c, "dataset");
     run->start_time = (double) tv.tv_sec + 1e-6 * (double) tv.tv_usec;
     run->f_star = e->f_star;
     run->problem = e->problem;

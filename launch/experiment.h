@@ -9,29 +9,33 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "sha256.h"
 #include "data.h"
 #include "loss.h"
 #include "method.h"
 #include "stats.h"
 
 typedef struct {
-    const method_t *method;  // from cfg "method"
-    method_params_t mp;      // resolved: gamma and p are numbers
-    csr_t data;              // the whole data set (dimension d = data.cols)
-    csr_t *shards;           // n contiguous parts
-    loss_t *losses;          // n local objectives over the shards
-    double L;                // sqrt(1/n sum L_i^2)
-    double L_max;            // max_i L_i
-    double omega, zeta;      // of the compressor
-    loss_kind_t loss_kind;   // the loss
-    double f_star;           // min f (convex losses), NAN if unknown
-    char *problem;           // the problem key that caches f* (data, loss, lambda, n)
-    char *resolved;          // the full configuration plus the resolved numbers (INI text)
-    double *range_q;         // for a method with needs_range: orthonormal basis of Range(A^T)
-                             // over the union of the shards, d x range_rank (mp.range_q)
-    size_t range_rank;       // its columns
-    double *coord_p;         // sketch = importance (sega, sega-biased, cd): P(j in S), d values
-                             // (mp.coord_p)
+    const method_t *method;   // from cfg "method"
+    method_params_t mp;       // resolved: gamma and p are numbers
+    csr_t data;               // the whole data set (dimension d = data.cols)
+    csr_t *shards;            // n contiguous parts
+    loss_t *losses;           // n local objectives over the shards
+    double L;                 // sqrt(1/n sum L_i^2)
+    double L_max;             // max_i L_i
+    double omega, zeta;       // of the compressor
+    loss_kind_t loss_kind;    // the loss
+    double f_star;            // min f (convex losses), NAN if unknown
+    char *problem;            // the problem key that caches f* (data, loss, lambda, n): a LibSVM
+                              // file enters as "sha256:<its SHA-256>"
+    char *dataset_path;       // the LibSVM file read, absolute (NULL for synthetic data)
+    char dataset_sha256[65];  // its SHA-256, hex ("" for synthetic data)
+    char *resolved;           // the full configuration plus the resolved numbers (INI text)
+    double *range_q;          // for a method with needs_range: orthonormal basis of Range(A^T)
+                              // over the union of the shards, d x range_rank (mp.range_q)
+    size_t range_rank;        // its columns
+    double *coord_p;          // sketch = importance (sega, sega-biased, cd): P(j in S), d values
+                              // (mp.coord_p)
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

@@ -28,7 +28,13 @@
     " oracle_calls INTEGER NOT NULL,"                                                              \
     " PRIMARY KEY (run_id, round, worker)) WITHOUT ROWID;"
 
-//  Schema v2; docs/schema.md explains every column. PRAGMA user_version holds the version.
+//  runs.dataset_sha256 (v3): the SHA-256 of the LibSVM file read, taken from the problem key
+//  "sha256:<hex> ..." the launcher writes (no column of its own on the wire).
+#define S_DATASET_SHA256                                                                           \
+    " dataset_sha256 TEXT GENERATED ALWAYS AS (CASE WHEN problem LIKE 'sha256:%' THEN"             \
+    " substr(problem, 8, 64) END) VIRTUAL"
+
+//  Schema v3; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
     " id INTEGER PRIMARY KEY,"
@@ -46,7 +52,7 @@ static const char s_schema[] =
     " status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'aborted')),"
     " error TEXT,"
     " f_star REAL,"
-    " problem TEXT);"
+    " problem TEXT," S_DATASET_SHA256 ");"
     "CREATE TABLE IF NOT EXISTS rounds ("
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " round INTEGER NOT NULL,"
@@ -64,7 +70,7 @@ static const char s_schema[] =
     " participants INTEGER NOT NULL,"
     " wall_time_s REAL,"
     " gap REAL,"
-    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS "PRAGMA user_version = 2;";
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS "PRAGMA user_version = 3;";
 
 //  Migrations: the statements that take a file from version v to v + 1 (index v - 1).
 static const char *const s_migrations[] = {
@@ -72,6 +78,9 @@ static const char *const s_migrations[] = {
     "ALTER TABLE runs ADD COLUMN f_star REAL;"
     "ALTER TABLE runs ADD COLUMN problem TEXT;"
     "ALTER TABLE rounds ADD COLUMN gap REAL;" S_ROUND_WORKERS "PRAGMA user_version = 2;",
+    //  2 -> 3: the data's fingerprint (older rows keep NULL: their key names a path).
+    "ALTER TABLE runs ADD COLUMN" S_DATASET_SHA256 ";"
+    "PRAGMA user_version = 3;",
 };
 
 static const char s_sql_run_insert[] =

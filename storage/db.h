@@ -13,7 +13,7 @@
 #include "mr_err.h"
 #include "stats.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 typedef struct db db_t;
 

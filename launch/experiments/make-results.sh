@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # launch/experiments/make-results.sh - runs the experiments behind docs/results.md and writes it.
 # Every table in docs/results.md comes from this script; nothing there is typed by hand.
-#   launch/experiments/make-results.sh [--tables-only]   (needs build/marina and $MARINA_DATA_DIR)
+#   launch/experiments/make-results.sh [--tables-only]   (needs build/marina and the data, docs/cli.md)
 #   --tables-only: rewrite docs/results.md from the databases in results/ without running again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 marina=${MARINA:-$root/build/marina}
-export MARINA_DATA_DIR=${MARINA_DATA_DIR:-$root/../shared/datasets}
 out=$root/docs/results.md
 mkdir -p "$root/results"
 
