@@ -25,13 +25,15 @@ static const cfg_key_t s_keys[] = {
     {"bias", CFG_BOOL, "true", 0, 0, "append a feature of ones (the paper's code does)"},
     {"loss", CFG_STR, "nonconvex", 0, 0, "nonconvex (MARINA (11)) | logreg | quadratic"},
     {"lambda", CFG_REAL, "0", -1e300, 1e300, "l2 regularisation lambda/2 |x|^2 on every f_ij"},
-    {"gamma", CFG_THEORY, "theory", -1e300, 1e300, "stepsize, or 'theory' (the method's paper)"},
+    {"gamma", CFG_THEORY, "theory", -1e300, 1e300,
+     "stepsize, 'theory' (the method's theorem, docs/cli.md) or 'ours' (diana: our constants)"},
     {"p", CFG_THEORY, "theory", -1e300, 1e300,
      "P(c_k = 1) (VR-DIANA: reference update), or theory"},
     {"alpha", CFG_THEORY, "theory", -1e300, 1e300,
      "DIANA shift stepsize, or 'theory' (1/(1+omega))"},
     {"batch", CFG_INT, "0", 0, 1e12, "b: SGD / VR-MARINA online full-round minibatch (0: theory)"},
-    {"batch_prime", CFG_INT, "0", 0, 1e12, "b': VR-MARINA / VR-DIANA minibatch (0: max(1, m/100))"},
+    {"batch_prime", CFG_INT, "0", 0, 1e12,
+     "b': VR-MARINA / VR-DIANA minibatch (0: max(1, floor(m/100)))"},
     {"r", CFG_INT, "0", 0, 1e9, "PP-MARINA: clients per compressed round (0: n)"},
     {"sampling", CFG_STR, "uniform", 0, 0, "minibatches: uniform | importance (P(j) ~ L_ij)"},
     {"reg", CFG_STR, "none", 0, 0, "R of F = f + R: none | l1 | l2 | ball | box (prox methods)"},
@@ -148,7 +150,8 @@ s_check(const cfg_key_t *k, const char *v, const char *where, mr_err_t *err)
             return mr_err_set(err, MR_ECONFIG, "%s: %s = '%s' is not a boolean (true/false)", where,
                               k->name, v);
         case CFG_THEORY:
-            if (strcmp(v, "theory") == 0)
+            if (strcmp(v, "theory") == 0 ||
+                (strcmp(v, "ours") == 0 && strcmp(k->name, "gamma") == 0))
                 return MR_OK;
             // fall through
         case CFG_INT:
@@ -293,7 +296,7 @@ cfg_real(const cfg_t *c, const char *key)
 {
     cfg_type_t type;
     const char *v = s_value(c, key, &type);
-    if (type == CFG_THEORY && strcmp(v, "theory") == 0)
+    if (type == CFG_THEORY && (strcmp(v, "theory") == 0 || strcmp(v, "ours") == 0))
         return NAN;
     return strtod(v, NULL);
 }

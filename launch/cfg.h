@@ -15,7 +15,7 @@
 typedef enum {
     CFG_INT,     // an integer in [min, max]
     CFG_REAL,    // a finite real in [min, max]
-    CFG_THEORY,  // "theory" or a finite real in [min, max]
+    CFG_THEORY,  // "theory" (gamma: also "ours") or a finite real in [min, max]
     CFG_STR,     // any string
     CFG_BOOL,    // true/false, yes/no, on/off, 1/0
 } cfg_type_t;
@@ -50,7 +50,7 @@ int cfg_apply_arg(cfg_t *c, const char *arg, const char *where, mr_err_t *err);
 //  Typed getters (the key must exist in the table: asserted).
 const char *cfg_str(const cfg_t *c, const char *key);
 int64_t cfg_int(const cfg_t *c, const char *key);
-double cfg_real(const cfg_t *c, const char *key);  // CFG_THEORY: NAN for "theory"
+double cfg_real(const cfg_t *c, const char *key);  // CFG_THEORY: NAN for "theory" and "ours"
 int cfg_bool(const cfg_t *c, const char *key);
 
 //  The whole configuration as INI text, every key, one per line (caller frees).

@@ -1,6 +1,7 @@
 //  experiment.c - see experiment.h.
 #include "experiment.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "libsvm.h"
 #include "prox.h"
 #include "sampler.h"
+#include "sha256.h"
 #include "solve.h"
 #include "theory.h"
 
@@ -42,16 +44,19 @@ s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
                               cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
                               (uint64_t) cfg_int(c, "seed"), &e->data, err);
     }
-    // "${MARINA_DATA_DIR}" in a path stands for that variable (default ../shared/datasets), so
-    // experiment files name the data without naming a machine.
-    char path[4096];
-    const char *var = "${MARINA_DATA_DIR}", *at = strstr(dataset, var);
-    if (at) {
-        const char *dir = getenv("MARINA_DATA_DIR");
-        snprintf(path, sizeof path, "%.*s%s%s", (int) (at - dataset), dataset,
-                 dir && dir[0] ? dir : "../shared/datasets", at + strlen(var));
-        dataset = path;
-    }
+    // "${MARINA_DATA_DIR}" stands for that variable or the build's default (libsvm_data_dir()),
+    // so experiment files name the data without naming a machine. The run records the file
+    // actually read (absolute) and its SHA-256; the f* cache is keyed on the latter.
+    char path[PATH_MAX];
+    int rc = libsvm_resolve_path(dataset, path, sizeof path, err);
+    if (rc == MR_OK)
+        rc = sha256_file(path, e->dataset_sha256, NULL);
+    if (rc != MR_OK)  // an unreadable file: let the reader say why, with the path it tried
+        return libsvm_read(path, cfg_bool(c, "bias"), 0, &e->data, err);
+    e->dataset_path = strdup(path);
+    if (!e->dataset_path)
+        return mr_err_set(err, MR_ENOMEM, "out of memory");
+    dataset = path;
     return libsvm_read(dataset, cfg_bool(c, "bias"), 0, &e->data, err);
 }
 
@@ -69,6 +74,7 @@ experiment_fini(experiment_t *e)
     free(e->join_config);
     free(e->shard_fp);
     free(e->problem);
+    free(e->dataset_path);
     memset(e, 0, sizeof *e);
 }
 
@@ -95,7 +101,7 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     e->losses = calloc(n, sizeof(loss_t));
     if (!e->shards || !e->losses)
         return mr_err_set(err, MR_ENOMEM, "out of memory for %zu workers", n);
-    double sum_L2 = 0, sum_Lc2 = 0;
+    double sum_L2 = 0, sum_Lc2 = 0, L_max = 0;
     size_t g = e->honest;
     int full = strcmp(cfg_str(c, "split"), "full") == 0;
     for (size_t i = g; i < n && rc == MR_OK; i++) {
@@ -122,6 +128,7 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
             Lc = s / (double) e->shards[i].rows;
         }
         sum_L2 += Li * Li;
+        L_max = fmax(L_max, Li);
         sum_Lc2 += Lc * Lc;
     }
     if (rc != MR_OK)
@@ -131,6 +138,8 @@ s_split(experiment_t *e, const cfg_t *c, method_consts_t *pc, mr_err_t *err)
     pc->dim = e->mp.dim;
     pc->m = e->shards[0].rows;
     pc->L = e->L;
+    pc->L_max = L_max;
+    e->L_max = L_max;
     pc->L_avg = sqrt(sum_Lc2 / (double) g);
     pc->mu = loss_kind_is_convex(kind) ? cfg_real(c, "lambda") : 0.0;
     e->mp.m = pc->m;
@@ -153,8 +162,8 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
         snprintf(key, sizeof key, "synthetic rows=%lld d=%lld density=%.17g seed=%lld",
                  (long long) cfg_int(c, "synth_rows"), (long long) cfg_int(c, "synth_d"),
                  cfg_real(c, "synth_density"), (long long) cfg_int(c, "seed"));
-    else
-        snprintf(key, sizeof key, "%s bias=%d", dataset, cfg_bool(c, "bias"));
+    else  // the file's content, not its name: two files of one name never share an f*
+        snprintf(key, sizeof key, "sha256:%s bias=%d", e->dataset_sha256, cfg_bool(c, "bias"));
     size_t used = strlen(key);
     const prox_cfg_t *reg = &e->mp.reg;
     snprintf(key + used, sizeof key - used,
@@ -471,6 +480,14 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
     if (rc != MR_OK)
         goto fail;
     e->mp.gamma = cfg_real(c, "gamma");
+    e->mp.gamma_ours = strcmp(cfg_str(c, "gamma"), "ours") == 0;
+    if (e->mp.gamma_ours && !e->method->has_gamma_ours) {
+        rc = mr_err_set(err, MR_ECONFIG,
+                        "gamma = 'ours': method '%s' has no constants of ours (only diana; use "
+                        "theory or a number)",
+                        e->method->name);
+        goto fail;
+    }
     e->mp.p = cfg_real(c, "p");
     e->mp.alpha = cfg_real(c, "alpha");
     e->mp.batch = (size_t) cfg_int(c, "batch");
@@ -506,7 +523,7 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
 
     // The resolved configuration: every key as given, then the numbers the run uses.
     char *ini = cfg_to_ini(c);
-    size_t size = (ini ? strlen(ini) : 0) + 1024;
+    size_t size = (ini ? strlen(ini) : 0) + 1024 + PATH_MAX;
     e->resolved = malloc(size);
     if (!ini || !e->resolved) {
         free(ini);
@@ -517,10 +534,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              "%s; resolved: gamma = %.17g, p = %.17g, alpha = %.17g, batch = %zu, "
              "batch_prime = %zu, r = %zu, rounds = %llu, honest = %zu, attack_z = %.17g\n"
              "; derived: d = %zu, samples = %zu, m = %zu per worker, L = %.17g, "
-             "L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
+             "L_max = %.17g, L_avg = %.17g, omega = %.17g, zeta = %.17g, f_star = %.17g",
              ini, e->mp.gamma, e->mp.p, e->mp.alpha, e->mp.batch, e->mp.batch_prime, e->mp.r,
              (unsigned long long) e->rounds, e->honest, e->attack.z, d, e->data.rows, e->mp.m, e->L,
-             pc.L_avg, e->omega, e->zeta, e->f_star);
+             e->L_max, pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
     if (e->method->needs_range) {
         snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);
@@ -535,6 +552,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
                  pmax);
     } else
         snprintf(e->resolved + used, size - used, "\n");
+    used = strlen(e->resolved);
+    if (e->dataset_path)
+        snprintf(e->resolved + used, size - used, "; data: path = %s, sha256 = %s\n",
+                 e->dataset_path, e->dataset_sha256);
     free(ini);
     return MR_OK;
 fail:
@@ -559,7 +580,7 @@ experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run)
     run->aggregator = agg_rule_name(e->mp.agg.rule);
     run->bucket = (uint32_t) e->mp.agg.bucket;
     run->dim = (uint32_t) e->mp.dim;
-    run->dataset = cfg_str(c, "dataset");
+    run->dataset = e->dataset_path ? e->dataset_path : cfg_str(c, "dataset");
     run->start_time = (double) tv.tv_sec + 1e-6 * (double) tv.tv_usec;
     run->f_star = e->f_star;
     run->problem = e->problem;

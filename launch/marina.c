@@ -54,24 +54,25 @@ s_on_signal(int sig)
 static void
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "marina - communication-compressed distributed optimization (MARINA and friends)\n"
-            "\n"
-            "usage:\n"
-            "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
-            "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
-            "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
-            "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
-            "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
-            "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
-            "  marina sweep FILE.ini [key=value ...]     every [section] of FILE is one run\n"
-            "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target\n"
-            "  marina COMMAND --help                      help on one command\n"
-            "\n"
-            "`marina run` with no arguments runs a demo: MARINA with RandK on a synthetic,\n"
-            "heterogeneous data set, 5 workers, recorded in marina.db.\n"
-            "\n"
-            "configuration keys (INI file lines 'key = value', or key=value arguments):\n");
+    fprintf(
+        out,
+        "marina - communication-compressed distributed optimization (MARINA and friends)\n"
+        "\n"
+        "usage:\n"
+        "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
+        "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
+        "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
+        "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
+        "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
+        "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
+        "  marina sweep FILE.ini [key=value ...]     every [section] of FILE is one run\n"
+        "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target, best gamma\n"
+        "  marina COMMAND --help                      help on one command\n"
+        "\n"
+        "`marina run` with no arguments runs a demo: MARINA with RandK on a synthetic,\n"
+        "heterogeneous data set, 5 workers, recorded in marina.db.\n"
+        "\n"
+        "configuration keys (INI file lines 'key = value', or key=value arguments):\n");
     cfg_print_help(out);
 }
 
@@ -953,10 +954,11 @@ s_cmd_sweep(int argc, char **argv)
 }
 
 //  marina report --db F [--metric grad_norm_sq|gap] [--eps E] [--absolute] [--where SQL]
+//                [--round0 include|exclude] [--best-only]
 static int
 s_cmd_report(int argc, char **argv)
 {
-    report_cfg_t rc = {"grad_norm_sq", 1e-4, 1, NULL};
+    report_cfg_t rc = {.metric = "grad_norm_sq", .eps = 1e-4, .relative = 1, .round0 = 0};
     const char *db = "marina.db";
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
@@ -969,14 +971,24 @@ s_cmd_report(int argc, char **argv)
             rc.relative = 0;
         else if (strcmp(argv[i], "--where") == 0 && i + 1 < argc)
             rc.where = argv[++i];
+        else if (strcmp(argv[i], "--best-only") == 0)
+            rc.best_only = 1;
+        else if (strcmp(argv[i], "--round0") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "include") == 0 || strcmp(argv[i + 1], "exclude") == 0))
+            rc.round0 = strcmp(argv[++i], "include") == 0;
         else {
             printf(
                 "usage: marina report [--db FILE] [--metric grad_norm_sq|gap] [--eps E]\n"
-                "                     [--absolute] [--where SQL]\n"
-                "Prints a Markdown table: for each run, the rounds, uplink bits (paper) and\n"
-                "oracle calls per node until the metric first fell to E times its round-0 value\n"
-                "(or to E itself with --absolute). --where filters runs (alias r), e.g.\n"
-                "\"r.name LIKE 'fig1-%%'\".\n");
+                "                     [--absolute] [--where SQL] [--round0 include|exclude]\n"
+                "                     [--best-only]\n"
+                "Prints a Markdown table: for each run, the rounds, uplink bits (paper; in total\n"
+                "and per worker, the papers' #bits/n) and oracle calls per node until the metric\n"
+                "first fell to E times its round-0 value (or to E itself with --absolute).\n"
+                "--where filters runs (alias r), e.g. \"r.name LIKE 'fig1-%%'\". --round0: count\n"
+                "round 0 (n dense gradients) in bits and oracle calls or not (default: exclude,\n"
+                "as the papers' plots). Runs that differ only in gamma (and seed) are a stepsize\n"
+                "search: a second table names the gamma with the lowest final metric (best in\n"
+                "hindsight); --best-only lists only those runs in the first.\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }

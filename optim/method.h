@@ -35,6 +35,8 @@ typedef struct {
     size_t dim;          // d
     size_t m;            // samples per worker (the paper's split: equal for all)
     double gamma;        // stepsize
+    int gamma_ours;      // 1: gamma was 'ours' (NAN here; resolve() of a method with
+                         // has_gamma_ours fills our own constants); 0: a number or 'theory'
     double p;            // probability of a full round (c_k = 1); VR-DIANA: of a reference update
     comp_cfg_t comp;     // Q
     size_t batch;        // b: minibatch of SGD, and of VR-MARINA online's full rounds
@@ -65,6 +67,7 @@ typedef struct {
 typedef struct {
     size_t n, dim, m;    // workers, dimension, samples per worker
     double L;            // sqrt(1/n sum_i L_i^2), L_i the smoothness of f_i
+    double L_max;        // max_i L_i (>= every L_ij): the one L of Horvath et al.'s theorems
     double L_avg;        // script L: sqrt(1/n sum_i Lc_i^2), Lc_i of Assumption 3.1 for the
                          // chosen sampling (uniform: max_j L_ij; importance: mean_j L_ij)
     double omega, zeta;  // of the compressor
@@ -102,6 +105,7 @@ typedef struct {
     const char *name;     // "marina", "gd", ...
     int allows_biased;    // 1 if a biased compressor (TopK) is allowed
     int allows_prox;      // 1 if the method takes a prox step for a regulariser R != none
+    int has_gamma_ours;   // 1 if resolve() knows gamma = 'ours' (constants of ours, no theorem)
     int sketched;         // 1 if its updates may be SEGA sketch coefficients (CVEC_ENC_SKETCH)
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of

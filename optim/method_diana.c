@@ -369,9 +369,10 @@ s_check_alpha(const method_params_t *mp, mr_err_t *err)
     return MR_OK;
 }
 
-//  DIANA's theory: alpha = 1/(1+omega) and gamma = 1/(L (1 + (1+omega) sqrt(omega/n))), whose
-//  iteration count matches DIANA's communication complexity in the MARINA paper's Table 1 (Li &
-//  Richtarik 2020); the constants are ours. p is unused (set to 1).
+//  DIANA's theory: alpha = 1/(1+omega) and VR-DIANA's non-convex theorem (Horvath et al. 2019)
+//  with m = 1, gamma = 1 / (10 L sqrt(1 + omega/n) (omega + 2)), whose L bounds every f_i: L_max.
+//  gamma = 'ours' is 1/(L (1 + (1+omega) sqrt(omega/n))), our constants, with the mean-square L.
+//  p is unused (set to 1).
 static int
 s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
@@ -381,16 +382,20 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     mp->p = 1.0;
     if (isnan(mp->alpha))
         mp->alpha = theory_diana_alpha(pc->omega);
-    if (isnan(mp->gamma))
-        mp->gamma = theory_diana_gamma(pc->L, pc->omega, pc->n);
+    if (isnan(mp->gamma) && mp->gamma_ours)
+        mp->gamma = theory_diana_gamma_ours(pc->L, pc->omega, pc->n);
+    else if (isnan(mp->gamma))
+        mp->gamma = theory_diana_gamma(fmax(pc->L, pc->L_max), pc->omega, pc->n);
     rc = s_check_alpha(mp, err);
     return rc != MR_OK ? rc : method_check_common(mp, err);
 }
 
-//  VR-DIANA's theory (Horvath et al. 2019, the non-convex theorem for the L-SVRG variant):
-//  alpha = 1/(1+omega), p = 1/m, gamma = 1/(10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)), and
-//  the MARINA paper's experimental minibatch b' = max(1, m/100) (App. A). The theorem takes one
-//  L for every f_ij: the larger of L and script L (which is max_j L_ij for uniform sampling).
+//  VR-DIANA's theory (Horvath et al. 2019, the non-convex theorem for the L-SVRG variant, stated
+//  for one sampled component per step): the shard of m samples read in minibatches of
+//  b' = max(1, m/100) (the MARINA paper, App. A) is m/b' components, so p = b'/m and
+//  gamma = 1/(10 L sqrt(1 + omega/n) ((m/b')^{2/3} + omega + 1)), alpha = 1/(1+omega). The
+//  theorem takes one L for every f_ij: L_max (>= script L, which is max_j L_ij for uniform
+//  sampling and mean_j L_ij for importance sampling).
 static int
 s_vr_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 {
@@ -403,15 +408,18 @@ s_vr_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
         return mr_err_set(err, MR_ECONFIG, "key 'm' = 0: VR-DIANA needs samples on each worker");
     if (mp->batch_prime == 0)
         mp->batch_prime = theory_minibatch(mp->m);
-    if (isnan(mp->p))
-        mp->p = 1.0 / (double) mp->m;
-    if (isnan(mp->alpha))
-        mp->alpha = theory_diana_alpha(pc->omega);
-    if (isnan(mp->gamma))
-        mp->gamma = theory_vr_diana_gamma(fmax(pc->L, pc->L_avg), pc->omega, pc->n, mp->m);
     if (mp->batch_prime > mp->m)
         return mr_err_set(err, MR_ECONFIG, "key 'batch_prime' = %zu is outside [1, m = %zu]",
                           mp->batch_prime, mp->m);
+    if (isnan(mp->p))
+        mp->p = theory_vr_diana_p(mp->m, mp->batch_prime);
+    if (isnan(mp->alpha))
+        mp->alpha = theory_diana_alpha(pc->omega);
+    if (isnan(mp->gamma)) {
+        double L = fmax(pc->L_max, fmax(pc->L, pc->L_avg));
+        mp->gamma =
+            theory_vr_diana_gamma(L, pc->omega, pc->n, theory_vr_diana_m(mp->m, mp->batch_prime));
+    }
     rc = s_check_alpha(mp, err);
     return rc != MR_OK ? rc : method_check_common(mp, err);
 }
@@ -420,6 +428,7 @@ const method_t method_diana = {
     .name = "diana",
     .allows_biased = 0,
     .allows_prox = 1,
+    .has_gamma_ours = 1,
     .uses_compressor = 1,
     .resolve = s_resolve,
     .worker_new = method_diana_worker_new,

@@ -78,20 +78,40 @@ theory_diana_alpha(double omega)
 }
 
 double
-theory_diana_gamma(double L, double omega, size_t n)
+theory_vr_diana_gamma(double L, double omega, size_t n, double m)
 {
-    //  DIANA, non-convex: 1/gamma = L (1 + (1 + omega) sqrt(omega/n)), the rate of the MARINA
-    //  paper's Table 1 (Li & Richtarik 2020); constants ours.
-    return 1.0 / (L * (1.0 + (1.0 + omega) * sqrt(omega / (double) n)));
+    //  Horvath et al. 2019, non-convex VR-DIANA theorem (p = 1/m, alpha = 1/(1 + omega)):
+    //  gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)).
+    return 1.0 / (10.0 * L * sqrt(1.0 + omega / (double) n) * (pow(m, 2.0 / 3.0) + omega + 1.0));
 }
 
 double
-theory_vr_diana_gamma(double L, double omega, size_t n, size_t m)
+theory_vr_diana_m(size_t m_local, size_t batch_prime)
 {
-    //  VR-DIANA (Horvath et al. 2019), non-convex theorem with p = 1/m and alpha = 1/(1 + omega):
-    //  gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)).
-    return 1.0 /
-           (10.0 * L * sqrt(1.0 + omega / (double) n) * (pow((double) m, 2.0 / 3.0) + omega + 1.0));
+    //  The shard read as m_local / b' components (minibatches of b' samples), each L-smooth.
+    return (double) m_local / (double) batch_prime;
+}
+
+double
+theory_vr_diana_p(size_t m_local, size_t batch_prime)
+{
+    //  p = 1/m with m = m_local / b': a full local gradient (m_local oracle calls) about as often
+    //  as the b'-sample steps add up to one.
+    return (double) batch_prime / (double) m_local;
+}
+
+double
+theory_diana_gamma(double L, double omega, size_t n)
+{
+    //  VR-DIANA with m = 1 is DIANA (the one component is f_i itself).
+    return theory_vr_diana_gamma(L, omega, n, 1.0);
+}
+
+double
+theory_diana_gamma_ours(double L, double omega, size_t n)
+{
+    //  Ours, not a theorem: 1/gamma = L (1 + (1 + omega) sqrt(omega/n)).
+    return 1.0 / (L * (1.0 + (1.0 + omega) * sqrt(omega / (double) n)));
 }
 
 size_t

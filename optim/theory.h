@@ -36,15 +36,30 @@ double theory_dcgd_gamma(double L, double omega, size_t n);
 //  DIANA's shift stepsize alpha = 1/(1 + omega) (Mishchenko et al. 2019; Horvath et al. 2019).
 double theory_diana_alpha(double omega);
 
-//  DIANA, non-convex: gamma = 1 / (L (1 + (1 + omega) sqrt(omega/n))), matching DIANA's
-//  communication complexity in the MARINA paper's Table 1 (Li & Richtarik 2020); constants ours.
+//  VR-DIANA, non-convex (Horvath, Kovalev, Mishchenko, Stich, Richtarik 2019, arXiv:1904.05115,
+//  the non-convex theorem for the L-SVRG variant, p = 1/m, alpha = 1/(1 + omega), every f_ij
+//  L-smooth): gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)). m is the number of
+//  components per worker the estimator samples one of: with minibatches of b', m = m_local / b'
+//  (the components are minibatches; see theory_vr_diana_m()).
+double theory_vr_diana_gamma(double L, double omega, size_t n, double m);
+
+//  The m of theory_vr_diana_gamma() for a shard of m_local samples read in minibatches of b':
+//  m_local / b' (not rounded), as the MARINA authors' code does.
+double theory_vr_diana_m(size_t m_local, size_t batch_prime);
+
+//  VR-DIANA's reference-point probability p = 1/m of that theorem with m = m_local / b': b'/m_local.
+double theory_vr_diana_p(size_t m_local, size_t batch_prime);
+
+//  DIANA, non-convex: VR-DIANA's theorem with m = 1 (one component per worker: the estimator is
+//  the full local gradient, so VR-DIANA is DIANA): gamma = 1 / (10 L sqrt(1 + omega/n) (omega + 2)).
 double theory_diana_gamma(double L, double omega, size_t n);
 
-//  VR-DIANA, non-convex (Horvath et al. 2019, L-SVRG variant):
-//  gamma = 1 / (10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)).
-double theory_vr_diana_gamma(double L, double omega, size_t n, size_t m);
+//  DIANA with constants of our own (gamma = 'ours', not a theorem): 1/gamma = L (1 + (1 + omega)
+//  sqrt(omega/n)), the shape of DIANA's communication complexity in the MARINA paper's Table 1.
+double theory_diana_gamma_ours(double L, double omega, size_t n);
 
-//  The MARINA paper's experimental minibatch (App. A): max(1, m/100) of m samples.
+//  The MARINA paper's experimental minibatch (App. A): max(1, m/100) of m samples, m/100 rounded
+//  down (mushrooms, m = 1624: 16).
 size_t theory_minibatch(size_t m);
 
 //  SEGA (Hanzely, Mishchenko, Richtarik 2018; the slides' "Complexity for General Sketches")

@@ -36,6 +36,12 @@
     " reason TEXT NOT NULL);"                                                                      \
     "CREATE INDEX IF NOT EXISTS rejections_run ON rejections (run_id, round);"
 
+//  runs.dataset_sha256 (v3): the SHA-256 of the LibSVM file read, taken from the problem key
+//  "sha256:<hex> ..." the launcher writes (no column of its own on the wire).
+#define S_DATASET_SHA256                                                                           \
+    " dataset_sha256 TEXT GENERATED ALWAYS AS (CASE WHEN problem LIKE 'sha256:%' THEN"             \
+    " substr(problem, 8, 64) END) VIRTUAL"
+
 //  Schema v3; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
@@ -58,7 +64,7 @@ static const char s_schema[] =
     " byzantine INTEGER NOT NULL DEFAULT 0,"
     " attack TEXT NOT NULL DEFAULT 'none',"
     " aggregator TEXT NOT NULL DEFAULT 'mean',"
-    " bucket INTEGER NOT NULL DEFAULT 0);"
+    " bucket INTEGER NOT NULL DEFAULT 0," S_DATASET_SHA256 ");"
     "CREATE TABLE IF NOT EXISTS rounds ("
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " round INTEGER NOT NULL,"
@@ -88,7 +94,9 @@ static const char *const s_migrations[] = {
     "ALTER TABLE runs ADD COLUMN f_star REAL;"
     "ALTER TABLE runs ADD COLUMN problem TEXT;"
     "ALTER TABLE rounds ADD COLUMN gap REAL;" S_ROUND_WORKERS "PRAGMA user_version = 2;",
-    //  2 -> 3: Byzantine workers: the attack's ground truth, accepted/rejected updates.
+    //  2 -> 3: the data's fingerprint (older rows keep NULL: their key names a path); Byzantine
+    //  workers: the attack's ground truth, accepted/rejected updates, the rejections.
+    "ALTER TABLE runs ADD COLUMN" S_DATASET_SHA256 ";"
     "ALTER TABLE runs ADD COLUMN byzantine INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE runs ADD COLUMN attack TEXT NOT NULL DEFAULT 'none';"
     "ALTER TABLE runs ADD COLUMN aggregator TEXT NOT NULL DEFAULT 'mean';"

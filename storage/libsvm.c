@@ -1,9 +1,11 @@
 //  libsvm.c - see libsvm.h. The whole file is read into memory (the data sets are a few MB), then
 //  parsed line by line in one pass into arrays sized from upper bounds counted beforehand (one
 //  row per '\n', one entry per ':'), so nothing is reallocated while parsing.
+#define _XOPEN_SOURCE 700  // realpath() (XSI in glibc's headers)
 #include "libsvm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -327,4 +329,39 @@ fail:
     free(self.col);
     free(self.val);
     return rc;
+}
+
+const char *
+libsvm_data_dir(void)
+{
+    const char *dir = getenv("MARINA_DATA_DIR");
+    return dir && dir[0] ? dir : MARINA_DEFAULT_DATA_DIR;
+}
+
+int
+libsvm_resolve_path(const char *spec, char *out, size_t size, mr_err_t *err)
+{
+    static const char var[] = "${MARINA_DATA_DIR}";
+    const char *dir = libsvm_data_dir();
+    char expanded[PATH_MAX];
+    size_t used = 0;
+    for (const char *at = spec; *at;) {
+        const char *hit = strstr(at, var);
+        size_t lit = hit ? (size_t) (hit - at) : strlen(at);
+        const char *add = hit ? dir : "";
+        if (used + lit + strlen(add) >= sizeof expanded)
+            return mr_err_set(err, MR_ECONFIG, "dataset '%s': the path is too long", spec);
+        memcpy(expanded + used, at, lit);
+        used += lit;
+        memcpy(expanded + used, add, strlen(add));
+        used += strlen(add);
+        at = hit ? hit + strlen(var) : at + lit;
+    }
+    expanded[used] = '\0';
+    char canonical[PATH_MAX];
+    const char *result = realpath(expanded, canonical) ? canonical : expanded;
+    if (strlen(result) >= size)
+        return mr_err_set(err, MR_ECONFIG, "dataset '%s': the path is too long", spec);
+    memcpy(out, result, strlen(result) + 1);
+    return MR_OK;
 }

@@ -24,4 +24,16 @@
 //  MR_EMALFORMED.
 int libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_t *err);
 
+//  The one rule for where the data sets are (the command line and the tests both use it): the
+//  directory "${MARINA_DATA_DIR}" stands for is that environment variable when it is set and
+//  not empty, else MARINA_DEFAULT_DATA_DIR, fixed at build time: ../shared/datasets next to the
+//  source tree marina was built from, as an absolute path (so it does not depend on the current
+//  directory). Returns a static string or the environment's.
+const char *libsvm_data_dir(void);
+
+//  spec with every "${MARINA_DATA_DIR}" replaced by libsvm_data_dir(), then made absolute and
+//  canonical (realpath) when the file exists (else left as expanded, for libsvm_read() to name),
+//  into out. MR_OK, or MR_ECONFIG if it does not fit in size.
+int libsvm_resolve_path(const char *spec, char *out, size_t size, mr_err_t *err);
+
 #endif

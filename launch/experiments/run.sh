@@ -2,7 +2,8 @@
 # launch/experiments/run.sh FIGURE [key=value ...]
 #   Runs one figure's sweep into results/FIGURE.db and prints its table (Markdown) to stdout.
 #   FIGURE: fig1 (MARINA vs DIANA), fig4 (VR-MARINA vs VR-DIANA), fig5 (n = 20), or a path.
-# Needs the LibSVM data in $MARINA_DATA_DIR (default ../shared/datasets) and a built marina.
+# Needs the LibSVM data in $MARINA_DATA_DIR (default: the build's ../shared/datasets next to the
+# source tree, docs/cli.md) and a built marina.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

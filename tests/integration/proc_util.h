@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libsvm.h"
+
 extern char **environ;
 
 static inline double
@@ -142,16 +144,12 @@ pu_slurp(const char *path)
     return buf;
 }
 
-//  The directory that holds the LibSVM data sets: $MARINA_DATA_DIR or ../shared/datasets next to
-//  the source tree. Writes "<dir>/<name>" to out; returns 1 if that file exists.
+//  A LibSVM data set by the command line's rule (libsvm_data_dir(): $MARINA_DATA_DIR, else the
+//  build's default). Writes "<dir>/<name>" to out; returns 1 if that file exists.
 static inline int
 pu_dataset(const char *name, char *out, size_t size)
 {
-    const char *dir = getenv("MARINA_DATA_DIR");
-    if (dir && dir[0])
-        snprintf(out, size, "%s/%s", dir, name);
-    else
-        snprintf(out, size, "%s/../shared/datasets/%s", MARINA_SOURCE_DIR, name);
+    snprintf(out, size, "%s/%s", libsvm_data_dir(), name);
     return access(out, R_OK) == 0;
 }
 

@@ -89,6 +89,7 @@ sim_consts(const sim_data_t *fx, size_t dim, size_t m, comp_kind_t kind, size_t 
                           .dim = dim,
                           .m = m,
                           .L = fx->L,
+                          .L_max = fx->L_max,
                           .L_avg = fx->L,
                           .omega = comp_omega(&c),
                           .zeta = comp_zeta(&c)};

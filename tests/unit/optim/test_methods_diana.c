@@ -63,15 +63,28 @@ s_resolved(fixture_t *fx, const char *name, comp_kind_t kind, size_t k)
     return mp;
 }
 
+//  DIANA with gamma = 'ours' (1/(L (1 + (1+omega) sqrt(omega/n)))): the larger step the
+//  convergence tests below run, so they finish in a unit test's time. The theorem's own step
+//  (Horvath et al., ~10x smaller) is checked in test_resolve_fills_theory_defaults.
+static method_params_t
+s_resolved_ours(fixture_t *fx, comp_kind_t kind, size_t k)
+{
+    method_params_t mp = s_theory_params(kind, k);
+    mp.gamma_ours = 1;
+    method_consts_t pc = sim_consts(fx, DIM, M, kind, k);
+    assert_int_equal(method_find("diana")->resolve(&mp, &pc, NULL), MR_OK);
+    return mp;
+}
+
 static void
 test_diana_with_identity_is_centralized_gd(void **state)
 {
     //  With Q = identity and alpha = 1/(1+0) = 1: h_i = grad f_i(x^{k-1}), Delta_i = grad f_i(x^k)
     //  - h_i and g^k = h + 1/n sum_i Delta_i = grad f(x^k): GD with gamma = 1/L (omega = 0). The
     //  sums run in another order than the reference's, ~1e-16 per step; 200 steps of a
-    //  contraction-free map stay far below 1e-12.
+    //  contraction-free map stay far below 1e-12. (gamma = 'ours', which is 1/L at omega = 0.)
     fixture_t *fx = *state;
-    method_params_t mp = s_resolved(fx, "diana", COMP_IDENTITY, DIM);
+    method_params_t mp = s_resolved_ours(fx, COMP_IDENTITY, DIM);
     assert_near(mp.alpha, 1.0, 0.0);
     assert_near(mp.gamma, 1.0 / fx->L, 1e-15 / fx->L);
     sim_t s;
@@ -116,12 +129,12 @@ test_dcgd_with_identity_is_gd_bit_for_bit(void **state)
 static void
 test_diana_randk_with_theory_params_converges(void **state)
 {
-    //  RandK K = 3 of d = 30 (omega = 9): alpha = 1/10 and gamma = 1/(L (1 + 10 sqrt(9/4))) =
-    //  1/(16 L), about 3x below MARINA's for the same Q. We check that the squared gradient norm
+    //  RandK K = 3 of d = 30 (omega = 9): alpha = 1/10 and gamma = 'ours' = 1/(L (1 + 10
+    //  sqrt(9/4))) = 1/(16 L), about 3x below MARINA's for the same Q. We check that the squared gradient norm
     //  falls 100x below the start within 10000 rounds (fixed seed; it takes ~6500), and that
     //  every message carries exactly K values.
     fixture_t *fx = *state;
-    method_params_t mp = s_resolved(fx, "diana", COMP_RANDK, 3);
+    method_params_t mp = s_resolved_ours(fx, COMP_RANDK, 3);
     assert_near(mp.alpha, 0.1, 1e-15);
     assert_near(mp.gamma * fx->L, 1.0 / 16.0, 1e-15);
     sim_t s;
@@ -171,7 +184,7 @@ test_diana_converges_linearly_where_dcgd_stalls(void **state)
     //  Q(grad f_i(x)) keeps variance omega |grad f_i(x*)|^2 > 0 at the optimum of heterogeneous
     //  shards, so with a constant step it stalls at a noise floor; DIANA's shifts learn
     //  grad f_i(x*), the compression noise vanishes and it converges linearly. Both run DIANA's
-    //  theory gamma for K = 5 of 30 (omega = 5): 1/(L (1 + 6 sqrt(5/4))) ~ 1/7.7L.
+    //  gamma = 'ours' for K = 5 of 30 (omega = 5): 1/(L (1 + 6 sqrt(5/4))) ~ 1/7.7L.
     //  DCGD's floor: near x*, e = x - x* follows e' = (I - gamma H) e - gamma xi with noise of
     //  trace sigma^2 = omega/n^2 sum_i |grad f_i(x*)|^2; its stationary covariance S solves
     //  H S + S H ~ gamma C to first order in gamma, so E[e^T H e] ~ gamma sigma^2 / 2 and, as
@@ -180,7 +193,7 @@ test_diana_converges_linearly_where_dcgd_stalls(void **state)
     //  round to stay 1e4 above 1e-12, and DIANA's last iterate to be below 1e-12.
     fixture_t *fx = *state;
     const double mu = 0.1;
-    method_params_t mp = s_resolved(fx, "diana", COMP_RANDK, 5);
+    method_params_t mp = s_resolved_ours(fx, COMP_RANDK, 5);
     method_params_t dcgd_mp = s_resolved(fx, "dcgd", COMP_RANDK, 5);
     dcgd_mp.gamma = mp.gamma;
     enum {
@@ -219,16 +232,16 @@ test_diana_converges_linearly_where_dcgd_stalls(void **state)
 static void
 test_vr_diana_randk_converges(void **state)
 {
-    //  VR-DIANA with RandK K = 3 (omega = 9), alpha = 1/10, p = 1/m and b' = max(1, m/100) = 2 from
-    //  theory. Horvath et al.'s stepsize 1/(10 L sqrt(1 + omega/n) (m^{2/3} + omega + 1)) is
-    //  ~1/800L here, too small for a unit test; we run DIANA's theory step 1/(16 L) instead and
-    //  check that ||grad f||^2 drops 100x within 10000 rounds (fixed seed).
+    //  VR-DIANA with RandK K = 3 (omega = 9), alpha = 1/10, b' = max(1, m/100) = 2 and p = b'/m
+    //  from theory. Horvath et al.'s stepsize 1/(10 L sqrt(1 + omega/n) ((m/b')^{2/3} + omega +
+    //  1)) is ~1/600L here, too small for a unit test; we run DIANA's gamma = 'ours', 1/(16 L),
+    //  instead and check that ||grad f||^2 drops 100x within 10000 rounds (fixed seed).
     fixture_t *fx = *state;
     method_params_t mp = s_resolved(fx, "vr-diana", COMP_RANDK, 3);
     assert_int_equal(mp.batch_prime, 2);
-    assert_near(mp.p, 1.0 / M, 1e-18);
+    assert_near(mp.p, 2.0 / M, 1e-18);
     assert_near(mp.alpha, 0.1, 1e-15);
-    mp.gamma = s_resolved(fx, "diana", COMP_RANDK, 3).gamma;
+    mp.gamma = s_resolved_ours(fx, COMP_RANDK, 3).gamma;
     sim_t s;
     sim_init(&s, "vr-diana", &mp, fx->loss, NULL, 6);
     double g0 = sim_grad_norm_sq(&fx->f, s.m->server_x(s.server));
@@ -243,10 +256,10 @@ test_vr_diana_randk_converges(void **state)
                   "calls per worker per round\n",
                   g0, gk, (double) calls / (N * 10001.0));
     assert_true(gk <= g0 / 100.0);
-    //  Per worker and round: 2 b' = 4, plus m = 200 with probability 1/m: 5 expected. The
-    //  refreshes are 40000 Bernoulli(1/200) draws: 200 expected, sd 14; 5 sd = 70 refreshes,
-    //  70 * 200 calls over 40004 worker-rounds = 0.35.
-    assert_near((double) calls / (N * 10001.0), 5.0, 0.35);
+    //  Per worker and round: 2 b' = 4, plus m = 200 with probability p = b'/m = 1/100: 6
+    //  expected. The refreshes are 40004 Bernoulli(1/100) draws: 400 expected, sd 19.9; 5 sd =
+    //  100 refreshes, 100 * 200 calls over 40004 worker-rounds = 0.5.
+    assert_near((double) calls / (N * 10001.0), 6.0, 0.5);
     sim_fini(&s);
 }
 
@@ -476,15 +489,26 @@ test_resolve_fills_theory_defaults(void **state)
     method_params_t mp = s_resolved(fx, "dcgd", COMP_RANDK, 3);
     assert_near(mp.gamma, 1.0 / (L * (1.0 + 9.0 / 4.0)), 1e-15 / L);
     assert_near(mp.p, 1.0, 0.0);
+    //  DIANA: Horvath et al.'s non-convex theorem at m = 1 with the largest L_i,
+    //  1 / (10 L_max sqrt(1 + 9/4) (9 + 2)); 'ours': 1 / (L (1 + 10 sqrt(9/4))) = 1 / (16 L).
+    double Lm = fx->L_max;
+    assert_true(Lm >= L);
     mp = s_resolved(fx, "diana", COMP_RANDK, 3);
+    assert_near(mp.gamma, 1.0 / (10.0 * Lm * sqrt(1.0 + 9.0 / 4.0) * 11.0), 1e-15 / L);
+    assert_near(mp.alpha, 0.1, 1e-15);
+    mp = s_theory_params(COMP_RANDK, 3);
+    mp.gamma_ours = 1;
+    method_consts_t pc0 = sim_consts(fx, DIM, M, COMP_RANDK, 3);
+    assert_int_equal(method_find("diana")->resolve(&mp, &pc0, NULL), MR_OK);
     assert_near(mp.gamma, 1.0 / (L * 16.0), 1e-15 / L);
-    assert_near(mp.alpha, 0.1, 1e-15);
+    //  VR-DIANA: m = 200 samples in minibatches of b' = max(1, 200/100) = 2 are 100 components,
+    //  p = 2/200, gamma = 1 / (10 L_max sqrt(1 + 9/4) (100^{2/3} + 10)).
     mp = s_resolved(fx, "vr-diana", COMP_RANDK, 3);
-    double m23 = pow(200.0, 2.0 / 3.0);
-    assert_near(mp.gamma, 1.0 / (10.0 * L * sqrt(1.0 + 9.0 / 4.0) * (m23 + 10.0)), 1e-15 / L);
+    double m23 = pow(100.0, 2.0 / 3.0);
+    assert_near(mp.gamma, 1.0 / (10.0 * Lm * sqrt(1.0 + 9.0 / 4.0) * (m23 + 10.0)), 1e-15 / L);
     assert_near(mp.alpha, 0.1, 1e-15);
-    assert_near(mp.p, 1.0 / 200.0, 1e-18);
-    assert_int_equal(mp.batch_prime, 2);  // max(1, 200/100)
+    assert_near(mp.p, 2.0 / 200.0, 1e-18);
+    assert_int_equal(mp.batch_prime, 2);
     mp = s_resolved(fx, "sgd", COMP_IDENTITY, DIM);
     assert_near(mp.gamma, 1.0 / L, 0.0);
     assert_int_equal(mp.batch, 2);
@@ -535,6 +559,10 @@ test_resolve_refuses_bad_params_naming_the_key(void **state)
     s_assert_refuses(fx, "vr-diana", bad, "'p'");
     bad.p = 1.5;
     s_assert_refuses(fx, "vr-diana", bad, "'p'");
+    //  gamma = 'ours' is DIANA's alone (the launcher refuses it for the others).
+    assert_true(method_find("diana")->has_gamma_ours);
+    assert_false(method_find("vr-diana")->has_gamma_ours);
+    assert_false(method_find("marina")->has_gamma_ours);
     bad = mp;
     bad.gamma = -1.0;
     const char *names[] = {"dcgd", "diana", "vr-diana", "sgd"};

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "theory.h"
@@ -45,6 +46,29 @@ test_mean_sq_L_is_quadratic_mean(void **state)
     assert_near(theory_mean_sq_L(Li, 3), sqrt(3.0), 1e-15);
 }
 
+static void
+test_vr_diana_gamma_matches_hand_computation(void **state)
+{
+    //  L = 2, omega = 8, n = 2, m = 27: sqrt(1 + 4) = sqrt(5), 27^{2/3} + 8 + 1 = 18,
+    //  gamma = 1 / (10 * 2 * sqrt(5) * 18) = 1 / (360 sqrt(5)).
+    assert_near(theory_vr_diana_gamma(2.0, 8.0, 2, 27.0), 1.0 / (360.0 * sqrt(5.0)), 1e-17);
+    //  DIANA is the theorem at m = 1: 1 / (10 * 2 * sqrt(5) * 10).
+    assert_near(theory_diana_gamma(2.0, 8.0, 2), 1.0 / (200.0 * sqrt(5.0)), 1e-17);
+    //  Ours: 1 / (2 (1 + 9 * sqrt(4))) = 1/38.
+    assert_near(theory_diana_gamma_ours(2.0, 8.0, 2), 1.0 / 38.0, 1e-17);
+}
+
+static void
+test_vr_diana_reads_a_shard_as_minibatch_components(void **state)
+{
+    //  mushrooms, n = 5: m = 1624 per worker, b' = max(1, floor(16.24)) = 16, so the theorem's
+    //  m is 1624/16 = 101.5 (not rounded) and p = 16/1624.
+    assert_int_equal(theory_minibatch(1624), 16);
+    assert_near(theory_vr_diana_m(1624, 16), 101.5, 0);
+    assert_near(theory_vr_diana_p(1624, 16), 16.0 / 1624.0, 1e-18);
+    assert_near(theory_vr_diana_p(1624, 16), 1.0 / theory_vr_diana_m(1624, 16), 1e-18);
+}
+
 int
 main(void)
 {
@@ -54,6 +78,8 @@ main(void)
         cmocka_unit_test(test_gamma_matches_hand_computation),
         cmocka_unit_test(test_bad_p_gives_an_unusable_gamma),
         cmocka_unit_test(test_mean_sq_L_is_quadratic_mean),
+        cmocka_unit_test(test_vr_diana_gamma_matches_hand_computation),
+        cmocka_unit_test(test_vr_diana_reads_a_shard_as_minibatch_components),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -452,6 +452,7 @@ test_migrates_a_version_1_file(void **state)
     assert_int_equal(s_has_column(p, "runs", "problem"), 1);
     assert_int_equal(s_has_column(p, "rounds", "gap"), 1);
     assert_int_equal(s_has_column(p, "round_workers", "oracle_calls"), 1);
+    assert_int_equal(s_query_int(p, "SELECT dataset_sha256 IS NULL FROM runs WHERE id = 1"), 1);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM round_workers"), 0);
     char mode[16];
     s_query_text(p, "PRAGMA journal_mode", mode, sizeof mode);
@@ -483,6 +484,31 @@ test_migrates_a_version_1_file(void **state)
     db_close(&db);
     assert_int_equal(s_query_int(p, "PRAGMA user_version"), DB_SCHEMA_VERSION);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 2);
+}
+
+static void
+test_dataset_sha256_comes_from_the_problem_key(void **state)
+{
+    //  The launcher keys a LibSVM problem on its file's content, "sha256:<hex> ..."; the
+    //  dataset_sha256 column shows that hex, and stays NULL for other keys (synthetic data).
+    fixture_t *f = *state;
+    const char *p = f->path;
+    mr_err_t err = {0};
+    db_t *db = s_open(p);
+    const char *hex = "f39a4eb628dc61a7d43760815b061c9e497aa728ce1ad8bde57a09ef6043b538";
+    char key[160];
+    snprintf(key, sizeof key, "sha256:%s bias=1 loss=logreg", hex);
+    run_info_t run = s_run_info();
+    run.problem = key;
+    int64_t id = 0;
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    run = s_run_info();
+    assert_int_equal(db_run_begin(db, &run, &id, &err), MR_OK);
+    db_close(&db);
+    char text[80];
+    s_query_text(p, "SELECT dataset_sha256 FROM runs WHERE id = 1", text, sizeof text);
+    assert_string_equal(text, hex);
+    assert_int_equal(s_query_int(p, "SELECT dataset_sha256 IS NULL FROM runs WHERE id = 2"), 1);
 }
 
 static void
@@ -771,6 +797,7 @@ main(void)
         T(test_reopen_existing_file_appends_runs),
         T(test_refuses_other_schema_version),
         T(test_migrates_a_version_1_file),
+        T(test_dataset_sha256_comes_from_the_problem_key),
         T(test_failed_migration_changes_nothing),
         T(test_find_fstar_returns_the_latest_for_its_problem),
         T(test_refuses_a_file_that_is_not_a_database),

@@ -1,5 +1,6 @@
 //  test_libsvm.c - libsvm_read(): label conventions, layout details, every rejected input with its
 //  line number, and the real data sets when $MARINA_DATA_DIR (or ../shared/datasets) has them.
+#define _XOPEN_SOURCE 700  // realpath(), setenv()
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <limits.h>
 
 #include "libsvm.h"
 #include "test_util.h"
@@ -381,9 +384,9 @@ s_now(void)
 static csr_t
 s_read_dataset(const char *name)
 {
-    const char *dir = getenv("MARINA_DATA_DIR");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : MARINA_SOURCE_DIR "/../shared/datasets", name);
+    char spec[256], path[PATH_MAX];
+    snprintf(spec, sizeof spec, "${MARINA_DATA_DIR}/%s", name);
+    assert_int_equal(libsvm_resolve_path(spec, path, sizeof path, NULL), MR_OK);
     csr_t a = {0};
     if (access(path, R_OK) != 0) {
         print_message("skipping: %s not found (set MARINA_DATA_DIR)\n", path);
@@ -457,6 +460,43 @@ test_reads_phishing(void **state)
     csr_fini(&a);
 }
 
+static void
+test_data_dir_is_the_environment_or_the_build_default(void **state)
+{
+    fixture_t *f = *state;
+    //  Set: "${MARINA_DATA_DIR}" is the variable, wherever it appears.
+    char *old = getenv("MARINA_DATA_DIR") ? strdup(getenv("MARINA_DATA_DIR")) : NULL;
+    setenv("MARINA_DATA_DIR", "/nowhere/data", 1);
+    assert_string_equal(libsvm_data_dir(), "/nowhere/data");
+    char out[PATH_MAX];
+    assert_int_equal(libsvm_resolve_path("${MARINA_DATA_DIR}/a9a", out, sizeof out, NULL), MR_OK);
+    assert_string_equal(out, "/nowhere/data/a9a");  // no such file: left as expanded
+    //  Unset or empty: the build's default, absolute, the source tree's ../shared/datasets.
+    setenv("MARINA_DATA_DIR", "", 1);
+    const char *dir = libsvm_data_dir();
+    assert_true(dir[0] == '/');
+    unsetenv("MARINA_DATA_DIR");
+    assert_string_equal(libsvm_data_dir(), dir);
+    char want[PATH_MAX], got[PATH_MAX];
+    if (realpath(MARINA_SOURCE_DIR "/../shared/datasets", want))
+        assert_string_equal(realpath(dir, got), want);
+    //  An existing file comes back absolute and canonical, from any spelling of its path.
+    s_write(f, "x.svm", "1 1:1\n");
+    char spec[256], canon[PATH_MAX];
+    snprintf(spec, sizeof spec, "%s/./x.svm", f->dir);
+    assert_non_null(realpath(f->path, canon));
+    assert_int_equal(libsvm_resolve_path(spec, out, sizeof out, NULL), MR_OK);
+    assert_string_equal(out, canon);
+    //  Too long for the caller's buffer: refused, not cut.
+    mr_err_t err = {0};
+    assert_int_equal(libsvm_resolve_path(spec, out, 8, &err), MR_ECONFIG);
+    assert_non_null(strstr(err.text, "too long"));
+    if (old) {
+        setenv("MARINA_DATA_DIR", old, 1);
+        free(old);
+    }
+}
+
 int
 main(void)
 {
@@ -484,6 +524,7 @@ main(void)
         T(test_rejects_unknown_label_set),
         T(test_rejects_file_without_rows),
         T(test_rejects_missing_file),
+        T(test_data_dir_is_the_environment_or_the_build_default),
         T(test_reads_mushrooms),
         T(test_reads_w8a),
         T(test_reads_phishing),
