@@ -1,4 +1,4 @@
-//  test_attack.c - the Byzantine matrix through real actors (threads over inproc://, one
+//  test_attack_matrix.c - the Byzantine matrix through real actors (threads over inproc://, one
 //  `marina run` process per run): attacks {none, lf, bf, alie, ipm} x aggregators {mean, cm, rfa,
 //  krum}, each with bucketing s = 2, x methods {sgd, br-sgdm, byz-vr-marina}, on a small
 //  synthetic logistic regression (n = 10 workers, 2 of them Byzantine), asserting on the result
