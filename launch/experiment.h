@@ -31,6 +31,7 @@ typedef struct {
     size_t range_rank;       // its columns
     double *coord_p;         // sketch = importance (sega, sega-biased, cd): P(j in S), d values
                              // (mp.coord_p)
+    double *coord_L;         // acd, asega: L_jj, d values (mp.coord_L)
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

@@ -10,13 +10,14 @@ static const method_t *const s_methods[] = {
     &method_marina,    &method_gd,   &method_vr_marina,   &method_vr_marina_online,
     &method_pp_marina, &method_dcgd, &method_diana,       &method_vr_diana,
     &method_sgd,       &method_sega, &method_sega_biased, &method_sega_subspace,
-    &method_cd};
+    &method_cd,        &method_acd,  &method_asega,       &method_rds};
 #define S_NMETHODS (sizeof s_methods / sizeof s_methods[0])
 
 //  Kept in step with s_methods (a test checks it), NULL-terminated for callers.
 static const char *const s_names[S_NMETHODS + 1] = {
     "marina",   "gd",  "vr-marina", "vr-marina-online", "pp-marina",     "dcgd", "diana",
-    "vr-diana", "sgd", "sega",      "sega-biased",      "sega-subspace", "cd",   NULL};
+    "vr-diana", "sgd", "sega",      "sega-biased",      "sega-subspace", "cd",   "acd",
+    "asega",    "rds", NULL};
 
 const method_t *
 method_find(const char *name)

@@ -51,6 +51,11 @@ typedef struct {
     const double *coord_p;  // SEGA and CD with importance coordinates: p_j = P(j in S_k), d
                             // values in (0, 1] (method_importance_p()), borrowed; NULL if the
                             // method has no use
+    const double *coord_L;  // acd, asega: L_jj >= the diagonal of the Hessian bound of f (d
+                            // values, loss_coord_smoothness() maxed over the workers), borrowed
+    double L_smooth;        // acd, asega: L >= the smoothness of f (resolve() copies pc->L)
+    double mu;              // acd, asega: mu, the strong convexity of f (resolve(): pc->mu)
+    double tau;             // acd, asega: the coupling weight tau (resolve(): theory)
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -97,6 +102,8 @@ typedef struct {
                           // the union of the shards), which the launcher then computes
     int samples_coords;   // 1 if it samples coordinates (sketch = coordinate or importance);
                           // with importance the launcher computes mp.coord_p
+    int accel_coords;     // 1 for accelerated CD / SEGA: the launcher computes mp.coord_L, and
+                          // importance p_j ~ sqrt(L_jj) instead of L_jj
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.

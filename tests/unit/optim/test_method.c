@@ -248,7 +248,10 @@ test_find_knows_every_listed_name_and_nothing_else(void **state)
                                            "sega",
                                            "sega-biased",
                                            "sega-subspace",
-                                           "cd"};
+                                           "cd",
+                                           "acd",
+                                           "asega",
+                                           "rds"};
     assert_int_equal(count, sizeof expected / sizeof expected[0]);
     for (size_t i = 0; i < count; i++)
         assert_non_null(method_find(expected[i]));
