@@ -70,6 +70,7 @@ experiment_fini(experiment_t *e)
     csr_fini(&e->data);
     free(e->range_q);
     free(e->coord_p);
+    free(e->coord_L);
     free(e->resolved);
     free(e->join_config);
     free(e->shard_fp);
@@ -237,16 +238,18 @@ s_range(experiment_t *e, mr_err_t *err)
 //  smoothness of any worker's f_i (loss_coord_smoothness()), with sum_j p_j = k, capped at 1
 //  (method_importance_p()). Every actor process loads the whole set and computes the same bits,
 //  so worker and server draw the same S. A k outside 1..d is left to resolve() to name.
+//  Accelerated methods (acd, asega: accel_coords) also get L_jj itself (mp.coord_L, for their
+//  ESO) and take p_j ~ sqrt(L_jj) (Allen-Zhu et al. 2016), computed here whatever the sketch.
 static int
 s_coord_p(experiment_t *e, mr_err_t *err)
 {
     size_t d = e->mp.dim, k = e->mp.comp.k;
-    if (k < 1 || k > d)
+    int accel = e->method->accel_coords;
+    if (!accel && (k < 1 || k > d))
         return MR_OK;
     double *w = calloc(d, sizeof *w), *wi = calloc(d, sizeof *wi);
-    e->coord_p = calloc(d, sizeof *e->coord_p);
     int rc = MR_OK;
-    if (!w || !wi || !e->coord_p) {
+    if (!w || !wi) {
         rc = mr_err_set(err, MR_ENOMEM, "out of memory for the coordinate probabilities");
         goto out;
     }
@@ -254,6 +257,24 @@ s_coord_p(experiment_t *e, mr_err_t *err)
         loss_coord_smoothness(&e->losses[i], wi);
         for (size_t j = 0; j < d; j++)
             w[j] = fmax(w[j], wi[j]);
+    }
+    if (accel) {
+        e->coord_L = malloc(d * sizeof *e->coord_L);
+        if (!e->coord_L) {
+            rc = mr_err_set(err, MR_ENOMEM, "out of memory for the coordinate smoothness");
+            goto out;
+        }
+        memcpy(e->coord_L, w, d * sizeof *w);
+        e->mp.coord_L = e->coord_L;
+        for (size_t j = 0; j < d; j++)
+            w[j] = sqrt(w[j]);
+        if (e->mp.sketch != 1 || k < 1 || k > d)
+            goto out;  // p_j only for importance; a k outside 1..d is left to resolve()
+    }
+    e->coord_p = calloc(d, sizeof *e->coord_p);
+    if (!e->coord_p) {
+        rc = mr_err_set(err, MR_ENOMEM, "out of memory for the coordinate probabilities");
+        goto out;
     }
     if (method_importance_p(w, d, k, e->coord_p) != MR_OK) {
         rc = mr_err_set(err, MR_ECONFIG, "sketch = importance: bad diagonal smoothness");
@@ -498,7 +519,7 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         if (rc != MR_OK)
             goto fail;
     }
-    if (e->method->samples_coords && e->mp.sketch == 1) {
+    if ((e->method->samples_coords && e->mp.sketch == 1) || e->method->accel_coords) {
         rc = s_coord_p(e, err);
         if (rc != MR_OK)
             goto fail;
@@ -539,6 +560,10 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
              (unsigned long long) e->rounds, e->honest, e->attack.z, d, e->data.rows, e->mp.m, e->L,
              e->L_max, pc.L_avg, e->omega, e->zeta, e->f_star);
     size_t used = strlen(e->resolved);
+    if (e->method->accel_coords) {
+        snprintf(e->resolved + used, size - used, ", tau = %.17g", e->mp.tau);
+        used = strlen(e->resolved);
+    }
     if (e->method->needs_range) {
         snprintf(e->resolved + used, size - used, ", range_rank = %zu\n", e->range_rank);
     } else if (e->mp.coord_p) {

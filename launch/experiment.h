@@ -46,6 +46,7 @@ typedef struct {
     uint64_t *shard_fp;       // n fingerprints, csr_fingerprint() of each shard
     double *coord_p;          // sketch = importance (sega, sega-biased, cd): P(j in S), d values
                               // (mp.coord_p)
+    double *coord_L;          // acd, asega: L_jj, d values (mp.coord_L)
 } experiment_t;
 
 //  Resolves c into e. MR_ECONFIG / MR_EIO / MR_EMALFORMED with err naming the key or the file.

@@ -61,6 +61,11 @@ typedef struct {
     int epoch_full;    // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
                        // ceil(m / b') rounds, the authors' code) instead of the coin
     double momentum;   // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
+    const double *coord_L;  // acd, asega: L_jj >= the diagonal of the Hessian bound of f (d
+                            // values, loss_coord_smoothness() maxed over the workers), borrowed
+    double L_smooth;        // acd, asega: L >= the smoothness of f (resolve() copies pc->L)
+    double mu;              // acd, asega: mu, the strong convexity of f (resolve(): pc->mu)
+    double tau;             // acd, asega: the coupling weight tau (resolve(): theory)
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -110,10 +115,13 @@ typedef struct {
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
                           // the union of the shards), which the launcher then computes
-    int epoch_batch;      // samples a worker takes per round, for 'epochs': 0 = its whole shard,
-        // METHOD_EPOCH_BATCH = mp.batch, METHOD_EPOCH_BATCH_PRIME = mp.batch_prime
+    //  Samples a worker takes per round, for 'epochs': 0 = its whole shard,
+    //  METHOD_EPOCH_BATCH = mp.batch, METHOD_EPOCH_BATCH_PRIME = mp.batch_prime.
+    int epoch_batch;
     int samples_coords;  // 1 if it samples coordinates (sketch = coordinate or importance);
                          // with importance the launcher computes mp.coord_p
+    int accel_coords;    // 1 for accelerated CD / SEGA: the launcher computes mp.coord_L, and
+                         // importance p_j ~ sqrt(L_jj) instead of L_jj
     //  Fills theory defaults of mp from pc and checks every parameter, naming the key in err.
     int (*resolve)(method_params_t *mp, const method_consts_t *pc, mr_err_t *err);
     //  Worker i's state over its loss, starting at x0 (copied). NULL (err filled) on failure.

@@ -149,6 +149,11 @@ extern const method_t method_sega;
 extern const method_t method_sega_biased;
 extern const method_t method_sega_subspace;
 extern const method_t method_cd;
+//  Accelerated coordinate descent and accelerated SEGA (method_asega.c), random direct search
+//  (method_rds.c); all three draw from method_cd_stream(k).
+extern const method_t method_acd;
+extern const method_t method_asega;
+extern const method_t method_rds;
 
 //  method_params_t.sketch for SEGA and CD. Importance: the launcher computes the same p_j from
 //  the data in every actor process (each loads the whole set), so worker and server draw the

@@ -249,6 +249,9 @@ test_find_knows_every_listed_name_and_nothing_else(void **state)
                                            "sega-biased",
                                            "sega-subspace",
                                            "cd",
+                                           "acd",
+                                           "asega",
+                                           "rds",
                                            "byz-vr-marina",
                                            "br-sgdm"};
     assert_int_equal(count, sizeof expected / sizeof expected[0]);
