@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "grid.h"
 #include "merge.h"
 #include "query.h"
+#include "slurm.h"
 
 extern char **environ;
 
@@ -55,6 +57,7 @@ typedef struct {
     char *name;      // the run's name (section, then the grid point's label)
     char *db;        // the database it goes into
     char *ini;       // its whole configuration (db is replaced by the part file when it runs)
+    long tasks;      // actors of the run (the tasks of its Slurm step)
     int skip;        // already completed in db
     pid_t pid;       // while running
     int exit_code;   // once ended (-1: not run)
@@ -270,6 +273,7 @@ s_build(const char *path,
             points[i].db = strdup(cfg_str(&cfg, "db"));
             points[i].ini = cfg_to_ini(&cfg);
             points[i].exit_code = -1;
+            points[i].tasks = slurm_task_count(&cfg);
             if (!points[i].name || !points[i].db || !points[i].ini)
                 rc = 1;
         }
@@ -519,6 +523,108 @@ s_run_all(s_point_t *points, size_t count, long jobs)
     return failed ? 1 : 0;
 }
 
+//  --slurm: one job array element per run that is not completed yet (RUNDIR/INDEX/run.ini), and
+//  a job that merges their databases into the sweep's once all have ended.
+static int
+s_submit_array(s_point_t *points, size_t count, const slurm_opts_t *o)
+{
+    char exe[4096], cwd[2048], dir[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0 || !getcwd(cwd, sizeof cwd))
+        return 1;
+    exe[len] = '\0';
+    size_t skipped = 0;
+    if (s_mark_completed(points[0].db, points, count, &skipped) != 0)
+        return 1;
+    for (size_t i = 1; i < count; i++)
+        if (strcmp(points[i].db, points[0].db) != 0) {
+            fprintf(stderr, "marina sweep --slurm: every run must use the same db (%s, %s)\n",
+                    points[0].db, points[i].db);
+            return 2;
+        }
+    if (o->run_dir)
+        snprintf(dir, sizeof dir, "%s%s%s", o->run_dir[0] == '/' ? "" : cwd,
+                 o->run_dir[0] == '/' ? "" : "/", o->run_dir);
+    else {
+        snprintf(dir, sizeof dir, "%s/marina-slurm", cwd);
+        mkdir(dir, 0755);
+        snprintf(dir, sizeof dir, "%s/marina-slurm/sweep-%ld-%d", cwd, (long) time(NULL),
+                 (int) getpid());
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "marina sweep: cannot make %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char *array = calloc(count * 24 + 1, 1);
+    long tasks = 0;
+    size_t used = 0;
+    for (size_t i = 0; array && i < count; i++) {
+        if (points[i].skip)
+            continue;
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/%zu", dir, i);
+        mkdir(sub, 0755);
+        snprintf(sub, sizeof sub, "%s/%zu/run.ini", dir, i);
+        FILE *f = fopen(sub, "w");
+        if (!f || fputs(points[i].ini, f) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "marina sweep: cannot write %s\n", sub);
+            free(array);
+            return 1;
+        }
+        used += (size_t) sprintf(array + used, "%s%zu", used ? "," : "", i);
+        if (points[i].tasks > tasks)
+            tasks = points[i].tasks;
+    }
+    if (!array || used == 0) {
+        fprintf(stderr, "marina sweep: %zu runs, all completed already\n", count);
+        free(array);
+        return array ? 0 : 1;
+    }
+    char db[4200], merge[4200];
+    snprintf(db, sizeof db, "%s%s%s", points[0].db[0] == '/' ? "" : cwd,
+             points[0].db[0] == '/' ? "" : "/", points[0].db);
+    snprintf(merge, sizeof merge, "%s/merge.sh", dir);
+    FILE *f = fopen(merge, "w");
+    if (f) {
+        fprintf(f,
+                "#!/bin/sh\n#SBATCH --job-name=marina-merge\n#SBATCH --ntasks=1\n"
+                "#SBATCH --output=%s/merge-%%j.log\nexec '%s' merge '%s' '%s'/*/run.db\n",
+                dir, exe, db, dir);
+        fclose(f);
+    }
+    if (!f || slurm_write_job(dir, 1, tasks, exe) != 0) {
+        fprintf(stderr, "marina sweep: cannot write the job scripts in %s\n", dir);
+        free(array);
+        return 1;
+    }
+    fprintf(stderr, "marina sweep: %zu runs (%zu already completed) as a job array in %s\n", count,
+            skipped, dir);
+    long job = 0, merge_job = 0;
+    slurm_opts_t first = *o;
+    first.wait = 0;
+    int rc = slurm_submit(dir, array, NULL, "job.sh", &first, &job);
+    free(array);
+    if (rc != 0 || job <= 0)
+        return rc ? rc : 1;
+    char dep[64];
+    snprintf(dep, sizeof dep, "afterany:%ld", job);
+    slurm_opts_t second = {0};
+    second.wait = o->wait;
+    rc = slurm_submit(dir, NULL, dep, "merge.sh", &second, &merge_job);
+    if (rc == 0 && o->wait) {
+        // The merge ran: did every element complete?
+        mr_err_t err = {0};
+        size_t again = 0;
+        for (size_t i = 0; i < count; i++)
+            points[i].skip = 0;
+        if (s_mark_completed(points[0].db, points, count, &again) != 0 || again < count) {
+            fprintf(stderr, "marina sweep: %zu of %zu runs completed %s\n", again, count, err.text);
+            return 1;
+        }
+    }
+    return rc;
+}
+
 int
 cmd_sweep(int argc, char **argv)
 {
@@ -526,6 +632,8 @@ cmd_sweep(int argc, char **argv)
         s_sweep_usage(argc < 3 ? stderr : stdout);
         return argc < 3 ? 2 : 0;
     }
+    slurm_opts_t so;
+    slurm_take_args(&argc, argv, &so);  // --slurm [--wait] [--run-dir D] [-- sbatch options]
     const char *path = argv[2];
     grid_t grid;
     grid_init(&grid);
@@ -573,7 +681,9 @@ cmd_sweep(int argc, char **argv)
     size_t count = 0;
     if (rc == 0)
         rc = s_build(path, &file, &grid, overrides, override_count, &points, &count);
-    if (rc == 0)
+    if (rc == 0 && so.slurm)
+        rc = s_submit_array(points, count, &so);
+    else if (rc == 0)
         rc = s_run_all(points, count, jobs);
     s_points_free(points, count);
     s_file_fini(&file);

@@ -21,6 +21,7 @@
 #include "msg.h"
 #include "recorder.h"
 #include "server.h"
+#include "slurm.h"
 #include "spawner.h"
 #include "worker.h"
 
@@ -59,6 +60,8 @@ s_usage(FILE *out)
             "\n"
             "usage:\n"
             "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
+            "  marina run CONFIG --slurm [--wait] [--run-dir D] [-- sbatch options]\n"
+            "                                            run it as one Slurm job step\n"
             "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
             "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
             "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
@@ -768,11 +771,15 @@ s_cmd_run(int argc, char **argv)
 {
     opts_t o;
     cfg_t cfg;
+    slurm_opts_t so;
+    slurm_take_args(&argc, argv, &so);  // --slurm, --wait, --run-dir, -- sbatch options
     if (cfg_init(&cfg) != MR_OK)
         return 1;
     int rc = s_parse(argc, argv, 2, &o, &cfg, 1);
     if (rc == 0 && o.help)
         s_command_help("run");
+    else if (rc == 0 && so.slurm)
+        rc = slurm_run(&cfg, &so);
     else if (rc == 0) {
         s_catch_signals();
         rc = s_run_one(&cfg);
@@ -849,6 +856,12 @@ main(int argc, char **argv)
         return s_cmd_summary(argc, argv);
     if (strcmp(cmd, "sweep") == 0)
         return cmd_sweep(argc, argv);
+    if (strcmp(cmd, "slurm-step") == 0)
+        return slurm_cmd_step(argc, argv);
+    if (strcmp(cmd, "slurm-task") == 0)
+        return slurm_cmd_task(argc, argv);
+    if (strcmp(cmd, "slurm-collect") == 0)
+        return slurm_cmd_collect(argc, argv);
     if (strcmp(cmd, "query") == 0)
         return cmd_query(argc, argv);
     if (strcmp(cmd, "merge") == 0)
