@@ -13,14 +13,15 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "commands.h"
 #include "db.h"
 #include "report.h"
-#include <ini.h>
 #include "actor.h"
 #include "experiment.h"
 #include "msg.h"
 #include "recorder.h"
 #include "server.h"
+#include "slurm.h"
 #include "spawner.h"
 #include "worker.h"
 
@@ -60,12 +61,18 @@ s_usage(FILE *out)
         "\n"
         "usage:\n"
         "  marina run [CONFIG.ini] [key=value ...]   run an experiment on this machine\n"
+        "  marina run CONFIG --slurm [--wait] [--run-dir D] [-- sbatch options]\n"
+        "                                            run it as one Slurm job step\n"
         "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
         "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
         "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
         "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
         "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
-        "  marina sweep FILE.ini [key=value ...]     every [section] of FILE is one run\n"
+        "  marina sweep FILE.ini [key=v1,v2 | key=A..B ...] [jobs=J]\n"
+        "                                            sections x grid points, resumable\n"
+        "  marina query DB runs|show|rounds|compare|sql ... [--csv|--json]\n"
+        "                                            tables from a result database\n"
+        "  marina merge DST.db SRC.db ...            copy runs from databases into one\n"
         "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target, best gamma\n"
         "  marina COMMAND --help                      help on one command\n"
         "\n"
@@ -811,145 +818,20 @@ s_cmd_run(int argc, char **argv)
 {
     opts_t o;
     cfg_t cfg;
+    slurm_opts_t so;
+    slurm_take_args(&argc, argv, &so);  // --slurm, --wait, --run-dir, -- sbatch options
     if (cfg_init(&cfg) != MR_OK)
         return 1;
     int rc = s_parse(argc, argv, 2, &o, &cfg, 1);
     if (rc == 0 && o.help)
         s_command_help("run");
+    else if (rc == 0 && so.slurm)
+        rc = slurm_run(&cfg, &so);
     else if (rc == 0) {
         s_catch_signals();
         rc = s_run_one(&cfg);
     }
     cfg_fini(&cfg);
-    return rc;
-}
-
-//  One run of a sweep file: its section name and its key = value lines.
-typedef struct {
-    char *name;
-    char **keys, **values;
-    size_t count;
-} s_sweep_run_t;
-
-typedef struct {
-    s_sweep_run_t *runs;  // runs[0]: the keys before the first section (shared by all)
-    size_t count;
-} s_sweep_t;
-
-static int
-s_on_sweep_line(void *user, const char *section, const char *name, const char *value)
-{
-    s_sweep_t *sw = user;
-    if (sw->count == 0 || strcmp(sw->runs[sw->count - 1].name, section) != 0) {
-        s_sweep_run_t *grown = realloc(sw->runs, (sw->count + 1) * sizeof *grown);
-        if (!grown)
-            return 0;
-        sw->runs = grown;
-        sw->runs[sw->count++] = (s_sweep_run_t){strdup(section), NULL, NULL, 0};
-    }
-    s_sweep_run_t *run = &sw->runs[sw->count - 1];
-    char **keys = realloc(run->keys, (run->count + 1) * sizeof *keys);
-    char **values = keys ? realloc(run->values, (run->count + 1) * sizeof *values) : NULL;
-    if (keys)
-        run->keys = keys;
-    if (!values)
-        return 0;
-    run->values = values;
-    run->keys[run->count] = strdup(name);
-    run->values[run->count] = strdup(value ? value : "");
-    run->count++;
-    return 1;
-}
-
-static void
-s_sweep_fini(s_sweep_t *sw)
-{
-    for (size_t i = 0; i < sw->count; i++) {
-        for (size_t j = 0; j < sw->runs[i].count; j++) {
-            free(sw->runs[i].keys[j]);
-            free(sw->runs[i].values[j]);
-        }
-        free(sw->runs[i].keys);
-        free(sw->runs[i].values);
-        free(sw->runs[i].name);
-    }
-    free(sw->runs);
-}
-
-//  Applies a sweep run's lines to cfg; the error names file and section.
-static int
-s_sweep_apply(cfg_t *cfg, const s_sweep_run_t *run, const char *path, mr_err_t *err)
-{
-    char where[512];
-    snprintf(where, sizeof where, "%s [%s]", path, run->name[0] ? run->name : "common");
-    for (size_t j = 0; j < run->count; j++) {
-        int rc = cfg_set(cfg, run->keys[j], run->values[j], where, err);
-        if (rc != MR_OK)
-            return rc;
-    }
-    return MR_OK;
-}
-
-//  marina sweep FILE [key=value ...]: every [section] of FILE is one run (name = the section),
-//  with the keys above the first section shared and the command line's keys overriding all.
-static int
-s_cmd_sweep(int argc, char **argv)
-{
-    if (argc < 3 || strcmp(argv[2], "--help") == 0) {
-        printf("usage: marina sweep FILE.ini [key=value ...]\n"
-               "Runs every [section] of FILE as one experiment named after the section, one after\n"
-               "the other, into the same database. Keys above the first section are shared; the\n"
-               "command line overrides both. Every run is checked before the first starts.\n");
-        return argc < 3 ? 2 : 0;
-    }
-    const char *path = argv[2];
-    s_sweep_t sw = {0};
-    int line = ini_parse(path, s_on_sweep_line, &sw);
-    if (line != 0) {
-        fprintf(stderr, "marina: %s%s%d: cannot read the sweep file\n", path, line > 0 ? ":" : "",
-                line > 0 ? line : 0);
-        s_sweep_fini(&sw);
-        return 2;
-    }
-    size_t first = sw.count > 0 && sw.runs[0].name[0] == '\0' ? 1 : 0;
-    int rc = 0;
-    // Check every run before starting any: a typo in the last section costs nothing.
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        for (size_t i = first; i < sw.count && rc == 0; i++) {
-            cfg_t cfg;
-            mr_err_t err;
-            opts_t o;
-            if (cfg_init(&cfg) != MR_OK)
-                return 1;
-            rc = first && s_sweep_apply(&cfg, &sw.runs[0], path, &err) != MR_OK ? 2 : 0;
-            if (rc == 0 && s_sweep_apply(&cfg, &sw.runs[i], path, &err) != MR_OK)
-                rc = 2;
-            if (rc == 0 && cfg_set(&cfg, "name", sw.runs[i].name, path, &err) != MR_OK)
-                rc = 2;
-            if (rc == 2)
-                fprintf(stderr, "marina: %s\n", err.text);
-            if (rc == 0)
-                rc = s_parse(argc, argv, 3, &o, &cfg, 0);
-            if (rc == 0 && pass == 0) {
-                experiment_t e;
-                if (experiment_init(&e, &cfg, &err) != MR_OK) {
-                    fprintf(stderr, "marina: %s [%s]: %s\n", path, sw.runs[i].name, err.text);
-                    rc = 2;
-                } else {
-                    experiment_fini(&e);
-                }
-            } else if (rc == 0) {
-                fprintf(stderr, "marina: sweep run %zu of %zu: [%s]\n", i + 1 - first,
-                        sw.count - first, sw.runs[i].name);
-                s_catch_signals();
-                rc = s_run_one(&cfg);
-                if (s_stop_signal)
-                    rc = rc ? rc : 130;
-            }
-            cfg_fini(&cfg);
-        }
-    }
-    s_sweep_fini(&sw);
     return rc;
 }
 
@@ -1033,7 +915,17 @@ main(int argc, char **argv)
     if (strcmp(cmd, "summary") == 0)
         return s_cmd_summary(argc, argv);
     if (strcmp(cmd, "sweep") == 0)
-        return s_cmd_sweep(argc, argv);
+        return cmd_sweep(argc, argv);
+    if (strcmp(cmd, "slurm-step") == 0)
+        return slurm_cmd_step(argc, argv);
+    if (strcmp(cmd, "slurm-task") == 0)
+        return slurm_cmd_task(argc, argv);
+    if (strcmp(cmd, "slurm-collect") == 0)
+        return slurm_cmd_collect(argc, argv);
+    if (strcmp(cmd, "query") == 0)
+        return cmd_query(argc, argv);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc, argv);
     if (strcmp(cmd, "report") == 0)
         return s_cmd_report(argc, argv);
     fprintf(stderr, "marina: unknown command '%s'\n\n", cmd);
