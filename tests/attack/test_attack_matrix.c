@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "integration/proc_util.h"
@@ -172,6 +174,25 @@ test_junk_updates_are_rejected_and_recorded(void **state)
     assert_true(isfinite(gk) && gk < g0);
 }
 
+static void
+test_epoch_full_opens_every_epoch_with_a_full_round(void **state)
+{
+    fixture_t *f = *state;
+    //  8 honest workers of 800 rows: m = 100, b' = 16, an epoch is ceil(100 / 16) = 7 rounds.
+    int code = s_run(f, "method=byz-vr-marina", "attack=alie", "aggregator=rfa", "epoch_full=true",
+                     "epochs=5", NULL);
+    if (code != 0)
+        fail_msg("exited with %d: %s", code, pu_slurp(f->out));
+    assert_int_equal(s_q(f, "SELECT max(round) FROM rounds"), 35);
+    assert_int_equal(s_q(f, "SELECT count(*) FROM rounds WHERE c_k = 1"), 6);
+    assert_int_equal(s_q(f, "SELECT count(*) FROM rounds WHERE c_k = 1 AND round % 7 <> 0"), 0);
+    //  ALIE's z for n = 10, B = 2 (Baruch et al.): s = 6 - 2 = 4, Phi^{-1}(6/10) = 0.2533.
+    char *cfg = pu_query_text(f->db, "SELECT config FROM runs");
+    assert_non_null(cfg);
+    assert_non_null(strstr(cfg, "attack_z = 0.2533471031"));
+    free(cfg);
+}
+
 int
 main(void)
 {
@@ -180,6 +201,8 @@ main(void)
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_junk_updates_are_rejected_and_recorded, pu_setup,
                                         pu_teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_full_opens_every_epoch_with_a_full_round,
+                                        pu_setup, pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
