@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "commands.h"
 #include "db.h"
+#include "run_limits.h"
 #include "report.h"
 #include "actor.h"
 #include "experiment.h"
@@ -386,6 +387,15 @@ s_cmd_server(int argc, char **argv)
     if (rc >= 0)
         return rc;
     s_logging("marina-server", o.verbose);
+    mr_err_t err;
+    char what[64];
+    snprintf(what, sizeof what, "a server of n = %zu workers", e.mp.n);
+    if (limits_ensure_fds(limits_fds_server(e.mp.n), what, &err) != MR_OK) {
+        fprintf(stderr, "marina server: %s\n", err.text);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
@@ -770,6 +780,18 @@ s_run_one(cfg_t *cfg)
             e.method->name, comp_kind_name(e.mp.comp.kind), e.omega, e.mp.n, e.mp.dim, e.data.rows,
             e.L, e.mp.gamma, e.mp.p, (long long) e.rounds, cfg_str(cfg, "db"));
     int rc;
+    char what[96];
+    snprintf(what, sizeof what, "n = %zu workers over %s (the server)", e.mp.n, transport);
+    size_t max_sockets = 0;
+    if ((strcmp(transport, "inproc") == 0
+             ? limits_prepare_inproc(e.mp.n, &max_sockets, &err)
+             : limits_ensure_fds(limits_fds_server(e.mp.n), what, &err)) != MR_OK) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        experiment_fini(&e);
+        return 2;
+    }
+    if (max_sockets > 1024)
+        zsys_set_max_sockets(max_sockets);  // CZMQ's default is 1024 sockets per process
     if (strcmp(transport, "inproc") == 0) {
         rc = s_run_threads(cfg, &e);
     } else {
