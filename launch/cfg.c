@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static const cfg_key_t s_keys[] = {
     {"method", CFG_STR, "marina", 0, 0,
@@ -130,6 +131,9 @@ s_parse_bool(const char *v, int *out)
 static int
 s_parse_real(const char *v, double *out)
 {
+    //  Decimal only: strtod would also take hexadecimal ("0x10" = 16), "inf" and "nan".
+    if (strpbrk(v, "xXpP") || strspn(v, "+-0123456789.eE") != strlen(v))
+        return 0;
     char *end;
     errno = 0;
     *out = strtod(v, &end);
@@ -241,6 +245,10 @@ int
 cfg_load_file(cfg_t *c, const char *path, mr_err_t *err)
 {
     s_load_t load = {c, path, {MR_OK, ""}};
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return mr_err_set(err, MR_ECONFIG, "the config file %s is not a regular file%s", path,
+                          S_ISDIR(st.st_mode) ? " (a directory)" : "");
     int line = ini_parse(path, s_on_ini, &load);
     if (line < 0)
         return mr_err_set(err, MR_EIO, "cannot read the config file %s", path);

@@ -1,4 +1,4 @@
-//  test_cfg.c - cfg.h: the configuration a HELLO carries (cfg_join_text()).
+//  test_cfg.c - cfg.h: the configuration a HELLO carries (cfg_join_text()), numbers, files.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,12 +70,37 @@ test_join_text_leaves_out_the_per_actor_keys(void **state)
     cfg_fini(&b);
 }
 
+static void
+test_numbers_are_decimal_and_configs_are_files(void **state)
+{
+    (void) state;
+    cfg_t c;
+    mr_err_t err;
+    assert_int_equal(cfg_init(&c), MR_OK);
+    //  strtod would read these as 16, 1, infinity and NaN.
+    const char *bad[] = {"k=0x10", "gamma=0x1p0", "gamma=inf", "gamma=nan", "k=1O"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cfg_apply_arg(&c, bad[i], "argument 1", &err), MR_ECONFIG);
+        assert_non_null(strstr(err.text, "argument 1"));
+        assert_non_null(strstr(err.text, "is not a"));
+    }
+    assert_int_equal(cfg_apply_arg(&c, "gamma=-2.5e-3", "a", &err), MR_OK);
+    assert_int_equal(cfg_apply_arg(&c, "k=+12", "a", &err), MR_OK);
+    assert_int_equal(cfg_int(&c, "k"), 12);
+    //  A directory is no config file (it used to read as empty: the demo ran).
+    assert_int_equal(cfg_load_file(&c, "/tmp", &err), MR_ECONFIG);
+    assert_non_null(strstr(err.text, "/tmp is not a regular file (a directory)"));
+    assert_int_equal(cfg_load_file(&c, "/nonexistent/x.ini", &err), MR_EIO);
+    cfg_fini(&c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_text_is_canonical),
         cmocka_unit_test(test_join_text_leaves_out_the_per_actor_keys),
+        cmocka_unit_test(test_numbers_are_decimal_and_configs_are_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
