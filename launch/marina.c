@@ -466,14 +466,14 @@ s_cmd_recorder(int argc, char **argv)
     return rc;
 }
 
-static void
+static int
 s_print_summary(const char *db_path, int64_t run_id)
 {
     db_summary_t s;
     mr_err_t err;
     if (db_run_summary(db_path, run_id, &s, &err) != MR_OK) {
         fprintf(stderr, "marina: cannot read the summary: %s\n", err.text);
-        return;
+        return -1;
     }
     double rps = s.wall_time_s > 0 && s.rounds > 1 ? (double) (s.rounds - 1) / s.wall_time_s : 0;
     printf("\nrun %lld %s  (%s)\n", (long long) s.run_id, s.status, db_path);
@@ -491,6 +491,7 @@ s_print_summary(const char *db_path, int64_t run_id)
     printf("  oracle calls         %llu\n", (unsigned long long) s.oracle_calls);
     printf("  wall time            %.3f s\n", s.wall_time_s);
     printf("  rounds/s             %.0f\n", rps);
+    return 0;
 }
 
 static int
@@ -508,8 +509,14 @@ s_cmd_summary(int argc, char **argv)
         s_command_help("summary");
         return 0;
     }
-    s_print_summary(o.db ? o.db : "marina.db", o.run_id ? strtoll(o.run_id, NULL, 10) : 0);
-    return 0;
+    char *end = NULL;
+    long long id = o.run_id ? strtoll(o.run_id, &end, 10) : 0;
+    if (o.run_id && (end == o.run_id || *end || id < 1)) {
+        fprintf(stderr, "marina summary: --run '%s' is not a run id (1, 2, ...)\n", o.run_id);
+        return 2;
+    }
+    // 1 when the database or the run cannot be read (the reason is on stderr).
+    return s_print_summary(o.db ? o.db : "marina.db", id) == 0 ? 0 : 1;
 }
 
 //  Reads one line (the server's bound endpoints) from fd within timeout_s.
@@ -562,12 +569,32 @@ s_abort_server(spawn_t *sp, const char *ep_up, const char *reason, double timeou
     }
 }
 
+//  After a failed run: a run of this launch (id > last_run) that no recorder finished (the
+//  recorder died, or was killed) is marked failed with why, so that no run stays 'running'.
+static void
+s_fail_orphans(const char *path, int64_t last_run, const char *why)
+{
+    mr_err_t err;
+    db_t *db = db_open(path, &err);
+    int marked = 0;
+    char reason[400];
+    snprintf(reason, sizeof reason, "no end was recorded (marked by the launcher): %s",
+             why && why[0] ? why : "an actor failed");
+    if (!db || db_fail_running_after(db, last_run, reason, &marked, &err) != MR_OK)
+        fprintf(stderr, "marina: cannot mark the run failed in %s: %s\n", path, err.text);
+    else if (marked > 0)
+        fprintf(stderr, "marina: run marked failed in %s: %s\n", path, reason);
+    db_close(&db);
+}
+
 //  Runs the experiment as processes: server, recorder and n workers.
 static int
 s_run_processes(const cfg_t *cfg,
                 const experiment_t *e,
                 const char *config_path,
-                const char *tmpdir)
+                const char *tmpdir,
+                char *why,
+                size_t why_size)
 {
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -653,6 +680,7 @@ s_run_processes(const cfg_t *cfg,
             snprintf(reason, sizeof reason, "the %s (pid %d) %s", sp.children[bad].role,
                      (int) sp.children[bad].pid, how);
             fprintf(stderr, "marina: %s; stopping the run\n", reason);
+            snprintf(why, why_size, "%s", reason);
             failed = 1;
             if (bad != 0)
                 s_abort_server(&sp, bound[1], reason, 5.0);
@@ -663,6 +691,7 @@ s_run_processes(const cfg_t *cfg,
             char reason[80];
             snprintf(reason, sizeof reason, "interrupted by signal %d (%s)", (int) s_stop_signal,
                      strsignal((int) s_stop_signal));
+            snprintf(why, why_size, "%s", reason);
             s_abort_server(&sp, bound[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else {
@@ -763,12 +792,24 @@ s_run_one(cfg_t *cfg)
         return 2;
     }
     // Every parameter is checked here, before any actor starts.
-    experiment_t e;
     mr_err_t err;
+    experiment_t e;
     if (experiment_init(&e, cfg, &err) != MR_OK) {
         fprintf(stderr, "marina: %s\n", err.text);
         return 2;
     }
+    // The database too: one that cannot be opened, or is another program's (or another
+    // schema's), is refused now, not by the recorder after every actor started.
+    db_t *db = db_open(cfg_str(cfg, "db"), &err);
+    int64_t last_run = 0;
+    if (!db || db_last_run_id(db, &last_run, &err) != MR_OK) {
+        fprintf(stderr, "marina: db = %s: %s\n", cfg_str(cfg, "db"), err.text);
+        db_close(&db);
+        experiment_fini(&e);
+        return 2;
+    }
+    db_close(&db);
+    char why[256] = "";
     // The actors get f* as a number: they need not compute it again.
     char num[64];
     snprintf(num, sizeof num, "%.17g", e.f_star);
@@ -807,7 +848,7 @@ s_run_one(cfg_t *cfg)
             fprintf(stderr, "marina: cannot write the run's config under /tmp\n");
             rc = 1;
         } else {
-            rc = s_run_processes(cfg, &e, config_path, tmpdir);
+            rc = s_run_processes(cfg, &e, config_path, tmpdir, why, sizeof why);
         }
         free(ini);
         unlink(config_path);
@@ -819,6 +860,8 @@ s_run_one(cfg_t *cfg)
         }
         rmdir(tmpdir);
     }
+    if (rc != 0)
+        s_fail_orphans(cfg_str(cfg, "db"), last_run, why);
     if (access(cfg_str(cfg, "db"), F_OK) == 0)
         s_print_summary(cfg_str(cfg, "db"), 0);
     experiment_fini(&e);

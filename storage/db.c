@@ -529,6 +529,45 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
 }
 
 int
+db_last_run_id(db_t *self, int64_t *id, mr_err_t *err)
+{
+    sqlite3_stmt *st = NULL;
+    *id = 0;
+    if (sqlite3_prepare_v2(self->db, "SELECT coalesce(max(id), 0) FROM runs", -1, &st, NULL) !=
+        SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot read the runs");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return MR_OK;
+}
+
+int
+db_fail_running_after(db_t *self, int64_t after, const char *reason, int *count, mr_err_t *err)
+{
+    int rc = s_commit(self, err);
+    if (rc != MR_OK)
+        return rc;
+    char finished[40];
+    s_iso_time(0, finished, sizeof finished);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "UPDATE runs SET status = 'failed', error = ?, finished_at = ? "
+                           "WHERE id > ? AND status = 'running'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot mark runs failed");
+    sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, finished, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, after);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE)
+        return s_sql_fail(self->db, self->path, err, "cannot mark runs failed");
+    *count = sqlite3_changes(self->db);
+    return MR_OK;
+}
+
+int
 db_flush(db_t *self, mr_err_t *err)
 {
     return s_commit(self, err);

@@ -38,6 +38,12 @@ int db_flush(db_t *self, mr_err_t *err);
 //  NULL) and end time.
 int db_run_finish(db_t *self, int64_t run_id, const char *status, const char *error, mr_err_t *err);
 
+//  The largest run id in the file (0 if none).
+int db_last_run_id(db_t *self, int64_t *id, mr_err_t *err);
+//  Marks every run with id > after that is still 'running' as failed with error reason and the
+//  end time now (a run whose recorder died); *count gets how many.
+int db_fail_running_after(db_t *self, int64_t after, const char *reason, int *count, mr_err_t *err);
+
 //  What the CLI prints after a run: figures of one run read back from a database file.
 typedef struct {
     int64_t run_id;          // the run summarized

@@ -363,6 +363,72 @@ test_mushrooms_marina_randk_reaches_one_percent(void **state)
     s_check_randk_accounting(f, 5, 113, 10, 1624, 2000, 10.0 / 113);
 }
 
+static void
+test_a_killed_recorder_leaves_the_run_failed_not_running(void **state)
+{
+    fixture_t *f = *state;
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run", "rounds=100000000", "progress_s=0", "timeout_s=5",
+                    dbarg,      NULL};
+    pid_t launcher = pu_spawn_group(argv, f->out, 1);
+    assert_true(launcher > 0);
+    double deadline = pu_now() + 30;
+    while (pu_now() < deadline && !(s_q(f, "SELECT count(*) FROM rounds") >= 300))
+        pu_sleep_ms(50);
+    pid_t kids[16];
+    assert_int_equal(s_children(launcher, kids, 16, " recorder "), 1);
+    kill(kids[0], SIGKILL);
+    int code = pu_wait(launcher, 60);
+    assert_true(code != 0 && code != -1);
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 0);
+    char *status = pu_query_text(f->db, "SELECT status FROM runs");
+    char *error = pu_query_text(f->db, "SELECT error FROM runs");
+    assert_non_null(status);
+    assert_non_null(error);
+    assert_string_equal(status, "failed");
+    assert_non_null(strstr(error, "recorder"));
+    assert_non_null(strstr(error, "signal 9"));
+    free(status);
+    free(error);
+    assert_true(s_q(f, "SELECT count(*) FROM rounds") >= 300);  // committed rows are kept
+}
+
+static void
+test_a_bad_database_is_refused_before_anything_starts(void **state)
+{
+    fixture_t *f = *state;
+    char notdb[160], dbarg[200];
+    snprintf(notdb, sizeof notdb, "%s/notes.txt", f->dir);
+    FILE *t = fopen(notdb, "w");
+    assert_non_null(t);
+    fputs("these are not the rows you are looking for\n", t);
+    fclose(t);
+    const char *bad[] = {notdb, "/nonexistent-dir/x.db", f->dir};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(dbarg, sizeof dbarg, "db=%s", bad[i]);
+        char *argv[] = {MARINA_BIN, "run", "rounds=3", "progress_s=0", dbarg, NULL};
+        double t0 = pu_now();
+        assert_int_equal(pu_run(argv, f->out, 30), 2);
+        assert_true(pu_now() - t0 < 5);  // no actor was started and waited for
+        char *out = pu_slurp(f->out);
+        assert_non_null(strstr(out, bad[i]));
+        assert_null(strstr(out, "recorder"));
+        free(out);
+    }
+    //  summary says so with its exit status too.
+    char *sum[] = {MARINA_BIN, "summary", "--db", notdb, NULL};
+    assert_int_equal(pu_run(sum, f->out, 30), 1);
+    char *ok[] = {MARINA_BIN, "run", "rounds=3", "progress_s=0", NULL, NULL};
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    ok[4] = dbarg;
+    assert_int_equal(pu_run(ok, f->out, 60), 0);
+    char *sum_ok[] = {MARINA_BIN, "summary", "--db", f->db, "--run", "1", NULL};
+    assert_int_equal(pu_run(sum_ok, f->out, 30), 0);
+    char *sum_none[] = {MARINA_BIN, "summary", "--db", f->db, "--run", "7", NULL};
+    assert_int_equal(pu_run(sum_none, f->out, 30), 1);
+}
+
 int
 main(void)
 {
@@ -381,6 +447,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_killed_recorder_leaves_the_run_failed_not_running,
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_bad_database_is_refused_before_anything_starts,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, pu_setup,
                                         pu_teardown),
