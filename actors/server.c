@@ -913,7 +913,13 @@ server_actor(zsock_t *pipe, void *args)
     self->out.status = (char *) status;
     self->out.reason = self->reason;
     s_publish(self);
-    s_to_recorder(self);
+    // Only a recorder that said HELLO waits for this STOP: without one the send would block for
+    // the whole send deadline (timeout_s), e.g. a server stopped with SIGTERM while it joins.
+    if (self->recorder_hello) {
+        if (self->term || zsys_interrupted)
+            zsock_set_sndtimeo(self->push, 2000);  // stopping: do not hold the host up long
+        s_to_recorder(self);
+    }
     self->out.status = NULL;
     self->out.reason = NULL;
     if (strcmp(status, "completed") != 0)
