@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -719,8 +720,18 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
 {
     s_logging("marina", 0);
     size_t n = e->mp.n;
-    static const char *const inproc[3] = {"inproc://marina-bcast", "inproc://marina-up",
-                                          "inproc://marina-stats"};
+    // Names of this run alone: a sweep's next run must not meet the last one's endpoints, which
+    // ZeroMQ may not have released yet ("Address already in use").
+    static const char *const names[3] = {"bcast", "up", "stats"};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    char ep[3][64];
+    const char *inproc[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(ep[i], sizeof ep[i], "inproc://marina-%s-%lld-%ld", names[i],
+                 (long long) now.tv_sec, (long) now.tv_nsec);
+        inproc[i] = ep[i];
+    }
     server_cfg_t sc;
     s_server_cfg(cfg, e, inproc, &sc);
     recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
