@@ -65,11 +65,28 @@ s_quote_len(size_t len)
     return len > S_QUOTE ? S_QUOTE : (int) len;
 }
 
+//  The token [tok, tok + len) quoted for a message: at most S_QUOTE bytes, every byte that is not
+//  printable ASCII written as \xHH (a data file's binary garbage never reaches a terminal raw).
+static void
+s_quote(const char *tok, size_t len, char *out, size_t size)
+{
+    size_t used = 0, n = (size_t) s_quote_len(len);
+    for (size_t i = 0; i < n && used + 5 < size; i++) {
+        unsigned char c = (unsigned char) tok[i];
+        if (c >= 0x20 && c < 0x7f)
+            out[used++] = (char) c;
+        else
+            used += (size_t) snprintf(out + used, size - used, "\\x%02x", c);
+    }
+    snprintf(out + used, size - used, "%s", len > S_QUOTE ? "..." : "");
+}
+
 static int
 s_fail(s_parser_t *self, int rc, const char *what, const char *tok, size_t len)
 {
-    return mr_err_set(self->err, rc, "%s:%zu: %s '%.*s%s'", self->path, self->line, what,
-                      s_quote_len(len), tok, len > S_QUOTE ? "..." : "");
+    char quoted[4 * S_QUOTE + 8];
+    s_quote(tok, len, quoted, sizeof quoted);
+    return mr_err_set(self->err, rc, "%s:%zu: %s '%s'", self->path, self->line, what, quoted);
 }
 
 //  Parses the label token [s, e) and records it in self->y and self->labels.
@@ -94,9 +111,12 @@ s_parse_label(s_parser_t *self, const char *s, const char *e)
         bit = S_LABEL_1;
     else if (v == 2.0)
         bit = S_LABEL_2;
-    else
-        return mr_err_set(self->err, MR_EMALFORMED, "%s:%zu: label '%.*s' is not in %s", self->path,
-                          self->line, s_quote_len(len), s, S_SETS);
+    else {
+        char quoted[4 * S_QUOTE + 8];
+        s_quote(s, len, quoted, sizeof quoted);
+        return mr_err_set(self->err, MR_EMALFORMED, "%s:%zu: label '%s' is not in %s", self->path,
+                          self->line, quoted, S_SETS);
+    }
     unsigned seen = self->labels | bit;
     if ((seen & ~S_SET_PM1) && (seen & ~S_SET_01) && (seen & ~S_SET_12))
         return mr_err_set(self->err, MR_EMALFORMED,

@@ -257,6 +257,9 @@ test_rejects_bad_label(void **state)
     s_read_bad(*state, "-1 1:1\n\n1x 1:1\n", MR_EMALFORMED, 3, "bad label '1x'");
     s_read_bad(*state, "1.5 1:1\n", MR_EMALFORMED, 1, "label '1.5' is not in");
     s_read_bad(*state, "nan 1:1\n", MR_EMALFORMED, 1, "label 'nan' is not in");
+    //  Binary garbage is quoted as \xHH, never echoed raw to a terminal.
+    s_read_bad(*state, "x\xff\x1b[2J 1:1\n", MR_EMALFORMED, 1, "bad label 'x\\xff\\x1b[2J'");
+    s_read_bad(*state, "+1 2:\x01\x02\n", MR_EMALFORMED, 1, "'2:\\x01\\x02'");
 }
 
 static void
