@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "actor.h"
@@ -11,6 +12,8 @@
 #define PING_INTERVAL_MS   5
 #define REJECT_LOG_CAP     (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
 #define REJECT_WARN_MAX    5            // warnings logged per sender before they are only counted
+#define WARN_BURST         20           // warnings about peers logged before they are only counted
+#define WARN_SUMMARY_S     10.0         // how often the count of suppressed warnings is logged
 #define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
 #define MAX_REFUSED        8   // refusals remembered (the latest replace the oldest)
 
@@ -64,14 +67,17 @@ typedef struct {
     uint32_t bad_sender;      // NEXT_BAD: the claimed sender, round and the decoder's reason
     uint64_t bad_round;
     char bad_reason[256];
-    int forwarded;       // the honest updates of this round went to the attackers
-    size_t honest;       // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
-    size_t max_nnz;      // entries a compressed update may carry (cfg->max_nnz, 0 = d)
-    int robust;          // the method aggregates robustly: absent updates are allowed
-    int fatal;           // the run cannot go on (reason set)
-    size_t open_up;      // update slots of this round still open
-    size_t open_honest;  // ... of them, honest workers'
-    msg_t fwd;           // an honest update forwarded to the attackers
+    int forwarded;           // the honest updates of this round went to the attackers
+    size_t honest;           // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
+    size_t max_nnz;          // entries a compressed update may carry (cfg->max_nnz, 0 = d)
+    int robust;              // the method aggregates robustly: absent updates are allowed
+    uint32_t warned;         // warnings about peers logged so far (at most WARN_BURST)
+    uint32_t unwarned;       // warnings suppressed since the last summary
+    double warn_summary_at;  // when the next summary of suppressed warnings is due
+    int fatal;               // the run cannot go on (reason set)
+    size_t open_up;          // update slots of this round still open
+    size_t open_honest;      // ... of them, honest workers'
+    msg_t fwd;               // an honest update forwarded to the attackers
     s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
     size_t refused_next;               // the slot the next refusal takes
@@ -214,6 +220,39 @@ fail:
     return NULL;
 }
 
+//  A warning about a peer's message: the first WARN_BURST of a run are logged, the others only
+//  counted and summed up by s_warn_flush() every WARN_SUMMARY_S (so a flood of junk costs the
+//  log a few lines; every rejected update is in the rejections table anyway).
+static void
+s_warn(s_server_t *self, const char *fmt, ...)
+{
+    if (self->warned >= WARN_BURST) {
+        self->unwarned++;
+        return;
+    }
+    self->warned++;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    zsys_warning("server: %s", text);
+}
+
+//  Logs how many warnings s_warn() held back, at most every WARN_SUMMARY_S (always if force).
+static void
+s_warn_flush(s_server_t *self, const char *when, int force)
+{
+    double now = actor_now();
+    if (self->unwarned == 0 || (!force && now < self->warn_summary_at))
+        return;
+    zsys_warning("server: %s: %u more warnings not shown (rejected updates are in the rejections "
+                 "table)",
+                 when, self->unwarned);
+    self->unwarned = 0;
+    self->warn_summary_at = now + WARN_SUMMARY_S;
+}
+
 //  Appends "SENDER\tREASON\n" ("-" for an unknown sender; tabs and newlines in the reason become
 //  spaces) to this round's rejection lines; lines past REJECT_LOG_CAP are only counted.
 static void
@@ -256,8 +295,8 @@ s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, in
     self->invalid[i]++;
     s_log_rejection(self, i, reason);
     if (self->invalid[i] <= REJECT_WARN_MAX)
-        zsys_warning("server: round %llu: rejected an update from worker %u: %s",
-                     (unsigned long long) k, i, reason);
+        s_warn(self, "round %llu: rejected an update from worker %u: %s", (unsigned long long) k, i,
+               reason);
     if (close && self->robust && self->expected[i] && !self->closed[i]) {
         s_close_slot(self, i);
         self->up_ptrs[i] = NULL;
@@ -329,8 +368,7 @@ s_next(s_server_t *self, double deadline)
             self->rejected++;
             self->round_rejected++;
             s_log_rejection(self, UINT32_MAX, err.text);
-            if (self->rejected <= REJECT_WARN_MAX * 4)
-                zsys_warning("server: rejected a message (%d bytes): %s", size, err.text);
+            s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
             continue;
         }
         self->frame_size = size;
@@ -512,14 +550,13 @@ s_join(s_server_t *self)
             if (s_check_hello(self, m) < 0)
                 continue;
             if (self->hello[m->sender])
-                zsys_warning("server: worker %u said HELLO twice", m->sender);
+                s_warn(self, "worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
         } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
             self->recorder_hello = 1;
         } else {
             self->rejected++;
-            zsys_warning("server: unexpected %s from %u while joining", msg_type_name(m->type),
-                         m->sender);
+            s_warn(self, "unexpected %s from %u while joining", msg_type_name(m->type), m->sender);
         }
     }
     if (cfg->with_recorder) {
@@ -565,9 +602,9 @@ s_join(s_server_t *self)
         else if (m->type == MSG_HELLO)
             s_check_hello(self, m);  // a late duplicate: refused if it differs, else harmless
         else
-            zsys_warning("server: unexpected %s from %u before round 0", msg_type_name(m->type),
-                         m->sender);
+            s_warn(self, "unexpected %s from %u before round 0", msg_type_name(m->type), m->sender);
     }
+    s_warn_flush(self, "while joining", 0);
     zsys_notice("server: %zu workers joined; starting %llu rounds", self->n,
                 (unsigned long long) cfg->rounds);
     return NULL;
@@ -628,8 +665,8 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
         if (m->type != MSG_READY && m->type != MSG_HELLO) {
             self->rejected++;
-            zsys_warning("server: unexpected %s in round %llu", msg_type_name(m->type),
-                         (unsigned long long) k);
+            s_warn(self, "unexpected %s in round %llu", msg_type_name(m->type),
+                   (unsigned long long) k);
         }
         return TOOK_NOTHING;
     }
@@ -640,13 +677,13 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         snprintf(why, sizeof why, "%s from unknown worker %u (n = %zu)", msg_type_name(m->type),
                  m->sender, self->n);
         s_log_rejection(self, UINT32_MAX, why);
-        zsys_warning("server: %s", why);
+        s_warn(self, "%s", why);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
         // The worker missed broadcasts: send the current round again (same seq).
-        zsys_warning("server: worker %u asks to resync from seq %llu", m->sender,
-                     (unsigned long long) m->seq);
+        s_warn(self, "worker %u asks to resync from seq %llu", m->sender,
+               (unsigned long long) m->seq);
         int size = s_publish(self);
         if (size > 0)
             row->bytes_wire_down += (uint64_t) size;
@@ -663,7 +700,7 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
             s_reject_update(self, i, k, why, 0);
         } else {
             self->rejected++;
-            zsys_warning("server: %s", why);
+            s_warn(self, "%s", why);
         }
         return TOOK_NOTHING;
     }
@@ -696,7 +733,7 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
                  i >= self->honest ? "attacker seat:" : "duplicate", i, (unsigned long long) k);
         s_log_rejection(self, i, why);
-        zsys_warning("server: %s", why);
+        s_warn(self, "%s", why);
         return TOOK_NOTHING;
     }
     vec_t tmp = self->grads[i];
@@ -835,6 +872,9 @@ s_rounds(s_server_t *self)
                      "round %llu: cannot forward the honest updates", (unsigned long long) k);
             return "failed";
         }
+        char when[40];
+        snprintf(when, sizeof when, "round %llu", (unsigned long long) k);
+        s_warn_flush(self, when, 0);
         mr_err_t err;
         if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
             snprintf(self->reason, sizeof self->reason, "round %llu: %s", (unsigned long long) k,
@@ -905,6 +945,7 @@ server_actor(zsock_t *pipe, void *args)
     const char *status = s_join(self);
     if (!status)
         status = s_rounds(self);
+    s_warn_flush(self, "by the end", 1);
     if (self->rejected)
         zsys_warning("server: %llu messages rejected during the run",
                      (unsigned long long) self->rejected);
