@@ -143,13 +143,18 @@ static void
 test_junk_updates_are_rejected_and_recorded(void **state)
 {
     fixture_t *f = *state;
-    //  RandK: compressed rounds allow K = 5 entries, so a dense update is oversized.
+    //  RandK: compressed rounds allow K = 5 entries, so a dense update is oversized. Over tcp:
+    //  the attackers are real `marina attacker` processes.
     int code = s_run(f, "method=byz-vr-marina", "attack=junk", "aggregator=cm", "compressor=randk",
-                     "k=5", "max_invalid=6", NULL);
+                     "k=5", "max_invalid=6", "transport=tcp", NULL);
     if (code != 0)
         fail_msg("the junk run exited with %d: %s", code, pu_slurp(f->out));
     assert_int_equal(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 1);
     assert_int_equal(s_q(f, "SELECT count(*) FROM rounds"), 121);
+    char *out = pu_slurp(f->out);
+    assert_null(strstr(out, "\xc1"));  // the garbage bytes are quoted, never echoed raw
+    assert_true(strstr(out, "more warnings not shown") || strstr(out, "rejected"));
+    free(out);
     //  Every rejection is a row: the garbage frames (no sender), and for both attackers the
     //  non-finite, oversized, future-round and duplicate updates, then their exclusion.
     const char *reasons[] = {"%is not MessagePack%",      "%is NaN%",
