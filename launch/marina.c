@@ -2,6 +2,7 @@
 //  `marina worker`, `marina recorder` (one actor by hand), `marina summary` (a run's figures).
 //  stdout carries the CLI's output (endpoints, summary); logs go to stderr.
 #include <czmq.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -570,6 +571,32 @@ s_abort_server(spawn_t *sp, const char *ep_up, const char *reason, double timeou
     }
 }
 
+//  Removes the run folders (/tmp/marina-run-PID-XXXXXX: run.ini and ipc sockets) that launchers
+//  no longer alive left behind, e.g. one killed with SIGKILL, which cannot clean up itself.
+static void
+s_clean_stale_run_dirs(void)
+{
+    DIR *tmp = opendir("/tmp");
+    struct dirent *de;
+    while (tmp && (de = readdir(tmp))) {
+        long pid = 0;
+        char tail[32];
+        if (sscanf(de->d_name, "marina-run-%ld-%31s", &pid, tail) != 2 || pid <= 0 ||
+            (kill((pid_t) pid, 0) == 0 || errno != ESRCH))
+            continue;
+        char path[300];
+        static const char *const files[] = {"run.ini", "bcast", "up", "stats"};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(path, sizeof path, "/tmp/%s/%s", de->d_name, files[i]);
+            unlink(path);
+        }
+        snprintf(path, sizeof path, "/tmp/%s", de->d_name);
+        rmdir(path);
+    }
+    if (tmp)
+        closedir(tmp);
+}
+
 //  After a failed run: a run of this launch (id > last_run) that no recorder finished (the
 //  recorder died, or was killed) is marked failed with why, so that no run stays 'running'.
 static void
@@ -847,7 +874,9 @@ s_run_one(cfg_t *cfg)
     if (strcmp(transport, "inproc") == 0) {
         rc = s_run_threads(cfg, &e);
     } else {
-        char tmpdir[] = "/tmp/marina-run-XXXXXX";
+        s_clean_stale_run_dirs();
+        char tmpdir[64];
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/marina-run-%ld-XXXXXX", (long) getpid());
         char config_path[sizeof tmpdir + 16] = "";
         char *ini = cfg_to_ini(cfg);
         FILE *f = NULL;

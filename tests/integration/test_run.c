@@ -395,6 +395,41 @@ test_a_killed_recorder_leaves_the_run_failed_not_running(void **state)
 }
 
 static void
+test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned(void **state)
+{
+    fixture_t *f = *state;
+    char dbarg[160], folder[64];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run", "rounds=100000000", "progress_s=0", dbarg, NULL};
+    pid_t launcher = pu_spawn_group(argv, f->out, 1);
+    assert_true(launcher > 0);
+    double deadline = pu_now() + 30;
+    while (pu_now() < deadline && !(s_q(f, "SELECT count(*) FROM rounds") >= 100))
+        pu_sleep_ms(50);
+    pid_t kids[16];
+    assert_int_equal(s_children(launcher, kids, 16, NULL), 7);
+    kill(launcher, SIGKILL);
+    assert_true(pu_wait(launcher, 10) == 128 + SIGKILL);
+    //  Every actor watches its parent and stops (--watch-parent).
+    deadline = pu_now() + 20;
+    int alive = 7;
+    while (pu_now() < deadline && alive > 0) {
+        alive = 0;
+        for (int i = 0; i < 7; i++)
+            alive += kill(kids[i], 0) == 0;
+        pu_sleep_ms(100);
+    }
+    assert_int_equal(alive, 0);
+    snprintf(folder, sizeof folder, "/tmp/marina-run-%d-", (int) launcher);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "ls -d %s* >/dev/null 2>&1", folder);
+    assert_int_equal(system(cmd), 0);  // the killed launcher could not remove its folder
+    char *again[] = {MARINA_BIN, "run", "rounds=3", "progress_s=0", dbarg, NULL};
+    assert_int_equal(pu_run(again, f->out, 60), 0);
+    assert_true(system(cmd) != 0);  // the next launch removed it
+}
+
+static void
 test_a_bad_database_is_refused_before_anything_starts(void **state)
 {
     fixture_t *f = *state;
@@ -450,6 +485,9 @@ main(void)
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_killed_recorder_leaves_the_run_failed_not_running,
                                         pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned, pu_setup,
+            pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_bad_database_is_refused_before_anything_starts,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, pu_setup,
