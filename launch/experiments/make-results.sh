@@ -26,6 +26,11 @@ table() {  # table NAME [report args]
 if [ "${1:-}" != "--tables-only" ]; then
     run mushrooms results-mushrooms.ini
     run slides results-slides.ini
+    run sega-panels results-sega-panels.ini
+    # Rounds to 1e-6 for sega, cd, acd, asega in process (sega needs ~2e7 rounds: minutes).
+    for problem in spread rankdef; do
+        "$root/build/tests/bench_accel_rounds" "$problem" > "$root/results/accel-$problem.md"
+    done
 fi
 
 {
@@ -54,6 +59,8 @@ fi
     echo "the point of the comparison."
     echo
     bash "$here/results-slides.sh" "$marina" "$root/results"
+    echo
+    bash "$here/results-sega-panels.sh" "$marina" "$root/results"
     echo
     echo "## Full figures"
     echo
