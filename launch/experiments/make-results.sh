@@ -40,6 +40,11 @@ if [ "$tables_only" = 0 ]; then
     run mushrooms results-mushrooms.ini transport=inproc
     run stepsize results-stepsize.ini transport=inproc
     [ "$keep_slides" = 1 ] || run slides results-slides.ini
+    run sega-panels results-sega-panels.ini
+    # Rounds to 1e-6 for sega, cd, acd, asega in process (sega needs ~2e7 rounds: minutes).
+    for problem in spread rankdef; do
+        "$root/build/tests/bench_accel_rounds" "$problem" > "$root/results/accel-$problem.md"
+    done
 fi
 slides_old=
 if [ "$keep_slides" = 1 ]; then
@@ -136,6 +141,8 @@ ratio0=$(awk -v a="$d_bits0" -v b="$m_bits0" 'BEGIN { printf "%.1f", a / b }')
         bash "$here/results-slides.sh" "$marina" "$root/results"
         echo
     fi
+    bash "$here/results-sega-panels.sh" "$marina" "$root/results"
+    echo
     echo "## Full figures"
     echo
     echo "The MARINA paper's Figures 1/3 (MARINA vs DIANA), 4 (VR-MARINA vs VR-DIANA) and 5 (n = 20)"

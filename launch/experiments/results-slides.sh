@@ -27,7 +27,8 @@ echo
 echo
 echo "SEGA sends b = 4 values per round against GD's d = 40; with the slides' stepsize"
 echo "(1/(4 L theta), theta = d/b = 10) it needs more values in total on this well-conditioned"
-echo "problem. Every iterate stays in the ball (a test checks every round)."
+echo "problem. Every iterate stays in the ball (a test checks every round). With GD's step 1/L"
+echo "SEGA is ahead of projected GD per directional derivative: panel (1) of the SEGA panels below."
 echo
 echo "### (a2) SEGA vs subspace SEGA: Gaussian sketch b = 2, low-rank synthetic least squares (d = 60, rank 6 + bias, lambda = 0.001), n = 1"
 echo

@@ -4,14 +4,19 @@
 //  timing: it counts rounds, which do not depend on the machine; it runs in process only because
 //  SEGA needs millions of rounds here.
 //
-//  The problem: data_synthetic(50 rows, d = 100, density 0.3, seed 1), f = 1/(2m) |A x - b|^2 +
-//  lambda/2 |x|^2 with lambda = 1e-4. With fewer rows than features A^T A is singular, so mu =
-//  lambda exactly; kappa = lambda_max(Hess f)/mu (printed, from power iteration) is >= 1e4. The
-//  methods get what the launcher would give them: L = max_j L_j (loss_smoothness()), mu = lambda,
-//  L_jj (loss_coord_smoothness()), p_j ~ L_jj (sega, cd) or sqrt(L_jj) (acd, asega) for
-//  importance. A run stops at the first round with f(x^k) - f* <= 1e-6 (f(x^0) - f*) or at its
-//  cap; the table prints "> cap" for a run that did not get there.
-//    bench_accel_rounds [sega_cap]   (default 2e7 rounds for sega; the others 2e6)
+//  Two problems, f = 1/(2m) |A x - b|^2 + lambda/2 |x|^2, A from data_synthetic(rows, d = 100,
+//  density 0.3, seed 1):
+//    rankdef: 50 rows, lambda = 1e-4. A^T A is singular, so mu = lambda exactly and kappa =
+//      lambda_max(Hess f)/mu >= 1e4; but x* lies in Range(A^T), where f is much better
+//      conditioned, and only an accelerated method's momentum is set by mu. The methods get what
+//      the launcher gives them: L = max_j L_j (loss_smoothness(), a bound), mu = lambda.
+//    spread: 200 rows, column j scaled by 10^(-1.5 j/(d - 1)) (so L_jj spans 1e3), lambda = 1e-7.
+//      The methods get the true constants, L = lambda_max and mu = lambda_min of Hess f (power
+//      iteration), so every theorem's rate is tight; K = 10 coordinates per round.
+//  Both: L_jj from loss_coord_smoothness() (exact for least squares), p_j ~ L_jj (cd) or
+//  sqrt(L_jj) (acd, asega) for importance. A run stops at the first round with f(x^k) - f* <=
+//  1e-6 (f(x^0) - f*) or at its cap; the table prints "> cap" for a run that did not get there.
+//    bench_accel_rounds rankdef|spread [sega_cap]   (sega's cap: default 5e7 rounds; others 5e6)
 //  Exit 0 when every run ran (whether or not it reached the target); 1 if something failed.
 #include <math.h>
 #include <stdio.h>
@@ -23,10 +28,16 @@
 #include "method.h"
 #include "solve.h"
 
-#define ROWS   50
 #define DIM    100
-#define LAMBDA 1e-4
 #define TARGET 1e-6
+
+typedef struct {
+    size_t rows;    // samples
+    size_t k;       // coordinates per round
+    double lambda;  // the l2 weight
+    int spread;     // 1: scaled columns and the true L, mu
+    double L, mu;   // what the methods are given
+} problem_t;
 
 typedef struct {
     const char *label;   // the table's name for the run
@@ -36,9 +47,10 @@ typedef struct {
     double cap;          // rounds at most
 } run_t;
 
-//  lambda_max of Hess f = A^T A / m + lambda I, by power iteration on the gradient's linear part.
+//  The largest eigenvalue of shift I - Hess f (shift = 0: of Hess f = A^T A / m + lambda I, sign
+//  flipped), by power iteration on the gradient's linear part.
 static double
-s_lambda_max(const loss_t *f)
+s_power(const loss_t *f, double shift, int iters)
 {
     vec_t v, g0, g;
     vec_init(&v, DIM);
@@ -49,10 +61,12 @@ s_lambda_max(const loss_t *f)
     for (size_t j = 0; j < DIM; j++)
         v.x[j] = 1.0 + 0.01 * (double) j;
     double lam = 0.0;
-    for (int it = 0; it < 3000; it++) {
+    for (int it = 0; it < iters; it++) {
         vec_scale(&v, 1.0 / sqrt(vec_norm_sq(&v)));
         loss_value_grad(f, &v, &g);
         vec_axpy(&g, -1.0, &g0);  // Hess f v
+        vec_scale(&g, -1.0);
+        vec_axpy(&g, shift, &v);  // (shift I - Hess f) v
         lam = vec_dot(&g, &v);
         vec_copy(&v, &g);
     }
@@ -65,8 +79,8 @@ s_lambda_max(const loss_t *f)
 //  Rounds until the gap is <= TARGET of its start (or the cap, returned as -1).
 static double
 s_run(const run_t *r,
+      const problem_t *pb,
       const loss_t *f,
-      double L,
       const double *Ljj,
       const double *p_lin,
       const double *p_sqrt,
@@ -77,17 +91,18 @@ s_run(const run_t *r,
     int accel = strcmp(r->method, "acd") == 0 || strcmp(r->method, "asega") == 0;
     method_params_t mp = {.n = 1,
                           .dim = DIM,
-                          .m = ROWS,
+                          .m = pb->rows,
                           .gamma = NAN,
                           .p = NAN,
                           .alpha = NAN,
-                          .comp = {.kind = COMP_IDENTITY, .k = 1},
+                          .comp = {.kind = COMP_IDENTITY, .k = pb->k},
                           .sketch = r->sketch,
                           .sketch_b = 1,
                           .seed = 1,
                           .coord_L = accel ? Ljj : NULL,
                           .coord_p = r->sketch == 1 ? (accel ? p_sqrt : p_lin) : NULL};
-    method_consts_t pc = {.n = 1, .dim = DIM, .m = ROWS, .L = L, .L_avg = L, .mu = LAMBDA};
+    method_consts_t pc = {
+        .n = 1, .dim = DIM, .m = pb->rows, .L = pb->L, .L_avg = pb->L, .mu = pb->mu};
     const method_t *m = method_find(r->method);
     mr_err_t err;
     if (!m || m->resolve(&mp, &pc, &err) != MR_OK) {
@@ -152,28 +167,47 @@ s_run(const run_t *r,
 int
 main(int argc, char **argv)
 {
-    double sega_cap = argc > 1 ? atof(argv[1]) : 2e7;
+    int spread = argc > 1 && strcmp(argv[1], "spread") == 0;
+    if (argc < 2 || (!spread && strcmp(argv[1], "rankdef") != 0)) {
+        fprintf(stderr, "usage: bench_accel_rounds rankdef|spread [sega_cap]\n");
+        return 1;
+    }
+    double sega_cap = argc > 2 ? atof(argv[2]) : 5e7, cap = 5e6;
+    problem_t pb = {.rows = spread ? 200 : 50,
+                    .k = spread ? 10 : 1,
+                    .lambda = spread ? 1e-7 : 1e-4,
+                    .spread = spread};
     csr_t a;
     loss_t f;
     mr_err_t err;
-    if (data_synthetic(ROWS, DIM, 0.3, 1, 1, &a, &err) != MR_OK ||
-        loss_init(&f, LOSS_QUADRATIC, LAMBDA, &a, &err) != MR_OK) {
+    if (data_synthetic(pb.rows, DIM, 0.3, 1, 1, &a, &err) != MR_OK) {
         fprintf(stderr, "%s\n", err.text);
         return 1;
     }
-    double L = loss_smoothness(&f), lmax = s_lambda_max(&f);
+    if (spread)
+        for (size_t t = 0; t < a.nnz; t++)
+            a.val[t] *= pow(10.0, -1.5 * (double) a.col[t] / (DIM - 1));
+    if (loss_init(&f, LOSS_QUADRATIC, pb.lambda, &a, &err) != MR_OK) {
+        fprintf(stderr, "%s\n", err.text);
+        return 1;
+    }
+    double lmax = -s_power(&f, 0.0, 5000);
+    double lmin = lmax - s_power(&f, lmax, 100000);
+    pb.L = spread ? lmax : loss_smoothness(&f);
+    pb.mu = spread ? lmin : pb.lambda;
     double Ljj[DIM], w[DIM], p_lin[DIM], p_sqrt[DIM];
     loss_coord_smoothness(&f, Ljj);
     for (size_t j = 0; j < DIM; j++)
         w[j] = sqrt(Ljj[j]);
-    if (method_importance_p(Ljj, DIM, 1, p_lin) != MR_OK ||
-        method_importance_p(w, DIM, 1, p_sqrt) != MR_OK)
+    if (method_importance_p(Ljj, DIM, pb.k, p_lin) != MR_OK ||
+        method_importance_p(w, DIM, pb.k, p_sqrt) != MR_OK)
         return 1;
     vec_t xs;
     vec_init(&xs, DIM);
     vec_zero(&xs);
     double fstar;
-    if (solve_minimize(&f, 1, &xs, 1e-28, 10000000, &xs, &fstar, &err) != MR_OK) {
+    prox_cfg_t none = {.kind = PROX_NONE};
+    if (solve_minimize_prox(&f, 1, &none, &xs, 1e-28, 10000000, &xs, &fstar, &err) != MR_OK) {
         fprintf(stderr, "f*: %s\n", err.text);
         return 1;
     }
@@ -182,24 +216,25 @@ main(int argc, char **argv)
         sum_sqrt += sqrt(Ljj[j]);
         tr += Ljj[j];
     }
-    printf("problem: d = %d, %d rows, lambda = mu = %g, L (bound) = %.4g, lambda_max = %.4g, "
-           "kappa = %.3g, Tr = sum L_jj = %.4g, sum sqrt(L_jj) = %.4g\n\n",
-           DIM, ROWS, LAMBDA, L, lmax, lmax / LAMBDA, tr, sum_sqrt);
+    printf("problem %s: d = %d, %zu rows, lambda = %g, K = %zu; given L = %.4g, mu = %.4g; "
+           "lambda_max = %.4g, lambda_min = %.4g (kappa = %.3g); Tr = sum L_jj = %.4g, "
+           "sum sqrt(L_jj) = %.4g\n\n",
+           argv[1], DIM, pb.rows, pb.lambda, pb.k, pb.L, pb.mu, lmax, lmin, lmax / lmin, tr,
+           sum_sqrt);
     const run_t runs[] = {
-        {"sega, K = 1 uniform (theory)", "sega", 0, 0, sega_cap},
-        {"cd, K = 1 uniform (1/L)", "cd", 0, 0, 2e6},
-        {"cd, K = 1, p ~ L_jj (1/L)", "cd", 1, 0, 2e6},
-        {"acd, K = 1 uniform (theory)", "acd", 0, 0, 2e6},
-        {"acd, K = 1, p ~ sqrt(L_jj) (theory)", "acd", 1, 0, 2e6},
-        {"asega, K = 1 uniform (theory)", "asega", 0, 0, 2e6},
-        {"asega, K = 1, p ~ sqrt(L_jj) (theory)", "asega", 1, 0, 2e6},
-        {"asega, K = 1 uniform, acd's tau and eta", "asega", 0, 1, 2e6},
-        {"asega, K = 1, p ~ sqrt(L_jj), acd's tau and eta", "asega", 1, 1, 2e6},
+        {"sega, uniform (theory)", "sega", 0, 0, sega_cap},
+        {"cd, uniform (1/L)", "cd", 0, 0, cap},
+        {"acd, uniform (theory)", "acd", 0, 0, cap},
+        {"acd, p ~ sqrt(L_jj) (theory)", "acd", 1, 0, cap},
+        {"asega, uniform (theory)", "asega", 0, 0, cap},
+        {"asega, p ~ sqrt(L_jj) (theory)", "asega", 1, 0, cap},
+        {"asega, uniform, acd's tau and eta", "asega", 0, 1, cap},
+        {"asega, p ~ sqrt(L_jj), acd's tau and eta", "asega", 1, 1, cap},
     };
     printf("| run | gamma (eta) | tau | rounds to gap <= 1e-6 of the start |\n|---|---|---|---|\n");
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         double gamma, tau;
-        double k = s_run(&runs[i], &f, L, Ljj, p_lin, p_sqrt, fstar, &gamma, &tau);
+        double k = s_run(&runs[i], &pb, &f, Ljj, p_lin, p_sqrt, fstar, &gamma, &tau);
         char tau_s[32] = "-", k_s[32];
         if (!isnan(tau))
             snprintf(tau_s, sizeof tau_s, "%.3g", tau);
