@@ -2005,7 +2005,7 @@ test_decode_survives_random_objects(void **state)
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
     static const size_t nfields[] = {0, 3, 2, 1, 5, 7, 4, 2, 12, 16, 2};
     uint64_t seed = 0x0b1ec75;
-    int ok[11] = {0};
+    int ok[MSG_REFUSE + 1] = {0};
     for (int trial = 0; trial < 20000; trial++) {
         uint64_t type = 1 + s_rand(&seed) % 10;
         size_t n = nfields[type] + (s_rand(&seed) % 16 == 0 ? 1 : 0);
@@ -2040,7 +2040,7 @@ test_decode_survives_field_swaps(void **state)
     msg_buf_t frames[S_NFRAMES];
     size_t n = s_valid_frames(&enc, D_FUZZ, frames);
     uint64_t seed = 0x5a4b;
-    int ok[11] = {0}, total = 0;
+    int ok[MSG_REFUSE + 1] = {0}, total = 0;
     for (size_t i = 0; i < n; i++) {
         msgpack_zone zone;
         msgpack_object obj;
