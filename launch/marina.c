@@ -23,6 +23,7 @@
 #include "experiment.h"
 #include "msg.h"
 #include "recorder.h"
+#include "hosts.h"
 #include "server.h"
 #include "slurm.h"
 #include "spawner.h"
@@ -932,6 +933,8 @@ s_cmd_run(int argc, char **argv)
         s_command_help("run");
     else if (rc == 0 && so.slurm)
         rc = slurm_run(&cfg, &so);
+    else if (rc == 0 && so.hosts)
+        rc = hosts_run(&cfg, so.hosts, so.run_dir);
     else if (rc == 0) {
         s_catch_signals();
         rc = s_run_one(&cfg);

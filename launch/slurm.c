@@ -75,6 +75,8 @@ slurm_take_args(int *argc, char **argv, slurm_opts_t *o)
             o->wait = 1;
         else if (strcmp(argv[i], "--run-dir") == 0 && i + 1 < *argc)
             o->run_dir = argv[++i];
+        else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < *argc)
+            o->hosts = argv[++i];
         else if (strcmp(argv[i], "--") == 0 && i > 1) {
             o->sbatch_opts = &argv[i + 1];
             o->sbatch_count = *argc - i - 1;

@@ -16,11 +16,13 @@ typedef struct {
     int slurm;            // --slurm given
     int wait;             // --wait: wait for the job to end (sbatch --wait)
     const char *run_dir;  // --run-dir DIR, or NULL (marina-slurm/NAME-TIME-PID)
+    const char *hosts;    // --hosts FILE (launch/hosts.h), or NULL
     char **sbatch_opts;   // the arguments after "--"
     int sbatch_count;
 } slurm_opts_t;
 
-//  Takes --slurm, --wait, --run-dir DIR and everything after "--" out of argv (argc shrinks).
+//  Takes --slurm, --wait, --run-dir DIR, --hosts FILE and everything after "--" out of argv
+//  (argc shrinks).
 void slurm_take_args(int *argc, char **argv, slurm_opts_t *o);
 
 //  marina run CONFIG --slurm: checks cfg, writes the run folder, then starts the step (inside an

@@ -2,6 +2,7 @@
 #include "spawner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -43,6 +44,43 @@ spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_
         posix_spawn_file_actions_adddup2(&actions, report_fd, 3);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+        return mr_err_set(err, MR_EIO, "cannot start the %s (%s): %s", role, argv[0], strerror(rc));
+    spawn_child_t *c = &s->children[s->count++];
+    memset(c, 0, sizeof *c);
+    c->pid = pid;
+    snprintf(c->role, sizeof c->role, "%s", role);
+    return MR_OK;
+}
+
+int
+spawn_start_logged(spawn_t *s,
+                   const char *role,
+                   char *const argv[],
+                   int stdout_fd,
+                   const char *log_path,
+                   mr_err_t *err)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        spawn_child_t *grown = realloc(s->children, cap * sizeof *grown);
+        if (!grown)
+            return mr_err_set(err, MR_ENOMEM, "out of memory");
+        s->children = grown;
+        s->cap = cap;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (log_path)
+        posix_spawn_file_actions_addopen(&actions, 2, log_path, O_WRONLY | O_CREAT | O_APPEND,
+                                         0644);
+    if (stdout_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    else if (log_path)
+        posix_spawn_file_actions_adddup2(&actions, 2, 1);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0)
         return mr_err_set(err, MR_EIO, "cannot start the %s (%s): %s", role, argv[0], strerror(rc));

@@ -29,6 +29,16 @@ void spawn_fini(spawn_t *s);
 //  child's fd 3 is that descriptor (the launcher keeps the read end). MR_OK or MR_EIO.
 int spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_err_t *err);
 
+//  As spawn_start, for a command found on PATH (argv[0] may be "ssh", "nsenter", ...): the
+//  child's stdout is stdout_fd (if >= 0, else log_path), its stderr appended to log_path (if not
+//  NULL, else inherited).
+int spawn_start_logged(spawn_t *s,
+                       const char *role,
+                       char *const argv[],
+                       int stdout_fd,
+                       const char *log_path,
+                       mr_err_t *err);
+
 //  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
 //  exit or a signal) since the last call, or -1.
 int spawn_reap(spawn_t *s);
