@@ -32,11 +32,12 @@ M64 = (1 << 64) - 1
 
 # docs/cli.md, the key table: (key, default, type) in table order. Types from docs/protocol.md,
 # "Joining: the configuration check".
-INT = ("k s t n rounds seed batch batch_prime r sketch_b synth_rows synth_d synth_rank").split()
-REAL = ("lambda lambda1 lambda2 radius lo hi stop_at stop_gap timeout_s progress_s "
-        "synth_density").split()
-THEORY = ["gamma", "p", "alpha"]
-BOOL = ["bias"]
+INT = ("k s t n rounds seed batch batch_prime r sketch_b byzantine bucket rfa_iters cc_iters "
+       "max_invalid synth_rows synth_d synth_rank").split()
+REAL = ("lambda lambda1 lambda2 radius lo hi stop_at stop_gap timeout_s progress_s attack_eps "
+        "rfa_nu cc_tau momentum epochs synth_density").split()
+THEORY = ["gamma", "p", "alpha", "attack_z"]
+BOOL = ["bias", "epoch_full"]
 KEYS = [
     ("method", "marina"), ("compressor", "randk"), ("k", "10"), ("s", "1"), ("t", "16"),
     ("n", "5"), ("rounds", "1000"), ("seed", "1"), ("dataset", "synthetic"), ("bias", "true"),
@@ -45,7 +46,11 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
-    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("synth_rows", "2000"),
+    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("byzantine", "0"),
+    ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
+    ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
+    ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("epochs", "0"),
+    ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
 LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "rounds", "stop_at", "stop_gap",
