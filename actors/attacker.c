@@ -19,6 +19,11 @@ struct attacker {
     uint8_t *seen;          // per honest sender: its update of this round arrived
     size_t nviews;
     vec_t target, delta;  // the attack's view, and the message it needs
+    //  estimator = local: the server keeps each sender's running sum, so the views persist.
+    int local;     // mp.local_estimator for a method that has it
+    int reset;     // local: this round restarts every estimator (a full round)
+    vec_t sent;    // local: the server's estimator for this attacker (what it sent)
+    vec_t shadow;  // local: the attacker's honest estimator (its shadow's messages)
 };
 
 attacker_t *
@@ -40,6 +45,7 @@ attacker_new(const method_t *method,
     self->n = mp->n;
     self->honest = honest;
     self->dim = mp->dim;
+    self->local = mp->local_estimator && method->local_estimator;
     rng_seed(&self->rng, seed, RNG_STREAM_ATTACK(id));
     comp_cfg_t cc = mp->comp;
     if (!method->uses_compressor)
@@ -62,6 +68,10 @@ attacker_new(const method_t *method,
         rc = vec_init(&self->target, mp->dim);
     if (rc == MR_OK)
         rc = vec_init(&self->delta, mp->dim);
+    if (rc == MR_OK)
+        rc = vec_init(&self->sent, mp->dim);
+    if (rc == MR_OK)
+        rc = vec_init(&self->shadow, mp->dim);
     if (rc != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "attacker %u: out of memory (d = %zu)", id, mp->dim);
         attacker_destroy(&self);
@@ -85,6 +95,8 @@ attacker_destroy(attacker_t **self_p)
     vec_fini(&self->own);
     vec_fini(&self->target);
     vec_fini(&self->delta);
+    vec_fini(&self->sent);
+    vec_fini(&self->shadow);
     free(self);
     *self_p = NULL;
 }
@@ -94,14 +106,27 @@ attacker_begin(attacker_t *self, const method_round_t *rd, const cvec_t *own)
 {
     self->round = rd->round;
     const vec_t *off = self->method->view_offset ? self->method->view_offset(rd) : NULL;
-    if (off)
-        vec_copy(&self->offset, off);
-    else
-        vec_zero(&self->offset);
     self->compressed = self->method->uses_compressor &&
                        (self->method->round_compressed ? self->method->round_compressed(rd) : 1);
-    vec_copy(&self->own, &self->offset);
-    cvec_axpy_to(&self->own, 1.0, own);
+    if (self->local) {
+        //  The server adds each message to the sender's own estimator, which a full round
+        //  (no offset) restarts: the attacker's offset is what it sent before.
+        self->reset = off == NULL;
+        if (self->reset) {
+            vec_zero(&self->sent);
+            vec_zero(&self->shadow);
+        }
+        vec_copy(&self->offset, &self->sent);
+        cvec_axpy_to(&self->shadow, 1.0, own);
+        vec_copy(&self->own, &self->shadow);
+    } else {
+        if (off)
+            vec_copy(&self->offset, off);
+        else
+            vec_zero(&self->offset);
+        vec_copy(&self->own, &self->offset);
+        cvec_axpy_to(&self->own, 1.0, own);
+    }
     self->own_msg = own;
     self->nviews = 0;
     for (size_t i = 0; i < self->honest; i++)
@@ -122,8 +147,16 @@ attacker_observe(attacker_t *self, const msg_t *update)
         update->up.dim != self->dim)
         return;
     self->seen[i] = 1;
-    vec_t *v = &self->views[self->nviews];
-    vec_copy(v, &self->offset);
+    vec_t *v;
+    if (self->local) {
+        //  Mirrors the server: sender i's estimator, restarted by a full round.
+        v = &self->views[i];
+        if (self->reset)
+            vec_zero(v);
+    } else {
+        v = &self->views[self->nviews];
+        vec_copy(v, &self->offset);
+    }
     cvec_axpy_to(v, 1.0, &update->up);
     self->ptrs[self->nviews++] = v;
 }
@@ -136,6 +169,8 @@ attacker_craft(attacker_t *self, cvec_t *out, mr_err_t *err)
         //  An honest computation (on flipped labels for lf): sent as the method made it.
         if (out != self->own_msg)
             return mr_err_set(err, MR_EINVAL, "attacker: the own message must be in out");
+        if (self->local)
+            cvec_axpy_to(&self->sent, 1.0, out);
         return MR_OK;
     }
     int rc = attack_view(&self->cfg, self->ptrs, self->nviews, &self->own, &self->rng,
@@ -150,5 +185,7 @@ attacker_craft(attacker_t *self, cvec_t *out, mr_err_t *err)
         comp_apply(&self->comp, &self->delta, &self->rng, out);
     else
         cvec_set_dense(out, &self->delta);
+    if (self->local)
+        cvec_axpy_to(&self->sent, 1.0, out);  // sent = offset + out, as the server adds it
     return MR_OK;
 }

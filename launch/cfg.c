@@ -77,6 +77,9 @@ static const cfg_key_t s_keys[] = {
     {"momentum", CFG_REAL, "0.9", 0, 0.999999, "br-sgdm: worker momentum beta"},
     {"epoch_full", CFG_BOOL, "false", 0, 0,
      "byz-vr-marina: a full round opens every epoch (the authors' code) instead of the coin"},
+    {"estimator", CFG_STR, "global", 0, 0,
+     "marina family, robust aggregator: global (Alg. 1: Agg of g^k + Q_i) | local (the authors' "
+     "code: Agg of each worker's own g_i^k = g_i^{k-1} + Q_i)"},
     {"epochs", CFG_REAL, "0", 0, 1e9,
      "> 0: run this many epochs (passes over a worker's shard) instead of 'rounds'"},
     {"normalize", CFG_STR, "none", 0, 0, "none | l2 (every row scaled to unit l2 norm)"},

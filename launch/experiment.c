@@ -392,7 +392,7 @@ s_prepare_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
     return MR_OK;
 }
 
-//  aggregator, bucket and their parameters; momentum and epoch_full.
+//  aggregator, bucket and their parameters; momentum, epoch_full and estimator.
 static int
 s_aggregator(experiment_t *e, const cfg_t *c, mr_err_t *err)
 {
@@ -410,6 +410,16 @@ s_aggregator(experiment_t *e, const cfg_t *c, mr_err_t *err)
     a->cc_iters = (size_t) cfg_int(c, "cc_iters");
     e->mp.momentum = cfg_real(c, "momentum");
     e->mp.epoch_full = cfg_bool(c, "epoch_full");
+    const char *est = cfg_str(c, "estimator");
+    if (strcmp(est, "local") == 0)
+        e->mp.local_estimator = 1;
+    else if (strcmp(est, "global") != 0)
+        return mr_err_set(err, MR_ECONFIG, "estimator = '%s' is unknown (global, local)", est);
+    if (e->mp.local_estimator && !e->method->local_estimator)
+        return mr_err_set(err, MR_ECONFIG,
+                          "estimator = local: method '%s' has no estimator g^k + Q_i (marina, "
+                          "vr-marina, vr-marina-online, byz-vr-marina)",
+                          e->method->name);
     int robust = method_robust_wanted(&e->mp);
     if (robust && !e->method->server_agg_dist_sq)
         return mr_err_set(err, MR_ECONFIG, "aggregator = '%s': method '%s' has no aggregator",

@@ -54,13 +54,16 @@ typedef struct {
     const double *coord_p;  // SEGA and CD with importance coordinates: p_j = P(j in S_k), d
                             // values in (0, 1] (method_importance_p()), borrowed; NULL if the
                             // method has no use
-    agg_cfg_t agg;     // how the server combines the messages: the mean (the papers' average) or
-                       // a robust rule with bucketing (optim/aggregate.h); agg.byzantine = B
-    size_t byzantine;  // B: workers n-B..n-1 are attackers (ground truth, for the record and the
-                       // honest mean; methods never treat them differently). 0: all honest
-    int epoch_full;    // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
-                       // ceil(m / b') rounds, the authors' code) instead of the coin
-    double momentum;   // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
+    agg_cfg_t agg;        // how the server combines the messages: the mean (the papers' average) or
+                          // a robust rule with bucketing (optim/aggregate.h); agg.byzantine = B
+    size_t byzantine;     // B: workers n-B..n-1 are attackers (ground truth, for the record and the
+                          // honest mean; methods never treat them differently). 0: all honest
+    int epoch_full;       // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
+                          // ceil(m / b') rounds, the authors' code) instead of the coin
+    int local_estimator;  // marina family with a robust aggregator: 1 = the server aggregates
+                          // each worker's own estimator g_i^k = g_i^{k-1} + Q_i (the Byz-VR-
+                          // MARINA authors' code), 0 = g^{k-1} + Q_i (Alg. 1, the default)
+    double momentum;      // br-sgdm: beta of the worker momentum m = (1 - beta) g + beta m
     const double *coord_L;  // acd, asega: L_jj >= the diagonal of the Hessian bound of f (d
                             // values, loss_coord_smoothness() maxed over the workers), borrowed
     double L_smooth;        // acd, asega: L >= the smoothness of f (resolve() copies pc->L)
@@ -113,6 +116,7 @@ typedef struct {
     int has_gamma_ours;   // 1 if resolve() knows gamma = 'ours' (constants of ours, no theorem)
     int sketched;         // 1 if its updates may be SEGA sketch coefficients (CVEC_ENC_SKETCH)
     int uses_compressor;  // 0 if the method sends uncompressed vectors whatever Q says
+    int local_estimator;  // 1 if mp.local_estimator applies (MARINA's g_i^k = g^{k-1} + Q_i)
     int needs_range;      // 1 if resolve() and the states need mp.range_q (data_row_space() of
                           // the union of the shards), which the launcher then computes
     //  Samples a worker takes per round, for 'epochs': 0 = its whole shard,

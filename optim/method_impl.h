@@ -70,6 +70,11 @@ int method_robust_aggregate(method_robust_t *r, vec_t *out, mr_err_t *err);
 //  present).
 int method_robust_combine(
     method_robust_t *r, const vec_t *offset, const cvec_t *const *ups, vec_t *out, mr_err_t *err);
+//  out = Agg_i views[i] where views[i] = ups[i] (reset = 1) or views[i] + ups[i] (reset = 0): the
+//  views persist between calls, each a worker's own running estimator. An absent update leaves
+//  its view as it was and out of this call. MR_OK or MR_EINVAL (none present).
+int method_robust_accumulate(
+    method_robust_t *r, int reset, const cvec_t *const *ups, vec_t *out, mr_err_t *err);
 
 extern const method_t method_marina;
 extern const method_t method_gd;

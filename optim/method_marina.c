@@ -232,8 +232,12 @@ s_server_combine(method_server_t *self,
     if (self->agg.on) {
         //  Byz-VR-MARINA Alg. 1 line 10: g^{k+1} = ARAgg(g_1, ..., g_n) with g_i = grad f_i on
         //  full rounds and g_i = g^k + Q_i on compressed ones (the server adds g^k itself).
+        //  estimator = local (the authors' code): g_i = grad f_i on full rounds and
+        //  g_i = g_i^{prev} + Q_i, each worker's own estimator, on compressed ones.
         int full = rd->round == 0 || rd->coin;
-        rc = method_robust_combine(&self->agg, full ? NULL : &self->g, ups, &self->sum, err);
+        rc = self->mp.local_estimator
+                 ? method_robust_accumulate(&self->agg, full, ups, &self->sum, err)
+                 : method_robust_combine(&self->agg, full ? NULL : &self->g, ups, &self->sum, err);
         if (rc != MR_OK)
             return rc;
         vec_copy(&self->g, &self->sum);
@@ -315,6 +319,7 @@ const method_t method_marina = {
     .name = "marina",
     .allows_prox = 0,  // no proximal theory in the MARINA paper: R is refused
     .uses_compressor = 1,
+    .local_estimator = 1,
     .resolve = s_resolve,
     .worker_new = method_marina_worker_new,
     .worker_destroy = method_marina_worker_destroy,

@@ -99,3 +99,20 @@ method_robust_combine(
     }
     return method_robust_aggregate(r, out, err);
 }
+
+int
+method_robust_accumulate(
+    method_robust_t *r, int reset, const cvec_t *const *ups, vec_t *out, mr_err_t *err)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        r->ptrs[i] = NULL;
+        if (!ups[i])
+            continue;
+        vec_t *v = &r->views[i];
+        if (reset)
+            vec_zero(v);
+        cvec_axpy_to(v, 1.0, ups[i]);
+        r->ptrs[i] = v;
+    }
+    return method_robust_aggregate(r, out, err);
+}

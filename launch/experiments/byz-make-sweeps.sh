@@ -4,13 +4,25 @@
 # 20 epochs), byz-fig2.ini (the same with RandK, K = 0.1 d = 12, 40 epochs) and byz-fig3.ini
 # (every worker holds the whole data set, 4 good + 1 Byzantine, CM + bucketing, no compression
 # and RandK). One [section] per (method, attack, aggregator); the stepsizes {0.5, 0.05, 0.005}
-# and the seeds are the grid given on the command line, e.g.
+# and the seeds are the grid given on the command line. Byz-VR-MARINA runs twice: as Algorithm 1
+# (byz-vr-marina: the server aggregates g^k + Q_i, c_k ~ Be(p)) and as the authors' code does it
+# (byz-vr-marina-authors sections: estimator = local, each worker's own g_i^k + Q_i, and
+# epoch_full = true, one full round opening every epoch). E.g.
 #   marina sweep launch/experiments/byz-fig1.ini gamma=0.5,0.05,0.005 seed=1..3 jobs=2 db=byz.db
 # The paper writes lambda ||x||^2 with lambda = 0.01: our lambda multiplies lambda/2 ||x||^2, so
 # lambda = 0.02 here (docs/cli.md).
 set -euo pipefail
 cd "$(dirname "$0")"
-methods=(sgd br-sgdm byz-vr-marina)
+methods=(sgd br-sgdm byz-vr-marina byz-vr-marina-authors)
+
+section() {  # $1: section name, $2: method (byz-vr-marina-authors: the authors' variant)
+    echo; echo "[$1]"
+    if [ "$2" = byz-vr-marina-authors ]; then
+        echo "method = byz-vr-marina"; echo "estimator = local"; echo "epoch_full = true"
+    else
+        echo "method = $2"
+    fi
+}
 attacks=(none lf bf alie ipm)
 
 common() {  # $1: figure title
@@ -34,7 +46,7 @@ EOT
     common "Byz-VR-MARINA paper, Figure 1: a9a, 15 good + 5 Byzantine, no compression, 20 epochs" byz-fig1.ini
     echo "n = 20"; echo "byzantine = 5"; echo "split = shuffle"; echo "compressor = identity"; echo "epochs = 20"
     for m in "${methods[@]}"; do for a in "${attacks[@]}"; do for g in mean cm rfa; do
-        echo; echo "[fig1-$m-$a-$g]"; echo "method = $m"; echo "attack = $a"; echo "aggregator = $g"
+        section "fig1-$m-$a-$g" "$m"; echo "attack = $a"; echo "aggregator = $g"
         [ "$g" = mean ] || echo "bucket = 2"
     done; done; done
 } > byz-fig1.ini
@@ -43,7 +55,7 @@ EOT
     common "Byz-VR-MARINA paper, Figure 2: as Figure 1 with RandK, K = 0.1 d = 12, 40 epochs" byz-fig2.ini
     echo "n = 20"; echo "byzantine = 5"; echo "split = shuffle"; echo "compressor = randk"; echo "k = 12"; echo "epochs = 40"
     for m in "${methods[@]}"; do for a in "${attacks[@]}"; do for g in mean cm rfa; do
-        echo; echo "[fig2-$m-$a-$g]"; echo "method = $m"; echo "attack = $a"; echo "aggregator = $g"
+        section "fig2-$m-$a-$g" "$m"; echo "attack = $a"; echo "aggregator = $g"
         [ "$g" = mean ] || echo "bucket = 2"
     done; done; done
 } > byz-fig2.ini
@@ -52,7 +64,7 @@ EOT
     common "Byz-VR-MARINA paper, Figure 3: every worker holds all of a9a, 4 good + 1 Byzantine, CM + bucketing" byz-fig3.ini
     echo "n = 5"; echo "byzantine = 1"; echo "split = full"; echo "aggregator = cm"; echo "bucket = 2"; echo "epochs = 2"
     for c in identity randk; do for m in "${methods[@]}"; do for a in "${attacks[@]}"; do
-        echo; echo "[fig3-$c-$m-$a]"; echo "method = $m"; echo "attack = $a"; echo "compressor = $c"
+        section "fig3-$c-$m-$a" "$m"; echo "attack = $a"; echo "compressor = $c"
         [ "$c" = randk ] && echo "k = 12"
     done; done; done
 } > byz-fig3.ini

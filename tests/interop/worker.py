@@ -49,7 +49,8 @@ KEYS = [
     ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
-    ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("epochs", "0"),
+    ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("estimator", "global"),
+    ("epochs", "0"),
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]

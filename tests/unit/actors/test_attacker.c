@@ -1,0 +1,165 @@
+//  test_attacker.c - the attacker's logic (attacker.c) against the server's view of its
+//  messages: under estimator = global the server adds g^{k-1} to a compressed round's message,
+//  under estimator = local it adds the message to the sender's running estimator; either way
+//  the view the server forms equals the attack's target (identity compressor, so exactly).
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "attacker.h"
+#include "method.h"
+#include "msg.h"
+#include "test_util.h"
+
+enum {
+    N = 3,  // workers 0, 1 honest, 2 the attacker
+    HONEST = 2,
+    D = 2,
+    ROUNDS = 4,  // round 0 full, then compressed rounds
+};
+
+static method_params_t
+s_params(int local)
+{
+    method_params_t mp = {0};
+    mp.n = N;
+    mp.dim = D;
+    mp.m = 10;
+    mp.gamma = 0.5;
+    mp.p = 0.5;
+    mp.comp.kind = COMP_IDENTITY;
+    mp.batch = mp.batch_prime = 1;
+    mp.seed = 3;
+    agg_cfg_default(&mp.agg);
+    mp.agg.rule = AGG_CM;
+    mp.agg.byzantine = 1;
+    mp.byzantine = 1;
+    mp.local_estimator = local;
+    return mp;
+}
+
+static void
+s_set(cvec_t *c, double a, double b)
+{
+    c->kind = CVEC_DENSE;
+    c->dim = c->nnz = D;
+    c->val[0] = a;
+    c->val[1] = b;
+}
+
+//  Plays ROUNDS rounds of an attack against the server's bookkeeping, done here by hand: the
+//  honest estimators h_i and the attacker's view a. Checks a against the attack's target each
+//  round.
+static void
+s_play(attack_kind_t kind, int local)
+{
+    const method_t *m = method_find("byz-vr-marina");
+    assert_non_null(m);
+    method_params_t mp = s_params(local);
+    attack_cfg_t ac = {.kind = kind, .z = 1.0, .eps = 0.5};
+    mr_err_t err;
+    attacker_t *at = attacker_new(m, &mp, &ac, HONEST, 2, 7, &err);
+    assert_non_null(at);
+    msg_t up[HONEST];
+    memset(up, 0, sizeof up);
+    for (int i = 0; i < HONEST; i++)
+        assert_int_equal(cvec_init(&up[i].up, D, D), MR_OK);
+    cvec_t own;
+    assert_int_equal(cvec_init(&own, D, D), MR_OK);
+    double g[D] = {0, 0};         // the server's g^{k-1} (global)
+    double h[HONEST][D] = {{0}};  // the honest views the server aggregates
+    double a[D] = {0, 0};         // the attacker's view on the server
+    double shadow[D] = {0, 0};    // the attacker's own honest estimator (local)
+    vec_t gv;
+    assert_int_equal(vec_init(&gv, D), MR_OK);
+    for (uint64_t k = 0; k < ROUNDS; k++) {
+        int full = k == 0;
+        gv.x[0] = g[0];
+        gv.x[1] = g[1];
+        method_round_t rd = {k, full, full ? NULL : &gv, NULL, 0};
+        //  The honest messages of the round, and the attacker's own honest one.
+        double q[HONEST][D] = {{1.0 + (double) k, -2.0}, {3.0, 4.0 * (double) k + 1.0}};
+        s_set(&own, 0.5 * (double) k + 1.0, -1.0);
+        attacker_begin(at, &rd, &own);
+        for (int i = 0; i < HONEST; i++) {
+            up[i].type = MSG_UPDATE;
+            up[i].round = k;
+            up[i].sender = (uint32_t) i;
+            s_set(&up[i].up, q[i][0], q[i][1]);
+            attacker_observe(at, &up[i]);
+            for (int j = 0; j < D; j++) {
+                double base = local ? (full ? 0.0 : h[i][j]) : (full ? 0.0 : g[j]);
+                h[i][j] = base + q[i][j];
+            }
+        }
+        for (int j = 0; j < D; j++)
+            shadow[j] = (full ? 0.0 : shadow[j]) + own.val[j];
+        cvec_t out;
+        assert_int_equal(cvec_init(&out, D, D), MR_OK);
+        assert_int_equal(attacker_craft(at, &out, &err), MR_OK);
+        double dense[D] = {0, 0};
+        for (size_t t = 0; t < out.nnz; t++)
+            dense[out.kind == CVEC_DENSE ? t : out.idx[t]] += out.val[t];
+        for (int j = 0; j < D; j++) {
+            double base = local ? (full ? 0.0 : a[j]) : (full ? 0.0 : g[j]);
+            a[j] = base + dense[j];
+            double mean = (h[0][j] + h[1][j]) / 2.0;
+            double own_view = local ? shadow[j] : (full ? 0.0 : g[j]) + own.val[j];
+            double want = kind == ATTACK_IPM ? -0.5 * mean : -own_view;
+            assert_true(fabs(a[j] - want) < 1e-12);
+        }
+        cvec_fini(&out);
+        //  The server's next g: any value will do for the test (the mean of the three views).
+        for (int j = 0; j < D; j++)
+            g[j] = (h[0][j] + h[1][j] + a[j]) / 3.0;
+    }
+    for (int i = 0; i < HONEST; i++)
+        cvec_fini(&up[i].up);
+    cvec_fini(&own);
+    vec_fini(&gv);
+    attacker_destroy(&at);
+}
+
+static void
+test_ipm_global_view_is_minus_eps_times_the_honest_mean(void **state)
+{
+    (void) state;
+    s_play(ATTACK_IPM, 0);
+}
+
+static void
+test_ipm_local_view_is_minus_eps_times_the_mean_of_the_running_estimators(void **state)
+{
+    (void) state;
+    s_play(ATTACK_IPM, 1);
+}
+
+static void
+test_bf_local_view_is_the_negated_own_running_estimator(void **state)
+{
+    (void) state;
+    s_play(ATTACK_BF, 1);
+}
+
+static void
+test_bf_global_view_is_the_negated_own_view(void **state)
+{
+    (void) state;
+    s_play(ATTACK_BF, 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ipm_global_view_is_minus_eps_times_the_honest_mean),
+        cmocka_unit_test(test_ipm_local_view_is_minus_eps_times_the_mean_of_the_running_estimators),
+        cmocka_unit_test(test_bf_local_view_is_the_negated_own_running_estimator),
+        cmocka_unit_test(test_bf_global_view_is_the_negated_own_view),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
