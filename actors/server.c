@@ -78,6 +78,8 @@ typedef struct {
     size_t open_up;          // update slots of this round still open
     size_t open_honest;      // ... of them, honest workers'
     msg_t fwd;               // an honest update forwarded to the attackers
+    vec_t g_sent;            // the g^{k-1} of the last ROUND published: what every worker holds
+    int g_sent_ok;           // g_sent is set (a ROUND with g went out)
     s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
     size_t refused_next;               // the slot the next refusal takes
@@ -114,6 +116,7 @@ s_server_destroy(s_server_t **self_p)
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_fini(&self->fwd);
+    vec_fini(&self->g_sent);
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
@@ -191,6 +194,8 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
         rc = msg_init(&self->out, d);
     if (rc == MR_OK)
         rc = msg_init(&self->fwd, d);
+    if (rc == MR_OK)
+        rc = vec_init(&self->g_sent, d);
     if (rc != MR_OK) {
         mr_err_set(err, rc, "out of memory for n=%zu, d=%zu", n, d);
         goto fail;
@@ -374,6 +379,25 @@ s_next(s_server_t *self, double deadline)
         self->frame_size = size;
         return NEXT_MSG;
     }
+}
+
+//  Puts g^{k-1} into the ROUND being built: dense, or (downlink = auto) as the patch of the
+//  coordinates that changed since the last ROUND when that frame is smaller (12 bytes an entry
+//  against 8 a coordinate), with the digest of the whole g either way.
+static int
+s_set_g(s_server_t *self, const vec_t *g)
+{
+    msg_t *out = &self->out;
+    vec_copy(&out->g, g);
+    out->g_digest = msg_g_digest(g);
+    if (!self->cfg->downlink_dense && self->g_sent_ok) {
+        if (msg_g_patch_build(out, &self->g_sent) != MR_OK)
+            return MR_ENOMEM;
+        out->g_patch = 12 * out->gp_nnz < 8 * self->dim;
+    }
+    vec_copy(&self->g_sent, g);
+    self->g_sent_ok = 1;
+    return MR_OK;
 }
 
 static int
@@ -681,12 +705,15 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
-        // The worker missed broadcasts: send the current round again (same seq).
+        // The worker missed broadcasts or lost its copy of g: send the current round again (same
+        // seq) with the dense g, to every worker (PUB cannot address one): counted once per
+        // receiver.
         s_warn(self, "worker %u asks to resync from seq %llu", m->sender,
                (unsigned long long) m->seq);
+        self->out.g_patch = 0;
         int size = s_publish(self);
         if (size > 0)
-            row->bytes_wire_down += (uint64_t) size;
+            row->bytes_wire_down += (uint64_t) size * self->n;
         return TOOK_NOTHING;
     }
     uint32_t i = m->sender;
@@ -790,8 +817,12 @@ s_rounds(s_server_t *self)
         out->round = k;
         out->coin = rd.coin;
         out->has_g = rd.g != NULL;
-        if (rd.g)
-            vec_copy(&out->g, rd.g);
+        out->g_patch = 0;
+        out->g_digest = 0;
+        if (rd.g && s_set_g(self, rd.g) != MR_OK) {
+            snprintf(self->reason, sizeof self->reason, "out of memory");
+            return "failed";
+        }
         // Participants: every worker, or the sorted draws of the plan (repeats allowed).
         if (msg_set_part(out, rd.part, rd.npart) != MR_OK) {
             snprintf(self->reason, sizeof self->reason, "out of memory");
@@ -821,7 +852,7 @@ s_rounds(s_server_t *self)
         if (size < 0)
             return "failed";
         round_stats_t row = {0};
-        msg_cost_t down = msg_round_cost(out->has_g, self->dim, (size_t) size);
+        msg_cost_t down = msg_round_cost(out, (size_t) size);
         row.bits_paper_down = down.bits_paper * n;
         row.bits_model_down = down.bits_model * n;
         row.bytes_wire_down = down.bytes_wire * n;

@@ -41,6 +41,8 @@ typedef struct {
     int forward_honest;      // 1: PUBlish each round's honest updates to the attackers (the
                              // omniscient adversary) before waiting for theirs
     size_t max_nnz;          // the most entries an update of a compressed round may carry
+    int downlink_dense;      // 1: every ROUND carries the dense g^{k-1}; 0: a patch of the
+                             // coordinates that changed whenever that frame is smaller
     uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
     //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
     //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.

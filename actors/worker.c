@@ -28,6 +28,10 @@ typedef struct {
     uint64_t wait_round, wait_seq;
     msg_t junk;             // attack = junk: the abusive messages
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
+    vec_t g;                // g^{k-1} of the last ROUND taken (a patch applies to it)
+    int g_ok;               // g holds the server's g (0 before the first, or after a drift)
+    double round_at;        // when the last ROUND arrived
+    double longest_round;   // the longest time between two ROUNDs so far
 } s_worker_t;
 
 static void
@@ -40,6 +44,7 @@ s_worker_destroy(s_worker_t **self_p)
         self->cfg->method->worker_destroy(&self->mw);
     attacker_destroy(&self->attacker);
     msg_fini(&self->junk);
+    vec_fini(&self->g);
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_buf_fini(&self->buf);
@@ -61,7 +66,8 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     self->pipe = pipe;
     size_t d = cfg->mp.dim;
     rng_seed(&self->rng, cfg->seed, rng_stream_worker(cfg->id));
-    if (msg_init(&self->in, d) != MR_OK || msg_init(&self->out, d) != MR_OK) {
+    if (msg_init(&self->in, d) != MR_OK || msg_init(&self->out, d) != MR_OK ||
+        vec_init(&self->g, d) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "out of memory for d=%zu", d);
         goto fail;
     }
@@ -187,7 +193,7 @@ s_answer(s_worker_t *self)
     const method_t *method = cfg->method;
     const msg_t *in = &self->in;
     static const uint32_t nobody[1] = {0};  // an empty list that is not NULL ("everybody")
-    method_round_t rd = {in->round, in->coin, in->has_g ? &in->g : NULL,
+    method_round_t rd = {in->round, in->coin, in->has_g ? &self->g : NULL,
                          in->all_part ? NULL : (in->part ? in->part : nobody),
                          in->all_part ? 0 : in->npart};
     method_report_t report = {0};
@@ -237,6 +243,30 @@ s_answer(s_worker_t *self)
     return s_send(self);
 }
 
+//  Takes the g^{k-1} of ROUND m into self->g: dense, or a patch of the previous one. 0, or -1 if
+//  there is no previous g to patch or the result's digest is not the server's (logged).
+static int
+s_take_g(s_worker_t *self, const msg_t *m)
+{
+    if (m->g_patch) {
+        if (!self->g_ok || msg_g_patch_apply(m, &self->g) != MR_OK) {
+            zsys_warning("worker %u: round %llu: a patch of g and no g to apply it to: asking "
+                         "for the round again",
+                         self->cfg->id, (unsigned long long) m->round);
+            self->g_ok = 0;
+            return -1;
+        }
+    } else {
+        vec_copy(&self->g, &m->g);
+    }
+    self->g_ok = msg_g_digest(&self->g) == m->g_digest;
+    if (!self->g_ok)
+        zsys_warning("worker %u: round %llu: its copy of g differs from the server's (digest): "
+                     "asking for the round again",
+                     self->cfg->id, (unsigned long long) m->round);
+    return self->g_ok ? 0 : -1;
+}
+
 static const char *
 s_run(s_worker_t *self, int *term)
 {
@@ -260,8 +290,11 @@ s_run(s_worker_t *self, int *term)
                          "worker %u: the server was silent for %.0f s", cfg->id, cfg->timeout_s);
                 return "failed";
             }
-            if (self->ready_sent && now - last_heard > RESYNC_AFTER_S &&
-                now - last_resync > RESYNC_AFTER_S) {
+            //  Silence is evidence of a lost broadcast only once it is well past the rounds'
+            //  own length (a long round is not a lost one).
+            double resync_after = fmax(RESYNC_AFTER_S, 3.0 * self->longest_round);
+            if (self->ready_sent && now - last_heard > resync_after &&
+                now - last_resync > resync_after) {
                 s_say(self, MSG_RESYNC);
                 last_resync = now;
             }
@@ -307,6 +340,16 @@ s_run(s_worker_t *self, int *term)
                          "worker %u: got round %llu but expected %llu", cfg->id,
                          (unsigned long long) m->round, (unsigned long long) self->next_round);
                 return "failed";
+            }
+            if (self->round_at > 0 && now - self->round_at > self->longest_round)
+                self->longest_round = now - self->round_at;
+            self->round_at = now;
+            if (m->has_g && s_take_g(self, m) < 0) {
+                //  No g to patch, or a copy that drifted: ask for the dense g (the server
+                //  publishes the round again) and answer that one.
+                s_say(self, MSG_RESYNC);
+                last_resync = now;
+                continue;
             }
             if (s_answer(self) < 0)
                 return "failed";

@@ -57,6 +57,9 @@ static const cfg_key_t s_keys[] = {
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
+    {"downlink", CFG_STR, "auto", 0, 0,
+     "auto (a ROUND carries only the coordinates of g that changed when that is smaller) | "
+     "dense (always the whole g)"},
     {"byzantine", CFG_INT, "0", 0, 100000,
      "B: workers n-B..n-1 are Byzantine attackers (n counts every worker)"},
     {"attack", CFG_STR, "none", 0, 0,
@@ -97,7 +100,7 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",     "name",    "transport", "timeout_s", "progress_s",
+    "db",     "name",    "transport", "timeout_s", "progress_s", "downlink",
     "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
 };
 

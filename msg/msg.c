@@ -30,8 +30,10 @@ static const msg_field_t s_ping[] = {
     {"seq", MSG_F_UINT, MSG_U64},
 };
 static const msg_field_t s_round[] = {
-    {"seq", MSG_F_UINT, MSG_U64}, {"round", MSG_F_UINT, MSG_U64}, {"coin", MSG_F_COIN, 1},
-    {"g", MSG_F_BIN_NIL, 0},      {"part", MSG_F_BIN_NIL, 0},
+    {"seq", MSG_F_UINT, MSG_U64},    {"round", MSG_F_UINT, MSG_U64},
+    {"coin", MSG_F_COIN, 1},         {"g", MSG_F_BIN_NIL, 0},
+    {"part", MSG_F_BIN_NIL, 0},      {"patch_idx", MSG_F_BIN_NIL, 0},
+    {"patch_val", MSG_F_BIN_NIL, 0}, {"digest", MSG_F_UINT, MSG_U64},
 };
 static const msg_field_t s_update[] = {
     {"round", MSG_F_UINT, MSG_U64},
@@ -170,8 +172,13 @@ msg_fini(msg_t *m)
     cvec_fini(&m->up);
     free(m->part);
     free(m->wbuf);
+    free(m->gp_idx);
+    free(m->gp_val);
     m->part = NULL;
     m->wbuf = NULL;
+    m->gp_idx = NULL;
+    m->gp_val = NULL;
+    m->gp_nnz = m->gp_cap = 0;
     m->npart = m->cap_part = m->wcap = 0;
 }
 

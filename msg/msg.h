@@ -27,7 +27,7 @@
 #include "stats.h"
 #include "vec.h"
 
-#define MSG_VERSION 3
+#define MSG_VERSION 4
 
 typedef enum {
     MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid, configuration, shard)
@@ -64,7 +64,13 @@ typedef struct {
     // ROUND, UPDATE, METRICS
     uint64_t round;         // k
     int coin;               // ROUND: c_k
-    int has_g;              // ROUND: 1 if g carries g^{k-1} (k >= 1), 0 in round 0
+    int has_g;              // ROUND: 1 if the round carries g^{k-1} (k >= 1), 0 in round 0
+    int g_patch;            // ROUND with has_g: 1 = g^{k-1} travels as a patch of the previous
+                            // ROUND's g (gp_idx, gp_val: the coordinates that changed), 0 = dense
+    uint32_t *gp_idx;       // ROUND patch: strictly increasing coordinates; owned
+    double *gp_val;         // ROUND patch: their values in g^{k-1}; owned
+    size_t gp_nnz, gp_cap;  // ROUND patch: entries, capacity
+    uint64_t g_digest;      // ROUND: msg_g_digest(g^{k-1}) (0 without g), to catch a drift
     vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
     uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
     size_t npart;           // ROUND: entries in part
@@ -98,6 +104,15 @@ void msg_buf_fini(msg_buf_t *b);
 //  NULL. MR_OK or MR_ENOMEM.
 int msg_set_part(msg_t *m, const uint32_t *ids, size_t n);
 
+//  The downlink patch (msg_patch.c; docs/protocol.md, "ROUND"). msg_g_digest: FNV-1a 64 over the
+//  IEEE-754 bit patterns of g's coordinates, one 64-bit word at a time. msg_g_patch_build: sets
+//  m->gp_* to the coordinates where m->g differs from prev bit for bit (MR_OK or MR_ENOMEM; the
+//  caller then decides with g_patch whether the patch or the dense g travels).
+//  msg_g_patch_apply: writes a decoded patch into g (the receiver's previous g), MR_OK or MR_EDIM.
+uint64_t msg_g_digest(const vec_t *g);
+int msg_g_patch_build(msg_t *m, const vec_t *prev);
+int msg_g_patch_apply(const msg_t *m, vec_t *g);
+
 //  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM; MR_EINVAL
 //  for an unknown type, or an UPDATE whose encoding fields (enc, s, t, lev, norm) do not produce
 //  exactly its val.
@@ -123,7 +138,8 @@ uint32_t msg_index_bits(size_t dim);
 uint32_t msg_level_bits(uint32_t s);
 //  The cost of an UPDATE carrying up (any enc), whose encoded frame has wire_bytes bytes.
 msg_cost_t msg_update_cost(const cvec_t *up, size_t wire_bytes);
-//  The cost, to one receiver, of a ROUND message (has_g, dim d) whose frame has wire_bytes bytes.
-msg_cost_t msg_round_cost(int has_g, size_t dim, size_t wire_bytes);
+//  The cost, to one receiver, of a ROUND message whose frame has wire_bytes bytes: a dense g^{k-1}
+//  costs 32 d bits (both conventions), a patch 32 per entry (paper) plus its indices (model).
+msg_cost_t msg_round_cost(const msg_t *round, size_t wire_bytes);
 
 #endif

@@ -49,10 +49,17 @@ msg_update_cost(const cvec_t *up, size_t wire_bytes)
 }
 
 msg_cost_t
-msg_round_cost(int has_g, size_t dim, size_t wire_bytes)
+msg_round_cost(const msg_t *round, size_t wire_bytes)
 {
     msg_cost_t c;
-    c.bits_paper = has_g ? 32 * (uint64_t) dim : 0;
+    size_t dim = round->g.dim;
+    if (round->has_g && round->g_patch) {
+        c.bits_paper = 32 * (uint64_t) round->gp_nnz;
+        c.bits_model = c.bits_paper + (uint64_t) round->gp_nnz * msg_index_bits(dim);
+        c.bytes_wire = wire_bytes;
+        return c;
+    }
+    c.bits_paper = round->has_g ? 32 * (uint64_t) dim : 0;
     c.bits_model = c.bits_paper;
     c.bytes_wire = wire_bytes;
     return c;

@@ -495,6 +495,46 @@ s_decode_part(msg_t *m, const msg_val_t *v, mr_err_t *err)
     return MR_OK;
 }
 
+//  A ROUND's patch of g: patch_idx (uint32 LE, strictly increasing, < d) and patch_val (as
+//  many finite doubles); both bins, or the round is malformed.
+static int
+s_decode_patch(msg_t *m, const msg_val_t *idx, const msg_val_t *val, size_t dim, mr_err_t *err)
+{
+    if (!idx->p || !val->p)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "round %" PRIu64 ": a patch needs patch_idx and "
+                          "patch_val",
+                          m->round);
+    if (idx->n % 4 != 0 || val->n % 8 != 0 || idx->n / 4 != val->n / 8)
+        return mr_err_set(err, MR_EMALFORMED,
+                          "round %" PRIu64 ": patch_idx has %zu bytes and patch_val %zu: not "
+                          "n uint32 and n doubles",
+                          m->round, idx->n, val->n);
+    size_t n = idx->n / 4;
+    if (n > dim)
+        return mr_err_set(err, MR_EDIM, "round %" PRIu64 ": a patch of %zu entries, d = %zu",
+                          m->round, n, dim);
+    if (msg_patch_reserve(m, n) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "round: out of memory for a patch of %zu", n);
+    const unsigned char *p = (const unsigned char *) idx->p;
+    for (size_t j = 0; j < n; j++) {
+        m->gp_idx[j] = s_le32(p + 4 * j);
+        if (m->gp_idx[j] >= dim)
+            return mr_err_set(err, MR_EDIM, "round %" PRIu64 ": patch index %u, d = %zu", m->round,
+                              m->gp_idx[j], dim);
+        if (j > 0 && m->gp_idx[j] <= m->gp_idx[j - 1])
+            return mr_err_set(err, MR_EMALFORMED,
+                              "round %" PRIu64 ": patch indices not increasing (%u after %u)",
+                              m->round, m->gp_idx[j], m->gp_idx[j - 1]);
+    }
+    char what[48];
+    snprintf(what, sizeof what, "round %" PRIu64 ": patch", m->round);
+    int rc = msg_get_f64s(m->gp_val, val->p, n, m->gp_idx, what, err);
+    if (rc == MR_OK)
+        m->gp_nnz = n;
+    return rc;
+}
+
 //  A STATS message's per-worker rows: nil or a bin of MSG_WORKER_BYTES per worker.
 static int
 s_decode_workers(msg_t *m, const msg_val_t *v, mr_err_t *err)
@@ -639,13 +679,21 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->seq = v[0].u;
             m->round = v[1].u;
             m->coin = (int) v[2].u;
-            m->has_g = v[3].p != NULL;
+            m->g_patch = v[5].p != NULL;
+            m->has_g = v[3].p != NULL || m->g_patch;
+            m->g_digest = v[7].u;
+            m->gp_nnz = 0;
             char what[48];
             snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
-            if (m->has_g) {
+            if (v[3].p) {
+                if (m->g_patch || v[6].p)
+                    return mr_err_set(err, MR_EMALFORMED, "%s travels both dense and as a patch",
+                                      what);
                 rc = s_check_dense(&v[3], dim, what, err);
                 if (rc == MR_OK)
                     rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+            } else if (m->g_patch || v[6].p) {
+                rc = s_decode_patch(m, &v[5], &v[6], dim, err);
             }
             if (rc == MR_OK)
                 rc = s_decode_part(m, &v[4], err);

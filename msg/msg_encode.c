@@ -165,7 +165,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->seq);
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= s_pack_coin(&pk, m->coin);
-            if (m->has_g)
+            if (m->has_g && !m->g_patch)
                 r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
             else
                 r |= msgpack_pack_nil(&pk);
@@ -173,6 +173,14 @@ msg_encode(const msg_t *m, msg_buf_t *out)
                 r |= msgpack_pack_nil(&pk);
             else
                 r |= s_pack_u32s(&pk, out, m->part, m->npart);
+            if (m->has_g && m->g_patch) {
+                r |= s_pack_u32s(&pk, out, m->gp_idx, m->gp_nnz);
+                r |= msg_pack_f64s(&pk, out, m->gp_val, m->gp_nnz);
+            } else {
+                r |= msgpack_pack_nil(&pk);
+                r |= msgpack_pack_nil(&pk);
+            }
+            r |= msgpack_pack_uint64(&pk, m->has_g ? m->g_digest : 0);
             break;
         case MSG_UPDATE: {
             const cvec_t *up = &m->up;

@@ -64,6 +64,8 @@ typedef struct {
 //  them; makes room for n participants in m->part (MR_OK or MR_ENOMEM).
 void msg_release_strings(msg_t *m);
 int msg_part_reserve(msg_t *m, size_t n);
+//  Makes room for n patch entries in m->gp_idx, m->gp_val (msg_patch.c; MR_OK or MR_ENOMEM).
+int msg_patch_reserve(msg_t *m, size_t n);
 
 //  Encoding (msg_encode.c). Makes room for extra more bytes in b (0 or -1, out of memory);
 //  appends a bin of n little-endian IEEE-754 doubles (0 or -1).

@@ -107,6 +107,18 @@ scenario() {
 
 scenario gd method=gd gamma=0.5 loss=logreg
 scenario marina method=marina compressor=randk k=4 gamma=0.25 p=0.3
+# k = 1: a compressed round changes at most n = 3 coordinates of g, so its ROUND carries a patch
+# (docs/protocol.md, "ROUND"), which the Python worker applies and checks against the digest.
+scenario marina-patch method=marina compressor=randk k=1 gamma=0.25 p=0.3
+# ROUND k carries g^{k-1}: a patch whenever round k-1 was a compressed one.
+after="FROM rounds r JOIN rounds q ON q.round = r.round - 1 WHERE r.round > 1 AND q.c_k = 0"
+patched=$(sqlite3 "$dir/marina-patch-py.db" "SELECT count(*) $after AND r.bits_paper_down < 32 * 12 * 3")
+compressed=$(sqlite3 "$dir/marina-patch-py.db" "SELECT count(*) $after")
+echo "marina-patch: $patched of the $compressed ROUNDs after a compressed round went down as a patch"
+if [ "$patched" = 0 ] || [ "$patched" != "$compressed" ]; then
+    echo "FAIL: marina-patch: every ROUND after a compressed round should carry a patch"
+    exit 1
+fi
 
 # A Python worker started with another k is refused at HELLO, naming the key, and exits 1.
 cfg=$dir/gd.ini

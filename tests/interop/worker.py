@@ -22,11 +22,11 @@ import time
 import msgpack
 import zmq
 
-VERSION = 3
+VERSION = 4
 HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE = range(1, 12)
 ROLE_WORKER = 0
 # Fields after [version, type] (docs/protocol.md, "The messages"); exact counts are required.
-NFIELDS = {PING: 1, ROUND: 5, STOP: 2, REFUSE: 4}
+NFIELDS = {PING: 1, ROUND: 8, STOP: 2, REFUSE: 4}
 RESYNC_AFTER_S = 2.0
 M64 = (1 << 64) - 1
 
@@ -46,7 +46,8 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
-    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("byzantine", "0"),
+    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("downlink", "auto"),
+    ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
     ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("estimator", "global"),
@@ -54,8 +55,8 @@ KEYS = [
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
-LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "rounds", "stop_at", "stop_gap",
-         "fstar", "dataset"]
+LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "downlink", "rounds", "stop_at",
+         "stop_gap", "fstar", "dataset"]
 
 
 def log(text):
@@ -122,6 +123,14 @@ def join_text(cfg):
 def fnv1a(data, h=0xCBF29CE484222325):
     for b in data:
         h = ((h ^ b) * 0x100000001B3) & M64
+    return h
+
+
+def g_digest(g):
+    """FNV-1a 64 over the IEEE-754 bit patterns of g's coordinates, a 64-bit word at a time."""
+    h = 0xCBF29CE484222325
+    for w in struct.unpack("<%dQ" % len(g), struct.pack("<%dd" % len(g), *g)):
+        h = ((h ^ w) * 0x100000001B3) & M64
     return h
 
 
@@ -341,7 +350,8 @@ def decode(frame):
 
 
 def check_round(msg, dim):
-    seq, k, coin, g, part = msg[2:]
+    """seq, k, coin, g, part, patch, digest; g a list (dense) or None, patch (idx, val) or None."""
+    seq, k, coin, g, part, pidx, pval, digest = msg[2:]
     if not isinstance(seq, int) or not isinstance(k, int) or seq < 0 or k < 0:
         raise ValueError("round: seq and round must be unsigned integers")
     if coin not in (True, False, 0, 1):
@@ -356,7 +366,23 @@ def check_round(msg, dim):
         if not isinstance(part, bytes) or len(part) % 4:
             raise ValueError("round %d: part is not a bin of uint32" % k)
         part = list(struct.unpack("<%dI" % (len(part) // 4), part))
-    return seq, k, int(coin), g, part
+    patch = None
+    if pidx is not None or pval is not None:
+        if g is not None:
+            raise ValueError("round %d: g travels both dense and as a patch" % k)
+        if not isinstance(pidx, bytes) or not isinstance(pval, bytes) or len(pidx) % 4 or \
+                len(pval) != 2 * len(pidx):
+            raise ValueError("round %d: the patch is not n uint32 and n doubles" % k)
+        idx = list(struct.unpack("<%dI" % (len(pidx) // 4), pidx))
+        val = list(struct.unpack("<%dd" % len(idx), pval))
+        if any(j >= dim for j in idx) or any(b <= a for a, b in zip(idx, idx[1:])):
+            raise ValueError("round %d: patch indices not increasing below d" % k)
+        if not all(math.isfinite(v) for v in val):
+            raise ValueError("round %d: the patch is not finite" % k)
+        patch = (idx, val)
+    if not isinstance(digest, int) or digest < 0:
+        raise ValueError("round %d: digest is not an unsigned integer" % k)
+    return seq, k, int(coin), g, part, patch, digest
 
 
 # ----------------------------------------------------------------------------------------------
@@ -401,6 +427,7 @@ class Worker:
         self.fp = fingerprint(data[lo:hi], labels[lo:hi], dim)
         self.rng = Rng(self.seed, stream_worker(wid))
         self.x = [0.0] * dim
+        self.g = None  # g^{k-1} of the last ROUND taken: a patch applies to it
         self.grad_old = None
         self.next_round = 0
         self.last_seq = 0
@@ -460,8 +487,8 @@ class Worker:
                     raise ValueError("multipart message")
                 msg = decode(frames[0])
                 if msg[1] == ROUND:
-                    seq, k, coin, g, part = check_round(msg, self.dim)
-                    if k > 0 and g is None:
+                    seq, k, coin, g, part, patch, digest = check_round(msg, self.dim)
+                    if k > 0 and g is None and patch is None:
                         raise ValueError("round %d carries no g" % k)
             except ValueError as e:
                 rejected += 1
@@ -482,7 +509,22 @@ class Worker:
                     die("worker %d: got round %d but expected %d" % (self.id, k, self.next_round))
                 if part is not None:
                     die("round %d names participants; gd and marina never do" % k)
-                self.answer(k, coin, g)
+                if k > 0:
+                    if patch is not None:
+                        if self.g is None:
+                            self.send(RESYNC, self.id, self.last_seq)  # nothing to patch
+                            continue
+                        for j, v in zip(*patch):
+                            self.g[j] = v
+                    else:
+                        self.g = g
+                    if g_digest(self.g) != digest:
+                        log("worker %d: round %d: its g differs from the server's: resync"
+                            % (self.id, k))
+                        self.g = None
+                        self.send(RESYNC, self.id, self.last_seq)
+                        continue
+                self.answer(k, coin, self.g)
             elif t == REFUSE:
                 role, sender, pid, reason = msg[2:]
                 if role == ROLE_WORKER and sender == self.id and pid == os.getpid() & 0xFFFFFFFF:

@@ -156,12 +156,23 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     }
     s_recv(w.stats, &w.in);
     assert_int_equal(w.in.type, MSG_RUN);
+    vec_t g;
+    vec_init(&g, 12);
+    size_t patches = 0;
     for (uint64_t k = 0; k <= ROUNDS; k++) {
         do
             s_recv(w.sub, &w.in);
         while (w.in.type != MSG_ROUND);
         assert_int_equal(w.in.round, k);
-        method_round_t rd = {k, w.in.coin, w.in.has_g ? &w.in.g : NULL, NULL, 0};
+        //  g^{k-1} dense, or a patch of the previous one; the digest says it is the server's.
+        if (w.in.has_g && w.in.g_patch)
+            assert_int_equal(msg_g_patch_apply(&w.in, &g), MR_OK);
+        else if (w.in.has_g)
+            vec_copy(&g, &w.in.g);
+        patches += w.in.has_g && w.in.g_patch;
+        if (w.in.has_g)
+            assert_true(msg_g_digest(&g) == w.in.g_digest);
+        method_round_t rd = {k, w.in.coin, w.in.has_g ? &g : NULL, NULL, 0};
         vec_t grad_copy[N];
         for (uint32_t i = 0; i < N; i++) {
             method_report_t rep = {0};
@@ -221,6 +232,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     s_recv(w.stats, &w.in);
     assert_int_equal(w.in.type, MSG_STOP);
     snprintf(status, size, "%s", w.in.status);
+    assert_true(patches > 0);  // compressed rounds change at most N K < d / 1.5 coordinates
+    vec_fini(&g);
     for (uint32_t i = 0; i < N; i++)
         p.method->worker_destroy(&honest[i]);
     vec_fini(&x0);

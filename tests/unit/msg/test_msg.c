@@ -332,8 +332,105 @@ test_round_zero_has_nil_g(void **state)
     assert_int_equal(f->dec.has_g, 0);
     assert_int_equal(f->dec.all_part, 1);
     assert_int_equal(f->dec.npart, 0);
-    //  [1, 4, 9, 0, true, nil, nil]: header + seven one-byte objects
-    assert_int_equal(f->buf.size, 8);
+    //  [4, 4, 9, 0, true, nil, nil, nil, nil, 0]: header + ten one-byte objects
+    assert_int_equal(f->buf.size, 11);
+}
+
+//  A ROUND whose g travels as a patch: the receiver's previous g with the patch applied is the
+//  sender's g bit for bit, and its digest is the one the frame carries.
+static void
+test_round_patch_rebuilds_g_bit_for_bit(void **state)
+{
+    fixture_t *f = *state;
+    vec_t prev, mine;
+    assert_int_equal(vec_init(&prev, D), MR_OK);
+    assert_int_equal(vec_init(&mine, D), MR_OK);
+    for (size_t j = 0; j < D; j++)
+        prev.x[j] = 0.1 * (double) j;
+    f->enc.type = MSG_ROUND;
+    f->enc.seq = 8;
+    f->enc.round = 7;
+    f->enc.has_g = 1;
+    vec_copy(&f->enc.g, &prev);
+    f->enc.g.x[3] = 1.0 / 3.0;
+    f->enc.g.x[50] = -0.0;  // -0 differs from 0 bit for bit: it travels
+    f->enc.g.x[D - 1] = 1e300;
+    prev.x[50] = 0.0;
+    vec_copy(&mine, &prev);  // the receiver holds the previous g
+    f->enc.g_digest = msg_g_digest(&f->enc.g);
+    assert_int_equal(msg_g_patch_build(&f->enc, &prev), MR_OK);
+    assert_int_equal(f->enc.gp_nnz, 3);
+    f->enc.g_patch = 1;
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
+    s_round_trip(f);
+    assert_int_equal(f->dec.has_g, 1);
+    assert_int_equal(f->dec.g_patch, 1);
+    assert_int_equal(f->dec.gp_nnz, 3);
+    assert_int_equal(f->dec.gp_idx[0], 3);
+    assert_int_equal(f->dec.gp_idx[1], 50);
+    assert_int_equal(f->dec.gp_idx[2], D - 1);
+    assert_int_equal(msg_g_patch_apply(&f->dec, &mine), MR_OK);
+    assert_memory_equal(mine.x, f->enc.g.x, D * sizeof(double));
+    assert_true(msg_g_digest(&mine) == f->dec.g_digest);
+    mine.x[0] = nextafter(mine.x[0], 1.0);  // one ulp off: another digest
+    assert_true(msg_g_digest(&mine) != f->dec.g_digest);
+    vec_fini(&prev);
+    vec_fini(&mine);
+}
+
+//  Packs a ROUND (round 3) whose patch is idx (nidx uint32) and val (nval doubles), g as given.
+static void
+s_raw_round_patch(
+    fixture_t *f, int dense_g, const uint32_t *idx, size_t nidx, const double *val, size_t nval)
+{
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    msgpack_pack_uint8(&f->pk, 4);
+    msgpack_pack_uint8(&f->pk, 3);
+    msgpack_pack_false(&f->pk);
+    if (dense_g) {
+        double g[D] = {0};
+        msgpack_pack_bin_with_body(&f->pk, g, sizeof g);
+    } else {
+        msgpack_pack_nil(&f->pk);
+    }
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_bin_with_body(&f->pk, idx, 4 * nidx);
+    msgpack_pack_bin_with_body(&f->pk, val, 8 * nval);
+    msgpack_pack_uint64(&f->pk, 12345);
+}
+
+static void
+test_decode_rejects_bad_patches(void **state)
+{
+    fixture_t *f = *state;
+    const uint32_t ok[2] = {1, 5};
+    const double v[2] = {1.0, 2.0};
+    s_raw_round_patch(f, 0, ok, 2, v, 2);
+    s_expect_raw(f, MR_OK);
+    assert_int_equal(f->dec.g_patch, 1);
+    assert_int_equal(f->dec.gp_nnz, 2);
+    assert_true(f->dec.g_digest == 12345);
+    s_raw_round_patch(f, 1, ok, 2, v, 2);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "both dense and as a patch"));
+    s_raw_round_patch(f, 0, ok, 2, v, 1);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "not n uint32 and n doubles"));
+    const uint32_t down[2] = {5, 1};
+    s_raw_round_patch(f, 0, down, 2, v, 2);
+    s_expect_raw(f, MR_EMALFORMED);
+    assert_non_null(strstr(f->err.text, "not increasing (1 after 5)"));
+    const uint32_t twice[2] = {5, 5};
+    s_raw_round_patch(f, 0, twice, 2, v, 2);
+    s_expect_raw(f, MR_EMALFORMED);
+    const uint32_t out[2] = {1, D};
+    s_raw_round_patch(f, 0, out, 2, v, 2);
+    s_expect_raw(f, MR_EDIM);
+    assert_non_null(strstr(f->err.text, "patch index 113"));
+    const double nan[2] = {1.0, NAN};
+    s_raw_round_patch(f, 0, ok, 2, nan, 2);
+    s_expect_raw(f, MR_ENONFINITE);
+    assert_non_null(strstr(f->err.text, "coordinate 5 is NaN"));
 }
 
 static void
@@ -419,16 +516,26 @@ test_round_carries_participants(void **state)
     assert_memory_equal(f->dec.part, drawn, 3 * sizeof drawn[0]);
 }
 
-//  Packs [1, 4, seq 1, round 1, coin false, nil g, part] with part a bin of the given bytes.
+//  Ends a raw ROUND after its part: nil patch_idx, nil patch_val, digest 0.
+static void
+s_raw_round_tail(fixture_t *f)
+{
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_uint8(&f->pk, 0);
+}
+
+//  Packs [1, 4, seq 1, round 1, coin false, nil g, part, nil, nil, 0] with part a bin of the given bytes.
 static void
 s_raw_round_part(fixture_t *f, const void *part, size_t nbytes)
 {
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_false(&f->pk);
     msgpack_pack_nil(&f->pk);
     msgpack_pack_bin_with_body(&f->pk, part, nbytes);
+    s_raw_round_tail(f);
 }
 
 static void
@@ -943,12 +1050,13 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     assert_true(f->dec.run.start_time == 1700000000.0);
     assert_true(f->dec.run.f_star == 3.0);
     assert_string_equal(f->dec.run.problem, "p");
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_nil(&f->pk);
     msgpack_pack_nil(&f->pk);
+    s_raw_round_tail(f);
     s_expect_raw(f, MR_OK);
     assert_int_equal(f->dec.coin, 0);
     assert_int_equal(f->dec.all_part, 1);
@@ -1084,7 +1192,7 @@ test_decode_rejects_wrong_field_type(void **state)
     // round with coin 2, coin as a string, g as an integer, g as an array
     const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
     for (int i = 0; i < 2; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         if (bad_coin[i] == MSGPACK_OBJECT_STR)
@@ -1093,16 +1201,18 @@ test_decode_rejects_wrong_field_type(void **state)
             msgpack_pack_uint8(&f->pk, 2);
         msgpack_pack_nil(&f->pk);
         msgpack_pack_nil(&f->pk);
+        s_raw_round_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
     }
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_nil(&f->pk);
+    s_raw_round_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
@@ -1110,10 +1220,11 @@ test_decode_rejects_wrong_field_type(void **state)
     msgpack_pack_double(&f->pk, 1.0);
     msgpack_pack_double(&f->pk, 2.0);
     msgpack_pack_nil(&f->pk);
+    s_raw_round_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
     // round whose participants are an integer, an array of ids, a str, or false
     for (int i = 0; i < 4; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 5);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_true(&f->pk);
@@ -1129,6 +1240,7 @@ test_decode_rejects_wrong_field_type(void **state)
         } else {
             msgpack_pack_false(&f->pk);
         }
+        s_raw_round_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
         assert_non_null(strstr(f->err.text, "'part' is a"));
         assert_non_null(strstr(f->err.text, "expected a bin or nil"));
@@ -2352,14 +2464,32 @@ static void
 test_round_costs_g_only(void **state)
 {
     (void) state;
-    msg_cost_t c0 = msg_round_cost(0, D, 8);
+    msg_t r;
+    assert_int_equal(msg_init(&r, D), MR_OK);
+    r.type = MSG_ROUND;
+    msg_cost_t c0 = msg_round_cost(&r, 11);
     assert_int_equal(c0.bits_paper, 0);  // round 0 carries no vector
     assert_int_equal(c0.bits_model, 0);
-    assert_int_equal(c0.bytes_wire, 8);
-    msg_cost_t c = msg_round_cost(1, D, 914);  // the participant list is header, not vector
+    assert_int_equal(c0.bytes_wire, 11);
+    r.has_g = 1;
+    msg_cost_t c = msg_round_cost(&r, 926);  // the participant list is header, not vector
     assert_int_equal(c.bits_paper, 3616);
     assert_int_equal(c.bits_model, 3616);
-    assert_int_equal(c.bytes_wire, 914);
+    assert_int_equal(c.bytes_wire, 926);
+    //  A patch of 5 entries: 32 bits a value (paper), plus ceil(log2 113) = 7 an index (model).
+    vec_t prev;
+    assert_int_equal(vec_init(&prev, D), MR_OK);
+    for (size_t j = 0; j < 5; j++)
+        prev.x[7 * j] = 1.0;
+    assert_int_equal(msg_g_patch_build(&r, &prev), MR_OK);
+    assert_int_equal(r.gp_nnz, 5);
+    vec_fini(&prev);
+    r.g_patch = 1;
+    msg_cost_t p = msg_round_cost(&r, 100);
+    assert_int_equal(p.bits_paper, 160);
+    assert_int_equal(p.bits_model, 160 + 35);
+    assert_int_equal(p.bytes_wire, 100);
+    msg_fini(&r);
 }
 
 static void
@@ -2376,6 +2506,8 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     f->enc.type = MSG_ROUND;
     f->enc.seq = 6;
     f->enc.has_g = 1;
+    f->enc.g_digest = msg_g_digest(&f->enc.g);
+    assert_true(f->enc.g_digest > UINT32_MAX);  // a uint64 object: 9 bytes
     assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t round = f->buf.size;
@@ -2383,6 +2515,20 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     assert_int_equal(msg_set_part(&f->enc, drawn, 5), MR_OK);
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t round_pp = f->buf.size;
+    //  A patch of the 10 coordinates that changed since the previous g.
+    vec_t prev;
+    assert_int_equal(vec_init(&prev, D), MR_OK);
+    vec_copy(&prev, &f->enc.g);
+    for (size_t j = 0; j < 10; j++)
+        prev.x[11 * j] += 1.0;
+    assert_int_equal(msg_g_patch_build(&f->enc, &prev), MR_OK);
+    assert_int_equal(f->enc.gp_nnz, 10);
+    vec_fini(&prev);
+    f->enc.g_patch = 1;
+    assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t round_patch = f->buf.size;
+    f->enc.g_patch = 0;
     f->enc.has_g = 0;
     f->enc.round = 0;
     assert_int_equal(msg_set_part(&f->enc, NULL, 0), MR_OK);
@@ -2402,14 +2548,16 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t stats20 = f->buf.size;
     print_message("frame bytes (d = 113): update randk10 %zu, update dense %zu, round %zu, "
-                  "round r=5 %zu, round 0 %zu, metrics %zu, stats %zu, stats n=20 %zu\n",
-                  sparse, dense, round, round_pp, round0, metrics, stats, stats20);
+                  "round r=5 %zu, round 0 %zu, round patch10 %zu, metrics %zu, stats %zu, "
+                  "stats n=20 %zu\n",
+                  sparse, dense, round, round_pp, round0, round_patch, metrics, stats, stats20);
     assert_int_equal(sparse, 132);    // 7 one-byte objects + idx 2+40 + val 2+80 + 1
     assert_int_equal(dense, 916);     // 8 one-byte objects + val 3+904 + 1
-    assert_int_equal(round, 914);     // 6 one-byte objects + g 3+904 + nil part 1
-    assert_int_equal(round_pp, 935);  // 6 one-byte objects + g 3+904 + part 2+20
-    assert_int_equal(round0, 8);      // 8 one-byte objects: nil g, nil part
-    assert_int_equal(metrics, 921);   // 5 one-byte objects + f 9 + grad 3+904
+    assert_int_equal(round, 925);     // 6 one-byte objects + g 3+904 + nil part, patch 3 + digest 9
+    assert_int_equal(round_pp, 946);  // 6 one-byte objects + g 3+904 + part 2+20 + 2 + 9
+    assert_int_equal(round0, 11);     // 11 one-byte objects: nil g, part, patch; digest 0
+    assert_int_equal(round_patch, 141);  // 6 + nil g, part 2 + idx 2+40 + val 2+80 + digest 9
+    assert_int_equal(metrics, 921);      // 5 one-byte objects + f 9 + grad 3+904
     //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
     //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1 + accepted, rejected 2 +
     //  agg_dist_sq 9 + empty rejections 1
@@ -2429,6 +2577,8 @@ main(void)
         T(test_ready_round_trips),
         T(test_ping_round_trips),
         T(test_round_zero_has_nil_g),
+        T(test_round_patch_rebuilds_g_bit_for_bit),
+        T(test_decode_rejects_bad_patches),
         T(test_round_k_carries_g),
         T(test_round_carries_participants),
         T(test_decode_rejects_unsorted_or_ragged_participants),
