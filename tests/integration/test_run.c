@@ -160,12 +160,27 @@ s_check_randk_accounting(
              "bits_model_up != %.0f OR nnz_up != %.0f)",
              n * 32 * k, n * (32 * k + k * idx_bits), n * k);
     assert_near(s_q(f, sql), 0, 0);
-    // The broadcast: nothing in round 0, then g (d values) to each of the n workers.
+    // The broadcast: nothing in round 0, then g (d values) to each of the n workers in round 1
+    // and after every full round; after a compressed round g changed in at most n K coordinates,
+    // and when those are the smaller frame (12 n K < 8 d) only they go down (a patch: 32 bits a
+    // value, plus an index in the model convention).
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM rounds WHERE bits_paper_down != CASE WHEN round = 0 THEN 0 "
-             "ELSE %.0f END",
+             "SELECT count(*) FROM rounds r LEFT JOIN rounds q ON q.run_id = r.run_id AND "
+             "q.round = r.round - 1 WHERE r.bits_paper_down != CASE WHEN r.round = 0 THEN 0 "
+             "WHEN r.round = 1 OR q.c_k = 1 THEN %.0f ELSE r.bits_paper_down END",
              n * 32 * d);
     assert_near(s_q(f, sql), 0, 0);
+    if (12 * n * k < 8 * d) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM rounds r JOIN rounds q ON q.run_id = r.run_id AND "
+                 "q.round = r.round - 1 WHERE r.round > 1 AND q.c_k = 0 AND "
+                 "(r.bits_paper_down > %.0f OR r.bits_model_down * 32 != r.bits_paper_down * "
+                 "(32 + %.0f))",
+                 n * 32 * n * k, idx_bits);
+        assert_near(s_q(f, sql), 0, 0);
+        assert_true(s_q(f, "SELECT count(*) FROM rounds WHERE round > 1 AND "
+                           "bits_paper_down < (SELECT max(bits_paper_down) FROM rounds)") > 0);
+    }
     // Every round of MARINA computes each full local gradient: n * m oracle calls.
     snprintf(sql, sizeof sql, "SELECT count(*) FROM rounds WHERE oracle_calls != %.0f", n * m);
     assert_near(s_q(f, sql), 0, 0);
