@@ -79,6 +79,7 @@ typedef struct {
     size_t open_honest;      // ... of them, honest workers'
     msg_t fwd;               // an honest update forwarded to the attackers
     vec_t g_sent;            // the g^{k-1} of the last ROUND published: what every worker holds
+    int metrics_wanted;      // the current ROUND asks the workers for METRICS
     int g_sent_ok;           // g_sent is set (a ROUND with g went out)
     s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
@@ -754,11 +755,14 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
                                            self->ups[i].nnz, m->oracle_calls, 1};
         return TOOK_UPDATE;
     }
-    if (i >= self->honest || self->got_metrics[i]) {
+    if (i >= self->honest || self->got_metrics[i] || !self->metrics_wanted) {
         self->rejected++;
         self->round_rejected++;
         snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
-                 i >= self->honest ? "attacker seat:" : "duplicate", i, (unsigned long long) k);
+                 i >= self->honest       ? "attacker seat:"
+                 : !self->metrics_wanted ? "unasked:"
+                                         : "duplicate",
+                 i, (unsigned long long) k);
         s_log_rejection(self, i, why);
         s_warn(self, "%s", why);
         return TOOK_NOTHING;
@@ -817,6 +821,9 @@ s_rounds(s_server_t *self)
         out->round = k;
         out->coin = rd.coin;
         out->has_g = rd.g != NULL;
+        uint64_t every = cfg->metrics_every > 0 ? cfg->metrics_every : 1;
+        self->metrics_wanted = k == 0 || k == cfg->rounds || k % every == 0;
+        out->metrics = self->metrics_wanted;
         out->g_patch = 0;
         out->g_digest = 0;
         if (rd.g && s_set_g(self, rd.g) != MR_OK) {
@@ -857,7 +864,7 @@ s_rounds(s_server_t *self)
         row.bits_model_down = down.bits_model * n;
         row.bytes_wire_down = down.bytes_wire * n;
         memset(self->got_metrics, 0, n);
-        size_t metrics_pending = honest;  // one METRICS per honest worker
+        size_t metrics_pending = self->metrics_wanted ? honest : 0;  // one per honest worker
         double deadline = actor_now() + cfg->timeout_s;
         while (self->open_up > 0 || metrics_pending > 0) {
             if (cfg->forward_honest && !self->forwarded && self->open_honest == 0 &&
@@ -912,18 +919,22 @@ s_rounds(s_server_t *self)
                      err.text);
             return "failed";
         }
-        // Metrics over all honest data, summed in worker-id order (reproducible to the bit).
-        double fsum = 0;
-        vec_zero(&self->gmean);
-        for (size_t i = 0; i < honest; i++) {
-            fsum += self->f[i];
-            vec_axpy(&self->gmean, 1.0, &self->grads[i]);
+        // Metrics over all honest data, summed in worker-id order (reproducible to the bit); NULL
+        // in a round that asked for none.
+        row.f = row.grad_norm_sq = NAN;
+        if (self->metrics_wanted) {
+            double fsum = 0;
+            vec_zero(&self->gmean);
+            for (size_t i = 0; i < honest; i++) {
+                fsum += self->f[i];
+                vec_axpy(&self->gmean, 1.0, &self->grads[i]);
+            }
+            vec_scale(&self->gmean, 1.0 / (double) honest);
+            row.f = fsum / (double) honest;
+            row.grad_norm_sq = vec_norm_sq(&self->gmean);
         }
-        vec_scale(&self->gmean, 1.0 / (double) honest);
         row.round = k;
         row.coin = rd.coin;
-        row.f = fsum / (double) honest;
-        row.grad_norm_sq = vec_norm_sq(&self->gmean);
         row.participants = (uint32_t) takers;
         row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
         row.nworkers = (uint32_t) n;
@@ -948,7 +959,7 @@ s_rounds(s_server_t *self)
             break;  // the target is reached: the run is complete
         else if (cfg->stop_gap > 0 && row.gap <= cfg->stop_gap)
             break;
-        if (!isfinite(row.f) || !isfinite(row.grad_norm_sq)) {
+        if (self->metrics_wanted && (!isfinite(row.f) || !isfinite(row.grad_norm_sq))) {
             snprintf(self->reason, sizeof self->reason,
                      "round %llu: the iterate diverged (f = %g); is the stepsize too large?",
                      (unsigned long long) k, row.f);

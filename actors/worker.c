@@ -221,6 +221,9 @@ s_answer(s_worker_t *self)
     out->oracle_calls = report.oracle_calls;
     if (report.send && s_send(self) < 0)
         return -1;
+    self->next_round = rd.round + 1;
+    if (!in->metrics)
+        return 0;  // this round's row records no f (metrics_every)
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     out->type = MSG_METRICS;
     const vec_t *x = method->worker_x(self->mw);

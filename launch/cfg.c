@@ -57,6 +57,9 @@ static const cfg_key_t s_keys[] = {
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
+    {"metrics_every", CFG_STR, "auto", 0, 0,
+     "workers send f_i and grad f_i every this many rounds (and in round 0 and the last); auto: "
+     "1 for d <= 100000, else d / 100000"},
     {"downlink", CFG_STR, "auto", 0, 0,
      "auto (a ROUND carries only the coordinates of g that changed when that is smaller) | "
      "dense (always the whole g)"},
@@ -100,7 +103,7 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",     "name",    "transport", "timeout_s", "progress_s", "downlink",
+    "db",     "name",    "transport", "timeout_s", "progress_s", "downlink", "metrics_every",
     "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
 };
 

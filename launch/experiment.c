@@ -1,6 +1,7 @@
 //  experiment.c - see experiment.h.
 #include "experiment.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -392,6 +393,31 @@ s_prepare_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
     return MR_OK;
 }
 
+//  metrics_every (auto: every round up to d = 100000, then every d / 100000: a METRICS is 8 d
+//  bytes per worker) and downlink.
+static int
+s_round_io(experiment_t *e, const cfg_t *c, size_t d, mr_err_t *err)
+{
+    const char *every = cfg_str(c, "metrics_every");
+    if (strcmp(every, "auto") == 0) {
+        e->metrics_every = d <= 100000 ? 1 : (uint64_t) (d / 100000);
+    } else {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(every, &end, 10);
+        if (every[0] < '1' || every[0] > '9' || *end != '\0' || errno != 0)
+            return mr_err_set(err, MR_ECONFIG,
+                              "metrics_every = '%s' is neither auto nor a whole number >= 1",
+                              every);
+        e->metrics_every = (uint64_t) v;
+    }
+    const char *down = cfg_str(c, "downlink");
+    if (strcmp(down, "auto") != 0 && strcmp(down, "dense") != 0)
+        return mr_err_set(err, MR_ECONFIG, "downlink = '%s' is unknown (auto, dense)", down);
+    e->downlink_dense = strcmp(down, "dense") == 0;
+    return MR_OK;
+}
+
 //  aggregator, bucket and their parameters; momentum, epoch_full and estimator.
 static int
 s_aggregator(experiment_t *e, const cfg_t *c, mr_err_t *err)
@@ -508,6 +534,8 @@ experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err)
         goto fail;
 
     rc = s_aggregator(e, c, err);
+    if (rc == MR_OK)
+        rc = s_round_io(e, c, d, err);
     if (rc != MR_OK)
         goto fail;
     e->mp.gamma = cfg_real(c, "gamma");

@@ -28,6 +28,8 @@ typedef struct {
     attack_cfg_t attack;      // what the attackers send (z resolved)
     uint64_t rounds;          // the last round R: 'rounds', or from 'epochs'
     double max_invalid;       // exclude a sender after this many invalid updates (0: never)
+    uint64_t metrics_every;   // METRICS in round 0, the last round and every this many (>= 1)
+    int downlink_dense;       // downlink = dense: no patches of g
     double L;                 // sqrt(1/n sum L_i^2)
     double L_max;             // max_i L_i
     double omega, zeta;       // of the compressor

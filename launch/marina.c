@@ -292,7 +292,8 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->seed = (uint64_t) cfg_int(cfg, "seed");
     sc->honest = e->honest;
     sc->forward_honest = e->mp.byzantine > 0 && attack_needs_honest(e->attack.kind);
-    sc->downlink_dense = strcmp(cfg_str(cfg, "downlink"), "dense") == 0;
+    sc->downlink_dense = e->downlink_dense;
+    sc->metrics_every = e->metrics_every;
     comp_t comp;
     sc->max_nnz = e->mp.dim;
     if (comp_init(&comp, &e->mp.comp, e->mp.dim, NULL) == MR_OK) {

@@ -34,6 +34,7 @@ static const msg_field_t s_round[] = {
     {"coin", MSG_F_COIN, 1},         {"g", MSG_F_BIN_NIL, 0},
     {"part", MSG_F_BIN_NIL, 0},      {"patch_idx", MSG_F_BIN_NIL, 0},
     {"patch_val", MSG_F_BIN_NIL, 0}, {"digest", MSG_F_UINT, MSG_U64},
+    {"metrics", MSG_F_COIN, 1},
 };
 static const msg_field_t s_update[] = {
     {"round", MSG_F_UINT, MSG_U64},

@@ -71,6 +71,7 @@ typedef struct {
     double *gp_val;         // ROUND patch: their values in g^{k-1}; owned
     size_t gp_nnz, gp_cap;  // ROUND patch: entries, capacity
     uint64_t g_digest;      // ROUND: msg_g_digest(g^{k-1}) (0 without g), to catch a drift
+    int metrics;            // ROUND: 1 = the workers send METRICS for this round
     vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
     uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
     size_t npart;           // ROUND: entries in part

@@ -682,6 +682,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->g_patch = v[5].p != NULL;
             m->has_g = v[3].p != NULL || m->g_patch;
             m->g_digest = v[7].u;
+            m->metrics = (int) v[8].u;
             m->gp_nnz = 0;
             char what[48];
             snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);

@@ -181,6 +181,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
                 r |= msgpack_pack_nil(&pk);
             }
             r |= msgpack_pack_uint64(&pk, m->has_g ? m->g_digest : 0);
+            r |= s_pack_coin(&pk, m->metrics);
             break;
         case MSG_UPDATE: {
             const cvec_t *up = &m->up;

@@ -96,6 +96,44 @@ test_same_seed_gives_identical_rows(void **state)
     assert_true(s_q(f, sql) > 100);
 }
 
+//  metrics_every = 10 and downlink = dense change what is recorded and sent, never the run: the
+//  rows of the metric rounds (0, 10, ..., the last) equal an every-round run's, the others have
+//  f NULL, and the dense downlink's rows differ only in the downlink columns.
+static void
+test_metrics_every_and_the_downlink_leave_the_iterates_alone(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=35", "seed=4", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=35", "seed=4", "metrics_every=10", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=35", "seed=4", "downlink=dense", NULL), 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2"), 36, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2 AND f IS NOT NULL AND "
+                       "round IN (0, 10, 20, 30, 35) AND grad_norm_sq IS NOT NULL"),
+                5, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2 AND f IS NULL AND "
+                       "grad_norm_sq IS NULL"),
+                31, 0);
+    const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bytes_wire_up, nnz_up, "
+                       "oracle_calls, bits_paper_down";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 2 AND f IS NOT NULL "
+             "EXCEPT SELECT %s FROM rounds WHERE run_id = 1)",
+             cols, cols);
+    assert_near(s_q(f, sql), 0, 0);
+    const char *up = "round, c_k, f, grad_norm_sq, bits_paper_up, bytes_wire_up, nnz_up";
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 3 EXCEPT SELECT %s FROM "
+             "rounds WHERE run_id = 1)",
+             up, up);
+    assert_near(s_q(f, sql), 0, 0);
+    //  The dense downlink sends more, and the patches were real: some rounds differ.
+    assert_true(s_q(f, "SELECT sum(bytes_wire_down) FROM rounds WHERE run_id = 3") >
+                s_q(f, "SELECT sum(bytes_wire_down) FROM rounds WHERE run_id = 1"));
+    //  A bad value is refused before anything starts, naming the key.
+    assert_int_not_equal(s_marina_run(f, 30, "rounds=5", "metrics_every=0x10", NULL), 0);
+}
+
 static void
 test_threads_ipc_and_tcp_give_the_same_rows(void **state)
 {
@@ -486,6 +524,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_demo_records_every_round_and_the_config, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_metrics_every_and_the_downlink_leave_the_iterates_alone, pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_threads_ipc_and_tcp_give_the_same_rows, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, pu_setup,

@@ -108,8 +108,9 @@ scenario() {
 scenario gd method=gd gamma=0.5 loss=logreg
 scenario marina method=marina compressor=randk k=4 gamma=0.25 p=0.3
 # k = 1: a compressed round changes at most n = 3 coordinates of g, so its ROUND carries a patch
-# (docs/protocol.md, "ROUND"), which the Python worker applies and checks against the digest.
-scenario marina-patch method=marina compressor=randk k=1 gamma=0.25 p=0.3
+# (docs/protocol.md, "ROUND"), which the Python worker applies and checks against the digest;
+# metrics_every = 7: METRICS only in the rounds the server asks for.
+scenario marina-patch method=marina compressor=randk k=1 gamma=0.25 p=0.3 metrics_every=7
 # ROUND k carries g^{k-1}: a patch whenever round k-1 was a compressed one.
 after="FROM rounds r JOIN rounds q ON q.round = r.round - 1 WHERE r.round > 1 AND q.c_k = 0"
 patched=$(sqlite3 "$dir/marina-patch-py.db" "SELECT count(*) $after AND r.bits_paper_down < 32 * 12 * 3")

@@ -26,7 +26,7 @@ VERSION = 4
 HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE = range(1, 12)
 ROLE_WORKER = 0
 # Fields after [version, type] (docs/protocol.md, "The messages"); exact counts are required.
-NFIELDS = {PING: 1, ROUND: 8, STOP: 2, REFUSE: 4}
+NFIELDS = {PING: 1, ROUND: 9, STOP: 2, REFUSE: 4}
 RESYNC_AFTER_S = 2.0
 M64 = (1 << 64) - 1
 
@@ -46,7 +46,8 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
-    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("downlink", "auto"),
+    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("metrics_every", "auto"),
+    ("downlink", "auto"),
     ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
@@ -55,8 +56,8 @@ KEYS = [
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
-LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "downlink", "rounds", "stop_at",
-         "stop_gap", "fstar", "dataset"]
+LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "downlink", "metrics_every",
+         "rounds", "stop_at", "stop_gap", "fstar", "dataset"]
 
 
 def log(text):
@@ -350,8 +351,9 @@ def decode(frame):
 
 
 def check_round(msg, dim):
-    """seq, k, coin, g, part, patch, digest; g a list (dense) or None, patch (idx, val) or None."""
-    seq, k, coin, g, part, pidx, pval, digest = msg[2:]
+    """seq, k, coin, g, part, patch, digest, metrics; g a list (dense) or None, patch (idx, val)
+    or None."""
+    seq, k, coin, g, part, pidx, pval, digest, metrics = msg[2:]
     if not isinstance(seq, int) or not isinstance(k, int) or seq < 0 or k < 0:
         raise ValueError("round: seq and round must be unsigned integers")
     if coin not in (True, False, 0, 1):
@@ -382,7 +384,9 @@ def check_round(msg, dim):
         patch = (idx, val)
     if not isinstance(digest, int) or digest < 0:
         raise ValueError("round %d: digest is not an unsigned integer" % k)
-    return seq, k, int(coin), g, part, patch, digest
+    if metrics not in (True, False, 0, 1):
+        raise ValueError("round %d: metrics is %r" % (k, metrics))
+    return seq, k, int(coin), g, part, patch, digest, bool(metrics)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -444,7 +448,7 @@ class Worker:
     def send(self, *fields):
         self.push.send(msgpack.packb([VERSION] + list(fields), use_bin_type=True))
 
-    def answer(self, k, coin, g):
+    def answer(self, k, coin, g, metrics):
         if k > 0:
             step = -self.gamma
             self.x = [xj + step * gj for xj, gj in zip(self.x, g)]
@@ -458,9 +462,10 @@ class Worker:
             val = [diff[i] * scale for i in idx]
             self.send(UPDATE, k, self.id, 1, self.dim, struct.pack("<%dI" % len(idx), *idx),
                       f64s(val), self.m)
-        if not math.isfinite(f) or not all(math.isfinite(v) for v in grad):
-            die("round %d: the iterate diverged (f_i = %g)" % (k, f))
-        self.send(METRICS, k, self.id, f, f64s(grad))
+        if metrics:
+            if not math.isfinite(f) or not all(math.isfinite(v) for v in grad):
+                die("round %d: the iterate diverged (f_i = %g)" % (k, f))
+            self.send(METRICS, k, self.id, f, f64s(grad))
         self.grad_old = grad
         self.next_round = k + 1
 
@@ -487,7 +492,7 @@ class Worker:
                     raise ValueError("multipart message")
                 msg = decode(frames[0])
                 if msg[1] == ROUND:
-                    seq, k, coin, g, part, patch, digest = check_round(msg, self.dim)
+                    seq, k, coin, g, part, patch, digest, metrics = check_round(msg, self.dim)
                     if k > 0 and g is None and patch is None:
                         raise ValueError("round %d carries no g" % k)
             except ValueError as e:
@@ -524,7 +529,7 @@ class Worker:
                         self.g = None
                         self.send(RESYNC, self.id, self.last_seq)
                         continue
-                self.answer(k, coin, self.g)
+                self.answer(k, coin, self.g, metrics)
             elif t == REFUSE:
                 role, sender, pid, reason = msg[2:]
                 if role == ROLE_WORKER and sender == self.id and pid == os.getpid() & 0xFFFFFFFF:

@@ -153,6 +153,7 @@ s_round(fixture_t *f, uint64_t k, const vec_t *g, const vec_t *prev, uint64_t di
     o->seq = ++f->seq;
     o->round = k;
     o->coin = k == 0;
+    o->metrics = 1;
     o->has_g = g != NULL;
     o->g_patch = 0;
     o->g_digest = 0;

@@ -332,8 +332,8 @@ test_round_zero_has_nil_g(void **state)
     assert_int_equal(f->dec.has_g, 0);
     assert_int_equal(f->dec.all_part, 1);
     assert_int_equal(f->dec.npart, 0);
-    //  [4, 4, 9, 0, true, nil, nil, nil, nil, 0]: header + ten one-byte objects
-    assert_int_equal(f->buf.size, 11);
+    //  [4, 4, 9, 0, true, nil, nil, nil, nil, 0, false]: header + eleven one-byte objects
+    assert_int_equal(f->buf.size, 12);
 }
 
 //  A ROUND whose g travels as a patch: the receiver's previous g with the patch applied is the
@@ -383,7 +383,7 @@ static void
 s_raw_round_patch(
     fixture_t *f, int dense_g, const uint32_t *idx, size_t nidx, const double *val, size_t nval)
 {
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
     msgpack_pack_uint8(&f->pk, 4);
     msgpack_pack_uint8(&f->pk, 3);
     msgpack_pack_false(&f->pk);
@@ -397,6 +397,7 @@ s_raw_round_patch(
     msgpack_pack_bin_with_body(&f->pk, idx, 4 * nidx);
     msgpack_pack_bin_with_body(&f->pk, val, 8 * nval);
     msgpack_pack_uint64(&f->pk, 12345);
+    msgpack_pack_false(&f->pk);
 }
 
 static void
@@ -516,20 +517,21 @@ test_round_carries_participants(void **state)
     assert_memory_equal(f->dec.part, drawn, 3 * sizeof drawn[0]);
 }
 
-//  Ends a raw ROUND after its part: nil patch_idx, nil patch_val, digest 0.
+//  Ends a raw ROUND after its part: nil patch_idx, nil patch_val, digest 0, metrics true.
 static void
 s_raw_round_tail(fixture_t *f)
 {
     msgpack_pack_nil(&f->pk);
     msgpack_pack_nil(&f->pk);
     msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_true(&f->pk);
 }
 
 //  Packs [1, 4, seq 1, round 1, coin false, nil g, part, nil, nil, 0] with part a bin of the given bytes.
 static void
 s_raw_round_part(fixture_t *f, const void *part, size_t nbytes)
 {
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_false(&f->pk);
@@ -1050,7 +1052,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     assert_true(f->dec.run.start_time == 1700000000.0);
     assert_true(f->dec.run.f_star == 3.0);
     assert_string_equal(f->dec.run.problem, "p");
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 0);
@@ -1192,7 +1194,7 @@ test_decode_rejects_wrong_field_type(void **state)
     // round with coin 2, coin as a string, g as an integer, g as an array
     const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
     for (int i = 0; i < 2; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         if (bad_coin[i] == MSGPACK_OBJECT_STR)
@@ -1204,7 +1206,7 @@ test_decode_rejects_wrong_field_type(void **state)
         s_raw_round_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
     }
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
@@ -1212,7 +1214,7 @@ test_decode_rejects_wrong_field_type(void **state)
     msgpack_pack_nil(&f->pk);
     s_raw_round_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
@@ -1224,7 +1226,7 @@ test_decode_rejects_wrong_field_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
     // round whose participants are an integer, an array of ids, a str, or false
     for (int i = 0; i < 4; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 8);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_true(&f->pk);
@@ -2551,12 +2553,13 @@ test_frame_sizes_match_the_protocol_doc(void **state)
                   "round r=5 %zu, round 0 %zu, round patch10 %zu, metrics %zu, stats %zu, "
                   "stats n=20 %zu\n",
                   sparse, dense, round, round_pp, round0, round_patch, metrics, stats, stats20);
-    assert_int_equal(sparse, 132);    // 7 one-byte objects + idx 2+40 + val 2+80 + 1
-    assert_int_equal(dense, 916);     // 8 one-byte objects + val 3+904 + 1
-    assert_int_equal(round, 925);     // 6 one-byte objects + g 3+904 + nil part, patch 3 + digest 9
-    assert_int_equal(round_pp, 946);  // 6 one-byte objects + g 3+904 + part 2+20 + 2 + 9
-    assert_int_equal(round0, 11);     // 11 one-byte objects: nil g, part, patch; digest 0
-    assert_int_equal(round_patch, 141);  // 6 + nil g, part 2 + idx 2+40 + val 2+80 + digest 9
+    assert_int_equal(sparse, 132);  // 7 one-byte objects + idx 2+40 + val 2+80 + 1
+    assert_int_equal(dense, 916);   // 8 one-byte objects + val 3+904 + 1
+    // 6 one-byte objects + g 3+904 + nil part 1, nil patch 2, digest 9, metrics 1
+    assert_int_equal(round, 926);
+    assert_int_equal(round_pp, 947);     // ... with part 2+20
+    assert_int_equal(round0, 12);        // 12 one-byte objects: nil g, part, patch; digest 0
+    assert_int_equal(round_patch, 142);  // 6 + nil g, part 2 + idx 2+40 + val 2+80 + 9 + 1
     assert_int_equal(metrics, 921);      // 5 one-byte objects + f 9 + grad 3+904
     //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
     //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1 + accepted, rejected 2 +
