@@ -253,6 +253,29 @@ s_axes(FILE *out, const s_axis_t *ax, const s_axis_t *ay)
     }
 }
 
+//  On a log axis of one decade per tick: short unlabelled ticks at 2..9 times each power of 10.
+static void
+s_minor_ticks(FILE *out, const s_axis_t *a, int vertical)
+{
+    if (!a->log || a->step != 1)
+        return;
+    for (double t = a->lo; t < a->hi - 1e-9; t += 1)
+        for (int m = 2; m <= 9; m++) {
+            double f = (t + log10(m) - a->lo) / (a->hi - a->lo);
+            if (vertical) {
+                double py = PLOT_TOP + PLOT_H - f * PLOT_H;
+                fprintf(out,
+                        "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"#000000\"/>\n",
+                        PLOT_LEFT - 3, py, PLOT_LEFT, py);
+            } else {
+                double px = PLOT_LEFT + f * PLOT_W;
+                fprintf(out,
+                        "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#000000\"/>\n",
+                        px, PLOT_TOP + PLOT_H, px, PLOT_TOP + PLOT_H + 3);
+            }
+        }
+}
+
 int
 plot_svg_write(const plot_t *p, FILE *out, mr_err_t *err)
 {
@@ -302,6 +325,8 @@ plot_svg_write(const plot_t *p, FILE *out, mr_err_t *err)
         fputs("</text>\n", out);
     }
     s_axes(out, &ax, &ay);
+    s_minor_ticks(out, &ax, 0);
+    s_minor_ticks(out, &ay, 1);
     for (size_t i = 0; i < p->count; i++)
         s_band(out, &p->lines[i], i, &ax, &ay);
     for (size_t i = 0; i < p->count; i++)
