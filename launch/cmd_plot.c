@@ -231,7 +231,8 @@ cmd_plot(int argc, char **argv)
         size_t runs = 0;
         for (size_t i = 0; i < set.count; i++)
             runs += set.lines[i].runs;
-        fprintf(stderr, "marina plot: %zu lines (%zu runs) -> %s%s%s\n", set.count, runs, out,
+        fprintf(stderr, "marina plot: %zu line%s (%zu runs) -> %s%s%s\n", set.count,
+                set.count == 1 ? "" : "s", runs, out,
                 with_png ? " and "
                 : found  ? ""
                          : " (no PNG: rsvg-convert is not on PATH)",

@@ -25,11 +25,14 @@ s_label(const qtable_t *t, size_t row, size_t keys)
     char buf[1024];
     size_t used = 0;
     buf[0] = '\0';
-    if (keys > 0) {
+    if (keys == 1 && qtable_cell(t, row, 1)) {
+        snprintf(buf, sizeof buf, "%s", qtable_cell(t, row, 1));
+    } else if (keys > 0) {
+        // Several keys (or a key without a value): "key=value, key=value".
         for (size_t k = 0; k < keys && used < sizeof buf; k++) {
             const char *v = qtable_cell(t, row, 1 + k);
-            used += (size_t) snprintf(buf + used, sizeof buf - used, "%s%s", k ? ", " : "",
-                                      v ? v : "-");
+            used += (size_t) snprintf(buf + used, sizeof buf - used, "%s%s=%s", k ? ", " : "",
+                                      t->names[1 + k], v ? v : "-");
         }
     } else {
         const char *name = qtable_cell(t, row, 1);

@@ -13,7 +13,8 @@
 #include "query.h"
 
 typedef struct {
-    char *label;      // the run's name (else "run ID (METHOD)"), or the group's values, ", "
+    char *label;      // the run's name (else "run ID (METHOD)"), or the group's value (one by
+                      // key), or "key=value, key=value" (several)
     size_t count;     // points
     double *x, *y;    // count values each: means over the runs of a group
     double *lo, *hi;  // y -/+ its standard error over the runs; NULL for a single run

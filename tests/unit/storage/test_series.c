@@ -94,12 +94,36 @@ test_one_line_per_run_without_by_keys(void **state)
     qtable_fini(&t);
 }
 
+static void
+test_several_by_keys_name_each_key(void **state)
+{
+    (void) state;
+    qtable_t t;
+    static const char *const names[] = {"run", "method", "k", "name", "method", "round", "x", "y"};
+    assert_int_equal(qtable_init(&t, 8, names), MR_OK);
+    const char *a[] = {"1", "marina", "10", "m1", "marina", "0", "0", "1"};
+    const char *b[] = {"2", "diana", NULL, "d1", "diana", "0", "0", "1"};
+    qcell_kind_t kinds[8] = {QCELL_INT,  QCELL_TEXT, QCELL_TEXT, QCELL_TEXT,
+                             QCELL_TEXT, QCELL_INT,  QCELL_REAL, QCELL_REAL};
+    assert_int_equal(qtable_push(&t, a, kinds), MR_OK);
+    assert_int_equal(qtable_push(&t, b, kinds), MR_OK);
+    series_set_t s;
+    mr_err_t err;
+    assert_int_equal(series_from_table(&t, 2, &s, &err), MR_OK);
+    assert_int_equal(s.count, 2);
+    assert_string_equal(s.lines[0].label, "method=marina, k=10");
+    assert_string_equal(s.lines[1].label, "method=diana, k=-");
+    series_fini(&s);
+    qtable_fini(&t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_average_at_common_rounds_with_the_standard_error),
         cmocka_unit_test(test_one_line_per_run_without_by_keys),
+        cmocka_unit_test(test_several_by_keys_name_each_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
