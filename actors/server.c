@@ -4,9 +4,11 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actor.h"
 #include "msg.h"
+#include "progress.h"
 #include "rng.h"
 
 #define PING_INTERVAL_MS   5
@@ -806,12 +808,12 @@ s_forward_honest(s_server_t *self, uint64_t k)
 }
 
 static const char *
-s_rounds(s_server_t *self)
+s_run_rounds(s_server_t *self, progress_t *pg)
 {
     const server_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
     size_t n = self->n;
-    double t0 = actor_now(), next_progress = t0 + cfg->progress_s, gns0 = 0;
+    double t0 = pg->t0, gns0 = 0;
     for (uint64_t k = 0; k <= cfg->rounds; k++) {
         method_round_t rd = {0};
         method->server_plan(self->ms, k, &self->rng, &rd);
@@ -947,11 +949,15 @@ s_rounds(s_server_t *self)
         out->stats = row;
         if (s_to_recorder(self) < 0)
             return "failed";
-        if (cfg->progress_s > 0 && actor_now() >= next_progress) {
-            zsys_info("round %llu/%llu  f=%.6e  |grad f|^2=%.6e  %.0f rounds/s",
-                      (unsigned long long) k, (unsigned long long) cfg->rounds, row.f,
-                      row.grad_norm_sq, (double) k / (actor_now() - t0));
-            next_progress = actor_now() + cfg->progress_s;
+        double now = actor_now();
+        if (progress_due(pg, row.bits_paper_up, now)) {
+            // Uplink bits per worker as `marina query compare` counts them (runs.n workers).
+            double workers = cfg->run.n ? (double) cfg->run.n : (double) n;
+            char line[256];
+            progress_format(line, sizeof line, k, cfg->rounds, now - t0, row.grad_norm_sq,
+                            pg->bits_up / workers);
+            if (!progress_print(pg, line, stderr))
+                zsys_info("%s", line);
         }
         if (k == 0)
             gns0 = row.grad_norm_sq;
@@ -967,6 +973,17 @@ s_rounds(s_server_t *self)
         }
     }
     return "completed";
+}
+
+//  The rounds, with the progress line (ended before anything else is printed).
+static const char *
+s_rounds(s_server_t *self)
+{
+    progress_t pg;
+    progress_init(&pg, self->cfg->progress_s, isatty(STDERR_FILENO), actor_now());
+    const char *status = s_run_rounds(self, &pg);
+    progress_end(&pg, stderr);
+    return status;
 }
 
 void

@@ -31,8 +31,8 @@ s_query_usage(FILE *out)
             "version, 5 unknown run, 1 other errors.\n");
 }
 
-static int
-s_exit_code(int rc)
+int
+cmd_exit_code(int rc)
 {
     switch (rc) {
         case MR_ECONFIG:
@@ -192,7 +192,7 @@ cmd_query(int argc, char **argv)
     qtable_fini(&t);
     query_close(&q);
     free(ids);
-    return status == MR_OK ? 0 : s_exit_code(status);
+    return status == MR_OK ? 0 : cmd_exit_code(status);
 }
 
 int
@@ -213,7 +213,7 @@ cmd_merge(int argc, char **argv)
         int rc = db_merge(argv[2], argv[i], &added, &err);
         if (rc != MR_OK) {
             fprintf(stderr, "marina merge: %s\n", err.text);
-            failed = s_exit_code(rc == MR_EIO && strstr(err.text, "no such file") ? MR_EIO : rc);
+            failed = cmd_exit_code(rc == MR_EIO && strstr(err.text, "no such file") ? MR_EIO : rc);
             continue;
         }
         fprintf(stderr, "marina merge: %s: %lld runs -> %s\n", argv[i], (long long) added, argv[2]);

@@ -63,6 +63,7 @@ typedef struct {
     int exit_code;   // once ended (-1: not run)
     char part[512];  // its own database while it runs
     char log[512];   // its output (jobs > 1)
+    char conf[512];  // its configuration file while it runs
 } s_point_t;
 
 static int
@@ -295,18 +296,19 @@ s_build(const char *path,
 static int
 s_start(const char *exe, const char *dir, size_t index, s_point_t *pt, int quiet)
 {
-    char ini_path[512];
-    snprintf(ini_path, sizeof ini_path, "%s/run-%zu.ini", dir, index);
+    snprintf(pt->conf, sizeof pt->conf, "%s/run-%zu.ini", dir, index);
     snprintf(pt->part, sizeof pt->part, "%s/run-%zu.db", dir, index);
     snprintf(pt->log, sizeof pt->log, "%s/run-%zu.log", dir, index);
-    FILE *f = fopen(ini_path, "w");
+    FILE *f = fopen(pt->conf, "w");
     if (!f)
         return -1;
     // The stored ini has "db = ..."; the last line wins, so the part file is appended.
     fprintf(f, "%s\ndb = %s\n", pt->ini, pt->part);
-    if (fclose(f) != 0)
+    if (fclose(f) != 0) {
+        unlink(pt->conf);
         return -1;
-    char *argv[] = {(char *) exe, "run", ini_path, NULL};
+    }
+    char *argv[] = {(char *) exe, "run", pt->conf, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (quiet) {
@@ -315,6 +317,10 @@ s_start(const char *exe, const char *dir, size_t index, s_point_t *pt, int quiet
     }
     int rc = posix_spawn(&pt->pid, exe, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        unlink(pt->conf);
+        unlink(pt->log);
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -323,6 +329,7 @@ static int
 s_finish(s_point_t *pt, int quiet)
 {
     int rc = 0;
+    unlink(pt->conf);  // the run has read it
     if (access(pt->part, F_OK) == 0) {
         mr_err_t err = {0};
         if (db_merge(pt->db, pt->part, NULL, &err) != MR_OK) {
@@ -437,9 +444,12 @@ s_run_all(s_point_t *points, size_t count, long jobs)
         return 1;
     }
     exe[len] = '\0';
-    char dir[] = "/tmp/marina-sweep-XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "marina sweep: cannot make a folder under /tmp: %s\n", strerror(errno));
+    // The runs' files go in a private folder under $TMPDIR (default /tmp), removed at the end.
+    const char *tmp = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
+    char dir[400];
+    if ((size_t) snprintf(dir, sizeof dir, "%s/marina-sweep-XXXXXX", tmp) >= sizeof dir ||
+        !mkdtemp(dir)) {
+        fprintf(stderr, "marina sweep: cannot make a folder under %s: %s\n", tmp, strerror(errno));
         return 1;
     }
     size_t todo = 0, skipped = 0, done = 0, failed = 0, next = 0, running = 0;
@@ -510,8 +520,8 @@ s_run_all(s_point_t *points, size_t count, long jobs)
                 done++;
             else
                 failed++;
-            fprintf(stderr, "marina sweep: %zu of %zu runs done%s: [%s] %s (exit %d)\n",
-                    done + skipped, count, failed ? ", some failed" : "", pt->name,
+            fprintf(stderr, "marina sweep: run %zu of %zu done (%zu failed): [%s] %s (exit %d)\n",
+                    done + failed + skipped, count, failed, pt->name,
                     pt->exit_code ? "FAILED" : "completed", pt->exit_code);
         }
     }

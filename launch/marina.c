@@ -76,6 +76,8 @@ s_usage(FILE *out)
         "                                            sections x grid points, resumable\n"
         "  marina query DB runs|show|rounds|compare|sql ... [--csv|--json]\n"
         "                                            tables from a result database\n"
+        "  marina plot DB [RUN ...] --y Y --x X [--by k1,k2] [--out F.svg]\n"
+        "                                            a figure (SVG; PNG with rsvg-convert)\n"
         "  marina merge DST.db SRC.db ...            copy runs from databases into one\n"
         "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target, best gamma\n"
         "  marina COMMAND --help                      help on one command\n"
@@ -1036,6 +1038,8 @@ main(int argc, char **argv)
         return cmd_query(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
+    if (strcmp(cmd, "plot") == 0)
+        return cmd_plot(argc, argv);
     if (strcmp(cmd, "report") == 0)
         return s_cmd_report(argc, argv);
     fprintf(stderr, "marina: unknown command '%s'\n\n", cmd);

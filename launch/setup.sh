@@ -8,7 +8,8 @@ build=${1:-build}
 shift || true
 
 packages=(build-essential cmake pkgconf libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev
-          libcmocka-dev libinih-dev sqlite3 python3-zmq python3-msgpack)
+          libcmocka-dev libinih-dev sqlite3 python3-zmq python3-msgpack
+          librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,8 @@
 
 #include "db.h"
 
+#define QUERY_MAX_BY 15  // by keys one compare or series may name
+
 struct query {
     sqlite3 *db;
     char *path;
@@ -419,6 +421,53 @@ s_by_expr(query_t *self, const char *key, size_t len, char *out, size_t size, mr
     return MR_OK;
 }
 
+//  The SQL expressions of the comma-separated by keys (at most QUERY_MAX_BY), each followed by
+//  ", ", into exprs; their names into names, their number into *keys.
+static int
+s_by_exprs(query_t *self,
+           const char *by,
+           char *exprs,
+           size_t size,
+           char names[][64],
+           size_t *keys,
+           mr_err_t *err)
+{
+    size_t used = 0;
+    exprs[0] = '\0';
+    *keys = 0;
+    for (const char *k = by; *k && *keys < QUERY_MAX_BY;) {
+        size_t len = strcspn(k, ",");
+        char expr[160];
+        int rc = s_by_expr(self, k, len, expr, sizeof expr, err);
+        if (rc != MR_OK)
+            return rc;
+        snprintf(names[*keys], 64, "%.*s", (int) len, k);
+        used += (size_t) snprintf(exprs + used, size - used, "%s, ", expr);
+        (*keys)++;
+        k += len;
+        if (*k == ',')
+            k++;
+    }
+    return MR_OK;
+}
+
+//  The SQL condition on runs (alias r) that selects the runs ids (if id_count > 0), else those
+//  matching where (if given), else every run.
+static void
+s_run_filter(const int64_t *ids, size_t id_count, const char *where, char *filter, size_t size)
+{
+    snprintf(filter, size, "1");
+    if (id_count > 0) {
+        size_t f = (size_t) snprintf(filter, size, "r.id IN (");
+        for (size_t i = 0; i < id_count && f < size - 32; i++)
+            f += (size_t) snprintf(filter + f, size - f, "%s%lld", i ? ", " : "",
+                                   (long long) ids[i]);
+        snprintf(filter + f, size - f, ")");
+    } else if (where && where[0]) {
+        snprintf(filter, size, "(%s)", where);
+    }
+}
+
 int
 query_compare(query_t *self, const query_compare_t *c, qtable_t *out, mr_err_t *err)
 {
@@ -435,37 +484,20 @@ query_compare(query_t *self, const query_compare_t *c, qtable_t *out, mr_err_t *
         if (rc != MR_OK)
             return rc;
     }
-    // The by keys as SQL expressions.
+    // The by keys as SQL expressions, then gamma.
     const char *by = c->by && c->by[0] ? c->by : "method,compressor";
     char exprs[2048] = "";
-    size_t keys = 0, used = 0;
-    char key_names[16][64];
-    for (const char *k = by; *k && keys < 15;) {
-        size_t len = strcspn(k, ",");
-        char expr[160];
-        int rc = s_by_expr(self, k, len, expr, sizeof expr, err);
-        if (rc != MR_OK)
-            return rc;
-        snprintf(key_names[keys], sizeof key_names[keys], "%.*s", (int) len, k);
-        used += (size_t) snprintf(exprs + used, sizeof exprs - used, "%s, ", expr);
-        keys++;
-        k += len;
-        if (*k == ',')
-            k++;
-    }
+    size_t keys = 0;
+    char key_names[QUERY_MAX_BY + 1][64];
+    int rc0 = s_by_exprs(self, by, exprs, sizeof exprs, key_names, &keys, err);
+    if (rc0 != MR_OK)
+        return rc0;
     snprintf(key_names[keys++], sizeof key_names[0], "gamma");
-    used += (size_t) snprintf(exprs + used, sizeof exprs - used, "cfg(r.config, 'gamma'), ");
+    size_t used = strlen(exprs);
+    snprintf(exprs + used, sizeof exprs - used, "cfg(r.config, 'gamma'), ");
     // The runs: filter by ids or the where condition.
-    char filter[4096] = "1";
-    if (c->id_count > 0) {
-        size_t f = (size_t) snprintf(filter, sizeof filter, "r.id IN (");
-        for (size_t i = 0; i < c->id_count && f < sizeof filter - 32; i++)
-            f += (size_t) snprintf(filter + f, sizeof filter - f, "%s%lld", i ? ", " : "",
-                                   (long long) c->ids[i]);
-        snprintf(filter + f, sizeof filter - f, ")");
-    } else if (c->where && c->where[0]) {
-        snprintf(filter, sizeof filter, "(%s)", c->where);
-    }
+    char filter[4096];
+    s_run_filter(c->ids, c->id_count, c->where, filter, sizeof filter);
     char sql[8192];
     snprintf(sql, sizeof sql,
              "WITH t AS (SELECT r.id AS id, CASE WHEN ?2 THEN ?1 * (SELECT %s FROM rounds"
@@ -612,4 +644,85 @@ query_compare(query_t *self, const query_compare_t *c, qtable_t *out, mr_err_t *
     free(groups);
     s_hits_free(hits, count, keys);
     return rc;
+}
+
+int
+query_series(query_t *self, const query_series_t *q, qtable_t *out, mr_err_t *err)
+{
+    static const char *const ys[] = {"f", "grad_norm_sq", "gap", "accuracy"};
+    const char *y = q->y ? q->y : "grad_norm_sq";
+    int known = 0;
+    for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++)
+        known |= strcmp(y, ys[i]) == 0;
+    if (!known)
+        return mr_err_set(err, MR_ECONFIG, "--y '%s': unknown (f, grad_norm_sq, gap or accuracy)",
+                          y);
+    if (!s_has_column(self, "rounds", y, strlen(y)))
+        return mr_err_set(err, MR_ECONFIG,
+                          "--y %s: %s has no column rounds.%s (docs/schema.md lists the columns)",
+                          y, self->path, y);
+    // x: the round, a running total per worker (from round 0, or from round 1 without round 0's
+    // dense gradients), or the wall time.
+    const char *x = q->x ? q->x : "round";
+    const char *total = strcmp(x, "bits") == 0     ? "bits_paper_up"
+                        : strcmp(x, "oracle") == 0 ? "oracle_calls"
+                                                   : NULL;
+    char xexpr[512];
+    if (total)
+        snprintf(xexpr, sizeof xexpr,
+                 "sum(CASE WHEN w.round = 0 AND ?1 = 0 THEN 0 ELSE w.%s END)"
+                 " OVER (PARTITION BY w.run_id ORDER BY w.round) * 1.0 / max(rr.n, 1)",
+                 total);
+    else if (strcmp(x, "round") == 0)
+        snprintf(xexpr, sizeof xexpr, "w.round");
+    else if (strcmp(x, "seconds") == 0)
+        snprintf(xexpr, sizeof xexpr, "w.wall_time_s");
+    else
+        return mr_err_set(err, MR_ECONFIG, "--x '%s': unknown (round, bits, oracle or seconds)", x);
+    for (size_t i = 0; i < q->id_count; i++) {
+        int rc = s_check_run(self, q->ids[i], err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    char exprs[2048] = "";
+    size_t keys = 0;
+    char key_names[QUERY_MAX_BY][64];
+    if (q->by && q->by[0]) {
+        int rc = s_by_exprs(self, q->by, exprs, sizeof exprs, key_names, &keys, err);
+        if (rc != MR_OK)
+            return rc;
+    }
+    char filter[4096];
+    s_run_filter(q->ids, q->id_count, q->where, filter, sizeof filter);
+    char sql[8192];
+    snprintf(sql, sizeof sql,
+             "WITH pts AS (SELECT w.run_id AS run_id, w.round AS round, %s AS x, w.\"%s\" AS y"
+             "   FROM rounds w JOIN runs rr ON rr.id = w.run_id"
+             "   WHERE w.run_id IN (SELECT r.id FROM runs r WHERE %s))"
+             " SELECT r.id AS run, %sr.name AS name, r.method AS method, pts.round AS round,"
+             " pts.x AS x, pts.y AS y FROM runs r JOIN pts ON pts.run_id = r.id"
+             " WHERE pts.y IS NOT NULL AND pts.x IS NOT NULL ORDER BY r.id, pts.round",
+             xexpr, y, filter, exprs);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return mr_err_set(err, MR_ECONFIG, "plot: %s", sqlite3_errmsg(self->db));
+    sqlite3_bind_int(st, 1, q->round0);
+    int rc = s_fill(self, st, out, err);
+    sqlite3_finalize(st);
+    if (rc == MR_EIO) {
+        if (err)
+            err->rc = MR_ECONFIG;  // e.g. a --where that fails while it runs
+        return MR_ECONFIG;
+    }
+    if (rc != MR_OK)
+        return rc;
+    // The by columns are named after their keys.
+    for (size_t k = 0; k < keys; k++) {
+        char *name = strdup(key_names[k]);
+        if (!name)
+            return mr_err_set(err, MR_ENOMEM, "out of memory");
+        free(out->names[1 + k]);
+        out->names[1 + k] = name;
+    }
+    return MR_OK;
 }

@@ -51,4 +51,22 @@ typedef struct {
 //  reached the target.
 int query_compare(query_t *self, const query_compare_t *c, qtable_t *out, mr_err_t *err);
 
+typedef struct {
+    const int64_t *ids;  // runs to draw, or NULL: every run matching where
+    size_t id_count;
+    const char *where;  // an SQL condition on runs (alias r), or NULL
+    const char *y;   // f | grad_norm_sq | gap | accuracy (a column of rounds; NULL: grad_norm_sq)
+    const char *x;   // round | bits | oracle | seconds (NULL: round)
+    const char *by;  // comma-separated runs columns or config keys, or NULL
+    int round0;      // bits, oracle: 1 counts round 0's (dense) upload, 0 starts at 0
+} query_series_t;
+
+//  The points of the runs' curves, one row per round where y was evaluated, in order of run id
+//  and round: run, the by keys' values (columns named after the keys), name, method, round, x,
+//  y. x is the round, the running total of uplink bits (paper convention, rounds.bits_paper_up)
+//  or of oracle calls up to and including the round, divided by runs.n (per worker, as
+//  query_compare counts), or wall_time_s. A y that is not a column of this file (accuracy:
+//  not recorded by schema 3) is MR_ECONFIG, naming it.
+int query_series(query_t *self, const query_series_t *q, qtable_t *out, mr_err_t *err);
+
 #endif

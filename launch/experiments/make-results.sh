@@ -143,6 +143,13 @@ ratio0=$(awk -v a="$d_bits0" -v b="$m_bits0" 'BEGIN { printf "%.1f", a / b }')
     fi
     bash "$here/results-sega-panels.sh" "$marina" "$root/results"
     echo
+    # The figure (docs/figures/), drawn by `marina plot`; its section says how.
+    if [ "$tables_only" = 1 ]; then
+        bash "$here/plot-fig1.sh" --plot-only "$marina" "$root/results"
+    else
+        bash "$here/plot-fig1.sh" "$marina" "$root/results"
+    fi
+    echo
     echo "## Full figures"
     echo
     echo "The MARINA paper's Figures 1/3 (MARINA vs DIANA), 4 (VR-MARINA vs VR-DIANA) and 5 (n = 20)"

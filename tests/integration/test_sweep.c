@@ -1,6 +1,7 @@
 //  test_sweep.c - `marina sweep` over a grid (3 seeds x 2 methods, 2 at a time) writes 6 runs
 //  into one database, is resumable (a completed run is not run again), refuses a bad list before
 //  anything runs; `marina query` reads the sweep back (compare as text, CSV and JSON; exit codes).
+#include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,15 +31,34 @@ test_sweep_grid_writes_every_point_once_and_resumes(void **state)
     pu_fixture_t *f = *state;
     char base[128];
     s_write_base(f, base, sizeof base);
+    // The sweep's private folder goes under $TMPDIR: here, one the test can look into.
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s/tmp", f->dir);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    setenv("TMPDIR", tmp, 1);
     // First half: marina over 3 seeds.
     char *half[] = {MARINA_BIN, "sweep", base, "seed=1..3", "method=marina", "jobs=2", NULL};
     assert_int_equal(pu_run(half, f->out, 120), 0);
     assert_int_equal((int) pu_query(f->db, "SELECT count(*) FROM runs"), 3);
+    char *progress = pu_slurp(f->out);
+    assert_non_null(strstr(progress, "run 1 of 3 done (0 failed)"));
+    assert_non_null(strstr(progress, "run 3 of 3 done (0 failed)"));
+    free(progress);
+    // Nothing is left behind: no run-N.ini, .db or .log, and not the folder.
+    DIR *d = opendir(tmp);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fail_msg("the sweep left %s/%s behind", tmp, e->d_name);
+    closedir(d);
+    unsetenv("TMPDIR");
     // The whole grid: the 3 completed runs are skipped, the 3 diana runs are added.
     char *full[] = {MARINA_BIN, "sweep", base, "seed=1..3", "method=marina,diana", "jobs=2", NULL};
     assert_int_equal(pu_run(full, f->out, 120), 0);
     char *out = pu_slurp(f->out);
     assert_non_null(strstr(out, "6 runs (3 already completed)"));
+    assert_non_null(strstr(out, "run 6 of 6 done (0 failed)"));
     free(out);
     assert_int_equal((int) pu_query(f->db, "SELECT count(*) FROM runs"), 6);
     assert_int_equal((int) pu_query(f->db, "SELECT count(*) FROM runs WHERE status = 'completed'"),

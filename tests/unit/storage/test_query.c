@@ -316,6 +316,45 @@ test_printed_forms_quote_and_type_cells(void **state)
     qtable_fini(&t);
 }
 
+static void
+test_series_gives_running_totals_per_worker(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err;
+    query_t *q = query_open(f->path, &err);
+    assert_non_null(q);
+    // Run 5 (diana, rounds 0..4): 200 bits and 6 oracle calls per round over n = 2 workers.
+    int64_t ids[] = {5};
+    query_series_t s = {ids, 1, NULL, "grad_norm_sq", "bits", "method", 1};
+    qtable_t t;
+    assert_int_equal(query_series(q, &s, &t, &err), MR_OK);
+    assert_int_equal(t.rows, 5);
+    assert_string_equal(t.names[1], "method");
+    for (size_t r = 0; r < t.rows; r++) {
+        assert_true(s_num(&t, r, "round") == (double) r);
+        assert_true(s_num(&t, r, "x") == 100.0 * (double) (r + 1));  // round 0 counted
+        assert_true(fabs(s_num(&t, r, "y") - pow(0.5, (double) r)) < 1e-12);
+    }
+    qtable_fini(&t);
+    s.x = "oracle";
+    s.round0 = 0;  // from 0: round 0's calls not counted
+    assert_int_equal(query_series(q, &s, &t, &err), MR_OK);
+    assert_true(s_num(&t, 0, "x") == 0 && s_num(&t, 4, "x") == 12);
+    qtable_fini(&t);
+    // Every run matching a condition; a column the file lacks; an unknown run.
+    query_series_t w = {NULL, 0, "r.method = 'marina'", "f", "round", NULL, 1};
+    assert_int_equal(query_series(q, &w, &t, &err), MR_OK);
+    assert_int_equal(t.rows, 4 * 13);
+    qtable_fini(&t);
+    w.y = "accuracy";
+    assert_int_equal(query_series(q, &w, &t, &err), MR_ECONFIG);
+    assert_non_null(strstr(err.text, "rounds.accuracy"));
+    int64_t none[] = {9};
+    query_series_t u = {none, 1, NULL, "f", "round", NULL, 1};
+    assert_int_equal(query_series(q, &u, &t, &err), MR_EINVAL);
+    query_close(&q);
+}
+
 int
 main(void)
 {
@@ -330,6 +369,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_open_names_a_missing_file_and_another_version, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_merge_copies_runs_with_new_ids_and_all_rows, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_series_gives_running_totals_per_worker, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_printed_forms_quote_and_type_cells),
     };
