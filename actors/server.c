@@ -813,7 +813,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
     const server_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
     size_t n = self->n;
-    double t0 = pg->t0, gns0 = 0;
+    double t0 = pg->t0, gns0 = 0, last_gns = NAN;
     for (uint64_t k = 0; k <= cfg->rounds; k++) {
         method_round_t rd = {0};
         method->server_plan(self->ms, k, &self->rng, &rd);
@@ -949,12 +949,14 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         out->stats = row;
         if (s_to_recorder(self) < 0)
             return "failed";
+        if (!isnan(row.grad_norm_sq))
+            last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
         double now = actor_now();
         if (progress_due(pg, row.bits_paper_up, now)) {
             // Uplink bits per worker as `marina query compare` counts them (runs.n workers).
             double workers = cfg->run.n ? (double) cfg->run.n : (double) n;
             char line[256];
-            progress_format(line, sizeof line, k, cfg->rounds, now - t0, row.grad_norm_sq,
+            progress_format(line, sizeof line, k, cfg->rounds, now - t0, last_gns,
                             pg->bits_up / workers);
             if (!progress_print(pg, line, stderr))
                 zsys_info("%s", line);
