@@ -1,4 +1,9 @@
 //  worker.c - see worker.h.
+//
+//  One actor (a "host": one thread, one SUB and one PUSH socket) answers for one or more workers
+//  ("seats"). Everything a worker sends names its seat's id, and the seats answer in id order,
+//  so the server sees exactly the messages separate workers would send: a run is the same bit for
+//  bit however its workers are hosted.
 #include "worker.h"
 
 #include <math.h>
@@ -12,41 +17,56 @@
 
 #define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
 
+typedef struct s_host s_host_t;
+
+//  One worker: its method state and its part of the protocol.
 typedef struct {
+    s_host_t *host;
     const worker_cfg_t *cfg;
-    zsock_t *pipe, *sub, *push;
-    msg_t in, out;  // decoded broadcast, message being sent
-    msg_buf_t buf;
+    msg_t out;  // message being sent
     method_worker_t *mw;
     rng_t rng;
-    uint64_t last_seq;    // last broadcast sequence number seen
     uint64_t next_round;  // the round we answer next
     int ready_sent;
-    char reason[512];
     attacker_t *attacker;  // cfg->attack: the attack's logic
     int waiting;           // the attacker waits for the honest updates of round wait_round
     uint64_t wait_round, wait_seq;
     msg_t junk;             // attack = junk: the abusive messages
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
-    vec_t g;                // g^{k-1} of the last ROUND taken (a patch applies to it)
-    int g_ok;               // g holds the server's g (0 before the first, or after a drift)
-    double round_at;        // when the last ROUND arrived
-    double longest_round;   // the longest time between two ROUNDs so far
-} s_worker_t;
+} s_seat_t;
+
+//  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
+struct s_host {
+    zsock_t *pipe, *sub, *push;
+    msg_t in;  // decoded broadcast
+    msg_buf_t buf;
+    uint64_t last_seq;     // last broadcast sequence number seen
+    vec_t g;               // g^{k-1} of the last ROUND taken (a patch applies to it)
+    int g_ok;              // g holds the server's g (0 before the first, or after a drift)
+    double round_at;       // when the last ROUND arrived
+    double longest_round;  // the longest time between two ROUNDs so far
+    s_seat_t *seats;
+    size_t nseats;
+    char reason[512];
+};
 
 static void
-s_worker_destroy(s_worker_t **self_p)
+s_host_destroy(s_host_t **self_p)
 {
-    s_worker_t *self = *self_p;
+    s_host_t *self = *self_p;
     if (!self)
         return;
-    if (self->mw)
-        self->cfg->method->worker_destroy(&self->mw);
-    attacker_destroy(&self->attacker);
-    msg_fini(&self->junk);
+    for (size_t i = 0; self->seats && i < self->nseats; i++) {
+        s_seat_t *s = &self->seats[i];
+        if (s->mw)
+            s->cfg->method->worker_destroy(&s->mw);
+        attacker_destroy(&s->attacker);
+        msg_fini(&s->junk);
+        msg_fini(&s->out);
+    }
+    free(self->seats);
     vec_fini(&self->g);
     msg_fini(&self->in);
-    msg_fini(&self->out);
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->push);
@@ -54,38 +74,63 @@ s_worker_destroy(s_worker_t **self_p)
     *self_p = NULL;
 }
 
-static s_worker_t *
-s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
+static int
+s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
 {
-    s_worker_t *self = calloc(1, sizeof *self);
+    s->host = host;
+    s->cfg = cfg;
+    size_t d = cfg->mp.dim;
+    rng_seed(&s->rng, cfg->seed, rng_stream_worker(cfg->id));
+    if (msg_init(&s->out, d) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "worker %u: out of memory for d=%zu", cfg->id, d);
+    vec_t x0;
+    if (vec_init(&x0, d) != MR_OK)
+        return mr_err_set(err, MR_ENOMEM, "worker %u: out of memory", cfg->id);
+    s->mw = cfg->method->worker_new(&cfg->mp, cfg->loss, cfg->id, &x0, err);
+    vec_fini(&x0);
+    if (!s->mw)
+        return MR_EINVAL;
+    if (cfg->attack) {
+        s->attacker =
+            attacker_new(cfg->method, &cfg->mp, cfg->attack, cfg->honest, cfg->id, cfg->seed, err);
+        if (!s->attacker)
+            return MR_EINVAL;
+        if (msg_init(&s->junk, d) != MR_OK)
+            return mr_err_set(err, MR_ENOMEM, "attacker %u: out of memory", cfg->id);
+    }
+    return MR_OK;
+}
+
+static s_host_t *
+s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *err)
+{
+    if (nseats == 0) {
+        mr_err_set(err, MR_EINVAL, "a worker host with no workers");
+        return NULL;
+    }
+    for (size_t i = 1; i < nseats; i++)
+        if (seats[i].attack || seats[i].id <= seats[i - 1].id || seats[0].attack) {
+            mr_err_set(err, MR_EINVAL,
+                       "a worker host serves honest workers in increasing id order only");
+            return NULL;
+        }
+    s_host_t *self = calloc(1, sizeof *self);
     if (!self) {
         mr_err_set(err, MR_ENOMEM, "out of memory");
         return NULL;
     }
-    self->cfg = cfg;
     self->pipe = pipe;
+    self->nseats = nseats;
+    const worker_cfg_t *cfg = &seats[0];
     size_t d = cfg->mp.dim;
-    rng_seed(&self->rng, cfg->seed, rng_stream_worker(cfg->id));
-    if (msg_init(&self->in, d) != MR_OK || msg_init(&self->out, d) != MR_OK ||
-        vec_init(&self->g, d) != MR_OK) {
+    self->seats = calloc(nseats, sizeof *self->seats);
+    if (!self->seats || msg_init(&self->in, d) != MR_OK || vec_init(&self->g, d) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "out of memory for d=%zu", d);
         goto fail;
     }
-    vec_t x0;
-    if (vec_init(&x0, d) != MR_OK) {
-        mr_err_set(err, MR_ENOMEM, "out of memory");
-        goto fail;
-    }
-    self->mw = cfg->method->worker_new(&cfg->mp, cfg->loss, cfg->id, &x0, err);
-    vec_fini(&x0);
-    if (!self->mw)
-        goto fail;
-    if (cfg->attack) {
-        self->attacker =
-            attacker_new(cfg->method, &cfg->mp, cfg->attack, cfg->honest, cfg->id, cfg->seed, err);
-        if (!self->attacker || msg_init(&self->junk, d) != MR_OK)
+    for (size_t i = 0; i < nseats; i++)
+        if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
             goto fail;
-    }
     self->sub = zsock_new(ZMQ_SUB);
     self->push = zsock_new(ZMQ_PUSH);
     if (!self->sub || !self->push) {
@@ -106,15 +151,16 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     }
     return self;
 fail:
-    s_worker_destroy(&self);
+    s_host_destroy(&self);
     return NULL;
 }
 
 static int
-s_send(s_worker_t *self)
+s_send(s_seat_t *self)
 {
-    if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0) {
-        snprintf(self->reason, sizeof self->reason, "worker %u: cannot send %s: %s", self->cfg->id,
+    s_host_t *h = self->host;
+    if (actor_send(zsock_resolve(h->push), &self->out, &h->buf, 0) < 0) {
+        snprintf(h->reason, sizeof h->reason, "worker %u: cannot send %s: %s", self->cfg->id,
                  msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
         return -1;
     }
@@ -122,13 +168,13 @@ s_send(s_worker_t *self)
 }
 
 static int
-s_say(s_worker_t *self, msg_type_t type)
+s_say(s_seat_t *self, msg_type_t type)
 {
     self->out.type = type;
     self->out.role = self->cfg->attack ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER;
     self->out.sender = self->cfg->id;
     self->out.pid = (uint32_t) getpid();
-    self->out.seq = self->last_seq;
+    self->out.seq = self->host->last_seq;
     self->out.cfg_text = (char *) (self->cfg->join_config ? self->cfg->join_config : "");
     self->out.cfg_digest = self->cfg->join_digest;
     self->out.shard_fp = self->cfg->shard_fp;
@@ -141,10 +187,10 @@ s_say(s_worker_t *self, msg_type_t type)
 //  no message, then by round a non-finite update, a dense one (too many entries for a compressed
 //  round), or one for a future round; after it, the same update again.
 static int
-s_send_junk_before(s_worker_t *self, uint64_t k)
+s_send_junk_before(s_seat_t *self, uint64_t k)
 {
     static const char garbage[] = "\xc1\xc1 not a marina message";
-    void *push = zsock_resolve(self->push);
+    void *push = zsock_resolve(self->host->push);
     if (zmq_send(push, garbage, sizeof garbage - 1, 0) < 0)
         return -1;
     msg_t *j = &self->junk;
@@ -157,17 +203,18 @@ s_send_junk_before(s_worker_t *self, uint64_t k)
     j->up.dim = j->up.nnz = self->cfg->mp.dim;
     for (size_t t = 0; t < self->cfg->mp.dim; t++)
         j->up.val[t] = k % 3 == 0 && t == 0 ? NAN : 1.0;
-    return actor_send(push, j, &self->buf, 0) < 0 ? -1 : 0;
+    return actor_send(push, j, &self->host->buf, 0) < 0 ? -1 : 0;
 }
 
 //  The attacker's answer to the round it began: craft the attack and send it (no METRICS).
 static int
-s_attack(s_worker_t *self)
+s_attack(s_seat_t *self)
 {
     mr_err_t err;
     msg_t *out = &self->out;
+    s_host_t *h = self->host;
     if (attacker_craft(self->attacker, &out->up, &err) != MR_OK) {
-        snprintf(self->reason, sizeof self->reason, "attacker %u: round %llu: %s", self->cfg->id,
+        snprintf(h->reason, sizeof h->reason, "attacker %u: round %llu: %s", self->cfg->id,
                  (unsigned long long) self->wait_round, err.text);
         return -1;
     }
@@ -185,22 +232,24 @@ s_attack(s_worker_t *self)
     return junk ? s_send(self) : 0;  // junk: the same update a second time
 }
 
-//  Answers round k: step the method, send the update, then the metrics at x^k.
+//  Answers round k (the host's broadcast): step the method with the host's g, send the update,
+//  then the metrics at x^k when the round asks for them.
 static int
-s_answer(s_worker_t *self)
+s_answer(s_seat_t *self)
 {
     const worker_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
-    const msg_t *in = &self->in;
+    s_host_t *h = self->host;
+    const msg_t *in = &h->in;
     static const uint32_t nobody[1] = {0};  // an empty list that is not NULL ("everybody")
-    method_round_t rd = {in->round, in->coin, in->has_g ? &self->g : NULL,
+    method_round_t rd = {in->round, in->coin, in->has_g ? &h->g : NULL,
                          in->all_part ? NULL : (in->part ? in->part : nobody),
                          in->all_part ? 0 : in->npart};
     method_report_t report = {0};
     msg_t *out = &self->out;
     int rc = method->worker_step(self->mw, &rd, &self->rng, &out->up, &report);
     if (rc != MR_OK) {
-        snprintf(self->reason, sizeof self->reason, "worker %u: round %llu: %s", cfg->id,
+        snprintf(h->reason, sizeof h->reason, "worker %u: round %llu: %s", cfg->id,
                  (unsigned long long) rd.round, mr_strerror(rc));
         return -1;
     }
@@ -237,25 +286,25 @@ s_answer(s_worker_t *self)
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
     if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
-        snprintf(self->reason, sizeof self->reason,
+        snprintf(h->reason, sizeof h->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
                  (unsigned long long) rd.round, out->f);
         return -1;
     }
-    self->next_round = rd.round + 1;
     return s_send(self);
 }
 
 //  Takes the g^{k-1} of ROUND m into self->g: dense, or a patch of the previous one. 0, or -1 if
 //  there is no previous g to patch or the result's digest is not the server's (logged).
 static int
-s_take_g(s_worker_t *self, const msg_t *m)
+s_take_g(s_host_t *self, const msg_t *m)
 {
+    uint32_t id = self->seats[0].cfg->id;
     if (m->g_patch) {
         if (!self->g_ok || msg_g_patch_apply(m, &self->g) != MR_OK) {
             zsys_warning("worker %u: round %llu: a patch of g and no g to apply it to: asking "
                          "for the round again",
-                         self->cfg->id, (unsigned long long) m->round);
+                         id, (unsigned long long) m->round);
             self->g_ok = 0;
             return -1;
         }
@@ -266,16 +315,54 @@ s_take_g(s_worker_t *self, const msg_t *m)
     if (!self->g_ok)
         zsys_warning("worker %u: round %llu: its copy of g differs from the server's (digest): "
                      "asking for the round again",
-                     self->cfg->id, (unsigned long long) m->round);
+                     id, (unsigned long long) m->round);
     return self->g_ok ? 0 : -1;
 }
 
-static const char *
-s_run(s_worker_t *self, int *term)
+//  A ROUND for the seats: each that has not answered it yet does, in id order. 0, or -1 (reason
+//  set).
+static int
+s_take_round(s_host_t *self, double now, double *last_resync)
 {
-    const worker_cfg_t *cfg = self->cfg;
-    if (s_say(self, MSG_HELLO) < 0)
-        return "failed";
+    const msg_t *m = &self->in;
+    self->last_seq = m->seq;
+    int due = 0;
+    for (size_t i = 0; i < self->nseats; i++) {
+        const s_seat_t *s = &self->seats[i];
+        if (m->round > s->next_round) {
+            snprintf(self->reason, sizeof self->reason,
+                     "worker %u: got round %llu but expected %llu", s->cfg->id,
+                     (unsigned long long) m->round, (unsigned long long) s->next_round);
+            return -1;
+        }
+        due += m->round == s->next_round;
+    }
+    if (!due)
+        return 0;  // a resent round every seat already answered
+    if (self->round_at > 0 && now - self->round_at > self->longest_round)
+        self->longest_round = now - self->round_at;
+    self->round_at = now;
+    if (m->has_g && s_take_g(self, m) < 0) {
+        //  No g to patch, or a copy that drifted: ask for the dense g (the server publishes the
+        //  round again) and answer that one.
+        s_say(&self->seats[0], MSG_RESYNC);
+        *last_resync = now;
+        return 0;
+    }
+    for (size_t i = 0; i < self->nseats; i++)
+        if (m->round == self->seats[i].next_round && s_answer(&self->seats[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static const char *
+s_run(s_host_t *self, int *term)
+{
+    s_seat_t *first = &self->seats[0];
+    double timeout_s = first->cfg->timeout_s;
+    for (size_t i = 0; i < self->nseats; i++)
+        if (s_say(&self->seats[i], MSG_HELLO) < 0)
+            return "failed";
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->sub)};
     double last_heard = actor_now(), last_resync = last_heard;
     while (true) {
@@ -288,17 +375,17 @@ s_run(s_worker_t *self, int *term)
         }
         double now = actor_now();
         if (!(ready & 2u)) {
-            if (now - last_heard > cfg->timeout_s) {
+            if (now - last_heard > timeout_s) {
                 snprintf(self->reason, sizeof self->reason,
-                         "worker %u: the server was silent for %.0f s", cfg->id, cfg->timeout_s);
+                         "worker %u: the server was silent for %.0f s", first->cfg->id, timeout_s);
                 return "failed";
             }
             //  Silence is evidence of a lost broadcast only once it is well past the rounds'
             //  own length (a long round is not a lost one).
             double resync_after = fmax(RESYNC_AFTER_S, 3.0 * self->longest_round);
-            if (self->ready_sent && now - last_heard > resync_after &&
+            if (first->ready_sent && now - last_heard > resync_after &&
                 now - last_resync > resync_after) {
-                s_say(self, MSG_RESYNC);
+                s_say(first, MSG_RESYNC);
                 last_resync = now;
             }
             continue;
@@ -315,74 +402,63 @@ s_run(s_worker_t *self, int *term)
                             : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
         zmq_msg_close(&frame);
         if (rc != MR_OK) {
-            zsys_warning("worker %u: rejected a broadcast (%d bytes): %s", cfg->id, size, err.text);
+            zsys_warning("worker %u: rejected a broadcast (%d bytes): %s", first->cfg->id, size,
+                         err.text);
             continue;
         }
         last_heard = now;
         msg_t *m = &self->in;
         if (m->type == MSG_PING) {
             self->last_seq = m->seq;
-            if (!self->ready_sent) {
-                if (s_say(self, MSG_READY) < 0)
-                    return "failed";
-                self->ready_sent = 1;
+            for (size_t i = 0; i < self->nseats; i++) {
+                s_seat_t *s = &self->seats[i];
+                if (!s->ready_sent) {
+                    if (s_say(s, MSG_READY) < 0)
+                        return "failed";
+                    s->ready_sent = 1;
+                }
             }
             // The PING after the forwarded honest updates of the round the attacker waits for.
-            if (self->waiting && m->seq == self->wait_seq && s_attack(self) < 0)
+            if (first->waiting && m->seq == first->wait_seq && s_attack(first) < 0)
                 return "failed";
         } else if (m->type == MSG_UPDATE) {
             // Honest updates forwarded to the attackers: only an attacker reads them.
-            if (self->waiting)
-                attacker_observe(self->attacker, m);
+            if (first->waiting)
+                attacker_observe(first->attacker, m);
         } else if (m->type == MSG_ROUND) {
-            self->last_seq = m->seq;
-            if (m->round < self->next_round)
-                continue;  // a resent round we already answered
-            if (m->round > self->next_round) {
-                snprintf(self->reason, sizeof self->reason,
-                         "worker %u: got round %llu but expected %llu", cfg->id,
-                         (unsigned long long) m->round, (unsigned long long) self->next_round);
-                return "failed";
-            }
-            if (self->round_at > 0 && now - self->round_at > self->longest_round)
-                self->longest_round = now - self->round_at;
-            self->round_at = now;
-            if (m->has_g && s_take_g(self, m) < 0) {
-                //  No g to patch, or a copy that drifted: ask for the dense g (the server
-                //  publishes the round again) and answer that one.
-                s_say(self, MSG_RESYNC);
-                last_resync = now;
-                continue;
-            }
-            if (s_answer(self) < 0)
+            if (s_take_round(self, now, &last_resync) < 0)
                 return "failed";
         } else if (m->type == MSG_REFUSE) {
-            if (m->role != MSG_ROLE_WORKER || m->sender != cfg->id || m->pid != (uint32_t) getpid())
-                continue;  // another process is refused
-            snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "refused");
-            return "failed";
+            for (size_t i = 0; i < self->nseats; i++) {
+                const worker_cfg_t *c = self->seats[i].cfg;
+                if (m->role == MSG_ROLE_WORKER && m->sender == c->id &&
+                    m->pid == (uint32_t) getpid()) {
+                    snprintf(self->reason, sizeof self->reason, "%s",
+                             m->reason ? m->reason : "refused");
+                    return "failed";
+                }
+            }
         } else if (m->type == MSG_STOP) {
             snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
             if (m->status && strcmp(m->status, "completed") == 0)
                 return "completed";
             return "stopped";  // the server ended the run early; not this worker's failure
         } else {
-            zsys_warning("worker %u: unexpected %s on the broadcast", cfg->id,
+            zsys_warning("worker %u: unexpected %s on the broadcast", first->cfg->id,
                          msg_type_name(m->type));
         }
     }
 }
 
-void
-worker_actor(zsock_t *pipe, void *args)
+static void
+s_host_run(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats)
 {
-    const worker_cfg_t *cfg = args;
     mr_err_t err;
     mr_err_clear(&err);
-    s_worker_t *self = s_worker_new(pipe, cfg, &err);
+    s_host_t *self = s_host_new(pipe, seats, nseats, &err);
     zsock_signal(pipe, 0);
     if (!self) {
-        zsys_error("worker %u: %s", cfg->id, err.text);
+        zsys_error("worker %u: %s", nseats ? seats[0].id : 0, err.text);
         actor_finish(pipe, "failed", err.text);
         return;
     }
@@ -393,5 +469,18 @@ worker_actor(zsock_t *pipe, void *args)
         zsys_error("%s", self->reason);
     if (!term)
         actor_finish(pipe, status, self->reason);
-    s_worker_destroy(&self);
+    s_host_destroy(&self);
+}
+
+void
+worker_actor(zsock_t *pipe, void *args)
+{
+    s_host_run(pipe, (const worker_cfg_t *) args, 1);
+}
+
+void
+worker_host_actor(zsock_t *pipe, void *args)
+{
+    const worker_host_cfg_t *hc = args;
+    s_host_run(pipe, hc->seats, hc->nseats);
 }

@@ -2,7 +2,7 @@
 //  method over its own data shard, and PUSHes its update and its metrics to the server.
 //
 //  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
-//  process can host many workers as threads. Sends HELLO on start, READY on the first PING,
+//  process can host many workers as threads, or many workers in one thread (worker_host_actor). Sends HELLO on start, READY on the first PING,
 //  UPDATE + METRICS for each ROUND (a repeated ROUND, resent after a RESYNC, is ignored), RESYNC
 //  after 2 s of silence. With cfg.attack it hosts a Byzantine attacker instead (attacker.h):
 //  UPDATEs only, crafted after the round's forwarded honest updates when the attack needs them;
@@ -38,5 +38,18 @@ typedef struct {
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.
 void worker_actor(zsock_t *pipe, void *args);
+
+//  Several honest workers in one actor (one thread, one SUB and one PUSH socket): for runs of
+//  thousands of workers in one process. Each seat says HELLO and READY, answers every ROUND and
+//  sends its METRICS under its own id, in increasing id order, so the server sees what separate
+//  workers would send and the rows are the same bit for bit. A RESYNC goes out once, under the
+//  first seat's id. Ends as worker_actor does (one DONE for the host).
+typedef struct {
+    const worker_cfg_t *seats;  // nseats >= 1 honest workers (attack NULL), ids increasing
+    size_t nseats;
+} worker_host_cfg_t;
+
+//  The zactor function; args is a const worker_host_cfg_t * that outlives the actor.
+void worker_host_actor(zsock_t *pipe, void *args);
 
 #endif

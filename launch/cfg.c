@@ -55,6 +55,9 @@ static const cfg_key_t s_keys[] = {
     {"db", CFG_STR, "marina.db", 0, 0, "the SQLite result database"},
     {"name", CFG_STR, "", 0, 0, "a label stored with the run"},
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
+    {"threads", CFG_INT, "0", 0, 1e6,
+     "inproc: threads hosting the honest workers (0: one each up to 64 workers, else one per "
+     "core)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
     {"metrics_every", CFG_STR, "auto", 0, 0,
@@ -103,8 +106,9 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",     "name",    "transport", "timeout_s", "progress_s", "downlink", "metrics_every",
-    "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
+    "db",         "name",     "transport",     "threads", "timeout_s",
+    "progress_s", "downlink", "metrics_every", "rounds",  "stop_at",
+    "stop_gap",   "fstar",    "dataset",
 };
 
 const cfg_key_t *

@@ -29,8 +29,9 @@
 #include "spawner.h"
 #include "worker.h"
 
-#define GRACE_S       10.0  // how long stopping children may take before SIGKILL
-#define HOST_GRACE_MS 3000  // after an interrupt, how long an actor may take to report DONE
+#define GRACE_S          10.0  // how long stopping children may take before SIGKILL
+#define THREADS_ONE_EACH 64    // inproc, threads = auto: up to this many workers get a thread each
+#define HOST_GRACE_MS    3000  // after an interrupt, how long an actor may take to report DONE
 
 //  Options of the subcommands; key=value arguments go to the configuration.
 typedef struct {
@@ -746,7 +747,21 @@ s_run_processes(const cfg_t *cfg,
     return failed ? 1 : 0;
 }
 
-//  Runs the experiment as threads of this process over inproc:// (one zactor per actor).
+//  How many threads host the G honest workers of an inproc run: 'threads', or (0, auto) one per
+//  worker up to THREADS_ONE_EACH workers and one per online core beyond (never more than G).
+static size_t
+s_worker_threads(const cfg_t *cfg, size_t honest)
+{
+    size_t want = (size_t) cfg_int(cfg, "threads");
+    if (want == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        want = honest <= THREADS_ONE_EACH ? honest : (size_t) (cores > 0 ? cores : 1);
+    }
+    return want < honest ? want : honest;
+}
+
+//  Runs the experiment as threads of this process over inproc:// (one zactor per actor, the
+//  honest workers grouped by s_worker_threads()).
 static int
 s_run_threads(const cfg_t *cfg, const experiment_t *e)
 {
@@ -767,10 +782,15 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     server_cfg_t sc;
     s_server_cfg(cfg, e, inproc, &sc);
     recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
+    //  The honest workers share `hosts` threads (worker_host_actor), each attacker has its own.
+    size_t honest = e->honest, hosts = s_worker_threads(cfg, honest);
+    size_t nactors = hosts + (n - honest);
     worker_cfg_t *wc = calloc(n, sizeof *wc);
-    zactor_t **actors = calloc(n + 2, sizeof *actors);
-    if (!wc || !actors) {
+    worker_host_cfg_t *hc = calloc(hosts ? hosts : 1, sizeof *hc);
+    zactor_t **actors = calloc(nactors + 2, sizeof *actors);
+    if (!wc || !hc || !actors) {
         free(wc);
+        free(hc);
         free(actors);
         return 1;
     }
@@ -782,12 +802,18 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     zsock_flush(actors[0]);
     if (!failed) {
         actors[1] = zactor_new(recorder_actor, &rcfg);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
             wc[i] = s_worker_cfg(cfg, e, i, sc.ep_bcast, sc.ep_up);
-            actors[2 + i] = zactor_new(worker_actor, &wc[i]);
+        //  Host h serves the honest ids [h G / hosts, (h + 1) G / hosts).
+        for (size_t h = 0; h < hosts; h++) {
+            size_t lo = h * honest / hosts, hi = (h + 1) * honest / hosts;
+            hc[h] = (worker_host_cfg_t){&wc[lo], hi - lo};
+            actors[2 + h] = zactor_new(worker_host_actor, &hc[h]);
         }
+        for (size_t i = honest; i < n; i++)
+            actors[2 + hosts + (i - honest)] = zactor_new(worker_actor, &wc[i]);
         // Each actor says READY (or DONE failed) first; then wait for the server's DONE.
-        for (size_t i = 1; i < n + 2; i++) {
+        for (size_t i = 1; i < nactors + 2; i++) {
             char *what = zstr_recv(actors[i]);
             if (what && strcmp(what, "DONE") == 0)
                 failed = 1;
@@ -817,9 +843,10 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     }
     if (zsys_interrupted)
         failed = 1;
-    for (size_t i = n + 2; i-- > 0;)
+    for (size_t i = nactors + 2; i-- > 0;)
         zactor_destroy(&actors[i]);
     free(actors);
+    free(hc);
     free(wc);
     return failed;
 }
@@ -868,7 +895,8 @@ s_run_one(cfg_t *cfg)
     snprintf(what, sizeof what, "n = %zu workers over %s (the server)", e.mp.n, transport);
     size_t max_sockets = 0;
     if ((strcmp(transport, "inproc") == 0
-             ? limits_prepare_inproc(e.mp.n, &max_sockets, &err)
+             ? limits_prepare_inproc(s_worker_threads(cfg, e.honest) + (e.mp.n - e.honest),
+                                     &max_sockets, &err)
              : limits_ensure_fds(limits_fds_server(e.mp.n), what, &err)) != MR_OK) {
         fprintf(stderr, "marina: %s\n", err.text);
         experiment_fini(&e);

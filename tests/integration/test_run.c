@@ -141,12 +141,16 @@ test_threads_ipc_and_tcp_give_the_same_rows(void **state)
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=tcp", NULL), 0);
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=ipc", NULL), 0);
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", NULL), 0);
-    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 3, 0);
-    // The actors are the same code whatever carries the frames: the math and the bits agree.
+    //  Five workers in two threads (worker_host_actor), and in one.
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", "threads=2", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", "threads=1", NULL), 0);
+    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 5, 0);
+    // The actors are the same code whatever carries the frames and however the workers share
+    // threads: the math and the bits agree.
     const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, nnz_up, "
                        "oracle_calls";
     char sql[512];
-    for (int run = 2; run <= 3; run++) {
+    for (int run = 2; run <= 5; run++) {
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 1 EXCEPT "
                  "SELECT %s FROM rounds WHERE run_id = %d)",
@@ -154,6 +158,21 @@ test_threads_ipc_and_tcp_give_the_same_rows(void **state)
         assert_near(s_q(f, sql), 0, 0);
     }
     assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 3"), 201, 0);
+}
+
+//  n = 10,000 workers in one process: they share a thread per core (worker_host_actor), so the
+//  run needs a few dozen sockets, not 40,000; every worker's row is recorded.
+static void
+test_ten_thousand_workers_run_in_one_process(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(
+        s_marina_run(f, 240, "rounds=3", "transport=inproc", "n=10000", "synth_rows=20000", NULL),
+        0);
+    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed' AND n = 10000"), 1, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds"), 4, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE sent = 1"), 40000, 0);
+    assert_near(s_q(f, "SELECT count(DISTINCT worker) FROM round_workers"), 10000, 0);
 }
 
 static void
@@ -527,6 +546,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_metrics_every_and_the_downlink_leave_the_iterates_alone, pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_threads_ipc_and_tcp_give_the_same_rows, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_ten_thousand_workers_run_in_one_process, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_identity_marina_matches_gradient_descent, pu_setup,
                                         pu_teardown),
