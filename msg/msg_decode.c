@@ -403,16 +403,15 @@ s_take_str(msg_t *m, size_t slot, const msg_val_t *v)
     return s;
 }
 
+//  what names the update in errors ("update from worker 3, round 5"; s_decode_object() formats it
+//  only when a first pass with a short name failed: the hot path prints nothing).
 static int
-s_decode_update(msg_t *m, const msg_val_t *v, size_t dim, mr_err_t *err)
+s_decode_update(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_err_t *err)
 {
     cvec_t *up = &m->up;
     m->round = v[0].u;
     m->sender = (uint32_t) v[1].u;
     m->oracle_calls = v[6].u;
-    char what[80];
-    snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64, m->sender,
-             m->round);
     if (v[3].u != dim)
         return mr_err_set(err, MR_EDIM, "%s: got dim %" PRIu64 ", expected %zu", what, v[3].u, dim);
     if (v[5].o)
@@ -638,12 +637,15 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
 
     msg_val_t v[S_MAX_FIELDS];
     assert(schema->nfields <= S_MAX_FIELDS);
-    char label[96];
-    s_label(schema, a, label, sizeof label);
+    //  Errors name the message with its sender and round; the label is formatted only when a
+    //  field fails (the check is repeated with it), so a valid message costs no printf.
     for (size_t i = 0; i < schema->nfields; i++) {
-        int rc = msg_field(label, &schema->fields[i], &a->ptr[2 + i], &v[i], err);
-        if (rc != MR_OK)
-            return rc;
+        int rc = msg_field(schema->name, &schema->fields[i], &a->ptr[2 + i], &v[i], NULL);
+        if (rc != MR_OK) {
+            char label[96];
+            s_label(schema, a, label, sizeof label);
+            return msg_field(label, &schema->fields[i], &a->ptr[2 + i], &v[i], err);
+        }
     }
 
     size_t dim = m->g.dim;  // the run's d, from msg_init()
@@ -685,7 +687,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->metrics = (int) v[8].u;
             m->gp_nnz = 0;
             char what[48];
-            snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
+            snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);  // once a round
             if (v[3].p) {
                 if (m->g_patch || v[6].p)
                     return mr_err_set(err, MR_EMALFORMED, "%s travels both dense and as a patch",
@@ -703,18 +705,30 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
         case MSG_UPDATE:
             if (m->up.cap < dim || !m->up.val || !m->up.idx || !m->up.lev || !m->up.norm)
                 return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
-            rc = s_decode_update(m, v, dim, err);
+            rc = s_decode_update(m, v, dim, "update", NULL);
+            if (rc != MR_OK) {
+                char what[80];
+                snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64,
+                         (uint32_t) v[1].u, v[0].u);
+                rc = s_decode_update(m, v, dim, what, err);
+            }
             break;
         case MSG_METRICS: {
             m->round = v[0].u;
             m->sender = (uint32_t) v[1].u;
             m->f = v[2].f;
-            char what[80];
-            snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
-                     m->sender, m->round);
-            rc = s_check_dense(&v[3], dim, what, err);
+            rc = s_check_dense(&v[3], dim, "metrics", NULL);
             if (rc == MR_OK)
-                rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+                rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, "metrics", NULL);
+            if (rc != MR_OK) {
+                char what[80];
+                snprintf(what, sizeof what,
+                         "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad", m->sender,
+                         m->round);
+                rc = s_check_dense(&v[3], dim, what, err);
+                if (rc == MR_OK)
+                    rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+            }
             break;
         }
         case MSG_RESYNC:
