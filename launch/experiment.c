@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +81,20 @@ experiment_fini(experiment_t *e)
     free(e->problem);
     free(e->dataset_path);
     memset(e, 0, sizeof *e);
+}
+
+void
+experiment_keep_shard(experiment_t *e, size_t keep)
+{
+    for (size_t i = 0; e->shards && i < e->mp.n; i++)
+        if (i != keep) {
+            csr_fini(&e->shards[i]);
+            memset(&e->losses[i], 0, sizeof e->losses[i]);
+        }
+    csr_fini(&e->data);
+#ifdef __GLIBC__
+    malloc_trim(0);  // the freed rows go back to the system, not only to malloc's free lists
+#endif
 }
 
 //  The method's name list, for an error message.

@@ -55,6 +55,11 @@ typedef struct {
 int experiment_init(experiment_t *e, const cfg_t *c, mr_err_t *err);
 void experiment_fini(experiment_t *e);
 
+//  For an actor process that needs one shard: frees the data set and every shard and loss but
+//  worker keep's (keep >= n: all of them, for the server), and gives the memory back to the
+//  system. Everything else (parameters, fingerprints, the resolved text) stays.
+void experiment_keep_shard(experiment_t *e, size_t keep);
+
 //  Fills run with the experiment's identity (strings borrowed from c and e).
 void experiment_run_info(const experiment_t *e, const cfg_t *c, run_info_t *run);
 

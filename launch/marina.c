@@ -404,6 +404,7 @@ s_cmd_server(int argc, char **argv)
         cfg_fini(&cfg);
         return 2;
     }
+    experiment_keep_shard(&e, SIZE_MAX);  // the server needs no data once f* is known
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
@@ -441,6 +442,7 @@ s_cmd_seat(int argc, char **argv, int attacker)
     char ident[48];
     snprintf(ident, sizeof ident, "marina-%s-%zu", cmd, id);
     s_logging(ident, o.verbose);
+    experiment_keep_shard(&e, id);  // this process holds its own shard only
     worker_cfg_t wc = s_worker_cfg(&cfg, &e, id, o.connect[0], o.connect[1]);
     rc = s_host(worker_actor, &wc, &o, ident);
     experiment_fini(&e);
