@@ -254,14 +254,6 @@ static void
 test_scancel_fails_the_run(void **state)
 {
     (void) state;
-    //  Known failure on main after the merge of session 2: the cancelled run leaves no runs row
-    //  (line "error" below is NULL). Skipped, loudly, until it is fixed: MARINA_TEST_SCANCEL=1
-    //  runs it.
-    if (!getenv("MARINA_TEST_SCANCEL")) {
-        print_message("SKIPPED: test_scancel_fails_the_run is a known failure (no runs row after "
-                      "scancel); set MARINA_TEST_SCANCEL=1 to run it\n");
-        skip();
-    }
     char dir[160], db[160], out[160];
     pid_t marina = s_start_long_run("cancelled", dir, sizeof dir, db, sizeof db, out);
     assert_int_equal(system("scancel --user=root"), 0);
