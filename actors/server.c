@@ -56,6 +56,7 @@ typedef struct {
     vec_t *grads;             // per worker: grad f_i(x^k)
     vec_t gmean;              // mean of grads
     uint64_t rejected;        // messages dropped as malformed or unexpected
+    uint64_t discarded;       // ... of them harmless: late, or copies of what arrived (resends)
     int term;                 // the host sent $TERM (it waits for us to return)
     int burst;                // messages taken since the last poll
     int abort;                // a STOP arrived on the PULL socket
@@ -322,6 +323,29 @@ s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, in
             self->fatal = 1;
         }
     }
+}
+
+//  A message that is harmless but not used: a late one (for a closed round) or an exact copy of
+//  an accepted update (a worker's resend after a RESYNC, or a doubled frame). Recorded as a
+//  rejection with its reason, never counted towards max_invalid.
+static void
+s_discard(s_server_t *self, uint32_t i, const char *reason)
+{
+    self->rejected++;
+    self->round_rejected++;
+    self->discarded++;
+    s_log_rejection(self, i, reason);
+}
+
+//  1 if a and b are the same update, value for value (bits) and index for index.
+static int
+s_same_update(const cvec_t *a, const cvec_t *b)
+{
+    if (a->kind != b->kind || a->dim != b->dim || a->nnz != b->nnz)
+        return 0;
+    if (memcmp(a->val, b->val, a->nnz * sizeof *a->val) != 0)
+        return 0;
+    return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
 //  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
@@ -726,12 +750,23 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
                  msg_type_name(m->type), i, (unsigned long long) m->round,
                  m->round < k ? "stale: the server is in" : "a future round: the server is in",
                  (unsigned long long) k);
-        if (m->type == MSG_UPDATE) {
+        if (m->round < k) {
+            s_discard(self, i, why);  // late (a resend, a delayed frame): harmless
+        } else if (m->type == MSG_UPDATE) {
             s_reject_update(self, i, k, why, 0);
         } else {
             self->rejected++;
             s_warn(self, "%s", why);
         }
+        return TOOK_NOTHING;
+    }
+    if (m->type == MSG_UPDATE && self->closed[i] && self->up_ptrs[i] == &self->ups[i] &&
+        s_same_update(&m->up, &self->ups[i])) {
+        snprintf(why, sizeof why,
+                 "a second update from worker %u in round %llu, the same as the first (a resend): "
+                 "discarded",
+                 i, (unsigned long long) k);
+        s_discard(self, i, why);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_UPDATE) {
@@ -756,6 +791,12 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
                                            self->ups[i].nnz, m->oracle_calls, 1};
         return TOOK_UPDATE;
+    }
+    if (i < self->honest && self->got_metrics[i] && self->metrics_wanted) {
+        snprintf(why, sizeof why, "second metrics from worker %u in round %llu: discarded", i,
+                 (unsigned long long) k);
+        s_discard(self, i, why);
+        return TOOK_NOTHING;
     }
     if (i >= self->honest || self->got_metrics[i] || !self->metrics_wanted) {
         self->rejected++;
@@ -1008,8 +1049,9 @@ server_actor(zsock_t *pipe, void *args)
         status = s_rounds(self);
     s_warn_flush(self, "by the end", 1);
     if (self->rejected)
-        zsys_warning("server: %llu messages rejected during the run",
-                     (unsigned long long) self->rejected);
+        zsys_warning("server: %llu messages rejected during the run (%llu of them late or resent "
+                     "copies, discarded)",
+                     (unsigned long long) self->rejected, (unsigned long long) self->discarded);
     // Tell everybody the run is over; the recorder writes the final status.
     self->out.type = MSG_STOP;
     self->out.status = (char *) status;

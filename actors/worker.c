@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actor.h"
@@ -33,6 +34,10 @@ typedef struct {
     uint64_t wait_round, wait_seq;
     msg_t junk;             // attack = junk: the abusive messages
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
+    msg_buf_t kept[2];      // the frames of its last answer: UPDATE, METRICS (for a resend)
+    int nkept;              // how many of them that answer had
+    uint64_t kept_round;    // the round it answered
+    rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
 } s_seat_t;
 
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
@@ -44,7 +49,7 @@ struct s_host {
     vec_t g;               // g^{k-1} of the last ROUND taken (a patch applies to it)
     int g_ok;              // g holds the server's g (0 before the first, or after a drift)
     double round_at;       // when the last ROUND arrived
-    double longest_round;  // the longest time between two ROUNDs so far
+    double longest_round;  // the longest time between two ROUNDs so far, repairs left out
     s_seat_t *seats;
     size_t nseats;
     char reason[512];
@@ -63,6 +68,8 @@ s_host_destroy(s_host_t **self_p)
         attacker_destroy(&s->attacker);
         msg_fini(&s->junk);
         msg_fini(&s->out);
+        msg_buf_fini(&s->kept[0]);
+        msg_buf_fini(&s->kept[1]);
     }
     free(self->seats);
     vec_fini(&self->g);
@@ -81,6 +88,12 @@ s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
     s->cfg = cfg;
     size_t d = cfg->mp.dim;
     rng_seed(&s->rng, cfg->seed, rng_stream_worker(cfg->id));
+    rng_seed(&s->fault_rng, cfg->seed, RNG_STREAM_FAULT(cfg->id));
+    if (cfg->fault)
+        zsys_notice("worker %u: injected faults on its sends: loss %g, duplicates %g, delay %g s "
+                    "+ up to %g s",
+                    cfg->id, cfg->fault->loss, cfg->fault->dup, cfg->fault->delay_s,
+                    cfg->fault->jitter_s);
     if (msg_init(&s->out, d) != MR_OK)
         return mr_err_set(err, MR_ENOMEM, "worker %u: out of memory for d=%zu", cfg->id, d);
     vec_t x0;
@@ -165,6 +178,48 @@ s_send(s_seat_t *self)
         return -1;
     }
     return 0;
+}
+
+//  Sends one kept frame of an answer through the injected faults (cfg->fault): delayed, lost or
+//  doubled as drawn. -1 if the socket failed (reason set).
+static int
+s_emit(s_seat_t *self, const msg_buf_t *frame)
+{
+    const worker_fault_t *fault = self->cfg->fault;
+    void *push = zsock_resolve(self->host->push);
+    int copies = 1;
+    if (fault) {
+        double wait = fault->delay_s + fault->jitter_s * rng_uniform(&self->fault_rng);
+        if (wait > 0)
+            nanosleep(&(struct timespec){(time_t) wait, (long) (fmod(wait, 1.0) * 1e9)}, NULL);
+        double u = rng_uniform(&self->fault_rng), v = rng_uniform(&self->fault_rng);
+        copies = u < fault->loss ? 0 : v < fault->dup ? 2 : 1;
+    }
+    for (int c = 0; c < copies; c++)
+        if (zmq_send(push, frame->data, frame->size, 0) < 0) {
+            snprintf(self->host->reason, sizeof self->host->reason, "worker %u: cannot send: %s",
+                     self->cfg->id, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    return 0;
+}
+
+//  Encodes self->out (an UPDATE or METRICS of round k) into the next kept frame and emits it.
+static int
+s_send_kept(s_seat_t *self, uint64_t k)
+{
+    if (self->kept_round != k || self->nkept >= 2) {
+        self->kept_round = k;
+        self->nkept = 0;
+    }
+    msg_buf_t *frame = &self->kept[self->nkept];
+    if (msg_encode(&self->out, frame) != MR_OK) {
+        snprintf(self->host->reason, sizeof self->host->reason, "worker %u: cannot encode %s",
+                 self->cfg->id, msg_type_name(self->out.type));
+        return -1;
+    }
+    self->nkept++;
+    return s_emit(self, frame);
 }
 
 static int
@@ -268,7 +323,9 @@ s_answer(s_seat_t *self)
     out->round = rd.round;
     out->sender = cfg->id;
     out->oracle_calls = report.oracle_calls;
-    if (report.send && s_send(self) < 0)
+    self->kept_round = rd.round;
+    self->nkept = 0;
+    if (report.send && s_send_kept(self, rd.round) < 0)
         return -1;
     self->next_round = rd.round + 1;
     if (!in->metrics)
@@ -291,7 +348,8 @@ s_answer(s_seat_t *self)
                  (unsigned long long) rd.round, out->f);
         return -1;
     }
-    return s_send(self);
+    out->round = rd.round;
+    return s_send_kept(self, rd.round);
 }
 
 //  Takes the g^{k-1} of ROUND m into self->g: dense, or a patch of the previous one. 0, or -1 if
@@ -328,7 +386,13 @@ s_take_round(s_host_t *self, double now, double *last_resync)
     self->last_seq = m->seq;
     int due = 0;
     for (size_t i = 0; i < self->nseats; i++) {
-        const s_seat_t *s = &self->seats[i];
+        s_seat_t *s = &self->seats[i];
+        //  The round it answered last, published again: its answer may be lost; send it again
+        //  (the server drops a copy it has).
+        if (!s->attacker && m->round + 1 == s->next_round && s->kept_round == m->round)
+            for (int f = 0; f < s->nkept; f++)
+                if (s_emit(s, &s->kept[f]) < 0)
+                    return -1;
         if (m->round > s->next_round) {
             snprintf(self->reason, sizeof self->reason,
                      "worker %u: got round %llu but expected %llu", s->cfg->id,
@@ -339,7 +403,10 @@ s_take_round(s_host_t *self, double now, double *last_resync)
     }
     if (!due)
         return 0;  // a resent round every seat already answered
-    if (self->round_at > 0 && now - self->round_at > self->longest_round)
+    //  A round's own length: not one that needed a RESYNC (its wait is the repair's, and would
+    //  push the next RESYNC ever later).
+    if (self->round_at > 0 && *last_resync < self->round_at &&
+        now - self->round_at > self->longest_round)
         self->longest_round = now - self->round_at;
     self->round_at = now;
     if (m->has_g && s_take_g(self, m) < 0) {
@@ -382,7 +449,8 @@ s_run(s_host_t *self, int *term)
             }
             //  Silence is evidence of a lost broadcast only once it is well past the rounds'
             //  own length (a long round is not a lost one).
-            double resync_after = fmax(RESYNC_AFTER_S, 3.0 * self->longest_round);
+            double resync_after =
+                fmax(RESYNC_AFTER_S, fmin(3.0 * self->longest_round, timeout_s / 4.0));
             if (first->ready_sent && now - last_heard > resync_after &&
                 now - last_resync > resync_after) {
                 s_say(first, MSG_RESYNC);

@@ -2,13 +2,15 @@
 //  method over its own data shard, and PUSHes its update and its metrics to the server.
 //
 //  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
-//  process can host many workers as threads, or many workers in one thread (worker_host_actor). Sends HELLO on start, READY on the first PING,
-//  UPDATE + METRICS for each ROUND (a repeated ROUND, resent after a RESYNC, is ignored), RESYNC
-//  after 2 s of silence. With cfg.attack it hosts a Byzantine attacker instead (attacker.h):
-//  UPDATEs only, crafted after the round's forwarded honest updates when the attack needs them;
-//  honest workers ignore those. Ends on STOP (DONE "completed", or "stopped" when the server ended
-//  the run early), on a REFUSE naming this process (DONE "failed": its configuration or data
-//  differs from the server's), on $TERM, or when the server is silent past timeout_s.
+//  process can host many workers as threads, or many workers in one thread (worker_host_actor).
+//  Sends HELLO on start, READY on the first PING, UPDATE + METRICS for each ROUND. A repeated
+//  ROUND (resent after a RESYNC) of the round it last answered makes it send that answer again,
+//  byte for byte: it may have been lost, and the server discards a copy it already has. RESYNC
+//  after max(2 s, 3 rounds) of silence. With cfg.attack it hosts a Byzantine attacker instead
+//  (attacker.h): UPDATEs only, crafted after the round's forwarded honest updates when the attack
+//  needs them; honest workers ignore those. Ends on STOP (DONE "completed", or "stopped" when the
+//  server ended the run early), on a REFUSE naming this process (DONE "failed": its configuration
+//  or data differs from the server's), on $TERM, or when the server is silent past timeout_s.
 #ifndef WORKER_H
 #define WORKER_H
 
@@ -19,21 +21,31 @@
 #include "loss.h"
 #include "method.h"
 
+//  Faults injected into a worker's sends of UPDATE and METRICS (cfg key fault_send; tc netem is
+//  not available): each frame is delayed by delay_s + jitter_s U(0, 1), then lost with
+//  probability loss, else sent, and sent a second time with probability dup. Draws come from
+//  the stream RNG_STREAM_FAULT(id), so the method's draws and the rows are those of a clean run.
 typedef struct {
-    const char *ep_bcast;        // the server's PUB endpoint (connect)
-    const char *ep_up;           // the server's PULL endpoint (connect)
-    uint32_t id;                 // 0-based worker id
-    const method_t *method;      // the run's method
-    method_params_t mp;          // its resolved parameters
-    const loss_t *loss;          // this worker's local objective (borrowed, read-only)
-    uint64_t seed;               // the run's seed (worker stream: compressor draws)
-    double timeout_s;            // give up when the server is silent this long
-    const attack_cfg_t *attack;  // non-NULL: this actor is a Byzantine attacker (attacker.h):
-                                 // it joins with the attacker role, sends attacks, no METRICS
-    size_t honest;               // G, the honest workers (ids 0..G-1), for an attacker
-    const char *join_config;     // the configuration HELLO carries (docs/protocol.md); NULL: ""
-    uint64_t join_digest;        // its FNV-1a 64 digest
-    uint64_t shard_fp;           // csr_fingerprint() of this worker's shard
+    double loss, dup;          // probabilities in [0, 1)
+    double delay_s, jitter_s;  // seconds
+} worker_fault_t;
+
+typedef struct {
+    const char *ep_bcast;         // the server's PUB endpoint (connect)
+    const char *ep_up;            // the server's PULL endpoint (connect)
+    uint32_t id;                  // 0-based worker id
+    const method_t *method;       // the run's method
+    method_params_t mp;           // its resolved parameters
+    const loss_t *loss;           // this worker's local objective (borrowed, read-only)
+    uint64_t seed;                // the run's seed (worker stream: compressor draws)
+    double timeout_s;             // give up when the server is silent this long
+    const attack_cfg_t *attack;   // non-NULL: this actor is a Byzantine attacker (attacker.h):
+                                  // it joins with the attacker role, sends attacks, no METRICS
+    size_t honest;                // G, the honest workers (ids 0..G-1), for an attacker
+    const char *join_config;      // the configuration HELLO carries (docs/protocol.md); NULL: ""
+    uint64_t join_digest;         // its FNV-1a 64 digest
+    uint64_t shard_fp;            // csr_fingerprint() of this worker's shard
+    const worker_fault_t *fault;  // non-NULL: inject these faults into its UPDATE and METRICS
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -63,6 +63,9 @@ static const cfg_key_t s_keys[] = {
     {"metrics_every", CFG_STR, "auto", 0, 0,
      "workers send f_i and grad f_i every this many rounds (and in round 0 and the last); auto: "
      "1 for d <= 100000, else d / 100000"},
+    {"fault_send", CFG_STR, "none", 0, 0,
+     "chaos tests: faults injected into the workers' UPDATE and METRICS sends: none, or e.g. "
+     "loss=0.02,dup=0.05,delay_ms=2,jitter_ms=3"},
     {"downlink", CFG_STR, "auto", 0, 0,
      "auto (a ROUND carries only the coordinates of g that changed when that is smaller) | "
      "dense (always the whole g)"},
@@ -106,9 +109,8 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",         "name",     "transport",     "threads", "timeout_s",
-    "progress_s", "downlink", "metrics_every", "rounds",  "stop_at",
-    "stop_gap",   "fstar",    "dataset",
+    "db",       "name",          "transport", "threads", "timeout_s", "progress_s", "fault_send",
+    "downlink", "metrics_every", "rounds",    "stop_at", "stop_gap",  "fstar",      "dataset",
 };
 
 const cfg_key_t *

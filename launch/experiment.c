@@ -410,6 +410,46 @@ s_prepare_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
     return MR_OK;
 }
 
+//  fault_send: "none", or comma-separated loss=P, dup=P, delay_ms=T, jitter_ms=T.
+static int
+s_fault(experiment_t *e, const char *spec, mr_err_t *err)
+{
+    e->fault = (worker_fault_t){0};
+    e->fault_on = strcmp(spec, "none") != 0;
+    if (!e->fault_on)
+        return MR_OK;
+    char buf[256];
+    if (strlen(spec) >= sizeof buf)
+        return mr_err_set(err, MR_ECONFIG, "fault_send: too long");
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : NAN;
+        if (!eq || end == eq + 1 || *end != '\0' || !(v >= 0))
+            return mr_err_set(err, MR_ECONFIG,
+                              "fault_send: '%s' is not NAME=VALUE with a number >= 0 (loss, dup, "
+                              "delay_ms, jitter_ms)",
+                              item);
+        *eq = '\0';
+        if (strcmp(item, "loss") == 0 && v < 1)
+            e->fault.loss = v;
+        else if (strcmp(item, "dup") == 0 && v < 1)
+            e->fault.dup = v;
+        else if (strcmp(item, "delay_ms") == 0)
+            e->fault.delay_s = v / 1000.0;
+        else if (strcmp(item, "jitter_ms") == 0)
+            e->fault.jitter_s = v / 1000.0;
+        else
+            return mr_err_set(err, MR_ECONFIG,
+                              "fault_send: '%s' is unknown or out of range (loss and dup in [0, "
+                              "1), delay_ms, jitter_ms >= 0)",
+                              item);
+    }
+    return MR_OK;
+}
+
 //  metrics_every (auto: every round up to d = 100000, then every d / 100000: a METRICS is 8 d
 //  bytes per worker) and downlink.
 static int
@@ -428,6 +468,9 @@ s_round_io(experiment_t *e, const cfg_t *c, size_t d, mr_err_t *err)
                               every);
         e->metrics_every = (uint64_t) v;
     }
+    int rc = s_fault(e, cfg_str(c, "fault_send"), err);
+    if (rc != MR_OK)
+        return rc;
     const char *down = cfg_str(c, "downlink");
     if (strcmp(down, "auto") != 0 && strcmp(down, "dense") != 0)
         return mr_err_set(err, MR_ECONFIG, "downlink = '%s' is unknown (auto, dense)", down);

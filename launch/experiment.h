@@ -16,6 +16,7 @@
 #include "loss.h"
 #include "method.h"
 #include "stats.h"
+#include "worker.h"
 
 typedef struct {
     const method_t *method;   // from cfg "method"
@@ -30,6 +31,8 @@ typedef struct {
     double max_invalid;       // exclude a sender after this many invalid updates (0: never)
     uint64_t metrics_every;   // METRICS in round 0, the last round and every this many (>= 1)
     int downlink_dense;       // downlink = dense: no patches of g
+    worker_fault_t fault;     // fault_send: faults injected into the workers' sends
+    int fault_on;             // fault_send is not none
     double L;                 // sqrt(1/n sum L_i^2)
     double L_max;             // max_i L_i
     double omega, zeta;       // of the compressor

@@ -344,7 +344,8 @@ s_worker_cfg(const cfg_t *cfg, const experiment_t *e, size_t id, const char *bca
                           .honest = e->honest,
                           .join_config = e->join_config,
                           .join_digest = e->join_digest,
-                          .shard_fp = e->shard_fp[id]};
+                          .shard_fp = e->shard_fp[id],
+                          .fault = e->fault_on && id < e->honest ? &e->fault : NULL};
 }
 
 //  The common start of `marina server|worker`: parses the arguments, answers --help, checks the

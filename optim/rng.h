@@ -19,6 +19,8 @@ typedef struct {
 #define RNG_STREAM_AGGREGATE ((uint64_t) 1 << 63 | 2u)  // the server's bucketing permutations
 //  Attacker i's own draws (noise attack): 2^63 | 2^32 | i.
 #define RNG_STREAM_ATTACK(i) ((uint64_t) 1 << 63 | (uint64_t) 1 << 32 | (uint64_t) (i))
+//  Worker i's injected faults (fault_send: which frames are lost, doubled, delayed): 2^63 | 2^33 | i.
+#define RNG_STREAM_FAULT(i) ((uint64_t) 1 << 63 | (uint64_t) 1 << 33 | (uint64_t) (i))
 
 //  The stream id of worker i (0-based): distinct from the server's and every other worker's.
 uint64_t rng_stream_worker(uint32_t worker_id);

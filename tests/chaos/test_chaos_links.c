@@ -1,0 +1,141 @@
+//  test_chaos_links.c - bad links and stragglers (issue 14, item 5), with real processes over
+//  tcp: the workers' UPDATE and METRICS frames are lost, doubled and delayed (fault_send, drawn
+//  from the run's seed: `tc netem` is not available), or a worker is stopped for seconds
+//  (SIGSTOP) and resumed. Each run must complete with every round recorded exactly once, rows
+//  equal to a clean run's with the same seed, a sound database, and every late or resent copy
+//  recorded as a discarded rejection.
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../integration/proc_util.h"
+
+#define ROUNDS "rounds=40"
+
+//  The columns the faults must not change (wire bytes down may: resent ROUNDs are counted).
+static const char *s_cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, "
+                            "bytes_wire_up, nnz_up, oracle_calls, participants";
+
+static int
+s_run(pu_fixture_t *f, double timeout_s, const char *a, const char *b)
+{
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run",      ROUNDS,     "seed=3", "progress_s=0",
+                    dbarg,      (char *) a, (char *) b, NULL};
+    return pu_run(argv, f->out, timeout_s);
+}
+
+//  Run `run` has 41 rounds, each once, the same as run 1's; the file is sound.
+static void
+s_check_against_clean(pu_fixture_t *f, int run)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT status FROM runs WHERE id = %d", run);
+    char *status = pu_query_text(f->db, sql);
+    assert_non_null(status);
+    assert_string_equal(status, "completed");
+    free(status);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) = 41 AND count(DISTINCT round) = 41 AND min(round) = 0 FROM rounds "
+             "WHERE run_id = %d",
+             run);
+    assert_true(pu_query(f->db, sql) == 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d EXCEPT SELECT %s FROM "
+             "rounds WHERE run_id = 1)",
+             s_cols, run, s_cols);
+    assert_true(pu_query(f->db, sql) == 0);
+    char *ok = pu_query_text(f->db, "PRAGMA integrity_check");
+    assert_non_null(ok);
+    assert_string_equal(ok, "ok");
+    free(ok);
+}
+
+static void
+test_lost_doubled_and_delayed_frames_leave_the_rows_unchanged(void **state)
+{
+    pu_fixture_t *f = *state;
+    assert_int_equal(s_run(f, 60, "name=clean", NULL), 0);
+    assert_int_equal(s_run(f, 240, "name=faulty",
+                           "fault_send=loss=0.02,dup=0.1,delay_ms=1,"
+                           "jitter_ms=2"),
+                     0);
+    s_check_against_clean(f, 2);
+    //  The doubled frames and the answers resent after a loss were seen, and discarded.
+    assert_true(pu_query(f->db, "SELECT count(*) FROM rejections WHERE run_id = 2 AND (reason "
+                                "LIKE '%resend%' OR reason LIKE '%stale%' OR reason LIKE "
+                                "'%second metrics%')") > 0);
+    assert_true(pu_query(f->db, "SELECT count(*) FROM rejections WHERE run_id = 1") == 0);
+    //  The fault injection is on record with the run.
+    assert_true(pu_query(f->db, "SELECT count(*) FROM runs WHERE id = 2 AND config LIKE "
+                                "'%fault_send = loss=0.02%'") == 1);
+}
+
+//  The `marina worker --id I` child of the launcher, or 0.
+static pid_t
+s_worker(pid_t launcher, int id)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "pgrep -P %d -f 'marina worker.*--id %d '", (int) launcher, id);
+    FILE *p = popen(cmd, "r");
+    int pid = 0;
+    if (p && fscanf(p, "%d", &pid) != 1)
+        pid = 0;
+    if (p)
+        pclose(p);
+    return (pid_t) pid;
+}
+
+static void
+test_a_worker_stopped_for_seconds_catches_up(void **state)
+{
+    pu_fixture_t *f = *state;
+    assert_int_equal(s_run(f, 60, "name=clean", NULL), 0);
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN,
+                    "run",
+                    "rounds=40",
+                    "seed=3",
+                    "progress_s=0",
+                    dbarg,
+                    "name=stopped",
+                    "fault_send=delay_ms=50",
+                    NULL};
+    pid_t launcher = pu_spawn(argv, f->out);
+    assert_true(launcher > 0);
+    //  Stop worker 2 a second into the run (of about 4 s: 40 rounds of 2 frames delayed 50 ms),
+    //  for 4 s; the server's timeout is 60 s.
+    double deadline = pu_now() + 60;
+    pid_t w = 0;
+    while (pu_now() < deadline && (w = s_worker(launcher, 2)) == 0)
+        pu_sleep_ms(10);
+    assert_true(w > 0);
+    pu_sleep_ms(1000);
+    assert_int_equal(kill(w, SIGSTOP), 0);
+    pu_sleep_ms(4000);
+    assert_int_equal(kill(w, SIGCONT), 0);
+    assert_int_equal(pu_wait(launcher, 120), 0);
+    //  The others heard nothing for seconds and asked for the round again: the stop hit the run.
+    char *log = pu_slurp(f->out);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "asks to resync"));
+    free(log);
+    s_check_against_clean(f, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_lost_doubled_and_delayed_frames_leave_the_rows_unchanged, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_worker_stopped_for_seconds_catches_up, pu_setup,
+                                        pu_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
