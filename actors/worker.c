@@ -9,12 +9,14 @@
 #include "attacker.h"
 #include "msg.h"
 #include "rng.h"
+#include "security.h"
 
 #define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
 
 typedef struct {
     const worker_cfg_t *cfg;
     zsock_t *pipe, *sub, *push;
+    sec_t *sec;     // security=curve: our certificate and the server's public key
     msg_t in, out;  // decoded broadcast, message being sent
     msg_buf_t buf;
     method_worker_t *mw;
@@ -45,6 +47,7 @@ s_worker_destroy(s_worker_t **self_p)
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->push);
+    sec_destroy(&self->sec);
     free(self);
     *self_p = NULL;
 }
@@ -80,6 +83,12 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
         if (!self->attacker || msg_init(&self->junk, d) != MR_OK)
             goto fail;
     }
+    if (cfg->keys_dir && cfg->keys_dir[0]) {
+        self->sec =
+            sec_client_new(cfg->keys_dir, cfg->attack ? "attacker" : "worker", (long) cfg->id, err);
+        if (!self->sec)
+            goto fail;
+    }
     self->sub = zsock_new(ZMQ_SUB);
     self->push = zsock_new(ZMQ_PUSH);
     if (!self->sub || !self->push) {
@@ -90,6 +99,12 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     zsock_set_sndhwm(self->push, 0);
     zsock_set_linger(self->push, 2000);
     zsock_set_subscribe(self->sub, "");
+    sec_apply(self->sec, self->sub);
+    sec_apply(self->sec, self->push);
+    if (!self->sec && cfg->id == 0) {  // one warning per run is enough (inproc hosts them all)
+        sec_warn_plain("worker 0", cfg->ep_bcast);
+        sec_warn_plain("worker 0", cfg->ep_up);
+    }
     if (zsock_connect(self->sub, "%s", cfg->ep_bcast) < 0) {
         mr_err_set(err, MR_EIO, "cannot connect to the broadcast endpoint %s", cfg->ep_bcast);
         goto fail;

@@ -57,6 +57,11 @@ static const cfg_key_t s_keys[] = {
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
+    {"security", CFG_STR, "none", 0, 0,
+     "none (plain sockets: one host or a trusted network) | curve (ZeroMQ CURVE on every socket, "
+     "only the keys in keys_dir/public may connect)"},
+    {"keys_dir", CFG_STR, "", 0, 0,
+     "security=curve: the folder of `marina keys` (empty: marina run makes one-off keys)"},
     {"byzantine", CFG_INT, "0", 0, 100000,
      "B: workers n-B..n-1 are Byzantine attackers (n counts every worker)"},
     {"attack", CFG_STR, "none", 0, 0,
@@ -94,8 +99,8 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",     "name",    "transport", "timeout_s", "progress_s",
-    "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
+    "db",      "name",     "transport", "timeout_s", "progress_s", "rounds",
+    "stop_at", "stop_gap", "fstar",     "dataset",   "keys_dir",
 };
 
 const cfg_key_t *

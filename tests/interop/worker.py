@@ -46,7 +46,8 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
-    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("byzantine", "0"),
+    ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("security", "none"),
+    ("keys_dir", ""), ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
     ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("epochs", "0"),
@@ -54,7 +55,7 @@ KEYS = [
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
 LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "rounds", "stop_at", "stop_gap",
-         "fstar", "dataset"]
+         "fstar", "dataset", "keys_dir"]
 
 
 def log(text):
