@@ -6,6 +6,7 @@
 //  STOP ends nothing. Every test asserts on the run's database (every round recorded, the run
 //  completed) and on what the rogue got; none depends on timing beyond generous deadlines.
 #include <czmq.h>
+#include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -512,6 +513,91 @@ test_plain_a_forged_stop_is_rejected_and_recorded(void **state)
     zsock_destroy(&s.rogues[0]);
 }
 
+//  marina keys: the server's and each name's certificates, secrets readable by their owner only;
+//  a bad name is refused; an actor without its key is refused before it starts, naming the fix.
+static void
+test_keys_makes_private_secrets_and_actors_need_them(void **state)
+{
+    fixture_t *f = *state;
+    char *argv[] = {MARINA_BIN, "keys", f->keys, "--actors", "recorder,worker,worker-1,attacker",
+                    NULL};
+    assert_int_equal(pu_run(argv, NULL, 30), 0);
+    static const char *const secrets[] = {"server", "recorder", "worker", "worker-1", "attacker"};
+    struct stat st;
+    char path[256];
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        snprintf(path, sizeof path, "%s/secret/%s.cert_secret", f->keys, secrets[i]);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        if (i > 0) {
+            snprintf(path, sizeof path, "%s/public/%s.cert", f->keys, secrets[i]);
+            assert_int_equal(stat(path, &st), 0);
+        }
+    }
+    snprintf(path, sizeof path, "%s/public/server.cert", f->keys);
+    assert_int_not_equal(stat(path, &st), 0);  // the server's key is not a client's
+    snprintf(path, sizeof path, "%s/server.cert", f->keys);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/secret", f->keys);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    char *bad[] = {MARINA_BIN, "keys", f->keys, "--actors", "../escape", NULL};
+    assert_int_equal(pu_run(bad, NULL, 30), 2);
+
+    // A worker with security=curve and a folder without keys: refused at once (exit 2).
+    char empty[160], arg[200], wout[160];
+    snprintf(empty, sizeof empty, "%s/nokeys", f->dir);
+    snprintf(arg, sizeof arg, "keys_dir=%s", empty);
+    snprintf(wout, sizeof wout, "%s/worker.out", f->dir);
+    char *w_argv[] = {
+        MARINA_BIN, "worker", "--config",  f->config,           "security=curve",    arg,
+        "--id",     "0",      "--connect", "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", NULL};
+    assert_int_equal(pu_run(w_argv, wout, 30), 2);
+    char *log = pu_slurp(wout);
+    assert_non_null(strstr(log, "marina keys"));
+    free(log);
+}
+
+//  marina run security=curve on one host: one-off keys in the run's private folder, every
+//  round recorded, and the folder (keys included) gone afterwards.
+static void
+test_a_one_host_curve_run_makes_and_removes_its_keys(void **state)
+{
+    fixture_t *f = *state;
+    char dbarg[200];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN, "run", f->config, "security=curve", dbarg, NULL};
+    pid_t pid = pu_spawn(argv, f->out);
+    assert_true(pid > 0);
+    assert_int_equal(pu_wait(pid, 120), 0);
+    s_assert_run_complete(f);
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "marina-run-%ld-", (long) pid);
+    DIR *tmp = opendir("/tmp");
+    assert_non_null(tmp);
+    int left = 0;
+    for (struct dirent *de = readdir(tmp); de; de = readdir(tmp))
+        left += strncmp(de->d_name, pattern, strlen(pattern)) == 0;
+    closedir(tmp);
+    assert_int_equal(left, 0);
+}
+
+//  security=none: an endpoint other machines can reach is warned about, loopback is not.
+static void
+test_plain_tcp_off_loopback_is_warned_about(void **state)
+{
+    fixture_t *f = *state;
+    char *argv[] = {MARINA_BIN,          "server", "--config",        f->config,
+                    "timeout_s=0.5",     "--bind", "tcp://0.0.0.0:*", "tcp://127.0.0.1:*",
+                    "tcp://127.0.0.1:*", NULL};
+    assert_int_equal(pu_run(argv, f->out, 60), 1);  // nobody joined within timeout_s
+    char *log = pu_slurp(f->out);
+    assert_non_null(
+        strstr(log, "security=none and tcp://0.0.0.0:* can be reached from other machines"));
+    assert_null(strstr(log, "security=none and tcp://127.0.0.1"));
+    free(log);
+}
+
 int
 main(void)
 {
@@ -528,6 +614,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_plain_a_second_stats_reader_gets_nothing, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plain_a_forged_stop_is_rejected_and_recorded, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_makes_private_secrets_and_actors_need_them,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_one_host_curve_run_makes_and_removes_its_keys,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_plain_tcp_off_loopback_is_warned_about, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
