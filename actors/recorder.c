@@ -107,7 +107,14 @@ s_run(s_recorder_t *self, int *term)
     self->out.role = MSG_ROLE_RECORDER;
     self->out.sender = 0;
     self->out.pid = (uint32_t) getpid();
-    if (actor_send(zsock_resolve(self->link), &self->out, &self->buf, 0) < 0)
+    // The launcher's token proves to the server that this is the run's recorder (docs/protocol.md).
+    char token[160] = "";
+    if (cfg->token && cfg->token[0])
+        snprintf(token, sizeof token, "token=%s\n", cfg->token);
+    self->out.cfg_text = token;
+    int sent = actor_send(zsock_resolve(self->link), &self->out, &self->buf, 0);
+    self->out.cfg_text = NULL;
+    if (sent < 0)
         return s_end(self, "failed", "cannot say HELLO to the server");
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->link)};
     double last_heard = actor_now(), interrupted_at = 0;

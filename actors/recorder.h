@@ -13,6 +13,7 @@ typedef struct {
     const char *db_path;   // the SQLite file
     double timeout_s;      // give up when the server is silent this long
     const char *keys_dir;  // security=curve: the keys folder (security.h); NULL: plain
+    const char *token;     // the launcher's run token, said in HELLO ("token=..."); NULL: none
 } recorder_cfg_t;
 
 //  The zactor function; args is a const recorder_cfg_t * that outlives the actor.

@@ -411,10 +411,17 @@ s_take_stats(s_server_t *self)
                           : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
         int hello = rc == MR_OK && self->in.type == MSG_HELLO && self->in.role == MSG_ROLE_RECORDER;
         size_t idlen = zmq_msg_size(&id);
+        const char *token = self->cfg->recorder_token;
+        char want[160] = "";
+        if (token && token[0])
+            snprintf(want, sizeof want, "token=%s\n", token);
         if (hello && !s_key_allows(self, MSG_ROLE_RECORDER, 0)) {
             self->rejected++;
             s_warn(self, "a recorder HELLO from the key '%s' on the stats socket: ignored",
                    self->peer);
+        } else if (hello && want[0] && strcmp(self->in.cfg_text ? self->in.cfg_text : "", want)) {
+            self->rejected++;
+            s_warn(self, "a recorder HELLO without the run's token on the stats socket: ignored");
         } else if (hello && self->rec_id_len == 0 && idlen > 0 && idlen <= sizeof self->rec_id) {
             memcpy(self->rec_id, zmq_msg_data(&id), idlen);
             self->rec_id_len = idlen;

@@ -50,10 +50,12 @@ typedef struct {
     uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
     //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
     //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.
-    const char *join_config;   // the configuration HELLO must carry; NULL: nothing is checked
-    uint64_t join_digest;      // its FNV-1a 64 digest
-    const uint64_t *shard_fp;  // n fingerprints (worker i's shard); NULL: shards not checked
-    const char *keys_dir;      // security=curve: the keys folder (security.h); NULL: plain
+    const char *join_config;     // the configuration HELLO must carry; NULL: nothing is checked
+    uint64_t join_digest;        // its FNV-1a 64 digest
+    const uint64_t *shard_fp;    // n fingerprints (worker i's shard); NULL: shards not checked
+    const char *keys_dir;        // security=curve: the keys folder (security.h); NULL: plain
+    const char *recorder_token;  // the launcher's run token: only a recorder HELLO whose config
+                                 // is "token=TOKEN\n" is the recorder; NULL: the first HELLO
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

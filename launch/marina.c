@@ -45,6 +45,7 @@ typedef struct {
     long id;                 // worker: --id I
     int report_fd;           // --report-fd FD: write the bound endpoints there (launcher use)
     int control_fd;          // server: --control-fd FD: the launcher's "STOP reason" lines
+    const char *token_file;  // server, recorder: --token-file F: the launcher's run token
     int watch_parent;        // --watch-parent: stop when the launcher dies
     int no_recorder;         // server: --no-recorder
     int verbose;             // -v
@@ -187,6 +188,8 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
             o->report_fd = (int) strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--control-fd") == 0 && left >= 1)
             o->control_fd = (int) strtol(argv[++i], NULL, 10);
+        else if (strcmp(a, "--token-file") == 0 && left >= 1)
+            o->token_file = argv[++i];
         else if (strcmp(a, "--watch-parent") == 0)
             o->watch_parent = 1;
         else if (strcmp(a, "--no-recorder") == 0)
@@ -305,6 +308,46 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
     if (strcmp(status, "completed") == 0 || strcmp(status, "stopped") == 0)
         return 0;
     return strcmp(status, "aborted") == 0 ? 130 : 1;
+}
+
+//  Reads the run token (hex, one line) of --token-file into out; 0, or prints why and returns 2.
+static int
+s_read_token(const char *path, char *out, size_t size, const char *cmd)
+{
+    out[0] = '\0';
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(out, (int) size, f) != NULL;
+    if (f)
+        fclose(f);
+    out[ok ? strspn(out, "0123456789abcdef") : 0] = '\0';
+    if (!ok || strlen(out) < 16) {
+        fprintf(stderr, "marina %s: --token-file %s: no run token there\n", cmd, path);
+        return 2;
+    }
+    return 0;
+}
+
+//  Writes a fresh run token (32 random hex digits, from /dev/urandom) to path, mode 0600; the
+//  server and the recorder of one launch read it (--token-file). 0 or -1.
+static int
+s_write_token(const char *path)
+{
+    unsigned char raw[16];
+    FILE *r = fopen("/dev/urandom", "rb");
+    int ok = r && fread(raw, 1, sizeof raw, r) == sizeof raw;
+    if (r)
+        fclose(r);
+    int fd = ok ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd < 0)
+        return -1;
+    char hex[2 * sizeof raw + 2];
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    hex[2 * sizeof raw] = '\n';
+    ok = write(fd, hex, 2 * sizeof raw + 1) == (ssize_t) (2 * sizeof raw + 1);
+    return close(fd) == 0 && ok ? 0 : -1;
 }
 
 //  The keys folder the actors use: keys_dir with security=curve, else NULL (plain sockets).
@@ -461,6 +504,13 @@ s_cmd_server(int argc, char **argv)
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
+    char token[80];
+    if (s_read_token(o.token_file, token, sizeof token, "server") != 0) {
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
+    sc.recorder_token = token[0] ? token : NULL;
     rc = s_host(server_actor, &sc, &o, "server");
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -521,9 +571,13 @@ s_cmd_recorder(int argc, char **argv)
     }
     if (rc == 0)
         rc = s_check_security(&cfg, "recorder", 0);
+    char token[80] = "";
+    if (rc == 0)
+        rc = s_read_token(o.token_file, token, sizeof token, "recorder");
     if (rc == 0) {
         s_logging("marina-recorder", o.verbose);
-        recorder_cfg_t rcfg = {o.connect[0], o.db, o.timeout_s, s_keys_dir(&cfg)};
+        recorder_cfg_t rcfg = {o.connect[0], o.db, o.timeout_s, s_keys_dir(&cfg),
+                               token[0] ? token : NULL};
         rc = s_host(recorder_actor, &rcfg, &o, "recorder");
     }
     cfg_fini(&cfg);
@@ -634,7 +688,7 @@ s_clean_stale_run_dirs(void)
             (kill((pid_t) pid, 0) == 0 || errno != ESRCH))
             continue;
         char path[300];
-        static const char *const files[] = {"run.ini", "bcast", "up", "stats"};
+        static const char *const files[] = {"run.ini", "bcast", "up", "stats", "token"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             snprintf(path, sizeof path, "/tmp/%s/%s", de->d_name, files[i]);
             unlink(path);
@@ -690,6 +744,14 @@ s_run_processes(const cfg_t *cfg,
         else
             snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:*");
     }
+    // The run token (in the private run folder) tells the server which stats reader is the
+    // recorder it starts, even without CURVE.
+    char token_path[4200];
+    snprintf(token_path, sizeof token_path, "%s/token", tmpdir);
+    if (s_write_token(token_path) != 0) {
+        fprintf(stderr, "marina: cannot write %s\n", token_path);
+        return 1;
+    }
     spawn_t sp;
     spawn_init(&sp);
     mr_err_t err;
@@ -728,6 +790,8 @@ s_run_processes(const cfg_t *cfg,
                            "3",
                            "--control-fd",
                            "0",
+                           "--token-file",
+                           token_path,
                            "--watch-parent",
                            NULL};
     int rc = spawn_start_stdin(&sp, "server", server_argv, report_w, control[0], &err);
@@ -760,6 +824,8 @@ s_run_processes(const cfg_t *cfg,
                             timeout,
                             security,
                             keys,
+                            "--token-file",
+                            token_path,
                             "--watch-parent",
                             NULL};
         rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
@@ -843,7 +909,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     server_cfg_t sc;
     s_server_cfg(cfg, e, inproc, &sc);
     sc.keys_dir = NULL;  // one process: no socket leaves it, CURVE does not apply to inproc://
-    recorder_cfg_t rcfg = {sc.ep_stats, cfg_str(cfg, "db"), sc.timeout_s, NULL};
+    recorder_cfg_t rcfg = {sc.ep_stats, cfg_str(cfg, "db"), sc.timeout_s, NULL, NULL};
     worker_cfg_t *wc = calloc(n, sizeof *wc);
     zactor_t **actors = calloc(n + 2, sizeof *actors);
     if (!wc || !actors) {
@@ -993,9 +1059,9 @@ s_run_one(cfg_t *cfg)
         if (keys[0])
             sec_keys_remove(keys, s_run_key_names, S_RUN_KEY_COUNT);
         char path[sizeof tmpdir + 16];
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             snprintf(path, sizeof path, "%s/%s", tmpdir,
-                     (const char *[]){"bcast", "up", "stats"}[i]);
+                     (const char *[]){"bcast", "up", "stats", "token"}[i]);
             unlink(path);
         }
         rmdir(tmpdir);

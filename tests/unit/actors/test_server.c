@@ -108,6 +108,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                        .seed = 9,
                        .timeout_s = 10};
     sc.with_recorder = 1;
+    sc.recorder_token = "0123456789abcdef";  // as the launcher gives it (--token-file)
     sc.run.f_star = NAN;
     zactor_t *server = zactor_new(server_actor, &sc);
     char *ready = zstr_recv(server);
@@ -124,9 +125,10 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     w.stats = zsock_new_dealer(connect[2]);
     assert_non_null(w.push);
     assert_non_null(w.stats);
-    // Hostile: a second reader on the stats socket, which says the recorder's HELLO too (after
-    // the real one); it must get nothing.
+    // Hostile: a second reader on the stats socket, which says the recorder's HELLO too (before
+    // and after the real one, without the token); it must get nothing.
     w.rogue = hostile ? zsock_new_dealer(connect[2]) : NULL;
+    zsock_set_rcvtimeo(w.stats, 30000);  // a recorder that gets nothing fails, not hangs
     assert_non_null(w.sub);
     assert_int_equal(msg_init(&w.in, 12), MR_OK);
     assert_int_equal(msg_init(&w.out, 12), MR_OK);
@@ -148,7 +150,15 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     }
     w.out.type = MSG_HELLO;
     w.out.role = MSG_ROLE_RECORDER;
+    if (hostile) {
+        // First, a reader without the run's token says the recorder's HELLO: it is not the
+        // recorder, whenever it comes.
+        assert_true(actor_send(zsock_resolve(w.rogue), &w.out, &w.buf, 0) > 0);
+        zclock_sleep(50);
+    }
+    w.out.cfg_text = "token=0123456789abcdef\n";
     assert_true(actor_send(zsock_resolve(w.stats), &w.out, &w.buf, 0) > 0);
+    w.out.cfg_text = NULL;
     // Join: answer the first PING for both workers.
     do
         s_recv(w.sub, &w.in);
