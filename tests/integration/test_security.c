@@ -513,6 +513,88 @@ test_plain_a_forged_stop_is_rejected_and_recorded(void **state)
     zsock_destroy(&s.rogues[0]);
 }
 
+typedef struct {
+    zsock_t *rogue;
+    int sent;
+} s_forger_t;
+
+//  Sends forged updates and metrics for worker 0 of rounds 0..ROUNDS from the forger's socket.
+static void
+s_forge_worker0(fixture_t *f, void *arg)
+{
+    (void) f;
+    s_forger_t *fg = arg;
+    msg_t m;
+    msg_buf_t buf = {0};
+    assert_int_equal(msg_init(&m, DIM), MR_OK);
+    for (int pass = 0; pass < 5; pass++) {
+        for (uint64_t k = 0; k <= ROUNDS; k++) {
+            m.type = MSG_UPDATE;
+            m.round = k;
+            m.sender = 0;
+            m.oracle_calls = 1;
+            m.up.kind = CVEC_DENSE;
+            m.up.nnz = m.up.dim;
+            for (size_t j = 0; j < DIM; j++)
+                m.up.val[j] = 1e3;
+            s_send_all(&fg->rogue, 1, &m, &buf);
+            fg->sent++;
+        }
+        pu_sleep_ms(50);
+    }
+    msg_fini(&m);
+    msg_buf_fini(&buf);
+}
+
+//  security=curve with one key per actor: the holder of worker 1's key (an insider) cannot speak
+//  for worker 0. Its updates under worker 0's id, sent inside a round, are dropped and recorded
+//  as coming from nobody (they do not count towards worker 0's exclusion), and the rows are
+//  those of a clean run.
+static void
+test_curve_a_key_speaks_only_for_its_seat(void **state)
+{
+    fixture_t *f = *state;
+    char *keys[] = {MARINA_BIN, "keys", f->keys, "--actors", "recorder,worker-0,worker-1", NULL};
+    assert_int_equal(pu_run(keys, NULL, 30), 0);
+    s_start_server(f, 1);
+    char path[200];
+    snprintf(path, sizeof path, "%s/secret/worker-1.cert_secret", f->keys);
+    zcert_t *stolen = zcert_load(path);
+    assert_non_null(stolen);
+    s_forger_t fg = {s_rogue(f, ZMQ_PUSH, f->ep[1], stolen), 0};
+    s_start_recorder(f, 1);
+    s_start_workers(f, 1);
+    s_during_a_round(f, s_forge_worker0, &fg);
+    s_wait_all(f);
+    s_assert_run_complete(f);
+    assert_true(fg.sent > 0);
+    assert_true(pu_query(f->db, "SELECT count(*) FROM rejections WHERE sender IS NULL AND reason "
+                                "LIKE '%claiming worker 0 from the key ''worker-1''%'") >= 1);
+    assert_near(pu_query(f->db, "SELECT count(*) FROM rejections WHERE sender IS NOT NULL"), 0, 0);
+
+    char clean[160], dbarg[200];
+    snprintf(clean, sizeof clean, "%s/clean.db", f->dir);
+    snprintf(dbarg, sizeof dbarg, "db=%s", clean);
+    char *run_argv[] = {MARINA_BIN, "run", f->config, dbarg, NULL};
+    assert_int_equal(pu_run(run_argv, NULL, 120), 0);
+    sqlite3 *handle = NULL;
+    assert_int_equal(sqlite3_open(f->db, &handle), SQLITE_OK);
+    char attach[300];
+    snprintf(attach, sizeof attach, "ATTACH '%s' AS clean", clean);
+    assert_int_equal(sqlite3_exec(handle, attach, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT count(*) FROM (SELECT round, c_k, f, grad_norm_sq, bits_paper_up, "
+                      "nnz_up FROM rounds EXCEPT SELECT round, c_k, f, grad_norm_sq, "
+                      "bits_paper_up, nnz_up FROM clean.rounds)";
+    assert_int_equal(sqlite3_prepare_v2(handle, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(handle);
+    zsock_destroy(&fg.rogue);
+    zcert_destroy(&stolen);
+}
+
 //  marina keys: the server's and each name's certificates, secrets readable by their owner only;
 //  a bad name is refused; an actor without its key is refused before it starts, naming the fix.
 static void
@@ -614,6 +696,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_plain_a_second_stats_reader_gets_nothing, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plain_a_forged_stop_is_rejected_and_recorded, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_a_key_speaks_only_for_its_seat, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_keys_makes_private_secrets_and_actors_need_them,
                                         s_setup, s_teardown),
