@@ -101,9 +101,11 @@ s_worker_new(zsock_t *pipe, const worker_cfg_t *cfg, mr_err_t *err)
     zsock_set_subscribe(self->sub, "");
     sec_apply(self->sec, self->sub);
     sec_apply(self->sec, self->push);
-    if (!self->sec && cfg->id == 0) {  // one warning per run is enough (inproc hosts them all)
-        sec_warn_plain("worker 0", cfg->ep_bcast);
-        sec_warn_plain("worker 0", cfg->ep_up);
+    if (!self->sec) {
+        char who[32];
+        snprintf(who, sizeof who, "%s %u", cfg->attack ? "attacker" : "worker", cfg->id);
+        sec_warn_plain(who, cfg->ep_bcast);
+        sec_warn_plain(who, cfg->ep_up);
     }
     if (zsock_connect(self->sub, "%s", cfg->ep_bcast) < 0) {
         mr_err_set(err, MR_EIO, "cannot connect to the broadcast endpoint %s", cfg->ep_bcast);

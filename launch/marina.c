@@ -109,10 +109,14 @@ s_command_help(const char *cmd)
         printf(
             "usage: marina server --config F [key=value ...] --bind BCAST UP STATS "
             "[--no-recorder]\n"
-            "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats PUSH (STATS)\n"
+            "                     [--control-fd FD] [--token-file F]\n"
+            "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats ROUTER (STATS)\n"
             "endpoints (e.g. tcp://0.0.0.0:5555; port * picks a free one), prints the bound\n"
-            "endpoints on stdout, waits for n workers and a recorder, and runs the "
-            "rounds.\n\nkeys:\n");
+            "endpoints on stdout, waits for n workers and a recorder, and runs the rounds.\n"
+            "security=curve keys_dir=DIR: CURVE on every socket, only DIR/public's keys get in.\n"
+            "--control-fd FD: a line 'STOP reason' there aborts the run (the launcher's channel);\n"
+            "--token-file F: only the recorder whose HELLO carries F's token gets the rows.\n"
+            "\nkeys:\n");
     else if (strcmp(cmd, "worker") == 0)
         printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
@@ -124,9 +128,12 @@ s_command_help(const char *cmd)
             "like a worker with the attacker role and sends the configured attack\n"
             "(docs/threat-model.md).\n\nkeys:\n");
     else if (strcmp(cmd, "recorder") == 0) {
-        printf("usage: marina recorder --connect STATS UP --db FILE [--timeout S]\n"
-               "Runs the recorder: connects to the server's STATS and UP endpoints and writes the\n"
-               "run into the SQLite file FILE (docs/schema.md).\n");
+        printf(
+            "usage: marina recorder --connect STATS UP --db FILE [--timeout S] [--token-file F]\n"
+            "                       [security=curve keys_dir=DIR]\n"
+            "Runs the recorder: connects to the server's STATS endpoint (UP is accepted and\n"
+            "unused), says HELLO there and writes the run into the SQLite file FILE\n"
+            "(docs/schema.md).\n");
         return;
     } else if (strcmp(cmd, "summary") == 0) {
         printf("usage: marina summary [--db FILE] [--run ID]\n"
