@@ -51,10 +51,8 @@ sec_server_new(const char *keys_dir, mr_err_t *err)
     }
     self->cert = s_load_secret(keys_dir, "server");
     if (!self->cert) {
-        mr_err_set(err, MR_ECONFIG,
-                   "security=curve: no server certificate %s/secret/server.cert_secret (make the "
-                   "keys with `marina keys %s`)",
-                   keys_dir, keys_dir);
+        mr_err_set(err, MR_ECONFIG, "no key server.cert_secret in %s/secret (`marina keys`)",
+                   keys_dir);
         sec_destroy(&self);
         return NULL;
     }
@@ -62,7 +60,7 @@ sec_server_new(const char *keys_dir, mr_err_t *err)
     snprintf(allow, sizeof allow, "%s/public", keys_dir);
     struct stat st;
     if (stat(allow, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        mr_err_set(err, MR_ECONFIG, "security=curve: no allow-list folder %s", allow);
+        mr_err_set(err, MR_ECONFIG, "no allow-list folder %s (`marina keys`)", allow);
         sec_destroy(&self);
         return NULL;
     }
@@ -98,18 +96,14 @@ sec_client_new(const char *keys_dir, const char *role, long id, mr_err_t *err)
         self->server = zcert_load(path);
     if (!self->cert || !self->server) {
         if (!self->cert && id >= 0)
-            mr_err_set(
-                err, MR_ECONFIG,
-                "security=curve: no certificate for the %s: neither %s/secret/%s.cert_secret "
-                "nor %s/secret/%s.cert_secret (make the keys with `marina keys %s`)",
-                role, keys_dir, name, keys_dir, role, keys_dir);
-        else if (!self->cert)
             mr_err_set(err, MR_ECONFIG,
-                       "security=curve: no certificate %s/secret/%s.cert_secret (make the keys "
-                       "with `marina keys %s`)",
-                       keys_dir, role, keys_dir);
+                       "no key %s-%ld.cert_secret or %s.cert_secret in %s/secret (`marina keys`)",
+                       role, id, role, keys_dir);
+        else if (!self->cert)
+            mr_err_set(err, MR_ECONFIG, "no key %s.cert_secret in %s/secret (`marina keys`)", role,
+                       keys_dir);
         else
-            mr_err_set(err, MR_ECONFIG, "security=curve: no server certificate %s", path);
+            mr_err_set(err, MR_ECONFIG, "no server certificate %s (`marina keys`)", path);
         sec_destroy(&self);
         return NULL;
     }
@@ -275,8 +269,8 @@ sec_keys_check(const char *keys_dir, mr_err_t *err)
     snprintf(path, sizeof path, "%s/server.cert", keys_dir);
     if (access(path, R_OK) != 0)
         return mr_err_set(err, MR_ECONFIG,
-                          "keys_dir = %s: no server certificate %s (make the keys with `marina "
-                          "keys %s`)",
-                          keys_dir, path, keys_dir);
+                          "security = curve: no server certificate %s (make the keys with "
+                          "`marina keys DIR`)",
+                          path);
     return MR_OK;
 }

@@ -1,4 +1,4 @@
-//  test_security.c - outsiders against real runs (docs/threat-model.md, issue 14): the actors
+//  test_outsiders.c - outsiders against real runs (docs/threat-model.md, issue 14): the actors
 //  started by hand over tcp, as across machines, and a rogue ZeroMQ socket in this process.
 //  With security=curve a rogue with a key that is not on the allow-list, or with no key at all,
 //  can neither receive a broadcast, nor have an update counted, nor read the stats, nor stop
