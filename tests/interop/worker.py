@@ -58,6 +58,40 @@ LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "rounds", "stop_a
          "fstar", "dataset", "keys_dir"]
 
 
+def cert_key(path, field):
+    """The Z85 text of field ('public-key' or 'secret-key') in a CZMQ certificate file."""
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                if key.strip() == field:
+                    return value.strip().strip('"').encode()
+    except OSError as e:
+        die("security=curve: cannot read %s: %s" % (path, e))
+    die("security=curve: no %s in %s" % (field, path))
+
+
+def curve_keys(cfg, wid, socks):
+    """security=curve (docs/protocol.md, "Security"): this worker's key pair (keys_dir/secret/
+    worker-ID.cert_secret, else worker.cert_secret) and the server's public key on every socket."""
+    if cfg["security"] == "none":
+        return
+    if cfg["security"] != "curve":
+        die("security = '%s' is unknown (none or curve)" % cfg["security"])
+    if not zmq.has("curve"):
+        die("security=curve: this libzmq has no CURVE")
+    keys = cfg["keys_dir"]
+    secret = os.path.join(keys, "secret", "worker-%d.cert_secret" % wid)
+    if not os.path.exists(secret):
+        secret = os.path.join(keys, "secret", "worker.cert_secret")
+    public, private = cert_key(secret, "public-key"), cert_key(secret, "secret-key")
+    server = cert_key(os.path.join(keys, "server.cert"), "public-key")
+    for sock in socks:
+        sock.curve_publickey = public
+        sock.curve_secretkey = private
+        sock.curve_serverkey = server
+
+
 def log(text):
     sys.stderr.write("worker.py %s: %s\n" % (os.getpid(), text))
     sys.stderr.flush()
@@ -408,10 +442,11 @@ class Worker:
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.RCVHWM, 0)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.connect(bcast)
         self.push = self.ctx.socket(zmq.PUSH)
         self.push.setsockopt(zmq.SNDHWM, 0)
         self.push.setsockopt(zmq.LINGER, 2000)
+        curve_keys(cfg, wid, (self.sub, self.push))
+        self.sub.connect(bcast)
         self.push.connect(up)
 
     def send(self, *fields):
