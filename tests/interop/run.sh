@@ -2,7 +2,8 @@
 # tests/interop/run.sh MARINA_BIN - the Python worker (worker.py, written from docs/protocol.md)
 # joins a real run beside C workers, started by hand on loopback, and the recorder's rows must be
 # those of an all-C run with the same seed, to the last bit (f and ||grad f||^2 included), for gd
-# and for marina with RandK, the latter also with security=curve (when python3-zmq has CURVE). Exits 77 (skip) when no python3 with zmq and msgpack is found.
+# and for marina with RandK, the latter also with security=curve (when python3-zmq has CURVE).
+# Exits 77 (skip) when no python3 with zmq and msgpack is found.
 set -euo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
