@@ -380,10 +380,12 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
     if (strncmp(name, want, len) != 0)
         return 0;
     if (name[len] == '\0')
-        return 1;
-    if (name[len] != '-' || role == MSG_ROLE_RECORDER)
-        return role == MSG_ROLE_RECORDER && name[len] == '-';
-    char *end = NULL;
+        return 1;  // the role's key: any seat of that role
+    if (name[len] != '-')
+        return 0;  // another name that merely starts like the role's ("workers")
+    if (role == MSG_ROLE_RECORDER)
+        return 1;      // recorder-ANYTHING is a recorder's key
+    char *end = NULL;  // ROLE-ID: that seat alone
     unsigned long id = strtoul(name + len + 1, &end, 10);
     return end && *end == '\0' && end != name + len + 1 && id == sender;
 }
