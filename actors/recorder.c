@@ -70,6 +70,17 @@ s_recorder_new(zsock_t *pipe, const recorder_cfg_t *cfg, mr_err_t *err)
     }
     zsock_set_rcvhwm(self->link, 0);
     zsock_set_linger(self->link, 1000);
+    // A routing id of our own (random, not guessable): if the link drops and ZeroMQ reconnects,
+    // the server knows the new connection as the same recorder (ZMQ_ROUTER_HANDOVER).
+    uint8_t rid[16];
+    FILE *r = fopen("/dev/urandom", "rb");
+    int got = r && fread(rid, 1, sizeof rid, r) == sizeof rid;
+    if (r)
+        fclose(r);
+    if (got) {
+        rid[0] = 'r';  // a routing id must not start with a zero byte
+        zmq_setsockopt(zsock_resolve(self->link), ZMQ_ROUTING_ID, rid, sizeof rid);
+    }
     sec_apply(self->sec, self->link);
     if (!self->sec)
         sec_warn_plain("recorder", cfg->ep_stats);

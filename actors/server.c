@@ -144,8 +144,10 @@ s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_er
     zsock_set_linger(sock, 1000);
     zsock_set_sndhwm(sock, 0);  // never drop a broadcast or a stats row
     zsock_set_rcvhwm(sock, type == ZMQ_ROUTER ? STATS_RCVHWM : 0);
-    if (type == ZMQ_ROUTER)
+    if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory(sock, 1);  // a row for a recorder that is gone fails, loudly
+        zsock_set_router_handover(sock, 1);   // a recorder that reconnects keeps its seat
+    }
     sec_apply(sec, sock);
     if (!sec)
         sec_warn_plain("server", endpoint);
@@ -547,27 +549,49 @@ s_publish(s_server_t *self)
     return size;
 }
 
+static next_t s_pipe_command(s_server_t *self);
+
+//  Sends self->out to the one connection that said the recorder's HELLO (ROUTER: routing id,
+//  then the frame). Blocking with a deadline (ZMQ_SNDTIMEO), so that a stuck recorder cannot
+//  hang the run. While that connection is gone (ZMQ_ROUTER_MANDATORY: EHOSTUNREACH; the recorder
+//  was killed, or its link dropped and it reconnects under the same routing id) it tries again
+//  for up to timeout_s (2 s once the run is ending), watching the pipe: the launcher's STOP,
+//  which names the cause, ends the wait (self->abort). Returns the frame size, or -1 (reason set).
 static int
 s_to_recorder(s_server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
-    // To the one connection that said the recorder's HELLO (ROUTER: routing id, then the frame).
-    // Blocking with a deadline (ZMQ_SNDTIMEO), so that a stuck recorder cannot hang the run; a
-    // recorder whose connection is gone fails the send at once (ZMQ_ROUTER_MANDATORY).
     void *raw = zsock_resolve(self->stats);
-    int size = -1;
-    if (self->rec_id_len == 0)
-        errno = EHOSTUNREACH;
-    else if (msg_encode(&self->out, &self->buf) != MR_OK)
-        errno = ENOMEM;
-    else if (zmq_send(raw, self->rec_id, self->rec_id_len, ZMQ_SNDMORE) >= 0 &&
-             zmq_send(raw, self->buf.data, self->buf.size, 0) >= 0)
-        size = (int) self->buf.size;
-    if (size < 0)
+    if (self->rec_id_len == 0 || msg_encode(&self->out, &self->buf) != MR_OK) {
         snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
-                 msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
-    return size;
+                 msg_type_name(self->out.type), self->rec_id_len ? "out of memory" : "none joined");
+        return -1;
+    }
+    int ending = self->term || self->abort || zsys_interrupted || self->out.type == MSG_STOP;
+    double deadline = actor_now() + (ending ? 2.0 : self->cfg->timeout_s);
+    while (true) {
+        if (zmq_send(raw, self->rec_id, self->rec_id_len, ZMQ_SNDMORE) >= 0 &&
+            zmq_send(raw, self->buf.data, self->buf.size, 0) >= 0)
+            return (int) self->buf.size;
+        int err = zmq_errno();
+        if (err != EHOSTUNREACH || actor_now() >= deadline || zsys_interrupted)
+            break;
+        zmq_pollitem_t item = {zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
+        if (!self->term && !self->abort && zmq_poll(&item, 1, 50) > 0) {
+            next_t got = s_pipe_command(self);
+            if (got == NEXT_STOP)
+                return -1;  // the launcher's reason is in self->reason
+            if (got == NEXT_TERM)
+                break;
+        } else if (self->term || self->abort) {
+            zclock_sleep(50);
+        }
+    }
+    snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
+             msg_type_name(self->out.type),
+             zmq_errno() == EHOSTUNREACH ? "its connection is gone" : zmq_strerror(zmq_errno()));
+    return -1;
 }
 
 static void
@@ -739,7 +763,7 @@ s_join(s_server_t *self)
         self->out.type = MSG_RUN;
         self->out.run = cfg->run;
         if (s_to_recorder(self) < 0)
-            return "failed";
+            return self->abort ? "aborted" : "failed";
     }
     deadline = actor_now() + cfg->timeout_s;
     double next_ping = 0;
@@ -1088,7 +1112,7 @@ s_rounds(s_server_t *self)
         out->type = MSG_STATS;
         out->stats = row;
         if (s_to_recorder(self) < 0)
-            return "failed";
+            return self->abort ? "aborted" : "failed";
         if (cfg->progress_s > 0 && actor_now() >= next_progress) {
             zsys_info("round %llu/%llu  f=%.6e  |grad f|^2=%.6e  %.0f rounds/s",
                       (unsigned long long) k, (unsigned long long) cfg->rounds, row.f,
@@ -1143,7 +1167,10 @@ server_actor(zsock_t *pipe, void *args)
     if (self->recorder_hello) {
         if (self->term || zsys_interrupted)
             zsock_set_sndtimeo(self->stats, 2000);  // stopping: do not hold the host up long
-        s_to_recorder(self);
+        char reason[sizeof self->reason];
+        memcpy(reason, self->reason, sizeof reason);
+        s_to_recorder(self);  // a recorder that is gone: the run's own reason stays the one told
+        memcpy(self->reason, reason, sizeof reason);
     }
     self->out.status = NULL;
     self->out.reason = NULL;
