@@ -8,12 +8,14 @@
 #include "actor.h"
 #include "db.h"
 #include "msg.h"
+#include "security.h"
 
 #define S_STOP_GRACE_S 2.0  // after an interrupt, how long to wait for the server's STOP
 
 typedef struct {
     const recorder_cfg_t *cfg;
-    zsock_t *pipe, *pull, *push;
+    zsock_t *pipe, *link;  // the host's pipe; the DEALER to the server's stats socket
+    sec_t *sec;
     db_t *db;
     msg_t in, out;
     msg_buf_t buf;
@@ -32,8 +34,8 @@ s_recorder_destroy(s_recorder_t **self_p)
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_buf_fini(&self->buf);
-    zsock_destroy(&self->pull);
-    zsock_destroy(&self->push);
+    zsock_destroy(&self->link);
+    sec_destroy(&self->sec);
     free(self);
     *self_p = NULL;
 }
@@ -56,17 +58,34 @@ s_recorder_new(zsock_t *pipe, const recorder_cfg_t *cfg, mr_err_t *err)
     self->db = db_open(cfg->db_path, err);
     if (!self->db)
         goto fail;
-    self->pull = zsock_new(ZMQ_PULL);
-    self->push = zsock_new(ZMQ_PUSH);
-    if (!self->pull || !self->push) {
-        mr_err_set(err, MR_EIO, "cannot create sockets");
+    if (cfg->keys_dir && cfg->keys_dir[0]) {
+        self->sec = sec_client_new(cfg->keys_dir, "recorder", -1, err);
+        if (!self->sec)
+            goto fail;
+    }
+    self->link = zsock_new(ZMQ_DEALER);
+    if (!self->link) {
+        mr_err_set(err, MR_EIO, "cannot create the stats socket");
         goto fail;
     }
-    zsock_set_rcvhwm(self->pull, 0);
-    zsock_set_linger(self->push, 1000);
-    if (zsock_connect(self->pull, "%s", cfg->ep_stats) < 0 ||
-        zsock_connect(self->push, "%s", cfg->ep_up) < 0) {
-        mr_err_set(err, MR_EIO, "cannot connect to %s / %s", cfg->ep_stats, cfg->ep_up);
+    zsock_set_rcvhwm(self->link, 0);
+    zsock_set_linger(self->link, 1000);
+    // A routing id of our own (random, not guessable): if the link drops and ZeroMQ reconnects,
+    // the server knows the new connection as the same recorder (ZMQ_ROUTER_HANDOVER).
+    uint8_t rid[16];
+    FILE *r = fopen("/dev/urandom", "rb");
+    int got = r && fread(rid, 1, sizeof rid, r) == sizeof rid;
+    if (r)
+        fclose(r);
+    if (got) {
+        rid[0] = 'r';  // a routing id must not start with a zero byte
+        zmq_setsockopt(zsock_resolve(self->link), ZMQ_ROUTING_ID, rid, sizeof rid);
+    }
+    sec_apply(self->sec, self->link);
+    if (!self->sec)
+        sec_warn_plain("recorder", cfg->ep_stats);
+    if (zsock_connect(self->link, "%s", cfg->ep_stats) < 0) {
+        mr_err_set(err, MR_EIO, "cannot connect to %s", cfg->ep_stats);
         goto fail;
     }
     return self;
@@ -99,9 +118,16 @@ s_run(s_recorder_t *self, int *term)
     self->out.role = MSG_ROLE_RECORDER;
     self->out.sender = 0;
     self->out.pid = (uint32_t) getpid();
-    if (actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0) < 0)
+    // The launcher's token proves to the server that this is the run's recorder (docs/protocol.md).
+    char token[160] = "";
+    if (cfg->token && cfg->token[0])
+        snprintf(token, sizeof token, "token=%s\n", cfg->token);
+    self->out.cfg_text = token;
+    int sent = actor_send(zsock_resolve(self->link), &self->out, &self->buf, 0);
+    self->out.cfg_text = NULL;
+    if (sent < 0)
         return s_end(self, "failed", "cannot say HELLO to the server");
-    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->pull)};
+    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->link)};
     double last_heard = actor_now(), interrupted_at = 0;
     while (true) {
         // Interrupted (Ctrl-C reaches every process of the run): the server's STOP, with its

@@ -1,6 +1,6 @@
 //  recorder.h - the recorder actor: the only writer of the result database.
-//  Connects a PULL to the server's ep_stats and a PUSH to its ep_up (to say HELLO), then writes
-//  RUN as a runs row, every STATS as a rounds row (batched transactions), and STOP as the run's
+//  Connects a DEALER to the server's ep_stats (a ROUTER), says HELLO on it (the server then sends
+//  this connection, and no other, the run's rows), then writes RUN as a runs row, every STATS as a rounds row (batched transactions), and STOP as the run's
 //  final status. If the server goes silent past timeout_s, or the host stops it first, the run is
 //  finished as "failed" / "aborted" with the rows received so far committed.
 #ifndef RECORDER_H
@@ -9,10 +9,11 @@
 #include <czmq.h>
 
 typedef struct {
-    const char *ep_stats;  // the server's stats PUSH endpoint (connect)
-    const char *ep_up;     // the server's PULL endpoint (connect, for HELLO)
+    const char *ep_stats;  // the server's stats endpoint (connect)
     const char *db_path;   // the SQLite file
     double timeout_s;      // give up when the server is silent this long
+    const char *keys_dir;  // security=curve: the keys folder (security.h); NULL: plain
+    const char *token;     // the launcher's run token, said in HELLO ("token=..."); NULL: none
 } recorder_cfg_t;
 
 //  The zactor function; args is a const recorder_cfg_t * that outlives the actor.

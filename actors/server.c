@@ -1,8 +1,10 @@
 //  server.c - see server.h.
 #include "server.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include "msg.h"
 #include "progress.h"
 #include "rng.h"
+#include "security.h"
 
 #define PING_INTERVAL_MS   5
 #define REJECT_LOG_CAP     (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
@@ -18,6 +21,7 @@
 #define WARN_SUMMARY_S     10.0         // how often the count of suppressed warnings is logged
 #define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
 #define MAX_REFUSED        8   // refusals remembered (the latest replace the oldest)
+#define STATS_RCVHWM       64  // messages queued from the stats socket's peers (only a HELLO counts)
 
 //  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
 //  first copies to the slow-joiner problem, as it would lose a PING).
@@ -28,16 +32,22 @@ typedef struct {
 } s_refusal_t;
 
 typedef enum {
-    NEXT_BAD = 2,  // an UPDATE that failed to decode, from a known sender (self->bad_*)
-    NEXT_MSG = 1,  // self->in holds a valid message, self->frame_size its size
+    NEXT_OTHER = 3,  // something other than a PULL message was handled (e.g. the recorder's HELLO)
+    NEXT_BAD = 2,    // an UPDATE that failed to decode, from a known sender (self->bad_*)
+    NEXT_MSG = 1,    // self->in holds a valid message, self->frame_size its size
     NEXT_TIMEOUT = 0,
     NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
+    NEXT_STOP = -2,  // the host asked to abort the run ("STOP" reason on the pipe; self->reason)
 } next_t;
 
 typedef struct {
     const server_cfg_t *cfg;
     zsock_t *pipe;
-    zsock_t *pub, *pull, *push;  // broadcast, updates, stats
+    zsock_t *pub, *pull, *stats;  // broadcast, updates, stats (ROUTER)
+    sec_t *sec;                   // security=curve: our certificate and the authenticator
+    uint8_t rec_id[256];          // the recorder's routing id on the stats socket
+    size_t rec_id_len;            // 0 until the recorder said HELLO
+    char peer[64];                // the certificate name of the last message's sender ("": none)
     size_t n, dim;
     msg_t in, out;   // decoded input, message being sent
     msg_buf_t buf;   // encoded frame
@@ -59,7 +69,7 @@ typedef struct {
     uint64_t discarded;       // ... of them harmless: late, or copies of what arrived (resends)
     int term;                 // the host sent $TERM (it waits for us to return)
     int burst;                // messages taken since the last poll
-    int abort;                // a STOP arrived on the PULL socket
+    int abort;                // the host asked to abort the run ("STOP" on the pipe)
     char reason[512];         // why the run failed or was aborted
     uint64_t *invalid;        // per sender: invalid updates so far
     uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached)
@@ -124,13 +134,14 @@ s_server_destroy(s_server_t **self_p)
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
-    zsock_destroy(&self->push);
+    zsock_destroy(&self->stats);
+    sec_destroy(&self->sec);
     free(self);
     *self_p = NULL;
 }
 
 static zsock_t *
-s_bind(int type, const char *endpoint, const char *what, mr_err_t *err)
+s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_err_t *err)
 {
     zsock_t *sock = zsock_new(type);
     if (!sock) {
@@ -139,7 +150,14 @@ s_bind(int type, const char *endpoint, const char *what, mr_err_t *err)
     }
     zsock_set_linger(sock, 1000);
     zsock_set_sndhwm(sock, 0);  // never drop a broadcast or a stats row
-    zsock_set_rcvhwm(sock, 0);
+    zsock_set_rcvhwm(sock, type == ZMQ_ROUTER ? STATS_RCVHWM : 0);
+    if (type == ZMQ_ROUTER) {
+        zsock_set_router_mandatory(sock, 1);  // a row for a recorder that is gone fails, loudly
+        zsock_set_router_handover(sock, 1);   // a recorder that reconnects keeps its seat
+    }
+    sec_apply(sec, sock);
+    if (!sec)
+        sec_warn_plain("server", endpoint);
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         mr_err_set(err, MR_EIO, "cannot bind the %s socket to %s: %s", what, endpoint,
                    zmq_strerror(zmq_errno()));
@@ -213,16 +231,21 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     vec_fini(&x0);
     if (!self->ms)
         goto fail;
-    self->pub = s_bind(ZMQ_PUB, cfg->ep_bcast, "broadcast (PUB)", err);
+    if (cfg->keys_dir && cfg->keys_dir[0]) {
+        self->sec = sec_server_new(cfg->keys_dir, err);
+        if (!self->sec)
+            goto fail;
+    }
+    self->pub = s_bind(ZMQ_PUB, cfg->ep_bcast, "broadcast (PUB)", self->sec, err);
     if (!self->pub)
         goto fail;
-    self->pull = s_bind(ZMQ_PULL, cfg->ep_up, "update (PULL)", err);
+    self->pull = s_bind(ZMQ_PULL, cfg->ep_up, "update (PULL)", self->sec, err);
     if (!self->pull)
         goto fail;
-    self->push = s_bind(ZMQ_PUSH, cfg->ep_stats, "stats (PUSH)", err);
-    if (!self->push)
+    self->stats = s_bind(ZMQ_ROUTER, cfg->ep_stats, "stats (ROUTER)", self->sec, err);
+    if (!self->stats)
         goto fail;
-    zsock_set_sndtimeo(self->push, (int) (cfg->timeout_s * 1000));
+    zsock_set_sndtimeo(self->stats, (int) (cfg->timeout_s * 1000));
     return self;
 fail:
     s_server_destroy(&self);
@@ -348,12 +371,122 @@ s_same_update(const cvec_t *a, const cvec_t *b)
     return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
+//  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" reason (the launcher
+//  aborts the run: NEXT_STOP, reason kept), anything else is ignored (NEXT_OTHER).
+static next_t
+s_pipe_command(s_server_t *self)
+{
+    char *cmd = NULL, *reason = NULL;
+    if (zstr_recvx(self->pipe, &cmd, &reason, NULL) < 0 || !cmd) {
+        zstr_free(&cmd);
+        zstr_free(&reason);
+        self->term = 1;  // interrupted, or the host went away
+        return NEXT_TERM;
+    }
+    next_t got = NEXT_OTHER;
+    if (streq(cmd, "$TERM")) {
+        self->term = 1;
+        got = NEXT_TERM;
+    } else if (streq(cmd, "STOP")) {
+        snprintf(self->reason, sizeof self->reason, "%s",
+                 reason && reason[0] ? reason : "stopped by request");
+        self->abort = 1;
+        got = NEXT_STOP;
+    }
+    zstr_free(&cmd);
+    zstr_free(&reason);
+    return got;
+}
+
+//  1 if a message of role and sender may come from the connection whose certificate is named
+//  self->peer (security=curve): worker[-I] keys speak for honest seats (seat I), attacker[-I]
+//  keys for attacker seats, and only a recorder key says the recorder's HELLO. Always 1 without
+//  CURVE (self->peer is "": the id in a message is a claim).
+static int
+s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
+{
+    if (!self->sec)
+        return 1;
+    const char *name = self->peer;
+    const char *want =
+        role == MSG_ROLE_RECORDER ? "recorder" : (sender < self->honest ? "worker" : "attacker");
+    size_t len = strlen(want);
+    if (strncmp(name, want, len) != 0)
+        return 0;
+    if (name[len] == '\0')
+        return 1;  // the role's key: any seat of that role
+    if (name[len] != '-')
+        return 0;  // another name that merely starts like the role's ("workers")
+    if (role == MSG_ROLE_RECORDER)
+        return 1;      // recorder-ANYTHING is a recorder's key
+    char *end = NULL;  // ROLE-ID: that seat alone
+    unsigned long id = strtoul(name + len + 1, &end, 10);
+    return end && *end == '\0' && end != name + len + 1 && id == sender;
+}
+
+//  Takes what waits on the stats socket: the first recorder HELLO names the connection that gets
+//  RUN, STATS and STOP; every other message (another connection's HELLO, anything else) is
+//  dropped and counted, so that the stream of rows cannot be split between two readers.
+static void
+s_take_stats(s_server_t *self)
+{
+    void *raw = zsock_resolve(self->stats);
+    for (int burst = 0; burst < 64; burst++) {
+        zmq_msg_t id, frame;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            return;
+        }
+        zmq_msg_init(&frame);
+        int size = zmq_msg_more(&id) ? actor_recv(raw, &frame) : -1;
+        const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
+        snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
+        mr_err_t err;
+        int rc = size < 0 ? mr_err_set(&err, MR_EMALFORMED, "not one frame")
+                          : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
+        int hello = rc == MR_OK && self->in.type == MSG_HELLO && self->in.role == MSG_ROLE_RECORDER;
+        size_t idlen = zmq_msg_size(&id);
+        const char *token = self->cfg->recorder_token;
+        char want[160] = "";
+        if (token && token[0])
+            snprintf(want, sizeof want, "token=%s\n", token);
+        if (hello && !s_key_allows(self, MSG_ROLE_RECORDER, 0)) {
+            self->rejected++;
+            s_warn(self, "a recorder HELLO from the key '%s' on the stats socket: ignored",
+                   self->peer);
+        } else if (hello && want[0] && strcmp(self->in.cfg_text ? self->in.cfg_text : "", want)) {
+            self->rejected++;
+            s_warn(self, "a recorder HELLO without the run's token on the stats socket: ignored");
+        } else if (hello && self->rec_id_len == 0 && idlen > 0 && idlen <= sizeof self->rec_id) {
+            memcpy(self->rec_id, zmq_msg_data(&id), idlen);
+            self->rec_id_len = idlen;
+            self->recorder_hello = 1;
+        } else if (hello && self->rec_id_len == idlen &&
+                   memcmp(self->rec_id, zmq_msg_data(&id), idlen) == 0) {
+            // the recorder said HELLO again on its connection: harmless
+        } else {
+            self->rejected++;
+            s_warn(self,
+                   "%s on the stats socket from another connection: ignored (the run has "
+                   "a recorder)",
+                   hello         ? "a second recorder HELLO"
+                   : rc == MR_OK ? msg_type_name(self->in.type)
+                                 : err.text);
+        }
+        zmq_msg_close(&frame);
+        zmq_msg_close(&id);
+    }
+}
+
 //  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
-//  logged, counted and skipped: a peer's bad bytes cost that message only.
+//  logged, counted and skipped: a peer's bad bytes cost that message only. Returns NEXT_OTHER
+//  after taking the stats socket's input (the caller checks its conditions again).
 static next_t
 s_next(s_server_t *self, double deadline)
 {
-    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->pull)};
+    void *socks[3] = {zsock_resolve(self->pipe), zsock_resolve(self->pull),
+                      zsock_resolve(self->stats)};
     while (true) {
         if (zsys_interrupted)
             return NEXT_TERM;
@@ -369,11 +502,18 @@ s_next(s_server_t *self, double deadline)
                 zmq_msg_close(&frame);
                 return NEXT_TIMEOUT;
             }
-            unsigned ready = actor_poll(socks, 2, (long) (left * 1000.0) + 1);
-            if (ready & 1u && actor_pipe_term(self->pipe)) {
+            unsigned ready = actor_poll(socks, 3, (long) (left * 1000.0) + 1);
+            if (ready & 1u) {
+                next_t got = s_pipe_command(self);
+                if (got != NEXT_OTHER) {
+                    zmq_msg_close(&frame);
+                    return got;
+                }
+            }
+            if (ready & 4u) {
+                s_take_stats(self);
                 zmq_msg_close(&frame);
-                self->term = 1;
-                return NEXT_TERM;
+                return NEXT_OTHER;
             }
             size = ready & 2u ? actor_recv(socks[1], &frame) : -1;
             if (size == -1) {
@@ -383,6 +523,9 @@ s_next(s_server_t *self, double deadline)
         }
         self->burst++;
         mr_err_t err;
+        // The certificate name of the sender's connection (security=curve), before the frame goes.
+        const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
+        snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
         // The decoder fills type, sender and round of an UPDATE before it checks its vector, so
         // a bad update from a known sender can be recorded against that sender.
         self->in.type = 0;
@@ -390,6 +533,26 @@ s_next(s_server_t *self, double deadline)
         int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
                             : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
         zmq_msg_close(&frame);
+        // With CURVE a message counts only if its key may speak for the seat it names: an
+        // attacker's key cannot send for an honest worker (nor get that worker excluded).
+        msg_type_t type = self->in.type;
+        int seated = type == MSG_HELLO || type == MSG_READY || type == MSG_UPDATE ||
+                     type == MSG_METRICS || type == MSG_RESYNC;
+        msg_role_t role = type == MSG_HELLO || type == MSG_READY ? self->in.role
+                          : self->in.sender < self->honest       ? MSG_ROLE_WORKER
+                                                                 : MSG_ROLE_ATTACKER;
+        if (self->sec && seated && self->in.sender != UINT32_MAX &&
+            !s_key_allows(self, role, self->in.sender)) {
+            char why[200];
+            snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
+                     msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
+                     self->in.sender, self->peer);
+            self->rejected++;
+            self->round_rejected++;
+            s_log_rejection(self, UINT32_MAX, why);
+            s_warn(self, "%s", why);
+            continue;
+        }
         if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
             self->bad_sender = self->in.sender;
             self->bad_round = self->in.round;
@@ -437,18 +600,49 @@ s_publish(s_server_t *self)
     return size;
 }
 
+static next_t s_pipe_command(s_server_t *self);
+
+//  Sends self->out to the one connection that said the recorder's HELLO (ROUTER: routing id,
+//  then the frame). Blocking with a deadline (ZMQ_SNDTIMEO), so that a stuck recorder cannot
+//  hang the run. While that connection is gone (ZMQ_ROUTER_MANDATORY: EHOSTUNREACH; the recorder
+//  was killed, or its link dropped and it reconnects under the same routing id) it tries again
+//  for up to timeout_s (2 s once the run is ending), watching the pipe: the launcher's STOP,
+//  which names the cause, ends the wait (self->abort). Returns the frame size, or -1 (reason set).
 static int
 s_to_recorder(s_server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
-    // Blocking with a deadline (ZMQ_SNDTIMEO): the recorder's PULL may connect a moment after its
-    // HELLO arrived (another connection), and a recorder that died must not hang the run.
-    int size = actor_send(zsock_resolve(self->push), &self->out, &self->buf, 0);
-    if (size < 0)
+    void *raw = zsock_resolve(self->stats);
+    if (self->rec_id_len == 0 || msg_encode(&self->out, &self->buf) != MR_OK) {
         snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
-                 msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
-    return size;
+                 msg_type_name(self->out.type), self->rec_id_len ? "out of memory" : "none joined");
+        return -1;
+    }
+    int ending = self->term || self->abort || zsys_interrupted || self->out.type == MSG_STOP;
+    double deadline = actor_now() + (ending ? 2.0 : self->cfg->timeout_s);
+    while (true) {
+        if (zmq_send(raw, self->rec_id, self->rec_id_len, ZMQ_SNDMORE) >= 0 &&
+            zmq_send(raw, self->buf.data, self->buf.size, 0) >= 0)
+            return (int) self->buf.size;
+        int err = zmq_errno();
+        if (err != EHOSTUNREACH || actor_now() >= deadline || zsys_interrupted)
+            break;
+        zmq_pollitem_t item = {zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
+        if (!self->term && !self->abort && zmq_poll(&item, 1, 50) > 0) {
+            next_t got = s_pipe_command(self);
+            if (got == NEXT_STOP)
+                return -1;  // the launcher's reason is in self->reason
+            if (got == NEXT_TERM)
+                break;
+        } else if (self->term || self->abort) {
+            zclock_sleep(50);
+        }
+    }
+    snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
+             msg_type_name(self->out.type),
+             zmq_errno() == EHOSTUNREACH ? "its connection is gone" : zmq_strerror(zmq_errno()));
+    return -1;
 }
 
 static void
@@ -470,15 +664,17 @@ s_count(const uint8_t *have, size_t n)
     return c;
 }
 
-//  A STOP on the PULL socket comes from the launcher (or an operator): it aborts the run, and its
-//  reason (e.g. which worker died) goes into the database.
-static int
-s_abort_request(s_server_t *self)
+//  A STOP on the PULL socket is not the launcher's (its STOP comes on the host's pipe): anyone who
+//  reaches the socket could send one. It is rejected and recorded like any bad message.
+static void
+s_reject_stop(s_server_t *self)
 {
-    snprintf(self->reason, sizeof self->reason, "%s",
-             self->in.reason && self->in.reason[0] ? self->in.reason : "stopped by request");
-    self->abort = 1;
-    return 0;
+    const char *why = "a STOP message on the update socket: ignored (only the launcher's control "
+                      "channel ends a run early)";
+    self->rejected++;
+    self->round_rejected++;
+    s_log_rejection(self, UINT32_MAX, why);
+    s_warn(self, "%s", why);
 }
 
 //  1 if m's (role, sender) is a seat of this run: honest workers 0..G-1, attackers G..n-1.
@@ -577,7 +773,7 @@ s_join(s_server_t *self)
     while (s_count(self->hello, self->n) < self->n ||
            (cfg->with_recorder && !self->recorder_hello)) {
         next_t got = s_next(self, s_refuse_pending(self, deadline));
-        if (got == NEXT_TERM)
+        if (got == NEXT_TERM || got == NEXT_STOP)
             return "aborted";
         if (got == NEXT_TIMEOUT && actor_now() < deadline)
             continue;  // a REFUSE is due
@@ -592,10 +788,12 @@ s_join(s_server_t *self)
             s_reason_add_refusal(self);
             return "failed";
         }
+        if (got == NEXT_OTHER)
+            continue;  // the recorder may have said HELLO
         msg_t *m = &self->in;
         if (m->type == MSG_STOP) {
-            s_abort_request(self);
-            return "aborted";
+            s_reject_stop(self);
+            continue;
         }
         if (m->type == MSG_HELLO && s_role_fits(self, m)) {
             if (s_check_hello(self, m) < 0)
@@ -604,7 +802,9 @@ s_join(s_server_t *self)
                 s_warn(self, "worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
         } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
-            self->recorder_hello = 1;
+            self->rejected++;
+            s_warn(self, "a recorder HELLO on the update socket: ignored (the recorder says HELLO "
+                         "on the stats socket)");
         } else {
             self->rejected++;
             s_warn(self, "unexpected %s from %u while joining", msg_type_name(m->type), m->sender);
@@ -614,7 +814,7 @@ s_join(s_server_t *self)
         self->out.type = MSG_RUN;
         self->out.run = cfg->run;
         if (s_to_recorder(self) < 0)
-            return "failed";
+            return self->abort ? "aborted" : "failed";
     }
     deadline = actor_now() + cfg->timeout_s;
     double next_ping = 0;
@@ -631,8 +831,10 @@ s_join(s_server_t *self)
         }
         next_t got =
             s_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
-        if (got == NEXT_TERM)
+        if (got == NEXT_TERM || got == NEXT_STOP)
             return "aborted";
+        if (got == NEXT_OTHER)
+            continue;
         if (got == NEXT_TIMEOUT) {
             if (actor_now() < deadline)
                 continue;
@@ -645,8 +847,8 @@ s_join(s_server_t *self)
         }
         msg_t *m = &self->in;
         if (m->type == MSG_STOP) {
-            s_abort_request(self);
-            return "aborted";
+            s_reject_stop(self);
+            continue;
         }
         if (m->type == MSG_READY && s_role_fits(self, m))
             self->ready[m->sender] = 1;
@@ -711,8 +913,10 @@ static took_t
 s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
 {
     msg_t *m = &self->in;
-    if (m->type == MSG_STOP)
-        return (took_t) s_abort_request(self);
+    if (m->type == MSG_STOP) {
+        s_reject_stop(self);
+        return TOOK_NOTHING;
+    }
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
         if (m->type != MSG_READY && m->type != MSG_HELLO) {
             self->rejected++;
@@ -918,6 +1122,10 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                 return "failed";
             }
             next_t got = s_next(self, deadline);
+            if (got == NEXT_STOP)
+                return "aborted";  // the launcher's reason is in self->reason
+            if (got == NEXT_OTHER)
+                continue;
             if (got == NEXT_TERM) {
                 snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
                          (unsigned long long) k);
@@ -989,7 +1197,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         out->type = MSG_STATS;
         out->stats = row;
         if (s_to_recorder(self) < 0)
-            return "failed";
+            return self->abort ? "aborted" : "failed";
         if (!isnan(row.grad_norm_sq))
             last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
         double now = actor_now();
@@ -1043,7 +1251,7 @@ server_actor(zsock_t *pipe, void *args)
         return;
     }
     zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
-               zsock_endpoint(self->push), NULL);
+               zsock_endpoint(self->stats), NULL);
     const char *status = s_join(self);
     if (!status)
         status = s_rounds(self);
@@ -1061,8 +1269,11 @@ server_actor(zsock_t *pipe, void *args)
     // the whole send deadline (timeout_s), e.g. a server stopped with SIGTERM while it joins.
     if (self->recorder_hello) {
         if (self->term || zsys_interrupted)
-            zsock_set_sndtimeo(self->push, 2000);  // stopping: do not hold the host up long
-        s_to_recorder(self);
+            zsock_set_sndtimeo(self->stats, 2000);  // stopping: do not hold the host up long
+        char reason[sizeof self->reason];
+        memcpy(reason, self->reason, sizeof reason);
+        s_to_recorder(self);  // a recorder that is gone: the run's own reason stays the one told
+        memcpy(self->reason, reason, sizeof reason);
     }
     self->out.status = NULL;
     self->out.reason = NULL;

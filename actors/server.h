@@ -4,8 +4,14 @@
 //
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
 //  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,
-//  UPDATE, METRICS, RESYNC from workers and attackers; HELLO from the recorder), PUSH bound at
-//  ep_stats (RUN, STATS, STOP to the recorder). A HELLO whose configuration or data shard differs
+//  UPDATE, METRICS, RESYNC from workers and attackers), ROUTER bound at ep_stats (the recorder's
+//  HELLO in; RUN, STATS, STOP out, to the one connection whose HELLO came first: a second reader
+//  gets nothing). With keys_dir every socket is a CURVE server that accepts only the keys of the
+//  allow-list (security.h), and a message is taken only from a key that may speak for its sender
+//  (worker/attacker keys for their seats, the recorder key on the stats socket).
+//  Control: the host's pipe, not the network, ends a run early: "$TERM" (stop now) and
+//  "STOP" reason (abort the run with that reason, recorded in the database). A STOP message on
+//  the PULL socket is rejected and recorded like any bad message. A HELLO whose configuration or data shard differs
 //  from the server's is refused: REFUSE on the PUB socket, naming the differing keys, repeated
 //  while the run joins; the run waits for a correct worker with that id (and fails at timeout_s
 //  naming the refusal). Endpoints may use "*" ports; the bound ones are reported to the host in
@@ -48,9 +54,12 @@ typedef struct {
     uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
     //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
     //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.
-    const char *join_config;   // the configuration HELLO must carry; NULL: nothing is checked
-    uint64_t join_digest;      // its FNV-1a 64 digest
-    const uint64_t *shard_fp;  // n fingerprints (worker i's shard); NULL: shards not checked
+    const char *join_config;     // the configuration HELLO must carry; NULL: nothing is checked
+    uint64_t join_digest;        // its FNV-1a 64 digest
+    const uint64_t *shard_fp;    // n fingerprints (worker i's shard); NULL: shards not checked
+    const char *keys_dir;        // security=curve: the keys folder (security.h); NULL: plain
+    const char *recorder_token;  // the launcher's run token: only a recorder HELLO whose config
+                                 // is "token=TOKEN\n" is the recorder; NULL: the first HELLO
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

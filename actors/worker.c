@@ -15,6 +15,7 @@
 #include "attacker.h"
 #include "msg.h"
 #include "rng.h"
+#include "security.h"
 
 #define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
 
@@ -43,7 +44,8 @@ typedef struct {
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
 struct s_host {
     zsock_t *pipe, *sub, *push;
-    msg_t in;  // decoded broadcast
+    sec_t *sec;  // security=curve: our certificate and the server's public key
+    msg_t in;    // decoded broadcast
     msg_buf_t buf;
     uint64_t last_seq;     // last broadcast sequence number seen
     vec_t g;               // g^{k-1} of the last ROUND taken (a patch applies to it)
@@ -77,6 +79,7 @@ s_host_destroy(s_host_t **self_p)
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->push);
+    sec_destroy(&self->sec);
     free(self);
     *self_p = NULL;
 }
@@ -144,6 +147,15 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     for (size_t i = 0; i < nseats; i++)
         if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
             goto fail;
+    //  One certificate for the host: its first seat's (a host of several seats serves honest
+    //  workers, which a role key "worker" speaks for; inproc runs, the only ones that host
+    //  several, use no CURVE).
+    if (cfg->keys_dir && cfg->keys_dir[0]) {
+        self->sec =
+            sec_client_new(cfg->keys_dir, cfg->attack ? "attacker" : "worker", (long) cfg->id, err);
+        if (!self->sec)
+            goto fail;
+    }
     self->sub = zsock_new(ZMQ_SUB);
     self->push = zsock_new(ZMQ_PUSH);
     if (!self->sub || !self->push) {
@@ -154,6 +166,14 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     zsock_set_sndhwm(self->push, 0);
     zsock_set_linger(self->push, 2000);
     zsock_set_subscribe(self->sub, "");
+    sec_apply(self->sec, self->sub);
+    sec_apply(self->sec, self->push);
+    if (!self->sec) {
+        char who[32];
+        snprintf(who, sizeof who, "%s %u", cfg->attack ? "attacker" : "worker", cfg->id);
+        sec_warn_plain(who, cfg->ep_bcast);
+        sec_warn_plain(who, cfg->ep_up);
+    }
     if (zsock_connect(self->sub, "%s", cfg->ep_bcast) < 0) {
         mr_err_set(err, MR_EIO, "cannot connect to the broadcast endpoint %s", cfg->ep_bcast);
         goto fail;

@@ -46,6 +46,7 @@ typedef struct {
     uint64_t join_digest;         // its FNV-1a 64 digest
     uint64_t shard_fp;            // csr_fingerprint() of this worker's shard
     const worker_fault_t *fault;  // non-NULL: inject these faults into its UPDATE and METRICS
+    const char *keys_dir;         // security=curve: the keys folder (security.h); NULL: plain
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

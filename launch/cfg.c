@@ -69,6 +69,11 @@ static const cfg_key_t s_keys[] = {
     {"downlink", CFG_STR, "auto", 0, 0,
      "auto (a ROUND carries only the coordinates of g that changed when that is smaller) | "
      "dense (always the whole g)"},
+    {"security", CFG_STR, "none", 0, 0,
+     "none (plain sockets: one host or a trusted network) | curve (ZeroMQ CURVE on every socket, "
+     "only the keys in keys_dir/public may connect)"},
+    {"keys_dir", CFG_STR, "", 0, 0,
+     "security=curve: the folder of `marina keys` (empty: marina run makes one-off keys)"},
     {"byzantine", CFG_INT, "0", 0, 100000,
      "B: workers n-B..n-1 are Byzantine attackers (n counts every worker)"},
     {"attack", CFG_STR, "none", 0, 0,
@@ -109,8 +114,9 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",       "name",          "transport", "threads", "timeout_s", "progress_s", "fault_send",
-    "downlink", "metrics_every", "rounds",    "stop_at", "stop_gap",  "fstar",      "dataset",
+    "db",         "name",       "transport", "threads",       "timeout_s",
+    "progress_s", "fault_send", "downlink",  "metrics_every", "rounds",
+    "stop_at",    "stop_gap",   "fstar",     "dataset",       "keys_dir",
 };
 
 const cfg_key_t *

@@ -63,7 +63,7 @@ char *cfg_to_ini(const cfg_t *c);
 char *cfg_join_text(const cfg_t *c);
 //  1 for the keys that may differ between the actors of one run (db, name, transport, timeout_s,
 //  progress_s, the server-only rounds, stop_at, stop_gap, fstar; dataset, a path that may differ
-//  per machine, whose content the shard fingerprint checks instead).
+//  per machine, whose content the shard fingerprint checks instead; keys_dir, a path too).
 int cfg_key_is_local(const char *key);
 
 //  Prints the table (name, default, help) for --help.

@@ -363,8 +363,8 @@ s_finish(s_point_t *pt, int quiet)
 
 //  Keys that do not change what a run computes: a completed run that differs only in them is
 //  the same run (resuming skips it).
-static const char *const s_not_identity[] = {"name",      "db",         "fstar",
-                                             "transport", "progress_s", "timeout_s"};
+static const char *const s_not_identity[] = {"name",       "db",        "fstar",    "transport",
+                                             "progress_s", "timeout_s", "security", "keys_dir"};
 
 //  The lines "key = value" of an INI text that name what a run computes, in order (comment
 //  lines and the keys above dropped), into a new string (caller frees).

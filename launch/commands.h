@@ -10,6 +10,8 @@ int cmd_query(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 //  marina sweep CONFIG [key=value ...] [key=v1,v2 | key=A..B ...] [jobs=J] (cmd_sweep.c).
 int cmd_sweep(int argc, char **argv);
+//  marina keys DIR [--actors NAME,NAME,...] (cmd_keys.c): the certificates of security=curve.
+int cmd_keys(int argc, char **argv);
 
 //  marina plot DB [RUN... | --where SQL] [--y Y] [--x X] [--by k1,k2] [--out F.svg] ... (cmd_plot.c).
 int cmd_plot(int argc, char **argv);

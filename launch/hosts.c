@@ -17,6 +17,7 @@
 #include "actor.h"
 #include "experiment.h"
 #include "msg.h"
+#include "security.h"
 #include "spawner.h"
 
 #define HOSTS_MAX_WORDS 16    // words of one line's prefix
@@ -189,27 +190,14 @@ s_read_endpoints(int fd, double timeout_s, char ep[3][256])
     return -1;
 }
 
-//  Asks the server (UP endpoint) to abort the run with reason, and waits up to timeout_s for
-//  its process to end.
+//  Asks the server to abort the run with reason on its control channel (its standard input,
+//  which the host's prefix, e.g. ssh, forwards; control is the launcher's end), and waits up to
+//  timeout_s for its process to end.
 static void
-s_stop_server(spawn_t *sp, const char *ep_up, const char *reason, double timeout_s)
+s_stop_server(spawn_t *sp, int control, const char *reason, double timeout_s)
 {
-    zsock_t *push = zsock_new(ZMQ_PUSH);
-    if (!push)
+    if (spawn_control_stop(control, reason) != 0)
         return;
-    zsock_set_linger(push, 500);
-    msg_t m;
-    msg_buf_t buf = {0};
-    if (zsock_connect(push, "%s", ep_up) == 0 && msg_init(&m, 1) == MR_OK) {
-        m.type = MSG_STOP;
-        m.status = "aborted";
-        m.reason = (char *) reason;
-        actor_send(zsock_resolve(push), &m, &buf, ZMQ_DONTWAIT);
-        m.status = m.reason = NULL;
-        msg_fini(&m);
-    }
-    msg_buf_fini(&buf);
-    zsock_destroy(&push);
     for (double waited = 0; waited < timeout_s && !sp->children[0].done; waited += 0.02) {
         spawn_reap(sp);
         zclock_sleep(20);
@@ -272,6 +260,35 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
         snprintf(abs, sizeof abs, "%s/%s", cwd, db);
         cfg_set(cfg, "db", abs, "hosts", NULL);
     }
+    // Across machines: CURVE with the given keys, or with keys made in the run folder (which the
+    // hosts share, like run.ini); plain tcp only when asked for, and then with a warning.
+    const char *security = cfg_str(cfg, "security");
+    if (strcmp(security, "curve") == 0 && !cfg_str(cfg, "keys_dir")[0]) {
+        static const char *const names[] = {"recorder", "worker", "attacker"};
+        char keys[4200];
+        snprintf(keys, sizeof keys, "%s/keys", dir);
+        if (sec_keys_make(keys, names, 3, &err) != MR_OK ||
+            cfg_set(cfg, "keys_dir", keys, "hosts", &err) != MR_OK) {
+            fprintf(stderr, "marina: %s\n", err.text);
+            s_hosts_fini(&h);
+            return 1;
+        }
+        fprintf(stderr, "marina: security = curve, keys made in %s\n", keys);
+    } else if (strcmp(security, "curve") == 0 && sec_keys_check(cfg_str(cfg, "keys_dir"), &err)) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        s_hosts_fini(&h);
+        return 2;
+    } else if (strcmp(security, "none") == 0 && h.count > 1) {
+        fprintf(stderr,
+                "marina: warning: security = none: the actors talk plain tcp across %zu "
+                "hosts; anyone on that network can join, read or disturb the run (use "
+                "security=curve, docs/deploy.md)\n",
+                h.count);
+    } else if (strcmp(security, "none") != 0 && strcmp(security, "curve") != 0) {
+        fprintf(stderr, "marina: security = '%s' is unknown (none or curve)\n", security);
+        s_hosts_fini(&h);
+        return 2;
+    }
     snprintf(ini, sizeof ini, "%s/run.ini", dir);
     char *text = cfg_to_ini(cfg);
     FILE *f = fopen(ini, "w");
@@ -304,21 +321,25 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
     char bind[200], log[4300], ep[3][256], timeout[32];
     snprintf(bind, sizeof bind, "tcp://%s:*", h.hosts[0].addr);
     snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
-    int fds[2] = {-1, -1};
-    rc = pipe(fds) == 0 ? MR_OK : MR_EIO;
+    int fds[2] = {-1, -1}, control[2] = {-1, -1};
+    rc = pipe(fds) == 0 && spawn_control_pair(control) == 0 ? MR_OK : MR_EIO;
     char *argv[HOSTS_MAX_WORDS + 16];
     if (rc == MR_OK) {
-        char *cmd[] = {exe,  "server", "--config",       ini, "--bind", bind,
-                       bind, bind,     "--watch-parent", NULL};
+        char *cmd[] = {exe,  "server", "--config",     ini, "--bind",         bind,
+                       bind, bind,     "--control-fd", "0", "--watch-parent", NULL};
         s_argv(&h.hosts[0], cmd, argv);
         snprintf(log, sizeof log, "%s/server.log", dir);
-        rc = spawn_start_logged(&sp, "server", argv, fds[1], log, &err);
+        rc = spawn_start_logged_stdin(&sp, "server", argv, control[0], fds[1], log, &err);
         close(fds[1]);
+        close(control[0]);
     }
     if (rc == MR_OK && s_read_endpoints(fds[0], cfg_real(cfg, "timeout_s"), ep) != 0) {
         rc = mr_err_set(&err, MR_EPEER, "the server on %s did not report its endpoints (see %s)",
                         h.hosts[0].name, log);
     }
+    char security_arg[32], keys_arg[4200];
+    snprintf(security_arg, sizeof security_arg, "security=%s", cfg_str(cfg, "security"));
+    snprintf(keys_arg, sizeof keys_arg, "keys_dir=%s", cfg_str(cfg, "keys_dir"));
     if (rc == MR_OK) {
         char *cmd[] = {exe,
                        "recorder",
@@ -329,6 +350,8 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
                        (char *) cfg_str(cfg, "db"),
                        "--timeout",
                        timeout,
+                       security_arg,
+                       keys_arg,
                        "--watch-parent",
                        NULL};
         s_argv(&h.hosts[0], cmd, argv);
@@ -369,7 +392,7 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
             fprintf(stderr, "marina: %s; stopping every actor\n", reason);
             failed = 1;
             if (bad != 0)
-                s_stop_server(&sp, ep[1], reason, 5.0);
+                s_stop_server(&sp, control[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else {
             zclock_sleep(20);
@@ -380,6 +403,8 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
         failed = !WIFEXITED(sp.children[i].status) || WEXITSTATUS(sp.children[i].status) != 0;
     if (fds[0] >= 0)
         close(fds[0]);
+    if (control[1] >= 0)
+        close(control[1]);
     spawn_fini(&sp);
     s_hosts_fini(&h);
     return failed ? 1 : 0;

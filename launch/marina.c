@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "recorder.h"
 #include "hosts.h"
+#include "security.h"
 #include "server.h"
 #include "slurm.h"
 #include "spawner.h"
@@ -31,7 +32,10 @@
 
 #define GRACE_S          10.0  // how long stopping children may take before SIGKILL
 #define THREADS_ONE_EACH 64    // inproc, threads = auto: up to this many workers get a thread each
-#define HOST_GRACE_MS    3000  // after an interrupt, how long an actor may take to report DONE
+#define S_RUN_KEY_COUNT  3     // the one-off keys of `marina run security=curve`: one per role
+
+static const char *const s_run_key_names[S_RUN_KEY_COUNT] = {"recorder", "worker", "attacker"};
+#define HOST_GRACE_MS 3000  // after an interrupt, how long an actor may take to report DONE
 
 //  Options of the subcommands; key=value arguments go to the configuration.
 typedef struct {
@@ -41,6 +45,8 @@ typedef struct {
     const char *db;          // recorder: --db FILE
     long id;                 // worker: --id I
     int report_fd;           // --report-fd FD: write the bound endpoints there (launcher use)
+    int control_fd;          // server: --control-fd FD: the launcher's "STOP reason" lines
+    const char *token_file;  // server, recorder: --token-file F: the launcher's run token
     int watch_parent;        // --watch-parent: stop when the launcher dies
     int no_recorder;         // server: --no-recorder
     int verbose;             // -v
@@ -69,6 +75,7 @@ s_usage(FILE *out)
         "  marina run CONFIG --slurm [--wait] [--run-dir D] [-- sbatch options]\n"
         "                                            run it as one Slurm job step\n"
         "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
+        "                  [--control-fd FD]\n"
         "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
         "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
         "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
@@ -81,6 +88,7 @@ s_usage(FILE *out)
         "                                            a figure (SVG; PNG with rsvg-convert)\n"
         "  marina merge DST.db SRC.db ...            copy runs from databases into one\n"
         "  marina report [--db FILE] [--eps E] ...   table: cost to reach a target, best gamma\n"
+        "  marina keys DIR [--actors NAME,...]      CURVE certificates for security=curve\n"
         "  marina COMMAND --help                      help on one command\n"
         "\n"
         "`marina run` with no arguments runs a demo: MARINA with RandK on a synthetic,\n"
@@ -104,10 +112,14 @@ s_command_help(const char *cmd)
         printf(
             "usage: marina server --config F [key=value ...] --bind BCAST UP STATS "
             "[--no-recorder]\n"
-            "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats PUSH (STATS)\n"
+            "                     [--control-fd FD] [--token-file F]\n"
+            "Runs the parameter server: binds its PUB (BCAST), PULL (UP) and stats ROUTER (STATS)\n"
             "endpoints (e.g. tcp://0.0.0.0:5555; port * picks a free one), prints the bound\n"
-            "endpoints on stdout, waits for n workers and a recorder, and runs the "
-            "rounds.\n\nkeys:\n");
+            "endpoints on stdout, waits for n workers and a recorder, and runs the rounds.\n"
+            "security=curve keys_dir=DIR: CURVE on every socket, only DIR/public's keys get in.\n"
+            "--control-fd FD: a line 'STOP reason' there aborts the run (the launcher's channel);\n"
+            "--token-file F: only the recorder whose HELLO carries F's token gets the rows.\n"
+            "\nkeys:\n");
     else if (strcmp(cmd, "worker") == 0)
         printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
@@ -119,9 +131,12 @@ s_command_help(const char *cmd)
             "like a worker with the attacker role and sends the configured attack\n"
             "(docs/threat-model.md).\n\nkeys:\n");
     else if (strcmp(cmd, "recorder") == 0) {
-        printf("usage: marina recorder --connect STATS UP --db FILE [--timeout S]\n"
-               "Runs the recorder: connects to the server's STATS and UP endpoints and writes the\n"
-               "run into the SQLite file FILE (docs/schema.md).\n");
+        printf(
+            "usage: marina recorder --connect STATS UP --db FILE [--timeout S] [--token-file F]\n"
+            "                       [security=curve keys_dir=DIR]\n"
+            "Runs the recorder: connects to the server's STATS endpoint (UP is accepted and\n"
+            "unused), says HELLO there and writes the run into the SQLite file FILE\n"
+            "(docs/schema.md).\n");
         return;
     } else if (strcmp(cmd, "summary") == 0) {
         printf("usage: marina summary [--db FILE] [--run ID]\n"
@@ -138,6 +153,7 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
     memset(o, 0, sizeof *o);
     o->id = -1;
     o->report_fd = -1;
+    o->control_fd = -1;
     o->timeout_s = 60;
     mr_err_t err;
     char where[64];
@@ -180,6 +196,10 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
             o->timeout_s = strtod(argv[++i], NULL);
         else if (strcmp(a, "--report-fd") == 0 && left >= 1)
             o->report_fd = (int) strtol(argv[++i], NULL, 10);
+        else if (strcmp(a, "--control-fd") == 0 && left >= 1)
+            o->control_fd = (int) strtol(argv[++i], NULL, 10);
+        else if (strcmp(a, "--token-file") == 0 && left >= 1)
+            o->token_file = argv[++i];
         else if (strcmp(a, "--watch-parent") == 0)
             o->watch_parent = 1;
         else if (strcmp(a, "--no-recorder") == 0)
@@ -252,11 +272,30 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
     // On an interrupt the actor itself ends its part (the server tells the others, the recorder
     // writes the final status): give it a moment to report DONE before stopping it.
     double interrupted_at = 0;
+    int control = o->control_fd;
+    char cline[1024];
+    size_t cused = 0;
     while (interrupted_at == 0 || zclock_mono() - interrupted_at < HOST_GRACE_MS) {
         if (zsys_interrupted && interrupted_at == 0)
             interrupted_at = (double) zclock_mono();
-        zmq_pollitem_t item = {pipe, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 100) > 0) {
+        zmq_pollitem_t items[2] = {{pipe, 0, ZMQ_POLLIN, 0}, {NULL, control, ZMQ_POLLIN, 0}};
+        int ready = zmq_poll(items, control >= 0 ? 2 : 1, 100);
+        if (ready > 0 && control >= 0 && items[1].revents) {
+            // The launcher's control channel: "STOP reason" lines go to the actor's pipe. Only
+            // the launcher holds this descriptor; the network cannot write to it.
+            ssize_t got = read(control, cline + cused, 1);
+            if (got <= 0) {
+                control = -1;  // the launcher closed it: nothing more will come
+            } else if (cline[cused] == '\n' || cused + 2 >= sizeof cline) {
+                cline[cused] = '\0';
+                if (strncmp(cline, "STOP", 4) == 0)
+                    zstr_sendx(actor, "STOP", cline[4] == ' ' ? cline + 5 : "", NULL);
+                cused = 0;
+            } else {
+                cused++;
+            }
+        }
+        if (ready > 0 && items[0].revents) {
             zmsg_t *msg = zmsg_recv(actor);
             char *what = msg ? zmsg_popstr(msg) : NULL;
             int done = what && strcmp(what, "DONE") == 0;
@@ -279,6 +318,72 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
     if (strcmp(status, "completed") == 0 || strcmp(status, "stopped") == 0)
         return 0;
     return strcmp(status, "aborted") == 0 ? 130 : 1;
+}
+
+//  Reads the run token (hex, one line) of --token-file into out; 0, or prints why and returns 2.
+static int
+s_read_token(const char *path, char *out, size_t size, const char *cmd)
+{
+    out[0] = '\0';
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(out, (int) size, f) != NULL;
+    if (f)
+        fclose(f);
+    out[ok ? strspn(out, "0123456789abcdef") : 0] = '\0';
+    if (!ok || strlen(out) < 16) {
+        fprintf(stderr, "marina %s: --token-file %s: no run token there\n", cmd, path);
+        return 2;
+    }
+    return 0;
+}
+
+//  Writes a fresh run token (32 random hex digits, from /dev/urandom) to path, mode 0600; the
+//  server and the recorder of one launch read it (--token-file). 0 or -1.
+static int
+s_write_token(const char *path)
+{
+    unsigned char raw[16];
+    FILE *r = fopen("/dev/urandom", "rb");
+    int ok = r && fread(raw, 1, sizeof raw, r) == sizeof raw;
+    if (r)
+        fclose(r);
+    int fd = ok ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd < 0)
+        return -1;
+    char hex[2 * sizeof raw + 2];
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    hex[2 * sizeof raw] = '\n';
+    ok = write(fd, hex, 2 * sizeof raw + 1) == (ssize_t) (2 * sizeof raw + 1);
+    return close(fd) == 0 && ok ? 0 : -1;
+}
+
+//  The keys folder the actors use: keys_dir with security=curve, else NULL (plain sockets).
+static const char *
+s_keys_dir(const cfg_t *cfg)
+{
+    return strcmp(cfg_str(cfg, "security"), "curve") == 0 ? cfg_str(cfg, "keys_dir") : NULL;
+}
+
+//  Checks the security keys: security is none or curve, and with curve keys_dir holds keys
+//  (unless may_make: `marina run` then makes one-off keys). 0, or prints why and returns 2.
+static int
+s_check_security(const cfg_t *cfg, const char *cmd, int may_make)
+{
+    const char *sec = cfg_str(cfg, "security");
+    if (strcmp(sec, "none") != 0 && strcmp(sec, "curve") != 0) {
+        fprintf(stderr, "marina %s: security = '%s' is unknown (none or curve)\n", cmd, sec);
+        return 2;
+    }
+    mr_err_t err;
+    if (strcmp(sec, "curve") == 0 && !(may_make && !cfg_str(cfg, "keys_dir")[0]) &&
+        sec_keys_check(cfg_str(cfg, "keys_dir"), &err) != MR_OK) {
+        fprintf(stderr, "marina %s: %s\n", cmd, err.text);
+        return 2;
+    }
+    return 0;
 }
 
 //  The server's configuration for the experiment e of cfg, bound at the three endpoints ep.
@@ -313,6 +418,7 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->join_config = e->join_config;
     sc->join_digest = e->join_digest;
     sc->shard_fp = e->shard_fp;
+    sc->keys_dir = s_keys_dir(cfg);
 }
 
 static int
@@ -345,7 +451,8 @@ s_worker_cfg(const cfg_t *cfg, const experiment_t *e, size_t id, const char *bca
                           .join_config = e->join_config,
                           .join_digest = e->join_digest,
                           .shard_fp = e->shard_fp[id],
-                          .fault = e->fault_on && id < e->honest ? &e->fault : NULL};
+                          .fault = e->fault_on && id < e->honest ? &e->fault : NULL,
+                          .keys_dir = s_keys_dir(cfg)};
 }
 
 //  The common start of `marina server|worker`: parses the arguments, answers --help, checks the
@@ -373,6 +480,8 @@ s_actor_start(int argc,
         fprintf(stderr, "marina %s: %s\n", cmd, missing);
         rc = 2;
     }
+    if (rc == 0)
+        rc = s_check_security(cfg, cmd, 0);
     mr_err_t err;
     if (rc == 0 && experiment_init(e, cfg, &err) != MR_OK) {
         fprintf(stderr, "marina %s: %s\n", cmd, err.text);
@@ -409,6 +518,13 @@ s_cmd_server(int argc, char **argv)
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
+    char token[80];
+    if (s_read_token(o.token_file, token, sizeof token, "server") != 0) {
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
+    sc.recorder_token = token[0] ? token : NULL;
     rc = s_host(server_actor, &sc, &o, "server");
     experiment_fini(&e);
     cfg_fini(&cfg);
@@ -468,9 +584,15 @@ s_cmd_recorder(int argc, char **argv)
         fprintf(stderr, "marina recorder: --connect STATS UP and --db FILE are required\n");
         rc = 2;
     }
+    if (rc == 0)
+        rc = s_check_security(&cfg, "recorder", 0);
+    char token[80] = "";
+    if (rc == 0)
+        rc = s_read_token(o.token_file, token, sizeof token, "recorder");
     if (rc == 0) {
         s_logging("marina-recorder", o.verbose);
-        recorder_cfg_t rcfg = {o.connect[0], o.connect[1], o.db, o.timeout_s};
+        recorder_cfg_t rcfg = {o.connect[0], o.db, o.timeout_s, s_keys_dir(&cfg),
+                               token[0] ? token : NULL};
         rc = s_host(recorder_actor, &rcfg, &o, "recorder");
     }
     cfg_fini(&cfg);
@@ -552,27 +674,14 @@ s_read_line(int fd, char *line, size_t size, double timeout_s)
     return -1;
 }
 
-//  Asks the server at ep_up to abort the run with reason (recorded in the database), and gives it
-//  up to timeout_s to end before the caller signals everybody.
+//  Asks the server to abort the run with reason (recorded in the database) on its control channel
+//  (control: the launcher's end), and gives it up to timeout_s to end before the caller signals
+//  everybody. The network cannot do this: a STOP on the server's sockets is rejected.
 static void
-s_abort_server(spawn_t *sp, const char *ep_up, const char *reason, double timeout_s)
+s_abort_server(spawn_t *sp, int control, const char *reason, double timeout_s)
 {
-    zsock_t *push = zsock_new(ZMQ_PUSH);
-    if (!push)
-        return;
-    zsock_set_linger(push, 500);
-    msg_t m;
-    msg_buf_t buf = {0};
-    if (zsock_connect(push, "%s", ep_up) == 0 && msg_init(&m, 1) == MR_OK) {
-        m.type = MSG_STOP;
-        m.status = "aborted";
-        m.reason = (char *) reason;
-        actor_send(zsock_resolve(push), &m, &buf, ZMQ_DONTWAIT);
-        m.status = m.reason = NULL;
-        msg_fini(&m);
-    }
-    msg_buf_fini(&buf);
-    zsock_destroy(&push);
+    if (spawn_control_stop(control, reason) != 0)
+        return;  // the server is gone already
     // The server ends first, its STOP tells the workers and the recorder.
     for (double waited = 0; waited < timeout_s && !sp->children[0].done; waited += 0.02) {
         spawn_reap(sp);
@@ -594,11 +703,13 @@ s_clean_stale_run_dirs(void)
             (kill((pid_t) pid, 0) == 0 || errno != ESRCH))
             continue;
         char path[300];
-        static const char *const files[] = {"run.ini", "bcast", "up", "stats"};
+        static const char *const files[] = {"run.ini", "bcast", "up", "stats", "token"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             snprintf(path, sizeof path, "/tmp/%s/%s", de->d_name, files[i]);
             unlink(path);
         }
+        snprintf(path, sizeof path, "/tmp/%s/keys", de->d_name);
+        sec_keys_remove(path, s_run_key_names, S_RUN_KEY_COUNT);
         snprintf(path, sizeof path, "/tmp/%s", de->d_name);
         rmdir(path);
     }
@@ -648,12 +759,33 @@ s_run_processes(const cfg_t *cfg,
         else
             snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:*");
     }
+    // The run token (in the private run folder) tells the server which stats reader is the
+    // recorder it starts, even without CURVE.
+    char token_path[4200];
+    snprintf(token_path, sizeof token_path, "%s/token", tmpdir);
+    if (s_write_token(token_path) != 0) {
+        fprintf(stderr, "marina: cannot write %s\n", token_path);
+        return 1;
+    }
     spawn_t sp;
     spawn_init(&sp);
     mr_err_t err;
-    int fds[2];
+    int fds[2], control[2];
+    if (spawn_control_pair(control) != 0) {
+        perror("marina: socketpair");
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {  // away from fd 3 (the server's report descriptor), like those
+        int moved = fcntl(control[i], F_DUPFD_CLOEXEC, 10);
+        if (moved >= 0) {
+            close(control[i]);
+            control[i] = moved;
+        }
+    }
     if (pipe(fds) != 0) {
         perror("marina: pipe");
+        close(control[0]);
+        close(control[1]);
         return 1;
     }
     // Keep the report pipe away from fd 3 and out of every other child.
@@ -661,11 +793,25 @@ s_run_processes(const cfg_t *cfg,
     int report_r = fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
     close(fds[0]);
     close(fds[1]);
-    char *server_argv[] = {
-        exe,   "server",      "--config", (char *) config_path, "--bind", ep[0], ep[1],
-        ep[2], "--report-fd", "3",        "--watch-parent",     NULL};
-    int rc = spawn_start(&sp, "server", server_argv, report_w, &err);
+    char *server_argv[] = {exe,
+                           "server",
+                           "--config",
+                           (char *) config_path,
+                           "--bind",
+                           ep[0],
+                           ep[1],
+                           ep[2],
+                           "--report-fd",
+                           "3",
+                           "--control-fd",
+                           "0",
+                           "--token-file",
+                           token_path,
+                           "--watch-parent",
+                           NULL};
+    int rc = spawn_start_stdin(&sp, "server", server_argv, report_w, control[0], &err);
     close(report_w);
+    close(control[0]);
     char line[1600];
     if (rc == MR_OK && s_read_line(report_r, line, sizeof line, cfg_real(cfg, "timeout_s")) != 0) {
         rc = MR_EPEER;
@@ -678,8 +824,10 @@ s_run_processes(const cfg_t *cfg,
         fprintf(stderr, "marina: the server reported '%s', not three endpoints\n", line);
     }
     if (rc == MR_OK) {
-        char timeout[32];
+        char timeout[32], security[32], keys[4200];
         snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
+        snprintf(security, sizeof security, "security=%s", cfg_str(cfg, "security"));
+        snprintf(keys, sizeof keys, "keys_dir=%s", cfg_str(cfg, "keys_dir"));
         char *rec_argv[] = {exe,
                             "recorder",
                             "--connect",
@@ -689,6 +837,10 @@ s_run_processes(const cfg_t *cfg,
                             (char *) cfg_str(cfg, "db"),
                             "--timeout",
                             timeout,
+                            security,
+                            keys,
+                            "--token-file",
+                            token_path,
                             "--watch-parent",
                             NULL};
         rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
@@ -720,7 +872,7 @@ s_run_processes(const cfg_t *cfg,
             snprintf(why, why_size, "%s", reason);
             failed = 1;
             if (bad != 0)
-                s_abort_server(&sp, bound[1], reason, 5.0);
+                s_abort_server(&sp, control[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else if (s_stop_signal) {
             fprintf(stderr, "marina: interrupted; stopping every actor\n");
@@ -729,13 +881,14 @@ s_run_processes(const cfg_t *cfg,
             snprintf(reason, sizeof reason, "interrupted by signal %d (%s)", (int) s_stop_signal,
                      strsignal((int) s_stop_signal));
             snprintf(why, why_size, "%s", reason);
-            s_abort_server(&sp, bound[1], reason, 5.0);
+            s_abort_server(&sp, control[1], reason, 5.0);
             spawn_signal_all(&sp, SIGTERM);
         } else {
             zclock_sleep(20);
         }
     }
     spawn_wait_all(&sp, GRACE_S);
+    close(control[1]);
     for (size_t i = 0; i < sp.count; i++) {
         spawn_child_t *c = &sp.children[i];
         if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
@@ -784,7 +937,8 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     }
     server_cfg_t sc;
     s_server_cfg(cfg, e, inproc, &sc);
-    recorder_cfg_t rcfg = {sc.ep_stats, sc.ep_up, cfg_str(cfg, "db"), sc.timeout_s};
+    sc.keys_dir = NULL;  // one process: no socket leaves it, CURVE does not apply to inproc://
+    recorder_cfg_t rcfg = {sc.ep_stats, cfg_str(cfg, "db"), sc.timeout_s, NULL, NULL};
     //  The honest workers share `hosts` threads (worker_host_actor), each attacker has its own.
     size_t honest = e->honest, hosts = s_worker_threads(cfg, honest);
     size_t nactors = hosts + (n - honest);
@@ -805,8 +959,10 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     zsock_flush(actors[0]);
     if (!failed) {
         actors[1] = zactor_new(recorder_actor, &rcfg);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             wc[i] = s_worker_cfg(cfg, e, i, sc.ep_bcast, sc.ep_up);
+            wc[i].keys_dir = NULL;
+        }
         //  Host h serves the honest ids [h G / hosts, (h + 1) G / hosts).
         for (size_t h = 0; h < hosts; h++) {
             size_t lo = h * honest / hosts, hi = (h + 1) * honest / hosts;
@@ -864,6 +1020,11 @@ s_run_one(cfg_t *cfg)
         fprintf(stderr, "marina: transport = '%s' is unknown (tcp, ipc or inproc)\n", transport);
         return 2;
     }
+    if (s_check_security(cfg, "run", 1) != 0)
+        return 2;
+    if (strcmp(transport, "inproc") == 0 && s_keys_dir(cfg))
+        fprintf(stderr, "marina: transport = inproc: the actors are threads of one process and no "
+                        "socket leaves it; security = curve does not apply\n");
     // Every parameter is checked here, before any actor starts.
     mr_err_t err;
     experiment_t e;
@@ -914,12 +1075,22 @@ s_run_one(cfg_t *cfg)
         char tmpdir[64];
         snprintf(tmpdir, sizeof tmpdir, "/tmp/marina-run-%ld-XXXXXX", (long) getpid());
         char config_path[sizeof tmpdir + 16] = "";
-        char *ini = cfg_to_ini(cfg);
+        char keys[sizeof tmpdir + 16] = "";
         FILE *f = NULL;
+        int keys_ok = 1;
         if (mkdtemp(tmpdir)) {
             snprintf(config_path, sizeof config_path, "%s/run.ini", tmpdir);
-            f = fopen(config_path, "w");
+            // security=curve without keys_dir: one-off keys for this run, in its private folder.
+            if (s_keys_dir(cfg) && !cfg_str(cfg, "keys_dir")[0]) {
+                snprintf(keys, sizeof keys, "%s/keys", tmpdir);
+                keys_ok = sec_keys_make(keys, s_run_key_names, S_RUN_KEY_COUNT, &err) == MR_OK &&
+                          cfg_set(cfg, "keys_dir", keys, "run", &err) == MR_OK;
+                if (!keys_ok)
+                    fprintf(stderr, "marina: %s\n", err.text);
+            }
+            f = keys_ok ? fopen(config_path, "w") : NULL;
         }
+        char *ini = cfg_to_ini(cfg);
         if (!f || !ini || fputs(ini, f) < 0 || fclose(f) != 0) {
             fprintf(stderr, "marina: cannot write the run's config under /tmp\n");
             rc = 1;
@@ -928,10 +1099,12 @@ s_run_one(cfg_t *cfg)
         }
         free(ini);
         unlink(config_path);
+        if (keys[0])
+            sec_keys_remove(keys, s_run_key_names, S_RUN_KEY_COUNT);
         char path[sizeof tmpdir + 16];
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             snprintf(path, sizeof path, "%s/%s", tmpdir,
-                     (const char *[]){"bcast", "up", "stats"}[i]);
+                     (const char *[]){"bcast", "up", "stats", "token"}[i]);
             unlink(path);
         }
         rmdir(tmpdir);
@@ -1073,6 +1246,8 @@ main(int argc, char **argv)
         return cmd_plot(argc, argv);
     if (strcmp(cmd, "report") == 0)
         return s_cmd_report(argc, argv);
+    if (strcmp(cmd, "keys") == 0)
+        return cmd_keys(argc, argv);
     fprintf(stderr, "marina: unknown command '%s'\n\n", cmd);
     s_usage(stderr);
     return 2;

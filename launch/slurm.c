@@ -23,6 +23,7 @@
 #include "experiment.h"
 #include "merge.h"
 #include "query.h"
+#include "security.h"
 
 extern char **environ;
 
@@ -283,8 +284,11 @@ s_task_recorder(const char *exe, const char *dir, const cfg_t *cfg)
         fclose(f);
     }
     snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
-    char *argv[] = {(char *) exe, "recorder", "--connect", ep[2],   ep[1],
-                    "--db",       local,      "--timeout", timeout, NULL};
+    char security[32], keys[4200];
+    snprintf(security, sizeof security, "security=%s", cfg_str(cfg, "security"));
+    snprintf(keys, sizeof keys, "keys_dir=%s", cfg_str(cfg, "keys_dir"));
+    char *argv[] = {(char *) exe, "recorder",  "--connect", ep[2],    ep[1], "--db",
+                    local,        "--timeout", timeout,     security, keys,  NULL};
     pid_t pid = s_spawn(argv, NULL, -1);
     int rc = pid > 0 ? s_wait_child(pid, -1) : 1;
     snprintf(final, sizeof final, "%s/run.db", dir);
@@ -708,6 +712,18 @@ slurm_run(cfg_t *cfg, const slurm_opts_t *o)
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "marina: cannot make the run folder %s: %s\n", dir, strerror(errno));
         return 1;
+    }
+    // security=curve without keys_dir: keys for this run in its folder (on the shared file
+    // system, like run.ini).
+    if (strcmp(cfg_str(cfg, "security"), "curve") == 0 && !cfg_str(cfg, "keys_dir")[0]) {
+        static const char *const names[] = {"recorder", "worker", "attacker"};
+        char keys[4200];
+        snprintf(keys, sizeof keys, "%s/keys", dir);
+        if (sec_keys_make(keys, names, 3, &err) != MR_OK ||
+            cfg_set(cfg, "keys_dir", keys, "slurm", &err) != MR_OK) {
+            fprintf(stderr, "marina: %s\n", err.text);
+            return 1;
+        }
     }
     char ini_path[4200];
     snprintf(ini_path, sizeof ini_path, "%s/run.ini", dir);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,13 @@ spawn_fini(spawn_t *s)
 int
 spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_err_t *err)
 {
+    return spawn_start_stdin(s, role, argv, report_fd, -1, err);
+}
+
+int
+spawn_start_stdin(
+    spawn_t *s, const char *role, char *const argv[], int report_fd, int stdin_fd, mr_err_t *err)
+{
     if (s->count == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 8;
         spawn_child_t *grown = realloc(s->children, cap * sizeof *grown);
@@ -40,6 +48,9 @@ spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    // stdin first: stdin_fd may be 3, which the report descriptor then replaces.
+    if (stdin_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
     if (report_fd >= 0 && report_fd != 3)
         posix_spawn_file_actions_adddup2(&actions, report_fd, 3);
     pid_t pid;
@@ -62,6 +73,18 @@ spawn_start_logged(spawn_t *s,
                    const char *log_path,
                    mr_err_t *err)
 {
+    return spawn_start_logged_stdin(s, role, argv, -1, stdout_fd, log_path, err);
+}
+
+int
+spawn_start_logged_stdin(spawn_t *s,
+                         const char *role,
+                         char *const argv[],
+                         int stdin_fd,
+                         int stdout_fd,
+                         const char *log_path,
+                         mr_err_t *err)
+{
     if (s->count == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 8;
         spawn_child_t *grown = realloc(s->children, cap * sizeof *grown);
@@ -75,6 +98,8 @@ spawn_start_logged(spawn_t *s,
     if (log_path)
         posix_spawn_file_actions_addopen(&actions, 2, log_path, O_WRONLY | O_CREAT | O_APPEND,
                                          0644);
+    if (stdin_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
     if (stdout_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     else if (log_path)
@@ -89,6 +114,28 @@ spawn_start_logged(spawn_t *s,
     c->pid = pid;
     snprintf(c->role, sizeof c->role, "%s", role);
     return MR_OK;
+}
+
+int
+spawn_control_pair(int fds[2])
+{
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -1;
+}
+
+int
+spawn_control_stop(int fd, const char *reason)
+{
+    if (fd < 0)
+        return -1;
+    char line[1024];
+    int len = snprintf(line, sizeof line - 1, "STOP %s", reason ? reason : "");
+    if (len < 0 || len > (int) sizeof line - 2)
+        len = (int) sizeof line - 2;
+    for (int i = 0; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[len++] = '\n';
+    return send(fd, line, (size_t) len, MSG_NOSIGNAL | MSG_DONTWAIT) == len ? 0 : -1;
 }
 
 static int

@@ -29,6 +29,11 @@ void spawn_fini(spawn_t *s);
 //  child's fd 3 is that descriptor (the launcher keeps the read end). MR_OK or MR_EIO.
 int spawn_start(spawn_t *s, const char *role, char *const argv[], int report_fd, mr_err_t *err);
 
+//  As spawn_start; if stdin_fd >= 0, the child's standard input is that descriptor (the
+//  launcher's control channel to the server: it keeps the write end).
+int spawn_start_stdin(
+    spawn_t *s, const char *role, char *const argv[], int report_fd, int stdin_fd, mr_err_t *err);
+
 //  As spawn_start, for a command found on PATH (argv[0] may be "ssh", "nsenter", ...): the
 //  child's stdout is stdout_fd (if >= 0, else log_path), its stderr appended to log_path (if not
 //  NULL, else inherited).
@@ -38,6 +43,24 @@ int spawn_start_logged(spawn_t *s,
                        int stdout_fd,
                        const char *log_path,
                        mr_err_t *err);
+
+//  As spawn_start_logged, with the child's standard input stdin_fd (if >= 0).
+int spawn_start_logged_stdin(spawn_t *s,
+                             const char *role,
+                             char *const argv[],
+                             int stdin_fd,
+                             int stdout_fd,
+                             const char *log_path,
+                             mr_err_t *err);
+
+//  The launcher's control channel to a server (`marina server --control-fd 0`): a connected
+//  pair of local sockets, fds[0] for the child's standard input, fds[1] kept by the launcher;
+//  both close-on-exec (posix_spawn's dup2 onto 0 clears that flag for the child). 0 or -1.
+int spawn_control_pair(int fds[2]);
+
+//  Sends "STOP reason\n" on the launcher's end fd (line breaks in reason become spaces); never
+//  raises SIGPIPE when the server is gone. 0, or -1 if it could not be sent.
+int spawn_control_stop(int fd, const char *reason);
 
 //  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
 //  exit or a signal) since the last call, or -1.

@@ -79,7 +79,8 @@ static int
 s_ignored_key(const char *line)
 {
     static const char *const keys[] = {"gamma",     "seed",      "name",       "db",
-                                       "transport", "timeout_s", "progress_s", NULL};
+                                       "transport", "timeout_s", "progress_s", "security",
+                                       "keys_dir",  NULL};
     for (const char *const *k = keys; *k; k++) {
         size_t len = strlen(*k);
         if (strncmp(line, *k, len) == 0 && strncmp(line + len, " = ", 3) == 0)

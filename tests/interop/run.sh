@@ -2,7 +2,8 @@
 # tests/interop/run.sh MARINA_BIN - the Python worker (worker.py, written from docs/protocol.md)
 # joins a real run beside C workers, started by hand on loopback, and the recorder's rows must be
 # those of an all-C run with the same seed, to the last bit (f and ||grad f||^2 included), for gd
-# and for marina with RandK. Exits 77 (skip) when no python3 with zmq and msgpack is found.
+# and for marina with RandK, the latter also with security=curve (when python3-zmq has CURVE).
+# Exits 77 (skip) when no python3 with zmq and msgpack is found.
 set -euo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +61,8 @@ scenario() {
         sleep 0.05
     done
     [ "${#ep[@]}" -eq 3 ] || { echo "FAIL: $name: the server printed no endpoints"; exit 1; }
-    "$bin" recorder --connect "${ep[2]}" "${ep[1]}" --db "$dir/$name-py.db" 2>"$dir/$name-rec.err" &
+    "$bin" recorder --connect "${ep[2]}" "${ep[1]}" --db "$dir/$name-py.db" "$@" \
+        2>"$dir/$name-rec.err" &
     local rec=$!
     pids+=("$rec")
     "$bin" worker --config "$cfg" "$@" --id 0 --connect "${ep[0]}" "${ep[1]}" 2>/dev/null &
@@ -119,6 +121,15 @@ echo "marina-patch: $patched of the $compressed ROUNDs after a compressed round 
 if [ "$patched" = 0 ] || [ "$patched" != "$compressed" ]; then
     echo "FAIL: marina-patch: every ROUND after a compressed round should carry a patch"
     exit 1
+fi
+# The same with CURVE on every socket (the Python worker reads the CZMQ certificates itself),
+# where python3-zmq's libzmq has CURVE.
+if "$py" -c "import sys, zmq; sys.exit(0 if zmq.has('curve') else 1)"; then
+    "$bin" keys "$dir/keys" >/dev/null
+    scenario marina-curve method=marina compressor=randk k=4 gamma=0.25 p=0.3 security=curve \
+        keys_dir="$dir/keys"
+else
+    echo "marina-curve: skipped (python3-zmq's libzmq has no CURVE)"
 fi
 
 # A Python worker started with another k is refused at HELLO, naming the key, and exits 1.

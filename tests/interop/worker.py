@@ -47,7 +47,8 @@ KEYS = [
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
     ("transport", "tcp"), ("threads", "0"), ("timeout_s", "60"), ("progress_s", "1"),
-    ("fault_send", "none"), ("metrics_every", "auto"), ("downlink", "auto"), ("byzantine", "0"),
+    ("metrics_every", "auto"), ("fault_send", "none"), ("downlink", "auto"), ("security", "none"),
+    ("keys_dir", ""), ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
     ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("estimator", "global"),
@@ -55,8 +56,43 @@ KEYS = [
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
-LOCAL = ["db", "name", "transport", "threads", "timeout_s", "progress_s", "fault_send",
-         "downlink", "metrics_every", "rounds", "stop_at", "stop_gap", "fstar", "dataset"]
+LOCAL = ["db", "name", "transport", "threads", "timeout_s", "progress_s", "metrics_every",
+         "fault_send", "downlink", "rounds", "stop_at", "stop_gap", "fstar", "dataset",
+         "keys_dir"]
+
+
+def cert_key(path, field):
+    """The Z85 text of field ('public-key' or 'secret-key') in a CZMQ certificate file."""
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                if key.strip() == field:
+                    return value.strip().strip('"').encode()
+    except OSError as e:
+        die("security=curve: cannot read %s: %s" % (path, e))
+    die("security=curve: no %s in %s" % (field, path))
+
+
+def curve_keys(cfg, wid, socks):
+    """security=curve (docs/protocol.md, "Security"): this worker's key pair (keys_dir/secret/
+    worker-ID.cert_secret, else worker.cert_secret) and the server's public key on every socket."""
+    if cfg["security"] == "none":
+        return
+    if cfg["security"] != "curve":
+        die("security = '%s' is unknown (none or curve)" % cfg["security"])
+    if not zmq.has("curve"):
+        die("security=curve: this libzmq has no CURVE")
+    keys = cfg["keys_dir"]
+    secret = os.path.join(keys, "secret", "worker-%d.cert_secret" % wid)
+    if not os.path.exists(secret):
+        secret = os.path.join(keys, "secret", "worker.cert_secret")
+    public, private = cert_key(secret, "public-key"), cert_key(secret, "secret-key")
+    server = cert_key(os.path.join(keys, "server.cert"), "public-key")
+    for sock in socks:
+        sock.curve_publickey = public
+        sock.curve_secretkey = private
+        sock.curve_serverkey = server
 
 
 def log(text):
@@ -438,10 +474,11 @@ class Worker:
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.RCVHWM, 0)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.connect(bcast)
         self.push = self.ctx.socket(zmq.PUSH)
         self.push.setsockopt(zmq.SNDHWM, 0)
         self.push.setsockopt(zmq.LINGER, 2000)
+        curve_keys(cfg, wid, (self.sub, self.push))
+        self.sub.connect(bcast)
         self.push.connect(up)
 
     def send(self, *fields):

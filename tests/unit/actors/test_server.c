@@ -20,6 +20,8 @@
 #define N      2
 #define ROUNDS 30
 
+static size_t s_stop_rejections;  // rows whose rejections name the forged STOP (hostile runs)
+
 typedef struct {
     csr_t data, shard[N];
     loss_t loss[N];
@@ -56,7 +58,7 @@ s_problem_fini(problem_t *p)
 }
 
 typedef struct {
-    zsock_t *sub, *push, *stats;
+    zsock_t *sub, *push, *stats, *rogue;
     msg_t in, out;
     msg_buf_t buf;
 } peer_t;
@@ -106,6 +108,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                        .seed = 9,
                        .timeout_s = 10};
     sc.with_recorder = 1;
+    sc.recorder_token = "0123456789abcdef";  // as the launcher gives it (--token-file)
     sc.run.f_star = NAN;
     zactor_t *server = zactor_new(server_actor, &sc);
     char *ready = zstr_recv(server);
@@ -119,9 +122,13 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
         snprintf(connect[i], sizeof connect[i], ">%s", ep[i]);  // CZMQ: '>' connects
     w.sub = zsock_new_sub(connect[0], "");
     w.push = zsock_new_push(connect[1]);
-    w.stats = zsock_new_pull(connect[2]);
+    w.stats = zsock_new_dealer(connect[2]);
     assert_non_null(w.push);
     assert_non_null(w.stats);
+    // Hostile: a second reader on the stats socket, which says the recorder's HELLO too (before
+    // and after the real one, without the token); it must get nothing.
+    w.rogue = hostile ? zsock_new_dealer(connect[2]) : NULL;
+    zsock_set_rcvtimeo(w.stats, 30000);  // a recorder that gets nothing fails, not hangs
     assert_non_null(w.sub);
     assert_int_equal(msg_init(&w.in, 12), MR_OK);
     assert_int_equal(msg_init(&w.out, 12), MR_OK);
@@ -143,7 +150,15 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     }
     w.out.type = MSG_HELLO;
     w.out.role = MSG_ROLE_RECORDER;
-    s_send(&w);
+    if (hostile) {
+        // First, a reader without the run's token says the recorder's HELLO: it is not the
+        // recorder, whenever it comes.
+        assert_true(actor_send(zsock_resolve(w.rogue), &w.out, &w.buf, 0) > 0);
+        zclock_sleep(50);
+    }
+    w.out.cfg_text = "token=0123456789abcdef\n";
+    assert_true(actor_send(zsock_resolve(w.stats), &w.out, &w.buf, 0) > 0);
+    w.out.cfg_text = NULL;
     // Join: answer the first PING for both workers.
     do
         s_recv(w.sub, &w.in);
@@ -159,6 +174,11 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     vec_t g;
     vec_init(&g, 12);
     size_t patches = 0;
+    if (hostile) {
+        w.out.type = MSG_HELLO;
+        w.out.role = MSG_ROLE_RECORDER;
+        assert_true(actor_send(zsock_resolve(w.rogue), &w.out, &w.buf, 0) > 0);
+    }
     for (uint64_t k = 0; k <= ROUNDS; k++) {
         do
             s_recv(w.sub, &w.in);
@@ -184,6 +204,12 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                 s_send_raw(&w, "\x93\x02", 2, 0);
                 s_send_raw(&w, "ab", 2, ZMQ_SNDMORE);
                 s_send_raw(&w, "cd", 2, 0);
+                // A forged STOP on the update socket: rejected, the run goes on.
+                w.out.type = MSG_STOP;
+                w.out.status = "aborted";
+                w.out.reason = "forged";
+                s_send(&w);
+                w.out.status = w.out.reason = NULL;
                 cvec_t honest_up = w.out.up;
                 w.out.type = MSG_UPDATE;
                 w.out.sender = i;
@@ -226,6 +252,9 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
         s_recv(w.stats, &w.in);
         assert_int_equal(w.in.type, MSG_STATS);
         rows[k] = w.in.stats;
+        if (w.in.stats.rejections && strstr(w.in.stats.rejections, "a STOP message"))
+            s_stop_rejections++;
+        rows[k].rejections = NULL;
         rows[k].workers = NULL;
         rows[k].nworkers = 0;
     }
@@ -234,6 +263,12 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     snprintf(status, size, "%s", w.in.status);
     assert_true(patches > 0);  // compressed rounds change at most N K < d / 1.5 coordinates
     vec_fini(&g);
+    if (hostile) {
+        // The second reader got no row, no RUN, no STOP.
+        zmq_pollitem_t item = {zsock_resolve(w.rogue), 0, ZMQ_POLLIN, 0};
+        assert_int_equal(zmq_poll(&item, 1, 200), 0);
+        zsock_destroy(&w.rogue);
+    }
     for (uint32_t i = 0; i < N; i++)
         p.method->worker_destroy(&honest[i]);
     vec_fini(&x0);
@@ -255,8 +290,11 @@ test_bad_messages_cost_only_themselves(void **state)
     char status[32];
     s_run("marina", 0, clean, status, sizeof status);
     assert_string_equal(status, "completed");
+    s_stop_rejections = 0;
     s_run("marina", 1, hostile, status, sizeof status);
     assert_string_equal(status, "completed");
+    // Each round's forged STOP was recorded as a rejection, and ended nothing.
+    assert_int_equal(s_stop_rejections, ROUNDS + 1);
     size_t full = 0;
     for (size_t k = 0; k <= ROUNDS; k++) {
         // The same iterates (f, grad), coins and accounting: the bad frames changed nothing.
@@ -271,12 +309,48 @@ test_bad_messages_cost_only_themselves(void **state)
     assert_true(full >= 1 && full < ROUNDS + 1);  // both kinds of rounds were exercised
 }
 
+//  The launcher's STOP comes on the host's pipe: the server aborts with its reason, even while it
+//  waits for workers that never come.
+static void
+test_a_stop_on_the_pipe_aborts_with_its_reason(void **state)
+{
+    (void) state;
+    problem_t p;
+    s_problem(&p, "marina");
+    server_cfg_t sc = {.ep_bcast = "inproc://test-stop-bcast",
+                       .ep_up = "inproc://test-stop-up",
+                       .ep_stats = "inproc://test-stop-stats",
+                       .method = p.method,
+                       .mp = p.mp,
+                       .rounds = ROUNDS,
+                       .seed = 9,
+                       .timeout_s = 120};
+    sc.run.f_star = NAN;
+    zactor_t *server = zactor_new(server_actor, &sc);
+    char *ready = zstr_recv(server);
+    assert_string_equal(ready, "READY");
+    zstr_free(&ready);
+    zsock_flush(server);
+    zstr_sendx(server, "STOP", "the worker 1 (pid 42) was killed by signal 9", NULL);
+    char *done = NULL, *status = NULL, *reason = NULL;
+    assert_int_equal(zstr_recvx(server, &done, &status, &reason, NULL), 3);
+    assert_string_equal(done, "DONE");
+    assert_string_equal(status, "aborted");
+    assert_string_equal(reason, "the worker 1 (pid 42) was killed by signal 9");
+    zstr_free(&done);
+    zstr_free(&status);
+    zstr_free(&reason);
+    zactor_destroy(&server);
+    s_problem_fini(&p);
+}
+
 int
 main(void)
 {
     zsys_set_logstream(stderr);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_messages_cost_only_themselves),
+        cmocka_unit_test(test_a_stop_on_the_pipe_aborts_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
