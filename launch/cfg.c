@@ -97,6 +97,9 @@ static const cfg_key_t s_keys[] = {
     {"synth_density", CFG_REAL, "0.3", 1e-6, 1, "synthetic data: fraction of non-zero features"},
     {"synth_rank", CFG_INT, "0", 0, 1e7,
      "synthetic data: 0 (sparse, full rank) or the rank of the features (dense, low rank)"},
+    {"synth_cond", CFG_REAL, "1", 1, 1e12,
+     "synthetic data: feature column j scaled by synth_cond^(-j/(2(d-2))), so L_jj span this "
+     "ratio"},
 };
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])

@@ -37,13 +37,18 @@ s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
                               "synth_rank = %lld: the features (synth_d - 1 = %lld) span at most "
                               "%lld dimensions",
                               (long long) rank, (long long) (d - 1), (long long) (d - 1));
+        int rc;
         if (rank > 0)
-            return data_synthetic_lowrank((size_t) cfg_int(c, "synth_rows"), (size_t) d,
-                                          (size_t) rank, (size_t) cfg_int(c, "n"),
-                                          (uint64_t) cfg_int(c, "seed"), &e->data, err);
-        return data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
-                              cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
-                              (uint64_t) cfg_int(c, "seed"), &e->data, err);
+            rc = data_synthetic_lowrank((size_t) cfg_int(c, "synth_rows"), (size_t) d,
+                                        (size_t) rank, (size_t) cfg_int(c, "n"),
+                                        (uint64_t) cfg_int(c, "seed"), &e->data, err);
+        else
+            rc = data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
+                                cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
+                                (uint64_t) cfg_int(c, "seed"), &e->data, err);
+        if (rc == MR_OK)
+            rc = data_scale_columns(&e->data, cfg_real(c, "synth_cond"), err);
+        return rc;
     }
     // "${MARINA_DATA_DIR}" stands for that variable or the build's default (libsvm_data_dir()),
     // so experiment files name the data without naming a machine. The run records the file
@@ -167,6 +172,9 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     else  // the file's content, not its name: two files of one name never share an f*
         snprintf(key, sizeof key, "sha256:%s bias=%d", e->dataset_sha256, cfg_bool(c, "bias"));
     size_t used = strlen(key);
+    if (strcmp(dataset, "synthetic") == 0 && cfg_real(c, "synth_cond") != 1.0)
+        used += (size_t) snprintf(key + used, sizeof key - used, " cond=%.17g",
+                                  cfg_real(c, "synth_cond"));
     const prox_cfg_t *reg = &e->mp.reg;
     snprintf(key + used, sizeof key - used,
              " loss=%s lambda=%.17g n=%zu reg=%s lambda1=%.17g lambda2=%.17g radius=%.17g "
