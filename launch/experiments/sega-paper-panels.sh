@@ -213,8 +213,14 @@ drop5=$(q "SELECT printf('%.0f', 100 * (1 - a.gap / b.gap)) FROM runs r
            JOIN rounds a ON a.run_id = r.id AND a.round = $sr5
            JOIN rounds b ON b.run_id = r.id AND b.round = $sr5 - 100000
            WHERE r.name = 'pp5-sega-uniform'")
+# SEGA's rounds to 1e-6 of the start at the rate of its last 100000 rounds (an extrapolation).
+more5=$(q "SELECT printf('%.2g', $sr5 + 100000 * ln(a.gap / (1e-6 * z.gap)) / ln(b.gap / a.gap))
+           FROM runs r JOIN rounds a ON a.run_id = r.id AND a.round = $sr5
+           JOIN rounds b ON b.run_id = r.id AND b.round = $sr5 - 100000
+           JOIN rounds z ON z.run_id = r.id AND z.round = 0 WHERE r.name = 'pp5-sega-uniform'")
 echo "$sr5 rounds, so asega needs more than $(ratio "$sr5" "$as5") times fewer rounds than SEGA (a lower bound;"
-echo "SEGA's last 100000 rounds took the gap down by only $drop5%, so the true factor is far larger); CD (1/L)"
+echo "SEGA's last 100000 rounds took the gap down by only $drop5%: at that rate it would need about"
+echo "$more5 rounds, $(ratio "$more5" "$as5") times asega's); CD (1/L)"
 echo "is at $cg5. Below about 1e-7 (3e-7 of the start) asega's gap oscillates: to the sweep's"
 echo "stop_gap 1e-8 it needs $(first pp5-asega-uniform 1e-8) rounds, acd $(first pp5-acd-uniform 1e-8). With p_j ~ sqrt(L_jj) acd needs $ai5 and asega $asi5 rounds: our Bernoulli"
 echo "sampling's ESO pays p_j L, which the very unequal L_jj here make large (docs/cli.md), so"
