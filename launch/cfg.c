@@ -46,7 +46,8 @@ static const cfg_key_t s_keys[] = {
     {"sketch", CFG_STR, "coordinate", 0, 0,
      "sega, cd: coordinate (K = k uniform coordinates) | importance (j with probability p_j ~ "
      "L_jj, "
-     "sum p_j = k) | gaussian (sega; sega-subspace: gaussian only)"},
+     "sum p_j = k) | gaussian (sega; sega-subspace: gaussian only) | single (acd, asega: one "
+     "coordinate drawn with probability p_j ~ sqrt(L_jj), k = 1)"},
     {"sketch_b", CFG_INT, "1", -1e18, 1e18, "sega, gaussian sketch: directions per round (b)"},
     {"fstar", CFG_STR, "auto", 0, 0,
      "convex losses: auto (computed once, cached in db) | off | a number; for the gap f - f*"},

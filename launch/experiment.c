@@ -277,8 +277,8 @@ s_coord_p(experiment_t *e, mr_err_t *err)
         e->mp.coord_L = e->coord_L;
         for (size_t j = 0; j < d; j++)
             w[j] = sqrt(w[j]);
-        if (e->mp.sketch != 1 || k < 1 || k > d)
-            goto out;  // p_j only for importance; a k outside 1..d is left to resolve()
+        if ((e->mp.sketch != 1 && e->mp.sketch != 3) || k < 1 || k > d)
+            goto out;  // p_j only for importance and single; a k outside 1..d: resolve()
     }
     e->coord_p = calloc(d, sizeof *e->coord_p);
     if (!e->coord_p) {
@@ -324,9 +324,17 @@ s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
         e->mp.sketch = 1;  // METHOD_SKETCH_IMPORTANCE
     else if (strcmp(sketch, "gaussian") == 0)
         e->mp.sketch = 2;  // METHOD_SKETCH_GAUSSIAN
+    else if (strcmp(sketch, "single") == 0 && e->method->accel_coords)
+        e->mp.sketch = 3;  // METHOD_SKETCH_SINGLE
+    else if (strcmp(sketch, "single") == 0)
+        return mr_err_set(err, MR_ECONFIG,
+                          "sketch = single: only acd and asega draw one coordinate from p_j; "
+                          "method '%s' takes coordinate, importance or gaussian",
+                          e->method->name);
     else
         return mr_err_set(err, MR_ECONFIG,
-                          "sketch = '%s' is unknown (coordinate, importance, gaussian)", sketch);
+                          "sketch = '%s' is unknown (coordinate, importance, gaussian, single)",
+                          sketch);
     int64_t b = cfg_int(c, "sketch_b");
     if (b < 1)
         return mr_err_set(err, MR_ECONFIG, "sketch_b = %lld: a sketch needs b >= 1 directions",
