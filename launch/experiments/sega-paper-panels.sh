@@ -101,8 +101,9 @@ echo "openings (abstract and introduction: the problem min f + R, the sketched-g
 echo "S^T grad f(x)); some twenty queries aimed at the experiment section and the appendix (data,"
 echo "dimensions, sketch sizes, stepsizes, x-axes) returned those openings and nothing later. What"
 echo "the sweep takes from the paper is therefore what the slides show of it: panel (1)'s"
-echo "R = indicator of the unit ball B(0, 1) and Gaussian sketch vectors; the five pairs of methods;"
-echo "the oracle-information x-axis; the theory stepsizes. The data, d, the sketch sizes and the"
+echo "R = indicator of the unit ball B(0, 1) and Gaussian sketch vectors, the five pairs of methods,"
+echo "and the theory parameters of the methods (docs/cli.md). The x-axis (values sent, one per"
+echo "directional derivative or function-value difference), the data, d, the sketch sizes and the"
 echo "regularisation are ours (the problems of the section above where possible), and each"
 echo "panel is compared with what the paper's abstract and the slides' table claim, not with the"
 echo "paper's plotted curves, which could not be seen."
@@ -134,7 +135,8 @@ echo
 s2=$(first pp2-sega-subspace 1e-10)
 echo "### (2) SEGA vs subspace SEGA: Gaussian sketch b = 2, low-rank data (d = 60, dim Range(A^T) = 7), lambda = 0.001"
 echo
-echo "Paper: subspace SEGA for a gradient known to lie in a subspace (Range(A^T)); the data unknown."
+echo "Paper (slides): subspace SEGA, for a gradient known to lie in a subspace (Range(A^T)); the data"
+echo "unknown."
 echo "Ours: 400 dense rows of rank 6 plus the bias."
 echo
 show pp2 sega-paper-p2-subspace.svg "$t2"
@@ -149,9 +151,9 @@ r3=$(first pp3-rds 1e-10)
 s3=$(first pp3-sega 1e-10)
 echo "### (3) SEGA vs random direct search: one Gaussian directional derivative vs one function-value difference per round, d = 40, lambda = 0.1"
 echo
-echo "Paper: the comparison with RDS (Bergou, Gorbunov, Richtárik), counted in oracle calls; the"
-echo "problems unknown. Ours: SEGA's directional derivative against RDS's central difference along"
-echo "a uniform direction, each one value a round."
+echo "Paper: the comparison with random direct search (the slides' panel title; Bergou, Gorbunov,"
+echo "Richtárik); its problems and x-axis unknown. Ours: SEGA's directional derivative against RDS's"
+echo "central difference along a uniform direction, each one value a round."
 echo
 show pp3 sega-paper-p3-rds.svg "$t3"
 report 1e-10 pp3 --absolute
@@ -168,9 +170,10 @@ s4=$(first pp4-sega-uniform 1e-10)
 ci4=$(first pp4-cd-importance 1e-10)
 echo "### (4) SEGA vs CD: one coordinate per round, uniform and importance, L_jj spanning 100 (synth_cond), d = 40, lambda = 0.1"
 echo
-echo "Paper: SEGA with coordinate sketches against CD, uniform and importance sampling; its claim"
-echo "(abstract) is SEGA's rate within a small constant factor of CD's. Ours: d = 40, columns scaled"
-echo "by \`synth_cond = 100\` so that the L_jj differ."
+echo "Paper: SEGA with coordinate sketches against CD (the slides' panel title); its abstract: with"
+echo "coordinate sketches SEGA takes importance sampling, minibatching and acceleration, at a rate"
+echo "within a small constant factor of CD's. Ours: d = 40, columns scaled by \`synth_cond = 100\` so"
+echo "that the L_jj differ, uniform and importance sampling."
 echo
 show pp4 sega-paper-p4-cd.svg "$t4"
 report 1e-10 pp4 --absolute
@@ -199,8 +202,8 @@ cg5=$(q "SELECT printf('%.3g', w.gap / w0.gap) FROM runs r JOIN rounds w ON w.ru
          WHERE r.name = 'pp5-cd-uniform' AND w.round = $(last_round pp5-cd-uniform)")
 echo "### (5) Accelerated SEGA vs accelerated CD: one coordinate per round, d = 100, kappa = 1.7e4"
 echo
-echo "Paper: ASEGA against ACD with importance sampling; the slides' table puts ASEGA's rate at"
-echo "9.8 sum_j sqrt(L_jj)/sqrt(mu), 9.8 times ACD's. Ours: 400 rows, d = 100, columns scaled by"
+echo "Paper: ASEGA against ACD (the slides' panel title); the slides' table puts ASEGA with importance"
+echo "sampling at 9.8 sum_j sqrt(L_jj)/sqrt(mu), 9.8 times ACD's. Ours: 400 rows, d = 100, columns scaled by"
 echo "\`synth_cond = 1e4\` (the features' L_jj span 1e4; the bias column's is 1), lambda = mu = 1e-4:"
 echo "lambda_max(Hess f) = 1.881, lambda_min = 1.13e-4, kappa = 1.67e4 (by power iteration on the"
 echo "gradient, as \`bench_accel_rounds\` computes them; the launcher's mu = lambda is 12% low). Three"
