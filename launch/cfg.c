@@ -46,7 +46,8 @@ static const cfg_key_t s_keys[] = {
     {"sketch", CFG_STR, "coordinate", 0, 0,
      "sega, cd: coordinate (K = k uniform coordinates) | importance (j with probability p_j ~ "
      "L_jj, "
-     "sum p_j = k) | gaussian (sega; sega-subspace: gaussian only)"},
+     "sum p_j = k) | gaussian (sega; sega-subspace: gaussian only) | single (acd, asega: one "
+     "coordinate drawn with probability p_j ~ sqrt(L_jj), k = 1)"},
     {"sketch_b", CFG_INT, "1", -1e18, 1e18, "sega, gaussian sketch: directions per round (b)"},
     {"fstar", CFG_STR, "auto", 0, 0,
      "convex losses: auto (computed once, cached in db) | off | a number; for the gap f - f*"},
@@ -108,6 +109,9 @@ static const cfg_key_t s_keys[] = {
     {"synth_density", CFG_REAL, "0.3", 1e-6, 1, "synthetic data: fraction of non-zero features"},
     {"synth_rank", CFG_INT, "0", 0, 1e7,
      "synthetic data: 0 (sparse, full rank) or the rank of the features (dense, low rank)"},
+    {"synth_cond", CFG_REAL, "1", 1, 1e12,
+     "synthetic data: feature column j scaled by synth_cond^(-j/(2(d-2))), so L_jj span this "
+     "ratio"},
 };
 
 #define KEY_COUNT (sizeof s_keys / sizeof s_keys[0])

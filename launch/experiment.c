@@ -40,13 +40,18 @@ s_load_data(experiment_t *e, const cfg_t *c, mr_err_t *err)
                               "synth_rank = %lld: the features (synth_d - 1 = %lld) span at most "
                               "%lld dimensions",
                               (long long) rank, (long long) (d - 1), (long long) (d - 1));
+        int rc;
         if (rank > 0)
-            return data_synthetic_lowrank((size_t) cfg_int(c, "synth_rows"), (size_t) d,
-                                          (size_t) rank, (size_t) cfg_int(c, "n"),
-                                          (uint64_t) cfg_int(c, "seed"), &e->data, err);
-        return data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
-                              cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
-                              (uint64_t) cfg_int(c, "seed"), &e->data, err);
+            rc = data_synthetic_lowrank((size_t) cfg_int(c, "synth_rows"), (size_t) d,
+                                        (size_t) rank, (size_t) cfg_int(c, "n"),
+                                        (uint64_t) cfg_int(c, "seed"), &e->data, err);
+        else
+            rc = data_synthetic((size_t) cfg_int(c, "synth_rows"), (size_t) cfg_int(c, "synth_d"),
+                                cfg_real(c, "synth_density"), (size_t) cfg_int(c, "n"),
+                                (uint64_t) cfg_int(c, "seed"), &e->data, err);
+        if (rc == MR_OK)
+            rc = data_scale_columns(&e->data, cfg_real(c, "synth_cond"), err);
+        return rc;
     }
     // "${MARINA_DATA_DIR}" stands for that variable or the build's default (libsvm_data_dir()),
     // so experiment files name the data without naming a machine. The run records the file
@@ -184,6 +189,9 @@ s_fstar(experiment_t *e, const cfg_t *c, mr_err_t *err)
     else  // the file's content, not its name: two files of one name never share an f*
         snprintf(key, sizeof key, "sha256:%s bias=%d", e->dataset_sha256, cfg_bool(c, "bias"));
     size_t used = strlen(key);
+    if (strcmp(dataset, "synthetic") == 0 && cfg_real(c, "synth_cond") != 1.0)
+        used += (size_t) snprintf(key + used, sizeof key - used, " cond=%.17g",
+                                  cfg_real(c, "synth_cond"));
     const prox_cfg_t *reg = &e->mp.reg;
     snprintf(key + used, sizeof key - used,
              " loss=%s lambda=%.17g n=%zu reg=%s lambda1=%.17g lambda2=%.17g radius=%.17g "
@@ -286,8 +294,8 @@ s_coord_p(experiment_t *e, mr_err_t *err)
         e->mp.coord_L = e->coord_L;
         for (size_t j = 0; j < d; j++)
             w[j] = sqrt(w[j]);
-        if (e->mp.sketch != 1 || k < 1 || k > d)
-            goto out;  // p_j only for importance; a k outside 1..d is left to resolve()
+        if ((e->mp.sketch != 1 && e->mp.sketch != 3) || k < 1 || k > d)
+            goto out;  // p_j only for importance and single; a k outside 1..d: resolve()
     }
     e->coord_p = calloc(d, sizeof *e->coord_p);
     if (!e->coord_p) {
@@ -333,9 +341,17 @@ s_regulariser(experiment_t *e, const cfg_t *c, mr_err_t *err)
         e->mp.sketch = 1;  // METHOD_SKETCH_IMPORTANCE
     else if (strcmp(sketch, "gaussian") == 0)
         e->mp.sketch = 2;  // METHOD_SKETCH_GAUSSIAN
+    else if (strcmp(sketch, "single") == 0 && e->method->accel_coords)
+        e->mp.sketch = 3;  // METHOD_SKETCH_SINGLE
+    else if (strcmp(sketch, "single") == 0)
+        return mr_err_set(err, MR_ECONFIG,
+                          "sketch = single: only acd and asega draw one coordinate from p_j; "
+                          "method '%s' takes coordinate, importance or gaussian",
+                          e->method->name);
     else
         return mr_err_set(err, MR_ECONFIG,
-                          "sketch = '%s' is unknown (coordinate, importance, gaussian)", sketch);
+                          "sketch = '%s' is unknown (coordinate, importance, gaussian, single)",
+                          sketch);
     int64_t b = cfg_int(c, "sketch_b");
     if (b < 1)
         return mr_err_set(err, MR_ECONFIG, "sketch_b = %lld: a sketch needs b >= 1 directions",

@@ -282,6 +282,20 @@ fail:
 }
 
 int
+data_scale_columns(csr_t *a, double cond, mr_err_t *err)
+{
+    if (!(cond >= 1.0) || !isfinite(cond))
+        return mr_err_set(err, MR_EINVAL, "column condition %g is not a finite number >= 1", cond);
+    if (a->cols < 3 || cond == 1.0)
+        return MR_OK;
+    double span = (double) (a->cols - 2);
+    for (size_t t = 0; t < a->nnz; t++)
+        if (a->col[t] + 1 < a->cols)
+            a->val[t] *= pow(cond, -(double) a->col[t] / (2.0 * span));
+    return MR_OK;
+}
+
+int
 data_synthetic_lowrank(size_t rows,
                        size_t cols,
                        size_t rank,

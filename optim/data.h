@@ -63,6 +63,14 @@ int data_synthetic_lowrank(size_t rows,
                            csr_t *out,
                            mr_err_t *err);
 
+//  In place: feature column j of a (j = 0 .. cols - 2; the last column, the bias, is left as it
+//  is) multiplied by cond^(-j / (2 (cols - 2))), so the squared column scales fall geometrically
+//  from 1 to 1/cond and the diagonal of A^T A (the coordinate smoothness L_jj of least squares)
+//  spans about the ratio cond: an ill-conditioned problem with unequal L_jj (the `synth_cond`
+//  key). cond = 1, or a single feature column, leaves a unchanged. MR_OK, or MR_EINVAL for
+//  cond < 1 or not finite.
+int data_scale_columns(csr_t *a, double cond, mr_err_t *err);
+
 //  An orthonormal basis of Range(a^T), the span of a's rows: modified Gram-Schmidt over the rows
 //  in order, each row orthogonalised twice ("twice is enough"); a row whose residual falls to
 //  tol (in (0, 1)) times its norm or below is taken as dependent, so every row of a lies within

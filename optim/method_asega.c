@@ -25,7 +25,10 @@
 //    K uniform distinct coordinates (tau-nice): v_j = (1 - beta) L_jj + beta L,
 //      beta = (K - 1)/(d - 1)  (E[h_S^T M h_S] = K/d ((1 - beta) sum M_jj h_j^2 + beta h^T M h));
 //    importance (j in S independently with p_j): v_j = (1 - p_j) L_jj + p_j L
-//      (E[h_S^T M h_S] = sum_j p_j (1 - p_j) M_jj h_j^2 + (p h)^T M (p h)).
+//      (E[h_S^T M h_S] = sum_j p_j (1 - p_j) M_jj h_j^2 + (p h)^T M (p h));
+//    single (S = {j}, one coordinate drawn with probability p_j, sum_j p_j = 1): v_j = L_jj
+//      (E[h_S^T M h_S] = sum_j p_j M_jj h_j^2), so with p_j ~ sqrt(L_jj) nu = (sum_j sqrt(L_jj))^2,
+//      the sampling of the slides' "ASEGA importance sampling 9.8 sum_i sqrt(L_ii)/sqrt(mu)".
 //  K = 1 gives v_j = L_jj, K = d gives v_j = L and ACD is Nesterov's accelerated gradient.
 //
 //  Parameters (resolve(), docs/cli.md): nu = max_j v_j / p_j^2; ACD: tau = 2/(1 + sqrt(4 nu/mu +
@@ -49,11 +52,12 @@ typedef enum {
     S_ASEGA = 1,  // G = h + sum_S (c_j - h_j) / p_j e_j, then h = c on S
 } s_variant_t;
 
-//  One coordinate set S_k and its draw (uniform: rng_sample_k(d, K); importance: d uniforms).
+//  One coordinate set S_k and its draw (uniform: rng_sample_k(d, K); importance: d uniforms;
+//  single: one uniform, the first j whose cumulative p reaches it).
 typedef struct {
     size_t dim;        // d
-    size_t k;          // K (uniform) or the expected size (importance)
-    int importance;    // 1: j in S independently with probability p[j]
+    size_t k;          // K (uniform) or the expected size (importance; single: 1)
+    int kind;          // METHOD_SKETCH_COORDINATE, _IMPORTANCE or _SINGLE
     size_t b;          // |S| of this draw
     uint32_t *coord;   // the coordinates of this draw, increasing (room for d)
     uint8_t *scratch;  // rng_sample_k's d marks
@@ -73,7 +77,7 @@ s_coords_init(s_coords_t *s, const method_params_t *mp)
     memset(s, 0, sizeof *s);
     s->dim = mp->dim;
     s->k = mp->comp.k;
-    s->importance = mp->sketch == METHOD_SKETCH_IMPORTANCE;
+    s->kind = mp->sketch;
     s->coord = malloc(s->dim * sizeof *s->coord);
     s->scratch = calloc(s->dim, 1);
     if (!s->coord || !s->scratch) {
@@ -89,9 +93,24 @@ s_coords_draw(s_coords_t *s, const double *p, uint64_t seed, uint64_t round)
 {
     rng_t rng;
     rng_seed(&rng, seed, method_cd_stream(round));
-    if (!s->importance) {
+    if (s->kind == METHOD_SKETCH_COORDINATE) {
         rng_sample_k(&rng, (uint32_t) s->dim, (uint32_t) s->k, s->coord, s->scratch);
         s->b = s->k;
+        return;
+    }
+    if (s->kind == METHOD_SKETCH_SINGLE) {
+        double u = rng_uniform(&rng), cum = 0.0;
+        size_t pick = s->dim;
+        for (size_t j = 0; j < s->dim && pick == s->dim; j++) {
+            cum += p[j];
+            if (u < cum)
+                pick = j;
+        }
+        if (pick == s->dim)  // u beyond the rounded total: the last coordinate with p_j > 0
+            for (pick = s->dim - 1; pick > 0 && !(p[pick] > 0.0); pick--)
+                ;
+        s->coord[0] = (uint32_t) pick;
+        s->b = 1;
         return;
     }
     s->b = 0;
@@ -137,6 +156,9 @@ s_sampling(const method_params_t *mp, double *p, double *v)
         if (mp->sketch == METHOD_SKETCH_IMPORTANCE) {
             p[j] = mp->coord_p[j];
             v[j] = (1.0 - p[j]) * mp->coord_L[j] + p[j] * mp->L_smooth;
+        } else if (mp->sketch == METHOD_SKETCH_SINGLE) {
+            p[j] = mp->coord_p[j];
+            v[j] = mp->coord_L[j];
         } else {
             p[j] = (double) k / (double) d;
             v[j] = (1.0 - beta) * mp->coord_L[j] + beta * mp->L_smooth;
@@ -207,13 +229,18 @@ s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
         return mr_err_set(err, MR_ECONFIG, "key 'n' = 0: acd and asega need a worker");
     if (mp->dim > UINT32_MAX)
         return mr_err_set(err, MR_EDIM, "d = %zu does not fit the uint32 coordinates", mp->dim);
-    if (mp->sketch != METHOD_SKETCH_COORDINATE && mp->sketch != METHOD_SKETCH_IMPORTANCE)
+    if (mp->sketch != METHOD_SKETCH_COORDINATE && mp->sketch != METHOD_SKETCH_IMPORTANCE &&
+        mp->sketch != METHOD_SKETCH_SINGLE)
         return mr_err_set(err, MR_ECONFIG,
-                          "key 'sketch': acd and asega sample coordinates (coordinate or "
-                          "importance), not Gaussian directions");
+                          "key 'sketch': acd and asega sample coordinates (coordinate, "
+                          "importance or single), not Gaussian directions");
     if (mp->comp.k < 1 || mp->comp.k > mp->dim)
         return mr_err_set(err, MR_ECONFIG, "key 'k' = %zu: acd and asega need 1..%zu coordinates",
                           mp->comp.k, mp->dim);
+    if (mp->sketch == METHOD_SKETCH_SINGLE && mp->comp.k != 1)
+        return mr_err_set(err, MR_ECONFIG,
+                          "key 'k' = %zu: sketch = single draws one coordinate a round (k = 1)",
+                          mp->comp.k);
     if (mp->reg.kind != PROX_NONE)
         return mr_err_set(err, MR_ECONFIG,
                           "key 'reg' = '%s': acd and asega have no proximal step here (reg = none)",
@@ -226,15 +253,21 @@ s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
         if (!(mp->coord_L[j] > 0.0 && isfinite(mp->coord_L[j])))
             return mr_err_set(err, MR_EINVAL, "acd and asega: L_%zu = %g is not > 0", j,
                               mp->coord_L[j]);
-    if (mp->sketch == METHOD_SKETCH_IMPORTANCE) {
+    if (mp->sketch == METHOD_SKETCH_IMPORTANCE || mp->sketch == METHOD_SKETCH_SINGLE) {
+        const char *what = mp->sketch == METHOD_SKETCH_SINGLE ? "single" : "importance";
         if (!mp->coord_p)
             return mr_err_set(err, MR_EINVAL,
-                              "key 'sketch' = importance needs the probabilities p_j (coord_p)");
-        for (size_t j = 0; j < mp->dim; j++)
+                              "key 'sketch' = %s needs the probabilities p_j (coord_p)", what);
+        double sum = 0.0;
+        for (size_t j = 0; j < mp->dim; j++) {
             if (!(mp->coord_p[j] > 0.0 && mp->coord_p[j] <= 1.0))
-                return mr_err_set(err, MR_EINVAL,
-                                  "key 'sketch' = importance: p_%zu = %g is not in (0, 1]", j,
-                                  mp->coord_p[j]);
+                return mr_err_set(err, MR_EINVAL, "key 'sketch' = %s: p_%zu = %g is not in (0, 1]",
+                                  what, j, mp->coord_p[j]);
+            sum += mp->coord_p[j];
+        }
+        if (mp->sketch == METHOD_SKETCH_SINGLE && !(fabs(sum - 1.0) <= 1e-9))
+            return mr_err_set(err, MR_EINVAL, "key 'sketch' = single: the p_j sum to %.17g, not 1",
+                              sum);
     }
     if (!(mp->mu > 0.0 && isfinite(mp->mu)))
         return mr_err_set(err, MR_ECONFIG,

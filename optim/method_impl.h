@@ -166,6 +166,7 @@ extern const method_t method_rds;
 #define METHOD_SKETCH_COORDINATE 0  // K = comp.k distinct uniform coordinates
 #define METHOD_SKETCH_IMPORTANCE 1  // coordinate j independently with probability mp.coord_p[j]
 #define METHOD_SKETCH_GAUSSIAN   2  // b = sketch_b directions with N(0, 1) entries
+#define METHOD_SKETCH_SINGLE     3  // acd, asega: one coordinate j, drawn with probability coord_p[j]
 
 //  The rng stream (rng_seed(&r, mp.seed, stream)) from which worker i and the server both draw
 //  S_ik, the sketch of worker i in round k: 2^62 | (k mod 2^41) << 20 | i, for i < 2^20. Bit 62

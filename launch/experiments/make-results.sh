@@ -143,6 +143,12 @@ ratio0=$(awk -v a="$d_bits0" -v b="$m_bits0" 'BEGIN { printf "%.1f", a / b }')
     fi
     bash "$here/results-sega-panels.sh" "$marina" "$root/results"
     echo
+    if [ "$tables_only" = 1 ]; then
+        bash "$here/sega-paper-panels.sh" --plot-only "$marina" "$root/results"
+    else
+        bash "$here/sega-paper-panels.sh" "$marina" "$root/results"
+    fi
+    echo
     # The figure (docs/figures/), drawn by `marina plot`; its section says how.
     if [ "$tables_only" = 1 ]; then
         bash "$here/plot-fig1.sh" --plot-only "$marina" "$root/results"

@@ -33,11 +33,12 @@ echo
 echo "Gap F(x^k) - F* against epochs (an epoch is d directional derivatives: d/b rounds of a"
 echo "b-sketch, d rounds of one coordinate or of one rds function-value pair, one round of GD); '-'"
 echo "is past the end of a run that had reached its target. One worker, synthetic least squares,"
-echo "theory parameters (docs/cli.md) unless the name says otherwise. The SEGA paper's own figures"
-echo "and experiment section could not be read here (the stored copies of arXiv 1809.03054 give only"
-echo "its first page, and the slides show the panels' titles, not their data), so each panel is"
-echo "compared with what the slides' panel title and the paper's abstract claim, and its data,"
-echo "dimensions, sketch sizes and stepsizes are ours."
+echo "theory parameters (docs/cli.md) unless the name says otherwise. The SEGA paper's experiment"
+echo "section still could not be read (the search tool now returns the paper's LaTeX source and its"
+echo "NeurIPS text, but only their openings: see \"The SEGA paper's panels\" below, which reruns the"
+echo "panels with what could be taken from the paper and the slides), so each panel is compared with"
+echo "what the slides' panel title and the paper's abstract claim, and its data, dimensions, sketch"
+echo "sizes and stepsizes are ours."
 echo
 echo "### (1) SEGA vs projected GD: Gaussian sketch b = 1, ball |x| <= 0.3, d = 40, lambda = 0.1"
 echo

@@ -70,6 +70,16 @@ test_accelerated_methods_run_and_the_gap_falls(void **state)
     assert_near(pu_query(f->db, "SELECT count(*) FROM runs WHERE id IN (1, 2) AND config LIKE "
                                 "'%tau = %'"),
                 2, 0);
+    // sketch = single: one coordinate a round (the launcher's p_j ~ sqrt(L_jj), sum 1), and the
+    // gap falls.
+    assert_int_equal(s_run(f, "method=asega", "k=1", "sketch=single", "n=3", "loss=quadratic",
+                           "lambda=0.1", "rounds=300", NULL),
+                     0);
+    assert_near(pu_query(f->db, "SELECT count(*) FROM round_workers WHERE run_id = 4 AND nnz_up "
+                                "!= 1"),
+                0, 0);
+    assert_true(pu_query(f->db, "SELECT gap FROM rounds WHERE run_id = 4 AND round = 300") <
+                0.9 * pu_query(f->db, "SELECT gap FROM rounds WHERE run_id = 4 AND round = 0"));
 }
 
 static void
@@ -80,6 +90,8 @@ test_accelerated_methods_refuse_what_the_theory_excludes(void **state)
         {"method=acd", "gamma=0.1", "'gamma'"},
         {"method=asega", "lambda=0", "'lambda'"},
         {"method=asega", "sketch=gaussian", "'sketch'"},
+        {"method=acd", "sketch=single", "k = 1"},  // k = 10 by default
+        {"method=cd", "sketch=single", "only acd and asega"},
         {"method=rds", "reg=l1", "reg = "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

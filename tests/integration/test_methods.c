@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "integration/proc_util.h"
@@ -150,6 +152,43 @@ test_sega_gaussian_sketches_travel_as_coefficients(void **state)
                 0.8 * s_q(f, "SELECT gap FROM rounds WHERE round = 0"));
     assert_true(s_q(f, "SELECT gap FROM rounds WHERE round = 300") <
                 s_q(f, "SELECT gap FROM rounds WHERE round = 150"));
+}
+
+//  The number after "KEY = " in run ID's config text (NAN if absent).
+static double
+s_config_number(fixture_t *f, int id, const char *key)
+{
+    char sql[96], pat[64];
+    snprintf(sql, sizeof sql, "SELECT config FROM runs WHERE id = %d", id);
+    snprintf(pat, sizeof pat, " %s = ", key);
+    char *config = pu_query_text(f->db, sql);
+    const char *at = config ? strstr(config, pat) : NULL;
+    double v = at ? strtod(at + strlen(pat), NULL) : NAN;
+    free(config);
+    return v;
+}
+
+//  synth_cond scales the data every actor generates (the workers are processes: their shard
+//  fingerprints must match the server's, or HELLO fails), so L shrinks, and F* is computed for
+//  the scaled problem, not reused from the unscaled one of the same database.
+static void
+test_synth_cond_scales_every_actor_s_data_and_its_f_star(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(
+        s_run(f, "method=gd", "loss=quadratic", "lambda=0.01", "n=2", "rounds=50", NULL), 0);
+    assert_int_equal(s_run(f, "method=gd", "loss=quadratic", "lambda=0.01", "n=2", "rounds=50",
+                           "synth_cond=100", NULL),
+                     0);
+    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 2, 0);
+    double L1 = s_config_number(f, 1, "L"), L2 = s_config_number(f, 2, "L");
+    double fs1 = s_config_number(f, 1, "f_star"), fs2 = s_config_number(f, 2, "f_star");
+    assert_true(L2 < 0.9 * L1);  // every feature but the first is scaled down
+    assert_true(fabs(fs2 - fs1) > 1e-6 * fabs(fs1));
+    // F* is the scaled problem's: GD's gap stays non-negative and falls.
+    assert_true(s_q(f, "SELECT min(gap) FROM rounds WHERE run_id = 2") > -1e-12);
+    assert_true(s_q(f, "SELECT gap FROM rounds WHERE run_id = 2 AND round = 50") <
+                s_q(f, "SELECT gap FROM rounds WHERE run_id = 2 AND round = 0"));
 }
 
 static void
@@ -316,6 +355,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_prox_runs_record_the_gap_and_reuse_f_star, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_report_make_a_table, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_synth_cond_scales_every_actor_s_data_and_its_f_star,
+                                        pu_setup, pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@ M64 = (1 << 64) - 1
 INT = ("k s t n rounds seed batch batch_prime r sketch_b byzantine bucket rfa_iters cc_iters "
        "max_invalid synth_rows synth_d synth_rank").split()
 REAL = ("lambda lambda1 lambda2 radius lo hi stop_at stop_gap timeout_s progress_s attack_eps "
-        "rfa_nu cc_tau momentum epochs synth_density").split()
+        "rfa_nu cc_tau momentum epochs synth_density synth_cond").split()
 THEORY = ["gamma", "p", "alpha", "attack_z"]
 BOOL = ["bias", "epoch_full"]
 KEYS = [
@@ -55,6 +55,7 @@ KEYS = [
     ("epochs", "0"),
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
+    ("synth_cond", "1"),
 ]
 LOCAL = ["db", "name", "transport", "threads", "timeout_s", "progress_s", "metrics_every",
          "fault_send", "downlink", "rounds", "stop_at", "stop_gap", "fstar", "dataset",
@@ -441,8 +442,10 @@ class Worker:
             self.comp = "identity"  # GD sends exact gradients (docs/protocol.md)
         if self.comp not in ("identity", "randk"):
             die("compressor = '%s': this worker implements identity and randk" % self.comp)
-        if cfg["dataset"] != "synthetic" or int(float(cfg["synth_rank"])) != 0:
-            die("this worker generates the synthetic data set only (synth_rank = 0)")
+        if (cfg["dataset"] != "synthetic" or int(float(cfg["synth_rank"])) != 0
+                or float(cfg["synth_cond"]) != 1.0):
+            die("this worker generates the synthetic data set only "
+                "(synth_rank = 0, synth_cond = 1)")
         if cfg["reg"] != "none":
             die("reg = '%s': this worker has no regulariser" % cfg["reg"])
         if cfg["gamma"] == "theory":

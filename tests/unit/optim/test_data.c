@@ -1,4 +1,5 @@
 //  test_data.c - data.h: slicing, the paper's split, the synthetic generators and the row space.
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +286,44 @@ test_lowrank_rejects_bad_shapes(void **state)
     assert_int_equal(data_synthetic_lowrank(10, 1, 1, 1, 0, &a, &err), MR_EINVAL);
 }
 
+//  data_scale_columns(): feature column j is multiplied by cond^(-j/(2(cols-2))) and nothing
+//  else changes, so the squared scale of the first feature is cond times that of the last; the
+//  bias column, the labels and the sparsity pattern stay; cond = 1 is the identity; bad conds fail.
+static void
+test_scale_columns_spreads_the_coordinate_smoothness(void **state)
+{
+    (void) state;
+    csr_t a, b;
+    mr_err_t err;
+    const size_t cols = 21;
+    const double cond = 1e4;
+    assert_int_equal(data_synthetic_lowrank(200, cols, 20, 1, 3, &a, NULL), MR_OK);
+    assert_int_equal(data_synthetic_lowrank(200, cols, 20, 1, 3, &b, NULL), MR_OK);
+    assert_int_equal(data_scale_columns(&b, 1.0, &err), MR_OK);
+    assert_memory_equal(a.val, b.val, a.nnz * sizeof *a.val);
+    assert_int_equal(data_scale_columns(&b, cond, &err), MR_OK);
+    assert_int_equal(a.nnz, b.nnz);
+    assert_memory_equal(a.col, b.col, a.nnz * sizeof *a.col);
+    assert_memory_equal(a.y, b.y, a.rows * sizeof *a.y);
+    double sq_a[21] = {0}, sq_b[21] = {0};
+    for (size_t t = 0; t < a.nnz; t++) {
+        size_t j = a.col[t];
+        double want = j + 1 == cols ? a.val[t] : a.val[t] * pow(cond, -(double) j / 38.0);
+        assert_near(b.val[t], want, 1e-15 * (1.0 + fabs(want)));
+        sq_a[j] += a.val[t] * a.val[t];
+        sq_b[j] += b.val[t] * b.val[t];
+    }
+    //  The diagonal of A^T A: first over last feature is cond times what it was; the bias's stays.
+    assert_near((sq_b[0] / sq_b[cols - 2]) / (sq_a[0] / sq_a[cols - 2]), cond, 1e-9 * cond);
+    assert_near(sq_b[cols - 1], sq_a[cols - 1], 1e-12 * sq_a[cols - 1]);
+    assert_int_equal(data_scale_columns(&b, 0.5, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "0.5"));
+    assert_int_equal(data_scale_columns(&b, NAN, &err), MR_EINVAL);
+    assert_int_equal(data_scale_columns(&b, INFINITY, &err), MR_EINVAL);
+    csr_fini(&a);
+    csr_fini(&b);
+}
+
 //  Checks the contract of data_row_space(a, tol): Q^T Q = I to 1e-12 (the second Gram-Schmidt
 //  pass keeps it at a few eps), and every row within tol |a_t| of span(Q) (plus r d eps for the
 //  rounding of the check itself, far below).
@@ -406,6 +445,7 @@ main(void)
         cmocka_unit_test(test_synthetic_rejects_bad_shapes),
         cmocka_unit_test(test_lowrank_is_deterministic_dense_and_labelled),
         cmocka_unit_test(test_lowrank_rejects_bad_shapes),
+        cmocka_unit_test(test_scale_columns_spreads_the_coordinate_smoothness),
         cmocka_unit_test(test_row_space_is_orthonormal_and_finds_the_planted_rank),
         cmocka_unit_test(test_row_space_of_a_small_dependent_set),
     };

@@ -156,6 +156,19 @@ test_resolve_fills_the_theory_parameters(void **state)
     for (size_t j = 0; j < DIM; j++)
         nu = fmax(nu, ((1 - p[j]) * Ljj[j] + p[j] * fx->L) / (p[j] * p[j]));
     assert_near(mp.gamma * mp.tau * nu, 1.0, 1e-12);
+    //  Single (one coordinate drawn from p, sum 1): v_j = L_jj, so with p_j ~ sqrt(L_jj)
+    //  nu = (sum_j sqrt(L_jj))^2, the slides' importance rate; asega's is 9.8^2 that.
+    double sum_sqrt = 0.0;
+    for (size_t j = 0; j < DIM; j++)
+        sum_sqrt += w[j];
+    assert_int_equal(method_importance_p(w, DIM, 1, p), MR_OK);
+    for (int accel = 0; accel < 2; accel++) {
+        method_params_t one = s_params(N, METHOD_SKETCH_SINGLE, 1, Ljj, p, 1);
+        s_resolve(accel ? "asega" : "acd", &one, fx->L, fx->lambda);
+        double want = (accel ? 9.8 * 9.8 : 1.0) * sum_sqrt * sum_sqrt;
+        assert_near(one.gamma * one.tau * want, 1.0, 1e-9);
+        assert_near((1 - one.tau) * fx->lambda / (one.tau * one.tau * want), 1.0, 1e-9);
+    }
 }
 
 static void
@@ -189,9 +202,73 @@ test_resolve_refuses_bad_parameters(void **state)
         assert_int_equal(method_find(names[i])->resolve(&bad, &pc, &err), MR_EINVAL);
         assert_non_null(strstr(err.text, "L_jj"));
     }
+    //  Single: k = 1 and probabilities that sum to 1.
+    double p[DIM];
+    for (size_t j = 0; j < DIM; j++)
+        p[j] = 1.0 / DIM;
+    for (size_t i = 0; i < 2; i++) {
+        method_params_t one = s_params(N, METHOD_SKETCH_SINGLE, 1, Ljj, p, 1), bad = one;
+        bad.comp.k = 2;
+        sim_assert_refuses(names[i], bad, &pc, "k = 1");
+        double half[DIM];
+        for (size_t j = 0; j < DIM; j++)
+            half[j] = 0.5 / DIM;
+        bad = one;
+        bad.coord_p = half;
+        mr_err_t err;
+        assert_int_equal(method_find(names[i])->resolve(&bad, &pc, &err), MR_EINVAL);
+        assert_non_null(strstr(err.text, "sum"));
+        bad = one;
+        bad.coord_p = NULL;
+        assert_int_equal(method_find(names[i])->resolve(&bad, &pc, &err), MR_EINVAL);
+        assert_non_null(strstr(err.text, "single"));
+    }
     method_params_t mp = s_params(N, METHOD_SKETCH_COORDINATE, 1, NULL, NULL, 1);
     mp.reg = (prox_cfg_t){.kind = PROX_L1, .lambda1 = 0.1};
     sim_assert_refuses("rds", mp, &pc, "reg");
+}
+
+//  sketch = single: every round each worker sends one coordinate, the same for all, of its own
+//  gradient; over R rounds coordinate j is drawn with frequency p_j (within 5 standard errors for
+//  every j, p_j ~ sqrt(L_jj) here, so the frequencies differ).
+static void
+test_single_draws_one_coordinate_with_probability_p(void **state)
+{
+    fixture_t *fx = *state;
+    enum {
+        R = 4000
+    };
+    double Ljj[DIM], w[DIM], p[DIM], gi[DIM];
+    s_coord_L(fx, N, Ljj);
+    for (size_t j = 0; j < DIM; j++)
+        w[j] = sqrt(Ljj[j]);
+    assert_int_equal(method_importance_p(w, DIM, 1, p), MR_OK);
+    const char *names[] = {"acd", "asega"};
+    for (size_t c = 0; c < 2; c++) {
+        method_params_t mp = s_params(N, METHOD_SKETCH_SINGLE, 1, Ljj, p, 13);
+        s_resolve(names[c], &mp, fx->L, fx->lambda);
+        sim_t s;
+        s_sim_init(&s, names[c], &mp, fx, N);
+        double count[DIM] = {0};
+        for (uint64_t k = 0; k < R; k++) {
+            sim_round_everyone(&s, k);
+            uint32_t j = s.out[0].idx[0];
+            assert_true(j < DIM);
+            count[j] += 1;
+            for (size_t i = 0; i < N; i++) {
+                assert_int_equal(s.out[i].nnz, 1);
+                assert_int_equal(s.out[i].idx[0], j);
+                if (k % 500 == 0) {
+                    loss_value_grad(&fx->loss[i], s.m->worker_x(s.worker[i]), &(vec_t){DIM, gi});
+                    assert_near(s.out[i].val[0], gi[j], 0);
+                }
+            }
+        }
+        sim_assert_same_x(&s);
+        for (size_t j = 0; j < DIM; j++)
+            assert_true(fabs(count[j] / R - p[j]) <= 5.0 * sqrt(p[j] * (1 - p[j]) / R));
+        sim_fini(&s);
+    }
 }
 
 //  With all d coordinates (K = d, p_j = 1, v_j = L) ACD is Nesterov's accelerated gradient for
@@ -369,6 +446,8 @@ test_acd_and_asega_converge_at_the_theorem_rate(void **state)
     assert_int_equal(method_importance_p(w, DIM, 1, p), MR_OK);
     s_assert_rate(fx, "acd", METHOD_SKETCH_IMPORTANCE, p, "p ~ sqrt(L_jj)");
     s_assert_rate(fx, "asega", METHOD_SKETCH_IMPORTANCE, p, "p ~ sqrt(L_jj)");
+    s_assert_rate(fx, "acd", METHOD_SKETCH_SINGLE, p, "single, p ~ sqrt(L_jj)");
+    s_assert_rate(fx, "asega", METHOD_SKETCH_SINGLE, p, "single, p ~ sqrt(L_jj)");
 }
 
 //  RDS: s_k on the unit sphere, one coefficient d_i = the central difference of f_i along s_k,
@@ -486,6 +565,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_updates_are_coordinates_of_the_local_gradient, s_setup,
                                         sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_seed_decides_the_run, s_setup, sim_data_teardown),
+        cmocka_unit_test_setup_teardown(test_single_draws_one_coordinate_with_probability_p,
+                                        s_setup, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_acd_and_asega_converge_at_the_theorem_rate,
                                         s_setup_flat, sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_rds_steps_along_the_difference_quotient, s_setup,
