@@ -72,7 +72,10 @@ typedef struct {
     int abort;                // the host asked to abort the run ("STOP" on the pipe)
     char reason[512];         // why the run failed or was aborted
     uint64_t *invalid;        // per sender: invalid updates so far
-    uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached)
+    uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached, or lost)
+    uint8_t *lost;            // per honest worker: 1 once it missed a round's deadline
+                              // (on_worker_loss = continue): out of the aggregate and metrics
+    size_t live;              // honest workers not lost
     uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
     uint32_t round_rejected;  // rejections in this round
     char *rejlog;             // this round's "SENDER\tREASON\n" lines
@@ -124,6 +127,7 @@ s_server_destroy(s_server_t **self_p)
     free(self->wstats);
     free(self->invalid);
     free(self->excluded);
+    free(self->lost);
     free(self->closed);
     free(self->rejlog);
     vec_fini(&self->gmean);
@@ -180,6 +184,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->dim = cfg->mp.dim;
     self->robust = method_robust_wanted(&cfg->mp) && cfg->method->server_agg_dist_sq != NULL;
     self->honest = cfg->honest > 0 && cfg->honest <= self->n ? cfg->honest : self->n;
+    self->live = self->honest;
     self->max_nnz = cfg->max_nnz > 0 ? cfg->max_nnz : self->dim;
     size_t n = self->n, d = self->dim;
     rng_seed(&self->rng, cfg->seed, RNG_STREAM_SERVER);
@@ -195,11 +200,12 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->up_ptrs = calloc(n, sizeof(cvec_t *));
     self->invalid = calloc(n, sizeof(uint64_t));
     self->excluded = calloc(n, 1);
+    self->lost = calloc(n, 1);
     self->closed = calloc(n, 1);
     self->rejlog = calloc(REJECT_LOG_CAP, 1);
     int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
               self->wstats && self->f && self->ups && self->grads && self->up_ptrs &&
-              self->invalid && self->excluded && self->closed && self->rejlog)
+              self->invalid && self->excluded && self->lost && self->closed && self->rejlog)
                  ? MR_OK
                  : MR_ENOMEM;
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
@@ -358,6 +364,49 @@ s_discard(s_server_t *self, uint32_t i, const char *reason)
     self->round_rejected++;
     self->discarded++;
     s_log_rejection(self, i, reason);
+}
+
+//  on_worker_loss = continue, at round k's deadline: every honest worker whose update or metrics
+//  did not come is lost for the rest of the run (recorded with the reason); the round goes on
+//  with those that answered (attackers may be absent anyway). 0, or -1 when no honest worker is
+//  left (reason set).
+static int
+s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        int no_update = !self->closed[i], no_metrics = i < self->honest && self->metrics_wanted &&
+                                                       !self->lost[i] && !self->got_metrics[i];
+        if (!no_update && !no_metrics)
+            continue;
+        if (no_update) {
+            s_close_slot(self, i);
+            self->up_ptrs[i] = NULL;
+        }
+        if (i >= self->honest)
+            continue;  // an attacker that sent nothing: absent from this round's aggregate
+        if (no_metrics)
+            (*metrics_pending)--;
+        if (self->lost[i])
+            continue;
+        self->lost[i] = self->excluded[i] = 1;
+        self->live--;
+        char why[200];
+        snprintf(why, sizeof why,
+                 "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
+                 "on without it (on_worker_loss = continue)",
+                 i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
+        self->rejected++;
+        self->round_rejected++;
+        s_log_rejection(self, (uint32_t) i, why);
+        zsys_warning("server: %s", why);
+    }
+    if (self->live == 0) {
+        snprintf(self->reason, sizeof self->reason,
+                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
+                 (unsigned long long) k);
+        return -1;
+    }
+    return 0;
 }
 
 //  1 if a and b are the same update, value for value (bits) and index for index.
@@ -1088,7 +1137,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         size_t takers = 0, honest = self->honest;
         self->open_up = self->open_honest = 0;
         for (size_t i = 0; i < n; i++) {
-            takers += self->expected[i];
+            takers += self->expected[i] && !(i < honest && self->lost[i]);
             self->up_ptrs[i] = self->expected[i] ? &self->ups[i] : NULL;
             // An excluded sender is absent from every later round (robust methods only).
             self->closed[i] = !self->expected[i] || (self->robust && self->excluded[i]);
@@ -1111,7 +1160,9 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         row.bits_model_down = down.bits_model * n;
         row.bytes_wire_down = down.bytes_wire * n;
         memset(self->got_metrics, 0, n);
-        size_t metrics_pending = self->metrics_wanted ? honest : 0;  // one per honest worker
+        size_t metrics_pending = 0;  // one per honest worker still in the run
+        for (size_t i = 0; self->metrics_wanted && i < honest; i++)
+            metrics_pending += !self->lost[i];
         double deadline = actor_now() + cfg->timeout_s;
         while (self->open_up > 0 || metrics_pending > 0) {
             if (cfg->forward_honest && !self->forwarded && self->open_honest == 0 &&
@@ -1130,6 +1181,11 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                 snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
                          (unsigned long long) k);
                 return "aborted";
+            }
+            if (got == NEXT_TIMEOUT && cfg->continue_on_loss) {
+                if (s_lose_missing(self, k, &metrics_pending) < 0)
+                    return "failed";
+                continue;
             }
             if (got == NEXT_TIMEOUT) {
                 char missing[72];
@@ -1173,15 +1229,18 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         // Metrics over all honest data, summed in worker-id order (reproducible to the bit); NULL
         // in a round that asked for none.
         row.f = row.grad_norm_sq = NAN;
+        //  After a loss (on_worker_loss = continue): over the honest workers still in the run.
         if (self->metrics_wanted) {
             double fsum = 0;
             vec_zero(&self->gmean);
             for (size_t i = 0; i < honest; i++) {
+                if (self->lost[i])
+                    continue;
                 fsum += self->f[i];
                 vec_axpy(&self->gmean, 1.0, &self->grads[i]);
             }
-            vec_scale(&self->gmean, 1.0 / (double) honest);
-            row.f = fsum / (double) honest;
+            vec_scale(&self->gmean, 1.0 / (double) self->live);
+            row.f = fsum / (double) self->live;
             row.grad_norm_sq = vec_norm_sq(&self->gmean);
         }
         row.round = k;

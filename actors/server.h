@@ -49,6 +49,8 @@ typedef struct {
     size_t max_nnz;          // the most entries an update of a compressed round may carry
     uint64_t metrics_every;  // the workers send METRICS in round 0, the last round and every
                              // metrics_every-th round (0 is taken as 1); others record NULL f
+    int continue_on_loss;    // on_worker_loss = continue: a worker silent past a round's
+                             // deadline is lost and the run goes on with the others
     int downlink_dense;      // 1: every ROUND carries the dense g^{k-1}; 0: a patch of the
                              // coordinates that changed whenever that frame is smaller
     uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)

@@ -90,6 +90,9 @@ static const cfg_key_t s_keys[] = {
     {"rfa_iters", CFG_INT, "8", 1, 1e6, "rfa: Weiszfeld iterations T"},
     {"cc_tau", CFG_REAL, "10", 0, 1e300, "cc: clipping radius tau"},
     {"cc_iters", CFG_INT, "3", 1, 1e6, "cc: clipping iterations"},
+    {"on_worker_loss", CFG_STR, "fail", 0, 0,
+     "fail (a worker silent past a round's timeout_s fails the run) | continue (it is lost: the "
+     "run goes on, averaging over the workers that answered)"},
     {"max_invalid", CFG_INT, "10", 0, 1e9,
      "exclude a sender after this many invalid updates (0: never)"},
     {"momentum", CFG_REAL, "0.9", 0, 0.999999, "br-sgdm: worker momentum beta"},

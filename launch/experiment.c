@@ -522,6 +522,18 @@ s_aggregator(experiment_t *e, const cfg_t *c, mr_err_t *err)
                           "estimator = local: method '%s' has no estimator g^k + Q_i (marina, "
                           "vr-marina, vr-marina-online, byz-vr-marina)",
                           e->method->name);
+    const char *loss = cfg_str(c, "on_worker_loss");
+    if (strcmp(loss, "continue") == 0)
+        e->mp.allow_absent = 1;
+    else if (strcmp(loss, "fail") != 0)
+        return mr_err_set(err, MR_ECONFIG, "on_worker_loss = '%s' is unknown (fail, continue)",
+                          loss);
+    if (e->mp.allow_absent && !e->method->server_agg_dist_sq)
+        return mr_err_set(err, MR_ECONFIG,
+                          "on_worker_loss = continue: method '%s' cannot average over the workers "
+                          "that answered (methods with an aggregator: gd, dcgd, diana, sgd, "
+                          "br-sgdm, marina, vr-marina, byz-vr-marina)",
+                          e->method->name);
     int robust = method_robust_wanted(&e->mp);
     if (robust && !e->method->server_agg_dist_sq)
         return mr_err_set(err, MR_ECONFIG, "aggregator = '%s': method '%s' has no aggregator",

@@ -401,6 +401,7 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->honest = e->honest;
     sc->forward_honest = e->mp.byzantine > 0 && attack_needs_honest(e->attack.kind);
     sc->downlink_dense = e->downlink_dense;
+    sc->continue_on_loss = e->mp.allow_absent;
     sc->metrics_every = e->metrics_every;
     comp_t comp;
     sc->max_nnz = e->mp.dim;
@@ -859,10 +860,19 @@ s_run_processes(const cfg_t *cfg,
     int failed = rc != MR_OK;
     if (failed)
         spawn_signal_all(&sp, SIGTERM);
-    // Watch the children: the first failure (or Ctrl-C) stops them all.
+    // Watch the children: the first failure (or Ctrl-C) stops them all; with on_worker_loss =
+    // continue an honest worker's death does not (the server loses it at the round's deadline).
+    int lost_ok = e->mp.allow_absent;
     while (!failed && spawn_running(&sp) > 0) {
         int bad = spawn_reap(&sp);
-        if (bad >= 0) {
+        if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
+            char how[128];
+            spawn_describe(&sp.children[bad], how, sizeof how);
+            fprintf(stderr,
+                    "marina: the %s (pid %d) %s; the run goes on without it (on_worker_loss = "
+                    "continue)\n",
+                    sp.children[bad].role, (int) sp.children[bad].pid, how);
+        } else if (bad >= 0) {
             char how[128];
             spawn_describe(&sp.children[bad], how, sizeof how);
             char reason[200];
@@ -893,6 +903,8 @@ s_run_processes(const cfg_t *cfg,
         spawn_child_t *c = &sp.children[i];
         if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
             continue;
+        if (lost_ok && strncmp(c->role, "worker ", 7) == 0)
+            continue;  // lost, and said so above
         char how[128];
         spawn_describe(c, how, sizeof how);
         if (!failed)

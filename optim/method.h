@@ -60,6 +60,8 @@ typedef struct {
                           // honest mean; methods never treat them differently). 0: all honest
     int epoch_full;       // byz-vr-marina: 1 = c_k = 1 at the start of every epoch (every
                           // ceil(m / b') rounds, the authors' code) instead of the coin
+    int allow_absent;     // 1: aggregate over the updates present even with the plain mean
+                          // (on_worker_loss = continue: a lost worker is absent)
     int local_estimator;  // marina family with a robust aggregator: 1 = the server aggregates
                           // each worker's own estimator g_i^k = g_i^{k-1} + Q_i (the Byz-VR-
                           // MARINA authors' code), 0 = g^{k-1} + Q_i (Alg. 1, the default)

@@ -7,7 +7,7 @@
 int
 method_robust_wanted(const method_params_t *mp)
 {
-    return mp->agg.rule != AGG_MEAN || mp->agg.bucket > 1 || mp->byzantine > 0;
+    return mp->agg.rule != AGG_MEAN || mp->agg.bucket > 1 || mp->byzantine > 0 || mp->allow_absent;
 }
 
 int

@@ -1,9 +1,10 @@
-//  test_chaos_links.c - bad links and stragglers (issue 14, item 5), with real processes over
-//  tcp: the workers' UPDATE and METRICS frames are lost, doubled and delayed (fault_send, drawn
-//  from the run's seed: `tc netem` is not available), or a worker is stopped for seconds
-//  (SIGSTOP) and resumed. Each run must complete with every round recorded exactly once, rows
-//  equal to a clean run's with the same seed, a sound database, and every late or resent copy
-//  recorded as a discarded rejection.
+//  test_chaos_links.c - bad links, stragglers and lost workers (issue 14, items 4 and 5), with
+//  real processes over tcp: the workers' UPDATE and METRICS frames are lost, doubled and delayed
+//  (fault_send, drawn from the run's seed: `tc netem` is not available), a worker is stopped for
+//  seconds (SIGSTOP) and resumed, or killed with on_worker_loss = continue. Each run must
+//  complete with every round recorded exactly once and a sound database; with faults or a stop,
+//  its rows equal a clean run's with the same seed, and every late or resent copy is recorded as
+//  a discarded rejection; a lost worker is recorded and the others go on.
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,56 @@ test_a_worker_stopped_for_seconds_catches_up(void **state)
     s_check_against_clean(f, 2);
 }
 
+//  on_worker_loss = continue: a worker killed with -9 is lost at the next round's deadline, the
+//  run goes on with the others (their average) and completes; the loss is on record.
+static void
+test_a_killed_worker_is_lost_and_the_run_goes_on(void **state)
+{
+    pu_fixture_t *f = *state;
+    char dbarg[160];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *argv[] = {MARINA_BIN,
+                    "run",
+                    "rounds=300",
+                    "seed=3",
+                    "progress_s=0",
+                    dbarg,
+                    "timeout_s=3",
+                    "on_worker_loss=continue",
+                    "fault_send=delay_ms=5",
+                    NULL};
+    pid_t launcher = pu_spawn(argv, f->out);
+    assert_true(launcher > 0);
+    double deadline = pu_now() + 60;
+    pid_t w = 0;
+    while (pu_now() < deadline && (w = s_worker(launcher, 2)) == 0)
+        pu_sleep_ms(10);
+    assert_true(w > 0);
+    pu_sleep_ms(1000);
+    assert_int_equal(kill(w, SIGKILL), 0);
+    assert_int_equal(pu_wait(launcher, 120), 0);
+    char *status = pu_query_text(f->db, "SELECT status FROM runs");
+    assert_non_null(status);
+    assert_string_equal(status, "completed");
+    free(status);
+    assert_true(pu_query(f->db, "SELECT count(*) = 301 AND count(DISTINCT round) = 301 FROM "
+                                "rounds") == 1);
+    assert_true(pu_query(f->db, "SELECT count(*) FROM rejections WHERE sender = 2 AND reason "
+                                "LIKE 'worker 2 lost%on_worker_loss = continue%'") == 1);
+    double lost_at = pu_query(f->db, "SELECT round FROM rejections WHERE reason LIKE '%lost%'");
+    assert_true(lost_at > 0 && lost_at < 300);
+    //  Four workers take part after the loss, five before; the run still descends.
+    assert_true(pu_query(f->db, "SELECT min(participants) FROM rounds WHERE round > (SELECT "
+                                "round FROM rejections WHERE reason LIKE '%lost%')") == 4);
+    assert_true(pu_query(f->db, "SELECT max(participants) FROM rounds WHERE round < 5") == 5);
+    assert_true(pu_query(f->db, "SELECT grad_norm_sq FROM rounds WHERE round = 300") <
+                pu_query(f->db, "SELECT grad_norm_sq FROM rounds WHERE round = 0"));
+    char *log = pu_slurp(f->out);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "the run goes on without it"));
+    free(log);
+}
+
 int
 main(void)
 {
@@ -135,6 +186,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_lost_doubled_and_delayed_frames_leave_the_rows_unchanged, pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_worker_stopped_for_seconds_catches_up, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_killed_worker_is_lost_and_the_run_goes_on, pu_setup,
                                         pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

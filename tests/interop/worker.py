@@ -51,6 +51,7 @@ KEYS = [
     ("keys_dir", ""), ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
     ("bucket", "0"), ("rfa_nu", "0.1"), ("rfa_iters", "8"), ("cc_tau", "10"), ("cc_iters", "3"),
+    ("on_worker_loss", "fail"),
     ("max_invalid", "10"), ("momentum", "0.9"), ("epoch_full", "false"), ("estimator", "global"),
     ("epochs", "0"),
     ("normalize", "none"), ("split", "contiguous"), ("synth_rows", "2000"),
