@@ -10,7 +10,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <ini.h>
+
 #include "mr_err.h"
+
+//  The longest line of a config file (without its newline): inih's line buffer. A value that a
+//  "key = value" line of this length cannot hold is refused, like control characters, blanks at
+//  either end and " ;" (the INI text the launcher writes for its children must read back as is).
+#define CFG_LINE_MAX (INI_MAX_LINE - 2)
 
 typedef enum {
     CFG_INT,     // an integer in [min, max]
@@ -44,6 +51,8 @@ void cfg_fini(cfg_t *c);
 int cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_t *err);
 //  Reads an INI file of flat "key = value" lines (';' or '#' comments).
 int cfg_load_file(cfg_t *c, const char *path, mr_err_t *err);
+//  The same for INI text held in memory; name stands for the file in messages ("name:3: ...").
+int cfg_load_text(cfg_t *c, const char *text, const char *name, mr_err_t *err);
 //  Applies one "key=value" argument.
 int cfg_apply_arg(cfg_t *c, const char *arg, const char *where, mr_err_t *err);
 
