@@ -212,8 +212,9 @@ cfg_fini(cfg_t *c)
 
 //  The child processes read the configuration back from the INI text cfg_to_ini() writes
 //  (launch/marina.c), so a value must be one that text carries unchanged: no control characters
-//  (a newline would start a line of its own: another key), no blanks at either end and no " ;"
-//  (inih strips both), and "key = value" within one line inih reads whole.
+//  (a newline would start a line of its own: another key), no blanks at either end, no ';' at the
+//  start or after a blank (inih strips both: "key = ;x" reads as ""), and "key = value" within
+//  one line inih reads whole.
 static int
 s_check_writable(const char *key, const char *v, const char *where, mr_err_t *err)
 {
@@ -229,11 +230,11 @@ s_check_writable(const char *key, const char *v, const char *where, mr_err_t *er
     if (len > 0 && (v[0] == ' ' || v[len - 1] == ' '))
         return mr_err_set(err, MR_ECONFIG, "%s: the value of %s starts or ends with a blank", where,
                           key);
-    if (strstr(v, " ;"))
+    if (v[0] == ';' || strstr(v, " ;"))
         return mr_err_set(err, MR_ECONFIG,
-                          "%s: the value of %s contains ' ;', which a config file reads as the "
-                          "start of a comment",
-                          where, key);
+                          "%s: the value of %s %s, which a config file reads as the start "
+                          "of a comment",
+                          where, key, v[0] == ';' ? "starts with ';'" : "contains ' ;'");
     if (strlen(key) + 3 + len > CFG_LINE_MAX)
         return mr_err_set(err, MR_ECONFIG,
                           "%s: the value of %s is too long (%zu characters; a config line holds "
