@@ -54,6 +54,8 @@ static const cfg_key_t s_keys[] = {
     {"stop_gap", CFG_REAL, "0", 0, 1e300, "convex losses: end early once F - F* <= stop_gap"},
     {"db", CFG_STR, "marina.db", 0, 0, "the SQLite result database"},
     {"name", CFG_STR, "", 0, 0, "a label stored with the run"},
+    {"launch", CFG_STR, "", 0, 0,
+     "set by marina run: a token naming this launch in runs.config (leave it unset)"},
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
@@ -104,7 +106,7 @@ static const cfg_key_t s_keys[] = {
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
     "db",     "name",    "transport", "timeout_s", "progress_s", "downlink", "metrics_every",
-    "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",
+    "rounds", "stop_at", "stop_gap",  "fstar",     "dataset",    "launch",
 };
 
 const cfg_key_t *

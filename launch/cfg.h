@@ -71,7 +71,7 @@ char *cfg_to_ini(const cfg_t *c);
 //  'theory' as is, strings as given. Equal text <=> the same experiment (caller frees).
 char *cfg_join_text(const cfg_t *c);
 //  1 for the keys that may differ between the actors of one run (db, name, transport, timeout_s,
-//  progress_s, the server-only rounds, stop_at, stop_gap, fstar; dataset, a path that may differ
+//  progress_s, the server-only rounds, stop_at, stop_gap, fstar, launch; dataset, a path that may differ
 //  per machine, whose content the shard fingerprint checks instead).
 int cfg_key_is_local(const char *key);
 

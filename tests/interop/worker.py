@@ -46,6 +46,7 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
+    ("launch", ""),
     ("transport", "tcp"), ("timeout_s", "60"), ("progress_s", "1"), ("metrics_every", "auto"),
     ("downlink", "auto"),
     ("byzantine", "0"),
@@ -57,7 +58,7 @@ KEYS = [
     ("synth_d", "40"), ("synth_density", "0.3"), ("synth_rank", "0"),
 ]
 LOCAL = ["db", "name", "transport", "timeout_s", "progress_s", "downlink", "metrics_every",
-         "rounds", "stop_at", "stop_gap", "fstar", "dataset"]
+         "rounds", "stop_at", "stop_gap", "fstar", "dataset", "launch"]
 
 
 def log(text):
