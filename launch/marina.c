@@ -22,6 +22,7 @@
 #include "actor.h"
 #include "experiment.h"
 #include "msg.h"
+#include "ports.h"
 #include "recorder.h"
 #include "hosts.h"
 #include "server.h"
@@ -398,6 +399,13 @@ s_cmd_server(int argc, char **argv)
     char what[64];
     snprintf(what, sizeof what, "a server of n = %zu workers", e.mp.n);
     if (limits_ensure_fds(limits_fds_server(e.mp.n), what, &err) != MR_OK) {
+        fprintf(stderr, "marina server: %s\n", err.text);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
+    //  A fixed port in use is refused now, before the server starts (exit 2, like a bad key).
+    if (ports_check_free(o.bind, 3, &err) != MR_OK) {
         fprintf(stderr, "marina server: %s\n", err.text);
         experiment_fini(&e);
         cfg_fini(&cfg);
