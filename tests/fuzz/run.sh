@@ -19,9 +19,13 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S . -B "$build" -DMARINA_FUZZ=ON -DMARINA_WERROR=ON -DCMAKE_C_COMPILER=clang \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$build" -j2 --target $targets >/dev/null
-
 mkdir -p "$build/findings"
+if ! cmake --build "$build" -j2 --target $targets >"$build/findings/build.log" 2>&1; then
+    tail -n 40 "$build/findings/build.log" >&2
+    echo "run.sh: the fuzz targets do not build" >&2
+    exit 2
+fi
+
 for t in $targets; do
     name=${t#fuzz_}
     work="$build/corpus/$name"
