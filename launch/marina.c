@@ -843,6 +843,17 @@ s_run_one(cfg_t *cfg)
         fprintf(stderr, "marina: transport = '%s' is unknown (tcp, ipc or inproc)\n", transport);
         return 2;
     }
+    // A token of this launch, stored with the run (runs.config: "launch = TOKEN"): other
+    // launches may write the same file at once, so "the latest run" need not be ours. Set before
+    // experiment_init(), whose resolved config the inproc server sends.
+    if (!cfg_str(cfg, "launch")[0]) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        char token[64];
+        snprintf(token, sizeof token, "%ld-%lld.%09ld", (long) getpid(), (long long) now.tv_sec,
+                 (long) now.tv_nsec);
+        cfg_set(cfg, "launch", token, "launch", NULL);
+    }
     // Every parameter is checked here, before any actor starts.
     mr_err_t err;
     experiment_t e;
@@ -861,16 +872,6 @@ s_run_one(cfg_t *cfg)
         return 2;
     }
     db_close(&db);
-    // A token of this launch, stored with the run (runs.config: "launch = TOKEN"): other
-    // launches may write the same file at once, so "the latest run" need not be ours.
-    if (!cfg_str(cfg, "launch")[0]) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        char token[64];
-        snprintf(token, sizeof token, "%ld-%lld.%09ld", (long) getpid(), (long long) now.tv_sec,
-                 (long) now.tv_nsec);
-        cfg_set(cfg, "launch", token, "launch", NULL);
-    }
     const char *launch = cfg_str(cfg, "launch");
     char why[256] = "";
     // The actors get f* as a number: they need not compute it again.
