@@ -329,6 +329,9 @@ static int
 s_migrate(sqlite3 *db, const char *path, int version, mr_err_t *err)
 {
     int rc = s_exec(db, path, "BEGIN IMMEDIATE", NULL, 0, err);
+    //  Another process may have migrated the file since version was read: start from now.
+    if (rc == MR_OK)
+        rc = s_user_version(db, path, &version, err);
     for (int v = version; rc == MR_OK && v < DB_SCHEMA_VERSION; v++) {
         char *msg = NULL;
         if (sqlite3_exec(db, s_migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK)
@@ -361,16 +364,20 @@ db_open(const char *path, mr_err_t *err)
     sqlite3_busy_timeout(self->db, S_BUSY_TIMEOUT_MS);
 
     //  The version is checked before anything is changed, so a foreign file is left as it was.
+    //  Both reads in one read transaction: another process may be creating the schema right
+    //  now, and its commit must not fall between them (version 0 but tables: "not ours").
     int version = 0, tables = 0;
-    char text[32];
-    if (s_user_version(self->db, path, &version, err) != MR_OK)
+    char text[32] = "0";
+    if (s_exec(self->db, path, "BEGIN", NULL, 0, err) != MR_OK)
         goto fail;
-    if (version == 0) {
-        if (s_exec(self->db, path, "SELECT count(*) FROM sqlite_master", text, sizeof text, err) !=
-            MR_OK)
-            goto fail;
+    int read = s_user_version(self->db, path, &version, err);
+    if (read == MR_OK && version == 0) {
+        read = s_exec(self->db, path, "SELECT count(*) FROM sqlite_master", text, sizeof text, err);
         tables = atoi(text);
     }
+    sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL);
+    if (read != MR_OK)
+        goto fail;
     if ((version == 0 && tables > 0) || version < 0 || version > DB_SCHEMA_VERSION) {
         s_version_mismatch(path, version, err);
         goto fail;

@@ -70,11 +70,49 @@ test_four_runs_into_one_database_all_complete(void **state)
     free(ok);
 }
 
+//  The launch token reaches runs.config over every transport: a thread run (inproc: the
+//  launcher's own resolved config) and a process run (ipc: the server's) at once each print
+//  their own summary.
+static void
+test_each_transport_finds_its_own_run(void **state)
+{
+    fixture_t *f = *state;
+    const char *transport[] = {"transport=inproc", "transport=ipc"};
+    char dbarg[200], out[2][200];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    pid_t pid[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(out[i], sizeof out[i], "%s/t%d.txt", f->dir, i);
+        char *argv[] = {MARINA_BIN, "run",          "rounds=400", (char *) transport[i],
+                        dbarg,      "progress_s=0", NULL};
+        pid[i] = pu_spawn(argv, out[i]);
+        assert_true(pid[i] > 0);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pu_wait(pid[i], 120), 0);
+    for (int i = 0; i < 2; i++) {
+        char *text = pu_slurp(out[i]);
+        long long id = 0;
+        const char *line = text ? strstr(text, "\nrun ") : NULL;
+        assert_non_null(line);
+        assert_int_equal(sscanf(line, "\nrun %lld completed", &id), 1);
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT instr(config, 'transport = %s') > 0 AND instr(config, 'launch = ') > 0"
+                 " FROM runs WHERE id = %lld",
+                 transport[i] + strlen("transport="), id);
+        assert_int_equal((int) pu_query(f->db, sql), 1);
+        free(text);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_four_runs_into_one_database_all_complete, pu_setup,
+                                        pu_teardown),
+        cmocka_unit_test_setup_teardown(test_each_transport_finds_its_own_run, pu_setup,
                                         pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
