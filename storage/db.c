@@ -355,6 +355,14 @@ db_open(const char *path, mr_err_t *err)
         return NULL;
     }
     self->batch = S_DEFAULT_BATCH;
+    //  SQLite would open a private temporary or in-memory database for these: every row lost.
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
+        mr_err_set(err, MR_EINVAL,
+                   "'%s' names no file (an empty name or an in-memory database would lose every "
+                   "row); give a file name, e.g. db=results.db",
+                   path);
+        goto fail;
+    }
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         s_sql_fail(self->db, path, err, "cannot open");

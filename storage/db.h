@@ -19,7 +19,8 @@
 typedef struct db db_t;
 
 //  Opens (creating if needed) the database at path. NULL with err filled on failure (including a
-//  file whose schema version is not DB_SCHEMA_VERSION).
+//  file whose schema version is not DB_SCHEMA_VERSION, and MR_EINVAL for a path that names no
+//  file: "", ":memory:" or a "file:" URI).
 db_t *db_open(const char *path, mr_err_t *err);
 //  Commits what is pending and closes; NULL-safe, sets *self_p = NULL.
 void db_close(db_t **self_p);

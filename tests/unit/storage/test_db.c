@@ -603,6 +603,13 @@ test_refuses_a_file_that_is_not_a_database(void **state)
     assert_null(db_open(f->path, &err));
     assert_int_equal(err.rc, MR_EIO);
     assert_non_null(strstr(err.text, "not a database"));  // sqlite3_errmsg
+    //  Names of no file: SQLite would write a temporary or in-memory database, lost at exit.
+    const char *nofile[] = {"", ":memory:", "file::memory:"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_null(db_open(nofile[i], &err));
+        assert_int_equal(err.rc, MR_EINVAL);
+        assert_non_null(strstr(err.text, "names no file"));
+    }
     char missing[160];
     snprintf(missing, sizeof missing, "%s/no/such/dir.db", f->dir);
     assert_null(db_open(missing, &err));
