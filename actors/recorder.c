@@ -142,6 +142,9 @@ s_run(s_recorder_t *self, int *term)
             return s_end(self, "aborted", "the recorder was stopped before the run ended");
         }
         if (!(ready & 2u)) {
+            //  Nothing for half a second: commit what is buffered, so that other runs writing
+            //  the same file do not wait for our open transaction.
+            db_flush(self->db, NULL);
             if (actor_now() - last_heard > cfg->timeout_s) {
                 snprintf(self->reason, sizeof self->reason,
                          "the server was silent for %.0f s (after %llu rounds recorded)",

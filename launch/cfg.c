@@ -55,6 +55,8 @@ static const cfg_key_t s_keys[] = {
     {"stop_gap", CFG_REAL, "0", 0, 1e300, "convex losses: end early once F - F* <= stop_gap"},
     {"db", CFG_STR, "marina.db", 0, 0, "the SQLite result database"},
     {"name", CFG_STR, "", 0, 0, "a label stored with the run"},
+    {"launch", CFG_STR, "", 0, 0,
+     "set by marina run: a token naming this launch in runs.config (leave it unset)"},
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"threads", CFG_INT, "0", 0, 1e6,
      "inproc: threads hosting the honest workers (0: one each up to 64 workers, else one per "
@@ -121,9 +123,9 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",         "name",       "transport", "threads",       "timeout_s",
-    "progress_s", "fault_send", "downlink",  "metrics_every", "rounds",
-    "stop_at",    "stop_gap",   "fstar",     "dataset",       "keys_dir",
+    "db",         "name",     "transport",     "threads", "timeout_s", "progress_s",
+    "fault_send", "downlink", "metrics_every", "rounds",  "stop_at",   "stop_gap",
+    "fstar",      "dataset",  "keys_dir",      "launch",
 };
 
 const cfg_key_t *
@@ -229,6 +231,39 @@ cfg_fini(cfg_t *c)
     c->values = NULL;
 }
 
+//  The child processes read the configuration back from the INI text cfg_to_ini() writes
+//  (launch/marina.c), so a value must be one that text carries unchanged: no control characters
+//  (a newline would start a line of its own: another key), no blanks at either end, no ';' at the
+//  start or after a blank (inih strips both: "key = ;x" reads as ""), and "key = value" within
+//  one line inih reads whole.
+static int
+s_check_writable(const char *key, const char *v, const char *where, mr_err_t *err)
+{
+    size_t len = strlen(v);
+    for (size_t j = 0; j < len; j++) {
+        unsigned char ch = (unsigned char) v[j];
+        if (ch < 0x20 || ch == 0x7f)
+            return mr_err_set(err, MR_ECONFIG,
+                              "%s: the value of %s contains a control character (byte 0x%02x at "
+                              "%zu)",
+                              where, key, ch, j + 1);
+    }
+    if (len > 0 && (v[0] == ' ' || v[len - 1] == ' '))
+        return mr_err_set(err, MR_ECONFIG, "%s: the value of %s starts or ends with a blank", where,
+                          key);
+    if (v[0] == ';' || strstr(v, " ;"))
+        return mr_err_set(err, MR_ECONFIG,
+                          "%s: the value of %s %s, which a config file reads as the start "
+                          "of a comment",
+                          where, key, v[0] == ';' ? "starts with ';'" : "contains ' ;'");
+    if (strlen(key) + 3 + len > CFG_LINE_MAX)
+        return mr_err_set(err, MR_ECONFIG,
+                          "%s: the value of %s is too long (%zu characters; a config line holds "
+                          "at most %d)",
+                          where, key, len, CFG_LINE_MAX);
+    return MR_OK;
+}
+
 int
 cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_t *err)
 {
@@ -236,7 +271,10 @@ cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_
     if (i < 0)
         return mr_err_set(err, MR_ECONFIG, "%s: unknown key '%s' (marina --help lists them)", where,
                           key);
-    int rc = s_check(&s_keys[i], value, where, err);
+    int rc = s_check_writable(key, value, where, err);
+    if (rc != MR_OK)
+        return rc;
+    rc = s_check(&s_keys[i], value, where, err);
     if (rc != MR_OK)
         return rc;
     char *copy = strdup(value);
@@ -269,25 +307,90 @@ s_on_ini(void *user, const char *section, const char *name, const char *value)
     return cfg_set(load->cfg, name, value ? value : "", "", &load->first) == MR_OK;
 }
 
-int
-cfg_load_file(cfg_t *c, const char *path, mr_err_t *err)
+//  What inih reads from: a file or a string, one line per call. inih cuts a longer line than its
+//  buffer into pieces and reads each piece as a line of its own (the tail of a long value would
+//  become a key), so a line that does not fit ends the reading and is reported instead.
+typedef struct {
+    FILE *file;        // or NULL: text
+    const char *text;  // the rest of the text
+    int line;          // lines handed out
+    int too_long;      // the line that did not fit (0: none)
+} s_reader_t;
+
+static char *
+s_read_line(char *str, int num, void *stream)
 {
-    s_load_t load = {c, path, {MR_OK, ""}};
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return mr_err_set(err, MR_ECONFIG, "the config file %s is not a regular file%s", path,
-                          S_ISDIR(st.st_mode) ? " (a directory)" : "");
-    int line = ini_parse(path, s_on_ini, &load);
+    s_reader_t *r = stream;
+    if (r->too_long)
+        return NULL;
+    size_t len = 0, max = (size_t) num - 1;
+    int ch = 0;
+    for (;;) {
+        if (r->file) {
+            ch = getc(r->file);
+            if (ch == EOF)
+                break;
+        } else {
+            if (*r->text == '\0')
+                break;
+            ch = (unsigned char) *r->text++;
+        }
+        if (len == max) {
+            r->too_long = r->line + 1;
+            return NULL;
+        }
+        str[len++] = (char) ch;
+        if (ch == '\n')
+            break;
+    }
+    if (len == 0)
+        return NULL;
+    str[len] = '\0';
+    r->line++;
+    return str;
+}
+
+//  Reads from r into c; name is the file (or text) name for messages.
+static int
+s_load(cfg_t *c, s_reader_t *r, const char *name, mr_err_t *err)
+{
+    s_load_t load = {c, name, {MR_OK, ""}};
+    int line = ini_parse_stream(s_read_line, r, s_on_ini, &load);
     if (line < 0)
-        return mr_err_set(err, MR_EIO, "cannot read the config file %s", path);
+        return mr_err_set(err, MR_ENOMEM, "no memory to read %s", name);
     if (line > 0) {
         // cfg_set's text starts with ": " since where was empty
         const char *text = load.first.rc != MR_OK ? load.first.text : ": not a 'key = value' line";
         if (text[0] == ':')
             text += 2;
-        return mr_err_set(err, MR_ECONFIG, "%s:%d: %s", path, line, text);
+        return mr_err_set(err, MR_ECONFIG, "%s:%d: %s", name, line, text);
     }
+    if (r->too_long)
+        return mr_err_set(err, MR_ECONFIG, "%s:%d: the line is longer than %d characters", name,
+                          r->too_long, CFG_LINE_MAX);
     return MR_OK;
+}
+
+int
+cfg_load_file(cfg_t *c, const char *path, mr_err_t *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return mr_err_set(err, MR_ECONFIG, "the config file %s is not a regular file%s", path,
+                          S_ISDIR(st.st_mode) ? " (a directory)" : "");
+    s_reader_t r = {.file = fopen(path, "r")};
+    if (!r.file)
+        return mr_err_set(err, MR_EIO, "cannot read the config file %s", path);
+    int rc = s_load(c, &r, path, err);
+    fclose(r.file);
+    return rc;
+}
+
+int
+cfg_load_text(cfg_t *c, const char *text, const char *name, mr_err_t *err)
+{
+    s_reader_t r = {.text = text};
+    return s_load(c, &r, name, err);
 }
 
 int

@@ -10,7 +10,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <ini.h>
+
 #include "mr_err.h"
+
+//  The longest line of a config file (without its newline): inih's line buffer. A value that a
+//  "key = value" line of this length cannot hold is refused, like control characters, blanks at
+//  either end and " ;" (the INI text the launcher writes for its children must read back as is).
+#define CFG_LINE_MAX (INI_MAX_LINE - 2)
 
 typedef enum {
     CFG_INT,     // an integer in [min, max]
@@ -44,6 +51,8 @@ void cfg_fini(cfg_t *c);
 int cfg_set(cfg_t *c, const char *key, const char *value, const char *where, mr_err_t *err);
 //  Reads an INI file of flat "key = value" lines (';' or '#' comments).
 int cfg_load_file(cfg_t *c, const char *path, mr_err_t *err);
+//  The same for INI text held in memory; name stands for the file in messages ("name:3: ...").
+int cfg_load_text(cfg_t *c, const char *text, const char *name, mr_err_t *err);
 //  Applies one "key=value" argument.
 int cfg_apply_arg(cfg_t *c, const char *arg, const char *where, mr_err_t *err);
 
@@ -62,8 +71,8 @@ char *cfg_to_ini(const cfg_t *c);
 //  'theory' as is, strings as given. Equal text <=> the same experiment (caller frees).
 char *cfg_join_text(const cfg_t *c);
 //  1 for the keys that may differ between the actors of one run (db, name, transport, timeout_s,
-//  progress_s, the server-only rounds, stop_at, stop_gap, fstar; dataset, a path that may differ
-//  per machine, whose content the shard fingerprint checks instead; keys_dir, a path too).
+//  progress_s, the server-only rounds, stop_at, stop_gap, fstar, launch; dataset, a path that may
+//  differ per machine, whose content the shard fingerprint checks instead; keys_dir, a path too).
 int cfg_key_is_local(const char *key);
 
 //  Prints the table (name, default, help) for --help.

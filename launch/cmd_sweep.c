@@ -4,7 +4,7 @@
 //  Each run is a child `marina run` writing its own database in a private folder; when it ends,
 //  its runs are merged into the sweep's database (storage/merge.h), so J runs at a time never
 //  contend for one SQLite writer lock. A run whose configuration (all keys but name, db, fstar,
-//  transport, progress_s, timeout_s) already has a completed run in the database is skipped: a
+//  transport, progress_s, timeout_s, launch) already has a completed run in the database is skipped: a
 //  sweep stopped half-way is resumed by running it again.
 #include <errno.h>
 #include <fcntl.h>
@@ -362,9 +362,10 @@ s_finish(s_point_t *pt, int quiet)
 }
 
 //  Keys that do not change what a run computes: a completed run that differs only in them is
-//  the same run (resuming skips it).
-static const char *const s_not_identity[] = {"name",       "db",        "fstar",    "transport",
-                                             "progress_s", "timeout_s", "security", "keys_dir"};
+//  the same run (resuming skips it). launch is the token of the marina run that made it.
+static const char *const s_not_identity[] = {"name",      "db",         "fstar",
+                                             "transport", "progress_s", "timeout_s",
+                                             "security",  "keys_dir",   "launch"};
 
 //  The lines "key = value" of an INI text that name what a run computes, in order (comment
 //  lines and the keys above dropped), into a new string (caller frees).

@@ -22,6 +22,7 @@
 #include "actor.h"
 #include "experiment.h"
 #include "msg.h"
+#include "ports.h"
 #include "recorder.h"
 #include "hosts.h"
 #include "security.h"
@@ -516,6 +517,13 @@ s_cmd_server(int argc, char **argv)
         return 2;
     }
     experiment_keep_shard(&e, SIZE_MAX);  // the server needs no data once f* is known
+    //  A fixed port in use is refused now, before the server starts (exit 2, like a bad key).
+    if (ports_check_free(o.bind, 3, &err) != MR_OK) {
+        fprintf(stderr, "marina server: %s\n", err.text);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
     server_cfg_t sc;
     s_server_cfg(&cfg, &e, o.bind, &sc);
     sc.with_recorder = !o.no_recorder;
@@ -718,10 +726,11 @@ s_clean_stale_run_dirs(void)
         closedir(tmp);
 }
 
-//  After a failed run: a run of this launch (id > last_run) that no recorder finished (the
-//  recorder died, or was killed) is marked failed with why, so that no run stays 'running'.
+//  After a failed run: a run of this launch (id > last_run and the launch token in its config;
+//  other launches may be writing the same file) that no recorder finished (the recorder died,
+//  or was killed) is marked failed with why, so that no run stays 'running'.
 static void
-s_fail_orphans(const char *path, int64_t last_run, const char *why)
+s_fail_orphans(const char *path, int64_t last_run, const char *launch, const char *why)
 {
     mr_err_t err;
     db_t *db = db_open(path, &err);
@@ -729,7 +738,7 @@ s_fail_orphans(const char *path, int64_t last_run, const char *why)
     char reason[400];
     snprintf(reason, sizeof reason, "no end was recorded (marked by the launcher): %s",
              why && why[0] ? why : "an actor failed");
-    if (!db || db_fail_running_after(db, last_run, reason, &marked, &err) != MR_OK)
+    if (!db || db_fail_running_after(db, last_run, launch, reason, &marked, &err) != MR_OK)
         fprintf(stderr, "marina: cannot mark the run failed in %s: %s\n", path, err.text);
     else if (marked > 0)
         fprintf(stderr, "marina: run marked failed in %s: %s\n", path, reason);
@@ -1037,6 +1046,17 @@ s_run_one(cfg_t *cfg)
     if (strcmp(transport, "inproc") == 0 && s_keys_dir(cfg))
         fprintf(stderr, "marina: transport = inproc: the actors are threads of one process and no "
                         "socket leaves it; security = curve does not apply\n");
+    // A token of this launch, stored with the run (runs.config: "launch = TOKEN"): other
+    // launches may write the same file at once, so "the latest run" need not be ours. Set before
+    // experiment_init(), whose resolved config the inproc server sends.
+    if (!cfg_str(cfg, "launch")[0]) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        char token[64];
+        snprintf(token, sizeof token, "%ld-%lld.%09ld", (long) getpid(), (long long) now.tv_sec,
+                 (long) now.tv_nsec);
+        cfg_set(cfg, "launch", token, "launch", NULL);
+    }
     // Every parameter is checked here, before any actor starts.
     mr_err_t err;
     experiment_t e;
@@ -1055,6 +1075,7 @@ s_run_one(cfg_t *cfg)
         return 2;
     }
     db_close(&db);
+    const char *launch = cfg_str(cfg, "launch");
     char why[256] = "";
     // The actors get f* as a number: they need not compute it again.
     char num[64];
@@ -1122,9 +1143,14 @@ s_run_one(cfg_t *cfg)
         rmdir(tmpdir);
     }
     if (rc != 0)
-        s_fail_orphans(cfg_str(cfg, "db"), last_run, why);
-    if (access(cfg_str(cfg, "db"), F_OK) == 0)
-        s_print_summary(cfg_str(cfg, "db"), 0);
+        s_fail_orphans(cfg_str(cfg, "db"), last_run, launch, why);
+    int64_t mine = 0;
+    if (db_launch_run(cfg_str(cfg, "db"), launch, last_run, &mine, &err) != MR_OK)
+        fprintf(stderr, "marina: cannot find this run in %s: %s\n", cfg_str(cfg, "db"), err.text);
+    else if (mine > 0)
+        s_print_summary(cfg_str(cfg, "db"), mine);
+    else
+        fprintf(stderr, "marina: no run was recorded in %s\n", cfg_str(cfg, "db"));
     experiment_fini(&e);
     return rc;
 }

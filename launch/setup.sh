@@ -9,7 +9,7 @@ shift || true
 
 packages=(build-essential cmake pkgconf libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev
           libcmocka-dev libinih-dev sqlite3 python3-zmq python3-msgpack
-          librsvg2-bin)
+          librsvg2-bin clang)  # clang: the libFuzzer targets of tests/fuzz (run.sh)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

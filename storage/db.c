@@ -1,6 +1,10 @@
 //  db.c - see db.h and docs/schema.md. One SQLite connection with its statements prepared once.
 //  Round rows go into an explicit transaction opened by the first buffered row and committed
-//  after self->batch rows; everything else (run rows, status changes) commits at once.
+//  after self->batch rows or S_TXN_MAX_S seconds; everything else (run rows, status changes)
+//  commits at once. Several runs may write one file at once: every write transaction takes the
+//  write lock when it begins (BEGIN IMMEDIATE, so it never has to be retried half done), holds
+//  it briefly, and a lock held by another connection is waited for (s_step_locked), not an
+//  error.
 #include "db.h"
 
 #include <math.h>
@@ -11,9 +15,18 @@
 
 #include <sqlite3.h>
 
-//  How long a statement waits for another connection's lock (a reader checkpointing, the CLI).
+//  How long one attempt waits for another connection's lock (SQLite's busy handler), and how long
+//  s_step_locked() keeps trying before it gives up (another run's transactions last at most
+//  S_TXN_MAX_S; a lock held that long is a process that hangs).
 #define S_BUSY_TIMEOUT_MS 5000
-#define S_DEFAULT_BATCH   256
+#define S_LOCK_GIVE_UP_S  600.0
+//  The longest a batch of round rows keeps its write transaction open (other runs writing the
+//  same file wait for it).
+#define S_TXN_MAX_S 0.25
+
+//  A runs row of launch ?4: its config holds the line "launch = ?4" (db.h).
+#define S_SQL_LAUNCH    "instr(config, char(10) || 'launch = ' || ?4 || char(10)) > 0"
+#define S_DEFAULT_BATCH 256
 
 #define S_ROUND_WORKERS                                                                            \
     "CREATE TABLE IF NOT EXISTS round_workers ("                                                   \
@@ -126,7 +139,7 @@ static const char s_sql_worker_insert[] =
 struct db {
     sqlite3 *db;                  // the connection
     char *path;                   // for messages
-    sqlite3_stmt *begin;          // BEGIN
+    sqlite3_stmt *begin;          // BEGIN IMMEDIATE
     sqlite3_stmt *commit;         // COMMIT
     sqlite3_stmt *run_insert;     // s_sql_run_insert
     sqlite3_stmt *run_finish;     // s_sql_run_finish
@@ -135,7 +148,48 @@ struct db {
     sqlite3_stmt *reject_insert;  // s_sql_rejection_insert
     int batch;                    // rows per transaction
     int pending;                  // rows inserted in the open transaction
+    double txn_began;             // when it was opened (s_now())
 };
+
+//  A monotonic clock, seconds.
+static double
+s_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + (double) t.tv_nsec * 1e-9;
+}
+
+//  Waits 20 ms before trying a locked file again.
+static void
+s_pause(void)
+{
+    struct timespec t = {0, 20 * 1000 * 1000};
+    nanosleep(&t, NULL);
+}
+
+//  1 for SQLite's "another connection holds a lock" codes (any extended form).
+static int
+s_is_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+//  Steps stmt; while another connection holds the lock (past the busy timeout), resets it and
+//  tries again, up to S_LOCK_GIVE_UP_S. Only for statements that either complete or change
+//  nothing: BEGIN IMMEDIATE, COMMIT, one-statement autocommit writes, reads, PRAGMAs.
+static int
+s_step_locked(sqlite3_stmt *stmt)
+{
+    double start = s_now();
+    for (;;) {
+        int rc = sqlite3_step(stmt);
+        if (!s_is_busy(rc) || s_now() - start > S_LOCK_GIVE_UP_S)
+            return rc;
+        sqlite3_reset(stmt);
+        s_pause();
+    }
+}
 
 static int
 s_sql_fail(sqlite3 *db, const char *path, mr_err_t *err, const char *what)
@@ -148,9 +202,15 @@ static int
 s_exec(sqlite3 *db, const char *path, const char *sql, char *out, size_t out_len, mr_err_t *err)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    int rc;
+    double start = s_now();
+    //  Preparing reads the schema, which may be locked while another process creates it.
+    while (s_is_busy(rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL)) &&
+           s_now() - start < S_LOCK_GIVE_UP_S)
+        s_pause();
+    if (rc != SQLITE_OK)
         return s_sql_fail(db, path, err, sql);
-    int rc = sqlite3_step(stmt);
+    rc = s_step_locked(stmt);
     if (rc == SQLITE_ROW && out) {
         const unsigned char *text = sqlite3_column_text(stmt, 0);
         snprintf(out, out_len, "%s", text ? (const char *) text : "");
@@ -227,7 +287,7 @@ s_commit(db_t *self, mr_err_t *err)
         self->pending = 0;
         return MR_OK;
     }
-    if (sqlite3_step(self->commit) != SQLITE_DONE) {
+    if (s_step_locked(self->commit) != SQLITE_DONE) {
         int pending = self->pending;
         int rc = mr_err_set(err, MR_EIO, "%s: commit of %d rows failed: %s", self->path, pending,
                             sqlite3_errmsg(self->db));
@@ -269,6 +329,9 @@ static int
 s_migrate(sqlite3 *db, const char *path, int version, mr_err_t *err)
 {
     int rc = s_exec(db, path, "BEGIN IMMEDIATE", NULL, 0, err);
+    //  Another process may have migrated the file since version was read: start from now.
+    if (rc == MR_OK)
+        rc = s_user_version(db, path, &version, err);
     for (int v = version; rc == MR_OK && v < DB_SCHEMA_VERSION; v++) {
         char *msg = NULL;
         if (sqlite3_exec(db, s_migrations[v - 1], NULL, NULL, &msg) != SQLITE_OK)
@@ -292,6 +355,14 @@ db_open(const char *path, mr_err_t *err)
         return NULL;
     }
     self->batch = S_DEFAULT_BATCH;
+    //  SQLite would open a private temporary or in-memory database for these: every row lost.
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
+        mr_err_set(err, MR_EINVAL,
+                   "'%s' names no file (an empty name or an in-memory database would lose every "
+                   "row); give a file name, e.g. db=results.db",
+                   path);
+        goto fail;
+    }
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         s_sql_fail(self->db, path, err, "cannot open");
@@ -301,16 +372,20 @@ db_open(const char *path, mr_err_t *err)
     sqlite3_busy_timeout(self->db, S_BUSY_TIMEOUT_MS);
 
     //  The version is checked before anything is changed, so a foreign file is left as it was.
+    //  Both reads in one read transaction: another process may be creating the schema right
+    //  now, and its commit must not fall between them (version 0 but tables: "not ours").
     int version = 0, tables = 0;
-    char text[32];
-    if (s_user_version(self->db, path, &version, err) != MR_OK)
+    char text[32] = "0";
+    if (s_exec(self->db, path, "BEGIN", NULL, 0, err) != MR_OK)
         goto fail;
-    if (version == 0) {
-        if (s_exec(self->db, path, "SELECT count(*) FROM sqlite_master", text, sizeof text, err) !=
-            MR_OK)
-            goto fail;
+    int read = s_user_version(self->db, path, &version, err);
+    if (read == MR_OK && version == 0) {
+        read = s_exec(self->db, path, "SELECT count(*) FROM sqlite_master", text, sizeof text, err);
         tables = atoi(text);
     }
+    sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL);
+    if (read != MR_OK)
+        goto fail;
     if ((version == 0 && tables > 0) || version < 0 || version > DB_SCHEMA_VERSION) {
         s_version_mismatch(path, version, err);
         goto fail;
@@ -332,7 +407,7 @@ db_open(const char *path, mr_err_t *err)
         s_migrate(self->db, path, version, err) != MR_OK)
         goto fail;
 
-    if (s_prepare(self, "BEGIN", &self->begin, err) != MR_OK ||
+    if (s_prepare(self, "BEGIN IMMEDIATE", &self->begin, err) != MR_OK ||
         s_prepare(self, "COMMIT", &self->commit, err) != MR_OK ||
         s_prepare(self, s_sql_run_insert, &self->run_insert, err) != MR_OK ||
         s_prepare(self, s_sql_run_finish, &self->run_finish, err) != MR_OK ||
@@ -416,7 +491,7 @@ db_run_begin(db_t *self, const run_info_t *run, int64_t *run_id, mr_err_t *err)
     s_bind_text(st, 14, run->attack ? run->attack : "none");
     s_bind_text(st, 15, run->aggregator ? run->aggregator : "mean");
     sqlite3_bind_int64(st, 16, run->bucket);
-    int rc = sqlite3_step(st);
+    int rc = s_step_locked(st);
     if (rc != SQLITE_DONE) {
         rc = s_sql_fail(self->db, self->path, err, "cannot insert the run");
         sqlite3_reset(st);
@@ -464,8 +539,11 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
 {
     if (sqlite3_get_autocommit(self->db)) {
         self->pending = 0;
-        if (s_step(self->begin) != SQLITE_DONE)
+        int begun = s_step_locked(self->begin);
+        sqlite3_reset(self->begin);
+        if (begun != SQLITE_DONE)
             return s_sql_fail(self->db, self->path, err, "cannot begin a transaction");
+        self->txn_began = s_now();
     }
     sqlite3_stmt *st = self->round_insert;
     sqlite3_bind_int64(st, 1, run_id);
@@ -523,7 +601,7 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
     int rc2 = s_add_rejections(self, run_id, row, err);
     if (rc2 != MR_OK)
         return rc2;
-    if (++self->pending >= self->batch)
+    if (++self->pending >= self->batch || s_now() - self->txn_began > S_TXN_MAX_S)
         return s_commit(self, err);
     return MR_OK;
 }
@@ -543,8 +621,10 @@ db_last_run_id(db_t *self, int64_t *id, mr_err_t *err)
 }
 
 int
-db_fail_running_after(db_t *self, int64_t after, const char *reason, int *count, mr_err_t *err)
+db_fail_running_after(
+    db_t *self, int64_t after, const char *launch, const char *reason, int *count, mr_err_t *err)
 {
+    *count = 0;
     int rc = s_commit(self, err);
     if (rc != MR_OK)
         return rc;
@@ -553,13 +633,15 @@ db_fail_running_after(db_t *self, int64_t after, const char *reason, int *count,
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "UPDATE runs SET status = 'failed', error = ?, finished_at = ? "
-                           "WHERE id > ? AND status = 'running'",
+                           "WHERE id > ? AND status = 'running' AND (?4 IS NULL OR " S_SQL_LAUNCH
+                           ")",
                            -1, &st, NULL) != SQLITE_OK)
         return s_sql_fail(self->db, self->path, err, "cannot mark runs failed");
     sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, finished, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, after);
-    int step = sqlite3_step(st);
+    s_bind_text(st, 4, launch);
+    int step = s_step_locked(st);
     sqlite3_finalize(st);
     if (step != SQLITE_DONE)
         return s_sql_fail(self->db, self->path, err, "cannot mark runs failed");
@@ -590,13 +672,44 @@ db_run_finish(db_t *self, int64_t run_id, const char *status, const char *error,
     s_bind_text(st, 2, error);
     s_bind_text(st, 3, finished);
     sqlite3_bind_int64(st, 4, run_id);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (s_step_locked(st) != SQLITE_DONE)
         rc = s_sql_fail(self->db, self->path, err, "cannot finish the run");
     else if (sqlite3_changes(self->db) == 0)
         rc =
             mr_err_set(err, MR_EINVAL, "%s: no run %lld to finish", self->path, (long long) run_id);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int
+db_launch_run(const char *path, const char *launch, int64_t after, int64_t *run_id, mr_err_t *err)
+{
+    *run_id = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int rc = MR_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT coalesce(max(id), 0) FROM runs WHERE id > ?3 AND " S_SQL_LAUNCH,
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+        goto out;
+    }
+    sqlite3_bind_int64(stmt, 3, after);
+    sqlite3_bind_text(stmt, 4, launch, -1, SQLITE_STATIC);
+    if (s_step_locked(stmt) != SQLITE_ROW) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+        goto out;
+    }
+    *run_id = sqlite3_column_int64(stmt, 0);
+out:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
     return rc;
 }
 

@@ -1,8 +1,9 @@
 //  db.h - the result database: SQLite schema v2 (docs/schema.md), written only by the recorder.
 //  db_open() creates or opens a file in WAL mode and checks its schema version. Round rows are
-//  buffered in one open transaction and committed every batch rows (and by db_flush / finish),
-//  so a crash loses at most the uncommitted batch, never a committed row. A db_t belongs to one
-//  thread. All functions return MR_OK or MR_E* with err filled: SQLite failures are MR_EIO with
+//  buffered in one open transaction and committed every batch rows or 0.25 s (and by db_flush /
+//  finish), so a crash loses at most the uncommitted batch, never a committed row. Several
+//  processes may write one file at once (one db_t per run): a lock held by another is waited
+//  for, never an error (up to 10 minutes). A db_t belongs to one thread. All functions return MR_OK or MR_E* with err filled: SQLite failures are MR_EIO with
 //  SQLite's message, a schema version mismatch MR_EVERSION, bad arguments (a duplicate round, an
 //  unknown run, a bad status) MR_EINVAL; a rejected row costs only that row.
 #ifndef DB_H
@@ -18,7 +19,8 @@
 typedef struct db db_t;
 
 //  Opens (creating if needed) the database at path. NULL with err filled on failure (including a
-//  file whose schema version is not DB_SCHEMA_VERSION).
+//  file whose schema version is not DB_SCHEMA_VERSION, and MR_EINVAL for a path that names no
+//  file: "", ":memory:" or a "file:" URI).
 db_t *db_open(const char *path, mr_err_t *err);
 //  Commits what is pending and closes; NULL-safe, sets *self_p = NULL.
 void db_close(db_t **self_p);
@@ -40,9 +42,17 @@ int db_run_finish(db_t *self, int64_t run_id, const char *status, const char *er
 
 //  The largest run id in the file (0 if none).
 int db_last_run_id(db_t *self, int64_t *id, mr_err_t *err);
-//  Marks every run with id > after that is still 'running' as failed with error reason and the
-//  end time now (a run whose recorder died); *count gets how many.
-int db_fail_running_after(db_t *self, int64_t after, const char *reason, int *count, mr_err_t *err);
+//  Runs of one launch: `marina run` gives every run it starts a unique token in the config key
+//  'launch' (docs/cli.md), so runs.config holds the line "launch = TOKEN"; that is how a launcher
+//  finds its own run among others writing the same file at once.
+//  Marks every run with id > after that is still 'running' and belongs to launch (NULL: to any
+//  launch) as failed with error reason and the end time now (a run whose recorder died); *count
+//  gets how many.
+int db_fail_running_after(
+    db_t *self, int64_t after, const char *launch, const char *reason, int *count, mr_err_t *err);
+//  Opens path read-only: *run_id = the largest run id > after of launch, 0 if none.
+int
+db_launch_run(const char *path, const char *launch, int64_t after, int64_t *run_id, mr_err_t *err);
 
 //  What the CLI prints after a run: figures of one run read back from a database file.
 typedef struct {

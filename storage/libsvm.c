@@ -270,15 +270,19 @@ s_count(const char *p, const char *end, char c)
     return n;
 }
 
-int
-libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_t *err)
+//  Parses buf[0..size) (buf[size] == '\0'; the parser writes NULs into it) into out; name is the
+//  file name for messages. buf stays the caller's.
+static int
+s_parse(char *buf,
+        size_t size,
+        const char *path,
+        int add_bias,
+        size_t min_cols,
+        csr_t *out,
+        mr_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    char *buf = NULL;
-    size_t size = 0;
-    int rc = s_slurp(path, &buf, &size, err);
-    if (rc != MR_OK)
-        return rc;
+    int rc = MR_OK;
     char *end = buf + size;
     size_t rows_cap = s_count(buf, end, '\n') + 1;
     size_t nnz_cap = s_count(buf, end, ':') + (add_bias ? rows_cap : 0);
@@ -332,7 +336,6 @@ libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_
     for (size_t t = 0; t < self.rows; t++)
         self.y[t] = self.y[t] == lo ? -1.0 : 1.0;
 
-    free(buf);
     out->rows = self.rows;
     out->cols = cols;
     out->nnz = self.nnz;
@@ -343,11 +346,45 @@ libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_
     return MR_OK;
 
 fail:
-    free(buf);
     free(self.rowptr);
     free(self.y);
     free(self.col);
     free(self.val);
+    return rc;
+}
+
+int
+libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    char *buf = NULL;
+    size_t size = 0;
+    int rc = s_slurp(path, &buf, &size, err);
+    if (rc != MR_OK)
+        return rc;
+    rc = s_parse(buf, size, path, add_bias, min_cols, out, err);
+    free(buf);
+    return rc;
+}
+
+int
+libsvm_read_buffer(const char *data,
+                   size_t size,
+                   const char *name,
+                   int add_bias,
+                   size_t min_cols,
+                   csr_t *out,
+                   mr_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    char *buf = size < SIZE_MAX ? malloc(size + 1) : NULL;
+    if (!buf)
+        return mr_err_set(err, MR_ENOMEM, "no memory to read %s", name);
+    if (size > 0)
+        memcpy(buf, data, size);
+    buf[size] = '\0';
+    int rc = s_parse(buf, size, name, add_bias, min_cols, out, err);
+    free(buf);
     return rc;
 }
 

@@ -23,6 +23,14 @@
 //  if the bias column does not fit) with err naming the file and line; a file without rows is
 //  MR_EMALFORMED.
 int libsvm_read(const char *path, int add_bias, size_t min_cols, csr_t *out, mr_err_t *err);
+//  The same rules for the size bytes at data (any bytes; name stands for the file in messages).
+int libsvm_read_buffer(const char *data,
+                       size_t size,
+                       const char *name,
+                       int add_bias,
+                       size_t min_cols,
+                       csr_t *out,
+                       mr_err_t *err);
 
 //  The one rule for where the data sets are (the command line and the tests both use it): the
 //  directory "${MARINA_DATA_DIR}" stands for is that environment variable when it is set and

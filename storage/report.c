@@ -74,13 +74,13 @@ s_resolved_gamma(const char *config)
 }
 
 //  Keys that do not make two runs different problems or methods: the stepsize being searched,
-//  the seed (averaged over) and bookkeeping.
+//  the seed (averaged over) and bookkeeping (launch: the token of the marina run that made it).
 static int
 s_ignored_key(const char *line)
 {
     static const char *const keys[] = {"gamma",     "seed",      "name",       "db",
                                        "transport", "timeout_s", "progress_s", "security",
-                                       "keys_dir",  NULL};
+                                       "keys_dir",  "launch",    NULL};
     for (const char *const *k = keys; *k; k++) {
         size_t len = strlen(*k);
         if (strncmp(line, *k, len) == 0 && strncmp(line + len, " = ", 3) == 0)

@@ -249,6 +249,33 @@ test_a_worker_with_another_configuration_is_refused_naming_the_keys(void **state
     free(log);
 }
 
+//  A hand-started server told to bind a fixed port that another program holds is refused
+//  before it starts: exit 2 at once, naming the endpoint (it used to start, then fail with 1).
+static void
+test_a_server_on_a_port_in_use_exits_2_naming_it(void **state)
+{
+    fixture_t *f = *state;
+    zsock_t *holder = zsock_new(ZMQ_PULL);
+    assert_non_null(holder);
+    int port = zsock_bind(holder, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    char out[128], busy[64];
+    snprintf(out, sizeof out, "%s/server.txt", f->dir);
+    snprintf(busy, sizeof busy, "tcp://127.0.0.1:%d", port);
+    char *argv[] = {MARINA_BIN, "server", "--config",          f->config,
+                    "--bind",   busy,     "tcp://127.0.0.1:*", "tcp://127.0.0.1:*",
+                    NULL};
+    double t0 = pu_now();
+    assert_int_equal(pu_run(argv, out, 30), 2);
+    assert_true(pu_now() - t0 < 10);  // refused, not started and timed out
+    char *text = pu_slurp(out);
+    assert_non_null(text);
+    assert_non_null(strstr(text, busy));
+    assert_non_null(strstr(text, "is in use"));
+    free(text);
+    zsock_destroy(&holder);
+}
+
 int
 main(void)
 {
@@ -258,6 +285,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_a_worker_with_another_configuration_is_refused_naming_the_keys, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_server_on_a_port_in_use_exits_2_naming_it, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

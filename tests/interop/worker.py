@@ -46,6 +46,7 @@ KEYS = [
     ("sampling", "uniform"), ("reg", "none"), ("lambda1", "0"), ("lambda2", "0"),
     ("radius", "1"), ("lo", "-1"), ("hi", "1"), ("sketch", "coordinate"), ("sketch_b", "1"),
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
+    ("launch", ""),
     ("transport", "tcp"), ("threads", "0"), ("timeout_s", "60"), ("progress_s", "1"),
     ("metrics_every", "auto"), ("fault_send", "none"), ("downlink", "auto"), ("security", "none"),
     ("keys_dir", ""), ("byzantine", "0"),
@@ -60,7 +61,7 @@ KEYS = [
 ]
 LOCAL = ["db", "name", "transport", "threads", "timeout_s", "progress_s", "metrics_every",
          "fault_send", "downlink", "rounds", "stop_at", "stop_gap", "fstar", "dataset",
-         "keys_dir"]
+         "keys_dir", "launch"]
 
 
 def cert_key(path, field):

@@ -603,6 +603,13 @@ test_refuses_a_file_that_is_not_a_database(void **state)
     assert_null(db_open(f->path, &err));
     assert_int_equal(err.rc, MR_EIO);
     assert_non_null(strstr(err.text, "not a database"));  // sqlite3_errmsg
+    //  Names of no file: SQLite would write a temporary or in-memory database, lost at exit.
+    const char *nofile[] = {"", ":memory:", "file::memory:"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_null(db_open(nofile[i], &err));
+        assert_int_equal(err.rc, MR_EINVAL);
+        assert_non_null(strstr(err.text, "names no file"));
+    }
     char missing[160];
     snprintf(missing, sizeof missing, "%s/no/such/dir.db", f->dir);
     assert_null(db_open(missing, &err));
@@ -786,6 +793,93 @@ test_summary_returns_run_figures(void **state)
     assert_non_null(strstr(err.text, "no run 77"));
 }
 
+//  Runs of one launch carry "launch = TOKEN" in their config (db.h): a launcher finds its own
+//  run among others in the file, and marks only its own runs failed.
+static void
+test_launch_token_finds_and_fails_only_its_runs(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    run_info_t run = s_run_info();
+    int64_t a = 0, b = 0, c = 0, found = 0;
+    run.config = "method = marina\nlaunch = 11-1.5\nseed = 1\n";
+    assert_int_equal(db_run_begin(db, &run, &a, &err), MR_OK);
+    run.config = "method = marina\nlaunch = 11-1.55\nseed = 1\n";  // a token that extends a's
+    assert_int_equal(db_run_begin(db, &run, &b, &err), MR_OK);
+    run.config = "method = marina\nseed = 1\n";  // no launch token (hand-started actors)
+    assert_int_equal(db_run_begin(db, &run, &c, &err), MR_OK);
+
+    assert_int_equal(db_launch_run(f->path, "11-1.5", 0, &found, &err), MR_OK);
+    assert_int_equal(found, a);
+    assert_int_equal(db_launch_run(f->path, "11-1.55", 0, &found, &err), MR_OK);
+    assert_int_equal(found, b);
+    assert_int_equal(db_launch_run(f->path, "11-1.5", a, &found, &err), MR_OK);
+    assert_int_equal(found, 0);  // only ids after the given one
+    assert_int_equal(db_launch_run(f->path, "12-1", 0, &found, &err), MR_OK);
+    assert_int_equal(found, 0);
+
+    int count = -1;
+    assert_int_equal(db_fail_running_after(db, 0, "11-1.55", "gone", &count, &err), MR_OK);
+    assert_int_equal(count, 1);
+    db_summary_t sum;
+    assert_int_equal(db_run_summary(f->path, a, &sum, &err), MR_OK);
+    assert_string_equal(sum.status, "running");  // another launch's run is left alone
+    assert_int_equal(db_run_summary(f->path, b, &sum, &err), MR_OK);
+    assert_string_equal(sum.status, "failed");
+    assert_string_equal(sum.error, "gone");
+    assert_int_equal(db_fail_running_after(db, b, NULL, "any", &count, &err), MR_OK);
+    assert_int_equal(count, 1);  // NULL: every launch, ids after b only: c
+    assert_int_equal(db_run_summary(f->path, a, &sum, &err), MR_OK);
+    assert_string_equal(sum.status, "running");
+    db_close(&db);
+}
+
+//  Another process holding the write lock longer than SQLite's busy timeout (5 s) delays a run's
+//  writes; it does not fail them (it used to: "database is locked", the recorder exited).
+static void
+test_a_lock_held_by_another_process_is_waited_for(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        sqlite3 *other = NULL;
+        int ok = sqlite3_open(f->path, &other) == SQLITE_OK &&
+                 sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        char byte = ok ? 'y' : 'n';
+        if (write(ready[1], &byte, 1) != 1)
+            _exit(1);
+        sleep(6);
+        sqlite3_exec(other, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(other);
+        _exit(ok ? 0 : 1);
+    }
+    char byte = 0;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    assert_int_equal(byte, 'y');
+    run_info_t run = s_run_info();
+    int64_t id = 0;
+    if (db_run_begin(db, &run, &id, &err) != MR_OK)
+        fail_msg("db_run_begin: %s", err.text);
+    s_add(db, id, 0, 3);
+    assert_int_equal(db_run_finish(db, id, "completed", NULL, &err), MR_OK);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    db_close(&db);
+    db_summary_t sum;
+    assert_int_equal(db_run_summary(f->path, id, &sum, &err), MR_OK);
+    assert_int_equal(sum.rounds, 3);
+    assert_string_equal(sum.status, "completed");
+}
+
 int
 main(void)
 {
@@ -806,6 +900,8 @@ main(void)
         T(test_commits_every_batch_rows),
         T(test_crash_keeps_committed_rows),
         T(test_summary_returns_run_figures),
+        T(test_launch_token_finds_and_fails_only_its_runs),
+        T(test_a_lock_held_by_another_process_is_waited_for),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

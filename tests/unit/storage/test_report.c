@@ -36,10 +36,12 @@ s_add_run(db_t *db,
     char config[512];
     snprintf(config, sizeof config,
              "method = diana\nk = %s\ngamma = %s\nseed = %llu\nname = %s\nrounds = %llu\n"
+             "launch = 4242-%s\n"  // each run's own marina run: not part of its group
              "; resolved: gamma = %.17g, p = 1, alpha = 0.1\n"
              "; derived: d = 113, L = 3.4\n"
              "; data: path = /data/mushrooms, sha256 = f39a\n",
-             k, gamma_key, (unsigned long long) seed, name, (unsigned long long) rounds, gamma);
+             k, gamma_key, (unsigned long long) seed, name, (unsigned long long) rounds, name,
+             gamma);
     run_info_t run = {.name = name,
                       .version = "test",
                       .config = config,
