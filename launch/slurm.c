@@ -223,19 +223,15 @@ s_wait_child(pid_t pid, double linger_s)
 static int
 s_copy_into_place(const char *src, const char *dst)
 {
+    //  Through SQLite (db_copy): the rows a killed recorder committed may still be in its
+    //  write-ahead log, which a byte copy of the main file would leave behind.
     char part[4300];
     snprintf(part, sizeof part, "%s.part", dst);
-    FILE *in = fopen(src, "rb"), *out = in ? fopen(part, "wb") : NULL;
-    int rc = in && out ? 0 : -1;
-    char buf[65536];
-    size_t got;
-    while (rc == 0 && (got = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, got, out) != got)
-            rc = -1;
-    if (in)
-        fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
+    unlink(part);
+    mr_err_t err;
+    int rc = db_copy(src, part, &err) == MR_OK ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "marina slurm: %s\n", err.text);
     if (rc == 0 && rename(part, dst) != 0)
         rc = -1;
     if (rc != 0)
@@ -467,6 +463,51 @@ s_fix_status(const char *path, const char *cause)
     return 1;
 }
 
+//  Puts the run's database (RUNDIR/run.db, final) in place with its status fixed: a run that did
+//  not complete is marked failed with cause; then merged into the configured db (merge), or left
+//  in the run folder. 0 if the run completed, else 1.
+static int
+s_settle(const cfg_t *cfg, const char *final, const char *cause, int merge)
+{
+    int rc = 1;
+    if (access(final, F_OK) != 0) {
+        fprintf(stderr, "marina slurm: no database from the recorder (%s); %s\n", final,
+                cause[0] ? cause : "see the task logs");
+    } else {
+        // Fix the status on a node-local copy, then move or merge it into place.
+        const char *tmp = getenv("TMPDIR");
+        char local[4200];
+        snprintf(local, sizeof local, "%s/marina-step-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        int fd = mkstemp(local);
+        if (fd >= 0)
+            close(fd);
+        if (fd < 0 || s_copy_into_place(final, local) != 0) {
+            fprintf(stderr, "marina slurm: cannot copy %s to %s\n", final, local);
+        } else {
+            rc = s_fix_status(local, cause[0] ? cause : "the run did not end");
+            const char *db = cfg_str(cfg, "db");
+            mr_err_t err = {0};
+            if (!merge) {
+                if (s_copy_into_place(local, final) != 0)
+                    fprintf(stderr, "marina slurm: cannot update %s\n", final);
+            } else if (access(db, F_OK) != 0) {
+                if (s_copy_into_place(local, db) != 0) {
+                    fprintf(stderr, "marina slurm: cannot move the database to %s\n", db);
+                    rc = 1;
+                }
+            } else if (db_merge(db, local, NULL, &err) != MR_OK) {
+                fprintf(stderr, "marina slurm: cannot merge into %s: %s (the run stays in %s)\n",
+                        db, err.text, final);
+                rc = 1;
+            }
+            s_unlink_db(local);
+            fprintf(stderr, "marina slurm: run %s -> %s\n", rc == 0 ? "completed" : "failed",
+                    merge ? db : final);
+        }
+    }
+    return rc;
+}
+
 //  The step: srun with one task per actor, then the database into place.
 static int
 s_step(const char *dir, int merge)
@@ -525,42 +566,7 @@ s_step(const char *dir, int merge)
         if (f)
             fclose(f);
     }
-    int rc = 1;
-    if (access(final, F_OK) != 0) {
-        fprintf(stderr, "marina slurm: no database from the recorder (%s); %s\n", final,
-                cause[0] ? cause : "see the task logs");
-    } else {
-        // Fix the status on a node-local copy, then move or merge it into place.
-        const char *tmp = getenv("TMPDIR");
-        char local[4200];
-        snprintf(local, sizeof local, "%s/marina-step-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-        int fd = mkstemp(local);
-        if (fd >= 0)
-            close(fd);
-        if (fd < 0 || s_copy_into_place(final, local) != 0) {
-            fprintf(stderr, "marina slurm: cannot copy %s to %s\n", final, local);
-        } else {
-            rc = s_fix_status(local, cause[0] ? cause : "the run did not end");
-            const char *db = cfg_str(&cfg, "db");
-            mr_err_t err = {0};
-            if (!merge) {
-                if (s_copy_into_place(local, final) != 0)
-                    fprintf(stderr, "marina slurm: cannot update %s\n", final);
-            } else if (access(db, F_OK) != 0) {
-                if (s_copy_into_place(local, db) != 0) {
-                    fprintf(stderr, "marina slurm: cannot move the database to %s\n", db);
-                    rc = 1;
-                }
-            } else if (db_merge(db, local, NULL, &err) != MR_OK) {
-                fprintf(stderr, "marina slurm: cannot merge into %s: %s (the run stays in %s)\n",
-                        db, err.text, final);
-                rc = 1;
-            }
-            s_unlink_db(local);
-            fprintf(stderr, "marina slurm: run %s -> %s\n", rc == 0 ? "completed" : "failed",
-                    merge ? db : final);
-        }
-    }
+    int rc = s_settle(&cfg, final, cause, merge);
     // RUNDIR/status tells `marina run --slurm --wait` how the run ended.
     char status_path[4200];
     snprintf(status_path, sizeof status_path, "%s/status", dir);
@@ -752,6 +758,19 @@ slurm_run(cfg_t *cfg, const slurm_opts_t *o)
         char status_path[4200], line[32] = "";
         snprintf(status_path, sizeof status_path, "%s/status", dir);
         FILE *sf = fopen(status_path, "r");
+        if (!sf) {
+            //  The step itself was killed (scancel, a time limit) before it put the database in
+            //  place: do it from here, where the recorder's file can be reached (this host, or a
+            //  shared TMPDIR), so that the run is recorded as failed, not lost.
+            char final[4200];
+            snprintf(final, sizeof final, "%s/run.db", dir);
+            if (access(final, F_OK) != 0)
+                s_collect(dir);
+            s_settle(cfg, final,
+                     "the Slurm job ended before the run did (cancelled: scancel or a time "
+                     "limit; or a node failure)",
+                     1);
+        }
         if (!sf || !fgets(line, sizeof line, sf) || strncmp(line, "completed", 9) != 0) {
             fprintf(stderr, "marina: job %ld: the run did not complete (see %s)\n", job, dir);
             rc = 1;

@@ -149,3 +149,29 @@ out:
     sqlite3_close(db);
     return rc;
 }
+
+int
+db_copy(const char *src_path, const char *dst_path, mr_err_t *err)
+{
+    sqlite3 *db = NULL;
+    //  Read-write: opening replays a write-ahead log that its writer left behind.
+    if (sqlite3_open_v2(src_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        int rc = mr_err_set(err, MR_EIO, "%s: cannot open: %s", src_path,
+                            db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, dst_path, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    int out = rc == SQLITE_OK ? MR_OK
+                              : mr_err_set(err, MR_EIO, "%s: cannot copy to %s: %s", src_path,
+                                           dst_path, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}

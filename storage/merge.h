@@ -14,4 +14,10 @@
 //  the number of runs copied. MR_OK, MR_EIO (unreadable file, SQLite error), MR_EVERSION.
 int db_merge(const char *dst_path, const char *src_path, int64_t *added, mr_err_t *err);
 
+//  Writes a copy of the database src_path, with every committed transaction (those still in its
+//  write-ahead log too, e.g. of a recorder that was killed), as the new file dst_path (which must
+//  not exist). A byte copy of the main file alone would lose them. MR_OK, or MR_EIO naming the
+//  file.
+int db_copy(const char *src_path, const char *dst_path, mr_err_t *err);
+
 #endif

@@ -495,10 +495,14 @@ test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned(void **state)
     snprintf(folder, sizeof folder, "/tmp/marina-run-%d-", (int) launcher);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "ls -d %s* >/dev/null 2>&1", folder);
-    assert_int_equal(system(cmd), 0);  // the killed launcher could not remove its folder
+    //  The killed launcher could not remove its folder; the next launch does. (Another test's
+    //  `marina run`, under ctest -j, may be that next launch: then the folder is gone already.)
+    int left = system(cmd) == 0;
     char *again[] = {MARINA_BIN, "run", "rounds=3", "progress_s=0", dbarg, NULL};
     assert_int_equal(pu_run(again, f->out, 60), 0);
-    assert_true(system(cmd) != 0);  // the next launch removed it
+    assert_true(system(cmd) != 0);  // removed
+    if (!left)
+        print_message("note: another launch removed the killed launcher's folder first\n");
 }
 
 static void

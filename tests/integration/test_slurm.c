@@ -205,7 +205,7 @@ static pid_t
 s_start_long_run(const char *name, char *dir, size_t size, char *db, size_t dbsize, char *out)
 {
     char ini[160], dbarg[200];
-    s_config(name, "rounds = 100000000\n", ini, sizeof ini);
+    s_config(name, "rounds = 100000000\nprogress_s = 0.2\n", ini, sizeof ini);
     snprintf(dir, size, "%s/run-%s", s_work, name);
     snprintf(db, dbsize, "%s/%s.db", s_work, name);
     snprintf(out, 160, "%s/%s.out", s_work, name);
@@ -219,7 +219,18 @@ s_start_long_run(const char *name, char *dir, size_t size, char *db, size_t dbsi
     while (pu_now() < deadline && s_worker_pid(dir, 3) == 0)
         pu_sleep_ms(100);
     assert_true(s_worker_pid(dir, 3) > 0);
-    pu_sleep_ms(1000);  // some rounds
+    //  Some rounds: the server's task log shows its progress line (the RUN row is in by then).
+    char log[300];
+    snprintf(log, sizeof log, "%s/task-0.log", dir);
+    while (pu_now() < deadline + 30) {
+        char *text = pu_slurp(log);
+        int going = text && strstr(text, "rounds/s") != NULL;
+        free(text);
+        if (going)
+            break;
+        pu_sleep_ms(100);
+    }
+    pu_sleep_ms(500);
     return pid;
 }
 
@@ -228,6 +239,14 @@ s_assert_failed_and_gone(pid_t marina, const char *dir, const char *db, const ch
 {
     assert_int_equal(pu_wait(marina, 60), 1);
     char *error = pu_query_text(db, "SELECT status || ': ' || error FROM runs");
+    if (!error) {  // say why: the run folder and the logs
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd,
+                 "ls -la %s; tail -n 30 %s/*.out %s/task-*.log %s/job-*.log %s/srun.log", dir,
+                 s_work, dir, dir, dir);
+        if (system(cmd) != 0)
+            print_message("(no listing)\n");
+    }
     assert_non_null(error);
     assert_non_null(strstr(error, "failed: "));
     assert_non_null(strstr(error, cause));
