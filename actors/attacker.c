@@ -181,6 +181,11 @@ attacker_craft(attacker_t *self, cvec_t *out, mr_err_t *err)
     vec_copy(&self->delta, &self->target);
     vec_axpy(&self->delta, -1.0, &self->offset);
     out->dim = self->dim;
+    //  estimator = local: the server keeps what was sent, so the error e = target - sent carries
+    //  over: e' = e - Q(e) has E|e'|^2 = omega |e|^2, which grows for omega > 1. Sending
+    //  Q(alpha e) with DIANA's alpha = 1 / (1 + omega) makes it shrink by omega / (1 + omega).
+    if (self->compressed && self->local)
+        vec_scale(&self->delta, 1.0 / (1.0 + comp_omega(&self->comp)));
     if (self->compressed)
         comp_apply(&self->comp, &self->delta, &self->rng, out);
     else

@@ -152,6 +152,87 @@ test_bf_global_view_is_the_negated_own_view(void **state)
     s_play(ATTACK_BF, 0);
 }
 
+//  estimator = local with RandK (K = 1 of d = 10, omega = 9): the attacker's view on the server
+//  (the sum of what it sent) follows the IPM target with a bounded error, round after round,
+//  with fixed honest views (the error shrinks by omega / (1 + omega) a round in expectation).
+static void
+test_local_randk_attack_tracks_its_target(void **state)
+{
+    (void) state;
+    enum {
+        DD = 10,
+        ROUNDS_K = 400
+    };
+    const method_t *m = method_find("byz-vr-marina");
+    method_params_t mp = s_params(1);
+    mp.dim = DD;
+    mp.comp.kind = COMP_RANDK;
+    mp.comp.k = 1;
+    attack_cfg_t ac = {.kind = ATTACK_IPM, .eps = 0.5};
+    mr_err_t err;
+    attacker_t *at = attacker_new(m, &mp, &ac, HONEST, 2, 11, &err);
+    assert_non_null(at);
+    msg_t up[HONEST];
+    memset(up, 0, sizeof up);
+    for (int i = 0; i < HONEST; i++)
+        assert_int_equal(cvec_init(&up[i].up, DD, DD), MR_OK);
+    cvec_t own, out;
+    assert_int_equal(cvec_init(&own, DD, DD), MR_OK);
+    assert_int_equal(cvec_init(&out, DD, DD), MR_OK);
+    vec_t g;
+    assert_int_equal(vec_init(&g, DD), MR_OK);
+    double a[DD] = {0}, h[HONEST][DD] = {{0}}, err_late = 0;
+    for (uint64_t k = 0; k < ROUNDS_K; k++) {
+        int full = k == 0;
+        method_round_t rd = {k, full, full ? NULL : &g, NULL, 0};
+        own.kind = CVEC_SPARSE;
+        own.dim = DD;
+        own.nnz = 0;
+        attacker_begin(at, &rd, &own);
+        for (int i = 0; i < HONEST; i++) {
+            up[i].type = MSG_UPDATE;
+            up[i].round = k;
+            up[i].sender = (uint32_t) i;
+            up[i].up.dim = DD;
+            if (full) {  // honest estimators h_0 = (1, ..., 1), h_1 = (3, ..., 3), then fixed
+                up[i].up.kind = CVEC_DENSE;
+                up[i].up.nnz = DD;
+                for (int j = 0; j < DD; j++)
+                    up[i].up.val[j] = h[i][j] = 1.0 + 2.0 * i;
+            } else {  // then each moves by 0.1 in one coordinate a round
+                up[i].up.kind = CVEC_SPARSE;
+                up[i].up.nnz = 1;
+                up[i].up.idx[0] = (uint32_t) ((k + (uint64_t) i) % DD);
+                up[i].up.val[0] = 0.1;
+                h[i][up[i].up.idx[0]] += 0.1;
+            }
+            attacker_observe(at, &up[i]);
+        }
+        assert_int_equal(attacker_craft(at, &out, &err), MR_OK);
+        for (size_t t = 0; t < out.nnz; t++) {
+            size_t j = out.kind == CVEC_DENSE ? t : out.idx[t];
+            a[j] = (full && out.kind == CVEC_DENSE ? 0.0 : a[j]) + out.val[t];
+        }
+        if (k >= ROUNDS_K - 100) {  // target: -0.5 times the honest mean
+            double e = 0;
+            for (int j = 0; j < DD; j++) {
+                double want = -0.5 * (h[0][j] + h[1][j]) / 2.0;
+                e += (a[j] - want) * (a[j] - want);
+            }
+            err_late += e / 100.0;
+        }
+    }
+    //  Without the damping the error grew 9-fold a round; with it, it stays of the order of
+    //  the target's moves (0.05 a coordinate a round, times the noise of K = 1 of 10).
+    assert_true(err_late < 10.0);
+    for (int i = 0; i < HONEST; i++)
+        cvec_fini(&up[i].up);
+    cvec_fini(&own);
+    cvec_fini(&out);
+    vec_fini(&g);
+    attacker_destroy(&at);
+}
+
 int
 main(void)
 {
@@ -160,6 +241,7 @@ main(void)
         cmocka_unit_test(test_ipm_local_view_is_minus_eps_times_the_mean_of_the_running_estimators),
         cmocka_unit_test(test_bf_local_view_is_the_negated_own_running_estimator),
         cmocka_unit_test(test_bf_global_view_is_the_negated_own_view),
+        cmocka_unit_test(test_local_randk_attack_tracks_its_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
