@@ -1000,7 +1000,28 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
             zstr_free(&what);
             zsock_flush(actors[i]);
         }
+        //  A worker (or the recorder) that ends first says why: the server is stopped with that
+        //  reason, so the run's error names it (not the round it then waits for in vain).
+        int told = 0;
         while (!failed && !zsys_interrupted) {
+            for (size_t i = 1; !told && i < nactors + 2; i++) {
+                zmq_pollitem_t it = {zsock_resolve(actors[i]), 0, ZMQ_POLLIN, 0};
+                if (zmq_poll(&it, 1, 0) <= 0)
+                    continue;
+                char *what = NULL, *status = NULL, *reason = NULL;
+                zstr_recvx(actors[i], &what, &status, &reason, NULL);
+                if (what && strcmp(what, "DONE") == 0 && status &&
+                    strcmp(status, "completed") != 0 && strcmp(status, "stopped") != 0) {
+                    char why[600];
+                    snprintf(why, sizeof why, "%s", reason && reason[0] ? reason : status);
+                    fprintf(stderr, "marina: %s; stopping the run\n", why);
+                    zstr_sendx(actors[0], "STOP", why, NULL);
+                    told = 1;
+                }
+                zstr_free(&what);
+                zstr_free(&status);
+                zstr_free(&reason);
+            }
             zmq_pollitem_t item = {zsock_resolve(actors[0]), 0, ZMQ_POLLIN, 0};
             if (zmq_poll(&item, 1, 250) <= 0)
                 continue;
