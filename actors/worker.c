@@ -6,6 +6,7 @@
 //  bit however its workers are hosted.
 #include "worker.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -224,14 +225,12 @@ s_emit(s_seat_t *self, const msg_buf_t *frame)
     return 0;
 }
 
-//  Encodes self->out (an UPDATE or METRICS of round k) into the next kept frame and emits it.
+//  Encodes self->out (the UPDATE or METRICS of the round s_answer() began keeping, kept_round)
+//  into the next kept frame and emits it.
 static int
-s_send_kept(s_seat_t *self, uint64_t k)
+s_send_kept(s_seat_t *self)
 {
-    if (self->kept_round != k || self->nkept >= 2) {
-        self->kept_round = k;
-        self->nkept = 0;
-    }
+    assert(self->nkept < 2);
     msg_buf_t *frame = &self->kept[self->nkept];
     if (msg_encode(&self->out, frame) != MR_OK) {
         snprintf(self->host->reason, sizeof self->host->reason, "worker %u: cannot encode %s",
@@ -345,7 +344,7 @@ s_answer(s_seat_t *self)
     out->oracle_calls = report.oracle_calls;
     self->kept_round = rd.round;
     self->nkept = 0;
-    if (report.send && s_send_kept(self, rd.round) < 0)
+    if (report.send && s_send_kept(self) < 0)
         return -1;
     self->next_round = rd.round + 1;
     if (!in->metrics)
@@ -369,7 +368,7 @@ s_answer(s_seat_t *self)
         return -1;
     }
     out->round = rd.round;
-    return s_send_kept(self, rd.round);
+    return s_send_kept(self);
 }
 
 //  Takes the g^{k-1} of ROUND m into self->g: dense, or a patch of the previous one. 0, or -1 if

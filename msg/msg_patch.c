@@ -48,10 +48,9 @@ msg_patch_reserve(msg_t *m, size_t n)
 int
 msg_g_patch_build(msg_t *m, const vec_t *prev)
 {
-    size_t dim = m->g.dim, n = 0;
-    for (size_t j = 0; j < dim; j++)
-        n += s_bits(m->g.x[j]) != s_bits(prev->x[j]);
-    if (msg_patch_reserve(m, n) != MR_OK)
+    //  Room for every coordinate once (a patch is never longer than d): then one pass.
+    size_t dim = m->g.dim;
+    if (msg_patch_reserve(m, dim) != MR_OK)
         return MR_ENOMEM;
     m->gp_nnz = 0;
     for (size_t j = 0; j < dim; j++) {

@@ -91,6 +91,22 @@ s_worker(pid_t launcher, int id)
     return (pid_t) pid;
 }
 
+//  Starts `marina run ARGV...` (argv as given) and returns the pid of its worker 2, once it
+//  runs and a second has passed (some rounds in); *launcher gets the launcher's pid.
+static pid_t
+s_start_and_find_worker(pu_fixture_t *f, char *const argv[], pid_t *launcher)
+{
+    *launcher = pu_spawn(argv, f->out);
+    assert_true(*launcher > 0);
+    double deadline = pu_now() + 60;
+    pid_t w = 0;
+    while (pu_now() < deadline && (w = s_worker(*launcher, 2)) == 0)
+        pu_sleep_ms(10);
+    assert_true(w > 0);
+    pu_sleep_ms(1000);
+    return w;
+}
+
 static void
 test_a_worker_stopped_for_seconds_catches_up(void **state)
 {
@@ -107,16 +123,10 @@ test_a_worker_stopped_for_seconds_catches_up(void **state)
                     "name=stopped",
                     "fault_send=delay_ms=50",
                     NULL};
-    pid_t launcher = pu_spawn(argv, f->out);
-    assert_true(launcher > 0);
     //  Stop worker 2 a second into the run (of about 4 s: 40 rounds of 2 frames delayed 50 ms),
     //  for 4 s; the server's timeout is 60 s.
-    double deadline = pu_now() + 60;
-    pid_t w = 0;
-    while (pu_now() < deadline && (w = s_worker(launcher, 2)) == 0)
-        pu_sleep_ms(10);
-    assert_true(w > 0);
-    pu_sleep_ms(1000);
+    pid_t launcher;
+    pid_t w = s_start_and_find_worker(f, argv, &launcher);
     assert_int_equal(kill(w, SIGSTOP), 0);
     pu_sleep_ms(4000);
     assert_int_equal(kill(w, SIGCONT), 0);
@@ -147,14 +157,8 @@ test_a_killed_worker_is_lost_and_the_run_goes_on(void **state)
                     "on_worker_loss=continue",
                     "fault_send=delay_ms=5",
                     NULL};
-    pid_t launcher = pu_spawn(argv, f->out);
-    assert_true(launcher > 0);
-    double deadline = pu_now() + 60;
-    pid_t w = 0;
-    while (pu_now() < deadline && (w = s_worker(launcher, 2)) == 0)
-        pu_sleep_ms(10);
-    assert_true(w > 0);
-    pu_sleep_ms(1000);
+    pid_t launcher;
+    pid_t w = s_start_and_find_worker(f, argv, &launcher);
     assert_int_equal(kill(w, SIGKILL), 0);
     assert_int_equal(pu_wait(launcher, 120), 0);
     char *status = pu_query_text(f->db, "SELECT status FROM runs");
