@@ -291,11 +291,14 @@ s_warn_flush(s_server_t *self, const char *when, int force)
     self->warn_summary_at = now + WARN_SUMMARY_S;
 }
 
-//  Appends "SENDER\tREASON\n" ("-" for an unknown sender; tabs and newlines in the reason become
-//  spaces) to this round's rejection lines; lines past REJECT_LOG_CAP are only counted.
+//  Counts a rejected message (in the run and in this round) and appends "SENDER\tREASON\n" ("-"
+//  for an unknown sender; tabs and newlines in the reason become spaces) to this round's
+//  rejection lines; lines past REJECT_LOG_CAP are only counted.
 static void
 s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
 {
+    self->rejected++;
+    self->round_rejected++;
     char line[320];
     int len = sender == UINT32_MAX ? snprintf(line, sizeof line, "-\t")
                                    : snprintf(line, sizeof line, "%u\t", sender);
@@ -328,8 +331,6 @@ s_close_slot(s_server_t *self, uint32_t i)
 static void
 s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, int close)
 {
-    self->rejected++;
-    self->round_rejected++;
     self->invalid[i]++;
     s_log_rejection(self, i, reason);
     if (self->invalid[i] <= REJECT_WARN_MAX)
@@ -360,8 +361,6 @@ s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, in
 static void
 s_discard(s_server_t *self, uint32_t i, const char *reason)
 {
-    self->rejected++;
-    self->round_rejected++;
     self->discarded++;
     s_log_rejection(self, i, reason);
 }
@@ -395,8 +394,6 @@ s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
                  "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
                  "on without it (on_worker_loss = continue)",
                  i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
-        self->rejected++;
-        self->round_rejected++;
         s_log_rejection(self, (uint32_t) i, why);
         zsys_warning("server: %s", why);
     }
@@ -596,8 +593,6 @@ s_next(s_server_t *self, double deadline)
             snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
                      msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
                      self->in.sender, self->peer);
-            self->rejected++;
-            self->round_rejected++;
             s_log_rejection(self, UINT32_MAX, why);
             s_warn(self, "%s", why);
             continue;
@@ -609,8 +604,6 @@ s_next(s_server_t *self, double deadline)
             return NEXT_BAD;
         }
         if (rc != MR_OK) {
-            self->rejected++;
-            self->round_rejected++;
             s_log_rejection(self, UINT32_MAX, err.text);
             s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
             continue;
@@ -720,8 +713,6 @@ s_reject_stop(s_server_t *self)
 {
     const char *why = "a STOP message on the update socket: ignored (only the launcher's control "
                       "channel ends a run early)";
-    self->rejected++;
-    self->round_rejected++;
     s_log_rejection(self, UINT32_MAX, why);
     s_warn(self, "%s", why);
 }
@@ -975,8 +966,6 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         return TOOK_NOTHING;
     }
     if (m->sender >= self->n) {
-        self->rejected++;
-        self->round_rejected++;
         char why[128];
         snprintf(why, sizeof why, "%s from unknown worker %u (n = %zu)", msg_type_name(m->type),
                  m->sender, self->n);
@@ -1052,8 +1041,6 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         return TOOK_NOTHING;
     }
     if (i >= self->honest || self->got_metrics[i] || !self->metrics_wanted) {
-        self->rejected++;
-        self->round_rejected++;
         snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
                  i >= self->honest       ? "attacker seat:"
                  : !self->metrics_wanted ? "unasked:"
