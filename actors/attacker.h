@@ -29,6 +29,9 @@ attacker_t *attacker_new(const method_t *method,
                          uint64_t seed,
                          mr_err_t *err);
 void attacker_destroy(attacker_t **self_p);
+//  Saves or loads (st->loading) what persists between rounds (state.h): its rng and, with
+//  estimator = local, the estimators it mirrors; between rounds only.
+void attacker_state(attacker_t *self, state_t *st);
 
 //  Starts round rd: own is the message the shadow method computed (kept as the attacker's own
 //  view). The round's offset (the part of the view the server adds itself) is copied, so rd may

@@ -21,6 +21,7 @@
 #include "mr_err.h"
 #include "prox.h"
 #include "rng.h"
+#include "state.h"
 #include "vec.h"
 
 typedef enum {
@@ -168,6 +169,13 @@ typedef struct {
     const vec_t *(*view_offset)(const method_round_t *rd);
     //  1 if the message of round rd is compressed by Q (else it travels dense).
     int (*round_compressed)(const method_round_t *rd);
+    //  Checkpoints (state.h): save or load (st->loading) everything of a worker's / the server's
+    //  state that persists from one round to the next, so that a state made with worker_new /
+    //  server_new (same mp, loss, id, x0) and then loaded goes on exactly as the saved one would
+    //  have, bit for bit. Between rounds only: after worker_step of round k / server_combine of
+    //  round k. NULL: the method cannot be checkpointed (a run asking for it fails at start).
+    void (*worker_state)(method_worker_t *self, state_t *st);
+    void (*server_state)(method_server_t *self, state_t *st);
 } method_t;
 
 //  Importance coordinate sampling (SEGA, CD): p_j proportional to the weights w_j >= 0 (the
