@@ -10,7 +10,8 @@
 #include "msg.h"
 #include "security.h"
 
-#define S_STOP_GRACE_S 2.0  // after an interrupt, how long to wait for the server's STOP
+#define S_STOP_GRACE_S 2.0   // after an interrupt, how long to wait for the server's STOP
+#define ACK_DELAY_S    0.05  // the longest a received row waits to be committed and acknowledged
 
 typedef struct {
     const recorder_cfg_t *cfg;
@@ -19,8 +20,12 @@ typedef struct {
     db_t *db;
     msg_t in, out;
     msg_buf_t buf;
-    int64_t run_id;  // 0 until RUN arrived
-    uint64_t rows;
+    int64_t run_id;      // 0 until RUN arrived
+    uint64_t rows;       // rows written by this recorder
+    int64_t last_round;  // the last round in the database (rows of earlier rounds are skipped:
+                         // a restarted recorder or a resumed run is sent them again); -1: none
+    int64_t acked;       // the last round acknowledged to the server; -1: none
+    double acked_at;     // when
     char reason[256];
 } s_recorder_t;
 
@@ -50,6 +55,7 @@ s_recorder_new(zsock_t *pipe, const recorder_cfg_t *cfg, mr_err_t *err)
     }
     self->cfg = cfg;
     self->pipe = pipe;
+    self->last_round = self->acked = -1;
     // The recorder never sees vectors; any d >= 1 sizes its buffers.
     if (msg_init(&self->in, 1) != MR_OK || msg_init(&self->out, 1) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "out of memory");
@@ -110,6 +116,71 @@ s_end(s_recorder_t *self, const char *status, const char *reason)
     return status;
 }
 
+//  Tells the server that every row up to the last one is committed (ACK; done: the end too). Rows
+//  are committed in batches (db.h); the server keeps what is not acknowledged (stats_link.h).
+static void
+s_ack(s_recorder_t *self, int done)
+{
+    if (self->last_round < 0 && !done)
+        return;
+    self->out.type = MSG_ACK;
+    self->out.round = self->last_round < 0 ? 0 : (uint64_t) self->last_round;
+    self->out.done = done;
+    actor_send(zsock_resolve(self->link), &self->out, &self->buf, 0);
+    self->acked = self->last_round;
+    self->acked_at = actor_now();
+}
+
+//  Commits what is buffered and acknowledges it. MR_OK or the database's error.
+static int
+s_commit_ack(s_recorder_t *self, mr_err_t *err)
+{
+    int rc = db_flush(self->db, err);
+    if (rc == MR_OK && self->acked != self->last_round)
+        s_ack(self, 0);
+    return rc;
+}
+
+//  The run's launch token (the line "launch = TOKEN" of its configuration), or "" if none.
+static void
+s_launch_token(const char *config, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *at = config ? strstr(config, "\nlaunch = ") : NULL;
+    if (!at)
+        return;
+    at += strlen("\nlaunch = ");
+    size_t len = strcspn(at, "\n");
+    if (len < size)
+        snprintf(out, size, "%.*s", (int) len, at);
+}
+
+//  RUN: the run is new (a runs row begins), or it goes on (a recorder restarted during the run,
+//  or `marina run --resume`): a run of the same launch still 'running' is continued, and its
+//  recorded rows are not written again.
+static int
+s_begin(s_recorder_t *self, const run_info_t *run, mr_err_t *err)
+{
+    char launch[128];
+    s_launch_token(run->config, launch, sizeof launch);
+    if (launch[0]) {
+        int rc = db_run_attach(self->db, launch, &self->run_id, &self->last_round, err);
+        if (rc != MR_OK)
+            return rc;
+        if (self->run_id > 0) {
+            zsys_notice("recorder: run %lld continues in %s (rounds up to %lld recorded)",
+                        (long long) self->run_id, self->cfg->db_path, (long long) self->last_round);
+            self->acked = -2;  // acknowledge what is there at once
+            return s_commit_ack(self, err);
+        }
+    }
+    int rc = db_run_begin(self->db, run, &self->run_id, err);
+    if (rc == MR_OK)
+        zsys_notice("recorder: run %lld started in %s", (long long) self->run_id,
+                    self->cfg->db_path);
+    return rc;
+}
+
 static const char *
 s_run(s_recorder_t *self, int *term)
 {
@@ -136,15 +207,23 @@ s_run(s_recorder_t *self, int *term)
             interrupted_at = actor_now();
         if (interrupted_at > 0 && actor_now() - interrupted_at > S_STOP_GRACE_S)
             return s_end(self, "aborted", "the recorder was interrupted");
-        unsigned ready = actor_poll(socks, 2, 500);
+        // Rows wait to be committed (and acknowledged) at most ACK_DELAY_S.
+        long wait_ms = self->acked != self->last_round ? (long) (ACK_DELAY_S * 1000) : 500;
+        unsigned ready = actor_poll(socks, 2, wait_ms);
         if (ready & 1u && actor_pipe_term(self->pipe)) {
             *term = 1;
             return s_end(self, "aborted", "the recorder was stopped before the run ended");
         }
+        if (self->run_id > 0 && self->acked != self->last_round &&
+            (!(ready & 2u) || actor_now() - self->acked_at > ACK_DELAY_S)) {
+            //  Nothing for a moment (or rows waited long enough): commit what is buffered, so
+            //  that the server may forget those rows and other runs writing the same file do not
+            //  wait for our open transaction.
+            mr_err_t err;
+            if (s_commit_ack(self, &err) != MR_OK)
+                return s_end(self, "failed", err.text);
+        }
         if (!(ready & 2u)) {
-            //  Nothing for half a second: commit what is buffered, so that other runs writing
-            //  the same file do not wait for our open transaction.
-            db_flush(self->db, NULL);
             if (actor_now() - last_heard > cfg->timeout_s) {
                 snprintf(self->reason, sizeof self->reason,
                          "the server was silent for %.0f s (after %llu rounds recorded)",
@@ -171,20 +250,34 @@ s_run(s_recorder_t *self, int *term)
         last_heard = actor_now();
         msg_t *m = &self->in;
         if (m->type == MSG_RUN && self->run_id == 0) {
-            if (db_run_begin(self->db, &m->run, &self->run_id, &err) != MR_OK)
+            if (s_begin(self, &m->run, &err) != MR_OK)
                 return s_end(self, "failed", err.text);
-            zsys_notice("recorder: run %lld started in %s", (long long) self->run_id, cfg->db_path);
         } else if (m->type == MSG_STATS && self->run_id > 0) {
+            if ((int64_t) m->stats.round <= self->last_round)
+                continue;  // recorded before (a catch-up resends what we may lack)
             if (db_round_add(self->db, self->run_id, &m->stats, &err) != MR_OK)
                 return s_end(self, "failed", err.text);
             self->rows++;
+            self->last_round = (int64_t) m->stats.round;
+            if (db_pending(self->db) == 0)
+                s_ack(self, 0);  // the batch was committed with this row
+        } else if (m->type == MSG_CHECKPOINT && self->run_id > 0) {
+            if ((int64_t) m->round < self->last_round)
+                continue;  // a resent checkpoint older than the rows recorded: a newer one exists
+            if (db_checkpoint_put(self->db, self->run_id, m->round, m->blob, m->blob_len, &err) !=
+                MR_OK)
+                return s_end(self, "failed", err.text);
+            s_ack(self, 0);
         } else if (m->type == MSG_STOP) {
             const char *status = m->status ? m->status : "failed";
             if (strcmp(status, "completed") && strcmp(status, "failed") &&
                 strcmp(status, "aborted"))
                 status = "failed";
             snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
-            return s_end(self, status, self->reason[0] ? self->reason : NULL);
+            const char *ended = s_end(self, status, self->reason[0] ? self->reason : NULL);
+            if (ended == status)
+                s_ack(self, 1);  // the end is committed: the server may go
+            return ended;
         } else {
             zsys_warning("recorder: unexpected %s", msg_type_name(m->type));
         }

@@ -13,15 +13,18 @@
 #include "progress.h"
 #include "rng.h"
 #include "security.h"
+#include "stats_link.h"
 
 #define PING_INTERVAL_MS   5
 #define REJECT_LOG_CAP     (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
 #define REJECT_WARN_MAX    5            // warnings logged per sender before they are only counted
 #define WARN_BURST         20           // warnings about peers logged before they are only counted
 #define WARN_SUMMARY_S     10.0         // how often the count of suppressed warnings is logged
-#define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
-#define MAX_REFUSED        8   // refusals remembered (the latest replace the oldest)
-#define STATS_RCVHWM       64  // messages queued from the stats socket's peers (only a HELLO counts)
+#define REFUSE_INTERVAL_MS 50    // how often a pending REFUSE is published again while joining
+#define MAX_REFUSED        8     // refusals remembered (the latest replace the oldest)
+#define STATS_RCVHWM       64    // messages queued from the stats socket's peers (HELLO, ACK)
+#define STATS_KEEP_FRAMES  4096  // rows kept until the recorder acknowledges them
+#define STATS_KEEP_BYTES   ((size_t) 256 << 20)  // ... and at most this many bytes of them
 
 //  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
 //  first copies to the slow-joiner problem, as it would lose a PING).
@@ -43,11 +46,10 @@ typedef enum {
 typedef struct {
     const server_cfg_t *cfg;
     zsock_t *pipe;
-    zsock_t *pub, *pull, *stats;  // broadcast, updates, stats (ROUTER)
-    sec_t *sec;                   // security=curve: our certificate and the authenticator
-    uint8_t rec_id[256];          // the recorder's routing id on the stats socket
-    size_t rec_id_len;            // 0 until the recorder said HELLO
-    char peer[64];                // the certificate name of the last message's sender ("": none)
+    zsock_t *pub, *pull;  // broadcast, updates
+    stats_link_t *link;   // the stats socket (ROUTER), its recorder and unacknowledged rows
+    sec_t *sec;           // security=curve: our certificate and the authenticator
+    char peer[64];        // the certificate name of the last message's sender ("": none)
     size_t n, dim;
     msg_t in, out;   // decoded input, message being sent
     msg_buf_t buf;   // encoded frame
@@ -56,7 +58,6 @@ typedef struct {
     rng_t rng;
     uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
-    int recorder_hello;
     uint8_t *got_up, *got_metrics;
     uint8_t *expected;        // per worker: 1 if it takes part in this round
     worker_stats_t *wstats;   // per worker: this round's share (round_workers rows)
@@ -138,7 +139,7 @@ s_server_destroy(s_server_t **self_p)
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
-    zsock_destroy(&self->stats);
+    stats_link_destroy(&self->link);
     sec_destroy(&self->sec);
     free(self);
     *self_p = NULL;
@@ -168,6 +169,24 @@ s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_er
         zsock_destroy(&sock);
     }
     return sock;
+}
+
+static void s_warn(s_server_t *self, const char *fmt, ...);
+
+//  The stats link's reports: a message it dropped (counted and warned like any other), an event.
+static void
+s_link_warn(void *ctx, const char *text)
+{
+    s_server_t *self = ctx;
+    self->rejected++;
+    s_warn(self, "%s", text);
+}
+
+static void
+s_link_note(void *ctx, const char *text)
+{
+    (void) ctx;
+    zsys_notice("server: %s", text);
 }
 
 static s_server_t *
@@ -248,10 +267,21 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->pull = s_bind(ZMQ_PULL, cfg->ep_up, "update (PULL)", self->sec, err);
     if (!self->pull)
         goto fail;
-    self->stats = s_bind(ZMQ_ROUTER, cfg->ep_stats, "stats (ROUTER)", self->sec, err);
-    if (!self->stats)
+    zsock_t *stats = s_bind(ZMQ_ROUTER, cfg->ep_stats, "stats (ROUTER)", self->sec, err);
+    if (!stats)
         goto fail;
-    zsock_set_sndtimeo(self->stats, (int) (cfg->timeout_s * 1000));
+    stats_link_cfg_t lc = {cfg->recorder_token,
+                           self->sec != NULL,
+                           STATS_KEEP_FRAMES,
+                           STATS_KEEP_BYTES,
+                           s_link_warn,
+                           s_link_note,
+                           self};
+    self->link = stats_link_new(stats, &lc, err);
+    if (!self->link) {
+        zsock_destroy(&stats);
+        goto fail;
+    }
     return self;
 fail:
     s_server_destroy(&self);
@@ -470,61 +500,6 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
     return end && *end == '\0' && end != name + len + 1 && id == sender;
 }
 
-//  Takes what waits on the stats socket: the first recorder HELLO names the connection that gets
-//  RUN, STATS and STOP; every other message (another connection's HELLO, anything else) is
-//  dropped and counted, so that the stream of rows cannot be split between two readers.
-static void
-s_take_stats(s_server_t *self)
-{
-    void *raw = zsock_resolve(self->stats);
-    for (int burst = 0; burst < 64; burst++) {
-        zmq_msg_t id, frame;
-        zmq_msg_init(&id);
-        if (zmq_msg_recv(&id, raw, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&id);
-            return;
-        }
-        zmq_msg_init(&frame);
-        int size = zmq_msg_more(&id) ? actor_recv(raw, &frame) : -1;
-        const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
-        snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
-        mr_err_t err;
-        int rc = size < 0 ? mr_err_set(&err, MR_EMALFORMED, "not one frame")
-                          : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
-        int hello = rc == MR_OK && self->in.type == MSG_HELLO && self->in.role == MSG_ROLE_RECORDER;
-        size_t idlen = zmq_msg_size(&id);
-        const char *token = self->cfg->recorder_token;
-        char want[160] = "";
-        if (token && token[0])
-            snprintf(want, sizeof want, "token=%s\n", token);
-        if (hello && !s_key_allows(self, MSG_ROLE_RECORDER, 0)) {
-            self->rejected++;
-            s_warn(self, "a recorder HELLO from the key '%s' on the stats socket: ignored",
-                   self->peer);
-        } else if (hello && want[0] && strcmp(self->in.cfg_text ? self->in.cfg_text : "", want)) {
-            self->rejected++;
-            s_warn(self, "a recorder HELLO without the run's token on the stats socket: ignored");
-        } else if (hello && self->rec_id_len == 0 && idlen > 0 && idlen <= sizeof self->rec_id) {
-            memcpy(self->rec_id, zmq_msg_data(&id), idlen);
-            self->rec_id_len = idlen;
-            self->recorder_hello = 1;
-        } else if (hello && self->rec_id_len == idlen &&
-                   memcmp(self->rec_id, zmq_msg_data(&id), idlen) == 0) {
-            // the recorder said HELLO again on its connection: harmless
-        } else {
-            self->rejected++;
-            s_warn(self,
-                   "%s on the stats socket from another connection: ignored (the run has "
-                   "a recorder)",
-                   hello         ? "a second recorder HELLO"
-                   : rc == MR_OK ? msg_type_name(self->in.type)
-                                 : err.text);
-        }
-        zmq_msg_close(&frame);
-        zmq_msg_close(&id);
-    }
-}
-
 //  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
 //  logged, counted and skipped: a peer's bad bytes cost that message only. Returns NEXT_OTHER
 //  after taking the stats socket's input (the caller checks its conditions again).
@@ -532,7 +507,7 @@ static next_t
 s_next(s_server_t *self, double deadline)
 {
     void *socks[3] = {zsock_resolve(self->pipe), zsock_resolve(self->pull),
-                      zsock_resolve(self->stats)};
+                      zsock_resolve(stats_link_sock(self->link))};
     while (true) {
         if (zsys_interrupted)
             return NEXT_TERM;
@@ -557,7 +532,7 @@ s_next(s_server_t *self, double deadline)
                 }
             }
             if (ready & 4u) {
-                s_take_stats(self);
+                stats_link_take(self->link);
                 zmq_msg_close(&frame);
                 return NEXT_OTHER;
             }
@@ -644,47 +619,76 @@ s_publish(s_server_t *self)
 
 static next_t s_pipe_command(s_server_t *self);
 
-//  Sends self->out to the one connection that said the recorder's HELLO (ROUTER: routing id,
-//  then the frame). Blocking with a deadline (ZMQ_SNDTIMEO), so that a stuck recorder cannot
-//  hang the run. While that connection is gone (ZMQ_ROUTER_MANDATORY: EHOSTUNREACH; the recorder
-//  was killed, or its link dropped and it reconnects under the same routing id) it tries again
-//  for up to timeout_s (2 s once the run is ending), watching the pipe: the launcher's STOP,
-//  which names the cause, ends the wait (self->abort). Returns the frame size, or -1 (reason set).
+//  Waits, watching the pipe, until the stats link can take the frame in self->buf (want_done = 0:
+//  the recorder acknowledged enough rows, or a restarted one took over) or until the recorder
+//  acknowledged the run's end (want_done = 1); for up to timeout_s (2 s once stopping). 0, or -1
+//  with the reason set (the launcher's, if its STOP came meanwhile).
+static int
+s_wait_link(s_server_t *self, int want_done)
+{
+    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(stats_link_sock(self->link))};
+    int stopping = self->term || self->abort || zsys_interrupted;
+    double start = actor_now(), deadline = start + (stopping ? 2.0 : self->cfg->timeout_s);
+    while (want_done ? !stats_link_done(self->link) : stats_link_full(self->link, self->buf.size)) {
+        double left = deadline - actor_now();
+        if (left <= 0 || (zsys_interrupted && !stopping)) {
+            long long acked = (long long) stats_link_acked_round(self->link);
+            if (want_done)
+                snprintf(self->reason, sizeof self->reason,
+                         "the recorder did not confirm the run's end within %.0f s (rows up to "
+                         "round %lld acknowledged)",
+                         actor_now() - start, acked);
+            else
+                snprintf(self->reason, sizeof self->reason,
+                         "the recorder acknowledged no row for %.0f s with %zu rows waiting (rows "
+                         "up to round %lld are recorded); it is gone or stuck",
+                         actor_now() - start, stats_link_unacked(self->link), acked);
+            return -1;
+        }
+        // Once the host said $TERM its pipe is not read again (it waits for us to return).
+        unsigned ready = actor_poll(self->term ? socks + 1 : socks, self->term ? 1 : 2,
+                                    (long) (left * 1000.0) + 1);
+        if (self->term)
+            ready <<= 1;
+        if (ready & 1u) {
+            next_t got = s_pipe_command(self);
+            if (got == NEXT_STOP && !want_done)
+                return -1;  // the launcher's reason is in self->reason
+            if (got == NEXT_TERM || got == NEXT_STOP)
+                deadline = actor_now() + 2.0 < deadline ? actor_now() + 2.0 : deadline;
+        }
+        if (ready & 2u)
+            stats_link_take(self->link);
+    }
+    return 0;
+}
+
+//  Sends self->out (RUN, STATS, CHECKPOINT or STOP) on the stats link, which keeps it until the
+//  recorder acknowledges it (stats_link.h); a full outbox first waits (s_wait_link). 0, or -1
+//  with the reason set.
 static int
 s_to_recorder(s_server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
-    void *raw = zsock_resolve(self->stats);
-    if (self->rec_id_len == 0 || msg_encode(&self->out, &self->buf) != MR_OK) {
-        snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
-                 msg_type_name(self->out.type), self->rec_id_len ? "out of memory" : "none joined");
+    msg_type_t type = self->out.type;
+    int rc = msg_encode(&self->out, &self->buf);
+    if (rc == MR_OK && type == MSG_RUN)
+        rc = stats_link_send_run(self->link, &self->buf);
+    else if (rc == MR_OK && type == MSG_STOP)
+        rc = stats_link_send_stop(self->link, &self->buf);
+    else if (rc == MR_OK) {
+        uint64_t round = type == MSG_STATS ? self->out.stats.round : self->out.round;
+        if (stats_link_full(self->link, self->buf.size) && s_wait_link(self, 0) < 0)
+            return -1;
+        rc = stats_link_send_kept(self->link, 2 * round + (type == MSG_CHECKPOINT), &self->buf);
+    }
+    if (rc != MR_OK) {
+        snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: out of memory",
+                 msg_type_name(type));
         return -1;
     }
-    int ending = self->term || self->abort || zsys_interrupted || self->out.type == MSG_STOP;
-    double deadline = actor_now() + (ending ? 2.0 : self->cfg->timeout_s);
-    while (true) {
-        if (zmq_send(raw, self->rec_id, self->rec_id_len, ZMQ_SNDMORE) >= 0 &&
-            zmq_send(raw, self->buf.data, self->buf.size, 0) >= 0)
-            return (int) self->buf.size;
-        int err = zmq_errno();
-        if (err != EHOSTUNREACH || actor_now() >= deadline || zsys_interrupted)
-            break;
-        zmq_pollitem_t item = {zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0};
-        if (!self->term && !self->abort && zmq_poll(&item, 1, 50) > 0) {
-            next_t got = s_pipe_command(self);
-            if (got == NEXT_STOP)
-                return -1;  // the launcher's reason is in self->reason
-            if (got == NEXT_TERM)
-                break;
-        } else if (self->term || self->abort) {
-            zclock_sleep(50);
-        }
-    }
-    snprintf(self->reason, sizeof self->reason, "cannot send %s to the recorder: %s",
-             msg_type_name(self->out.type),
-             zmq_errno() == EHOSTUNREACH ? "its connection is gone" : zmq_strerror(zmq_errno()));
-    return -1;
+    return 0;
 }
 
 static void
@@ -811,7 +815,7 @@ s_join(s_server_t *self)
     const server_cfg_t *cfg = self->cfg;
     double deadline = actor_now() + cfg->timeout_s;
     while (s_count(self->hello, self->n) < self->n ||
-           (cfg->with_recorder && !self->recorder_hello)) {
+           (cfg->with_recorder && !stats_link_joined(self->link))) {
         next_t got = s_next(self, s_refuse_pending(self, deadline));
         if (got == NEXT_TERM || got == NEXT_STOP)
             return "aborted";
@@ -823,7 +827,7 @@ s_join(s_server_t *self)
             snprintf(self->reason, sizeof self->reason,
                      "only %zu of %zu workers%s joined within %.0f s (missing workers: %s)",
                      s_count(self->hello, self->n), self->n,
-                     cfg->with_recorder && !self->recorder_hello ? " and no recorder" : "",
+                     cfg->with_recorder && !stats_link_joined(self->link) ? " and no recorder" : "",
                      cfg->timeout_s, missing);
             s_reason_add_refusal(self);
             return "failed";
@@ -1297,7 +1301,7 @@ server_actor(zsock_t *pipe, void *args)
         return;
     }
     zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
-               zsock_endpoint(self->stats), NULL);
+               zsock_endpoint(stats_link_sock(self->link)), NULL);
     const char *status = s_join(self);
     if (!status)
         status = s_rounds(self);
@@ -1311,15 +1315,20 @@ server_actor(zsock_t *pipe, void *args)
     self->out.status = (char *) status;
     self->out.reason = self->reason;
     s_publish(self);
-    // Only a recorder that said HELLO waits for this STOP: without one the send would block for
-    // the whole send deadline (timeout_s), e.g. a server stopped with SIGTERM while it joins.
-    if (self->recorder_hello) {
-        if (self->term || zsys_interrupted)
-            zsock_set_sndtimeo(self->stats, 2000);  // stopping: do not hold the host up long
+    // Only a recorder that said HELLO waits for this STOP: without one the run ends here, e.g. a
+    // server stopped with SIGTERM while it joins. The recorder confirms that it wrote the end
+    // (ACK done); a recorder restarted meanwhile gets every row it lacks first.
+    if (self->cfg->with_recorder && stats_link_joined(self->link)) {
         char reason[sizeof self->reason];
         memcpy(reason, self->reason, sizeof reason);
-        s_to_recorder(self);  // a recorder that is gone: the run's own reason stays the one told
-        memcpy(self->reason, reason, sizeof reason);
+        if (s_to_recorder(self) == 0 && s_wait_link(self, 1) == 0) {
+            memcpy(self->reason, reason, sizeof reason);
+        } else if (strcmp(status, "completed") == 0) {
+            status = "failed";  // the run's end is not recorded: the launcher marks it failed
+        } else {
+            zsys_warning("server: %s", self->reason);
+            memcpy(self->reason, reason, sizeof reason);  // the run's own reason stays the one told
+        }
     }
     self->out.status = NULL;
     self->out.reason = NULL;

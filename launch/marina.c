@@ -745,6 +745,9 @@ s_fail_orphans(const char *path, int64_t last_run, const char *launch, const cha
     db_close(&db);
 }
 
+//  How often a recorder that dies is started again during one run (processes launch).
+#define RECORDER_RESTARTS 3
+
 //  Runs the experiment as processes: server, recorder and n workers.
 static int
 s_run_processes(const cfg_t *cfg,
@@ -833,28 +836,27 @@ s_run_processes(const cfg_t *cfg,
         rc = MR_EPEER;
         fprintf(stderr, "marina: the server reported '%s', not three endpoints\n", line);
     }
-    if (rc == MR_OK) {
-        char timeout[32], security[32], keys[4200];
-        snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
-        snprintf(security, sizeof security, "security=%s", cfg_str(cfg, "security"));
-        snprintf(keys, sizeof keys, "keys_dir=%s", cfg_str(cfg, "keys_dir"));
-        char *rec_argv[] = {exe,
-                            "recorder",
-                            "--connect",
-                            bound[2],
-                            bound[1],
-                            "--db",
-                            (char *) cfg_str(cfg, "db"),
-                            "--timeout",
-                            timeout,
-                            security,
-                            keys,
-                            "--token-file",
-                            token_path,
-                            "--watch-parent",
-                            NULL};
+    char timeout[32], security[32], keys[4200];
+    snprintf(timeout, sizeof timeout, "%g", cfg_real(cfg, "timeout_s"));
+    snprintf(security, sizeof security, "security=%s", cfg_str(cfg, "security"));
+    snprintf(keys, sizeof keys, "keys_dir=%s", cfg_str(cfg, "keys_dir"));
+    char *rec_argv[] = {exe,
+                        "recorder",
+                        "--connect",
+                        bound[2],
+                        bound[1],
+                        "--db",
+                        (char *) cfg_str(cfg, "db"),
+                        "--timeout",
+                        timeout,
+                        security,
+                        keys,
+                        "--token-file",
+                        token_path,
+                        "--watch-parent",
+                        NULL};
+    if (rc == MR_OK)
         rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
-    }
     for (size_t i = 0; rc == MR_OK && i < e->mp.n; i++) {
         char id[32], role[32];
         const char *seat = i < e->honest ? "worker" : "attacker";
@@ -872,9 +874,27 @@ s_run_processes(const cfg_t *cfg,
     // Watch the children: the first failure (or Ctrl-C) stops them all; with on_worker_loss =
     // continue an honest worker's death does not (the server loses it at the round's deadline).
     int lost_ok = e->mp.allow_absent;
+    int recorder_restarts = 0;
     while (!failed && spawn_running(&sp) > 0) {
         int bad = spawn_reap(&sp);
-        if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
+        if (bad >= 0 && strcmp(sp.children[bad].role, "recorder") == 0 &&
+            recorder_restarts < RECORDER_RESTARTS) {
+            // The server keeps the rows the recorder did not acknowledge; a new recorder
+            // continues the run in the database and gets them again (docs/protocol.md).
+            char how[128];
+            spawn_describe(&sp.children[bad], how, sizeof how);
+            recorder_restarts++;
+            fprintf(stderr, "marina: the recorder (pid %d) %s; starting another (%d of %d)\n",
+                    (int) sp.children[bad].pid, how, recorder_restarts, RECORDER_RESTARTS);
+            sp.children[bad].restarted = 1;
+            if (spawn_start(&sp, "recorder", rec_argv, -1, &err) != MR_OK) {
+                fprintf(stderr, "marina: %s\n", err.text);
+                snprintf(why, why_size, "the recorder %s and could not be started again", how);
+                failed = 1;
+                s_abort_server(&sp, control[1], why, 5.0);
+                spawn_signal_all(&sp, SIGTERM);
+            }
+        } else if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
             char how[128];
             spawn_describe(&sp.children[bad], how, sizeof how);
             fprintf(stderr,
@@ -910,7 +930,7 @@ s_run_processes(const cfg_t *cfg,
     close(control[1]);
     for (size_t i = 0; i < sp.count; i++) {
         spawn_child_t *c = &sp.children[i];
-        if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+        if ((WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0) || c->restarted)
             continue;
         if (lost_ok && strncmp(c->role, "worker ", 7) == 0)
             continue;  // lost, and said so above

@@ -15,6 +15,7 @@ typedef struct {
     char role[32];  // "server", "recorder", "worker 3"
     int done;       // reaped
     int status;     // waitpid status once done
+    int restarted;  // the launcher started another in its place: its end is not a failure
 } spawn_child_t;
 
 typedef struct {

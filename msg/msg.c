@@ -34,7 +34,7 @@ static const msg_field_t s_round[] = {
     {"coin", MSG_F_COIN, 1},         {"g", MSG_F_BIN_NIL, 0},
     {"part", MSG_F_BIN_NIL, 0},      {"patch_idx", MSG_F_BIN_NIL, 0},
     {"patch_val", MSG_F_BIN_NIL, 0}, {"digest", MSG_F_UINT, MSG_U64},
-    {"metrics", MSG_F_COIN, 1},
+    {"metrics", MSG_F_COIN, 1},      {"checkpoint", MSG_F_COIN, 1},
 };
 static const msg_field_t s_update[] = {
     {"round", MSG_F_UINT, MSG_U64},
@@ -100,24 +100,46 @@ static const msg_field_t s_refuse[] = {
     {"reason", MSG_F_STR, 4 * MSG_KIB},
 };
 
+static const msg_field_t s_ack[] = {
+    {"round", MSG_F_UINT, MSG_U64},
+    {"done", MSG_F_COIN, 1},
+};
+static const msg_field_t s_state[] = {
+    {"sender", MSG_F_UINT, MSG_U32},
+    {"round", MSG_F_UINT, MSG_U64},
+    {"state", MSG_F_BIN, 0},
+};
+static const msg_field_t s_checkpoint[] = {
+    {"round", MSG_F_UINT, MSG_U64},
+    {"state", MSG_F_BIN, 0},
+};
+
 #define S_SCHEMA(label, table)                                                                     \
     {                                                                                              \
         label, table, sizeof(table) / sizeof(table[0])                                             \
     }
 
 static const msg_schema_t s_schemas[] = {
-    [MSG_HELLO] = S_SCHEMA("hello", s_hello),    [MSG_READY] = S_SCHEMA("ready", s_ready),
-    [MSG_PING] = S_SCHEMA("ping", s_ping),       [MSG_ROUND] = S_SCHEMA("round", s_round),
-    [MSG_UPDATE] = S_SCHEMA("update", s_update), [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
-    [MSG_RESYNC] = S_SCHEMA("resync", s_resync), [MSG_RUN] = S_SCHEMA("run", s_run),
-    [MSG_STATS] = S_SCHEMA("stats", s_stats),    [MSG_STOP] = S_SCHEMA("stop", s_stop),
+    [MSG_HELLO] = S_SCHEMA("hello", s_hello),
+    [MSG_READY] = S_SCHEMA("ready", s_ready),
+    [MSG_PING] = S_SCHEMA("ping", s_ping),
+    [MSG_ROUND] = S_SCHEMA("round", s_round),
+    [MSG_UPDATE] = S_SCHEMA("update", s_update),
+    [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
+    [MSG_RESYNC] = S_SCHEMA("resync", s_resync),
+    [MSG_RUN] = S_SCHEMA("run", s_run),
+    [MSG_STATS] = S_SCHEMA("stats", s_stats),
+    [MSG_STOP] = S_SCHEMA("stop", s_stop),
     [MSG_REFUSE] = S_SCHEMA("refuse", s_refuse),
+    [MSG_ACK] = S_SCHEMA("ack", s_ack),
+    [MSG_STATE] = S_SCHEMA("state", s_state),
+    [MSG_CHECKPOINT] = S_SCHEMA("checkpoint", s_checkpoint),
 };
 
 const msg_schema_t *
 msg_schema(uint64_t type)
 {
-    if (type < MSG_HELLO || type > MSG_REFUSE)
+    if (type < MSG_HELLO || type > MSG_TYPE_LAST)
         return NULL;
     return &s_schemas[type];
 }
@@ -175,6 +197,10 @@ msg_fini(msg_t *m)
     free(m->wbuf);
     free(m->gp_idx);
     free(m->gp_val);
+    free(m->blob_own);
+    m->blob_own = NULL;
+    m->blob = NULL;
+    m->blob_len = m->blob_cap = 0;
     m->part = NULL;
     m->wbuf = NULL;
     m->gp_idx = NULL;

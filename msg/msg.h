@@ -27,7 +27,7 @@
 #include "stats.h"
 #include "vec.h"
 
-#define MSG_VERSION 4
+#define MSG_VERSION 5
 
 typedef enum {
     MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid, configuration, shard)
@@ -41,7 +41,12 @@ typedef enum {
     MSG_STATS = 9,    // server -> recorder: one round's row
     MSG_STOP = 10,    // server -> workers (PUB) and recorder: the run ended (status, reason)
     MSG_REFUSE = 11,  // server -> workers (PUB): (role, id, pid) may not join (reason)
+    MSG_ACK = 12,     // recorder -> server: every STATS up to round is committed (done: the end)
+    MSG_STATE = 13,   // worker -> server: my state after round k (a checkpoint round), opaque
+    MSG_CHECKPOINT = 14,  // server -> recorder: the run's checkpoint after round k, opaque
 } msg_type_t;
+
+#define MSG_TYPE_LAST MSG_CHECKPOINT
 
 typedef enum {
     MSG_ROLE_WORKER = 0,
@@ -72,6 +77,12 @@ typedef struct {
     size_t gp_nnz, gp_cap;  // ROUND patch: entries, capacity
     uint64_t g_digest;      // ROUND: msg_g_digest(g^{k-1}) (0 without g), to catch a drift
     int metrics;            // ROUND: 1 = the workers send METRICS for this round
+    int checkpoint;         // ROUND: 1 = the workers send their STATE after this round's answer
+    int done;               // ACK: 1 = the run's end (STOP) is committed too
+    const uint8_t *blob;    // STATE, CHECKPOINT: the saved state blob[0..blob_len): encode reads
+    size_t blob_len;        // it (the caller's bytes); decode points it at blob_own
+    uint8_t *blob_own;      // decoded state bytes; owned, capacity blob_cap
+    size_t blob_cap;
     vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
     uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
     size_t npart;           // ROUND: entries in part

@@ -573,6 +573,24 @@ s_decode_workers(msg_t *m, const msg_val_t *v, mr_err_t *err)
     return MR_OK;
 }
 
+//  Copies a STATE's or CHECKPOINT's state bytes into m->blob_own (m->blob points there).
+static int
+s_take_blob(msg_t *m, const msg_val_t *v, mr_err_t *err)
+{
+    if (v->n > m->blob_cap) {
+        uint8_t *grown = realloc(m->blob_own, v->n);
+        if (!grown)
+            return mr_err_set(err, MR_ENOMEM, "out of memory copying a %zu-byte state", v->n);
+        m->blob_own = grown;
+        m->blob_cap = v->n;
+    }
+    if (v->n > 0)
+        memcpy(m->blob_own, v->p, v->n);
+    m->blob = m->blob_own;
+    m->blob_len = v->n;
+    return MR_OK;
+}
+
 //  The value of the field called name in a message of this schema, if it holds a valid one.
 static int
 s_peek(const msg_schema_t *schema, const msgpack_object_array *a, const char *name, uint64_t *out)
@@ -627,7 +645,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
     const msgpack_object *to = &a->ptr[1];
     if (to->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return mr_err_set(err, MR_EMALFORMED, "the message type is a %s, expected 1..%d",
-                          s_mp_type_name(to->type), MSG_REFUSE);
+                          s_mp_type_name(to->type), MSG_TYPE_LAST);
     const msg_schema_t *schema = msg_schema(to->via.u64);
     if (!schema)
         return mr_err_set(err, MR_EMALFORMED, "unknown message type %" PRIu64, to->via.u64);
@@ -685,6 +703,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->has_g = v[3].p != NULL || m->g_patch;
             m->g_digest = v[7].u;
             m->metrics = (int) v[8].u;
+            m->checkpoint = (int) v[9].u;
             m->gp_nnz = 0;
             char what[48];
             snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);  // once a round
@@ -786,6 +805,19 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
                 rc = mr_err_set(err, MR_ENOMEM, "stats: out of memory copying its rejections");
             break;
         }
+        case MSG_ACK:
+            m->round = v[0].u;
+            m->done = (int) v[1].u;
+            break;
+        case MSG_STATE:
+            m->sender = (uint32_t) v[0].u;
+            m->round = v[1].u;
+            rc = s_take_blob(m, &v[2], err);
+            break;
+        case MSG_CHECKPOINT:
+            m->round = v[0].u;
+            rc = s_take_blob(m, &v[1], err);
+            break;
         case MSG_STOP: {
             size_t k = 0, nstatus = sizeof s_statuses / sizeof s_statuses[0];
             while (k < nstatus &&

@@ -110,6 +110,18 @@ s_pack_workers(msgpack_packer *pk, msg_buf_t *b, const round_stats_t *st)
     return 0;
 }
 
+//  Appends a bin of n raw bytes.
+static int
+s_pack_bytes(msgpack_packer *pk, msg_buf_t *b, const uint8_t *p, size_t n)
+{
+    if (n > UINT32_MAX || msgpack_pack_bin(pk, n) || msg_buf_reserve(b, n))
+        return -1;
+    if (n > 0)
+        memcpy(b->data + b->size, p, n);
+    b->size += n;
+    return 0;
+}
+
 //  A NULL string (a field the caller left unset) travels as "".
 static int
 s_pack_str(msgpack_packer *pk, const char *s)
@@ -182,6 +194,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             }
             r |= msgpack_pack_uint64(&pk, m->has_g ? m->g_digest : 0);
             r |= s_pack_coin(&pk, m->metrics);
+            r |= s_pack_coin(&pk, m->checkpoint);
             break;
         case MSG_UPDATE: {
             const cvec_t *up = &m->up;
@@ -264,6 +277,19 @@ msg_encode(const msg_t *m, msg_buf_t *out)
         case MSG_STOP:
             r |= s_pack_str(&pk, m->status);
             r |= s_pack_str(&pk, m->reason);
+            break;
+        case MSG_ACK:
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= s_pack_coin(&pk, m->done);
+            break;
+        case MSG_STATE:
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= s_pack_bytes(&pk, out, m->blob, m->blob_len);
+            break;
+        case MSG_CHECKPOINT:
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= s_pack_bytes(&pk, out, m->blob, m->blob_len);
             break;
     }
     return r ? MR_ENOMEM : MR_OK;

@@ -39,7 +39,7 @@ typedef struct {
     size_t nfields;             // how many
 } msg_schema_t;
 
-//  The schema of a message type (MSG_HELLO..MSG_REFUSE), or NULL.
+//  The schema of a message type (MSG_HELLO..MSG_TYPE_LAST), or NULL.
 const msg_schema_t *msg_schema(uint64_t type);
 
 //  STATS "workers": per worker, 6 little-endian uint64: bits_paper_up, bits_model_up,

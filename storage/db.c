@@ -49,13 +49,22 @@
     " reason TEXT NOT NULL);"                                                                      \
     "CREATE INDEX IF NOT EXISTS rejections_run ON rejections (run_id, round);"
 
+//  Checkpoints (v4): the latest saved state of a run, for `marina run --resume` (docs/schema.md).
+#define S_CHECKPOINTS                                                                              \
+    "CREATE TABLE IF NOT EXISTS checkpoints ("                                                     \
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"                                                \
+    " round INTEGER NOT NULL,"                                                                     \
+    " created_at TEXT NOT NULL,"                                                                   \
+    " state BLOB NOT NULL,"                                                                        \
+    " PRIMARY KEY (run_id, round));"
+
 //  runs.dataset_sha256 (v3): the SHA-256 of the LibSVM file read, taken from the problem key
 //  "sha256:<hex> ..." the launcher writes (no column of its own on the wire).
 #define S_DATASET_SHA256                                                                           \
     " dataset_sha256 TEXT GENERATED ALWAYS AS (CASE WHEN problem LIKE 'sha256:%' THEN"             \
     " substr(problem, 8, 64) END) VIRTUAL"
 
-//  Schema v3; docs/schema.md explains every column. PRAGMA user_version holds the version.
+//  Schema v4; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
     " id INTEGER PRIMARY KEY,"
@@ -77,7 +86,8 @@ static const char s_schema[] =
     " byzantine INTEGER NOT NULL DEFAULT 0,"
     " attack TEXT NOT NULL DEFAULT 'none',"
     " aggregator TEXT NOT NULL DEFAULT 'mean',"
-    " bucket INTEGER NOT NULL DEFAULT 0," S_DATASET_SHA256 ");"
+    " bucket INTEGER NOT NULL DEFAULT 0,"
+    " resumes INTEGER NOT NULL DEFAULT 0," S_DATASET_SHA256 ");"
     "CREATE TABLE IF NOT EXISTS rounds ("
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " round INTEGER NOT NULL,"
@@ -98,8 +108,8 @@ static const char s_schema[] =
     " accepted INTEGER NOT NULL DEFAULT 0,"
     " rejected INTEGER NOT NULL DEFAULT 0,"
     " agg_dist_sq REAL,"
-    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS S_REJECTIONS
-    "PRAGMA user_version = 3;";
+    " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS S_REJECTIONS S_CHECKPOINTS
+    "PRAGMA user_version = 4;";
 
 //  Migrations: the statements that take a file from version v to v + 1 (index v - 1).
 static const char *const s_migrations[] = {
@@ -117,6 +127,9 @@ static const char *const s_migrations[] = {
     "ALTER TABLE rounds ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rounds ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rounds ADD COLUMN agg_dist_sq REAL;" S_REJECTIONS "PRAGMA user_version = 3;",
+    //  3 -> 4: checkpoints, and how often a run was resumed from one.
+    "ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;" S_CHECKPOINTS
+    "PRAGMA user_version = 4;",
 };
 
 static const char s_sql_run_insert[] =
@@ -837,4 +850,151 @@ db_find_fstar(const char *path, const char *problem, double *f_star, mr_err_t *e
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return rc;
+}
+
+int
+db_pending(const db_t *self)
+{
+    return self->pending;
+}
+
+int
+db_run_attach(db_t *self, const char *launch, int64_t *run_id, int64_t *last_round, mr_err_t *err)
+{
+    *run_id = 0;
+    *last_round = -1;
+    int rc = s_commit(self, err);
+    if (rc != MR_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT r.id, (SELECT coalesce(max(round), -1) FROM rounds WHERE run_id"
+                           " = r.id) FROM runs r WHERE r.status = 'running' AND " S_SQL_LAUNCH
+                           " ORDER BY r.id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot look for the run to continue");
+    sqlite3_bind_text(st, 4, launch, -1, SQLITE_TRANSIENT);
+    int step = s_step_locked(st);
+    if (step == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        *last_round = sqlite3_column_int64(st, 1);
+    } else if (step != SQLITE_DONE) {
+        rc = s_sql_fail(self->db, self->path, err, "cannot look for the run to continue");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+db_checkpoint_put(
+    db_t *self, int64_t run_id, uint64_t round, const void *state, size_t size, mr_err_t *err)
+{
+    if (sqlite3_get_autocommit(self->db)) {
+        int begun = s_step_locked(self->begin);
+        sqlite3_reset(self->begin);
+        if (begun != SQLITE_DONE)
+            return s_sql_fail(self->db, self->path, err, "cannot begin a transaction");
+        self->pending = 0;
+        self->txn_began = s_now();
+    }
+    char created[40];
+    s_iso_time(0, created, sizeof created);
+    sqlite3_stmt *st = NULL;
+    int rc = MR_OK;
+    //  The latest checkpoint replaces the others: one per run.
+    if (sqlite3_prepare_v2(self->db, "DELETE FROM checkpoints WHERE run_id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot replace the checkpoint");
+    sqlite3_bind_int64(st, 1, run_id);
+    if (s_step(st) != SQLITE_DONE)
+        rc = s_sql_fail(self->db, self->path, err, "cannot replace the checkpoint");
+    sqlite3_finalize(st);
+    if (rc != MR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(self->db,
+                           "INSERT INTO checkpoints (run_id, round, created_at, state)"
+                           " VALUES (?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot insert the checkpoint");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, (int64_t) round);
+    sqlite3_bind_text(st, 3, created, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob64(st, 4, state, size, SQLITE_STATIC);
+    if (s_step(st) != SQLITE_DONE)
+        rc = s_sql_fail(self->db, self->path, err, "cannot insert the checkpoint");
+    sqlite3_finalize(st);
+    if (rc != MR_OK)
+        return rc;
+    return s_commit(self, err);
+}
+
+int
+db_checkpoint_get(
+    const char *path, int64_t run_id, uint64_t *round, void **state, size_t *size, mr_err_t *err)
+{
+    *state = NULL;
+    *size = 0;
+    *round = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = MR_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT round, state FROM checkpoints WHERE run_id = ?"
+                           " ORDER BY round DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot read the checkpoints");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    int step = s_step_locked(st);
+    if (step == SQLITE_DONE) {
+        rc = mr_err_set(err, MR_EINVAL, "%s: run %lld has no checkpoint", path, (long long) run_id);
+    } else if (step != SQLITE_ROW) {
+        rc = s_sql_fail(db, path, err, "cannot read the checkpoints");
+    } else {
+        *round = (uint64_t) sqlite3_column_int64(st, 0);
+        size_t n = (size_t) sqlite3_column_bytes(st, 1);
+        const void *blob = sqlite3_column_blob(st, 1);
+        *state = malloc(n ? n : 1);
+        if (!*state)
+            rc = mr_err_set(err, MR_ENOMEM, "out of memory reading a %zu-byte checkpoint", n);
+        else if (n)
+            memcpy(*state, blob, n);
+        *size = n;
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+int
+db_run_reopen(db_t *self, int64_t run_id, mr_err_t *err)
+{
+    int rc = s_commit(self, err);
+    if (rc != MR_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(
+            self->db,
+            "UPDATE runs SET status = 'running', error = NULL, finished_at = NULL,"
+            " resumes = resumes + 1 WHERE id = ? AND status IN ('failed', 'aborted')",
+            -1, &st, NULL) != SQLITE_OK)
+        return s_sql_fail(self->db, self->path, err, "cannot reopen the run");
+    sqlite3_bind_int64(st, 1, run_id);
+    int step = s_step_locked(st);
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE)
+        return s_sql_fail(self->db, self->path, err, "cannot reopen the run");
+    if (sqlite3_changes(self->db) == 0)
+        return mr_err_set(err, MR_EINVAL,
+                          "%s: run %lld cannot be resumed: it does not exist, is still running or "
+                          "completed",
+                          self->path, (long long) run_id);
+    return MR_OK;
 }

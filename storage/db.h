@@ -1,4 +1,4 @@
-//  db.h - the result database: SQLite schema v2 (docs/schema.md), written only by the recorder.
+//  db.h - the result database: SQLite schema v4 (docs/schema.md), written only by the recorder.
 //  db_open() creates or opens a file in WAL mode and checks its schema version. Round rows are
 //  buffered in one open transaction and committed every batch rows or 0.25 s (and by db_flush /
 //  finish), so a crash loses at most the uncommitted batch, never a committed row. Several
@@ -9,12 +9,13 @@
 #ifndef DB_H
 #define DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mr_err.h"
 #include "stats.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db db_t;
 
@@ -53,6 +54,24 @@ int db_fail_running_after(
 //  Opens path read-only: *run_id = the largest run id > after of launch, 0 if none.
 int
 db_launch_run(const char *path, const char *launch, int64_t after, int64_t *run_id, mr_err_t *err);
+
+//  Rows buffered and not committed yet (the recorder acknowledges rows once this is 0).
+int db_pending(const db_t *self);
+//  The run of launch (the token in its config) that is still 'running', to continue recording it
+//  (a restarted recorder, a resumed run): *run_id (0: none) and its last recorded round (-1: none).
+int
+db_run_attach(db_t *self, const char *launch, int64_t *run_id, int64_t *last_round, mr_err_t *err);
+//  Stores the checkpoint of run_id after round (state[0..size), opaque), replacing the run's
+//  earlier one, and commits it with the buffered rows.
+int db_checkpoint_put(
+    db_t *self, int64_t run_id, uint64_t round, const void *state, size_t size, mr_err_t *err);
+//  Reads (read-only) the latest checkpoint of run_id: its round and a malloc'd copy of its state
+//  (the caller frees). MR_EINVAL if the run has none.
+int db_checkpoint_get(
+    const char *path, int64_t run_id, uint64_t *round, void **state, size_t *size, mr_err_t *err);
+//  Sets a failed or aborted run back to 'running' (error and end cleared, resumes + 1) for
+//  `marina run --resume`. MR_EINVAL if it does not exist, is running or completed.
+int db_run_reopen(db_t *self, int64_t run_id, mr_err_t *err);
 
 //  What the CLI prints after a run: figures of one run read back from a database file.
 typedef struct {

@@ -436,37 +436,6 @@ test_mushrooms_marina_randk_reaches_one_percent(void **state)
 }
 
 static void
-test_a_killed_recorder_leaves_the_run_failed_not_running(void **state)
-{
-    fixture_t *f = *state;
-    char dbarg[160];
-    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
-    char *argv[] = {MARINA_BIN, "run", "rounds=100000000", "progress_s=0", "timeout_s=5",
-                    dbarg,      NULL};
-    pid_t launcher = pu_spawn_group(argv, f->out, 1);
-    assert_true(launcher > 0);
-    double deadline = pu_now() + 30;
-    while (pu_now() < deadline && !(s_q(f, "SELECT count(*) FROM rounds") >= 300))
-        pu_sleep_ms(50);
-    pid_t kids[16];
-    assert_int_equal(s_children(launcher, kids, 16, " recorder "), 1);
-    kill(kids[0], SIGKILL);
-    int code = pu_wait(launcher, 60);
-    assert_true(code != 0 && code != -1);
-    assert_int_equal(s_children(launcher, kids, 16, NULL), 0);
-    char *status = pu_query_text(f->db, "SELECT status FROM runs");
-    char *error = pu_query_text(f->db, "SELECT error FROM runs");
-    assert_non_null(status);
-    assert_non_null(error);
-    assert_string_equal(status, "failed");
-    assert_non_null(strstr(error, "recorder"));
-    assert_non_null(strstr(error, "signal 9"));
-    free(status);
-    free(error);
-    assert_true(s_q(f, "SELECT count(*) FROM rounds") >= 300);  // committed rows are kept
-}
-
-static void
 test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned(void **state)
 {
     fixture_t *f = *state;
@@ -562,8 +531,6 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
-                                        pu_setup, pu_teardown),
-        cmocka_unit_test_setup_teardown(test_a_killed_recorder_leaves_the_run_failed_not_running,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned, pu_setup,

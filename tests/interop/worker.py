@@ -22,11 +22,12 @@ import time
 import msgpack
 import zmq
 
-VERSION = 4
-HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE = range(1, 12)
+VERSION = 5
+(HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE, ACK, STATE,
+ CHECKPOINT) = range(1, 15)
 ROLE_WORKER = 0
 # Fields after [version, type] (docs/protocol.md, "The messages"); exact counts are required.
-NFIELDS = {PING: 1, ROUND: 9, STOP: 2, REFUSE: 4}
+NFIELDS = {PING: 1, ROUND: 10, STOP: 2, REFUSE: 4}
 RESYNC_AFTER_S = 2.0
 M64 = (1 << 64) - 1
 
@@ -389,9 +390,9 @@ def decode(frame):
 
 
 def check_round(msg, dim):
-    """seq, k, coin, g, part, patch, digest, metrics; g a list (dense) or None, patch (idx, val)
-    or None."""
-    seq, k, coin, g, part, pidx, pval, digest, metrics = msg[2:]
+    """seq, k, coin, g, part, patch, digest, metrics, checkpoint; g a list (dense) or None, patch
+    (idx, val) or None."""
+    seq, k, coin, g, part, pidx, pval, digest, metrics, checkpoint = msg[2:]
     if not isinstance(seq, int) or not isinstance(k, int) or seq < 0 or k < 0:
         raise ValueError("round: seq and round must be unsigned integers")
     if coin not in (True, False, 0, 1):
@@ -424,7 +425,9 @@ def check_round(msg, dim):
         raise ValueError("round %d: digest is not an unsigned integer" % k)
     if metrics not in (True, False, 0, 1):
         raise ValueError("round %d: metrics is %r" % (k, metrics))
-    return seq, k, int(coin), g, part, patch, digest, bool(metrics)
+    if checkpoint not in (True, False, 0, 1):
+        raise ValueError("round %d: checkpoint is %r" % (k, checkpoint))
+    return seq, k, int(coin), g, part, patch, digest, bool(metrics), bool(checkpoint)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -489,7 +492,7 @@ class Worker:
     def send(self, *fields):
         self.push.send(msgpack.packb([VERSION] + list(fields), use_bin_type=True))
 
-    def answer(self, k, coin, g, metrics):
+    def answer(self, k, coin, g, metrics, checkpoint):
         if k > 0:
             step = -self.gamma
             self.x = [xj + step * gj for xj, gj in zip(self.x, g)]
@@ -509,6 +512,10 @@ class Worker:
             self.send(METRICS, k, self.id, f, f64s(grad))
         self.grad_old = grad
         self.next_round = k + 1
+        if checkpoint:
+            # An empty STATE: this worker cannot save its state (docs/protocol.md, "STATE"); the
+            # server then takes no checkpoint of this run.
+            self.send(STATE, self.id, k, b"")
 
     def run(self):
         self.send(HELLO, ROLE_WORKER, self.id, os.getpid() & 0xFFFFFFFF, self.digest, self.fp,
@@ -533,7 +540,7 @@ class Worker:
                     raise ValueError("multipart message")
                 msg = decode(frames[0])
                 if msg[1] == ROUND:
-                    seq, k, coin, g, part, patch, digest, metrics = check_round(msg, self.dim)
+                    seq, k, coin, g, part, patch, digest, metrics, ckpt = check_round(msg, self.dim)
                     if k > 0 and g is None and patch is None:
                         raise ValueError("round %d carries no g" % k)
             except ValueError as e:
@@ -570,7 +577,7 @@ class Worker:
                         self.g = None
                         self.send(RESYNC, self.id, self.last_seq)
                         continue
-                self.answer(k, coin, self.g, metrics)
+                self.answer(k, coin, self.g, metrics, ckpt)
             elif t == REFUSE:
                 role, sender, pid, reason = msg[2:]
                 if role == ROLE_WORKER and sender == self.id and pid == os.getpid() & 0xFFFFFFFF:

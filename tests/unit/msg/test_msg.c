@@ -18,7 +18,7 @@
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
 #define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
-#define S_NFRAMES 18   // valid frames from s_valid_frames(): every type and layout variant
+#define S_NFRAMES 21   // valid frames from s_valid_frames(): every type and layout variant
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -315,6 +315,48 @@ test_ping_round_trips(void **state)
     assert_true(f->dec.seq == UINT64_MAX);
 }
 
+//  The recorder's acknowledgement, and the checkpoint messages: their state bytes arrive as sent
+//  (every byte value, and none), and a ROUND's checkpoint flag survives.
+static void
+test_ack_state_checkpoint_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_ACK;
+    f->enc.round = UINT64_MAX - 1;
+    f->enc.done = 1;
+    s_round_trip(f);
+    assert_true(f->dec.round == UINT64_MAX - 1);
+    assert_int_equal(f->dec.done, 1);
+    uint8_t bytes[256];
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (uint8_t) (255 - i);
+    for (int type = MSG_STATE; type <= MSG_CHECKPOINT; type++) {
+        for (size_t len = 0; len <= sizeof bytes; len += sizeof bytes) {
+            f->enc.type = (msg_type_t) type;
+            f->enc.sender = 9;
+            f->enc.round = 41;
+            f->enc.blob = bytes;
+            f->enc.blob_len = len;
+            s_round_trip(f);
+            assert_int_equal(f->dec.round, 41);
+            if (type == MSG_STATE)
+                assert_int_equal(f->dec.sender, 9);
+            assert_int_equal(f->dec.blob_len, len);
+            assert_true(len == 0 || memcmp(f->dec.blob, bytes, len) == 0);
+        }
+    }
+    f->enc.blob = NULL;
+    f->enc.blob_len = 0;
+    f->enc.type = MSG_ROUND;
+    f->enc.round = 0;
+    f->enc.checkpoint = 1;
+    s_round_trip(f);
+    assert_int_equal(f->dec.checkpoint, 1);
+    f->enc.checkpoint = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.checkpoint, 0);
+}
+
 static void
 test_round_zero_has_nil_g(void **state)
 {
@@ -332,8 +374,8 @@ test_round_zero_has_nil_g(void **state)
     assert_int_equal(f->dec.has_g, 0);
     assert_int_equal(f->dec.all_part, 1);
     assert_int_equal(f->dec.npart, 0);
-    //  [4, 4, 9, 0, true, nil, nil, nil, nil, 0, false]: header + eleven one-byte objects
-    assert_int_equal(f->buf.size, 12);
+    //  [5, 4, 9, 0, true, nil, nil, nil, nil, 0, false, false]: header + twelve one-byte objects
+    assert_int_equal(f->buf.size, 13);
 }
 
 //  A ROUND whose g travels as a patch: the receiver's previous g with the patch applied is the
@@ -383,7 +425,7 @@ static void
 s_raw_round_patch(
     fixture_t *f, int dense_g, const uint32_t *idx, size_t nidx, const double *val, size_t nval)
 {
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
     msgpack_pack_uint8(&f->pk, 4);
     msgpack_pack_uint8(&f->pk, 3);
     msgpack_pack_false(&f->pk);
@@ -397,6 +439,7 @@ s_raw_round_patch(
     msgpack_pack_bin_with_body(&f->pk, idx, 4 * nidx);
     msgpack_pack_bin_with_body(&f->pk, val, 8 * nval);
     msgpack_pack_uint64(&f->pk, 12345);
+    msgpack_pack_false(&f->pk);
     msgpack_pack_false(&f->pk);
 }
 
@@ -525,13 +568,14 @@ s_raw_round_tail(fixture_t *f)
     msgpack_pack_nil(&f->pk);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_true(&f->pk);
+    msgpack_pack_false(&f->pk);
 }
 
 //  Packs [1, 4, seq 1, round 1, coin false, nil g, part, nil, nil, 0] with part a bin of the given bytes.
 static void
 s_raw_round_part(fixture_t *f, const void *part, size_t nbytes)
 {
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_false(&f->pk);
@@ -1052,7 +1096,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
     assert_true(f->dec.run.start_time == 1700000000.0);
     assert_true(f->dec.run.f_star == 3.0);
     assert_string_equal(f->dec.run.problem, "p");
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 0);
@@ -1096,7 +1140,7 @@ static void
 test_decode_rejects_unknown_type(void **state)
 {
     fixture_t *f = *state;
-    uint64_t types[] = {0, 12, 200, 1ULL << 40};
+    uint64_t types[] = {0, MSG_TYPE_LAST + 1, 200, 1ULL << 40};
     for (size_t i = 0; i < 4; i++) {
         s_raw_head(f, MSG_VERSION, types[i], 1);
         msgpack_pack_uint8(&f->pk, 1);
@@ -1110,7 +1154,9 @@ test_decode_rejects_unknown_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
     assert_string_equal(msg_type_name(0), "unknown");
     assert_string_equal(msg_type_name(-1), "unknown");
-    assert_string_equal(msg_type_name(12), "unknown");
+    assert_string_equal(msg_type_name(MSG_TYPE_LAST + 1), "unknown");
+    assert_string_equal(msg_type_name(MSG_ACK), "ack");
+    assert_string_equal(msg_type_name(MSG_CHECKPOINT), "checkpoint");
     assert_string_equal(msg_type_name(MSG_REFUSE), "refuse");
     assert_string_equal(msg_type_name(MSG_UPDATE), "update");
     assert_string_equal(msg_type_name(MSG_STOP), "stop");
@@ -1120,8 +1166,8 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 6, 2, 1, 5, 7, 4, 2, 12, 16, 2, 4};
-    for (int type = MSG_HELLO; type <= MSG_REFUSE; type++) {
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2};
+    for (int type = MSG_HELLO; type <= MSG_TYPE_LAST; type++) {
         for (int delta = -1; delta <= 1; delta += 2) {
             size_t n = nfields[type] + (size_t) delta;
             s_raw_head(f, MSG_VERSION, (uint64_t) type, n);
@@ -1194,7 +1240,7 @@ test_decode_rejects_wrong_field_type(void **state)
     // round with coin 2, coin as a string, g as an integer, g as an array
     const msgpack_object_type bad_coin[] = {MSGPACK_OBJECT_POSITIVE_INTEGER, MSGPACK_OBJECT_STR};
     for (int i = 0; i < 2; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         if (bad_coin[i] == MSGPACK_OBJECT_STR)
@@ -1206,7 +1252,7 @@ test_decode_rejects_wrong_field_type(void **state)
         s_raw_round_tail(f);
         s_expect_raw(f, MR_EMALFORMED);
     }
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
@@ -1214,7 +1260,7 @@ test_decode_rejects_wrong_field_type(void **state)
     msgpack_pack_nil(&f->pk);
     s_raw_round_tail(f);
     s_expect_raw(f, MR_EMALFORMED);
-    s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_uint8(&f->pk, 1);
     msgpack_pack_true(&f->pk);
@@ -1226,7 +1272,7 @@ test_decode_rejects_wrong_field_type(void **state)
     s_expect_raw(f, MR_EMALFORMED);
     // round whose participants are an integer, an array of ids, a str, or false
     for (int i = 0; i < 4; i++) {
-        s_raw_head(f, MSG_VERSION, MSG_ROUND, 9);
+        s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_uint8(&f->pk, 1);
         msgpack_pack_true(&f->pk);
@@ -1397,7 +1443,7 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
     static const uint32_t part[] = {1, 3, 3};
     worker_stats_t rows[2] = {{320, 390, 132, 10, 100, 1}, {0, 0, 0, 0, 0, 0}};
     rows[1].oracle_calls = 300;
-    for (int type = MSG_HELLO; type <= MSG_REFUSE; type++) {
+    for (int type = MSG_HELLO; type <= MSG_TYPE_LAST; type++) {
         m->type = (msg_type_t) type;
         m->cfg_digest = 0x0123456789abcdefull;
         m->shard_fp = UINT64_MAX;
@@ -1435,6 +1481,11 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
                                    .workers = rows};
         m->status = "failed";
         m->reason = "a reason";
+        static const uint8_t blob[5] = {1, 2, 0, 255, 7};
+        m->blob = blob;
+        m->blob_len = sizeof blob;
+        m->done = 1;
+        m->checkpoint = 1;
         assert_int_equal(msg_set_part(m, part, 3), MR_OK);
         if (type == MSG_UPDATE)
             s_fill_sparse(m, dim, 3);
@@ -1465,6 +1516,8 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
     assert_int_equal(n, S_NFRAMES);
     m->stats.workers = NULL;  // rows is about to go out of scope
     m->stats.nworkers = 0;
+    m->blob = NULL;
+    m->blob_len = 0;
     return n;
 }
 
@@ -1930,7 +1983,7 @@ test_decode_rejects_huge_container_claims(void **state)
 static void
 s_assert_valid(const msg_t *m, size_t dim)
 {
-    assert_true(m->type >= MSG_HELLO && m->type <= MSG_REFUSE);
+    assert_true(m->type >= MSG_HELLO && m->type <= MSG_TYPE_LAST);
     switch (m->type) {
         case MSG_HELLO:
             assert_non_null(m->cfg_text);
@@ -2144,11 +2197,11 @@ test_decode_survives_random_objects(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
-    static const size_t nfields[] = {0, 3, 2, 1, 5, 7, 4, 2, 12, 16, 2};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2};
     uint64_t seed = 0x0b1ec75;
-    int ok[MSG_REFUSE + 1] = {0};
+    int ok[MSG_TYPE_LAST + 1] = {0};
     for (int trial = 0; trial < 20000; trial++) {
-        uint64_t type = 1 + s_rand(&seed) % 10;
+        uint64_t type = 1 + s_rand(&seed) % MSG_TYPE_LAST;
         size_t n = nfields[type] + (s_rand(&seed) % 16 == 0 ? 1 : 0);
         s_raw_head(f, MSG_VERSION, type, n);
         for (size_t i = 0; i < n; i++)
@@ -2181,7 +2234,7 @@ test_decode_survives_field_swaps(void **state)
     msg_buf_t frames[S_NFRAMES];
     size_t n = s_valid_frames(&enc, D_FUZZ, frames);
     uint64_t seed = 0x5a4b;
-    int ok[MSG_REFUSE + 1] = {0}, total = 0;
+    int ok[MSG_TYPE_LAST + 1] = {0}, total = 0;
     for (size_t i = 0; i < n; i++) {
         msgpack_zone zone;
         msgpack_object obj;
@@ -2555,11 +2608,11 @@ test_frame_sizes_match_the_protocol_doc(void **state)
                   sparse, dense, round, round_pp, round0, round_patch, metrics, stats, stats20);
     assert_int_equal(sparse, 132);  // 7 one-byte objects + idx 2+40 + val 2+80 + 1
     assert_int_equal(dense, 916);   // 8 one-byte objects + val 3+904 + 1
-    // 6 one-byte objects + g 3+904 + nil part 1, nil patch 2, digest 9, metrics 1
-    assert_int_equal(round, 926);
-    assert_int_equal(round_pp, 947);     // ... with part 2+20
-    assert_int_equal(round0, 12);        // 12 one-byte objects: nil g, part, patch; digest 0
-    assert_int_equal(round_patch, 142);  // 6 + nil g, part 2 + idx 2+40 + val 2+80 + 9 + 1
+    // 6 one-byte objects + g 3+904 + nil part 1, nil patch 2, digest 9, metrics 1, checkpoint 1
+    assert_int_equal(round, 927);
+    assert_int_equal(round_pp, 948);     // ... with part 2+20
+    assert_int_equal(round0, 13);        // 13 one-byte objects: nil g, part, patch; digest 0
+    assert_int_equal(round_patch, 143);  // 6 + nil g, part 2 + idx 2+40 + val 2+80 + 9 + 1 + 1
     assert_int_equal(metrics, 921);      // 5 one-byte objects + f 9 + grad 3+904
     //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
     //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1 + accepted, rejected 2 +
@@ -2579,6 +2632,7 @@ main(void)
         T(test_field_errors_name_the_sender_and_round),
         T(test_ready_round_trips),
         T(test_ping_round_trips),
+        T(test_ack_state_checkpoint_round_trip),
         T(test_round_zero_has_nil_g),
         T(test_round_patch_rebuilds_g_bit_for_bit),
         T(test_decode_rejects_bad_patches),

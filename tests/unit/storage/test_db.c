@@ -349,7 +349,7 @@ test_refuses_other_schema_version(void **state)
     assert_int_equal(err.rc, MR_EVERSION);
     assert_non_null(strstr(err.text, f->path));
     assert_non_null(strstr(err.text, "version 7"));
-    assert_non_null(strstr(err.text, "uses version 3"));
+    assert_non_null(strstr(err.text, "uses version 4"));
     char mode[16];
     s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "delete");  // the foreign file was left as it was
@@ -835,6 +835,64 @@ test_launch_token_finds_and_fails_only_its_runs(void **state)
     db_close(&db);
 }
 
+//  A restarted recorder continues its launch's running run (and learns its last round); a
+//  checkpoint replaces the run's earlier one and reads back byte for byte; a failed run reopens
+//  once for --resume, a completed or running one does not.
+static void
+test_attach_checkpoint_and_reopen(void **state)
+{
+    fixture_t *f = *state;
+    mr_err_t err = {0};
+    db_t *db = s_open(f->path);
+    run_info_t run = s_run_info();
+    int64_t a = 0, b = 0, found = -1, last = -5;
+    run.config = "method = marina\nlaunch = 7-1\nseed = 1\n";
+    assert_int_equal(db_run_begin(db, &run, &a, &err), MR_OK);
+    assert_int_equal(db_run_attach(db, "7-1", &found, &last, &err), MR_OK);
+    assert_int_equal(found, a);
+    assert_int_equal(last, -1);  // no rows yet
+    s_add(db, a, 0, 12);
+    assert_true(db_pending(db) > 0);
+    assert_int_equal(db_run_attach(db, "7-1", &found, &last, &err), MR_OK);  // commits first
+    assert_int_equal(db_pending(db), 0);
+    assert_int_equal(last, 11);
+    assert_int_equal(db_run_attach(db, "7-2", &found, &last, &err), MR_OK);
+    assert_int_equal(found, 0);
+
+    uint8_t one[300], two[5] = {9, 8, 7, 6, 5};
+    for (size_t i = 0; i < sizeof one; i++)
+        one[i] = (uint8_t) (i * 7);
+    assert_int_equal(db_checkpoint_put(db, a, 5, one, sizeof one, &err), MR_OK);
+    assert_int_equal(db_checkpoint_put(db, a, 10, two, sizeof two, &err), MR_OK);
+    uint64_t round = 0;
+    void *got = NULL;
+    size_t size = 0;
+    assert_int_equal(db_checkpoint_get(f->path, a, &round, &got, &size, &err), MR_OK);
+    assert_int_equal(round, 10);
+    assert_int_equal(size, sizeof two);
+    assert_memory_equal(got, two, sizeof two);
+    free(got);
+    assert_int_equal(s_query_int(f->path, "SELECT count(*) FROM checkpoints"), 1);
+    run.config = "launch = 7-3\n";
+    assert_int_equal(db_run_begin(db, &run, &b, &err), MR_OK);
+    assert_int_equal(db_checkpoint_get(f->path, b, &round, &got, &size, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "no checkpoint"));
+
+    assert_int_equal(db_run_reopen(db, a, &err), MR_EINVAL);  // still running
+    assert_int_equal(db_run_finish(db, a, "failed", "killed", &err), MR_OK);
+    assert_int_equal(db_run_attach(db, "7-1", &found, &last, &err), MR_OK);
+    assert_int_equal(found, 0);  // a failed run is not continued by a recorder
+    assert_int_equal(db_run_reopen(db, a, &err), MR_OK);
+    assert_int_equal(s_query_int(f->path, "SELECT resumes FROM runs WHERE id = 1"), 1);
+    assert_int_equal(db_run_attach(db, "7-1", &found, &last, &err), MR_OK);
+    assert_int_equal(found, a);
+    assert_int_equal(last, 11);
+    assert_int_equal(db_run_finish(db, a, "completed", NULL, &err), MR_OK);
+    assert_int_equal(db_run_reopen(db, a, &err), MR_EINVAL);
+    assert_non_null(strstr(err.text, "cannot be resumed"));
+    db_close(&db);
+}
+
 //  Another process holding the write lock longer than SQLite's busy timeout (5 s) delays a run's
 //  writes; it does not fail them (it used to: "database is locked", the recorder exited).
 static void
@@ -901,6 +959,7 @@ main(void)
         T(test_crash_keeps_committed_rows),
         T(test_summary_returns_run_figures),
         T(test_launch_token_finds_and_fails_only_its_runs),
+        T(test_attach_checkpoint_and_reopen),
         T(test_a_lock_held_by_another_process_is_waited_for),
     };
 #undef T

@@ -1,0 +1,171 @@
+//  test_chaos_kills.c - actors killed with SIGKILL at random rounds (issue 14, items 2-4), real
+//  processes over tcp. The recorder: the launcher starts another, which continues the run in the
+//  database and gets from the server every row it had not acknowledged; a recorder gone for good
+//  ends the run 'failed' with the reason. Each run, for three seeds of the kill's round, must
+//  complete with every round recorded exactly once, the rows equal to an uninterrupted run's,
+//  and a sound file.
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../integration/proc_util.h"
+
+#define ROUNDS 3000
+
+//  What an interruption must not change (wall times may).
+static const char *s_cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, "
+                            "bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, "
+                            "nnz_up, oracle_calls, participants, accepted, rejected";
+
+//  xorshift64: the rounds at which the actors are killed, from the test's own seeds.
+static uint64_t
+s_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void
+s_argv(pu_fixture_t *f, char *dbarg, size_t size, const char *name, char *argv[8])
+{
+    snprintf(dbarg, size, "db=%s", f->db);
+    static char rounds[32];
+    snprintf(rounds, sizeof rounds, "rounds=%d", ROUNDS);
+    char *a[] = {MARINA_BIN, "run", rounds, "seed=5", "progress_s=0", dbarg, (char *) name, NULL};
+    memcpy(argv, a, sizeof a);
+}
+
+//  The pid of the launcher's child whose command line matches pattern (pgrep -f), or 0.
+static pid_t
+s_child(pid_t launcher, const char *pattern)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "pgrep -P %d -f '%s'", (int) launcher, pattern);
+    FILE *p = popen(cmd, "r");
+    int pid = 0;
+    if (p && fscanf(p, "%d", &pid) != 1)
+        pid = 0;
+    if (p)
+        pclose(p);
+    return (pid_t) pid;
+}
+
+//  Waits until run `run` has recorded round `round`, then kills the launcher's child matching
+//  pattern with SIGKILL. 1 if it was killed, 0 if the run ended first.
+static int
+s_kill_at(pu_fixture_t *f, pid_t launcher, int run, uint64_t round, const char *pattern)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT coalesce(max(round), -1) FROM rounds WHERE run_id = %d", run);
+    double deadline = pu_now() + 60;
+    while (pu_now() < deadline) {
+        double at = pu_query(f->db, sql);
+        if (!isnan(at) && at >= (double) round) {
+            pid_t pid = s_child(launcher, pattern);
+            return pid > 0 && kill(pid, SIGKILL) == 0;
+        }
+        if (waitpid(launcher, NULL, WNOHANG) == launcher)
+            return 0;
+        pu_sleep_ms(5);
+    }
+    return 0;
+}
+
+//  Run `run` completed with rounds 0..ROUNDS, each once, equal to run 1's; the file is sound.
+static void
+s_check_against_clean(pu_fixture_t *f, int run)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT status FROM runs WHERE id = %d", run);
+    char *status = pu_query_text(f->db, sql);
+    assert_non_null(status);
+    assert_string_equal(status, "completed");
+    free(status);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) = %d AND count(DISTINCT round) = %d AND min(round) = 0 AND "
+             "max(round) = %d FROM rounds WHERE run_id = %d",
+             ROUNDS + 1, ROUNDS + 1, ROUNDS, run);
+    assert_true(pu_query(f->db, sql) == 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d EXCEPT SELECT %s FROM "
+             "rounds WHERE run_id = 1)",
+             s_cols, run, s_cols);
+    assert_true(pu_query(f->db, sql) == 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) = %d FROM (SELECT DISTINCT round, worker FROM round_workers WHERE "
+             "run_id = %d)",
+             5 * (ROUNDS + 1), run);
+    assert_true(pu_query(f->db, sql) == 1);
+    char *ok = pu_query_text(f->db, "PRAGMA integrity_check");
+    assert_non_null(ok);
+    assert_string_equal(ok, "ok");
+    free(ok);
+}
+
+static void
+test_a_killed_recorder_is_replaced_and_no_row_is_lost(void **state)
+{
+    pu_fixture_t *f = *state;
+    char dbarg[160], *argv[8];
+    s_argv(f, dbarg, sizeof dbarg, "name=clean", argv);
+    assert_int_equal(pu_run(argv, f->out, 120), 0);
+    uint64_t seed = 0x5eed0001;
+    for (int run = 2; run <= 4; run++) {
+        uint64_t at = 100 + s_next(&seed) % (ROUNDS - 400);
+        s_argv(f, dbarg, sizeof dbarg, "name=recorder-killed", argv);
+        pid_t launcher = pu_spawn(argv, f->out);
+        assert_true(launcher > 0);
+        int killed = s_kill_at(f, launcher, run, at, "marina recorder");
+        assert_int_equal(pu_wait(launcher, 120), 0);
+        print_message("run %d: recorder killed after round %llu: %s\n", run,
+                      (unsigned long long) at, killed ? "yes" : "no (the run ended first)");
+        assert_true(killed);
+        char *log = pu_slurp(f->out);
+        assert_non_null(log);
+        assert_non_null(strstr(log, "starting another (1 of 3)"));
+        assert_non_null(strstr(log, "continues in"));
+        free(log);
+        s_check_against_clean(f, run);
+    }
+}
+
+//  A recorder killed more often than the launcher starts new ones: the run stops, and is
+//  recorded 'failed' with the reason (not left 'running'), its recorded rows kept.
+static void
+test_a_recorder_gone_for_good_fails_the_run(void **state)
+{
+    pu_fixture_t *f = *state;
+    char dbarg[160], *argv[8];
+    s_argv(f, dbarg, sizeof dbarg, "name=recorder-gone", argv);
+    char *a[] = {argv[0], argv[1], "rounds=100000", argv[3], argv[4], argv[5], argv[6], NULL};
+    pid_t launcher = pu_spawn(a, f->out);
+    assert_true(launcher > 0);
+    for (int i = 0; i < 4; i++)
+        assert_true(s_kill_at(f, launcher, 1, 200 + 300 * (uint64_t) i, "marina recorder"));
+    assert_int_not_equal(pu_wait(launcher, 120), 0);
+    char *status = pu_query_text(f->db, "SELECT status || ': ' || error FROM runs");
+    assert_non_null(status);
+    print_message("%s\n", status);
+    assert_non_null(strstr(status, "failed: "));
+    assert_non_null(strstr(status, "recorder"));
+    free(status);
+    assert_true(pu_query(f->db, "SELECT count(*) = count(DISTINCT round) AND count(*) >= 1100 "
+                                "FROM rounds") == 1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_a_killed_recorder_is_replaced_and_no_row_is_lost,
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_recorder_gone_for_good_fails_the_run, pu_setup,
+                                        pu_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
