@@ -95,18 +95,17 @@ echo "function values for random direct search), theory parameters for every met
 echo "one worker, synthetic least squares, \`make-results.sh\` or"
 echo "\`launch/experiments/sega-paper-panels.sh\` to rerun."
 echo
-echo "**What of the paper's setup is used.** The search tool now finds the paper's LaTeX source"
-echo "(arXiv 1809.03054v2, in the SPIQA data set) and the NeurIPS text, but returns only their"
-echo "openings (abstract and introduction: the problem min f + R, the sketched-gradient oracle"
-echo "S^T grad f(x)); some twenty queries aimed at the experiment section and the appendix (data,"
-echo "dimensions, sketch sizes, stepsizes, x-axes) returned those openings and nothing later. What"
-echo "the sweep takes from the paper is therefore what the slides show of it: panel (1)'s"
-echo "R = indicator of the unit ball B(0, 1) and Gaussian sketch vectors, the five pairs of methods,"
-echo "and the theory parameters of the methods (docs/cli.md). The x-axis (values sent, one per"
-echo "directional derivative or function-value difference), the data, d, the sketch sizes and the"
-echo "regularisation are ours (the problems of the section above where possible), and each"
-echo "panel is compared with what the paper's abstract and the slides' table claim, not with the"
-echo "paper's plotted curves, which could not be seen."
+echo "**The panels remain on our own setups.** The paper's experiment section and appendix could"
+echo "not be read (the record of where they were looked for follows), so what the sweep takes from"
+echo "the paper is what the slides show of it: panel (1)'s R = indicator of the unit ball B(0, 1)"
+echo "and Gaussian sketch vectors, the five pairs of methods, and the theory parameters of the"
+echo "methods (docs/cli.md). The x-axis (values sent, one per directional derivative or"
+echo "function-value difference), the data, d, the sketch sizes and the regularisation are ours (the"
+echo "problems of the section above where possible), and each panel is compared with what the"
+echo "paper's abstract and the slides' table claim, not with the paper's plotted curves, which could"
+echo "not be seen."
+echo
+cat "$here/sega-paper-sources.md"
 echo
 
 # (1)
