@@ -81,6 +81,15 @@ struct method_worker {
     uint64_t next_round;  // the round worker_step expects
 };
 
+//  The checkpoint: x^k (s_k is redrawn from the shared stream every round, probe is scratch).
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    state_tag(st, "rds-worker-v1");
+    state_vec(st, &self->x);
+    state_u64(st, &self->next_round);
+}
+
 static void
 s_worker_destroy(method_worker_t **self_p)
 {
@@ -169,6 +178,16 @@ struct method_server {
     vec_t s;              // scratch: s_k
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
+
+//  The checkpoint: x^k and g^k = d_k s_k.
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    state_tag(st, "rds-server-v1");
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_u64(st, &self->next_round);
+}
 
 static void
 s_server_destroy(method_server_t **self_p)
@@ -261,4 +280,6 @@ const method_t method_rds = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
