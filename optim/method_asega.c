@@ -360,6 +360,7 @@ static void
 s_worker_state(method_worker_t *self, state_t *st)
 {
     state_tag(st, self->it.variant == S_ASEGA ? "asega-worker-v1" : "acd-worker-v1");
+    state_expect(st, self->id, "worker id");
     s_iter_state(&self->it, st);
     state_u64(st, &self->next_round);
     if (st->loading && st->rc == MR_OK && self->next_round > 0)

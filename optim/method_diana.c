@@ -62,6 +62,7 @@ void
 method_diana_worker_visit(method_worker_t *self, state_t *st, const char *tag)
 {
     state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
     state_expect(st, (uint64_t) self->vr, "vr (1: VR-DIANA)");
     state_vec(st, &self->x);
     state_vec(st, &self->h);

@@ -37,6 +37,7 @@ void
 method_marina_worker_visit(method_worker_t *self, state_t *st, const char *tag)
 {
     state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
     state_vec(st, &self->x);
     state_vec(st, &self->grad[0]);
     state_vec(st, &self->grad[1]);

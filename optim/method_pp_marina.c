@@ -50,6 +50,7 @@ static void
 s_worker_state(method_worker_t *self, state_t *st)
 {
     state_tag(st, "pp-marina-worker-v1");
+    state_expect(st, self->id, "worker id");
     state_vec(st, &self->x);
     state_vec(st, &self->x_prev);
     for (int slot = 0; slot < 2; slot++) {

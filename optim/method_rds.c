@@ -75,6 +75,7 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 struct method_worker {
     method_params_t mp;   // the run's parameters (copied)
     const loss_t *loss;   // f_i, borrowed
+    uint32_t id;          // i
     vec_t x;              // x^k
     vec_t s;              // s_k
     vec_t probe;          // x^k +- t s_k
@@ -86,6 +87,7 @@ static void
 s_worker_state(method_worker_t *self, state_t *st)
 {
     state_tag(st, "rds-worker-v1");
+    state_expect(st, self->id, "worker id");
     state_vec(st, &self->x);
     state_u64(st, &self->next_round);
 }
@@ -118,6 +120,7 @@ s_worker_new(
         return NULL;
     self->mp = *mp;
     self->loss = loss;
+    self->id = id;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->s, mp->dim) != MR_OK ||
         vec_init(&self->probe, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);

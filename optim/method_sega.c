@@ -554,6 +554,7 @@ s_worker_state(method_worker_t *self, state_t *st)
                                        [S_CD] = "cd-worker-v1",
                                        [S_SEGA_SUBSPACE] = "sega-subspace-worker-v1"};
     state_tag(st, tags[self->variant]);
+    state_expect(st, self->id, "worker id");
     state_vec(st, &self->x);
     state_vec(st, &self->h);
     state_u64(st, &self->next_round);

@@ -36,6 +36,7 @@ static void
 s_worker_visit(method_worker_t *self, state_t *st, const char *tag)
 {
     state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
     state_expect(st, (uint64_t) self->momentum, "momentum (1: BR-SGDm)");
     state_vec(st, &self->x);
     if (self->momentum)

@@ -45,6 +45,7 @@ static void
 s_worker_visit(method_worker_t *self, state_t *st, const char *tag)
 {
     state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
     state_expect(st, (uint64_t) self->online, "online (1: Algorithm 3)");
     state_vec(st, &self->x);
     state_vec(st, &self->x_prev);

@@ -124,6 +124,7 @@ static const s_case_t s_cases[] = {
      .byzantine = 1,
      .local_estimator = 1},
     {.name = "gd", .label = "prox l1", .reg = PROX_L1},
+    {.name = "gd", .label = "projected (ball)", .reg = PROX_BALL},
     {.name = "vr-marina",
      .label = "randk, importance sampling",
      .comp = COMP_RANDK,
@@ -188,6 +189,17 @@ static const s_case_t s_cases[] = {
 };
 #define S_NCASES (sizeof s_cases / sizeof s_cases[0])
 
+//  The case of method name labelled label.
+static const s_case_t *
+s_find_case(const char *name, const char *label)
+{
+    for (size_t c = 0; c < S_NCASES; c++)
+        if (strcmp(s_cases[c].name, name) == 0 && strcmp(s_cases[c].label, label) == 0)
+            return &s_cases[c];
+    fail_msg("no case %s (%s)", name, label);
+    return NULL;
+}
+
 //  The resolved parameters of case c on problem pb (resolve() fills gamma and the rest).
 static method_params_t
 s_params(const s_case_t *c, const s_problem_t *pb, uint64_t seed)
@@ -210,7 +222,12 @@ s_params(const s_case_t *c, const s_problem_t *pb, uint64_t seed)
                           .local_estimator = c->local_estimator,
                           .epoch_full = c->epoch_full,
                           .momentum = c->momentum,
-                          .reg = {.kind = c->reg, .lambda1 = 0.01, .lambda2 = 0.01}};
+                          .reg = {.kind = c->reg,
+                                  .lambda1 = 0.01,
+                                  .lambda2 = 0.01,
+                                  .radius = 0.05,
+                                  .lo = -1.0,
+                                  .hi = 1.0}};
     if (c->sketch == METHOD_SKETCH_IMPORTANCE)
         mp.coord_p = pb->p3;
     if (c->sketch == METHOD_SKETCH_SINGLE)
@@ -417,7 +434,7 @@ test_a_resumed_run_is_bit_identical_to_one_never_stopped(void **state)
 }
 
 //  A loaded index outside its range is refused, not used: MARINA's worker with cur = 2 (its
-//  stream: the tag, x, grad[0], grad[1], then cur as 8 bytes).
+//  stream: the tag, the worker id, x, grad[0], grad[1], then cur as 8 bytes).
 static void
 test_a_loaded_index_out_of_range_is_refused(void **state)
 {
@@ -429,7 +446,7 @@ test_a_loaded_index_out_of_range_is_refused(void **state)
     state_t sv;
     state_init_save(&sv);
     a.m->worker_state(a.worker[0], &sv);
-    size_t at = 32 + 3 * (8 + DIM * sizeof(double));
+    size_t at = 32 + 8 + 3 * (8 + DIM * sizeof(double));
     assert_true(at + 8 <= sv.size);
     int64_t bad = 2;
     memcpy(sv.data + at, &bad, sizeof bad);
@@ -478,6 +495,29 @@ test_a_stream_of_another_method_is_refused_by_its_tag(void **state)
         s_saved_fini(&a, &sv);
         sim_fini(&a);
         sim_fini(&b);
+    }
+}
+
+//  Worker i's stream does not load into worker j (the streams of a run's workers swapped).
+static void
+test_a_stream_of_another_worker_is_refused(void **state)
+{
+    const fixture_t *fx = *state;
+    for (size_t c = 0; c < S_NCASES; c++) {
+        method_params_t mp = s_params(&s_cases[c], &fx->a, 5);
+        sim_t a;
+        sim_init(&a, s_cases[c].name, &mp, fx->a.d->loss, NULL, 5);
+        sim_round(&a, 0);
+        s_saved_t sv;
+        s_save(&a, &sv);
+        mr_err_t err;
+        state_t st;
+        state_init_load(&st, sv.worker[0].data, sv.worker[0].size);
+        a.m->worker_state(a.worker[1], &st);
+        if (state_rc(&st, &err) != MR_EMALFORMED || !strstr(err.text, "worker id = 0, this run 1"))
+            fail_msg("%s: \"%s\"", s_cases[c].name, err.text);
+        s_saved_fini(&a, &sv);
+        sim_fini(&a);
     }
 }
 
@@ -575,16 +615,16 @@ test_a_stream_of_other_options_is_refused(void **state)
 {
     const fixture_t *fx = *state;
     const struct {
-        size_t from, to;
-        const char *want;
+        const char *name, *from, *to, *want;
     } pairs[] = {
-        {0, 1, "robust aggregation"},     // marina plain into marina cm
-        {1, 2, "per-worker estimators"},  // marina global into marina local
-        {8, 9, "per-worker shifts"},      // diana plain into diana tm
+        {"marina", "randk", "dither, cm + bucketing, estimator global", "robust aggregation"},
+        {"marina", "dither, cm + bucketing, estimator global", "randk, rfa, estimator local",
+         "per-worker estimators"},
+        {"diana", "randk, prox l2", "ternary, tm (the per-worker shifts)", "per-worker shifts"},
     };
     for (size_t t = 0; t < sizeof pairs / sizeof pairs[0]; t++) {
-        const s_case_t *from = &s_cases[pairs[t].from], *to = &s_cases[pairs[t].to];
-        assert_string_equal(from->name, to->name);
+        const s_case_t *from = s_find_case(pairs[t].name, pairs[t].from);
+        const s_case_t *to = s_find_case(pairs[t].name, pairs[t].to);
         method_params_t mf = s_params(from, &fx->a, 5);
         method_params_t mt = s_params(to, &fx->a, 5);
         sim_t a, b;
@@ -615,6 +655,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_stream_of_another_method_is_refused_by_its_tag,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_stream_of_another_worker_is_refused, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_a_truncated_or_longer_stream_is_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_stream_of_another_dimension_is_refused, s_setup,
