@@ -390,10 +390,23 @@ s_check_resume(const fixture_t *fx, const s_case_t *c, uint64_t r1)
     s_assert_same_bytes(&saved.server, &again.server, what);
     for (size_t i = 0; i < N; i++)
         s_assert_same_bytes(&saved.worker[i], &again.worker[i], what);
+    //  What a row of round r1 - 1 reads from the server after the resume.
+    size_t d = mp.dim;
+    if (memcmp(sim_x(&whole)->x, sim_x(&resumed)->x, d * sizeof(double)) != 0)
+        fail_msg("%s: the loaded server's x differs", what);
+    if (whole.m->server_agg_dist_sq) {
+        double da = whole.m->server_agg_dist_sq(whole.server);
+        double db = resumed.m->server_agg_dist_sq(resumed.server);
+        if (memcmp(&da, &db, sizeof da) != 0)
+            fail_msg("%s: the loaded agg_dist_sq differs (%g, %g)", what, da, db);
+    }
     for (uint64_t k = r1; k < r1 + R2; k++) {
         sim_round(&whole, k);
         sim_round(&resumed, k);
         s_assert_same_round(&whole, &resumed, k, what);
+        if (whole.m->server_agg_dist_sq)
+            assert_true(whole.m->server_agg_dist_sq(whole.server) ==
+                        resumed.m->server_agg_dist_sq(resumed.server));
     }
     s_assert_same_plan(&whole, &resumed, r1 + R2, what);
     s_saved_fini(&resumed, &saved);
