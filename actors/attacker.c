@@ -101,6 +101,30 @@ attacker_destroy(attacker_t **self_p)
     *self_p = NULL;
 }
 
+//  What persists between rounds: the rng, the round (observe() drops updates of other rounds),
+//  which honest senders were seen (a late duplicate stays dropped) and, with estimator = local,
+//  the estimators the server keeps: the honest senders', the attacker's own (sent) and its
+//  shadow's. offset, own, target, delta and the views without estimator = local are rewritten
+//  by every begin() and craft().
+void
+attacker_state(attacker_t *self, state_t *st)
+{
+    state_tag(st, "attacker-v1");
+    state_expect(st, self->honest, "honest workers");
+    state_expect(st, (uint64_t) self->local, "estimator = local (1: yes)");
+    state_rng(st, &self->rng);
+    state_u64(st, &self->round);
+    state_index(st, &self->reset, 2, "reset");
+    state_index(st, &self->compressed, 2, "compressed");
+    state_bytes(st, self->seen, self->honest);
+    if (!self->local)
+        return;
+    state_vec(st, &self->sent);
+    state_vec(st, &self->shadow);
+    for (size_t i = 0; i < self->honest; i++)
+        state_vec(st, &self->views[i]);
+}
+
 void
 attacker_begin(attacker_t *self, const method_round_t *rd, const cvec_t *own)
 {

@@ -344,6 +344,29 @@ struct method_worker {
     uint64_t next_round;  // the round worker_step expects
 };
 
+//  The checkpoint: the iterates x^k, y^k, z^k, h^k (G and grad are rewritten every round) and
+//  S_{k-1}, which the next step reads: redrawn on loading from the shared stream rather than
+//  saved, so no coordinate comes from the stream.
+static void
+s_iter_state(s_iter_t *it, state_t *st)
+{
+    state_vec(st, &it->x);
+    state_vec(st, &it->y);
+    state_vec(st, &it->z);
+    state_vec(st, &it->h);
+}
+
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    state_tag(st, self->it.variant == S_ASEGA ? "asega-worker-v1" : "acd-worker-v1");
+    state_expect(st, self->id, "worker id");
+    s_iter_state(&self->it, st);
+    state_u64(st, &self->next_round);
+    if (st->loading && st->rc == MR_OK && self->next_round > 0)
+        s_coords_draw(&self->S, self->mp.coord_p, self->mp.seed, self->next_round - 1);
+}
+
 static void
 s_worker_destroy(method_worker_t **self_p)
 {
@@ -452,6 +475,19 @@ struct method_server {
     vec_t sum;            // scratch: sum_i of round k's coordinates
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
+
+//  The checkpoint: the iterates, the broadcast c^k, and S[cur] = S_k, redrawn on loading (S[!cur]
+//  and sum are scratch).
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    state_tag(st, self->it.variant == S_ASEGA ? "asega-server-v1" : "acd-server-v1");
+    s_iter_state(&self->it, st);
+    state_vec(st, &self->c);
+    state_u64(st, &self->next_round);
+    if (st->loading && st->rc == MR_OK && self->next_round > 0)
+        s_coords_draw(&self->S[self->cur], self->mp.coord_p, self->mp.seed, self->next_round - 1);
+}
 
 static void
 s_server_destroy(method_server_t **self_p)
@@ -567,6 +603,8 @@ const method_t method_acd = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
 
 const method_t method_asega = {
@@ -584,4 +622,6 @@ const method_t method_asega = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

@@ -51,6 +51,18 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return method_check_common(mp, err);
 }
 
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    method_diana_worker_visit(self, st, "dcgd-worker-v1");
+}
+
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    method_diana_server_visit(self, st, "dcgd-server-v1");
+}
+
 const method_t method_dcgd = {
     .name = "dcgd",
     .allows_biased = 1,
@@ -67,4 +79,6 @@ const method_t method_dcgd = {
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

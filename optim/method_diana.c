@@ -56,6 +56,37 @@ struct method_server {
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
 
+//  The checkpoint: x^k, the shift h_i and, for VR-DIANA, the reference point w_i and
+//  mu_i = grad f_i(w_i) (in grad, which DIANA rewrites every round; kept all the same).
+void
+method_diana_worker_visit(method_worker_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
+    state_expect(st, (uint64_t) self->vr, "vr (1: VR-DIANA)");
+    state_vec(st, &self->x);
+    state_vec(st, &self->h);
+    state_vec(st, &self->grad);
+    if (self->vr)
+        state_vec(st, &self->ref);
+    state_u64(st, &self->next_round);
+}
+
+//  x^k, g^k, h = 1/n sum_i h_i and, with an aggregator, every h_i and its rng.
+void
+method_diana_server_visit(method_server_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_vec(st, &self->h);
+    state_expect(st, self->hi != NULL, "per-worker shifts (1: kept)");
+    for (size_t i = 0; self->hi && i < self->mp.n; i++)
+        state_vec(st, &self->hi[i]);
+    state_u64(st, &self->next_round);
+    method_robust_state(&self->agg, st, 0);
+}
+
 //  Checks what both sides need of mp and x0 (alpha = 0 is DCGD's); fills err, or MR_OK.
 static int
 s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
@@ -424,6 +455,30 @@ s_vr_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return rc != MR_OK ? rc : method_check_common(mp, err);
 }
 
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    method_diana_worker_visit(self, st, "diana-worker-v1");
+}
+
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    method_diana_server_visit(self, st, "diana-server-v1");
+}
+
+static void
+s_vr_worker_state(method_worker_t *self, state_t *st)
+{
+    method_diana_worker_visit(self, st, "vr-diana-worker-v1");
+}
+
+static void
+s_vr_server_state(method_server_t *self, state_t *st)
+{
+    method_diana_server_visit(self, st, "vr-diana-server-v1");
+}
+
 const method_t method_diana = {
     .name = "diana",
     .allows_biased = 0,
@@ -441,6 +496,8 @@ const method_t method_diana = {
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
 
 const method_t method_vr_diana = {
@@ -460,4 +517,6 @@ const method_t method_vr_diana = {
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+    .worker_state = s_vr_worker_state,
+    .server_state = s_vr_server_state,
 };

@@ -47,6 +47,18 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return method_check_common(mp, err);
 }
 
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    method_marina_worker_visit(self, st, "gd-worker-v1");
+}
+
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    method_marina_server_visit(self, st, "gd-server-v1");
+}
+
 const method_t method_gd = {
     .name = "gd",
     .allows_prox = 1,
@@ -64,4 +76,6 @@ const method_t method_gd = {
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

@@ -76,6 +76,12 @@ int method_robust_combine(
 int method_robust_accumulate(
     method_robust_t *r, int reset, const cvec_t *const *ups, vec_t *out, mr_err_t *err);
 
+//  Checkpoints (method.h, state.h): saves or loads what persists of r between rounds (its rng,
+//  the last dist_sq and, if views, every worker's running estimator of
+//  method_robust_accumulate()); refuses a stream saved with robust aggregation on where it is
+//  off, or the other way round.
+void method_robust_state(method_robust_t *r, state_t *st, int views);
+
 extern const method_t method_marina;
 extern const method_t method_gd;
 extern const method_t method_vr_marina;
@@ -114,6 +120,10 @@ int method_marina_server_combine_prox(method_server_t *self,
                                       const cvec_t *const *ups,
                                       mr_err_t *err);
 const vec_t *method_marina_server_x(const method_server_t *self);
+//  MARINA's checkpoint visitors (method.h), opened with tag, the table's own name: GD shares the
+//  states and its own tag keeps a MARINA stream from loading into a GD run.
+void method_marina_worker_visit(method_worker_t *self, state_t *st, const char *tag);
+void method_marina_server_visit(method_server_t *self, state_t *st, const char *tag);
 double method_marina_server_agg_dist_sq(const method_server_t *self);
 //  MARINA's attacker view: the server aggregates g^{k-1} + Q_i on compressed rounds.
 const vec_t *method_marina_view_offset(const method_round_t *rd);
@@ -147,6 +157,10 @@ int method_diana_server_combine(method_server_t *self,
                                 const cvec_t *const *ups,
                                 mr_err_t *err);
 const vec_t *method_diana_server_x(const method_server_t *self);
+//  DIANA's checkpoint visitors (method.h), opened with tag (the table's name: DCGD, SGD and
+//  BR-SGDm share the states).
+void method_diana_worker_visit(method_worker_t *self, state_t *st, const char *tag);
+void method_diana_server_visit(method_server_t *self, state_t *st, const char *tag);
 double method_diana_server_agg_dist_sq(const method_server_t *self);
 
 //  SEGA, biased SEGA, subspace SEGA and randomized coordinate descent (method_sega.c).

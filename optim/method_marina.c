@@ -31,6 +31,32 @@ struct method_server {
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
 
+//  The checkpoint: what a round reads before it writes it. grad[cur] = grad f_i(x^k) is the
+//  other half of the next compressed round's difference.
+void
+method_marina_worker_visit(method_worker_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
+    state_vec(st, &self->x);
+    state_vec(st, &self->grad[0]);
+    state_vec(st, &self->grad[1]);
+    state_index(st, &self->cur, 2, "cur");
+    state_u64(st, &self->next_round);
+}
+
+//  g^k, x^k and the aggregator's rng; with estimator = local the aggregator's views are each
+//  worker's estimator g_i^k, which compressed rounds add to.
+void
+method_marina_server_visit(method_server_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_u64(st, &self->next_round);
+    method_robust_state(&self->agg, st, self->mp.local_estimator);
+}
+
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
 static int
 s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
@@ -315,6 +341,18 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
     return method_check_common(mp, err);
 }
 
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    method_marina_worker_visit(self, st, "marina-worker-v1");
+}
+
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    method_marina_server_visit(self, st, "marina-server-v1");
+}
+
 const method_t method_marina = {
     .name = "marina",
     .allows_prox = 0,  // no proximal theory in the MARINA paper: R is refused
@@ -333,4 +371,6 @@ const method_t method_marina = {
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

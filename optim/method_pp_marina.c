@@ -44,6 +44,33 @@ struct method_server {
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
 
+//  The checkpoint: the iterates and the two gradient slots with the rounds they were taken at
+//  (a drawn worker reuses grad f_i(x^{k-1}) if it has it).
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    state_tag(st, "pp-marina-worker-v1");
+    state_expect(st, self->id, "worker id");
+    state_vec(st, &self->x);
+    state_vec(st, &self->x_prev);
+    for (int slot = 0; slot < 2; slot++) {
+        state_vec(st, &self->grad[slot]);
+        state_u64(st, &self->at[slot]);
+    }
+    state_u64(st, &self->next_round);
+}
+
+//  x^k and g^k; part and mult are the plan's, rewritten by the next plan.
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    state_tag(st, "pp-marina-server-v1");
+    state_expect(st, self->mp.n, "n");
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_u64(st, &self->next_round);
+}
+
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
 static int
 s_check_params(const method_params_t *mp, const vec_t *x0, mr_err_t *err)
@@ -325,4 +352,6 @@ const method_t method_pp_marina = {
     .server_combine = s_server_combine,
     .server_x = s_server_x,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

@@ -75,11 +75,22 @@ s_resolve(method_params_t *mp, const method_consts_t *pc, mr_err_t *err)
 struct method_worker {
     method_params_t mp;   // the run's parameters (copied)
     const loss_t *loss;   // f_i, borrowed
+    uint32_t id;          // i
     vec_t x;              // x^k
     vec_t s;              // s_k
     vec_t probe;          // x^k +- t s_k
     uint64_t next_round;  // the round worker_step expects
 };
+
+//  The checkpoint: x^k (s_k is redrawn from the shared stream every round, probe is scratch).
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    state_tag(st, "rds-worker-v1");
+    state_expect(st, self->id, "worker id");
+    state_vec(st, &self->x);
+    state_u64(st, &self->next_round);
+}
 
 static void
 s_worker_destroy(method_worker_t **self_p)
@@ -109,6 +120,7 @@ s_worker_new(
         return NULL;
     self->mp = *mp;
     self->loss = loss;
+    self->id = id;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->s, mp->dim) != MR_OK ||
         vec_init(&self->probe, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for worker %u (d = %zu)", id, mp->dim);
@@ -169,6 +181,16 @@ struct method_server {
     vec_t s;              // scratch: s_k
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
+
+//  The checkpoint: x^k and g^k = d_k s_k.
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    state_tag(st, "rds-server-v1");
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_u64(st, &self->next_round);
+}
 
 static void
 s_server_destroy(method_server_t **self_p)
@@ -261,4 +283,6 @@ const method_t method_rds = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

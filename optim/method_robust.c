@@ -116,3 +116,17 @@ method_robust_accumulate(
     }
     return method_robust_aggregate(r, out, err);
 }
+
+void
+method_robust_state(method_robust_t *r, state_t *st, int views)
+{
+    state_expect(st, (uint64_t) r->on, "robust aggregation (1: on)");
+    if (!r->on)
+        return;
+    state_expect(st, r->n, "the aggregator's inputs n");
+    state_rng(st, &r->rng);
+    state_f64(st, &r->dist_sq);
+    state_expect(st, (uint64_t) views, "per-worker estimators (1: kept)");
+    for (size_t i = 0; views && i < r->n; i++)
+        state_vec(st, &r->views[i]);
+}

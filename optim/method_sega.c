@@ -544,6 +544,22 @@ struct method_worker {
     uint64_t next_round;  // the round worker_step expects
 };
 
+//  The checkpoint: x^k and h_i (grad and res are rewritten every round, and S_ik is redrawn from
+//  the shared stream). Each variant has its own tag.
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    static const char *const tags[] = {[S_SEGA] = "sega-worker-v1",
+                                       [S_SEGA_BIASED] = "sega-biased-worker-v1",
+                                       [S_CD] = "cd-worker-v1",
+                                       [S_SEGA_SUBSPACE] = "sega-subspace-worker-v1"};
+    state_tag(st, tags[self->variant]);
+    state_expect(st, self->id, "worker id");
+    state_vec(st, &self->x);
+    state_vec(st, &self->h);
+    state_u64(st, &self->next_round);
+}
+
 static void
 s_worker_destroy(method_worker_t **self_p)
 {
@@ -679,6 +695,21 @@ struct method_server {
     vec_t sum;            // sum_i Delta_i (SEGA) or sum_i P_S grad f_i (CD) of one round
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
+
+//  The checkpoint: x^k, g^k and h (sum is one round's scratch, S redrawn for every worker).
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    static const char *const tags[] = {[S_SEGA] = "sega-server-v1",
+                                       [S_SEGA_BIASED] = "sega-biased-server-v1",
+                                       [S_CD] = "cd-server-v1",
+                                       [S_SEGA_SUBSPACE] = "sega-subspace-server-v1"};
+    state_tag(st, tags[self->variant]);
+    state_vec(st, &self->x);
+    state_vec(st, &self->g);
+    state_vec(st, &self->h);
+    state_u64(st, &self->next_round);
+}
 
 static void
 s_server_destroy(method_server_t **self_p)
@@ -891,6 +922,8 @@ const method_t method_sega = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
 
 const method_t method_sega_biased = {
@@ -909,6 +942,8 @@ const method_t method_sega_biased = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
 
 const method_t method_sega_subspace = {
@@ -927,6 +962,8 @@ const method_t method_sega_subspace = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };
 
 const method_t method_cd = {
@@ -944,4 +981,6 @@ const method_t method_cd = {
     .server_plan = s_server_plan,
     .server_combine = s_server_combine,
     .server_x = s_server_x,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

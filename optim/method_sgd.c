@@ -30,6 +30,44 @@ struct method_worker {
     uint64_t next_round;  // the round worker_step expects
 };
 
+//  The checkpoint: x^k and, for BR-SGDm, the momentum m_i; the minibatch is drawn from the
+//  caller's rng.
+static void
+s_worker_visit(method_worker_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
+    state_expect(st, (uint64_t) self->momentum, "momentum (1: BR-SGDm)");
+    state_vec(st, &self->x);
+    if (self->momentum)
+        state_vec(st, &self->mom);
+    state_u64(st, &self->next_round);
+}
+
+static void
+s_worker_state(method_worker_t *self, state_t *st)
+{
+    s_worker_visit(self, st, "sgd-worker-v1");
+}
+
+static void
+s_momentum_worker_state(method_worker_t *self, state_t *st)
+{
+    s_worker_visit(self, st, "br-sgdm-worker-v1");
+}
+
+static void
+s_server_state(method_server_t *self, state_t *st)
+{
+    method_diana_server_visit(self, st, "sgd-server-v1");
+}
+
+static void
+s_momentum_server_state(method_server_t *self, state_t *st)
+{
+    method_diana_server_visit(self, st, "br-sgdm-server-v1");
+}
+
 static void
 s_worker_destroy(method_worker_t **self_p)
 {
@@ -215,6 +253,8 @@ const method_t method_br_sgdm = {
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+    .worker_state = s_momentum_worker_state,
+    .server_state = s_momentum_server_state,
 };
 
 const method_t method_sgd = {
@@ -233,4 +273,6 @@ const method_t method_sgd = {
     .server_combine = method_diana_server_combine,
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
+    .worker_state = s_worker_state,
+    .server_state = s_server_state,
 };

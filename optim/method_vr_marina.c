@@ -38,6 +38,56 @@ struct method_worker {
     uint64_t next_round;  // the round worker_step expects
 };
 
+//  The checkpoint: x^k and x^{k-1} (the next compressed round recomputes both minibatch
+//  gradients; x_prev is rewritten before it is read, kept all the same); the minibatches are
+//  drawn from the caller's rng, and the sampler's weights come from the loss.
+static void
+s_worker_visit(method_worker_t *self, state_t *st, const char *tag)
+{
+    state_tag(st, tag);
+    state_expect(st, self->id, "worker id");
+    state_expect(st, (uint64_t) self->online, "online (1: Algorithm 3)");
+    state_vec(st, &self->x);
+    state_vec(st, &self->x_prev);
+    state_u64(st, &self->next_round);
+}
+
+static void
+s_worker_state_finite(method_worker_t *self, state_t *st)
+{
+    s_worker_visit(self, st, "vr-marina-worker-v1");
+}
+
+static void
+s_worker_state_online(method_worker_t *self, state_t *st)
+{
+    s_worker_visit(self, st, "vr-marina-online-worker-v1");
+}
+
+static void
+s_worker_state_byz(method_worker_t *self, state_t *st)
+{
+    s_worker_visit(self, st, "byz-vr-marina-worker-v1");
+}
+
+static void
+s_server_state_finite(method_server_t *self, state_t *st)
+{
+    method_marina_server_visit(self, st, "vr-marina-server-v1");
+}
+
+static void
+s_server_state_online(method_server_t *self, state_t *st)
+{
+    method_marina_server_visit(self, st, "vr-marina-online-server-v1");
+}
+
+static void
+s_server_state_byz(method_server_t *self, state_t *st)
+{
+    method_marina_server_visit(self, st, "byz-vr-marina-server-v1");
+}
+
 //  Theory defaults of the minibatch sizes (0 = "theory" in method_params_t).
 //  b' = max(1, m/100): the paper's experiments (Fig. 1 and App. A: batch sizes ~ m/100).
 static size_t
@@ -302,6 +352,8 @@ const method_t method_byz_vr_marina = {
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state_byz,
+    .server_state = s_server_state_byz,
 };
 
 const method_t method_vr_marina = {
@@ -322,6 +374,8 @@ const method_t method_vr_marina = {
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state_finite,
+    .server_state = s_server_state_finite,
 };
 
 const method_t method_vr_marina_online = {
@@ -341,4 +395,6 @@ const method_t method_vr_marina_online = {
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
+    .worker_state = s_worker_state_online,
+    .server_state = s_server_state_online,
 };

@@ -29,8 +29,8 @@ state_fini(state_t *s)
     memset(s, 0, sizeof *s);
 }
 
-static void
-s_fail(state_t *s, int rc, const char *fmt, ...)
+void
+state_fail(state_t *s, int rc, const char *fmt, ...)
 {
     if (s->rc != MR_OK)
         return;
@@ -48,9 +48,9 @@ state_bytes(state_t *s, void *p, size_t n)
         return;
     if (s->loading) {
         if (n > s->size - s->pos) {
-            s_fail(s, MR_EMALFORMED,
-                   "the saved state ends early (byte %zu of %zu, %zu more wanted)", s->pos, s->size,
-                   n);
+            state_fail(s, MR_EMALFORMED,
+                       "the saved state ends early (byte %zu of %zu, %zu more wanted)", s->pos,
+                       s->size, n);
             return;
         }
         memcpy(p, s->data + s->pos, n);
@@ -63,7 +63,7 @@ state_bytes(state_t *s, void *p, size_t n)
             cap *= 2;
         uint8_t *grown = realloc(s->data, cap);
         if (!grown) {
-            s_fail(s, MR_ENOMEM, "out of memory saving the state (%zu bytes)", cap);
+            state_fail(s, MR_ENOMEM, "out of memory saving the state (%zu bytes)", cap);
             return;
         }
         s->data = grown;
@@ -99,8 +99,9 @@ state_vec(state_t *s, vec_t *v)
     uint64_t dim = v->dim;
     state_u64(s, &dim);
     if (s->rc == MR_OK && dim != v->dim) {
-        s_fail(s, MR_EDIM, "the saved state has a vector of dimension %llu where %zu is expected",
-               (unsigned long long) dim, v->dim);
+        state_fail(s, MR_EDIM,
+                   "the saved state has a vector of dimension %llu where %zu is expected",
+                   (unsigned long long) dim, v->dim);
         return;
     }
     state_bytes(s, v->x, v->dim * sizeof *v->x);
@@ -122,8 +123,28 @@ state_tag(state_t *s, const char *tag)
     state_bytes(s, saved, sizeof saved);
     if (s->rc == MR_OK && s->loading && memcmp(saved, have, sizeof saved) != 0) {
         saved[sizeof saved - 1] = '\0';
-        s_fail(s, MR_EMALFORMED, "the saved state is of '%s', not of '%s'", saved, have);
+        state_fail(s, MR_EMALFORMED, "the saved state is of '%s', not of '%s'", saved, have);
     }
+}
+
+void
+state_index(state_t *s, int *v, int n, const char *what)
+{
+    state_int(s, v);
+    if (s->rc == MR_OK && (*v < 0 || *v >= n))
+        state_fail(s, MR_EMALFORMED, "the saved state has %s = %d, outside 0..%d", what, *v, n - 1);
+    if (s->rc != MR_OK && s->loading)
+        *v = 0;
+}
+
+void
+state_expect(state_t *s, uint64_t have, const char *what)
+{
+    uint64_t saved = have;
+    state_u64(s, &saved);
+    if (s->rc == MR_OK && saved != have)
+        state_fail(s, MR_EMALFORMED, "the saved state has %s = %llu, this run %llu", what,
+                   (unsigned long long) saved, (unsigned long long) have);
 }
 
 int

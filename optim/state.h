@@ -42,6 +42,15 @@ void state_vec(state_t *s, vec_t *v);
 void state_rng(state_t *s, rng_t *r);
 void state_tag(state_t *s, const char *tag);
 
+//  Checks a visitor makes: an int index that must be in [0, n) (save writes it; a loaded value
+//  outside fails, naming what, and leaves *v = 0); a value fixed by the state's construction
+//  (save writes have; load fails unless the saved value equals have, naming what: a stream of
+//  the same method saved with other options); and a failure of the visitor's own (rc, a
+//  sentence). All are no-ops after an earlier failure.
+void state_index(state_t *s, int *v, int n, const char *what);
+void state_expect(state_t *s, uint64_t have, const char *what);
+void state_fail(state_t *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 //  MR_OK, or the first failure with err filled (loading: also bytes left over at the end).
 int state_rc(const state_t *s, mr_err_t *err);
 

@@ -13,6 +13,7 @@
 #include "attacker.h"
 #include "method.h"
 #include "msg.h"
+#include "state.h"
 #include "test_util.h"
 
 enum {
@@ -233,6 +234,196 @@ test_local_randk_attack_tracks_its_target(void **state)
     attacker_destroy(&at);
 }
 
+//  Checkpoints (attacker_state): the attacker of rounds 0..K1-1, saved, destroyed, made anew and
+//  loaded, then run to round K, sends what the attacker never stopped sends, bit for bit. Full
+//  rounds every 5 (the local estimators restart), RandK (the compressor draws from the rng).
+enum {
+    CK_D = 10,
+    CK_K1 = 7,
+    CK_K = 16,
+};
+
+typedef struct {
+    method_params_t mp;
+    attack_cfg_t ac;
+    msg_t up[HONEST];
+    cvec_t own;
+    vec_t g;
+} s_ck_t;
+
+static void
+s_ck_init(s_ck_t *ck, attack_kind_t kind, int local)
+{
+    memset(ck, 0, sizeof *ck);
+    ck->mp = s_params(local);
+    ck->mp.dim = CK_D;
+    ck->mp.comp.kind = COMP_RANDK;
+    ck->mp.comp.k = 2;
+    ck->ac = (attack_cfg_t){.kind = kind, .z = 1.0, .eps = 0.5};
+    for (int i = 0; i < HONEST; i++)
+        assert_int_equal(cvec_init(&ck->up[i].up, CK_D, CK_D), MR_OK);
+    assert_int_equal(cvec_init(&ck->own, CK_D, CK_D), MR_OK);
+    assert_int_equal(vec_init(&ck->g, CK_D), MR_OK);
+}
+
+static void
+s_ck_fini(s_ck_t *ck)
+{
+    for (int i = 0; i < HONEST; i++)
+        cvec_fini(&ck->up[i].up);
+    cvec_fini(&ck->own);
+    vec_fini(&ck->g);
+}
+
+static attacker_t *
+s_ck_attacker(const s_ck_t *ck)
+{
+    mr_err_t err;
+    attacker_t *at =
+        attacker_new(method_find("byz-vr-marina"), &ck->mp, &ck->ac, HONEST, 2, 7, &err);
+    assert_non_null(at);
+    return at;
+}
+
+//  Round k of the attacker: made-up honest messages (dense on full rounds, one coordinate
+//  otherwise), its own message, a made-up g^{k-1}; writes the attack's message to out. Then
+//  worker 0's update arrives a second time. Worker 1's update of round K1 - 1 comes late (after
+//  the craft, see s_ck_check_resume()).
+static void
+s_ck_round(s_ck_t *ck, attacker_t *at, uint64_t k, cvec_t *out)
+{
+    int full = k % 5 == 0;
+    for (size_t j = 0; j < CK_D; j++)
+        ck->g.x[j] = 0.1 * (double) k - 0.05 * (double) j;
+    method_round_t rd = {k, full, k == 0 ? NULL : &ck->g, NULL, 0};
+    ck->own.kind = CVEC_DENSE;
+    ck->own.dim = ck->own.nnz = CK_D;
+    for (size_t j = 0; j < CK_D; j++)
+        ck->own.val[j] = 1.0 + 0.3 * (double) (k * j % 7);
+    attacker_begin(at, &rd, &ck->own);
+    for (int i = 0; i < HONEST; i++) {
+        msg_t *u = &ck->up[i];
+        u->type = MSG_UPDATE;
+        u->round = k;
+        u->sender = (uint32_t) i;
+        u->up.dim = CK_D;
+        if (full) {
+            u->up.kind = CVEC_DENSE;
+            u->up.nnz = CK_D;
+            for (size_t j = 0; j < CK_D; j++)
+                u->up.val[j] = 1.0 + 2.0 * i + 0.01 * (double) (j + k);
+        } else {
+            u->up.kind = CVEC_SPARSE;
+            u->up.nnz = 1;
+            u->up.idx[0] = (uint32_t) ((k + (uint64_t) i) % CK_D);
+            u->up.val[0] = 0.1 * (double) (i + 1);
+        }
+        if (k != CK_K1 - 1 || i != 1)
+            attacker_observe(at, u);
+    }
+    mr_err_t err;
+    assert_int_equal(attacker_craft(at, out, &err), MR_OK);
+    attacker_observe(at, &ck->up[0]);  // a late duplicate: dropped, also after a resume
+}
+
+static void
+s_ck_check_resume(attack_kind_t kind, int local)
+{
+    s_ck_t ck;
+    s_ck_init(&ck, kind, local);
+    attacker_t *whole = s_ck_attacker(&ck), *first = s_ck_attacker(&ck);
+    cvec_t a, b;
+    assert_int_equal(cvec_init(&a, CK_D, CK_D), MR_OK);
+    assert_int_equal(cvec_init(&b, CK_D, CK_D), MR_OK);
+    for (uint64_t k = 0; k < CK_K1; k++) {
+        s_ck_round(&ck, whole, k, &a);
+        s_ck_round(&ck, first, k, &b);
+    }
+    state_t sv;
+    state_init_save(&sv);
+    attacker_state(first, &sv);
+    mr_err_t err;
+    assert_int_equal(state_rc(&sv, &err), MR_OK);
+    attacker_destroy(&first);
+    attacker_t *resumed = s_ck_attacker(&ck);
+    state_t st;
+    state_init_load(&st, sv.data, sv.size);
+    attacker_state(resumed, &st);
+    if (state_rc(&st, &err) != MR_OK)
+        fail_msg("loading the attacker: %s", err.text);
+    //  After the resume, round K1 - 1's update of worker 0 arrives once more (dropped) and
+    //  worker 1's, late, for the first time (taken: its estimator moves).
+    for (int i = 0; i < HONEST; i++) {
+        attacker_observe(whole, &ck.up[i]);
+        attacker_observe(resumed, &ck.up[i]);
+    }
+    int differ_from_fresh = 0;
+    attacker_t *fresh = s_ck_attacker(&ck);
+    for (uint64_t k = CK_K1; k < CK_K; k++) {
+        s_ck_round(&ck, whole, k, &a);
+        s_ck_round(&ck, resumed, k, &b);
+        assert_int_equal(a.kind, b.kind);
+        assert_int_equal(a.nnz, b.nnz);
+        assert_memory_equal(a.val, b.val, a.nnz * sizeof *a.val);
+        if (a.kind == CVEC_SPARSE)
+            assert_memory_equal(a.idx, b.idx, a.nnz * sizeof *a.idx);
+        //  A fresh attacker (nothing loaded) sends something else: the comparison can fail.
+        s_ck_round(&ck, fresh, k, &b);
+        differ_from_fresh |= a.nnz != b.nnz || memcmp(a.val, b.val, a.nnz * sizeof *a.val) != 0;
+    }
+    assert_true(differ_from_fresh);
+    //  A stream cut short or of another state is refused.
+    state_init_load(&st, sv.data, sv.size - 1);
+    attacker_state(fresh, &st);
+    assert_int_equal(state_rc(&st, &err), MR_EMALFORMED);
+    state_init_load(&st, sv.data + 8, sv.size - 8);
+    attacker_state(fresh, &st);
+    assert_int_equal(state_rc(&st, &err), MR_EMALFORMED);
+    assert_non_null(strstr(err.text, "attacker-v1"));
+    state_fini(&sv);
+    attacker_destroy(&whole);
+    attacker_destroy(&resumed);
+    attacker_destroy(&fresh);
+    cvec_fini(&a);
+    cvec_fini(&b);
+    s_ck_fini(&ck);
+}
+
+static void
+test_a_resumed_attacker_sends_what_it_would_have_sent(void **state)
+{
+    (void) state;
+    s_ck_check_resume(ATTACK_IPM, 1);
+    s_ck_check_resume(ATTACK_IPM, 0);
+    s_ck_check_resume(ATTACK_NOISE, 1);
+    s_ck_check_resume(ATTACK_ALIE, 0);
+    s_ck_check_resume(ATTACK_BF, 1);
+}
+
+//  An attacker saved with estimator = local does not load into one without (the layout differs).
+static void
+test_an_attacker_stream_of_other_options_is_refused(void **state)
+{
+    (void) state;
+    s_ck_t lo, gl;
+    s_ck_init(&lo, ATTACK_IPM, 1);
+    s_ck_init(&gl, ATTACK_IPM, 0);
+    attacker_t *a = s_ck_attacker(&lo), *b = s_ck_attacker(&gl);
+    state_t sv, st;
+    state_init_save(&sv);
+    attacker_state(a, &sv);
+    state_init_load(&st, sv.data, sv.size);
+    attacker_state(b, &st);
+    mr_err_t err;
+    assert_int_equal(state_rc(&st, &err), MR_EMALFORMED);
+    assert_non_null(strstr(err.text, "estimator = local"));
+    state_fini(&sv);
+    attacker_destroy(&a);
+    attacker_destroy(&b);
+    s_ck_fini(&lo);
+    s_ck_fini(&gl);
+}
+
 int
 main(void)
 {
@@ -242,6 +433,8 @@ main(void)
         cmocka_unit_test(test_bf_local_view_is_the_negated_own_running_estimator),
         cmocka_unit_test(test_bf_global_view_is_the_negated_own_view),
         cmocka_unit_test(test_local_randk_attack_tracks_its_target),
+        cmocka_unit_test(test_a_resumed_attacker_sends_what_it_would_have_sent),
+        cmocka_unit_test(test_an_attacker_stream_of_other_options_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
