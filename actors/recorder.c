@@ -206,7 +206,7 @@ s_run(s_recorder_t *self, int *term)
         if (zsys_interrupted && interrupted_at == 0)
             interrupted_at = actor_now();
         if (interrupted_at > 0 && actor_now() - interrupted_at > S_STOP_GRACE_S)
-            return s_end(self, "aborted", "the recorder was interrupted");
+            return s_end(self, "aborted", DB_RECORDER_INTERRUPTED);
         // Rows wait to be committed (and acknowledged) at most ACK_DELAY_S.
         long wait_ms = self->acked != self->last_round ? (long) (ACK_DELAY_S * 1000) : 500;
         unsigned ready = actor_poll(socks, 2, wait_ms);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "checkpoint.h"
 #include "msg.h"
 #include "progress.h"
 #include "rng.h"
@@ -70,7 +71,8 @@ typedef struct {
     uint64_t discarded;       // ... of them harmless: late, or copies of what arrived (resends)
     int term;                 // the host sent $TERM (it waits for us to return)
     int burst;                // messages taken since the last poll
-    int abort;                // the host asked to abort the run ("STOP" on the pipe)
+    int abort;                // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
+                              // actor died: failed)
     char reason[512];         // why the run failed or was aborted
     uint64_t *invalid;        // per sender: invalid updates so far
     uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached, or lost)
@@ -102,6 +104,16 @@ typedef struct {
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
     size_t refused_next;               // the slot the next refusal takes
     double next_refuse;                // when the pending REFUSEs go out again
+    uint64_t first_round;              // 0, or the round after a resumed checkpoint's
+    double elapsed0;                   // a resumed run's wall time at its checkpoint
+    double gns0, last_gns;             // ||grad f||^2 of round 0 and of the latest metrics round
+    int ckpt_wanted;                   // this round's ROUND asks for the seats' STATE
+    int ckpt_off;                      // a seat cannot save its state: no checkpoints
+    double ckpt_at;                    // when the last checkpoint was taken (or the rounds began)
+    uint8_t **seat_state;              // per seat: its STATE of this round (checkpoint rounds)
+    size_t *seat_state_len, *seat_state_cap;
+    uint8_t *seat_got;      // per seat: its STATE of this round arrived
+    size_t states_pending;  // STATEs still to come in this round
 } s_server_t;
 
 static void
@@ -126,6 +138,12 @@ s_server_destroy(s_server_t **self_p)
     free(self->got_metrics);
     free(self->expected);
     free(self->wstats);
+    for (size_t i = 0; self->seat_state && i < self->n; i++)
+        free(self->seat_state[i]);
+    free(self->seat_state);
+    free(self->seat_state_len);
+    free(self->seat_state_cap);
+    free(self->seat_got);
     free(self->invalid);
     free(self->excluded);
     free(self->lost);
@@ -172,6 +190,60 @@ s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_er
 }
 
 static void s_warn(s_server_t *self, const char *fmt, ...);
+
+//  Saves or loads (state.h) what the server carries from one round to the next: the method's
+//  state, the c_k stream, the broadcast sequence, the senders' records and the stop criterion's
+//  reference; g_sent travels in the checkpoint itself (the workers need it too).
+static void
+s_server_state(s_server_t *self, state_t *st)
+{
+    state_tag(st, "marina-server-v1");
+    state_expect(st, self->n, "n");
+    self->cfg->method->server_state(self->ms, st);
+    state_rng(st, &self->rng);
+    state_u64(st, &self->seq);
+    for (size_t i = 0; i < self->n; i++)
+        state_u64(st, &self->invalid[i]);
+    state_bytes(st, self->excluded, self->n);
+    state_bytes(st, self->lost, self->n);
+    uint64_t live = self->live;
+    state_u64(st, &live);
+    self->live = (size_t) live;
+    state_f64(st, &self->gns0);
+    state_f64(st, &self->last_gns);
+}
+
+//  Continues from cfg->resume: the server's state, the g every worker holds, the next round.
+static int
+s_resume(s_server_t *self, mr_err_t *err)
+{
+    const server_cfg_t *cfg = self->cfg;
+    if (!cfg->method->server_state)
+        return mr_err_set(err, MR_EINVAL, "%s cannot be resumed (no checkpoints)",
+                          cfg->method->name);
+    checkpoint_t c;
+    int rc = checkpoint_parse(cfg->resume, cfg->resume_bytes, self->n, cfg->join_digest, &c, err);
+    if (rc != MR_OK)
+        return rc;
+    state_t st;
+    state_init_load(&st, c.server, c.server_bytes);
+    s_server_state(self, &st);
+    rc = state_rc(&st, err);
+    if (rc == MR_OK && c.g_bytes != 0 && c.g_bytes != self->dim * sizeof(double))
+        rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d = %zu", c.g_bytes,
+                        self->dim * sizeof(double));
+    if (rc == MR_OK && c.g_bytes) {
+        memcpy(self->g_sent.x, c.g, c.g_bytes);
+        self->g_sent_ok = 1;
+    }
+    self->first_round = c.round + 1;
+    self->elapsed0 = c.elapsed_s;
+    checkpoint_fini(&c);
+    if (rc == MR_OK)
+        zsys_notice("server: resuming after round %llu (checkpoint)",
+                    (unsigned long long) self->first_round - 1);
+    return rc;
+}
 
 //  The stats link's reports: a message it dropped (counted and warned like any other), an event.
 static void
@@ -222,9 +294,15 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->lost = calloc(n, 1);
     self->closed = calloc(n, 1);
     self->rejlog = calloc(REJECT_LOG_CAP, 1);
+    self->seat_state = calloc(n, sizeof *self->seat_state);
+    self->seat_state_len = calloc(n, sizeof *self->seat_state_len);
+    self->seat_state_cap = calloc(n, sizeof *self->seat_state_cap);
+    self->seat_got = calloc(n, 1);
+    self->last_gns = NAN;
     int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
               self->wstats && self->f && self->ups && self->grads && self->up_ptrs &&
-              self->invalid && self->excluded && self->lost && self->closed && self->rejlog)
+              self->invalid && self->excluded && self->lost && self->closed && self->rejlog &&
+              self->seat_state && self->seat_state_len && self->seat_state_cap && self->seat_got)
                  ? MR_OK
                  : MR_ENOMEM;
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
@@ -255,6 +333,8 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->ms = cfg->method->server_new(&cfg->mp, &x0, err);
     vec_fini(&x0);
     if (!self->ms)
+        goto fail;
+    if (cfg->resume && s_resume(self, err) != MR_OK)
         goto fail;
     if (cfg->keys_dir && cfg->keys_dir[0]) {
         self->sec = sec_server_new(cfg->keys_dir, err);
@@ -447,7 +527,7 @@ s_same_update(const cvec_t *a, const cvec_t *b)
     return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
-//  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" reason (the launcher
+//  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" or "FAIL" reason (the launcher
 //  aborts the run: NEXT_STOP, reason kept), anything else is ignored (NEXT_OTHER).
 static next_t
 s_pipe_command(s_server_t *self)
@@ -463,10 +543,10 @@ s_pipe_command(s_server_t *self)
     if (streq(cmd, "$TERM")) {
         self->term = 1;
         got = NEXT_TERM;
-    } else if (streq(cmd, "STOP")) {
+    } else if (streq(cmd, "STOP") || streq(cmd, "FAIL")) {
         snprintf(self->reason, sizeof self->reason, "%s",
                  reason && reason[0] ? reason : "stopped by request");
-        self->abort = 1;
+        self->abort = streq(cmd, "FAIL") ? 2 : 1;
         got = NEXT_STOP;
     }
     zstr_free(&cmd);
@@ -558,7 +638,7 @@ s_next(s_server_t *self, double deadline)
         // attacker's key cannot send for an honest worker (nor get that worker excluded).
         msg_type_t type = self->in.type;
         int seated = type == MSG_HELLO || type == MSG_READY || type == MSG_UPDATE ||
-                     type == MSG_METRICS || type == MSG_RESYNC;
+                     type == MSG_METRICS || type == MSG_RESYNC || type == MSG_STATE;
         msg_role_t role = type == MSG_HELLO || type == MSG_READY ? self->in.role
                           : self->in.sender < self->honest       ? MSG_ROLE_WORKER
                                                                  : MSG_ROLE_ATTACKER;
@@ -952,6 +1032,126 @@ s_update_problem(
     return why;
 }
 
+//  1 if round k asks the seats for their STATE (server.h, checkpoint_every).
+static int
+s_checkpoint_due(s_server_t *self, uint64_t k)
+{
+    const server_cfg_t *cfg = self->cfg;
+    if (!cfg->with_recorder || self->ckpt_off || k == 0 || k >= cfg->rounds ||
+        !cfg->method->server_state || !cfg->method->worker_state)
+        return 0;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->lost[i] || self->excluded[i])
+            return 0;  // a seat that does not answer has no state to save
+    if (cfg->checkpoint_every > 0)
+        return k % cfg->checkpoint_every == 0;
+    return cfg->checkpoint_auto_s > 0 && actor_now() - self->ckpt_at >= cfg->checkpoint_auto_s;
+}
+
+//  A STATE of round k: kept for the round's checkpoint. One of another round, or a second one, is
+//  discarded; an empty one means its seat cannot save its state: no checkpoints in this run.
+static void
+s_take_state(s_server_t *self, uint64_t k)
+{
+    const msg_t *m = &self->in;
+    uint32_t i = m->sender;
+    char why[160];
+    if (i >= self->n || !self->ckpt_wanted || m->round != k || self->seat_got[i]) {
+        snprintf(why, sizeof why, "a state from %u for round %llu: not asked for, discarded", i,
+                 (unsigned long long) m->round);
+        s_discard(self, i < self->n ? i : UINT32_MAX, why);
+        return;
+    }
+    if (m->blob_len == 0) {
+        if (!self->ckpt_off)
+            zsys_warning("server: worker %u cannot save its state: no checkpoints in this run", i);
+        self->ckpt_off = 1;
+        self->ckpt_wanted = 0;
+        return;
+    }
+    if (self->seat_state_cap[i] < m->blob_len) {
+        uint8_t *grown = realloc(self->seat_state[i], m->blob_len);
+        if (!grown) {
+            zsys_warning("server: out of memory for worker %u's state: no checkpoint", i);
+            self->ckpt_wanted = 0;
+            return;
+        }
+        self->seat_state[i] = grown;
+        self->seat_state_cap[i] = m->blob_len;
+    }
+    memcpy(self->seat_state[i], m->blob, m->blob_len);
+    self->seat_state_len[i] = m->blob_len;
+    self->seat_got[i] = 1;
+    self->states_pending--;
+}
+
+//  After round k (the last its checkpoint includes): waits for the seats' STATEs, then sends the
+//  recorder the checkpoint. A seat silent past timeout_s costs this checkpoint only (the next
+//  round's deadline judges the seat). 0, or -1 when the run must end (reason set).
+static int
+s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
+{
+    double deadline = actor_now() + self->cfg->timeout_s;
+    while (self->ckpt_wanted && self->states_pending > 0) {
+        next_t got = s_next(self, deadline);
+        if (got == NEXT_STOP)
+            return -1;
+        if (got == NEXT_TERM) {
+            snprintf(self->reason, sizeof self->reason, "interrupted after round %llu",
+                     (unsigned long long) k);
+            return -1;
+        }
+        if (got == NEXT_TIMEOUT) {
+            zsys_warning("server: round %llu: %zu states did not come within %.0f s: no "
+                         "checkpoint",
+                         (unsigned long long) k, self->states_pending, self->cfg->timeout_s);
+            return 0;
+        }
+        if (got == NEXT_MSG && self->in.type == MSG_STATE) {
+            s_take_state(self, k);
+        } else if (got == NEXT_MSG || got == NEXT_BAD) {
+            self->rejected++;  // a copy of this round's answers, or junk: the round is closed
+            self->discarded += got == NEXT_MSG;
+        }
+    }
+    if (!self->ckpt_wanted)
+        return 0;
+    state_t server, packed;
+    state_init_save(&server);
+    state_init_save(&packed);
+    s_server_state(self, &server);
+    checkpoint_t c = {k,
+                      self->cfg->join_digest,
+                      elapsed_s,
+                      self->n,
+                      self->g_sent_ok ? (const uint8_t *) self->g_sent.x : NULL,
+                      self->g_sent_ok ? self->dim * sizeof(double) : 0,
+                      server.data,
+                      server.size,
+                      (const uint8_t **) self->seat_state,
+                      self->seat_state_len};
+    mr_err_t err;
+    int rc = state_rc(&server, &err);
+    if (rc == MR_OK)
+        rc = checkpoint_pack(&c, &packed, &err);
+    int sent = 0;
+    if (rc == MR_OK) {
+        self->out.type = MSG_CHECKPOINT;
+        self->out.round = k;
+        self->out.blob = packed.data;
+        self->out.blob_len = packed.size;
+        sent = s_to_recorder(self);
+        self->out.blob = NULL;
+        self->out.blob_len = 0;
+    } else {
+        zsys_warning("server: round %llu: no checkpoint: %s", (unsigned long long) k, err.text);
+    }
+    state_fini(&server);
+    state_fini(&packed);
+    self->ckpt_at = actor_now();
+    return sent < 0 ? -1 : 0;
+}
+
 //  Takes one message of round k into the per-worker slots.
 static took_t
 s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
@@ -959,6 +1159,10 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
     msg_t *m = &self->in;
     if (m->type == MSG_STOP) {
         s_reject_stop(self);
+        return TOOK_NOTHING;
+    }
+    if (m->type == MSG_STATE) {
+        s_take_state(self, k);
         return TOOK_NOTHING;
     }
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
@@ -1098,8 +1302,9 @@ s_run_rounds(s_server_t *self, progress_t *pg)
     const server_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
     size_t n = self->n;
-    double t0 = pg->t0, gns0 = 0, last_gns = NAN;
-    for (uint64_t k = 0; k <= cfg->rounds; k++) {
+    double t0 = pg->t0 - self->elapsed0;  // a resumed run's wall time goes on
+    self->ckpt_at = pg->t0;
+    for (uint64_t k = self->first_round; k <= cfg->rounds; k++) {
         method_round_t rd = {0};
         method->server_plan(self->ms, k, &self->rng, &rd);
         msg_t *out = &self->out;
@@ -1111,6 +1316,11 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         uint64_t every = cfg->metrics_every > 0 ? cfg->metrics_every : 1;
         self->metrics_wanted = k == 0 || k == cfg->rounds || k % every == 0;
         out->metrics = self->metrics_wanted;
+        out->checkpoint = self->ckpt_wanted = s_checkpoint_due(self, k);
+        if (self->ckpt_wanted) {
+            memset(self->seat_got, 0, n);
+            self->states_pending = n;
+        }
         out->g_patch = 0;
         out->g_digest = 0;
         if (rd.g && s_set_g(self, rd.g) != MR_OK) {
@@ -1249,20 +1459,20 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         if (s_to_recorder(self) < 0)
             return self->abort ? "aborted" : "failed";
         if (!isnan(row.grad_norm_sq))
-            last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
+            self->last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
         double now = actor_now();
         if (progress_due(pg, row.bits_paper_up, now)) {
             // Uplink bits per worker as `marina query compare` counts them (runs.n workers).
             double workers = cfg->run.n ? (double) cfg->run.n : (double) n;
             char line[256];
-            progress_format(line, sizeof line, k, cfg->rounds, now - t0, last_gns,
+            progress_format(line, sizeof line, k, cfg->rounds, now - t0, self->last_gns,
                             pg->bits_up / workers);
             if (!progress_print(pg, line, stderr))
                 zsys_info("%s", line);
         }
         if (k == 0)
-            gns0 = row.grad_norm_sq;
-        else if (cfg->stop_at > 0 && row.grad_norm_sq <= cfg->stop_at * gns0)
+            self->gns0 = row.grad_norm_sq;
+        else if (cfg->stop_at > 0 && row.grad_norm_sq <= cfg->stop_at * self->gns0)
             break;  // the target is reached: the run is complete
         else if (cfg->stop_gap > 0 && row.gap <= cfg->stop_gap)
             break;
@@ -1272,6 +1482,8 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                      (unsigned long long) k, row.f);
             return "failed";
         }
+        if (self->ckpt_wanted && s_checkpoint(self, k, actor_now() - t0) < 0)
+            return self->abort || self->term ? "aborted" : "failed";
     }
     return "completed";
 }
@@ -1305,6 +1517,8 @@ server_actor(zsock_t *pipe, void *args)
     const char *status = s_join(self);
     if (!status)
         status = s_rounds(self);
+    if (self->abort == 2 && strcmp(status, "aborted") == 0)
+        status = "failed";  // the launcher's FAIL: an actor died
     s_warn_flush(self, "by the end", 1);
     if (self->rejected)
         zsys_warning("server: %llu messages rejected during the run (%llu of them late or resent "

@@ -5,12 +5,14 @@
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
 //  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,
 //  UPDATE, METRICS, RESYNC from workers and attackers), ROUTER bound at ep_stats (the recorder's
-//  HELLO in; RUN, STATS, STOP out, to the one connection whose HELLO came first: a second reader
+//  HELLO and ACK in; RUN, STATS, CHECKPOINT, STOP out, to the recorder's connection (stats_link.h:
+//  rows are kept until acknowledged, and a recorder restarted with the run's token gets them): a second reader
 //  gets nothing). With keys_dir every socket is a CURVE server that accepts only the keys of the
 //  allow-list (security.h), and a message is taken only from a key that may speak for its sender
 //  (worker/attacker keys for their seats, the recorder key on the stats socket).
 //  Control: the host's pipe, not the network, ends a run early: "$TERM" (stop now) and
-//  "STOP" reason (abort the run with that reason, recorded in the database). A STOP message on
+//  "STOP" reason (abort the run with that reason, recorded in the database; "FAIL" reason: the
+//  same, ending it 'failed': an actor died). A STOP message on
 //  the PULL socket is rejected and recorded like any bad message. A HELLO whose configuration or data shard differs
 //  from the server's is refused: REFUSE on the PUB socket, naming the differing keys, repeated
 //  while the run joins; the run waits for a correct worker with that id (and fails at timeout_s
@@ -62,6 +64,15 @@ typedef struct {
     const char *keys_dir;        // security=curve: the keys folder (security.h); NULL: plain
     const char *recorder_token;  // the launcher's run token: only a recorder HELLO whose config
                                  // is "token=TOKEN\n" is the recorder; NULL: the first HELLO
+    //  Checkpoints (checkpoint.h): after round k, every seat sends its STATE and the server sends
+    //  the recorder a CHECKPOINT of the whole run, when k is a multiple of checkpoint_every (> 0),
+    //  or (checkpoint_every = 0) when checkpoint_auto_s > 0 seconds passed since the last one.
+    //  None in the last round, none while a worker is lost or excluded, none once a seat answers
+    //  with an empty STATE (it cannot save its state).
+    uint64_t checkpoint_every;
+    double checkpoint_auto_s;
+    const uint8_t *resume;  // a checkpoint to continue from (round + 1 on), or NULL
+    size_t resume_bytes;
 } server_cfg_t;
 
 //  The zactor function; args is a const server_cfg_t * that outlives the actor.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "checkpoint.h"
 #include "attacker.h"
 #include "msg.h"
 #include "rng.h"
@@ -40,6 +41,7 @@ typedef struct {
     int nkept;              // how many of them that answer had
     uint64_t kept_round;    // the round it answered
     rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
+    int wait_checkpoint;    // the attacker's waiting round asks for its STATE
 } s_seat_t;
 
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
@@ -118,6 +120,85 @@ s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
     return MR_OK;
 }
 
+static int s_send(s_seat_t *self);
+
+//  Saves or loads (state.h) what a seat carries from one round to the next: its method state
+//  (an attacker's shadow worker), its rngs, the round it answers next and the attack's state.
+static void
+s_seat_state(s_seat_t *s, state_t *st)
+{
+    state_tag(st, s->attacker ? "marina-attacker-seat-v1" : "marina-worker-seat-v1");
+    state_expect(st, s->cfg->id, "the seat's id");
+    s->cfg->method->worker_state(s->mw, st);
+    state_rng(st, &s->rng);
+    state_rng(st, &s->fault_rng);
+    state_u64(st, &s->next_round);
+    if (s->attacker)
+        attacker_state(s->attacker, st);
+}
+
+//  Sends the seat's STATE after its answer to round k (a checkpoint round); an empty one when its
+//  method cannot save its state. 0, or -1 (reason set).
+static int
+s_send_state(s_seat_t *s, uint64_t k)
+{
+    state_t st;
+    state_init_save(&st);
+    if (s->cfg->method->worker_state)
+        s_seat_state(s, &st);
+    mr_err_t err;
+    if (state_rc(&st, &err) != MR_OK) {
+        zsys_warning("worker %u: round %llu: cannot save its state: %s", s->cfg->id,
+                     (unsigned long long) k, err.text);
+        st.size = 0;
+    }
+    s->out.type = MSG_STATE;
+    s->out.sender = s->cfg->id;
+    s->out.round = k;
+    s->out.blob = st.data;
+    s->out.blob_len = st.size;
+    int rc = s_send(s);
+    s->out.blob = NULL;
+    s->out.blob_len = 0;
+    state_fini(&st);
+    return rc;
+}
+
+//  Continues from the checkpoint in the seats' configuration: every seat's state, and the g of
+//  the last ROUND (a patch of the next applies to it).
+static int
+s_host_resume(s_host_t *self, mr_err_t *err)
+{
+    const worker_cfg_t *cfg = self->seats[0].cfg;
+    checkpoint_t c;
+    int rc = checkpoint_parse(cfg->resume, cfg->resume_bytes, cfg->mp.n, cfg->join_digest, &c, err);
+    if (rc != MR_OK)
+        return rc;
+    if (c.g_bytes != 0 && c.g_bytes != self->g.dim * sizeof(double))
+        rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d", c.g_bytes);
+    if (rc == MR_OK && c.g_bytes) {
+        memcpy(self->g.x, c.g, c.g_bytes);
+        self->g_ok = 1;
+    }
+    for (size_t i = 0; rc == MR_OK && i < self->nseats; i++) {
+        s_seat_t *s = &self->seats[i];
+        if (!s->cfg->method->worker_state) {
+            rc = mr_err_set(err, MR_EINVAL, "%s cannot be resumed", s->cfg->method->name);
+            break;
+        }
+        state_t st;
+        state_init_load(&st, c.seat[s->cfg->id], c.seat_bytes[s->cfg->id]);
+        s_seat_state(s, &st);
+        rc = state_rc(&st, err);
+        if (rc != MR_OK)
+            rc = mr_err_set(err, rc, "worker %u: its state in the checkpoint: %s", s->cfg->id,
+                            st.why[0] ? st.why : "left over bytes");
+        s->kept_round = UINT64_MAX;
+    }
+    checkpoint_fini(&c);
+    return rc;
+}
+
 static s_host_t *
 s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *err)
 {
@@ -148,6 +229,8 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     for (size_t i = 0; i < nseats; i++)
         if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
             goto fail;
+    if (cfg->resume && s_host_resume(self, err) != MR_OK)
+        goto fail;
     //  One certificate for the host: its first seat's (a host of several seats serves honest
     //  workers, which a role key "worker" speaks for; inproc runs, the only ones that host
     //  several, use no CURVE).
@@ -303,7 +386,9 @@ s_attack(s_seat_t *self)
     self->next_round = self->wait_round + 1;
     if (s_send(self) < 0)
         return -1;
-    return junk ? s_send(self) : 0;  // junk: the same update a second time
+    if (junk && s_send(self) < 0)  // junk: the same update a second time
+        return -1;
+    return self->wait_checkpoint ? s_send_state(self, self->wait_round) : 0;
 }
 
 //  Answers round k (the host's broadcast): step the method with the host's g, send the update,
@@ -333,6 +418,7 @@ s_answer(s_seat_t *self)
         attacker_begin(self->attacker, &rd, &out->up);
         self->wait_round = rd.round;
         self->wait_seq = in->seq;
+        self->wait_checkpoint = in->checkpoint;
         self->oracle_calls = report.oracle_calls;
         self->waiting = 1;
         self->next_round = rd.round + 1;
@@ -348,7 +434,7 @@ s_answer(s_seat_t *self)
         return -1;
     self->next_round = rd.round + 1;
     if (!in->metrics)
-        return 0;  // this round's row records no f (metrics_every)
+        return in->checkpoint ? s_send_state(self, rd.round) : 0;  // no f (metrics_every)
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     out->type = MSG_METRICS;
     const vec_t *x = method->worker_x(self->mw);
@@ -368,7 +454,9 @@ s_answer(s_seat_t *self)
         return -1;
     }
     out->round = rd.round;
-    return s_send_kept(self);
+    if (s_send_kept(self) < 0)
+        return -1;
+    return in->checkpoint ? s_send_state(self, rd.round) : 0;
 }
 
 //  Takes the g^{k-1} of ROUND m into self->g: dense, or a patch of the previous one. 0, or -1 if

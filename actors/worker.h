@@ -8,7 +8,10 @@
 //  byte for byte: it may have been lost, and the server discards a copy it already has. RESYNC
 //  after max(2 s, 3 rounds) of silence. With cfg.attack it hosts a Byzantine attacker instead
 //  (attacker.h): UPDATEs only, crafted after the round's forwarded honest updates when the attack
-//  needs them; honest workers ignore those. Ends on STOP (DONE "completed", or "stopped" when the
+//  needs them; honest workers ignore those. A ROUND that asks for a checkpoint is followed, after
+//  the answer, by the seat's STATE (its method state, rngs and, for an attacker, the attack's
+//  state); with cfg.resume the seat starts from its state in that checkpoint, and the host from
+//  the g every worker held. Ends on STOP (DONE "completed", or "stopped" when the
 //  server ended the run early), on a REFUSE naming this process (DONE "failed": its configuration
 //  or data differs from the server's), on $TERM, or when the server is silent past timeout_s.
 #ifndef WORKER_H
@@ -47,6 +50,8 @@ typedef struct {
     uint64_t shard_fp;            // csr_fingerprint() of this worker's shard
     const worker_fault_t *fault;  // non-NULL: inject these faults into its UPDATE and METRICS
     const char *keys_dir;         // security=curve: the keys folder (security.h); NULL: plain
+    const uint8_t *resume;        // a run's checkpoint (checkpoint.h) to continue from, or NULL
+    size_t resume_bytes;
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -66,6 +66,9 @@ static const cfg_key_t s_keys[] = {
     {"metrics_every", CFG_STR, "auto", 0, 0,
      "workers send f_i and grad f_i every this many rounds (and in round 0 and the last); auto: "
      "1 for d <= 100000, else d / 100000"},
+    {"checkpoint_every", CFG_STR, "auto", 0, 0,
+     "checkpoints for `marina run --resume`: auto (one every 60 s of run time) | off | N (after "
+     "every N-th round)"},
     {"fault_send", CFG_STR, "none", 0, 0,
      "chaos tests: faults injected into the workers' UPDATE and METRICS sends: none, or e.g. "
      "loss=0.02,dup=0.05,delay_ms=2,jitter_ms=3"},
@@ -123,9 +126,9 @@ static const cfg_key_t s_keys[] = {
 
 //  Keys left out of the HELLO's configuration (cfg_join_text()): they may differ per actor.
 static const char *const s_local_keys[] = {
-    "db",         "name",     "transport",     "threads", "timeout_s", "progress_s",
-    "fault_send", "downlink", "metrics_every", "rounds",  "stop_at",   "stop_gap",
-    "fstar",      "dataset",  "keys_dir",      "launch",
+    "db",         "name",     "transport",     "threads", "timeout_s",        "progress_s",
+    "fault_send", "downlink", "metrics_every", "rounds",  "stop_at",          "stop_gap",
+    "fstar",      "dataset",  "keys_dir",      "launch",  "checkpoint_every",
 };
 
 const cfg_key_t *

@@ -466,6 +466,9 @@ s_fault(experiment_t *e, const char *spec, mr_err_t *err)
     return MR_OK;
 }
 
+//  checkpoint_every = auto: a checkpoint after the first round that ends this long after the last.
+#define CHECKPOINT_AUTO_S 60.0
+
 //  metrics_every (auto: every round up to d = 100000, then every d / 100000: a METRICS is 8 d
 //  bytes per worker) and downlink.
 static int
@@ -483,6 +486,19 @@ s_round_io(experiment_t *e, const cfg_t *c, size_t d, mr_err_t *err)
                               "metrics_every = '%s' is neither auto nor a whole number >= 1",
                               every);
         e->metrics_every = (uint64_t) v;
+    }
+    const char *ck = cfg_str(c, "checkpoint_every");
+    e->checkpoint_every = 0;
+    e->checkpoint_auto_s = strcmp(ck, "auto") == 0 ? CHECKPOINT_AUTO_S : 0;
+    if (strcmp(ck, "auto") != 0 && strcmp(ck, "off") != 0) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(ck, &end, 10);
+        if (ck[0] < '1' || ck[0] > '9' || *end != '\0' || errno != 0)
+            return mr_err_set(
+                err, MR_ECONFIG,
+                "checkpoint_every = '%s' is neither auto, off nor a whole number >= 1", ck);
+        e->checkpoint_every = (uint64_t) v;
     }
     int rc = s_fault(e, cfg_str(c, "fault_send"), err);
     if (rc != MR_OK)

@@ -23,7 +23,9 @@
 #include "experiment.h"
 #include "msg.h"
 #include "ports.h"
+#include "checkpoint.h"
 #include "recorder.h"
+#include "resume.h"
 #include "hosts.h"
 #include "security.h"
 #include "server.h"
@@ -53,6 +55,7 @@ typedef struct {
     int verbose;             // -v
     double timeout_s;        // recorder: --timeout S
     const char *run_id;      // summary: --run ID
+    const char *resume;      // run: --resume RUN (a run id); server, worker: --resume FILE
     int help;
 } opts_t;
 
@@ -191,6 +194,8 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
             o->db = argv[++i];
         else if (strcmp(a, "--run") == 0 && left >= 1)
             o->run_id = argv[++i];
+        else if (strcmp(a, "--resume") == 0 && left >= 1)
+            o->resume = argv[++i];
         else if (strcmp(a, "--id") == 0 && left >= 1)
             o->id = strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--timeout") == 0 && left >= 1)
@@ -289,8 +294,10 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
                 control = -1;  // the launcher closed it: nothing more will come
             } else if (cline[cused] == '\n' || cused + 2 >= sizeof cline) {
                 cline[cused] = '\0';
-                if (strncmp(cline, "STOP", 4) == 0)
-                    zstr_sendx(actor, "STOP", cline[4] == ' ' ? cline + 5 : "", NULL);
+                int fail = strncmp(cline, "FAIL", 4) == 0;
+                if (fail || strncmp(cline, "STOP", 4) == 0)
+                    zstr_sendx(actor, fail ? "FAIL" : "STOP", cline[4] == ' ' ? cline + 5 : "",
+                               NULL);
                 cused = 0;
             } else {
                 cused++;
@@ -404,6 +411,8 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->downlink_dense = e->downlink_dense;
     sc->continue_on_loss = e->mp.allow_absent;
     sc->metrics_every = e->metrics_every;
+    sc->checkpoint_every = e->checkpoint_every;
+    sc->checkpoint_auto_s = e->checkpoint_auto_s;
     comp_t comp;
     sc->max_nnz = e->mp.dim;
     if (comp_init(&comp, &e->mp.comp, e->mp.dim, NULL) == MR_OK) {
@@ -534,7 +543,16 @@ s_cmd_server(int argc, char **argv)
         return 2;
     }
     sc.recorder_token = token[0] ? token : NULL;
+    uint8_t *resume = NULL;
+    if (o.resume && checkpoint_read_file(o.resume, &resume, &sc.resume_bytes, &err) != MR_OK) {
+        fprintf(stderr, "marina server: %s\n", err.text);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
+    sc.resume = resume;
     rc = s_host(server_actor, &sc, &o, "server");
+    free(resume);
     experiment_fini(&e);
     cfg_fini(&cfg);
     return rc;
@@ -570,7 +588,17 @@ s_cmd_seat(int argc, char **argv, int attacker)
     s_logging(ident, o.verbose);
     experiment_keep_shard(&e, id);  // this process holds its own shard only
     worker_cfg_t wc = s_worker_cfg(&cfg, &e, id, o.connect[0], o.connect[1]);
+    uint8_t *resume = NULL;
+    mr_err_t err;
+    if (o.resume && checkpoint_read_file(o.resume, &resume, &wc.resume_bytes, &err) != MR_OK) {
+        fprintf(stderr, "marina %s: %s\n", cmd, err.text);
+        experiment_fini(&e);
+        cfg_fini(&cfg);
+        return 2;
+    }
+    wc.resume = resume;
     rc = s_host(worker_actor, &wc, &o, ident);
+    free(resume);
     experiment_fini(&e);
     cfg_fini(&cfg);
     return rc;
@@ -687,9 +715,9 @@ s_read_line(int fd, char *line, size_t size, double timeout_s)
 //  (control: the launcher's end), and gives it up to timeout_s to end before the caller signals
 //  everybody. The network cannot do this: a STOP on the server's sockets is rejected.
 static void
-s_abort_server(spawn_t *sp, int control, const char *reason, double timeout_s)
+s_abort_server(spawn_t *sp, int control, const char *reason, double timeout_s, int failed)
 {
-    if (spawn_control_stop(control, reason) != 0)
+    if ((failed ? spawn_control_fail(control, reason) : spawn_control_stop(control, reason)) != 0)
         return;  // the server is gone already
     // The server ends first, its STOP tells the workers and the recorder.
     for (double waited = 0; waited < timeout_s && !sp->children[0].done; waited += 0.02) {
@@ -712,7 +740,8 @@ s_clean_stale_run_dirs(void)
             (kill((pid_t) pid, 0) == 0 || errno != ESRCH))
             continue;
         char path[300];
-        static const char *const files[] = {"run.ini", "bcast", "up", "stats", "token"};
+        static const char *const files[] = {"run.ini", "bcast", "up",
+                                            "stats",   "token", "checkpoint"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
             snprintf(path, sizeof path, "/tmp/%s/%s", de->d_name, files[i]);
             unlink(path);
@@ -754,6 +783,7 @@ s_run_processes(const cfg_t *cfg,
                 const experiment_t *e,
                 const char *config_path,
                 const char *tmpdir,
+                const resume_t *resume,
                 char *why,
                 size_t why_size)
 {
@@ -780,9 +810,16 @@ s_run_processes(const cfg_t *cfg,
         fprintf(stderr, "marina: cannot write %s\n", token_path);
         return 1;
     }
+    // A resumed run: every actor reads the checkpoint from the private run folder.
+    char ckpt_path[4200];
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint", tmpdir);
+    mr_err_t err;
+    if (resume && resume_write(resume, ckpt_path, &err) != MR_OK) {
+        fprintf(stderr, "marina: %s\n", err.text);
+        return 1;
+    }
     spawn_t sp;
     spawn_init(&sp);
-    mr_err_t err;
     int fds[2], control[2];
     if (spawn_control_pair(control) != 0) {
         perror("marina: socketpair");
@@ -821,6 +858,8 @@ s_run_processes(const cfg_t *cfg,
                            "--token-file",
                            token_path,
                            "--watch-parent",
+                           resume ? "--resume" : NULL,
+                           ckpt_path,
                            NULL};
     int rc = spawn_start_stdin(&sp, "server", server_argv, report_w, control[0], &err);
     close(report_w);
@@ -862,8 +901,19 @@ s_run_processes(const cfg_t *cfg,
         const char *seat = i < e->honest ? "worker" : "attacker";
         snprintf(id, sizeof id, "%zu", i);
         snprintf(role, sizeof role, "%s %zu", seat, i);
-        char *w_argv[] = {exe,         (char *) seat, "--config", (char *) config_path, "--id", id,
-                          "--connect", bound[0],      bound[1],   "--watch-parent",     NULL};
+        char *w_argv[] = {exe,
+                          (char *) seat,
+                          "--config",
+                          (char *) config_path,
+                          "--id",
+                          id,
+                          "--connect",
+                          bound[0],
+                          bound[1],
+                          "--watch-parent",
+                          resume ? "--resume" : NULL,
+                          ckpt_path,
+                          NULL};
         rc = spawn_start(&sp, role, w_argv, -1, &err);
     }
     if (rc != MR_OK && err.text[0])
@@ -891,7 +941,7 @@ s_run_processes(const cfg_t *cfg,
                 fprintf(stderr, "marina: %s\n", err.text);
                 snprintf(why, why_size, "the recorder %s and could not be started again", how);
                 failed = 1;
-                s_abort_server(&sp, control[1], why, 5.0);
+                s_abort_server(&sp, control[1], why, 5.0, 1);
                 spawn_signal_all(&sp, SIGTERM);
             }
         } else if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
@@ -911,7 +961,7 @@ s_run_processes(const cfg_t *cfg,
             snprintf(why, why_size, "%s", reason);
             failed = 1;
             if (bad != 0)
-                s_abort_server(&sp, control[1], reason, 5.0);
+                s_abort_server(&sp, control[1], reason, 5.0, 1);
             spawn_signal_all(&sp, SIGTERM);
         } else if (s_stop_signal) {
             fprintf(stderr, "marina: interrupted; stopping every actor\n");
@@ -920,7 +970,7 @@ s_run_processes(const cfg_t *cfg,
             snprintf(reason, sizeof reason, "interrupted by signal %d (%s)", (int) s_stop_signal,
                      strsignal((int) s_stop_signal));
             snprintf(why, why_size, "%s", reason);
-            s_abort_server(&sp, control[1], reason, 5.0);
+            s_abort_server(&sp, control[1], reason, 5.0, 0);
             spawn_signal_all(&sp, SIGTERM);
         } else {
             zclock_sleep(20);
@@ -960,7 +1010,7 @@ s_worker_threads(const cfg_t *cfg, size_t honest)
 //  Runs the experiment as threads of this process over inproc:// (one zactor per actor, the
 //  honest workers grouped by s_worker_threads()).
 static int
-s_run_threads(const cfg_t *cfg, const experiment_t *e)
+s_run_threads(const cfg_t *cfg, const experiment_t *e, const resume_t *resume)
 {
     s_logging("marina", 0);
     size_t n = e->mp.n;
@@ -978,6 +1028,8 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
     }
     server_cfg_t sc;
     s_server_cfg(cfg, e, inproc, &sc);
+    sc.resume = resume ? resume->state : NULL;
+    sc.resume_bytes = resume ? resume->bytes : 0;
     sc.keys_dir = NULL;  // one process: no socket leaves it, CURVE does not apply to inproc://
     recorder_cfg_t rcfg = {sc.ep_stats, cfg_str(cfg, "db"), sc.timeout_s, NULL, NULL};
     //  The honest workers share `hosts` threads (worker_host_actor), each attacker has its own.
@@ -1002,6 +1054,8 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
         actors[1] = zactor_new(recorder_actor, &rcfg);
         for (size_t i = 0; i < n; i++) {
             wc[i] = s_worker_cfg(cfg, e, i, sc.ep_bcast, sc.ep_up);
+            wc[i].resume = resume ? resume->state : NULL;
+            wc[i].resume_bytes = resume ? resume->bytes : 0;
             wc[i].keys_dir = NULL;
         }
         //  Host h serves the honest ids [h G / hosts, (h + 1) G / hosts).
@@ -1075,7 +1129,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e)
 //  Runs one experiment described by cfg: checks everything first (exit 2 on a bad parameter),
 //  starts the actors, prints the summary. Returns the exit code.
 static int
-s_run_one(cfg_t *cfg)
+s_run_one(cfg_t *cfg, const resume_t *resume)
 {
     const char *transport = cfg_str(cfg, "transport");
     if (strcmp(transport, "tcp") && strcmp(transport, "ipc") && strcmp(transport, "inproc")) {
@@ -1109,7 +1163,9 @@ s_run_one(cfg_t *cfg)
     // schema's), is refused now, not by the recorder after every actor started.
     db_t *db = db_open(cfg_str(cfg, "db"), &err);
     int64_t last_run = 0;
-    if (!db || db_last_run_id(db, &last_run, &err) != MR_OK) {
+    if (db && resume)
+        last_run = resume->run_id - 1;  // the run continued is this launch's
+    else if (!db || db_last_run_id(db, &last_run, &err) != MR_OK) {
         fprintf(stderr, "marina: db = %s: %s\n", cfg_str(cfg, "db"), err.text);
         db_close(&db);
         experiment_fini(&e);
@@ -1143,7 +1199,7 @@ s_run_one(cfg_t *cfg)
     if (max_sockets > 1024)
         zsys_set_max_sockets(max_sockets);  // CZMQ's default is 1024 sockets per process
     if (strcmp(transport, "inproc") == 0) {
-        rc = s_run_threads(cfg, &e);
+        rc = s_run_threads(cfg, &e, resume);
     } else {
         s_clean_stale_run_dirs();
         char tmpdir[64];
@@ -1169,16 +1225,16 @@ s_run_one(cfg_t *cfg)
             fprintf(stderr, "marina: cannot write the run's config under /tmp\n");
             rc = 1;
         } else {
-            rc = s_run_processes(cfg, &e, config_path, tmpdir, why, sizeof why);
+            rc = s_run_processes(cfg, &e, config_path, tmpdir, resume, why, sizeof why);
         }
         free(ini);
         unlink(config_path);
         if (keys[0])
             sec_keys_remove(keys, s_run_key_names, S_RUN_KEY_COUNT);
         char path[sizeof tmpdir + 16];
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
             snprintf(path, sizeof path, "%s/%s", tmpdir,
-                     (const char *[]){"bcast", "up", "stats", "token"}[i]);
+                     (const char *[]){"bcast", "up", "stats", "token", "checkpoint"}[i]);
             unlink(path);
         }
         rmdir(tmpdir);
@@ -1206,6 +1262,45 @@ s_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+//  marina run --resume RUN [db=FILE] [local key=value ...]: run RUN continues from its latest
+//  checkpoint (resume.h). parsed holds the command line's keys (db among them).
+static int
+s_resume_run(const cfg_t *parsed, const char *run, int argc, char **argv)
+{
+    char *end = NULL;
+    long long id = strtoll(run, &end, 10);
+    if (end == run || *end || id < 1) {
+        fprintf(stderr, "marina run: --resume '%s' is not a run id (1, 2, ...)\n", run);
+        return 2;
+    }
+    char **args = calloc((size_t) argc, sizeof *args);
+    size_t nargs = 0;
+    for (int i = 2; args && i < argc; i++)
+        if (argv[i][0] != '-' && strchr(argv[i], '=') && strncmp(argv[i], "db=", 3) != 0)
+            args[nargs++] = argv[i];
+    cfg_t cfg;
+    resume_t r = {0};
+    mr_err_t err;
+    int cfg_ok = args && cfg_init(&cfg) == MR_OK;
+    int rc = cfg_ok ? 0 : 1;
+    if (rc == 0 &&
+        resume_prepare(cfg_str(parsed, "db"), id, args, nargs, &cfg, &r, &err) != MR_OK) {
+        fprintf(stderr, "marina run --resume: %s\n", err.text);
+        rc = 2;
+    }
+    if (rc == 0) {
+        fprintf(stderr, "marina: run %lld continues after round %llu (its checkpoint) in %s\n", id,
+                (unsigned long long) r.round, cfg_str(&cfg, "db"));
+        s_catch_signals();
+        rc = s_run_one(&cfg, &r);
+    }
+    if (cfg_ok)
+        cfg_fini(&cfg);
+    resume_fini(&r);
+    free(args);
+    return rc;
+}
+
 static int
 s_cmd_run(int argc, char **argv)
 {
@@ -1222,9 +1317,11 @@ s_cmd_run(int argc, char **argv)
         rc = slurm_run(&cfg, &so);
     else if (rc == 0 && so.hosts)
         rc = hosts_run(&cfg, so.hosts, so.run_dir);
+    else if (rc == 0 && o.resume)
+        rc = s_resume_run(&cfg, o.resume, argc, argv);
     else if (rc == 0) {
         s_catch_signals();
-        rc = s_run_one(&cfg);
+        rc = s_run_one(&cfg, NULL);
     }
     cfg_fini(&cfg);
     return rc;

@@ -122,13 +122,13 @@ spawn_control_pair(int fds[2])
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -1;
 }
 
-int
-spawn_control_stop(int fd, const char *reason)
+static int
+s_control(int fd, const char *cmd, const char *reason)
 {
     if (fd < 0)
         return -1;
     char line[1024];
-    int len = snprintf(line, sizeof line - 1, "STOP %s", reason ? reason : "");
+    int len = snprintf(line, sizeof line - 1, "%s %s", cmd, reason ? reason : "");
     if (len < 0 || len > (int) sizeof line - 2)
         len = (int) sizeof line - 2;
     for (int i = 0; i < len; i++)
@@ -136,6 +136,18 @@ spawn_control_stop(int fd, const char *reason)
             line[i] = ' ';
     line[len++] = '\n';
     return send(fd, line, (size_t) len, MSG_NOSIGNAL | MSG_DONTWAIT) == len ? 0 : -1;
+}
+
+int
+spawn_control_stop(int fd, const char *reason)
+{
+    return s_control(fd, "STOP", reason);
+}
+
+int
+spawn_control_fail(int fd, const char *reason)
+{
+    return s_control(fd, "FAIL", reason);
 }
 
 static int

@@ -62,6 +62,9 @@ int spawn_control_pair(int fds[2]);
 //  Sends "STOP reason\n" on the launcher's end fd (line breaks in reason become spaces); never
 //  raises SIGPIPE when the server is gone. 0, or -1 if it could not be sent.
 int spawn_control_stop(int fd, const char *reason);
+//  As spawn_control_stop, for a run that fails (an actor died): "FAIL reason\n"; the run ends
+//  'failed' rather than 'aborted'.
+int spawn_control_fail(int fd, const char *reason);
 
 //  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
 //  exit or a signal) since the last call, or -1.

@@ -157,3 +157,26 @@ state_rc(const state_t *s, mr_err_t *err)
                           s->size - s->pos);
     return MR_OK;
 }
+
+void
+state_span(state_t *s, const uint8_t **p, size_t *n)
+{
+    uint64_t len = *n;
+    state_u64(s, &len);
+    if (s->rc != MR_OK)
+        return;
+    if (!s->loading) {
+        state_bytes(s, (void *) *p, (size_t) len);
+        return;
+    }
+    if (len > s->size - s->pos) {
+        state_fail(s, MR_EMALFORMED,
+                   "the saved state ends early (a part of %llu bytes at byte %zu "
+                   "of %zu)",
+                   (unsigned long long) len, s->pos, s->size);
+        return;
+    }
+    *p = s->data + s->pos;
+    *n = (size_t) len;
+    s->pos += (size_t) len;
+}

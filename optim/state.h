@@ -51,6 +51,10 @@ void state_index(state_t *s, int *v, int n, const char *what);
 void state_expect(state_t *s, uint64_t have, const char *what);
 void state_fail(state_t *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+//  A length-prefixed byte string: save writes n and the n bytes at *p; load reads the length into
+//  *n and points *p into the stream (borrowed: valid while the stream's data is).
+void state_span(state_t *s, const uint8_t **p, size_t *n);
+
 //  MR_OK, or the first failure with err filled (loading: also bytes left over at the end).
 int state_rc(const state_t *s, mr_err_t *err);
 

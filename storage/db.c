@@ -646,8 +646,8 @@ db_fail_running_after(
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db,
                            "UPDATE runs SET status = 'failed', error = ?, finished_at = ? "
-                           "WHERE id > ? AND status = 'running' AND (?4 IS NULL OR " S_SQL_LAUNCH
-                           ")",
+                           "WHERE id > ? AND (status = 'running' OR (status = 'aborted' AND error "
+                           "= '" DB_RECORDER_INTERRUPTED "')) AND (?4 IS NULL OR " S_SQL_LAUNCH ")",
                            -1, &st, NULL) != SQLITE_OK)
         return s_sql_fail(self->db, self->path, err, "cannot mark runs failed");
     sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
@@ -997,4 +997,40 @@ db_run_reopen(db_t *self, int64_t run_id, mr_err_t *err)
                           "completed",
                           self->path, (long long) run_id);
     return MR_OK;
+}
+
+int
+db_run_config(
+    const char *path, int64_t run_id, char **config, char *status, size_t size, mr_err_t *err)
+{
+    *config = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = MR_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(config, ''), status FROM runs WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    int step = s_step_locked(st);
+    if (step == SQLITE_DONE) {
+        rc = mr_err_set(err, MR_EINVAL, "%s: there is no run %lld", path, (long long) run_id);
+    } else if (step != SQLITE_ROW) {
+        rc = s_sql_fail(db, path, err, "cannot read the runs");
+    } else {
+        *config = strdup((const char *) sqlite3_column_text(st, 0));
+        snprintf(status, size, "%s", (const char *) sqlite3_column_text(st, 1));
+        if (!*config)
+            rc = mr_err_set(err, MR_ENOMEM, "out of memory");
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
 }

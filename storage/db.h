@@ -46,9 +46,12 @@ int db_last_run_id(db_t *self, int64_t *id, mr_err_t *err);
 //  Runs of one launch: `marina run` gives every run it starts a unique token in the config key
 //  'launch' (docs/cli.md), so runs.config holds the line "launch = TOKEN"; that is how a launcher
 //  finds its own run among others writing the same file at once.
-//  Marks every run with id > after that is still 'running' and belongs to launch (NULL: to any
-//  launch) as failed with error reason and the end time now (a run whose recorder died); *count
-//  gets how many.
+//  The error a recorder stopped by a signal before the server's STOP writes: it does not know why
+//  the run ended (the launcher, which does, replaces it: db_fail_running_after()).
+#define DB_RECORDER_INTERRUPTED "the recorder was interrupted"
+//  Marks every run with id > after that is still 'running' (or that a recorder ended with
+//  DB_RECORDER_INTERRUPTED) and belongs to launch (NULL: to any launch) as failed with error
+//  reason and the end time now (a run whose recorder or server died); *count gets how many.
 int db_fail_running_after(
     db_t *self, int64_t after, const char *launch, const char *reason, int *count, mr_err_t *err);
 //  Opens path read-only: *run_id = the largest run id > after of launch, 0 if none.
@@ -69,6 +72,10 @@ int db_checkpoint_put(
 //  (the caller frees). MR_EINVAL if the run has none.
 int db_checkpoint_get(
     const char *path, int64_t run_id, uint64_t *round, void **state, size_t *size, mr_err_t *err);
+//  Reads (read-only) run_id's stored configuration (a malloc'd string; the caller frees) and its
+//  status (into status[0..size)). MR_EINVAL if there is no such run.
+int db_run_config(
+    const char *path, int64_t run_id, char **config, char *status, size_t size, mr_err_t *err);
 //  Sets a failed or aborted run back to 'running' (error and end cleared, resumes + 1) for
 //  `marina run --resume`. MR_EINVAL if it does not exist, is running or completed.
 int db_run_reopen(db_t *self, int64_t run_id, mr_err_t *err);

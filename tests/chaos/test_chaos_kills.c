@@ -3,7 +3,8 @@
 //  database and gets from the server every row it had not acknowledged; a recorder gone for good
 //  ends the run 'failed' with the reason. Each run, for three seeds of the kill's round, must
 //  complete with every round recorded exactly once, the rows equal to an uninterrupted run's,
-//  and a sound file.
+//  and a sound file. The server, or a worker: the run fails naming it, and `marina run --resume`
+//  continues it from its latest checkpoint to the end.
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,6 +159,73 @@ test_a_recorder_gone_for_good_fails_the_run(void **state)
                                 "FROM rounds") == 1);
 }
 
+//  `marina run --resume RUN` of the fixture's database; its exit code.
+static int
+s_resume(pu_fixture_t *f, int run)
+{
+    char dbarg[160], id[16];
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    snprintf(id, sizeof id, "%d", run);
+    char *argv[] = {MARINA_BIN, "run", "--resume", id, dbarg, "progress_s=0", NULL};
+    return pu_run(argv, f->out, 120);
+}
+
+//  Kills the launcher's child matching pattern at a random round of each of three runs (after the
+//  first checkpoint); each run fails naming the actor (why), and --resume finishes it.
+static void
+s_kill_and_resume(pu_fixture_t *f, const char *pattern, const char *why, uint64_t seed)
+{
+    char dbarg[160], *argv[8];
+    s_argv(f, dbarg, sizeof dbarg, "name=clean", argv);
+    assert_int_equal(pu_run(argv, f->out, 120), 0);
+    for (int run = 2; run <= 4; run++) {
+        uint64_t at = 150 + s_next(&seed) % (ROUNDS - 500);
+        s_argv(f, dbarg, sizeof dbarg, "name=killed", argv);
+        char *a[] = {argv[0], argv[1], argv[2], argv[3],
+                     argv[4], argv[5], argv[6], "checkpoint_every=100",
+                     NULL};
+        pid_t launcher = pu_spawn(a, f->out);
+        assert_true(launcher > 0);
+        int killed = s_kill_at(f, launcher, run, at, pattern);
+        int code = pu_wait(launcher, 120);
+        print_message("run %d: %s killed after round %llu: %s\n", run, pattern,
+                      (unsigned long long) at, killed ? "yes" : "no (the run ended first)");
+        assert_true(killed);
+        assert_int_not_equal(code, 0);
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT status || ': ' || error FROM runs WHERE id = %d", run);
+        char *status = pu_query_text(f->db, sql);
+        assert_non_null(status);
+        print_message("  %s\n", status);
+        assert_non_null(strstr(status, "failed: "));
+        assert_non_null(strstr(status, why));
+        assert_non_null(strstr(status, "signal 9"));
+        free(status);
+        assert_int_equal(s_resume(f, run), 0);
+        char *log = pu_slurp(f->out);
+        assert_non_null(log);
+        assert_non_null(strstr(log, "continues after round"));
+        free(log);
+        snprintf(sql, sizeof sql, "SELECT resumes FROM runs WHERE id = %d", run);
+        assert_true(pu_query(f->db, sql) == 1);
+        s_check_against_clean(f, run);
+    }
+    //  A completed run is not resumed (exit 2, nothing started).
+    assert_int_equal(s_resume(f, 2), 2);
+}
+
+static void
+test_a_killed_server_is_resumed_from_its_checkpoint(void **state)
+{
+    s_kill_and_resume(*state, "marina server", "the server", 0x5eed0002);
+}
+
+static void
+test_a_killed_worker_fails_the_run_and_resume_finishes_it(void **state)
+{
+    s_kill_and_resume(*state, "marina worker.*--id 2 ", "worker 2", 0x5eed0003);
+}
+
 int
 main(void)
 {
@@ -166,6 +234,10 @@ main(void)
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_recorder_gone_for_good_fails_the_run, pu_setup,
                                         pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_killed_server_is_resumed_from_its_checkpoint,
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_killed_worker_fails_the_run_and_resume_finishes_it,
+                                        pu_setup, pu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -346,7 +346,7 @@ s_children(pid_t parent, pid_t *out, int max, const char *needle)
 }
 
 static void
-test_killed_worker_aborts_the_run_and_keeps_its_rows(void **state)
+test_killed_worker_fails_the_run_and_keeps_its_rows(void **state)
 {
     fixture_t *f = *state;
     char dbarg[160];
@@ -372,7 +372,7 @@ test_killed_worker_aborts_the_run_and_keeps_its_rows(void **state)
     char *error = pu_query_text(f->db, "SELECT error FROM runs");
     assert_non_null(status);
     assert_non_null(error);
-    assert_string_equal(status, "aborted");
+    assert_string_equal(status, "failed");
     assert_non_null(strstr(error, "worker 2"));
     assert_non_null(strstr(error, "signal 9"));
     free(status);
@@ -530,7 +530,7 @@ main(void)
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_bad_parameters_are_refused_naming_the_key, pu_setup,
                                         pu_teardown),
-        cmocka_unit_test_setup_teardown(test_killed_worker_aborts_the_run_and_keeps_its_rows,
+        cmocka_unit_test_setup_teardown(test_killed_worker_fails_the_run_and_keeps_its_rows,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_killed_launcher_leaves_no_actor_and_its_folder_is_cleaned, pu_setup,
