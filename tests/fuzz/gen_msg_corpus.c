@@ -197,6 +197,22 @@ main(int argc, char **argv)
     m.pid = 99;
     m.reason = "configuration differs: k";
     s_write(&m, "refuse");
+    m.type = MSG_ACK;
+    m.round = 41;
+    m.done = 0;
+    s_write(&m, "ack");
+    m.done = 1;
+    s_write(&m, "ack-done");
+    static const uint8_t state[12] = {'m', 'a', 'r', 'i', 'n', 'a', 0, 1, 2, 3, 254, 255};
+    m.blob = state;
+    m.blob_len = sizeof state;
+    m.type = MSG_STATE;
+    m.sender = 3;
+    s_write(&m, "state");
+    m.type = MSG_CHECKPOINT;
+    s_write(&m, "checkpoint");
+    m.blob = NULL;
+    m.blob_len = 0;
 
     m.cfg_text = NULL;
     m.status = m.reason = NULL;
