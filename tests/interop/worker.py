@@ -278,13 +278,23 @@ def synthetic(rows, cols, density, groups, seed):
         pos_share = 0.3 + 0.4 * rng.uniform()
         begin, end = g * rows // groups, (g + 1) * rows // groups
         ranked = []
+        q = max(freq)
+        gaps = float(rows) * float(features) > 1e9 and q <= 0.5  # DATA_SYNTH_DENSE_MAX
         for t in range(begin, end):
             score = w[features]
             row = []
-            for j in range(features):
+            for j in range(0 if gaps else features):
                 if rng.uniform() < freq[j]:
                     row.append((j, 1.0))
                     score += w[j]
+            nxt = -1.0
+            while gaps:
+                nxt += 1.0 + math.floor(math.log1p(-rng.uniform()) / math.log1p(-q))
+                if nxt >= float(features):
+                    break
+                if rng.uniform() < freq[int(nxt)] / q:
+                    row.append((int(nxt), 1.0))
+                    score += w[int(nxt)]
             row.append((features, 1.0))
             data[t] = row
             ranked.append((score + 0.5 * rng.normal(), t))
