@@ -213,7 +213,7 @@ s_floor_child(int fd, const s_shape_t *sh, const msg_buf_t *update)
         }
         mr_err_t err;
         if (msg_decode(&in, data, (size_t) size, &err) != MR_OK ||
-            msg_g_patch_apply(&in, &g) != MR_OK) {
+            msg_g_patch_apply(&in, &g, NULL) != MR_OK) {
             fprintf(stderr, "bench_large_d: floor worker %d: %s\n", id, err.text);
             rc = 4;
             break;

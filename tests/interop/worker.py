@@ -22,7 +22,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 4
+VERSION = 5
 HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE = range(1, 12)
 ROLE_WORKER = 0
 # Fields after [version, type] (docs/protocol.md, "The messages"); exact counts are required.
@@ -166,10 +166,14 @@ def fnv1a(data, h=0xCBF29CE484222325):
 
 
 def g_digest(g):
-    """FNV-1a 64 over the IEEE-754 bit patterns of g's coordinates, a 64-bit word at a time."""
-    h = 0xCBF29CE484222325
-    for w in struct.unpack("<%dQ" % len(g), struct.pack("<%dd" % len(g), *g)):
-        h = ((h ^ w) * 0x100000001B3) & M64
+    """d plus, for each coordinate j, a mixed term of j and g_j's IEEE-754 bits, mod 2^64."""
+    h = len(g)
+    for j, b in enumerate(struct.unpack("<%dQ" % len(g), struct.pack("<%dd" % len(g), *g))):
+        z = (b + (j + 1) * 0x9E3779B97F4A7C15) & M64
+        z ^= z >> 32
+        z = (z * 0xD6E8FEB86659FD93) & M64
+        z ^= z >> 29
+        h = (h + z) & M64
     return h
 
 

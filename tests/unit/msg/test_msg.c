@@ -369,10 +369,17 @@ test_round_patch_rebuilds_g_bit_for_bit(void **state)
     assert_int_equal(f->dec.gp_idx[0], 3);
     assert_int_equal(f->dec.gp_idx[1], 50);
     assert_int_equal(f->dec.gp_idx[2], D - 1);
-    assert_int_equal(msg_g_patch_apply(&f->dec, &mine), MR_OK);
+    uint64_t h = msg_g_digest(&mine);  // the receiver's digest of its previous g
+    assert_true(h != f->dec.g_digest);
+    assert_int_equal(msg_g_patch_apply(&f->dec, &mine, &h), MR_OK);
     assert_memory_equal(mine.x, f->enc.g.x, D * sizeof(double));
     assert_true(msg_g_digest(&mine) == f->dec.g_digest);
+    assert_true(h == f->dec.g_digest);      // updated entry by entry, equal to the whole sum
     mine.x[0] = nextafter(mine.x[0], 1.0);  // one ulp off: another digest
+    assert_true(msg_g_digest(&mine) != f->dec.g_digest);
+    mine.x[0] = f->enc.g.x[1];  // two coordinates swapped: another digest
+    mine.x[1] = f->enc.g.x[0];
+    assert_true(f->enc.g.x[0] != f->enc.g.x[1]);
     assert_true(msg_g_digest(&mine) != f->dec.g_digest);
     vec_fini(&prev);
     vec_fini(&mine);
