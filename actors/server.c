@@ -94,9 +94,9 @@ typedef struct {
     size_t open_up;          // update slots of this round still open
     size_t open_honest;      // ... of them, honest workers'
     msg_t fwd;               // an honest update forwarded to the attackers
-    vec_t g_sent;            // the g^{k-1} of the last ROUND published: what every worker holds
+    uint64_t g_sent_digest;  // the digest of out.g: the g^{k-1} of the last ROUND published
     int metrics_wanted;      // the current ROUND asks the workers for METRICS
-    int g_sent_ok;           // g_sent is set (a ROUND with g went out)
+    int g_sent_ok;           // out.g is set (a ROUND with g went out)
     s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
     size_t refused_next;               // the slot the next refusal takes
@@ -134,7 +134,6 @@ s_server_destroy(s_server_t **self_p)
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_fini(&self->fwd);
-    vec_fini(&self->g_sent);
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
@@ -222,8 +221,6 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
         rc = msg_init(&self->out, d);
     if (rc == MR_OK)
         rc = msg_init(&self->fwd, d);
-    if (rc == MR_OK)
-        rc = vec_init(&self->g_sent, d);
     if (rc != MR_OK) {
         mr_err_set(err, rc, "out of memory for n=%zu, d=%zu", n, d);
         goto fail;
@@ -619,15 +616,13 @@ s_next(s_server_t *self, double deadline)
 static int
 s_set_g(s_server_t *self, const vec_t *g)
 {
+    //  out->g keeps the g of the last ROUND (what every worker holds): one pass writes what
+    //  changed, builds the patch and updates the digest (msg_g_update).
     msg_t *out = &self->out;
-    vec_copy(&out->g, g);
-    out->g_digest = msg_g_digest(g);
-    if (!self->cfg->downlink_dense && self->g_sent_ok) {
-        if (msg_g_patch_build(out, &self->g_sent) != MR_OK)
-            return MR_ENOMEM;
-        out->g_patch = 12 * out->gp_nnz < 8 * self->dim;
-    }
-    vec_copy(&self->g_sent, g);
+    int patch = !self->cfg->downlink_dense && self->g_sent_ok;
+    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
+        return MR_ENOMEM;
+    out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
     self->g_sent_ok = 1;
     return MR_OK;
 }

@@ -89,3 +89,33 @@ msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest)
         *digest = h;
     return MR_OK;
 }
+
+int
+msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest)
+{
+    size_t dim = m->g.dim;
+    m->gp_nnz = 0;
+    if (!have_prev) {
+        vec_copy(&m->g, g);
+        *digest = m->g_digest = msg_g_digest(g);
+        return MR_OK;
+    }
+    if (want_patch && msg_patch_reserve(m, dim) != MR_OK)
+        return MR_ENOMEM;
+    //  One pass over both copies; only what changed is written, and the digest follows it.
+    uint64_t h = *digest;
+    double *mine = m->g.x;
+    for (size_t j = 0; j < dim; j++) {
+        uint64_t now = s_bits(g->x[j]), before = s_bits(mine[j]);
+        if (now == before)
+            continue;
+        h += s_term(j, now) - s_term(j, before);
+        mine[j] = g->x[j];
+        if (want_patch) {
+            m->gp_idx[m->gp_nnz] = (uint32_t) j;
+            m->gp_val[m->gp_nnz++] = g->x[j];
+        }
+    }
+    *digest = m->g_digest = h;
+    return MR_OK;
+}

@@ -407,6 +407,44 @@ s_raw_round_patch(
     msgpack_pack_false(&f->pk);
 }
 
+//  msg_g_update, the sender's one pass, gives what the separate steps give: g copied, the patch of
+//  msg_g_patch_build against the previous g, and msg_g_digest of g, round after round.
+static void
+test_g_update_equals_copy_patch_and_digest(void **state)
+{
+    (void) state;
+    msg_t m, ref;
+    vec_t g, prev;
+    assert_int_equal(msg_init(&m, D), MR_OK);
+    assert_int_equal(msg_init(&ref, D), MR_OK);
+    assert_int_equal(vec_init(&g, D), MR_OK);
+    assert_int_equal(vec_init(&prev, D), MR_OK);
+    uint64_t digest = 0;
+    for (int k = 0; k < 6; k++) {
+        vec_copy(&prev, &g);
+        for (size_t j = (size_t) k; j < D; j += 7)  // a few coordinates change each round
+            g.x[j] = k == 3 && j == 3 ? -0.0 : 0.5 * (double) (j + 1) / (double) (k + 1);
+        assert_int_equal(msg_g_update(&m, &g, k > 0, 1, &digest), MR_OK);
+        assert_memory_equal(m.g.x, g.x, D * sizeof(double));
+        assert_true(m.g_digest == msg_g_digest(&g));
+        assert_true(digest == m.g_digest);
+        if (k == 0) {
+            assert_int_equal(m.gp_nnz, 0);
+            continue;
+        }
+        vec_copy(&ref.g, &g);
+        assert_int_equal(msg_g_patch_build(&ref, &prev), MR_OK);
+        assert_true(ref.gp_nnz > 0);
+        assert_int_equal(m.gp_nnz, ref.gp_nnz);
+        assert_memory_equal(m.gp_idx, ref.gp_idx, ref.gp_nnz * sizeof *ref.gp_idx);
+        assert_memory_equal(m.gp_val, ref.gp_val, ref.gp_nnz * sizeof *ref.gp_val);
+    }
+    msg_fini(&m);
+    msg_fini(&ref);
+    vec_fini(&g);
+    vec_fini(&prev);
+}
+
 static void
 test_decode_rejects_bad_patches(void **state)
 {
@@ -2588,6 +2626,7 @@ main(void)
         T(test_ping_round_trips),
         T(test_round_zero_has_nil_g),
         T(test_round_patch_rebuilds_g_bit_for_bit),
+        cmocka_unit_test(test_g_update_equals_copy_patch_and_digest),
         T(test_decode_rejects_bad_patches),
         T(test_round_k_carries_g),
         T(test_round_carries_participants),
