@@ -97,9 +97,9 @@ typedef struct {
     size_t open_up;          // update slots of this round still open
     size_t open_honest;      // ... of them, honest workers'
     msg_t fwd;               // an honest update forwarded to the attackers
-    vec_t g_sent;            // the g^{k-1} of the last ROUND published: what every worker holds
+    uint64_t g_sent_digest;  // the digest of out.g: the g^{k-1} of the last ROUND published
     int metrics_wanted;      // the current ROUND asks the workers for METRICS
-    int g_sent_ok;           // g_sent is set (a ROUND with g went out)
+    int g_sent_ok;           // out.g is set (a ROUND with g went out)
     s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
     size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
     size_t refused_next;               // the slot the next refusal takes
@@ -153,7 +153,6 @@ s_server_destroy(s_server_t **self_p)
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_fini(&self->fwd);
-    vec_fini(&self->g_sent);
     msg_buf_fini(&self->buf);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
@@ -193,7 +192,7 @@ static void s_warn(s_server_t *self, const char *fmt, ...);
 
 //  Saves or loads (state.h) what the server carries from one round to the next: the method's
 //  state, the c_k stream, the broadcast sequence, the senders' records and the stop criterion's
-//  reference; g_sent travels in the checkpoint itself (the workers need it too).
+//  reference; the last ROUND's g (out.g) travels in the checkpoint itself (the workers need it too).
 static void
 s_server_state(s_server_t *self, state_t *st)
 {
@@ -233,7 +232,8 @@ s_resume(s_server_t *self, mr_err_t *err)
         rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d = %zu", c.g_bytes,
                         self->dim * sizeof(double));
     if (rc == MR_OK && c.g_bytes) {
-        memcpy(self->g_sent.x, c.g, c.g_bytes);
+        memcpy(self->out.g.x, c.g, c.g_bytes);
+        self->g_sent_digest = msg_g_digest(&self->out.g);
         self->g_sent_ok = 1;
     }
     self->first_round = c.round + 1;
@@ -319,8 +319,6 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
         rc = msg_init(&self->out, d);
     if (rc == MR_OK)
         rc = msg_init(&self->fwd, d);
-    if (rc == MR_OK)
-        rc = vec_init(&self->g_sent, d);
     if (rc != MR_OK) {
         mr_err_set(err, rc, "out of memory for n=%zu, d=%zu", n, d);
         goto fail;
@@ -674,15 +672,13 @@ s_next(s_server_t *self, double deadline)
 static int
 s_set_g(s_server_t *self, const vec_t *g)
 {
+    //  out->g keeps the g of the last ROUND (what every worker holds): one pass writes what
+    //  changed, builds the patch and updates the digest (msg_g_update).
     msg_t *out = &self->out;
-    vec_copy(&out->g, g);
-    out->g_digest = msg_g_digest(g);
-    if (!self->cfg->downlink_dense && self->g_sent_ok) {
-        if (msg_g_patch_build(out, &self->g_sent) != MR_OK)
-            return MR_ENOMEM;
-        out->g_patch = 12 * out->gp_nnz < 8 * self->dim;
-    }
-    vec_copy(&self->g_sent, g);
+    int patch = !self->cfg->downlink_dense && self->g_sent_ok;
+    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
+        return MR_ENOMEM;
+    out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
     self->g_sent_ok = 1;
     return MR_OK;
 }
@@ -1124,7 +1120,7 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
                       self->cfg->join_digest,
                       elapsed_s,
                       self->n,
-                      self->g_sent_ok ? (const uint8_t *) self->g_sent.x : NULL,
+                      self->g_sent_ok ? (const uint8_t *) self->out.g.x : NULL,
                       self->g_sent_ok ? self->dim * sizeof(double) : 0,
                       server.data,
                       server.size,

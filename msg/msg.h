@@ -116,14 +116,22 @@ void msg_buf_fini(msg_buf_t *b);
 //  NULL. MR_OK or MR_ENOMEM.
 int msg_set_part(msg_t *m, const uint32_t *ids, size_t n);
 
-//  The downlink patch (msg_patch.c; docs/protocol.md, "ROUND"). msg_g_digest: FNV-1a 64 over the
-//  IEEE-754 bit patterns of g's coordinates, one 64-bit word at a time. msg_g_patch_build: sets
-//  m->gp_* to the coordinates where m->g differs from prev bit for bit (MR_OK or MR_ENOMEM; the
-//  caller then decides with g_patch whether the patch or the dense g travels).
-//  msg_g_patch_apply: writes a decoded patch into g (the receiver's previous g), MR_OK or MR_EDIM.
+//  The downlink patch (msg_patch.c; docs/protocol.md, "ROUND"). msg_g_digest: d plus the sum mod
+//  2^64 of one mixed term per coordinate (of its position and IEEE-754 bits), so that a patch
+//  can update it entry by entry. msg_g_patch_build: sets m->gp_* to the coordinates where m->g
+//  differs from prev bit for bit (MR_OK or MR_ENOMEM; the caller then decides with g_patch
+//  whether the patch or the dense g travels). msg_g_patch_apply: writes a decoded patch into g
+//  (the receiver's previous g), MR_OK or MR_EDIM; with digest (msg_g_digest of g before, or
+//  NULL) it updates *digest to that of g after in O(patch entries).
 uint64_t msg_g_digest(const vec_t *g);
 int msg_g_patch_build(msg_t *m, const vec_t *prev);
-int msg_g_patch_apply(const msg_t *m, vec_t *g);
+int msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest);
+//  msg_g_update: the sender's side in one pass. m->g holds the g of the last ROUND (what the
+//  receivers hold) when have_prev, and *digest its digest; sets m->g to g, writing only the
+//  coordinates that differ bit for bit, m->g_digest and *digest to g's digest, and with
+//  want_patch m->gp_* to those coordinates (as msg_g_patch_build() would). Without have_prev it
+//  copies g and hashes it whole. MR_OK or MR_ENOMEM.
+int msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest);
 
 //  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM; MR_EINVAL
 //  for an unknown type, or an UPDATE whose encoding fields (enc, s, t, lev, norm) do not produce

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_FNV_OFFSET 0xCBF29CE484222325ull
-#define S_FNV_PRIME  0x100000001B3ull
+#define S_GOLDEN 0x9E3779B97F4A7C15ull  // 2^64 / golden ratio: spreads the positions
+#define S_MIX    0xD6E8FEB86659FD93ull  // an odd multiplier: the term is a bijection of the bits
 
 static uint64_t
 s_bits(double v)
@@ -16,14 +16,26 @@ s_bits(double v)
     return u;
 }
 
+//  Coordinate j's term of the digest. For a fixed j it is a bijection of the bits, so changing
+//  one coordinate always changes the digest; the position enters, so swapping two does too.
+static inline uint64_t
+s_term(size_t j, uint64_t bits)
+{
+    uint64_t z = bits + (uint64_t) (j + 1) * S_GOLDEN;
+    z ^= z >> 32;
+    z *= S_MIX;
+    z ^= z >> 29;
+    return z;
+}
+
 uint64_t
 msg_g_digest(const vec_t *g)
 {
-    uint64_t h = S_FNV_OFFSET;
-    for (size_t j = 0; j < g->dim; j++) {
-        h ^= s_bits(g->x[j]);
-        h *= S_FNV_PRIME;
-    }
+    //  A sum of independent terms: no chain from one coordinate to the next, and a patch
+    //  updates it in O(entries) (msg_g_patch_apply).
+    uint64_t h = (uint64_t) g->dim;
+    for (size_t j = 0; j < g->dim; j++)
+        h += s_term(j, s_bits(g->x[j]));
     return h;
 }
 
@@ -63,12 +75,47 @@ msg_g_patch_build(msg_t *m, const vec_t *prev)
 }
 
 int
-msg_g_patch_apply(const msg_t *m, vec_t *g)
+msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest)
 {
+    uint64_t h = digest ? *digest : 0;
     for (size_t t = 0; t < m->gp_nnz; t++) {
-        if (m->gp_idx[t] >= g->dim)
+        uint32_t j = m->gp_idx[t];
+        if (j >= g->dim)
             return MR_EDIM;
-        g->x[m->gp_idx[t]] = m->gp_val[t];
+        h += s_term(j, s_bits(m->gp_val[t])) - s_term(j, s_bits(g->x[j]));
+        g->x[j] = m->gp_val[t];
     }
+    if (digest)
+        *digest = h;
+    return MR_OK;
+}
+
+int
+msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest)
+{
+    size_t dim = m->g.dim;
+    m->gp_nnz = 0;
+    if (!have_prev) {
+        vec_copy(&m->g, g);
+        *digest = m->g_digest = msg_g_digest(g);
+        return MR_OK;
+    }
+    if (want_patch && msg_patch_reserve(m, dim) != MR_OK)
+        return MR_ENOMEM;
+    //  One pass over both copies; only what changed is written, and the digest follows it.
+    uint64_t h = *digest;
+    double *mine = m->g.x;
+    for (size_t j = 0; j < dim; j++) {
+        uint64_t now = s_bits(g->x[j]), before = s_bits(mine[j]);
+        if (now == before)
+            continue;
+        h += s_term(j, now) - s_term(j, before);
+        mine[j] = g->x[j];
+        if (want_patch) {
+            m->gp_idx[m->gp_nnz] = (uint32_t) j;
+            m->gp_val[m->gp_nnz++] = g->x[j];
+        }
+    }
+    *digest = m->g_digest = h;
     return MR_OK;
 }

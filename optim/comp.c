@@ -397,6 +397,28 @@ s_natural(comp_t *c, const vec_t *x, rng_t *r, cvec_t *out)
 }
 
 void
+comp_apply_diff(comp_t *c, const vec_t *a, const vec_t *b, vec_t *diff, rng_t *r, cvec_t *out)
+{
+    assert(a->dim == c->dim && b->dim == c->dim && out->dim == c->dim);
+    if (c->kind != COMP_RANDK) {
+        vec_copy(diff, a);
+        vec_axpy(diff, -1.0, b);
+        comp_apply(c, diff, r, out);
+        return;
+    }
+    //  s_randk()'s draws and scale, on a_j + (-1) b_j: the value vec_axpy() would have left.
+    double scale = (double) c->dim / (double) c->k;
+    rng_sample_k(r, (uint32_t) c->dim, (uint32_t) c->k, out->idx, c->scratch);
+    for (size_t j = 0; j < c->k; j++) {
+        uint32_t i = out->idx[j];
+        out->val[j] = (a->x[i] + -1.0 * b->x[i]) * scale;
+    }
+    out->kind = CVEC_SPARSE;
+    out->enc = CVEC_ENC_RAW;
+    out->nnz = c->k;
+}
+
+void
 comp_apply(comp_t *c, const vec_t *x, rng_t *r, cvec_t *out)
 {
     assert(x->dim == c->dim && out->dim == c->dim);

@@ -71,4 +71,10 @@ size_t comp_max_nnz(const comp_t *c);
 //  RAW vector, which every receiver rejects.
 void comp_apply(comp_t *c, const vec_t *x, rng_t *r, cvec_t *out);
 
+//  Q(a - b) into out, bit for bit what comp_apply() gives for the difference formed as
+//  vec_copy(diff, a) then vec_axpy(diff, -1, b), with the same draws of r. RandK forms only its K
+//  sampled coordinates (O(K), not O(d)) and leaves diff alone; every other kind forms the whole
+//  difference in diff (the caller's, of dimension d) and compresses it.
+void comp_apply_diff(comp_t *c, const vec_t *a, const vec_t *b, vec_t *diff, rng_t *r, cvec_t *out);
+
 #endif

@@ -192,10 +192,30 @@ s_fill_group(s_builder_t *b,
 {
     csr_t *a = b->a;
     size_t features = a->cols - 1;
+    //  Large and sparse: draw the gaps between candidate columns instead of one uniform per
+    //  column (data.h): candidates come at the group's largest frequency q, each is kept with
+    //  probability freq[j] / q, so column j is still in a row with probability freq[j].
+    double q = 0.0;
+    for (size_t j = 0; j < features; j++)
+        q = fmax(q, freq[j]);
+    int gaps = (double) a->rows * (double) features > DATA_SYNTH_DENSE_MAX && q <= 0.5;
+    double log_miss = log1p(-q);
     for (size_t t = begin; t < end; t++) {
         double score = w[features];  // the bias column's weight
-        for (size_t j = 0; j < features; j++) {
+        for (size_t j = 0; !gaps && j < features; j++) {
             if (rng_uniform(r) < freq[j]) {
+                if (s_builder_push(b, (uint32_t) j, 1.0) != MR_OK)
+                    return MR_ENOMEM;
+                score += w[j];
+            }
+        }
+        //  The next candidate is 1 + floor(log(1 - u) / log(1 - q)) columns on (geometric).
+        for (double next = -1.0; gaps;) {
+            next += 1.0 + floor(log1p(-rng_uniform(r)) / log_miss);
+            if (next >= (double) features)
+                break;
+            size_t j = (size_t) next;
+            if (rng_uniform(r) < freq[j] / q) {
                 if (s_builder_push(b, (uint32_t) j, 1.0) != MR_OK)
                     return MR_ENOMEM;
                 score += w[j];

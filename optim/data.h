@@ -42,6 +42,11 @@ double csr_max_row_norm_sq(const csr_t *a);
 //  cols (the last column is a bias of ones), density in (0,1] of the other columns, labels from a
 //  planted model; the rows are in n_groups contiguous groups whose features and labels follow
 //  different distributions, so that the paper's contiguous split gives each worker different data.
+//  Up to DATA_SYNTH_DENSE_MAX (row, feature) pairs it draws one uniform per pair; above that, and
+//  when no group's column frequency exceeds 1/2, it draws the gaps between a row's non-zeros, in
+//  O(non-zeros) time rather than O(rows cols), with the same distribution but other values
+//  (docs/protocol.md, "The data").
+#define DATA_SYNTH_DENSE_MAX 1e9
 int data_synthetic(size_t rows,
                    size_t cols,
                    double density,

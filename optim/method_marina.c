@@ -137,9 +137,7 @@ s_worker_step(method_worker_t *self,
     } else {
         //  Alg. 1 line 8 (c_k = 0): g_i = g^k + Q(grad f_i(x^{k+1}) - grad f_i(x^k)); the
         //  server already holds g^k, so only Q(.) travels.
-        vec_copy(&self->diff, grad_new);
-        vec_axpy(&self->diff, -1.0, grad_old);
-        comp_apply(&self->comp, &self->diff, rng, out);
+        comp_apply_diff(&self->comp, grad_new, grad_old, &self->diff, rng, out);
     }
     report->send = 1;
     report->oracle_calls = self->loss->data->rows;

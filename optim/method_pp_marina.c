@@ -193,9 +193,7 @@ s_worker_step(method_worker_t *self,
     } else {
         //  Alg. 4 line 9 (c_k = 0): g_i^k = g^{k-1} + Q(grad f_i(x^k) - grad f_i(x^{k-1})); only
         //  Q(.) travels.
-        vec_copy(&self->diff, &self->grad[cur]);
-        vec_axpy(&self->diff, -1.0, &self->grad[old]);
-        comp_apply(&self->comp, &self->diff, rng, out);
+        comp_apply_diff(&self->comp, &self->grad[cur], &self->grad[old], &self->diff, rng, out);
     }
     return MR_OK;
 }

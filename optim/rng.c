@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 //  Worker streams live above 2^32 so that they can never meet the server's stream (0) or any
 //  other small stream id a later actor kind might take.
@@ -118,12 +119,49 @@ rng_normal(rng_t *r)
     return sqrt(-2.0 * log(u1)) * cos(S_TWO_PI * u2);
 }
 
-static int
-s_cmp_u32(const void *a, const void *b)
+#define S_RADIX_BITS 11
+#define S_RADIX      (1u << S_RADIX_BITS)
+
+//  Sorts the k values of v (each < n) increasingly: an LSD radix sort of S_RADIX_BITS-bit digits,
+//  as many as n needs, through tmp (4 k bytes, any alignment; memcpy'd, so byte scratch works).
+static void
+s_radix_sort_u32(uint32_t *v, uint32_t k, uint32_t n, unsigned char *tmp)
 {
-    uint32_t x = *(const uint32_t *) a;
-    uint32_t y = *(const uint32_t *) b;
-    return (x > y) - (x < y);
+    unsigned bits = 0;
+    while (bits < 32 && (n - 1) >> bits)
+        bits++;
+    uint32_t count[S_RADIX];
+    int in_tmp = 0;  // where the values are now: v (0) or tmp (1)
+    for (unsigned shift = 0; shift < bits; shift += S_RADIX_BITS) {
+        memset(count, 0, sizeof count);
+        for (uint32_t a = 0; a < k; a++) {
+            uint32_t x;
+            if (in_tmp)
+                memcpy(&x, tmp + 4 * (size_t) a, 4);
+            else
+                x = v[a];
+            count[(x >> shift) & (S_RADIX - 1)]++;
+        }
+        uint32_t at = 0;
+        for (uint32_t b = 0; b < S_RADIX; b++) {
+            uint32_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (uint32_t a = 0; a < k; a++) {
+            uint32_t x;
+            if (in_tmp) {
+                memcpy(&x, tmp + 4 * (size_t) a, 4);
+                v[count[(x >> shift) & (S_RADIX - 1)]++] = x;
+            } else {
+                x = v[a];
+                memcpy(tmp + 4 * (size_t) count[(x >> shift) & (S_RADIX - 1)]++, &x, 4);
+            }
+        }
+        in_tmp ^= 1;
+    }
+    if (in_tmp)
+        memcpy(v, tmp, 4 * (size_t) k);
 }
 
 void
@@ -154,10 +192,12 @@ rng_sample_k(rng_t *r, uint32_t n, uint32_t k, uint32_t *out, uint8_t *scratch)
             out[b] = v;
         }
     } else if (n / k >= 16) {
-        //  Sparse sample: sorting k values is cheaper than scanning n marks.
+        //  Sparse sample: sorting k values is cheaper than scanning n marks. Once the marks are
+        //  cleared, the first 4 k of the n >= 16 k scratch bytes are the sort's buffer.
         for (uint32_t a = 0; a < k; a++)
             scratch[out[a]] = 0;
-        qsort(out, k, sizeof *out, s_cmp_u32);
+        s_radix_sort_u32(out, k, n, scratch);
+        memset(scratch, 0, 4 * (size_t) k);
     } else {
         //  Dense sample: one scan of the marks yields them in order and clears them.
         uint32_t w = 0;

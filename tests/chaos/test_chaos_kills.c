@@ -151,7 +151,7 @@ test_a_recorder_gone_for_good_fails_the_run(void **state)
     assert_int_not_equal(pu_wait(launcher, 120), 0);
     char *status = pu_query_text(f->db, "SELECT status || ': ' || error FROM runs");
     assert_non_null(status);
-    print_message("%s\n", status);
+    print_message("%s\n", status ? status : "(none)");
     assert_non_null(strstr(status, "failed: "));
     assert_non_null(strstr(status, "recorder"));
     free(status);
@@ -196,7 +196,7 @@ s_kill_and_resume(pu_fixture_t *f, const char *pattern, const char *why, uint64_
         snprintf(sql, sizeof sql, "SELECT status || ': ' || error FROM runs WHERE id = %d", run);
         char *status = pu_query_text(f->db, sql);
         assert_non_null(status);
-        print_message("  %s\n", status);
+        print_message("  %s\n", status ? status : "(none)");
         assert_non_null(strstr(status, "failed: "));
         assert_non_null(strstr(status, why));
         assert_non_null(strstr(status, "signal 9"));

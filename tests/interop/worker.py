@@ -169,10 +169,14 @@ def fnv1a(data, h=0xCBF29CE484222325):
 
 
 def g_digest(g):
-    """FNV-1a 64 over the IEEE-754 bit patterns of g's coordinates, a 64-bit word at a time."""
-    h = 0xCBF29CE484222325
-    for w in struct.unpack("<%dQ" % len(g), struct.pack("<%dd" % len(g), *g)):
-        h = ((h ^ w) * 0x100000001B3) & M64
+    """d plus, for each coordinate j, a mixed term of j and g_j's IEEE-754 bits, mod 2^64."""
+    h = len(g)
+    for j, b in enumerate(struct.unpack("<%dQ" % len(g), struct.pack("<%dd" % len(g), *g))):
+        z = (b + (j + 1) * 0x9E3779B97F4A7C15) & M64
+        z ^= z >> 32
+        z = (z * 0xD6E8FEB86659FD93) & M64
+        z ^= z >> 29
+        h = (h + z) & M64
     return h
 
 
@@ -281,13 +285,23 @@ def synthetic(rows, cols, density, groups, seed):
         pos_share = 0.3 + 0.4 * rng.uniform()
         begin, end = g * rows // groups, (g + 1) * rows // groups
         ranked = []
+        q = max(freq)
+        gaps = float(rows) * float(features) > 1e9 and q <= 0.5  # DATA_SYNTH_DENSE_MAX
         for t in range(begin, end):
             score = w[features]
             row = []
-            for j in range(features):
+            for j in range(0 if gaps else features):
                 if rng.uniform() < freq[j]:
                     row.append((j, 1.0))
                     score += w[j]
+            nxt = -1.0
+            while gaps:
+                nxt += 1.0 + math.floor(math.log1p(-rng.uniform()) / math.log1p(-q))
+                if nxt >= float(features):
+                    break
+                if rng.uniform() < freq[int(nxt)] / q:
+                    row.append((int(nxt), 1.0))
+                    score += w[int(nxt)]
             row.append((features, 1.0))
             data[t] = row
             ranked.append((score + 0.5 * rng.normal(), t))

@@ -186,7 +186,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
         assert_int_equal(w.in.round, k);
         //  g^{k-1} dense, or a patch of the previous one; the digest says it is the server's.
         if (w.in.has_g && w.in.g_patch)
-            assert_int_equal(msg_g_patch_apply(&w.in, &g), MR_OK);
+            assert_int_equal(msg_g_patch_apply(&w.in, &g, NULL), MR_OK);
         else if (w.in.has_g)
             vec_copy(&g, &w.in.g);
         patches += w.in.has_g && w.in.g_patch;

@@ -411,10 +411,17 @@ test_round_patch_rebuilds_g_bit_for_bit(void **state)
     assert_int_equal(f->dec.gp_idx[0], 3);
     assert_int_equal(f->dec.gp_idx[1], 50);
     assert_int_equal(f->dec.gp_idx[2], D - 1);
-    assert_int_equal(msg_g_patch_apply(&f->dec, &mine), MR_OK);
+    uint64_t h = msg_g_digest(&mine);  // the receiver's digest of its previous g
+    assert_true(h != f->dec.g_digest);
+    assert_int_equal(msg_g_patch_apply(&f->dec, &mine, &h), MR_OK);
     assert_memory_equal(mine.x, f->enc.g.x, D * sizeof(double));
     assert_true(msg_g_digest(&mine) == f->dec.g_digest);
+    assert_true(h == f->dec.g_digest);      // updated entry by entry, equal to the whole sum
     mine.x[0] = nextafter(mine.x[0], 1.0);  // one ulp off: another digest
+    assert_true(msg_g_digest(&mine) != f->dec.g_digest);
+    mine.x[0] = f->enc.g.x[1];  // two coordinates swapped: another digest
+    mine.x[1] = f->enc.g.x[0];
+    assert_true(f->enc.g.x[0] != f->enc.g.x[1]);
     assert_true(msg_g_digest(&mine) != f->dec.g_digest);
     vec_fini(&prev);
     vec_fini(&mine);
@@ -441,6 +448,44 @@ s_raw_round_patch(
     msgpack_pack_uint64(&f->pk, 12345);
     msgpack_pack_false(&f->pk);
     msgpack_pack_false(&f->pk);
+}
+
+//  msg_g_update, the sender's one pass, gives what the separate steps give: g copied, the patch of
+//  msg_g_patch_build against the previous g, and msg_g_digest of g, round after round.
+static void
+test_g_update_equals_copy_patch_and_digest(void **state)
+{
+    (void) state;
+    msg_t m, ref;
+    vec_t g, prev;
+    assert_int_equal(msg_init(&m, D), MR_OK);
+    assert_int_equal(msg_init(&ref, D), MR_OK);
+    assert_int_equal(vec_init(&g, D), MR_OK);
+    assert_int_equal(vec_init(&prev, D), MR_OK);
+    uint64_t digest = 0;
+    for (int k = 0; k < 6; k++) {
+        vec_copy(&prev, &g);
+        for (size_t j = (size_t) k; j < D; j += 7)  // a few coordinates change each round
+            g.x[j] = k == 3 && j == 3 ? -0.0 : 0.5 * (double) (j + 1) / (double) (k + 1);
+        assert_int_equal(msg_g_update(&m, &g, k > 0, 1, &digest), MR_OK);
+        assert_memory_equal(m.g.x, g.x, D * sizeof(double));
+        assert_true(m.g_digest == msg_g_digest(&g));
+        assert_true(digest == m.g_digest);
+        if (k == 0) {
+            assert_int_equal(m.gp_nnz, 0);
+            continue;
+        }
+        vec_copy(&ref.g, &g);
+        assert_int_equal(msg_g_patch_build(&ref, &prev), MR_OK);
+        assert_true(ref.gp_nnz > 0);
+        assert_int_equal(m.gp_nnz, ref.gp_nnz);
+        assert_memory_equal(m.gp_idx, ref.gp_idx, ref.gp_nnz * sizeof *ref.gp_idx);
+        assert_memory_equal(m.gp_val, ref.gp_val, ref.gp_nnz * sizeof *ref.gp_val);
+    }
+    msg_fini(&m);
+    msg_fini(&ref);
+    vec_fini(&g);
+    vec_fini(&prev);
 }
 
 static void
@@ -2635,6 +2680,7 @@ main(void)
         T(test_ack_state_checkpoint_round_trip),
         T(test_round_zero_has_nil_g),
         T(test_round_patch_rebuilds_g_bit_for_bit),
+        cmocka_unit_test(test_g_update_equals_copy_patch_and_digest),
         T(test_decode_rejects_bad_patches),
         T(test_round_k_carries_g),
         T(test_round_carries_participants),

@@ -743,11 +743,61 @@ test_bad_parameters_name_their_key(void **state)
     comp_fini(&c);
 }
 
+//  comp_apply_diff(a, b) is comp_apply() of the difference formed as copy-then-axpy(-1), bit for
+//  bit, for RandK (which forms only K coordinates) and for a kind that forms all of them.
+static void
+test_apply_diff_equals_apply_of_the_difference(void **state)
+{
+    const comp_cfg_t cfgs[] = {{.kind = COMP_RANDK, .k = 7}, {.kind = COMP_DITHER, .s = 4}};
+    enum {
+        DD = 300
+    };
+    for (size_t c_i = 0; c_i < sizeof cfgs / sizeof cfgs[0]; c_i++) {
+        comp_t c;
+        vec_t a, b, diff, scratch;
+        cvec_t one, two;
+        assert_int_equal(comp_init(&c, &cfgs[c_i], DD, NULL), MR_OK);
+        assert_int_equal(vec_init(&a, DD), MR_OK);
+        assert_int_equal(vec_init(&b, DD), MR_OK);
+        assert_int_equal(vec_init(&diff, DD), MR_OK);
+        assert_int_equal(vec_init(&scratch, DD), MR_OK);
+        assert_int_equal(cvec_init(&one, DD, comp_max_nnz(&c)), MR_OK);
+        assert_int_equal(cvec_init(&two, DD, comp_max_nnz(&c)), MR_OK);
+        for (size_t j = 0; j < DD; j++) {
+            a.x[j] = 0.1 * (double) j + 1.0 / 3.0;  // differences that round
+            b.x[j] = 0.7 / (double) (j + 1);
+        }
+        for (int t = 0; t < 50; t++) {
+            rng_t r1, r2;
+            rng_seed(&r1, 99, (uint64_t) t);
+            rng_seed(&r2, 99, (uint64_t) t);
+            vec_copy(&diff, &a);
+            vec_axpy(&diff, -1.0, &b);
+            comp_apply(&c, &diff, &r1, &one);
+            comp_apply_diff(&c, &a, &b, &scratch, &r2, &two);
+            assert_int_equal(one.kind, two.kind);
+            assert_int_equal(one.nnz, two.nnz);
+            assert_memory_equal(one.val, two.val, one.nnz * sizeof *one.val);
+            if (one.kind == CVEC_SPARSE)
+                assert_memory_equal(one.idx, two.idx, one.nnz * sizeof *one.idx);
+            assert_int_equal(rng_next(&r1), rng_next(&r2));  // the same draws
+        }
+        cvec_fini(&one);
+        cvec_fini(&two);
+        vec_fini(&a);
+        vec_fini(&b);
+        vec_fini(&diff);
+        vec_fini(&scratch);
+        comp_fini(&c);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_randk_is_unbiased),
+        cmocka_unit_test(test_apply_diff_equals_apply_of_the_difference),
         cmocka_unit_test(test_randk_variance_equals_omega),
         cmocka_unit_test(test_randk_writes_exactly_k_sorted_scaled_entries),
         cmocka_unit_test(test_randk_same_seed_same_output),

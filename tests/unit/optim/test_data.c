@@ -182,6 +182,36 @@ test_synthetic_density_is_close_to_requested(void **state)
 }
 
 static void
+test_synthetic_large_and_sparse_draws_the_gaps(void **state)
+{
+    //  2000 rows x 6e5 features is past DATA_SYNTH_DENSE_MAX (row, feature) pairs: the generator
+    //  draws the gaps between non-zeros. Each row still holds column j with probability freq[j]:
+    //  about density x features = 30 non-bias entries a row (the factors average 1 over 6e5
+    //  columns). Per row the count has sd ~ sqrt(30) ~ 5.5, so over 2000 rows the mean has sd
+    //  ~ 0.12; allow 1.0. Without the thinning by freq[j] / q every row would hold ~ q x features
+    //  ~ 54; a gap counted from the wrong column would break the increasing columns.
+    size_t rows = 2000, cols = 600001;
+    double density = 30.0 / (double) (cols - 1);
+    assert_true((double) rows * (double) (cols - 1) > DATA_SYNTH_DENSE_MAX);
+    csr_t a, b;
+    assert_int_equal(data_synthetic(rows, cols, density, 4, 7, &a, NULL), MR_OK);
+    s_check_synthetic_shape(&a);
+    double per_row = (double) (a.nnz - a.rows) / (double) a.rows;
+    assert_near(per_row, 30.0, 1.0);
+    //  Columns spread over the whole range, not only its start.
+    size_t high = 0;
+    for (size_t t = 0; t < a.nnz; t++)
+        high += a.col[t] >= (cols - 1) / 2 && a.col[t] < cols - 1;
+    assert_near((double) high / (double) (a.nnz - a.rows), 0.5, 0.05);
+    assert_int_equal(data_synthetic(rows, cols, density, 4, 7, &b, NULL), MR_OK);
+    assert_int_equal(a.nnz, b.nnz);
+    assert_memory_equal(a.col, b.col, a.nnz * sizeof *a.col);
+    assert_memory_equal(a.y, b.y, a.rows * sizeof *a.y);
+    csr_fini(&a);
+    csr_fini(&b);
+}
+
+static void
 test_synthetic_groups_have_both_labels(void **state)
 {
     //  Tiny groups are the hard case: 2 rows per group still get one label of each.
@@ -440,6 +470,7 @@ main(void)
         cmocka_unit_test(test_max_row_norm_sq),
         cmocka_unit_test(test_synthetic_is_deterministic),
         cmocka_unit_test(test_synthetic_density_is_close_to_requested),
+        cmocka_unit_test(test_synthetic_large_and_sparse_draws_the_gaps),
         cmocka_unit_test(test_synthetic_groups_have_both_labels),
         cmocka_unit_test(test_synthetic_groups_differ),
         cmocka_unit_test(test_synthetic_rejects_bad_shapes),

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -203,7 +204,46 @@ test_sample_k_small_k_is_uniform_distinct_sorted(void **state)
 static void
 test_sample_k_sparse_k_is_uniform_distinct_sorted(void **state)
 {
-    s_check_sample_k(1000, 40, 5000, 12);  // qsort path
+    s_check_sample_k(1000, 40, 5000, 12);  // radix sort path, one 11-bit digit
+}
+
+//  The radix sort with 2 and 3 digits (n above 2^22: an odd number of passes ends in the
+//  buffer and is copied back): the same k indices as Floyd's draws, distinct, sorted, the
+//  scratch left zero. The reference replays the draws on a copy of the generator.
+static void
+test_sample_k_large_n_sorts_every_draw(void **state)
+{
+    const uint32_t shapes[][2] = {{3000000, 100000}, {(1u << 23) + 5, 50000}};
+    for (int s = 0; s < 2; s++) {
+        uint32_t n = shapes[s][0], k = shapes[s][1];
+        uint32_t *out = malloc(k * sizeof *out), *ref = malloc(k * sizeof *ref);
+        uint8_t *scratch = calloc(n, 1), *seen = calloc(n, 1);
+        assert_non_null(out);
+        assert_non_null(ref);
+        assert_non_null(scratch);
+        assert_non_null(seen);
+        rng_t r, copy;
+        rng_seed(&r, 21 + (uint64_t) s, 0);
+        copy = r;
+        for (uint32_t step = 0; step < k; step++) {
+            uint32_t j = n - k + step;
+            uint32_t t = (uint32_t) rng_below(&copy, (uint64_t) j + 1);
+            ref[step] = seen[t] ? j : t;
+            seen[ref[step]] = 1;
+        }
+        rng_sample_k(&r, n, k, out, scratch);
+        for (uint32_t j = 0; j < k; j++) {
+            assert_true(seen[out[j]]);
+            if (j > 0)
+                assert_true(out[j - 1] < out[j]);
+        }
+        for (uint32_t i = 0; i < n; i++)
+            assert_int_equal(scratch[i], 0);
+        free(out);
+        free(ref);
+        free(scratch);
+        free(seen);
+    }
 }
 
 static void
@@ -234,6 +274,7 @@ main(void)
         cmocka_unit_test(test_normal_has_unit_variance),
         cmocka_unit_test(test_sample_k_small_k_is_uniform_distinct_sorted),
         cmocka_unit_test(test_sample_k_sparse_k_is_uniform_distinct_sorted),
+        cmocka_unit_test(test_sample_k_large_n_sorts_every_draw),
         cmocka_unit_test(test_sample_k_dense_k_is_uniform_distinct_sorted),
         cmocka_unit_test(test_sample_k_edges),
     };
