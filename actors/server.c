@@ -16,16 +16,17 @@
 #include "security.h"
 #include "stats_link.h"
 
-#define PING_INTERVAL_MS   5
-#define REJECT_LOG_CAP     (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
-#define REJECT_WARN_MAX    5            // warnings logged per sender before they are only counted
-#define WARN_BURST         20           // warnings about peers logged before they are only counted
-#define WARN_SUMMARY_S     10.0         // how often the count of suppressed warnings is logged
-#define REFUSE_INTERVAL_MS 50    // how often a pending REFUSE is published again while joining
-#define MAX_REFUSED        8     // refusals remembered (the latest replace the oldest)
-#define STATS_RCVHWM       64    // messages queued from the stats socket's peers (HELLO, ACK)
-#define STATS_KEEP_FRAMES  4096  // rows kept until the recorder acknowledges them
-#define STATS_KEEP_BYTES   ((size_t) 256 << 20)  // ... and at most this many bytes of them
+#define PING_INTERVAL_MS     5
+#define REJECT_LOG_CAP       (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
+#define REJECT_WARN_MAX      5            // warnings logged per sender before they are only counted
+#define WARN_BURST           20    // warnings about peers logged before they are only counted
+#define WARN_SUMMARY_S       10.0  // how often the count of suppressed warnings is logged
+#define REFUSE_INTERVAL_MS   50    // how often a pending REFUSE is published again while joining
+#define MAX_REFUSED          8     // refusals remembered (the latest replace the oldest)
+#define STATS_RCVHWM         64    // messages queued from the stats socket's peers (HELLO, ACK)
+#define STATS_KEEP_FRAMES    4096  // rows kept until the recorder acknowledges them
+#define CHECKPOINT_MAX_BYTES ((size_t) 512 << 20)  // a checkpoint must fit one SQLite blob (1e9)
+#define STATS_KEEP_BYTES     ((size_t) 256 << 20)  // ... and at most this many bytes of them
 
 //  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
 //  first copies to the slow-joiner problem, as it would lose a PING).
@@ -1041,6 +1042,9 @@ s_checkpoint_due(s_server_t *self, uint64_t k)
             return 0;  // a seat that does not answer has no state to save
     if (cfg->checkpoint_every > 0)
         return k % cfg->checkpoint_every == 0;
+    //  auto: not when the states would be too large to store (about four d-vectors a seat).
+    if ((double) self->n * (double) self->dim * 32.0 > (double) CHECKPOINT_MAX_BYTES)
+        return 0;
     return cfg->checkpoint_auto_s > 0 && actor_now() - self->ckpt_at >= cfg->checkpoint_auto_s;
 }
 
@@ -1131,7 +1135,13 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
     if (rc == MR_OK)
         rc = checkpoint_pack(&c, &packed, &err);
     int sent = 0;
-    if (rc == MR_OK) {
+    if (rc == MR_OK && packed.size > CHECKPOINT_MAX_BYTES) {
+        zsys_warning("server: round %llu: the checkpoint would take %zu MB, more than the %zu MB "
+                     "a database row holds: no checkpoints in this run",
+                     (unsigned long long) k, packed.size >> 20,
+                     (size_t) CHECKPOINT_MAX_BYTES >> 20);
+        self->ckpt_off = 1;
+    } else if (rc == MR_OK) {
         self->out.type = MSG_CHECKPOINT;
         self->out.round = k;
         self->out.blob = packed.data;
