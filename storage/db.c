@@ -695,24 +695,38 @@ db_run_finish(db_t *self, int64_t run_id, const char *status, const char *error,
     return rc;
 }
 
+//  Opens path read-only (waiting for a writer's lock like the writers do) and prepares sql on it.
+//  MR_OK with *db and *st set, or MR_EIO naming the step (what) that failed; the caller finalizes
+//  *st and closes *db either way.
+static int
+s_open_read(const char *path,
+            const char *sql,
+            const char *what,
+            sqlite3 **db,
+            sqlite3_stmt **st,
+            mr_err_t *err)
+{
+    *db = NULL;
+    *st = NULL;
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return s_sql_fail(*db, path, err, "cannot open");
+    sqlite3_busy_timeout(*db, S_BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(*db, sql, -1, st, NULL) != SQLITE_OK)
+        return s_sql_fail(*db, path, err, what);
+    return MR_OK;
+}
+
 int
 db_launch_run(const char *path, const char *launch, int64_t after, int64_t *run_id, mr_err_t *err)
 {
     *run_id = 0;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    int rc = MR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot open");
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int rc =
+        s_open_read(path, "SELECT coalesce(max(id), 0) FROM runs WHERE id > ?3 AND " S_SQL_LAUNCH,
+                    "cannot read the runs", &db, &stmt, err);
+    if (rc != MR_OK)
         goto out;
-    }
-    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT coalesce(max(id), 0) FROM runs WHERE id > ?3 AND " S_SQL_LAUNCH,
-                           -1, &stmt, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot read the runs");
-        goto out;
-    }
     sqlite3_bind_int64(stmt, 3, after);
     sqlite3_bind_text(stmt, 4, launch, -1, SQLITE_STATIC);
     if (s_step_locked(stmt) != SQLITE_ROW) {
@@ -935,21 +949,14 @@ db_checkpoint_get(
     *state = NULL;
     *size = 0;
     *round = 0;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = MR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot open");
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int rc = s_open_read(path,
+                         "SELECT round, state FROM checkpoints WHERE run_id = ?"
+                         " ORDER BY round DESC LIMIT 1",
+                         "cannot read the checkpoints", &db, &st, err);
+    if (rc != MR_OK)
         goto out;
-    }
-    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT round, state FROM checkpoints WHERE run_id = ?"
-                           " ORDER BY round DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot read the checkpoints");
-        goto out;
-    }
     sqlite3_bind_int64(st, 1, run_id);
     int step = s_step_locked(st);
     if (step == SQLITE_DONE) {
@@ -1004,19 +1011,12 @@ db_run_config(
     const char *path, int64_t run_id, char **config, char *status, size_t size, mr_err_t *err)
 {
     *config = NULL;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = MR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot open");
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int rc = s_open_read(path, "SELECT coalesce(config, ''), status FROM runs WHERE id = ?",
+                         "cannot read the runs", &db, &st, err);
+    if (rc != MR_OK)
         goto out;
-    }
-    sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(config, ''), status FROM runs WHERE id = ?", -1,
-                           &st, NULL) != SQLITE_OK) {
-        rc = s_sql_fail(db, path, err, "cannot read the runs");
-        goto out;
-    }
     sqlite3_bind_int64(st, 1, run_id);
     int step = s_step_locked(st);
     if (step == SQLITE_DONE) {
