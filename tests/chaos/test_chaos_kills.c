@@ -41,21 +41,6 @@ s_argv(pu_fixture_t *f, char *dbarg, size_t size, const char *name, char *argv[8
     memcpy(argv, a, sizeof a);
 }
 
-//  The pid of the launcher's child whose command line matches pattern (pgrep -f), or 0.
-static pid_t
-s_child(pid_t launcher, const char *pattern)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "pgrep -P %d -f '%s'", (int) launcher, pattern);
-    FILE *p = popen(cmd, "r");
-    int pid = 0;
-    if (p && fscanf(p, "%d", &pid) != 1)
-        pid = 0;
-    if (p)
-        pclose(p);
-    return (pid_t) pid;
-}
-
 //  Waits until run `run` has recorded round `round`, then kills the launcher's child matching
 //  pattern with SIGKILL. 1 if it was killed, 0 if the run ended first.
 static int
@@ -67,7 +52,7 @@ s_kill_at(pu_fixture_t *f, pid_t launcher, int run, uint64_t round, const char *
     while (pu_now() < deadline) {
         double at = pu_query(f->db, sql);
         if (!isnan(at) && at >= (double) round) {
-            pid_t pid = s_child(launcher, pattern);
+            pid_t pid = pu_child(launcher, pattern);
             return pid > 0 && kill(pid, SIGKILL) == 0;
         }
         if (waitpid(launcher, NULL, WNOHANG) == launcher)

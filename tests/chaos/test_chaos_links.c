@@ -76,21 +76,6 @@ test_lost_doubled_and_delayed_frames_leave_the_rows_unchanged(void **state)
                                 "'%fault_send = loss=0.02%'") == 1);
 }
 
-//  The `marina worker --id I` child of the launcher, or 0.
-static pid_t
-s_worker(pid_t launcher, int id)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "pgrep -P %d -f 'marina worker.*--id %d '", (int) launcher, id);
-    FILE *p = popen(cmd, "r");
-    int pid = 0;
-    if (p && fscanf(p, "%d", &pid) != 1)
-        pid = 0;
-    if (p)
-        pclose(p);
-    return (pid_t) pid;
-}
-
 //  Starts `marina run ARGV...` (argv as given) and returns the pid of its worker 2, once it
 //  runs and a second has passed (some rounds in); *launcher gets the launcher's pid.
 static pid_t
@@ -100,7 +85,7 @@ s_start_and_find_worker(pu_fixture_t *f, char *const argv[], pid_t *launcher)
     assert_true(*launcher > 0);
     double deadline = pu_now() + 60;
     pid_t w = 0;
-    while (pu_now() < deadline && (w = s_worker(*launcher, 2)) == 0)
+    while (pu_now() < deadline && (w = pu_child(*launcher, "marina worker.*--id 2 ")) == 0)
         pu_sleep_ms(10);
     assert_true(w > 0);
     pu_sleep_ms(1000);

@@ -161,6 +161,21 @@ typedef struct {
     char out[128];
 } pu_fixture_t;
 
+//  The pid of the child of parent whose command line matches pattern (pgrep -P parent -f), or 0.
+static inline pid_t
+pu_child(pid_t parent, const char *pattern)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "pgrep -P %d -f '%s'", (int) parent, pattern);
+    FILE *p = popen(cmd, "r");
+    int pid = 0;
+    if (p && fscanf(p, "%d", &pid) != 1)
+        pid = 0;
+    if (p)
+        pclose(p);
+    return (pid_t) pid;
+}
+
 static inline int
 pu_setup(void **state)
 {
