@@ -43,6 +43,7 @@ typedef enum {
     NEXT_TIMEOUT = 0,
     NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
     NEXT_STOP = -2,  // the host asked to abort the run ("STOP" reason on the pipe; self->reason)
+    NEXT_LOST = 4,   // the host saw worker self->lost_seat die ("LOST" on the pipe; self->lost_why)
 } next_t;
 
 typedef struct {
@@ -61,25 +62,30 @@ typedef struct {
     uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     uint8_t *got_up, *got_metrics;
-    uint8_t *expected;        // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;   // per worker: this round's share (round_workers rows)
-    cvec_t *ups;              // per worker: this round's update
-    const cvec_t **up_ptrs;   // ups[i] in worker-id order, for the method
-    double *f;                // per worker: f_i(x^k)
-    vec_t *grads;             // per worker: grad f_i(x^k)
-    vec_t gmean;              // mean of grads
-    uint64_t rejected;        // messages dropped as malformed or unexpected
-    uint64_t discarded;       // ... of them harmless: late, or copies of what arrived (resends)
-    int term;                 // the host sent $TERM (it waits for us to return)
-    int burst;                // messages taken since the last poll
-    int abort;                // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
-                              // actor died: failed)
-    char reason[512];         // why the run failed or was aborted
-    uint64_t *invalid;        // per sender: invalid updates so far
-    uint8_t *excluded;        // per sender: 1 once excluded (max_invalid reached, or lost)
-    uint8_t *lost;            // per honest worker: 1 once it missed a round's deadline
-                              // (on_worker_loss = continue): out of the aggregate and metrics
-    size_t live;              // honest workers not lost
+    uint8_t *expected;       // per worker: 1 if it takes part in this round
+    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
+    cvec_t *ups;             // per worker: this round's update
+    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
+    double *f;               // per worker: f_i(x^k)
+    vec_t *grads;            // per worker: grad f_i(x^k)
+    vec_t gmean;             // mean of grads
+    uint64_t rejected;       // messages dropped as malformed or unexpected
+    uint64_t discarded;      // ... of them harmless: late, or copies of what arrived (resends)
+    int term;                // the host sent $TERM (it waits for us to return)
+    int burst;               // messages taken since the last poll
+    int abort;               // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
+                             // actor died: failed)
+    char reason[512];        // why the run failed or was aborted
+    uint64_t *invalid;       // per sender: invalid updates so far
+    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached, or lost)
+    uint8_t *lost;           // per honest worker: 1 once it missed a round's deadline
+                             // (on_worker_loss = continue): out of the aggregate and metrics
+    size_t live;             // honest workers not lost
+    uint32_t *pid;           // per seat: the process id of its accepted HELLO
+    uint32_t *join_pid;   // per honest seat: a lost worker's new process asking to join (0: none)
+    uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
+    uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how
+    char lost_why[200];
     uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
     uint32_t round_rejected;  // rejections in this round
     char *rejlog;             // this round's "SENDER\tREASON\n" lines
@@ -148,6 +154,9 @@ s_server_destroy(s_server_t **self_p)
     free(self->invalid);
     free(self->excluded);
     free(self->lost);
+    free(self->pid);
+    free(self->join_pid);
+    free(self->joined_at);
     free(self->closed);
     free(self->rejlog);
     vec_fini(&self->gmean);
@@ -293,6 +302,9 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->invalid = calloc(n, sizeof(uint64_t));
     self->excluded = calloc(n, 1);
     self->lost = calloc(n, 1);
+    self->pid = calloc(n, sizeof *self->pid);
+    self->join_pid = calloc(n, sizeof *self->join_pid);
+    self->joined_at = calloc(n, sizeof *self->joined_at);
     self->closed = calloc(n, 1);
     self->rejlog = calloc(REJECT_LOG_CAP, 1);
     self->seat_state = calloc(n, sizeof *self->seat_state);
@@ -303,7 +315,8 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
               self->wstats && self->f && self->ups && self->grads && self->up_ptrs &&
               self->invalid && self->excluded && self->lost && self->closed && self->rejlog &&
-              self->seat_state && self->seat_state_len && self->seat_state_cap && self->seat_got)
+              self->pid && self->join_pid && self->joined_at && self->seat_state &&
+              self->seat_state_len && self->seat_state_cap && self->seat_got)
                  ? MR_OK
                  : MR_ENOMEM;
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
@@ -400,14 +413,12 @@ s_warn_flush(s_server_t *self, const char *when, int force)
     self->warn_summary_at = now + WARN_SUMMARY_S;
 }
 
-//  Counts a rejected message (in the run and in this round) and appends "SENDER\tREASON\n" ("-"
-//  for an unknown sender; tabs and newlines in the reason become spaces) to this round's
-//  rejection lines; lines past REJECT_LOG_CAP are only counted.
+//  Appends "SENDER\tTEXT\n" ("-" for an unknown sender; tabs and newlines in the text become
+//  spaces) to this round's rejection lines, which also record the run's events (a worker lost,
+//  one that joins again); lines past REJECT_LOG_CAP are dropped.
 static void
-s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
+s_log_event(s_server_t *self, uint32_t sender, const char *reason)
 {
-    self->rejected++;
-    self->round_rejected++;
     char line[320];
     int len = sender == UINT32_MAX ? snprintf(line, sizeof line, "-\t")
                                    : snprintf(line, sizeof line, "%u\t", sender);
@@ -419,6 +430,15 @@ s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
         memcpy(self->rejlog + self->rejlen, line, (size_t) len + 1);
         self->rejlen += (size_t) len;
     }
+}
+
+//  Counts a rejected message (in the run and in this round) and logs its reason (s_log_event).
+static void
+s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
+{
+    self->rejected++;
+    self->round_rejected++;
+    s_log_event(self, sender, reason);
 }
 
 //  Closes sender i's update slot of this round (its update arrived, or was rejected).
@@ -478,6 +498,37 @@ s_discard(s_server_t *self, uint32_t i, const char *reason)
 //  did not come is lost for the rest of the run (recorded with the reason); the round goes on
 //  with those that answered (attackers may be absent anyway). 0, or -1 when no honest worker is
 //  left (reason set).
+//  Takes honest worker i out of round k (its open slot closed, its metrics no longer awaited) and,
+//  unless it is already lost, out of the run, recording why. 0, or -1 when no honest worker is
+//  left (reason set).
+static int
+s_lose_seat(s_server_t *self, uint32_t i, uint64_t k, const char *why, size_t *metrics_pending)
+{
+    if (!self->closed[i]) {
+        s_close_slot(self, i);
+        self->up_ptrs[i] = NULL;
+    }
+    if (i >= self->honest)
+        return 0;  // an attacker that sent nothing: absent from this round's aggregate
+    if (self->metrics_wanted && !self->lost[i] && !self->got_metrics[i]) {
+        (*metrics_pending)--;
+        self->got_metrics[i] = 1;  // awaited no more (a lost worker's metrics are left out)
+    }
+    if (!self->lost[i]) {
+        self->lost[i] = self->excluded[i] = 1;
+        self->live--;
+        s_log_rejection(self, i, why);
+        zsys_warning("server: %s", why);
+    }
+    if (self->live == 0) {
+        snprintf(self->reason, sizeof self->reason,
+                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
+                 (unsigned long long) k);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
 {
@@ -486,25 +537,13 @@ s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
                                                        !self->lost[i] && !self->got_metrics[i];
         if (!no_update && !no_metrics)
             continue;
-        if (no_update) {
-            s_close_slot(self, i);
-            self->up_ptrs[i] = NULL;
-        }
-        if (i >= self->honest)
-            continue;  // an attacker that sent nothing: absent from this round's aggregate
-        if (no_metrics)
-            (*metrics_pending)--;
-        if (self->lost[i])
-            continue;
-        self->lost[i] = self->excluded[i] = 1;
-        self->live--;
         char why[200];
         snprintf(why, sizeof why,
                  "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
                  "on without it (on_worker_loss = continue)",
                  i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
-        s_log_rejection(self, (uint32_t) i, why);
-        zsys_warning("server: %s", why);
+        if (s_lose_seat(self, (uint32_t) i, k, why, metrics_pending) < 0)
+            return -1;
     }
     if (self->live == 0) {
         snprintf(self->reason, sizeof self->reason,
@@ -526,8 +565,9 @@ s_same_update(const cvec_t *a, const cvec_t *b)
     return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
-//  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" or "FAIL" reason (the launcher
-//  aborts the run: NEXT_STOP, reason kept), anything else is ignored (NEXT_OTHER).
+//  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" or "FAIL" reason (the
+//  launcher aborts the run: NEXT_STOP, reason kept), "LOST" "I how" (worker I's process died:
+//  NEXT_LOST), anything else is ignored (NEXT_OTHER).
 static next_t
 s_pipe_command(s_server_t *self)
 {
@@ -542,6 +582,15 @@ s_pipe_command(s_server_t *self)
     if (streq(cmd, "$TERM")) {
         self->term = 1;
         got = NEXT_TERM;
+    } else if (streq(cmd, "LOST") && reason) {
+        // "LOST" "I how": the launcher reaped worker I's process (on_worker_loss = continue).
+        char *end = NULL;
+        unsigned long seat = strtoul(reason, &end, 10);
+        if (end != reason && seat < self->honest) {
+            self->lost_seat = (uint32_t) seat;
+            snprintf(self->lost_why, sizeof self->lost_why, "%s", *end == ' ' ? end + 1 : end);
+            got = NEXT_LOST;
+        }
     } else if (streq(cmd, "STOP") || streq(cmd, "FAIL")) {
         snprintf(self->reason, sizeof self->reason, "%s",
                  reason && reason[0] ? reason : "stopped by request");
@@ -922,6 +971,7 @@ s_join(s_server_t *self)
             if (self->hello[m->sender])
                 s_warn(self, "worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
+            self->pid[m->sender] = m->pid;
         } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
             self->rejected++;
             s_warn(self, "a recorder HELLO on the update socket: ignored (the recorder says HELLO "
@@ -973,8 +1023,10 @@ s_join(s_server_t *self)
         }
         if (m->type == MSG_READY && s_role_fits(self, m))
             self->ready[m->sender] = 1;
+        else if (m->type == MSG_HELLO && s_role_fits(self, m) && s_check_hello(self, m) == 0)
+            self->pid[m->sender] = m->pid;  // a duplicate, or a restarted process: harmless
         else if (m->type == MSG_HELLO)
-            s_check_hello(self, m);  // a late duplicate: refused if it differs, else harmless
+            s_check_hello(self, m);  // refused if it differs
         else
             s_warn(self, "unexpected %s from %u before round 0", msg_type_name(m->type), m->sender);
     }
@@ -982,6 +1034,104 @@ s_join(s_server_t *self)
     zsys_notice("server: %zu workers joined; starting %llu rounds", self->n,
                 (unsigned long long) cfg->rounds);
     return NULL;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  Joining again (on_worker_loss = continue; docs/protocol.md, "Joining again: JOIN")
+
+//  Publishes JOIN for honest seat i: its process join_pid[i] takes part from round k at x^{k-1},
+//  the server's iterate before round k's step.
+static int
+s_publish_join(s_server_t *self, uint32_t i, uint64_t k)
+{
+    msg_t *j = &self->fwd;  // free between rounds (it carries forwarded updates inside one)
+    j->type = MSG_JOIN;
+    j->sender = i;
+    j->pid = self->pid[i];
+    j->round = k;
+    vec_copy(&j->g, self->cfg->method->server_x(self->ms));
+    return actor_send(zsock_resolve(self->pub), j, &self->buf, 0) < 0 ? -1 : 0;
+}
+
+//  A HELLO in round k. From a lost honest worker's new process (its configuration checked): it
+//  joins again at the start of the next round (s_admit_joins()). From the process a JOIN admitted
+//  to round k that has not answered yet: it missed the JOIN (a slow subscription), so JOIN and
+//  ROUND k go out again. Anything else is logged and ignored.
+static void
+s_take_hello(s_server_t *self, uint64_t k, round_stats_t *row)
+{
+    const msg_t *m = &self->in;
+    if (!s_role_fits(self, m) || m->role != MSG_ROLE_WORKER) {
+        self->rejected++;
+        s_warn(self, "a %s HELLO from %u in round %llu: ignored",
+               m->role == MSG_ROLE_RECORDER ? "recorder" : "misplaced", m->sender,
+               (unsigned long long) k);
+        return;
+    }
+    uint32_t i = m->sender;
+    if (!self->cfg->continue_on_loss || !self->cfg->method->worker_rejoin) {
+        self->rejected++;
+        s_warn(self,
+               "worker %u (pid %u) says HELLO in round %llu: a run can take a worker back "
+               "only with on_worker_loss = continue and a method whose workers can rejoin",
+               i, m->pid, (unsigned long long) k);
+        return;
+    }
+    if (s_check_hello(self, m) < 0) {
+        s_refuse_pending(self, 0);  // REFUSE now: no join loop publishes it during the rounds
+        return;
+    }
+    if (self->lost[i] && self->join_pid[i] != m->pid) {
+        self->join_pid[i] = m->pid;
+        zsys_notice("server: worker %u (pid %u) asks to join again; it takes part from round %llu",
+                    i, m->pid, (unsigned long long) k + 1);
+    } else if (!self->lost[i] && self->joined_at[i] == k && self->pid[i] == m->pid &&
+               !self->closed[i]) {
+        if (s_publish_join(self, i, k) == 0) {
+            self->out.g_patch = 0;
+            int size = s_publish(self);
+            if (size > 0)
+                row->bytes_wire_down += (uint64_t) size * self->n;
+        }
+    } else if (!self->lost[i] && self->pid[i] != m->pid) {
+        self->rejected++;
+        s_warn(self,
+               "worker %u (pid %u) says HELLO while worker %u (pid %u) is in the run: "
+               "ignored",
+               i, m->pid, i, self->pid[i]);
+    }
+}
+
+//  At the start of round k, before its ROUND: every lost worker whose new process asked to join
+//  gets its JOIN and takes part from this round on (recorded in the round's rejections as an
+//  event). The ROUND then carries the dense g (the new process holds no g to patch). 0, or -1 if
+//  a JOIN cannot be sent (reason set).
+static int
+s_admit_joins(s_server_t *self, uint64_t k)
+{
+    for (uint32_t i = 0; i < self->honest; i++) {
+        if (!self->join_pid[i] || !self->lost[i])
+            continue;
+        self->pid[i] = self->join_pid[i];
+        self->join_pid[i] = 0;
+        if (s_publish_join(self, i, k) < 0) {
+            snprintf(self->reason, sizeof self->reason, "round %llu: cannot send JOIN: %s",
+                     (unsigned long long) k, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        self->lost[i] = self->excluded[i] = 0;
+        self->invalid[i] = 0;
+        self->live++;
+        self->joined_at[i] = k;
+        self->out.g_patch = 0;
+        char why[160];
+        snprintf(why, sizeof why,
+                 "worker %u (pid %u) joins again from round %llu (on_worker_loss = continue)", i,
+                 self->pid[i], (unsigned long long) k);
+        s_log_event(self, i, why);
+        zsys_notice("server: %s", why);
+    }
+    return 0;
 }
 
 //  1 if round rd's updates pass through the compressor (then at most max_nnz entries each).
@@ -1009,7 +1159,9 @@ s_update_problem(
 {
     const msg_t *m = &self->in;
     const method_t *method = self->cfg->method;
-    if (self->excluded[i])
+    if (i < self->honest && self->lost[i])
+        snprintf(why, size, "worker %u is lost (on_worker_loss = continue)", i);
+    else if (self->excluded[i])
         snprintf(why, size, "worker %u is excluded (%llu invalid updates)", i,
                  (unsigned long long) self->invalid[i]);
     else if (!self->expected[i])
@@ -1171,8 +1323,12 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         s_take_state(self, k);
         return TOOK_NOTHING;
     }
+    if (m->type == MSG_HELLO) {
+        s_take_hello(self, k, row);
+        return TOOK_NOTHING;
+    }
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
-        if (m->type != MSG_READY && m->type != MSG_HELLO) {
+        if (m->type != MSG_READY) {
             self->rejected++;
             s_warn(self, "unexpected %s in round %llu", msg_type_name(m->type),
                    (unsigned long long) k);
@@ -1247,6 +1403,12 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
                                            self->ups[i].nnz, m->oracle_calls, 1};
         return TOOK_UPDATE;
+    }
+    if (m->type == MSG_METRICS && i < self->honest && self->lost[i]) {
+        snprintf(why, sizeof why, "metrics from worker %u in round %llu, which is lost: discarded",
+                 i, (unsigned long long) k);
+        s_discard(self, i, why);
+        return TOOK_NOTHING;
     }
     if (i < self->honest && self->got_metrics[i] && self->metrics_wanted) {
         snprintf(why, sizeof why, "second metrics from worker %u in round %llu: discarded", i,
@@ -1341,6 +1503,11 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         memset(self->expected, rd.part ? 0 : 1, n);
         for (size_t j = 0; rd.part && j < rd.npart; j++)
             self->expected[rd.part[j]] = 1;
+        self->round_rejected = 0;
+        self->rejlen = 0;
+        self->rejlog[0] = '\0';
+        if (k > 0 && s_admit_joins(self, k) < 0)
+            return "failed";
         size_t takers = 0, honest = self->honest;
         self->open_up = self->open_honest = 0;
         for (size_t i = 0; i < n; i++) {
@@ -1353,9 +1520,6 @@ s_run_rounds(s_server_t *self, progress_t *pg)
             self->open_up += !self->closed[i];
             self->open_honest += !self->closed[i] && i < honest;
         }
-        self->round_rejected = 0;
-        self->rejlen = 0;
-        self->rejlog[0] = '\0';
         self->forwarded = 0;
         memset(self->wstats, 0, n * sizeof *self->wstats);
         int size = s_publish(self);
@@ -1384,6 +1548,16 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                 return "aborted";  // the launcher's reason is in self->reason
             if (got == NEXT_OTHER)
                 continue;
+            if (got == NEXT_LOST) {
+                char why[320];
+                snprintf(why, sizeof why,
+                         "worker %u lost in round %llu: %s; the run goes on without it "
+                         "(on_worker_loss = continue)",
+                         self->lost_seat, (unsigned long long) k, self->lost_why);
+                if (s_lose_seat(self, self->lost_seat, k, why, &metrics_pending) < 0)
+                    return "failed";
+                continue;
+            }
             if (got == NEXT_TERM) {
                 snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
                          (unsigned long long) k);

@@ -20,6 +20,7 @@
 #include "security.h"
 
 #define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
+#define REJOIN_HELLO_S 1.0  // a rejoining worker says HELLO again this often until its JOIN
 
 typedef struct s_host s_host_t;
 
@@ -42,6 +43,8 @@ typedef struct {
     uint64_t kept_round;    // the round it answered
     rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
     int wait_checkpoint;    // the attacker's waiting round asks for its STATE
+    int joined;             // cfg->rejoin: a JOIN admitted it, or it answered round 0
+    uint64_t extra_calls;   // oracle calls of its JOIN, counted in its next UPDATE
 } s_seat_t;
 
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
@@ -429,7 +432,9 @@ s_answer(s_seat_t *self)
     out->type = MSG_UPDATE;
     out->round = rd.round;
     out->sender = cfg->id;
-    out->oracle_calls = report.oracle_calls;
+    out->oracle_calls = report.oracle_calls + self->extra_calls;
+    self->extra_calls = 0;
+    self->joined = 1;
     self->kept_round = rd.round;
     self->nkept = 0;
     if (report.send && s_send_kept(self) < 0)
@@ -488,6 +493,42 @@ s_take_g(s_host_t *self, const msg_t *m)
     return self->g_ok ? 0 : -1;
 }
 
+//  JOIN (docs/protocol.md, "Joining again"): a rejoining seat named by id and pid takes part from
+//  round k at the server's x^{k-1}; its method rebuilds what it keeps of that point and its draws
+//  come from the rejoin stream of round k. A copy of a JOIN it took is ignored. 0, or -1 (reason
+//  set) if the method refuses.
+static int
+s_take_join(s_host_t *self)
+{
+    const msg_t *m = &self->in;
+    for (size_t i = 0; i < self->nseats; i++) {
+        s_seat_t *s = &self->seats[i];
+        const worker_cfg_t *cfg = s->cfg;
+        if (!cfg->rejoin || m->sender != cfg->id || m->pid != (uint32_t) getpid() ||
+            (s->joined && s->next_round >= m->round))
+            continue;
+        uint64_t calls = 0;
+        if (!cfg->method->worker_rejoin ||
+            cfg->method->worker_rejoin(s->mw, m->round, &m->g, &calls) != MR_OK) {
+            snprintf(self->reason, sizeof self->reason,
+                     "worker %u: method %s cannot join a run again at round %llu", cfg->id,
+                     cfg->method->name, (unsigned long long) m->round);
+            return -1;
+        }
+        rng_seed(&s->rng, RNG_SEED_REJOIN(cfg->seed, m->round), RNG_STREAM_REJOIN(cfg->id));
+        s->extra_calls = calls;
+        s->next_round = m->round;
+        s->kept_round = UINT64_MAX;
+        s->nkept = 0;
+        s->ready_sent = 1;
+        s->joined = 1;
+        self->g_ok = 0;  // the round it joins carries the dense g
+        zsys_notice("worker %u: joins the run again from round %llu", cfg->id,
+                    (unsigned long long) m->round);
+    }
+    return 0;
+}
+
 //  A ROUND for the seats: each that has not answered it yet does, in id order. 0, or -1 (reason
 //  set).
 static int
@@ -504,6 +545,8 @@ s_take_round(s_host_t *self, double now, double *last_resync)
             for (int f = 0; f < s->nkept; f++)
                 if (s_emit(s, &s->kept[f]) < 0)
                     return -1;
+        if (s->cfg->rejoin && !s->joined && m->round > s->next_round)
+            continue;  // a round of the run it will join: it waits for its JOIN
         if (m->round > s->next_round) {
             snprintf(self->reason, sizeof self->reason,
                      "worker %u: got round %llu but expected %llu", s->cfg->id,
@@ -542,7 +585,7 @@ s_run(s_host_t *self, int *term)
         if (s_say(&self->seats[i], MSG_HELLO) < 0)
             return "failed";
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->sub)};
-    double last_heard = actor_now(), last_resync = last_heard;
+    double last_heard = actor_now(), last_resync = last_heard, last_hello = last_heard;
     while (true) {
         if (zsys_interrupted)
             return "aborted";
@@ -552,6 +595,13 @@ s_run(s_host_t *self, int *term)
             return "aborted";
         }
         double now = actor_now();
+        if (first->cfg->rejoin && !first->joined && now - last_hello > REJOIN_HELLO_S) {
+            // Until a JOIN (or round 0) comes: the server takes it back once it has lost the
+            // old process, and a HELLO may precede this SUB's subscription.
+            if (s_say(first, MSG_HELLO) < 0)
+                return "failed";
+            last_hello = now;
+        }
         if (!(ready & 2u)) {
             if (now - last_heard > timeout_s) {
                 snprintf(self->reason, sizeof self->reason,
@@ -606,6 +656,9 @@ s_run(s_host_t *self, int *term)
                 attacker_observe(first->attacker, m);
         } else if (m->type == MSG_ROUND) {
             if (s_take_round(self, now, &last_resync) < 0)
+                return "failed";
+        } else if (m->type == MSG_JOIN) {
+            if (s_take_join(self) < 0)
                 return "failed";
         } else if (m->type == MSG_REFUSE) {
             for (size_t i = 0; i < self->nseats; i++) {

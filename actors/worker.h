@@ -52,6 +52,8 @@ typedef struct {
     const char *keys_dir;         // security=curve: the keys folder (security.h); NULL: plain
     const uint8_t *resume;        // a run's checkpoint (checkpoint.h) to continue from, or NULL
     size_t resume_bytes;
+    int rejoin;  // 1: a new process for a worker the run lost (on_worker_loss = continue): it
+                 // says HELLO every REJOIN_HELLO_S and waits for its JOIN (docs/protocol.md)
 } worker_cfg_t;
 
 //  The zactor function; args is a const worker_cfg_t * that outlives the actor.

@@ -51,6 +51,7 @@ typedef struct {
     int control_fd;          // server: --control-fd FD: the launcher's "STOP reason" lines
     const char *token_file;  // server, recorder: --token-file F: the launcher's run token
     int watch_parent;        // --watch-parent: stop when the launcher dies
+    int rejoin;              // worker: --rejoin: join a running run again (its JOIN)
     int no_recorder;         // server: --no-recorder
     int verbose;             // -v
     double timeout_s;        // recorder: --timeout S
@@ -80,7 +81,7 @@ s_usage(FILE *out)
         "                                            run it as one Slurm job step\n"
         "  marina server   --config F [key=value ...] --bind BCAST UP STATS [--no-recorder]\n"
         "                  [--control-fd FD]\n"
-        "  marina worker   --config F [key=value ...] --id I --connect BCAST UP\n"
+        "  marina worker   --config F [key=value ...] --id I --connect BCAST UP [--rejoin]\n"
         "  marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
         "  marina recorder --connect STATS UP --db FILE [--timeout S]\n"
         "  marina summary  [--db FILE] [--run ID]    figures of a recorded run\n"
@@ -125,9 +126,12 @@ s_command_help(const char *cmd)
             "--token-file F: only the recorder whose HELLO carries F's token gets the rows.\n"
             "\nkeys:\n");
     else if (strcmp(cmd, "worker") == 0)
-        printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP\n"
+        printf("usage: marina worker --config F [key=value ...] --id I --connect BCAST UP "
+               "[--rejoin]\n"
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
-               "of the data and connects to the server's BCAST and UP endpoints.\n\nkeys:\n");
+               "of the data and connects to the server's BCAST and UP endpoints.\n"
+               "--rejoin: worker I's process died and the run went on (on_worker_loss =\n"
+               "continue): this one joins it again from the next round (JOIN).\n\nkeys:\n");
     else if (strcmp(cmd, "attacker") == 0)
         printf(
             "usage: marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
@@ -210,6 +214,8 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
             o->watch_parent = 1;
         else if (strcmp(a, "--no-recorder") == 0)
             o->no_recorder = 1;
+        else if (strcmp(a, "--rejoin") == 0)
+            o->rejoin = 1;
         else if (a[0] == '-') {
             fprintf(stderr, "marina: unknown option '%s' (or missing values); see --help\n", a);
             return 2;
@@ -295,9 +301,12 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
             } else if (cline[cused] == '\n' || cused + 2 >= sizeof cline) {
                 cline[cused] = '\0';
                 int fail = strncmp(cline, "FAIL", 4) == 0;
-                if (fail || strncmp(cline, "STOP", 4) == 0)
-                    zstr_sendx(actor, fail ? "FAIL" : "STOP", cline[4] == ' ' ? cline + 5 : "",
-                               NULL);
+                if (fail || strncmp(cline, "STOP", 4) == 0 || strncmp(cline, "LOST", 4) == 0)
+                    zstr_sendx(actor,
+                               fail                             ? "FAIL"
+                               : strncmp(cline, "STOP", 4) == 0 ? "STOP"
+                                                                : "LOST",
+                               cline[4] == ' ' ? cline + 5 : "", NULL);
                 cused = 0;
             } else {
                 cused++;
@@ -597,6 +606,7 @@ s_cmd_seat(int argc, char **argv, int attacker)
         return 2;
     }
     wc.resume = resume;
+    wc.rejoin = o.rejoin;
     rc = s_host(worker_actor, &wc, &o, ident);
     free(resume);
     experiment_fini(&e);
@@ -776,6 +786,8 @@ s_fail_orphans(const char *path, int64_t last_run, const char *launch, const cha
 
 //  How often a recorder that dies is started again during one run (processes launch).
 #define RECORDER_RESTARTS 3
+//  How many new worker processes may join a run again, in all (on_worker_loss = continue).
+#define WORKER_RESTARTS 8
 
 //  Runs the experiment as processes: server, recorder and n workers.
 static int
@@ -916,6 +928,12 @@ s_run_processes(const cfg_t *cfg,
                           NULL};
         rc = spawn_start(&sp, role, w_argv, -1, &err);
     }
+    //  A new process for a lost worker (on_worker_loss = continue) joins again with --rejoin.
+    char *rejoin_argv[] = {exe,      "worker",   "--config",       (char *) config_path,
+                           "--id",   NULL,       "--connect",      bound[0],
+                           bound[1], "--rejoin", "--watch-parent", NULL};
+    int rejoins = e->mp.allow_absent && e->method->worker_rejoin != NULL;
+    int worker_restarts = 0;
     if (rc != MR_OK && err.text[0])
         fprintf(stderr, "marina: %s\n", err.text);
     int failed = rc != MR_OK;
@@ -945,12 +963,30 @@ s_run_processes(const cfg_t *cfg,
                 spawn_signal_all(&sp, SIGTERM);
             }
         } else if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
-            char how[128];
-            spawn_describe(&sp.children[bad], how, sizeof how);
-            fprintf(stderr,
-                    "marina: the %s (pid %d) %s; the run goes on without it (on_worker_loss = "
-                    "continue)\n",
-                    sp.children[bad].role, (int) sp.children[bad].pid, how);
+            spawn_child_t *c = &sp.children[bad];
+            char how[128], lost[200], role[32];
+            spawn_describe(c, how, sizeof how);
+            snprintf(role, sizeof role, "%s", c->role);
+            snprintf(lost, sizeof lost, "%s %s (pid %d) %s", role + 7, role, (int) c->pid, how);
+            spawn_control_lost(control[1], lost);  // the server need not wait for its deadline
+            if (rejoins && worker_restarts < WORKER_RESTARTS) {
+                worker_restarts++;
+                c->restarted = 1;
+                fprintf(stderr,
+                        "marina: the %s (pid %d) %s; the run goes on without it and a new "
+                        "process joins it again (%d of %d, on_worker_loss = continue)\n",
+                        role, (int) c->pid, how, worker_restarts, WORKER_RESTARTS);
+                rejoin_argv[5] = role + 7;  // its id
+                if (spawn_start(&sp, role, rejoin_argv, -1, &err) != MR_OK)
+                    fprintf(stderr, "marina: %s; the run goes on without %s\n", err.text, role);
+            } else {
+                fprintf(stderr,
+                        "marina: the %s (pid %d) %s; the run goes on without it (on_worker_loss "
+                        "= continue%s)\n",
+                        role, (int) c->pid, how,
+                        rejoins ? ": no restarts left"
+                                : "; its method's workers cannot join again");
+            }
         } else if (bad >= 0) {
             char how[128];
             spawn_describe(&sp.children[bad], how, sizeof how);

@@ -150,6 +150,12 @@ spawn_control_fail(int fd, const char *reason)
     return s_control(fd, "FAIL", reason);
 }
 
+int
+spawn_control_lost(int fd, const char *seat_and_how)
+{
+    return s_control(fd, "LOST", seat_and_how);
+}
+
 static int
 s_failed(int status)
 {

@@ -65,6 +65,9 @@ int spawn_control_stop(int fd, const char *reason);
 //  As spawn_control_stop, for a run that fails (an actor died): "FAIL reason\n"; the run ends
 //  'failed' rather than 'aborted'.
 int spawn_control_fail(int fd, const char *reason);
+//  "LOST I how\n": worker I's process died and the run goes on (on_worker_loss = continue); the
+//  server takes it out of the round at once instead of at the round's deadline.
+int spawn_control_lost(int fd, const char *seat_and_how);
 
 //  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
 //  exit or a signal) since the last call, or -1.

@@ -113,6 +113,12 @@ static const msg_field_t s_checkpoint[] = {
     {"round", MSG_F_UINT, MSG_U64},
     {"state", MSG_F_BIN, 0},
 };
+static const msg_field_t s_join[] = {
+    {"sender", MSG_F_UINT, MSG_U32},
+    {"pid", MSG_F_UINT, MSG_U32},
+    {"round", MSG_F_UINT, MSG_U64},
+    {"x", MSG_F_BIN, 0},
+};
 
 #define S_SCHEMA(label, table)                                                                     \
     {                                                                                              \
@@ -134,6 +140,7 @@ static const msg_schema_t s_schemas[] = {
     [MSG_ACK] = S_SCHEMA("ack", s_ack),
     [MSG_STATE] = S_SCHEMA("state", s_state),
     [MSG_CHECKPOINT] = S_SCHEMA("checkpoint", s_checkpoint),
+    [MSG_JOIN] = S_SCHEMA("join", s_join),
 };
 
 const msg_schema_t *

@@ -27,7 +27,7 @@
 #include "stats.h"
 #include "vec.h"
 
-#define MSG_VERSION 5
+#define MSG_VERSION 6
 
 typedef enum {
     MSG_HELLO = 1,    // worker/recorder -> server: I am (role, id, pid, configuration, shard)
@@ -44,9 +44,10 @@ typedef enum {
     MSG_ACK = 12,     // recorder -> server: every STATS up to round is committed (done: the end)
     MSG_STATE = 13,   // worker -> server: my state after round k (a checkpoint round), opaque
     MSG_CHECKPOINT = 14,  // server -> recorder: the run's checkpoint after round k, opaque
+    MSG_JOIN = 15,  // server -> workers (PUB): (id, pid) takes part again from round k at x^{k-1}
 } msg_type_t;
 
-#define MSG_TYPE_LAST MSG_CHECKPOINT
+#define MSG_TYPE_LAST MSG_JOIN
 
 typedef enum {
     MSG_ROLE_WORKER = 0,
@@ -59,7 +60,8 @@ typedef struct {
     // HELLO, READY, UPDATE, METRICS, RESYNC
     msg_role_t role;  // HELLO, READY
     uint32_t sender;  // worker id (0-based) or 0 for the recorder
-    uint32_t pid;     // HELLO: the sender's process id (for logs); REFUSE: the refused one
+    uint32_t
+        pid;  // HELLO: the sender's process id; REFUSE: the refused one; JOIN: the admitted one
     // HELLO (docs/protocol.md, "Joining: the configuration check")
     uint64_t cfg_digest;  // FNV-1a 64 of cfg_text
     uint64_t shard_fp;    // the fingerprint of the sender's data shard (0: none)
@@ -83,7 +85,7 @@ typedef struct {
     size_t blob_len;        // it (the caller's bytes); decode points it at blob_own
     uint8_t *blob_own;      // decoded state bytes; owned, capacity blob_cap
     size_t blob_cap;
-    vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k). Owned, dim = d
+    vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k); JOIN: x^{k-1}. Owned, dim = d
     uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
     size_t npart;           // ROUND: entries in part
     size_t cap_part;        // ROUND: capacity of part

@@ -818,6 +818,14 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->round = v[0].u;
             rc = s_take_blob(m, &v[1], err);
             break;
+        case MSG_JOIN:
+            m->sender = (uint32_t) v[0].u;
+            m->pid = (uint32_t) v[1].u;
+            m->round = v[2].u;
+            rc = s_check_dense(&v[3], dim, "join: x", err);
+            if (rc == MR_OK)
+                rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, "join: x", err);
+            break;
         case MSG_STOP: {
             size_t k = 0, nstatus = sizeof s_statuses / sizeof s_statuses[0];
             while (k < nstatus &&

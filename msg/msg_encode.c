@@ -291,6 +291,12 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= s_pack_bytes(&pk, out, m->blob, m->blob_len);
             break;
+        case MSG_JOIN:
+            r |= msgpack_pack_uint32(&pk, m->sender);
+            r |= msgpack_pack_uint32(&pk, m->pid);
+            r |= msgpack_pack_uint64(&pk, m->round);
+            r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            break;
     }
     return r ? MR_ENOMEM : MR_OK;
 }

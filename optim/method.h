@@ -176,6 +176,17 @@ typedef struct {
     //  round k. NULL: the method cannot be checkpointed (a run asking for it fails at start).
     void (*worker_state)(method_worker_t *self, state_t *st);
     void (*server_state)(method_server_t *self, state_t *st);
+    //  A worker that joins again (on_worker_loss = continue; docs/protocol.md, "JOIN"): makes a
+    //  state fresh from worker_new go on from round `round` (>= 1) at the iterate x = x^{round-1}
+    //  that the server sends, recomputing what the method keeps of that point (MARINA: grad
+    //  f_i(x^{round-1}), the other half of the next difference), and adds the oracle calls that
+    //  took to *oracle_calls. Its next worker_step is then exactly that of a worker that never
+    //  stopped, given the same rng. NULL: the workers keep state the server cannot give back
+    //  (DIANA's shifts h_i, BR-SGDm's momentum), so a lost worker stays out.
+    int (*worker_rejoin)(method_worker_t *self,
+                         uint64_t round,
+                         const vec_t *x,
+                         uint64_t *oracle_calls);
 } method_t;
 
 //  Importance coordinate sampling (SEGA, CD): p_j proportional to the weights w_j >= 0 (the

@@ -80,5 +80,6 @@ const method_t method_dcgd = {
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
     .worker_state = s_worker_state,
+    .worker_rejoin = method_diana_worker_rejoin,
     .server_state = s_server_state,
 };

@@ -212,6 +212,20 @@ s_vr_estimate(method_worker_t *self, rng_t *rng)
 }
 
 int
+method_diana_worker_rejoin(method_worker_t *self,
+                           uint64_t round,
+                           const vec_t *x,
+                           uint64_t *oracle_calls)
+{
+    (void) oracle_calls;  // grad f_i is recomputed every round: nothing to rebuild
+    if (round == 0 || x->dim != self->mp.dim || self->vr || self->mp.alpha > 0.0)
+        return MR_EINVAL;
+    vec_copy(&self->x, x);
+    self->next_round = round;
+    return MR_OK;
+}
+
+int
 method_diana_worker_step(method_worker_t *self,
                          const method_round_t *rd,
                          rng_t *rng,

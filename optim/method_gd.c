@@ -77,5 +77,6 @@ const method_t method_gd = {
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state,
+    .worker_rejoin = method_marina_worker_rejoin,
     .server_state = s_server_state,
 };

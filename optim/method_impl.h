@@ -97,6 +97,10 @@ int method_marina_worker_step(method_worker_t *self,
                               cvec_t *out,
                               method_report_t *report);
 const vec_t *method_marina_worker_x(const method_worker_t *self);
+int method_marina_worker_rejoin(method_worker_t *self,
+                                uint64_t round,
+                                const vec_t *x,
+                                uint64_t *oracle_calls);
 //  Proximal GD's worker step (method_gd.c): as above, but x^{k+1} = prox_{gamma R}(x^k - gamma g^k)
 //  with R = mp.reg, applied before the gradient at x^{k+1} is taken.
 int method_marina_worker_step_prox(method_worker_t *self,
@@ -147,6 +151,11 @@ int method_diana_worker_step(method_worker_t *self,
                              cvec_t *out,
                              method_report_t *report);
 const vec_t *method_diana_worker_x(const method_worker_t *self);
+//  DCGD only (alpha = 0: no shift to lose); MR_EINVAL for DIANA.
+int method_diana_worker_rejoin(method_worker_t *self,
+                               uint64_t round,
+                               const vec_t *x,
+                               uint64_t *oracle_calls);
 
 method_server_t *method_diana_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *err);
 void method_diana_server_destroy(method_server_t **self_p);

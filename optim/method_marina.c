@@ -168,6 +168,21 @@ method_marina_worker_step_prox(method_worker_t *self,
     return s_worker_step(self, rd, rng, out, report, 1);
 }
 
+int
+method_marina_worker_rejoin(method_worker_t *self,
+                            uint64_t round,
+                            const vec_t *x,
+                            uint64_t *oracle_calls)
+{
+    if (round == 0 || x->dim != self->mp.dim)
+        return MR_EINVAL;
+    vec_copy(&self->x, x);
+    loss_value_grad(self->loss, &self->x, &self->grad[self->cur]);
+    *oracle_calls += self->loss->data->rows;
+    self->next_round = round;
+    return MR_OK;
+}
+
 const vec_t *
 method_marina_worker_x(const method_worker_t *self)
 {
@@ -370,5 +385,6 @@ const method_t method_marina = {
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state,
+    .worker_rejoin = method_marina_worker_rejoin,
     .server_state = s_server_state,
 };

@@ -132,6 +132,19 @@ s_worker_new(
     return self;
 }
 
+//  Rejoin (method.h), SGD only: each round's minibatch gradient is taken at x^k, nothing else
+//  persists (BR-SGDm's momentum would, and has no rejoin).
+static int
+s_worker_rejoin(method_worker_t *self, uint64_t round, const vec_t *x, uint64_t *oracle_calls)
+{
+    (void) oracle_calls;
+    if (round == 0 || x->dim != self->mp.dim || self->momentum)
+        return MR_EINVAL;
+    vec_copy(&self->x, x);
+    self->next_round = round;
+    return MR_OK;
+}
+
 static int
 s_worker_step(method_worker_t *self,
               const method_round_t *rd,
@@ -274,5 +287,6 @@ const method_t method_sgd = {
     .server_x = method_diana_server_x,
     .server_agg_dist_sq = method_diana_server_agg_dist_sq,
     .worker_state = s_worker_state,
+    .worker_rejoin = s_worker_rejoin,
     .server_state = s_server_state,
 };

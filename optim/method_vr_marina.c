@@ -203,6 +203,20 @@ s_worker_new_online(
     return s_worker_new_common(mp, loss, id, x0, 1, err);
 }
 
+//  Rejoin (method.h): every compressed round recomputes both minibatch gradients, so x^{k-1} is
+//  all there is to give back (x_prev is rewritten before it is read).
+static int
+s_worker_rejoin(method_worker_t *self, uint64_t round, const vec_t *x, uint64_t *oracle_calls)
+{
+    (void) oracle_calls;
+    if (round == 0 || x->dim != self->mp.dim)
+        return MR_EINVAL;
+    vec_copy(&self->x, x);
+    vec_copy(&self->x_prev, x);
+    self->next_round = round;
+    return MR_OK;
+}
+
 static int
 s_worker_step(method_worker_t *self,
               const method_round_t *rd,
@@ -353,6 +367,7 @@ const method_t method_byz_vr_marina = {
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state_byz,
+    .worker_rejoin = s_worker_rejoin,
     .server_state = s_server_state_byz,
 };
 
@@ -375,6 +390,7 @@ const method_t method_vr_marina = {
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state_finite,
+    .worker_rejoin = s_worker_rejoin,
     .server_state = s_server_state_finite,
 };
 
@@ -396,5 +412,6 @@ const method_t method_vr_marina_online = {
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state_online,
+    .worker_rejoin = s_worker_rejoin,
     .server_state = s_server_state_online,
 };

@@ -21,6 +21,10 @@ typedef struct {
 #define RNG_STREAM_ATTACK(i) ((uint64_t) 1 << 63 | (uint64_t) 1 << 32 | (uint64_t) (i))
 //  Worker i's injected faults (fault_send: which frames are lost, doubled, delayed): 2^63 | 2^33 | i.
 #define RNG_STREAM_FAULT(i) ((uint64_t) 1 << 63 | (uint64_t) 1 << 33 | (uint64_t) (i))
+//  Worker i's draws after it joined a run again at round k (JOIN): stream 2^63 | 2^34 | i, seeded
+//  with the run's seed xor k * 0x9e3779b97f4a7c15 (so each rejoin round has its own sequence).
+#define RNG_STREAM_REJOIN(i)     ((uint64_t) 1 << 63 | (uint64_t) 1 << 34 | (uint64_t) (i))
+#define RNG_SEED_REJOIN(seed, k) ((seed) ^ ((uint64_t) (k) *0x9e3779b97f4a7c15ULL))
 
 //  The stream id of worker i (0-based): distinct from the server's and every other worker's.
 uint64_t rng_stream_worker(uint32_t worker_id);

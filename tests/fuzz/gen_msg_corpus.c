@@ -211,6 +211,11 @@ main(int argc, char **argv)
     s_write(&m, "state");
     m.type = MSG_CHECKPOINT;
     s_write(&m, "checkpoint");
+    m.type = MSG_JOIN;
+    m.sender = 2;
+    m.pid = 4242;
+    m.round = 7523;
+    s_write(&m, "join");
     m.blob = NULL;
     m.blob_len = 0;
 

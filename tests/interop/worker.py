@@ -22,7 +22,7 @@ import time
 import msgpack
 import zmq
 
-VERSION = 5
+VERSION = 6
 (HELLO, READY, PING, ROUND, UPDATE, METRICS, RESYNC, RUN, STATS, STOP, REFUSE, ACK, STATE,
  CHECKPOINT) = range(1, 15)
 ROLE_WORKER = 0

@@ -18,7 +18,7 @@
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
 #define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
-#define S_NFRAMES 21   // valid frames from s_valid_frames(): every type and layout variant
+#define S_NFRAMES 22   // valid frames from s_valid_frames(): every type and layout variant
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -828,6 +828,33 @@ test_metrics_round_trips(void **state)
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
 }
 
+//  JOIN carries the admitted process (id and pid), its first round and x^{k-1} bit for bit; an x
+//  with a NaN or of another length is refused.
+static void
+test_join_round_trips_and_refuses_a_bad_iterate(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_JOIN;
+    f->enc.sender = 3;
+    f->enc.pid = 4242;
+    f->enc.round = 7523;
+    s_fill_g(&f->enc);
+    f->enc.g.x[5] = -0.0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.sender, 3);
+    assert_int_equal(f->dec.pid, 4242);
+    assert_true(f->dec.round == 7523);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+    assert_string_equal(msg_type_name(MSG_JOIN), "join");
+    f->enc.g.x[7] = NAN;
+    s_expect_reject(f, MR_ENONFINITE);
+    assert_non_null(strstr(f->err.text, "join"));
+    s_fill_g(&f->enc);
+    f->enc.g.dim = D - 1;  // one value short
+    s_expect_reject(f, MR_EDIM);
+    f->enc.g.dim = D;
+}
+
 static void
 test_resync_round_trips(void **state)
 {
@@ -1211,7 +1238,9 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4};
+    _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
+                   "one field count per message type");
     for (int type = MSG_HELLO; type <= MSG_TYPE_LAST; type++) {
         for (int delta = -1; delta <= 1; delta += 2) {
             size_t n = nfields[type] + (size_t) delta;
@@ -2242,7 +2271,9 @@ test_decode_survives_random_objects(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4};
+    _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
+                   "one field count per message type");
     uint64_t seed = 0x0b1ec75;
     int ok[MSG_TYPE_LAST + 1] = {0};
     for (int trial = 0; trial < 20000; trial++) {
@@ -2690,6 +2721,7 @@ main(void)
         T(test_compressed_updates_round_trip_bit_for_bit),
         T(test_encode_rejects_an_inconsistent_compact_update),
         T(test_metrics_round_trips),
+        T(test_join_round_trips_and_refuses_a_bad_iterate),
         T(test_resync_round_trips),
         T(test_run_round_trips),
         T(test_stats_round_trips_with_nan_f),

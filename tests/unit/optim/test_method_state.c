@@ -446,6 +446,91 @@ test_a_resumed_run_is_bit_identical_to_one_never_stopped(void **state)
             s_check_resume(fx, &s_cases[c], r1s[t]);
 }
 
+//  Case c: worker 1 replaced after r1 rounds by a state fresh from worker_new (x^0 = 0, as a new
+//  process makes it) that rejoins at round r1 from the server's x^{r1-1}, with the rng the
+//  worker would have had: the next R2 rounds are bit for bit the run never interrupted, and the
+//  rejoin cost the oracle calls of what it rebuilt (MARINA and GD: one pass over the shard).
+static void
+s_check_rejoin(const fixture_t *fx, const s_case_t *c, uint64_t r1)
+{
+    char what[160];
+    snprintf(what, sizeof what, "%s (%s), rejoined at round %llu", c->name, c->label,
+             (unsigned long long) r1);
+    method_params_t mp = s_params(c, &fx->a, 5);
+    sim_t whole, cut;
+    sim_init(&whole, c->name, &mp, fx->a.d->loss, NULL, mp.seed);
+    sim_init(&cut, c->name, &mp, fx->a.d->loss, NULL, mp.seed);
+    for (uint64_t k = 0; k < r1; k++) {
+        sim_round(&whole, k);
+        sim_round(&cut, k);
+    }
+    cut.m->worker_destroy(&cut.worker[1]);
+    vec_t x0;
+    assert_int_equal(vec_init(&x0, mp.dim), MR_OK);
+    mr_err_t err;
+    cut.worker[1] = cut.m->worker_new(&mp, cut.loss[1], 1, &x0, &err);
+    vec_fini(&x0);
+    assert_non_null(cut.worker[1]);
+    uint64_t calls = 0;
+    assert_int_equal(cut.m->worker_rejoin(cut.worker[1], r1, cut.m->server_x(cut.server), &calls),
+                     MR_OK);
+    int rebuilds = strcmp(c->name, "marina") == 0 || strcmp(c->name, "gd") == 0;
+    assert_true(calls == (rebuilds ? M : 0));
+    for (uint64_t k = r1; k < r1 + R2; k++) {
+        sim_round(&whole, k);
+        sim_round(&cut, k);
+        s_assert_same_round(&whole, &cut, k, what);
+    }
+    sim_fini(&whole);
+    sim_fini(&cut);
+}
+
+//  The methods whose workers can join a run again are those whose state is a function of the
+//  iterate (MARINA, GD, DCGD, VR-MARINA, SGD); a rejoin at round 0 (nothing to join) or by a
+//  worker that keeps a shift (DIANA) or a momentum (BR-SGDm) is refused. Rejoined after 1, 4
+//  and 7 rounds (full and compressed rounds, MARINA's gradient slot cur 0 and 1).
+static void
+test_a_rejoined_worker_goes_on_as_one_never_lost(void **state)
+{
+    const fixture_t *fx = *state;
+    static const char *const rejoins[] = {
+        "marina", "gd", "dcgd", "vr-marina", "vr-marina-online", "byz-vr-marina", "sgd"};
+    const size_t nrejoins = sizeof rejoins / sizeof rejoins[0];
+    size_t checked = 0;
+    for (size_t c = 0; c < S_NCASES; c++) {
+        const method_t *m = method_find(s_cases[c].name);
+        int listed = 0;
+        for (size_t t = 0; t < nrejoins; t++)
+            listed |= strcmp(rejoins[t], m->name) == 0;
+        if (!listed) {
+            assert_null(m->worker_rejoin);
+            continue;
+        }
+        assert_non_null(m->worker_rejoin);
+        for (uint64_t r1 = 1; r1 <= 7; r1 += 3)
+            s_check_rejoin(fx, &s_cases[c], r1);
+        checked++;
+    }
+    assert_true(checked >= nrejoins);
+    //  Refusals: round 0; DIANA's shift (dcgd's function with alpha > 0); BR-SGDm's momentum.
+    static const char *const refused[][2] = {
+        {"marina", "randk"}, {"diana", "randk, prox l2"}, {"br-sgdm", "momentum, cc + bucketing"}};
+    for (size_t t = 0; t < 3; t++) {
+        const s_case_t *c = s_find_case(refused[t][0], refused[t][1]);
+        method_params_t mp = s_params(c, &fx->a, 5);
+        sim_t s;
+        sim_init(&s, c->name, &mp, fx->a.d->loss, NULL, mp.seed);
+        uint64_t calls = 0;
+        int (*rejoin)(method_worker_t *, uint64_t, const vec_t *, uint64_t *) =
+            t == 0   ? s.m->worker_rejoin
+            : t == 1 ? method_diana_worker_rejoin
+                     : method_find("sgd")->worker_rejoin;
+        assert_int_equal(rejoin(s.worker[0], t == 0 ? 0 : 3, s.m->server_x(s.server), &calls),
+                         MR_EINVAL);
+        sim_fini(&s);
+    }
+}
+
 //  A loaded index outside its range is refused, not used: MARINA's worker with cur = 2 (its
 //  stream: the tag, the worker id, x, grad[0], grad[1], then cur as 8 bytes).
 static void
@@ -664,6 +749,8 @@ main(void)
         cmocka_unit_test(test_every_method_can_be_checkpointed_and_has_a_case),
         cmocka_unit_test_setup_teardown(test_a_resumed_run_is_bit_identical_to_one_never_stopped,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_rejoined_worker_goes_on_as_one_never_lost, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_a_loaded_index_out_of_range_is_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_stream_of_another_method_is_refused_by_its_tag,
