@@ -8,18 +8,21 @@
 #include <stdlib.h>
 
 #include "method_impl.h"
+#include "sparse_sum.h"
 #include "theory.h"
 
 struct method_worker {
-    method_params_t mp;   // the run's parameters (copied)
-    const loss_t *loss;   // f_i over this worker's shard, borrowed
-    uint32_t id;          // i, 0-based
-    comp_t comp;          // Q
-    vec_t x;              // x^k
-    vec_t grad[2];        // grad f_i at x^k (grad[cur]) and at x^{k-1} (grad[!cur])
-    int cur;              // which of grad holds grad f_i(x^k)
-    vec_t diff;           // grad f_i(x^k) - grad f_i(x^{k-1}), the input of Q
-    uint64_t next_round;  // the round worker_step expects
+    method_params_t mp;      // the run's parameters (copied)
+    const loss_t *loss;      // f_i over this worker's shard, borrowed
+    uint32_t id;             // i, 0-based
+    comp_t comp;             // Q
+    vec_t x;                 // x^k
+    vec_t grad[2];           // grad f_i at x^k (grad[cur]) and at x^{k-1} (grad[!cur])
+    int cur;                 // which of grad holds grad f_i(x^k)
+    vec_t diff;              // grad f_i(x^k) - grad f_i(x^{k-1}), the input of Q
+    uint64_t next_round;     // the round worker_step expects
+    loss_support_t support;  // the shard's columns
+    int clean[2];            // 1: grad[j] is +0.0 off the support (loss_value_grad_sparse)
 };
 
 struct method_server {
@@ -27,6 +30,7 @@ struct method_server {
     vec_t x;              // x^k after combining round k
     vec_t g;              // g^k after combining round k
     vec_t sum;            // sum over workers of one round's updates
+    sparse_sum_t sparse;  // a compressed round's combine in O(nK), the same bits
     method_robust_t agg;  // robust aggregation (off: the plain average)
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
@@ -43,6 +47,8 @@ method_marina_worker_visit(method_worker_t *self, state_t *st, const char *tag)
     state_vec(st, &self->grad[1]);
     state_index(st, &self->cur, 2, "cur");
     state_u64(st, &self->next_round);
+    if (st->loading)
+        self->clean[0] = self->clean[1] = 0;  // loaded gradients: the next ones are taken densely
 }
 
 //  g^k, x^k and the aggregator's rng; with estimator = local the aggregator's views are each
@@ -55,6 +61,8 @@ method_marina_server_visit(method_server_t *self, state_t *st, const char *tag)
     state_vec(st, &self->g);
     state_u64(st, &self->next_round);
     method_robust_state(&self->agg, st, self->mp.local_estimator);
+    if (st->loading)
+        sparse_sum_forget(&self->sparse);  // a g of the stream's
 }
 
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
@@ -87,6 +95,11 @@ method_marina_worker_new(
         method_marina_worker_destroy(&self);
         return NULL;
     }
+    if (loss_support_init(&self->support, loss, err) != MR_OK) {
+        method_marina_worker_destroy(&self);
+        return NULL;
+    }
+    self->clean[0] = self->clean[1] = 1;  // vec_init()'s zeros
     vec_copy(&self->x, x0);
     return self;
 }
@@ -102,6 +115,7 @@ method_marina_worker_destroy(method_worker_t **self_p)
     vec_fini(&self->grad[0]);
     vec_fini(&self->grad[1]);
     vec_fini(&self->diff);
+    loss_support_fini(&self->support);
     free(self);
     *self_p = NULL;
 }
@@ -129,7 +143,11 @@ s_worker_step(method_worker_t *self,
     const vec_t *grad_old = &self->grad[!self->cur];
     //  Every round needs grad f_i at the new point: it is the message (c_k = 1) or half of the
     //  difference (c_k = 0), and it is the other half of the next round's difference.
-    double f = loss_value_grad(self->loss, &self->x, grad_new);
+    //  The same bits either way; the sparse call touches only the shard's columns of grad_new.
+    double f = self->clean[self->cur]
+                   ? loss_value_grad_sparse(self->loss, &self->support, &self->x, grad_new)
+                   : loss_value_grad(self->loss, &self->x, grad_new);
+    self->clean[self->cur] = self->loss->lambda == 0.0;  // as both leave it
     out->dim = self->mp.dim;
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 2 and line 8 (c_k = 1): g_i = grad f_i(x^{k+1}), sent dense.
@@ -184,7 +202,8 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
         return NULL;
     self->mp = *mp;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
-        vec_init(&self->sum, mp->dim) != MR_OK) {
+        vec_init(&self->sum, mp->dim) != MR_OK ||
+        sparse_sum_init(&self->sparse, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
         method_marina_server_destroy(&self);
         return NULL;
@@ -206,6 +225,7 @@ method_marina_server_destroy(method_server_t **self_p)
     vec_fini(&self->x);
     vec_fini(&self->g);
     vec_fini(&self->sum);
+    sparse_sum_fini(&self->sparse);
     method_robust_fini(&self->agg);
     free(self);
     *self_p = NULL;
@@ -265,9 +285,18 @@ s_server_combine(method_server_t *self,
         if (rc != MR_OK)
             return rc;
         vec_copy(&self->g, &self->sum);
+        sparse_sum_forget(&self->sparse);
         self->next_round++;
         return MR_OK;
     }
+    //  Alg. 1 line 10 with g_i = g^k + Q_i, sparse Q_i: g^{k+1} = g^k + 1/n sum_i Q_i in O(nK)
+    //  with the bits of the dense sum below.
+    if (rd->round > 0 && !rd->coin &&
+        sparse_sum_axpy(&self->sparse, &self->g, 1.0 / (double) n, ups, n)) {
+        self->next_round++;
+        return MR_OK;
+    }
+    sparse_sum_forget(&self->sparse);
     //  Summed in worker-id order and scaled once.
     method_sum_updates(&self->sum, ups, n, NULL);
     if (rd->round == 0 || rd->coin) {
