@@ -30,7 +30,6 @@ struct method_server {
     vec_t x;              // x^k after combining round k
     vec_t g;              // g^k after combining round k
     vec_t sum;            // sum over workers of one round's updates
-    sparse_sum_t sparse;  // a compressed round's combine in O(nK), the same bits
     method_robust_t agg;  // robust aggregation (off: the plain average)
     uint64_t next_round;  // the round server_plan and server_combine expect
 };
@@ -61,8 +60,6 @@ method_marina_server_visit(method_server_t *self, state_t *st, const char *tag)
     state_vec(st, &self->g);
     state_u64(st, &self->next_round);
     method_robust_state(&self->agg, st, self->mp.local_estimator);
-    if (st->loading)
-        sparse_sum_forget(&self->sparse);  // a g of the stream's
 }
 
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
@@ -202,8 +199,7 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
         return NULL;
     self->mp = *mp;
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
-        vec_init(&self->sum, mp->dim) != MR_OK ||
-        sparse_sum_init(&self->sparse, mp->dim) != MR_OK) {
+        vec_init(&self->sum, mp->dim) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
         method_marina_server_destroy(&self);
         return NULL;
@@ -225,7 +221,6 @@ method_marina_server_destroy(method_server_t **self_p)
     vec_fini(&self->x);
     vec_fini(&self->g);
     vec_fini(&self->sum);
-    sparse_sum_fini(&self->sparse);
     method_robust_fini(&self->agg);
     free(self);
     *self_p = NULL;
@@ -269,10 +264,19 @@ s_server_combine(method_server_t *self,
     int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
     if (rc != MR_OK)
         return rc;
+    //  Alg. 1 lines 7 and 10 with g_i = g^k + Q_i, sparse Q_i: the server's x^{k+1} = x^k - gamma
+    //  g^k and g^{k+1} = g^k + 1/n sum_i Q_i in one pass, with the bits of the dense step and sum
+    //  below.
+    if (rd->round > 0 && !rd->coin && !prox && !self->agg.on &&
+        sparse_sum_step_axpy(&self->x, -self->mp.gamma, &self->g, 1.0 / (double) n, ups, n)) {
+        self->next_round++;
+        return MR_OK;
+    }
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         method_step(&self->mp, &self->g, prox, &self->x);
     }
+    vec_t *sum = &self->sum;
     if (self->agg.on) {
         //  Byz-VR-MARINA Alg. 1 line 10: g^{k+1} = ARAgg(g_1, ..., g_n) with g_i = grad f_i on
         //  full rounds and g_i = g^k + Q_i on compressed ones (the server adds g^k itself).
@@ -280,32 +284,23 @@ s_server_combine(method_server_t *self,
         //  g_i = g_i^{prev} + Q_i, each worker's own estimator, on compressed ones.
         int full = rd->round == 0 || rd->coin;
         rc = self->mp.local_estimator
-                 ? method_robust_accumulate(&self->agg, full, ups, &self->sum, err)
-                 : method_robust_combine(&self->agg, full ? NULL : &self->g, ups, &self->sum, err);
+                 ? method_robust_accumulate(&self->agg, full, ups, sum, err)
+                 : method_robust_combine(&self->agg, full ? NULL : &self->g, ups, sum, err);
         if (rc != MR_OK)
             return rc;
-        vec_copy(&self->g, &self->sum);
-        sparse_sum_forget(&self->sparse);
+        vec_copy(&self->g, sum);
         self->next_round++;
         return MR_OK;
     }
-    //  Alg. 1 line 10 with g_i = g^k + Q_i, sparse Q_i: g^{k+1} = g^k + 1/n sum_i Q_i in O(nK)
-    //  with the bits of the dense sum below.
-    if (rd->round > 0 && !rd->coin &&
-        sparse_sum_axpy(&self->sparse, &self->g, 1.0 / (double) n, ups, n)) {
-        self->next_round++;
-        return MR_OK;
-    }
-    sparse_sum_forget(&self->sparse);
     //  Summed in worker-id order and scaled once.
-    method_sum_updates(&self->sum, ups, n, NULL);
+    method_sum_updates(sum, ups, n, NULL);
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
-        vec_copy(&self->g, &self->sum);
+        vec_copy(&self->g, sum);
         vec_scale(&self->g, 1.0 / (double) n);
     } else {
         //  Alg. 1 line 10 with g_i = g^k + Q_i: g^{k+1} = g^k + 1/n sum_i Q_i.
-        vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
+        vec_axpy(&self->g, 1.0 / (double) n, sum);
     }
     self->next_round++;
     return MR_OK;

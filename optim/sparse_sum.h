@@ -1,42 +1,25 @@
-//  sparse_sum.h - g += a sum_i ups[i] over sparse updates in O(their entries), with the bits of
-//  the dense combine: method_sum_updates() into a zeroed d-vector, then vec_axpy(g, a, sum).
-//  The dense combine adds a * (+0.0) to every coordinate no update touches, which leaves each
-//  value as it is but turns a -0.0 of g into +0.0; so a sparse_sum_t remembers where g holds a
-//  -0.0 (found by one O(d) scan whenever g was written by other means) and applies the same
-//  addition there. A sparse_sum_t belongs to one g (one server state); not thread-safe.
+//  sparse_sum.h - the server's step and combine of a compressed round in one pass:
+//  x += b g, then g += a (ups[0] + ... + ups[n-1]) for sparse updates, with the bits of the
+//  dense code it replaces (vec_axpy(x, b, g); method_sum_updates() into a zeroed d-vector;
+//  vec_axpy(g, a, sum)) and without the d-vector of the sum: the updates' entries are summed a
+//  block of coordinates at a time, in update and entry order onto +0.0 as the dense sum does,
+//  and g_j + a sum_j is formed at every coordinate, so a -0.0 of g becomes +0.0 off the entries
+//  exactly as in the dense code. Pure: no state, no allocation.
 #ifndef SPARSE_SUM_H
 #define SPARSE_SUM_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "vec.h"
 
-typedef struct {
-    size_t dim;
-    vec_t sum;       // +0.0 everywhere between calls (the dense combine's zeroed vector)
-    uint8_t *seen;   // dim bits, all zero between calls: coordinates already added into g
-    uint32_t *negz;  // the coordinates where g holds -0.0 (when negz_known)
-    size_t nnegz;    // how many
-    uint32_t *next;  // a call's new negz, then swapped with it
-    size_t cap;      // capacity of negz and of next
-    int negz_known;  // 0: g was written elsewhere since the last call; rescan it
-} sparse_sum_t;
+//  The most updates one call sums (the lists are walked side by side).
+#define SPARSE_SUM_MAX_UPDATES 64
 
-//  MR_OK, or MR_ENOMEM. fini frees (safe on a zeroed struct).
-int sparse_sum_init(sparse_sum_t *s, size_t dim);
-void sparse_sum_fini(sparse_sum_t *s);
-
-//  g was written by anything but sparse_sum_axpy() (a dense round, a checkpoint): the next call
-//  finds g's -0.0 coordinates again with one scan.
-void sparse_sum_forget(sparse_sum_t *s);
-
-//  g += a (ups[0] + ... + ups[n-1]), the updates added in index order and entry order exactly as
-//  method_sum_updates() (mult NULL) and vec_axpy() would, every ups[i] sparse (not a sketch) and
-//  of dim s->dim with indices < dim (duplicates and any order allowed). Returns 1 when done; 0,
-//  touching nothing, if it cannot: a dense or sketch update, entries in all above dim / 4 (the
-//  dense combine is as fast then), or no memory. Then the caller combines densely and calls
-//  sparse_sum_forget().
-int sparse_sum_axpy(sparse_sum_t *s, vec_t *g, double a, const cvec_t *const *ups, size_t n);
+//  If x is not NULL, x += b g (every coordinate, with g as it was); then g += a sum_i ups[i].
+//  Every ups[i] must be sparse (not a sketch), of g's dim, with indices < dim that never decrease
+//  (RandK's increase), and n <= SPARSE_SUM_MAX_UPDATES; x, if given, of g's dim. Returns 1 when
+//  done; 0, touching nothing, if any of that fails (the caller then runs the dense code).
+int
+sparse_sum_step_axpy(vec_t *x, double b, vec_t *g, double a, const cvec_t *const *ups, size_t n);
 
 #endif
