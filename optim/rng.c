@@ -119,6 +119,8 @@ rng_normal(rng_t *r)
     return sqrt(-2.0 * log(u1)) * cos(S_TWO_PI * u2);
 }
 
+#define S_BATCH 64  // Floyd's draws made ahead of their marks
+
 #define S_RADIX_BITS 12  // two passes cover n <= 2^24 (d = 10^7)
 #define S_RADIX      (1u << S_RADIX_BITS)
 
@@ -168,18 +170,27 @@ void
 rng_sample_k(rng_t *r, uint32_t n, uint32_t k, uint32_t *out, uint8_t *scratch)
 {
     assert(k <= n);
-    //  The marks are bits: scratch[t / 8] bit t % 8, n / 8 bytes that stay in cache at large n
-    //  (one byte a mark missed it on every draw at n = 10^7).
+    //  The marks are bits, scratch[t / 8] bit t % 8: an eighth of the memory of a byte a mark.
     //  Floyd's algorithm (Bentley & Floyd, CACM 1987): for j = n-k .. n-1 pick t in [0, j]; take
     //  t, or j if t is already taken. Every k-subset comes out equally likely, with exactly k
-    //  draws and no retries.
-    for (uint32_t step = 0; step < k; step++) {
-        uint32_t j = n - k + step;
-        uint32_t t = (uint32_t) rng_below(r, (uint64_t) j + 1);
-        if (scratch[t >> 3] & (1u << (t & 7)))
-            t = j;  // j itself cannot be taken yet: earlier steps drew from [0, j)
-        scratch[t >> 3] |= (uint8_t) (1u << (t & 7));
-        out[step] = t;
+    //  draws and no retries. The draws do not depend on the marks, so they are made S_BATCH at
+    //  a time and their marks fetched ahead: at large n nearly every mark misses the cache, and
+    //  the misses then overlap instead of coming one after another.
+    uint32_t draw[S_BATCH];
+    for (uint32_t step = 0; step < k; step += S_BATCH) {
+        uint32_t m = k - step < S_BATCH ? k - step : S_BATCH;
+        for (uint32_t b = 0; b < m; b++) {
+            uint32_t j = n - k + step + b;
+            draw[b] = (uint32_t) rng_below(r, (uint64_t) j + 1);
+            __builtin_prefetch(&scratch[draw[b] >> 3], 1);
+        }
+        for (uint32_t b = 0; b < m; b++) {
+            uint32_t j = n - k + step + b, t = draw[b];
+            if (scratch[t >> 3] & (1u << (t & 7)))
+                t = j;  // j itself cannot be taken yet: earlier steps drew from [0, j)
+            scratch[t >> 3] |= (uint8_t) (1u << (t & 7));
+            out[step + b] = t;
+        }
     }
     if (k <= 16) {
         //  The hot case (RandK with small K): insertion sort beats a scan of all n marks.
