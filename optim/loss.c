@@ -15,6 +15,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 //  Indexed by loss_kind_t.
@@ -210,12 +211,12 @@ loss_value(const loss_t *l, const vec_t *x)
     return f;
 }
 
-double
-loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad)
+//  Adds sum_t phi'(a_t^T x) a_t into grad (zero on the shard's columns on entry) and returns
+//  sum_t phi(a_t^T x): the row loop of loss_value_grad(), before the 1/m.
+static double
+s_value_grad_rows(const loss_t *l, const vec_t *x, vec_t *grad)
 {
     const csr_t *a = l->data;
-    assert(x->dim == a->cols && grad->dim == a->cols);
-    vec_zero(grad);
     double sum = 0.0;
     size_t t = 0;
     //  The dots of S_LANES rows at a time (they read x only), then each row's phi, sum and axpy
@@ -234,6 +235,16 @@ loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad)
         sum += s_phi(l->kind, s_row_dot(a, t, x->x), a->y[t], &dphi);
         s_row_axpy(a, t, dphi, grad->x);
     }
+    return sum;
+}
+
+double
+loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad)
+{
+    const csr_t *a = l->data;
+    assert(x->dim == a->cols && grad->dim == a->cols);
+    vec_zero(grad);
+    double sum = s_value_grad_rows(l, x, grad);
     double inv_m = 1.0 / (double) a->rows;
     vec_scale(grad, inv_m);
     double f = sum * inv_m;
@@ -242,6 +253,59 @@ loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad)
         f += 0.5 * l->lambda * vec_norm_sq(x);
     }
     return f;
+}
+
+static int
+s_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return (x > y) - (x < y);
+}
+
+int
+loss_support_init(loss_support_t *s, const loss_t *l, mr_err_t *err)
+{
+    const csr_t *a = l->data;
+    size_t first = a->rowptr[0], n = a->rowptr[a->rows] - first;
+    *s = (loss_support_t){0};
+    s->col = malloc((n ? n : 1) * sizeof *s->col);
+    if (!s->col)
+        return mr_err_set(err, MR_ENOMEM, "no memory for the shard's %zu column indices", n);
+    if (n)
+        memcpy(s->col, a->col + first, n * sizeof *s->col);
+    qsort(s->col, n, sizeof *s->col, s_cmp_u32);
+    size_t w = 0;
+    for (size_t k = 0; k < n; k++)
+        if (w == 0 || s->col[w - 1] != s->col[k])
+            s->col[w++] = s->col[k];
+    s->n = w;
+    return MR_OK;
+}
+
+void
+loss_support_fini(loss_support_t *s)
+{
+    free(s->col);
+    *s = (loss_support_t){0};
+}
+
+double
+loss_value_grad_sparse(const loss_t *l, const loss_support_t *s, const vec_t *x, vec_t *grad)
+{
+    if (!s || l->lambda > 0.0)
+        return loss_value_grad(l, x, grad);
+    const csr_t *a = l->data;
+    assert(x->dim == a->cols && grad->dim == a->cols);
+    //  vec_zero(), the rows and vec_scale() of loss_value_grad() on the only coordinates where
+    //  they can change a bit: elsewhere grad stays +0.0, as 0 * inv_m = +0.0.
+    double *g = grad->x;
+    for (size_t k = 0; k < s->n; k++)
+        g[s->col[k]] = 0.0;
+    double sum = s_value_grad_rows(l, x, grad);
+    double inv_m = 1.0 / (double) a->rows;
+    for (size_t k = 0; k < s->n; k++)
+        g[s->col[k]] *= inv_m;
+    return sum * inv_m;
 }
 
 void

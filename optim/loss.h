@@ -38,7 +38,26 @@ int loss_kind_is_convex(loss_kind_t kind);
 double loss_value(const loss_t *l, const vec_t *x);
 
 //  Returns f_i(x) and writes grad f_i(x) to grad, in one pass over the shard (m oracle calls).
+//  With lambda = 0 every coordinate of grad outside the shard's columns (loss_support_t) is +0.0.
 double loss_value_grad(const loss_t *l, const vec_t *x, vec_t *grad);
+
+//  The shard's columns: the distinct col of its entries, increasing. With lambda = 0 a gradient
+//  is +0.0 everywhere else, so loss_value_grad_sparse() need not touch the other d - n
+//  coordinates. init: MR_OK, or MR_ENOMEM (err filled); fini frees (safe on a zeroed struct).
+typedef struct {
+    uint32_t *col;
+    size_t n;
+} loss_support_t;
+int loss_support_init(loss_support_t *s, const loss_t *l, mr_err_t *err);
+void loss_support_fini(loss_support_t *s);
+
+//  loss_value_grad() with the same bits, for a grad that is +0.0 at every coordinate outside s
+//  (as vec_init() or a previous loss_value_grad() or loss_value_grad_sparse() of this loss with
+//  lambda = 0 leaves it): with lambda = 0 it zeroes and scales only the n coordinates of s, so
+//  a call costs O(entries + n) instead of O(d). With lambda > 0, or s NULL, it is
+//  loss_value_grad().
+double
+loss_value_grad_sparse(const loss_t *l, const loss_support_t *s, const vec_t *x, vec_t *grad);
 
 //  Writes 1/b sum_{j in rows} grad f_ij(x) to grad (b = nrows > 0; rows may repeat).
 void

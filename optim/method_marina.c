@@ -8,18 +8,21 @@
 #include <stdlib.h>
 
 #include "method_impl.h"
+#include "sparse_sum.h"
 #include "theory.h"
 
 struct method_worker {
-    method_params_t mp;   // the run's parameters (copied)
-    const loss_t *loss;   // f_i over this worker's shard, borrowed
-    uint32_t id;          // i, 0-based
-    comp_t comp;          // Q
-    vec_t x;              // x^k
-    vec_t grad[2];        // grad f_i at x^k (grad[cur]) and at x^{k-1} (grad[!cur])
-    int cur;              // which of grad holds grad f_i(x^k)
-    vec_t diff;           // grad f_i(x^k) - grad f_i(x^{k-1}), the input of Q
-    uint64_t next_round;  // the round worker_step expects
+    method_params_t mp;      // the run's parameters (copied)
+    const loss_t *loss;      // f_i over this worker's shard, borrowed
+    uint32_t id;             // i, 0-based
+    comp_t comp;             // Q
+    vec_t x;                 // x^k
+    vec_t grad[2];           // grad f_i at x^k (grad[cur]) and at x^{k-1} (grad[!cur])
+    int cur;                 // which of grad holds grad f_i(x^k)
+    vec_t diff;              // grad f_i(x^k) - grad f_i(x^{k-1}), the input of Q
+    uint64_t next_round;     // the round worker_step expects
+    loss_support_t support;  // the shard's columns
+    int clean[2];            // 1: grad[j] is +0.0 off the support (loss_value_grad_sparse)
 };
 
 struct method_server {
@@ -43,6 +46,8 @@ method_marina_worker_visit(method_worker_t *self, state_t *st, const char *tag)
     state_vec(st, &self->grad[1]);
     state_index(st, &self->cur, 2, "cur");
     state_u64(st, &self->next_round);
+    if (st->loading)
+        self->clean[0] = self->clean[1] = 0;  // loaded gradients: the next ones are taken densely
 }
 
 //  g^k, x^k and the aggregator's rng; with estimator = local the aggregator's views are each
@@ -87,6 +92,11 @@ method_marina_worker_new(
         method_marina_worker_destroy(&self);
         return NULL;
     }
+    if (loss_support_init(&self->support, loss, err) != MR_OK) {
+        method_marina_worker_destroy(&self);
+        return NULL;
+    }
+    self->clean[0] = self->clean[1] = 1;  // vec_init()'s zeros
     vec_copy(&self->x, x0);
     return self;
 }
@@ -102,6 +112,7 @@ method_marina_worker_destroy(method_worker_t **self_p)
     vec_fini(&self->grad[0]);
     vec_fini(&self->grad[1]);
     vec_fini(&self->diff);
+    loss_support_fini(&self->support);
     free(self);
     *self_p = NULL;
 }
@@ -129,7 +140,11 @@ s_worker_step(method_worker_t *self,
     const vec_t *grad_old = &self->grad[!self->cur];
     //  Every round needs grad f_i at the new point: it is the message (c_k = 1) or half of the
     //  difference (c_k = 0), and it is the other half of the next round's difference.
-    double f = loss_value_grad(self->loss, &self->x, grad_new);
+    //  The same bits either way; the sparse call touches only the shard's columns of grad_new.
+    double f = self->clean[self->cur]
+                   ? loss_value_grad_sparse(self->loss, &self->support, &self->x, grad_new)
+                   : loss_value_grad(self->loss, &self->x, grad_new);
+    self->clean[self->cur] = self->loss->lambda == 0.0;  // as both leave it
     out->dim = self->mp.dim;
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 2 and line 8 (c_k = 1): g_i = grad f_i(x^{k+1}), sent dense.
@@ -264,10 +279,19 @@ s_server_combine(method_server_t *self,
     int rc = method_check_updates(&self->mp, self->next_round, rd, ups, NULL, err);
     if (rc != MR_OK)
         return rc;
+    //  Alg. 1 lines 7 and 10 with g_i = g^k + Q_i, sparse Q_i: the server's x^{k+1} = x^k - gamma
+    //  g^k and g^{k+1} = g^k + 1/n sum_i Q_i in one pass, with the bits of the dense step and sum
+    //  below.
+    if (rd->round > 0 && !rd->coin && !prox && !self->agg.on &&
+        sparse_sum_step_axpy(&self->x, -self->mp.gamma, &self->g, 1.0 / (double) n, ups, n)) {
+        self->next_round++;
+        return MR_OK;
+    }
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         method_step(&self->mp, &self->g, prox, &self->x);
     }
+    vec_t *sum = &self->sum;
     if (self->agg.on) {
         //  Byz-VR-MARINA Alg. 1 line 10: g^{k+1} = ARAgg(g_1, ..., g_n) with g_i = grad f_i on
         //  full rounds and g_i = g^k + Q_i on compressed ones (the server adds g^k itself).
@@ -275,23 +299,23 @@ s_server_combine(method_server_t *self,
         //  g_i = g_i^{prev} + Q_i, each worker's own estimator, on compressed ones.
         int full = rd->round == 0 || rd->coin;
         rc = self->mp.local_estimator
-                 ? method_robust_accumulate(&self->agg, full, ups, &self->sum, err)
-                 : method_robust_combine(&self->agg, full ? NULL : &self->g, ups, &self->sum, err);
+                 ? method_robust_accumulate(&self->agg, full, ups, sum, err)
+                 : method_robust_combine(&self->agg, full ? NULL : &self->g, ups, sum, err);
         if (rc != MR_OK)
             return rc;
-        vec_copy(&self->g, &self->sum);
+        vec_copy(&self->g, sum);
         self->next_round++;
         return MR_OK;
     }
     //  Summed in worker-id order and scaled once.
-    method_sum_updates(&self->sum, ups, n, NULL);
+    method_sum_updates(sum, ups, n, NULL);
     if (rd->round == 0 || rd->coin) {
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
-        vec_copy(&self->g, &self->sum);
+        vec_copy(&self->g, sum);
         vec_scale(&self->g, 1.0 / (double) n);
     } else {
         //  Alg. 1 line 10 with g_i = g^k + Q_i: g^{k+1} = g^k + 1/n sum_i Q_i.
-        vec_axpy(&self->g, 1.0 / (double) n, &self->sum);
+        vec_axpy(&self->g, 1.0 / (double) n, sum);
     }
     self->next_round++;
     return MR_OK;

@@ -119,7 +119,9 @@ rng_normal(rng_t *r)
     return sqrt(-2.0 * log(u1)) * cos(S_TWO_PI * u2);
 }
 
-#define S_RADIX_BITS 11
+#define S_BATCH 64  // Floyd's draws made ahead of their marks
+
+#define S_RADIX_BITS 12  // two passes cover n <= 2^24 (d = 10^7)
 #define S_RADIX      (1u << S_RADIX_BITS)
 
 //  Sorts the k values of v (each < n) increasingly: an LSD radix sort of S_RADIX_BITS-bit digits,
@@ -168,21 +170,32 @@ void
 rng_sample_k(rng_t *r, uint32_t n, uint32_t k, uint32_t *out, uint8_t *scratch)
 {
     assert(k <= n);
+    //  The marks are bits, scratch[t / 8] bit t % 8: an eighth of the memory of a byte a mark.
     //  Floyd's algorithm (Bentley & Floyd, CACM 1987): for j = n-k .. n-1 pick t in [0, j]; take
     //  t, or j if t is already taken. Every k-subset comes out equally likely, with exactly k
-    //  draws and no retries.
-    for (uint32_t step = 0; step < k; step++) {
-        uint32_t j = n - k + step;
-        uint32_t t = (uint32_t) rng_below(r, (uint64_t) j + 1);
-        if (scratch[t])
-            t = j;  // j itself cannot be taken yet: earlier steps drew from [0, j)
-        scratch[t] = 1;
-        out[step] = t;
+    //  draws and no retries. The draws do not depend on the marks, so they are made S_BATCH at
+    //  a time and their marks fetched ahead: at large n nearly every mark misses the cache, and
+    //  the misses then overlap instead of coming one after another.
+    uint32_t draw[S_BATCH];
+    for (uint32_t step = 0; step < k; step += S_BATCH) {
+        uint32_t m = k - step < S_BATCH ? k - step : S_BATCH;
+        for (uint32_t b = 0; b < m; b++) {
+            uint32_t j = n - k + step + b;
+            draw[b] = (uint32_t) rng_below(r, (uint64_t) j + 1);
+            __builtin_prefetch(&scratch[draw[b] >> 3], 1);
+        }
+        for (uint32_t b = 0; b < m; b++) {
+            uint32_t j = n - k + step + b, t = draw[b];
+            if (scratch[t >> 3] & (1u << (t & 7)))
+                t = j;  // j itself cannot be taken yet: earlier steps drew from [0, j)
+            scratch[t >> 3] |= (uint8_t) (1u << (t & 7));
+            out[step + b] = t;
+        }
     }
     if (k <= 16) {
         //  The hot case (RandK with small K): insertion sort beats a scan of all n marks.
         for (uint32_t a = 0; a < k; a++) {
-            scratch[out[a]] = 0;
+            scratch[out[a] >> 3] = 0;
             uint32_t v = out[a];
             uint32_t b = a;
             while (b > 0 && out[b - 1] > v) {
@@ -195,16 +208,18 @@ rng_sample_k(rng_t *r, uint32_t n, uint32_t k, uint32_t *out, uint8_t *scratch)
         //  Sparse sample: sorting k values is cheaper than scanning n marks. Once the marks are
         //  cleared, the first 4 k of the n >= 16 k scratch bytes are the sort's buffer.
         for (uint32_t a = 0; a < k; a++)
-            scratch[out[a]] = 0;
+            scratch[out[a] >> 3] = 0;
         s_radix_sort_u32(out, k, n, scratch);
         memset(scratch, 0, 4 * (size_t) k);
     } else {
         //  Dense sample: one scan of the marks yields them in order and clears them.
         uint32_t w = 0;
-        for (uint32_t t = 0; t < n; t++) {
-            if (scratch[t]) {
-                scratch[t] = 0;
-                out[w++] = t;
+        for (uint32_t b = 0; b < (n + 7) / 8; b++) {
+            unsigned bits = scratch[b];
+            scratch[b] = 0;
+            while (bits) {
+                out[w++] = 8 * b + (uint32_t) __builtin_ctz(bits);
+                bits &= bits - 1;
             }
         }
         assert(w == k);

@@ -48,7 +48,8 @@ int rng_bernoulli(rng_t *r, double p);
 double rng_normal(rng_t *r);
 
 //  Writes k distinct indices drawn uniformly from [0, n) to out, sorted increasingly; k <= n.
-//  Uses scratch (n bytes, caller's) to mark chosen indices; it is left all zero on return.
+//  Uses scratch (n bytes, all zero, the caller's) to mark chosen indices (a bit each); it is left
+//  all zero on return.
 void rng_sample_k(rng_t *r, uint32_t n, uint32_t k, uint32_t *out, uint8_t *scratch);
 
 #endif

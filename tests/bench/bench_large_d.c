@@ -13,6 +13,11 @@
 //  entries; the parent decodes the 5 updates, adds them into its g (O(nK)) and steps its own x
 //  (O(d)), as the real server does. Nothing else: no gradients, no digests, no recorder.
 //
+//  Two more figures of the real run, beside the floor's: "lean", the same rounds less those that
+//  carry METRICS (round 0, the last round and every metrics_every-th: each worker also sends its
+//  dense gradient, 8d bytes, which the floor does not), and "median", 1 / the median wall time of
+//  the lean rounds (the steady rate, without round 2's start-up repairs: RESYNCs of rounds 0-1).
+//
 //  Prints the floor's and the real run's rounds/s, their ratio (target >= 0.7), the downlink bytes
 //  of a compressed round against nK and d, and the real run's start-up. Exits 0 when both
 //  measurements ran, whatever the ratio; non-zero only if something broke.
@@ -55,8 +60,13 @@ typedef struct {
 
 //  What one real run measured.
 typedef struct {
-    double rps;             // compressed rounds (k >= 2, c_k = 0) per second
-    int counted;            // how many rounds that counts
+    double rps;         // compressed rounds (k >= 2, c_k = 0) per second
+    int counted;        // how many rounds that counts
+    double rps_lean;    // the same without the rounds that carry METRICS (f recorded)
+    int counted_lean;   // how many rounds that counts
+    double rps_median;  // 1 / the median wall time of those rounds (the steady rate)
+    long long slowest;  // the slowest counted round, and its wall time
+    double slowest_s;
     int dense_rounds;       // rounds >= 1 with c_k = 1
     double down_per_round;  // median bytes_wire_down of a counted round (all receivers)
     double up_per_round;    // median bytes_wire_up of a counted round (all senders)
@@ -386,15 +396,18 @@ s_read_rounds(const char *db, const s_shape_t *sh, double process_s, s_real_t *o
     sqlite3 *sql = NULL;
     sqlite3_stmt *st = NULL;
     const char *query = "SELECT r.round, r.c_k, r.wall_time_s, r.bytes_wire_down, r.bytes_wire_up,"
-                        " u.status FROM rounds r JOIN runs u ON r.run_id = u.id"
+                        " u.status, r.f IS NOT NULL FROM rounds r JOIN runs u ON r.run_id = u.id"
                         " WHERE u.id = (SELECT max(id) FROM runs) ORDER BY r.round";
     int rc = -1, n = 0;
     size_t cap = (size_t) sh->rounds + 1;
     double *down = malloc(cap * sizeof *down), *up = malloc(cap * sizeof *up);
-    double prev_wall = 0, time_counted = 0, last_wall = 0, wall1 = 0;
+    double *lean = malloc(cap * sizeof *lean);
+    double prev_wall = 0, time_counted = 0, time_lean = 0, last_wall = 0, wall1 = 0;
+    int n_lean = 0;
     long long last = -1;
     *out = (s_real_t){0};
-    if (!down || !up || sqlite3_open_v2(db, &sql, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+    if (!down || !up || !lean ||
+        sqlite3_open_v2(db, &sql, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(sql, query, -1, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "bench_large_d: cannot read %s: %s\n", db, sqlite3_errmsg(sql));
         goto done;
@@ -412,10 +425,20 @@ s_read_rounds(const char *db, const s_shape_t *sh, double process_s, s_real_t *o
         if (k >= 1 && coin)
             out->dense_rounds++;
         if (k >= 2 && !coin && (size_t) n < cap) {
-            time_counted += wall - prev_wall;
+            double dt = wall - prev_wall;
+            time_counted += dt;
             down[n] = (double) sqlite3_column_int64(st, 3);
             up[n] = (double) sqlite3_column_int64(st, 4);
             n++;
+            if (dt > out->slowest_s) {
+                out->slowest_s = dt;
+                out->slowest = k;
+            }
+            //  A round with METRICS also moves n dense gradients (8d bytes each) to the server.
+            if (!sqlite3_column_int(st, 6)) {
+                time_lean += dt;
+                lean[n_lean++] = dt;
+            }
         }
         if (k == 1)
             wall1 = wall;
@@ -430,6 +453,9 @@ s_read_rounds(const char *db, const s_shape_t *sh, double process_s, s_real_t *o
     }
     out->counted = n;
     out->rps = (double) n / time_counted;
+    out->counted_lean = n_lean;
+    out->rps_lean = n_lean && time_lean > 0 ? (double) n_lean / time_lean : 0.0;
+    out->rps_median = n_lean ? 1.0 / s_median(lean, n_lean) : 0.0;
     out->down_per_round = s_median(down, n);
     out->up_per_round = s_median(up, n);
     out->startup_s = process_s - last_wall;
@@ -440,6 +466,7 @@ done:
     sqlite3_close(sql);
     free(down);
     free(up);
+    free(lean);
     return rc;
 }
 
@@ -548,7 +575,8 @@ main(int argc, char **argv)
            "loopback, %d rounds x %d\n",
            N_WORKERS, sh.d, sh.k, N_WORKERS * ROWS_PER_WORKER, ROW_NNZ, sh.rounds, repeat);
     fflush(stdout);
-    double floor_rps[MAX_REPEAT], real_rps[MAX_REPEAT];
+    double floor_rps[MAX_REPEAT], real_rps[MAX_REPEAT], lean_rps[MAX_REPEAT],
+        median_rps[MAX_REPEAT];
     s_real_t real = {0};
     size_t round_bytes = 0, update_bytes = 0;
     int rc = 0;
@@ -559,6 +587,8 @@ main(int argc, char **argv)
             break;
         }
         real_rps[i] = real.rps;
+        lean_rps[i] = real.rps_lean;
+        median_rps[i] = real.rps_median;
         //  A patch entry costs 12 bytes (a uint32 index and a double): find the entry count
         //  whose frame is as long as the real one to each receiver.
         msg_buf_t round = {0}, update = {0};
@@ -577,6 +607,9 @@ main(int argc, char **argv)
                "floor %.2f; real start-up %.1f s, rounds 0-1 %.1f s\n",
                i + 1, real.rps, real.counted, real.dense_rounds, rc ? 0.0 : floor_rps[i],
                real.startup_s, real.round01_s);
+        printf("        real without the METRICS rounds %.2f rounds/s (%d counted), its median "
+               "round %.2f rounds/s; slowest round %lld, %.3f s\n",
+               real.rps_lean, real.counted_lean, real.rps_median, real.slowest, real.slowest_s);
         fflush(stdout);
     }
     if (rc != 0)
@@ -591,5 +624,14 @@ main(int argc, char **argv)
     double floor_med = s_report("floor", floor_rps, repeat);
     double real_med = s_report("real", real_rps, repeat);
     printf("ratio real/floor %.2f (target >= 0.7)\n", real_med / floor_med);
+    if (real.counted_lean == 0) {
+        printf("no compressed round without METRICS (metrics_every is 1 up to d = 1e5)\n");
+        return 0;
+    }
+    double lean_med = s_report("lean", lean_rps, repeat);
+    double median_med = s_report("median", median_rps, repeat);
+    printf("ratio lean/floor %.2f (the compressed rounds without METRICS), median/floor %.2f "
+           "(their median round)\n",
+           lean_med / floor_med, median_med / floor_med);
     return 0;
 }

@@ -240,6 +240,83 @@ test_every_kind_grad_matches_central_differences(void **state)
     }
 }
 
+//  The shard's support: the distinct columns of its entries, increasing, nothing else.
+static void
+test_support_is_the_distinct_columns(void **state)
+{
+    csr_t data;
+    assert_int_equal(data_synthetic(40, 5000, 0.002, 2, 9, &data, NULL), MR_OK);
+    loss_t l;
+    assert_int_equal(loss_init(&l, LOSS_LOGREG, 0.0, &data, NULL), MR_OK);
+    loss_support_t s;
+    assert_int_equal(loss_support_init(&s, &l, NULL), MR_OK);
+    uint8_t *has = calloc(data.cols, 1);
+    assert_non_null(has);
+    for (size_t k = 0; k < data.nnz; k++)
+        has[data.col[k]] = 1;
+    size_t expect = 0;
+    for (size_t j = 0; j < data.cols; j++)
+        expect += has[j];
+    assert_int_equal(s.n, expect);
+    assert_true(s.n < data.cols / 4);  // the case the sparse gradient is for
+    for (size_t k = 0; k < s.n; k++) {
+        assert_true(has[s.col[k]]);
+        if (k > 0)
+            assert_true(s.col[k - 1] < s.col[k]);
+    }
+    free(has);
+    loss_support_fini(&s);
+    loss_support_fini(&s);  // safe twice
+    csr_fini(&data);
+}
+
+//  loss_value_grad_sparse() gives loss_value_grad()'s bits, value and gradient, for every kind
+//  and lambda, call after call on the same two buffers (as a MARINA worker alternates them), at
+//  points with coordinates of both signs and zeros: the zeros it leaves off the support are +0.0.
+static void
+test_sparse_grad_equals_dense_bit_for_bit(void **state)
+{
+    csr_t data;
+    assert_int_equal(data_synthetic(64, 3000, 0.004, 3, 10, &data, NULL), MR_OK);
+    vec_t x, dense, sparse[2];
+    assert_int_equal(vec_init(&x, data.cols), MR_OK);
+    assert_int_equal(vec_init(&dense, data.cols), MR_OK);
+    assert_int_equal(vec_init(&sparse[0], data.cols), MR_OK);
+    assert_int_equal(vec_init(&sparse[1], data.cols), MR_OK);
+    rng_t r;
+    rng_seed(&r, 12, 0);
+    for (size_t k = 0; k < S_NKINDS; k++) {
+        for (size_t q = 0; q < S_NLAMBDAS; q++) {
+            loss_t l;
+            assert_int_equal(loss_init(&l, s_kinds[k], s_lambdas[q], &data, NULL), MR_OK);
+            loss_support_t s;
+            assert_int_equal(loss_support_init(&s, &l, NULL), MR_OK);
+            vec_zero(&sparse[0]);
+            vec_zero(&sparse[1]);
+            for (int trial = 0; trial < 6; trial++) {
+                s_random_x(&r, &x, trial < 3 ? 0.3 : 30.0);  // large: saturated sigmoids
+                if (trial == 5)
+                    vec_zero(&x);
+                double fd = loss_value_grad(&l, &x, &dense);
+                double fs = loss_value_grad_sparse(&l, &s, &x, &sparse[trial % 2]);
+                assert_memory_equal(&fd, &fs, sizeof fd);
+                assert_memory_equal(dense.x, sparse[trial % 2].x, data.cols * sizeof *dense.x);
+            }
+            //  NULL support: the dense call.
+            double fn = loss_value_grad_sparse(&l, NULL, &x, &sparse[0]);
+            double fd = loss_value_grad(&l, &x, &dense);
+            assert_memory_equal(&fd, &fn, sizeof fd);
+            assert_memory_equal(dense.x, sparse[0].x, data.cols * sizeof *dense.x);
+            loss_support_fini(&s);
+        }
+    }
+    vec_fini(&x);
+    vec_fini(&dense);
+    vec_fini(&sparse[0]);
+    vec_fini(&sparse[1]);
+    csr_fini(&data);
+}
+
 static void
 test_every_kind_batch_over_all_rows_is_full_grad(void **state)
 {
@@ -543,6 +620,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_smoothness_constants_per_kind, s_setup, s_teardown),
         cmocka_unit_test(test_kind_parse_round_trips_and_rejects),
         cmocka_unit_test_setup_teardown(test_init_rejects_bad_lambda_and_kind, s_setup, s_teardown),
+        cmocka_unit_test(test_support_is_the_distinct_columns),
+        cmocka_unit_test(test_sparse_grad_equals_dense_bit_for_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

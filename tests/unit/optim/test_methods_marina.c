@@ -373,6 +373,69 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
     sim_fini(&s);
 }
 
+//  MARINA at a d where the shards touch few columns and nK is a small part of d, so the workers
+//  take their gradients on their columns only and the server combines compressed rounds
+//  sparsely: every round, each worker's reported gradient has the bits of a dense
+//  loss_value_grad() at its x, and the server's g^k the bits of the dense combine (c_k = 1:
+//  1/n times the sum; c_k = 0: g^{k-1} + 1/n times the sum, summed from zero in worker order).
+static void
+test_marina_sparse_paths_give_the_dense_bits(void **state)
+{
+    enum {
+        BIG_DIM = 3000,
+        BIG_N = 4,
+        K = 25
+    };
+    sim_data_t *fx = sim_data_new(BIG_N * 60, BIG_DIM, 0.003, BIG_N, 41, LOSS_LOGREG, 0.0);
+    method_params_t mp = {.n = BIG_N,
+                          .dim = BIG_DIM,
+                          .m = 60,
+                          .gamma = 0.5,
+                          .p = 0.1,
+                          .comp = {.kind = COMP_RANDK, .k = K},
+                          .sampling = SAMPLING_UNIFORM};
+    sim_t s;
+    sim_init(&s, "marina", &mp, fx->loss, NULL, 8);
+    vec_t expect, sum, grad;
+    assert_int_equal(vec_init(&expect, BIG_DIM), MR_OK);
+    assert_int_equal(vec_init(&sum, BIG_DIM), MR_OK);
+    assert_int_equal(vec_init(&grad, BIG_DIM), MR_OK);
+    int compressed = 0, full = 0;
+    for (uint64_t k = 0; k <= 300; k++) {
+        const cvec_t *ups[BIG_N];
+        sim_step_workers(&s, k, ups);
+        for (size_t i = 0; i < BIG_N; i++) {
+            loss_value_grad(&fx->loss[i], s.m->worker_x(s.worker[i]), &grad);
+            assert_memory_equal(grad.x, s.report[i].grad->x, BIG_DIM * sizeof *grad.x);
+        }
+        vec_zero(&sum);
+        for (size_t i = 0; i < BIG_N; i++)
+            cvec_axpy_to(&sum, 1.0, ups[i]);
+        int coin = k == 0 || s.rd.coin;
+        if (coin) {
+            vec_copy(&expect, &sum);
+            vec_scale(&expect, 1.0 / BIG_N);
+            full++;
+        } else {
+            vec_copy(&expect, s.rd.g);
+            vec_axpy(&expect, 1.0 / BIG_N, &sum);
+            compressed++;
+        }
+        mr_err_t err;
+        assert_int_equal(s.m->server_combine(s.server, &s.rd, ups, &err), MR_OK);
+        if (k > 0)
+            assert_memory_equal(expect.x, s.rd.g->x, BIG_DIM * sizeof *expect.x);
+        sim_assert_same_x(&s);
+    }
+    assert_true(compressed > 200 && full > 10);
+    vec_fini(&expect);
+    vec_fini(&sum);
+    vec_fini(&grad);
+    sim_fini(&s);
+    void *p = fx;
+    sim_data_teardown(&p);
+}
+
 static void
 test_pp_marina_combine_wants_every_drawn_update(void **state)
 {
@@ -593,6 +656,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_marina_sparse_paths_give_the_dense_bits),
         cmocka_unit_test_setup_teardown(test_pp_marina_with_all_clients_and_p_one_is_gd, s_setup,
                                         sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_single_worker_with_p_one_is_gd, s_setup,

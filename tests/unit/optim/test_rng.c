@@ -204,17 +204,24 @@ test_sample_k_small_k_is_uniform_distinct_sorted(void **state)
 static void
 test_sample_k_sparse_k_is_uniform_distinct_sorted(void **state)
 {
-    s_check_sample_k(1000, 40, 5000, 12);  // radix sort path, one 11-bit digit
+    s_check_sample_k(1000, 40, 5000, 12);  // radix sort path, one 12-bit digit
 }
 
-//  The radix sort with 2 and 3 digits (n above 2^22: an odd number of passes ends in the
-//  buffer and is copied back): the same k indices as Floyd's draws, distinct, sorted, the
-//  scratch left zero. The reference replays the draws on a copy of the generator.
+//  Every path (insertion sort, the scan of the bit marks, the radix sort with 1, 2 and 3 digits:
+//  n above 2^24 takes an odd number of passes, which ends in the buffer and is copied back): the
+//  same k indices as Floyd's draws, distinct, sorted, the scratch left zero. The reference replays
+//  the draws on a copy of the generator with a byte a mark.
 static void
 test_sample_k_large_n_sorts_every_draw(void **state)
 {
-    const uint32_t shapes[][2] = {{3000000, 100000}, {(1u << 23) + 5, 50000}};
-    for (int s = 0; s < 2; s++) {
+    const uint32_t shapes[][2] = {{113, 10},
+                                  {100, 60},
+                                  {4099, 300},
+                                  {1000, 40},
+                                  {3000000, 100000},
+                                  {10000000, 100000},
+                                  {(1u << 24) + 5, 50000}};
+    for (int s = 0; s < (int) (sizeof shapes / sizeof shapes[0]); s++) {
         uint32_t n = shapes[s][0], k = shapes[s][1];
         uint32_t *out = malloc(k * sizeof *out), *ref = malloc(k * sizeof *ref);
         uint8_t *scratch = calloc(n, 1), *seen = calloc(n, 1);
