@@ -59,6 +59,9 @@ struct s_host {
     uint64_t g_digest;     // msg_g_digest(g), kept up to date patch by patch
     double round_at;       // when the last ROUND arrived
     double longest_round;  // the longest time between two ROUNDs so far, repairs left out
+    double answer_bound;   // the longest round its own answers imply: the time it took to answer
+                           // one round times the run's n (the server waits for all n answers,
+                           // which share the machine's cores and links), before any is measured
     s_seat_t *seats;
     size_t nseats;
     char reason[512];
@@ -573,6 +576,11 @@ s_take_round(s_host_t *self, double now, double *last_resync)
     for (size_t i = 0; i < self->nseats; i++)
         if (m->round == self->seats[i].next_round && s_answer(&self->seats[i]) < 0)
             return -1;
+    //  Its answer took this long (a dense round 0 of d = 10^7 takes a second): the round cannot
+    //  end sooner than all n answers, so silence shorter than that is no evidence of a loss.
+    double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n / (double) self->nseats;
+    if (took > self->answer_bound)
+        self->answer_bound = took;
     return 0;
 }
 
@@ -611,7 +619,8 @@ s_run(s_host_t *self, int *term)
             //  Silence is evidence of a lost broadcast only once it is well past the rounds'
             //  own length (a long round is not a lost one).
             double resync_after =
-                fmax(RESYNC_AFTER_S, fmin(3.0 * self->longest_round, timeout_s / 4.0));
+                fmax(RESYNC_AFTER_S,
+                     fmin(3.0 * fmax(self->longest_round, self->answer_bound), timeout_s / 4.0));
             if (first->ready_sent && now - last_heard > resync_after &&
                 now - last_resync > resync_after) {
                 s_say(first, MSG_RESYNC);
