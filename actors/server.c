@@ -637,7 +637,7 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
     return end && *end == '\0' && end != name + len + 1 && id == sender;
 }
 
-//  Decodes one message of size bytes (a frame, or one message of a BATCH) into self->in and
+//  Decodes one message of size bytes (a frame, or one message of a BUNDLE) into self->in and
 //  checks it: NEXT_MSG, NEXT_BAD (an UPDATE that failed to decode, from a known sender), or
 //  NEXT_OTHER when it was rejected (logged and counted; the caller takes the next).
 static next_t
@@ -652,7 +652,7 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
                         : msg_decode(&self->in, data, (size_t) size, &err);
     msg_type_t type = self->in.type;
     if (rc == MR_OK && in_batch && type != MSG_UPDATE && type != MSG_METRICS)
-        rc = mr_err_set(&err, MR_EMALFORMED, "a %s inside a batch (only update and metrics)",
+        rc = mr_err_set(&err, MR_EMALFORMED, "a %s inside a bundle (only update and metrics)",
                         msg_type_name(type));
     // With CURVE a message counts only if its key may speak for the seat it names: an
     // attacker's key cannot send for an honest worker (nor get that worker excluded).
@@ -686,7 +686,7 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
     return NEXT_MSG;
 }
 
-//  The next message of the BATCH held in self->batch, if any is left: as s_take_one(); NEXT_TIMEOUT
+//  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one(); NEXT_TIMEOUT
 //  once none is (the frame is released).
 static next_t
 s_take_batched(s_server_t *self)
@@ -705,7 +705,7 @@ s_take_batched(s_server_t *self)
     return NEXT_TIMEOUT;
 }
 
-//  A decoded BATCH in self->in, whose frame is frame: keeps the frame and the places of its
+//  A decoded BUNDLE in self->in, whose frame is frame: keeps the frame and the places of its
 //  messages (self->in is decoded into anew for each).
 static int
 s_hold_batch(s_server_t *self, zmq_msg_t *frame)
@@ -732,7 +732,7 @@ s_hold_batch(s_server_t *self, zmq_msg_t *frame)
 }
 
 //  Waits until deadline for the next valid message on the PULL socket (one by one out of a
-//  BATCH). Malformed frames are logged, counted and skipped: a peer's bad bytes cost that message
+//  BUNDLE). Malformed frames are logged, counted and skipped: a peer's bad bytes cost that message
 //  only. Returns NEXT_OTHER after taking the stats socket's input (the caller checks its
 //  conditions again).
 static next_t
@@ -787,7 +787,8 @@ s_next(s_server_t *self, double deadline)
         if (got == NEXT_MSG && self->in.type == MSG_BUNDLE) {
             //  Its messages are taken one by one, from the frame kept meanwhile.
             if (s_hold_batch(self, &frame) != MR_OK) {
-                s_warn(self, "out of memory for a batch of %zu messages: dropped", self->in.nbatch);
+                s_warn(self, "out of memory for a bundle of %zu messages: dropped",
+                       self->in.nbatch);
                 self->rejected++;
             }
             zmq_msg_close(&frame);

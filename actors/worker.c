@@ -65,7 +65,7 @@ struct s_host {
     s_seat_t *seats;
     size_t nseats;
     int batching;  // several seats, no injected faults: answers go out in BATCHes
-    msg_t bat;     // the BATCH being gathered: pointers to the seats' kept frames
+    msg_t bat;     // the BUNDLE being gathered: pointers to the seats' kept frames
     size_t bat_cap, bat_bytes;
     char reason[512];
 };
@@ -296,7 +296,7 @@ fail:
     return NULL;
 }
 
-//  Sends the answers gathered for a BATCH: one frame (a lone answer as itself). 0, or -1 if the
+//  Sends the answers gathered for a BUNDLE: one frame (a lone answer as itself). 0, or -1 if the
 //  socket failed (reason set).
 static int
 s_flush(s_host_t *h)
@@ -340,7 +340,7 @@ s_emit(s_seat_t *self, const msg_buf_t *frame)
     s_host_t *h = self->host;
     void *push = zsock_resolve(h->push);
     if (h->batching && frame->size < BATCH_BYTES) {
-        //  Gathered for one BATCH frame: the kept frame stays until the seat answers again, after
+        //  Gathered for one BUNDLE frame: the kept frame stays until the seat answers again, after
         //  the host's flush at the end of this round.
         if (h->bat.nbatch == BATCH_MAX || h->bat_bytes + frame->size > BATCH_BYTES)
             if (s_flush(h) < 0)
