@@ -686,8 +686,8 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
     return NEXT_MSG;
 }
 
-//  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one(); NEXT_TIMEOUT
-//  once none is (the frame is released).
+//  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one();
+//  NEXT_TIMEOUT once none is (the frame is released).
 static next_t
 s_take_batched(s_server_t *self)
 {

@@ -508,9 +508,9 @@ s_print_log(const char *path)
         fclose(f);
 }
 
-//  Runs the marina binary once over transport and reads its rounds/s from the result database: the last row's
-//  wall_time_s runs from the broadcast of round 0 to the end of round R, so start-up and data
-//  loading are not counted. *p_hat gets the share of rounds with c_k = 1 (dense uploads).
+//  Runs the marina binary once over transport and reads its rounds/s from the result database:
+//  the last row's wall_time_s runs from the broadcast of round 0 to the end of round R, so
+//  start-up and data loading are not counted. *p_hat gets the share of rounds with c_k = 1 (dense uploads).
 static int
 s_real(const s_run_args_t *ra, const char *transport, int rounds, double *rps, double *p_hat)
 {
