@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actor.h"
@@ -12,6 +13,8 @@
 
 #define S_STOP_GRACE_S 2.0   // after an interrupt, how long to wait for the server's STOP
 #define ACK_DELAY_S    0.05  // the longest a received row waits to be committed and acknowledged
+#define BURST_MAX      256   // frames taken without a poll (the pipe and the commit are checked)
+#define NAP_NS         1000000L  // the pause after a burst, so that rows gather (1 ms)
 
 typedef struct {
     const recorder_cfg_t *cfg;
@@ -181,6 +184,63 @@ s_begin(s_recorder_t *self, const run_info_t *run, mr_err_t *err)
     return rc;
 }
 
+//  Sets *ended to status; returns 1 (the run ended).
+static int
+s_ended(const char **ended, const char *status)
+{
+    *ended = status;
+    return 1;
+}
+
+//  Takes one received frame of size bytes (closes it). Returns 1 when the run ended (*ended: its
+//  status), else 0.
+static int
+s_take(s_recorder_t *self, zmq_msg_t *frame, int size, double *last_heard, const char **ended)
+{
+    mr_err_t err;
+    int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
+                        : msg_decode(&self->in, zmq_msg_data(frame), (size_t) size, &err);
+    zmq_msg_close(frame);
+    if (rc != MR_OK) {
+        zsys_warning("recorder: rejected a message (%d bytes): %s", size, err.text);
+        return 0;
+    }
+    *last_heard = actor_now();
+    msg_t *m = &self->in;
+    if (m->type == MSG_RUN && self->run_id == 0) {
+        if (s_begin(self, &m->run, &err) != MR_OK)
+            return s_ended(ended, s_end(self, "failed", err.text));
+    } else if (m->type == MSG_STATS && self->run_id > 0) {
+        if ((int64_t) m->stats.round <= self->last_round)
+            return 0;  // recorded before (a catch-up resends what we may lack)
+        if (db_round_add(self->db, self->run_id, &m->stats, &err) != MR_OK)
+            return s_ended(ended, s_end(self, "failed", err.text));
+        self->rows++;
+        self->last_round = (int64_t) m->stats.round;
+        if (db_pending(self->db) == 0)
+            s_ack(self, 0);  // the batch was committed with this row
+    } else if (m->type == MSG_CHECKPOINT && self->run_id > 0) {
+        if ((int64_t) m->round < self->last_round)
+            return 0;  // a resent checkpoint older than the rows recorded: a newer one exists
+        if (db_checkpoint_put(self->db, self->run_id, m->round, m->blob, m->blob_len, &err) !=
+            MR_OK)
+            return s_ended(ended, s_end(self, "failed", err.text));
+        s_ack(self, 0);
+    } else if (m->type == MSG_STOP) {
+        const char *status = m->status ? m->status : "failed";
+        if (strcmp(status, "completed") && strcmp(status, "failed") && strcmp(status, "aborted"))
+            status = "failed";
+        snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
+        *ended = s_end(self, status, self->reason[0] ? self->reason : NULL);
+        if (*ended == status)
+            s_ack(self, 1);  // the end is committed: the server may go
+        return 1;
+    } else {
+        zsys_warning("recorder: unexpected %s", msg_type_name(m->type));
+    }
+    return 0;
+}
+
 static const char *
 s_run(s_recorder_t *self, int *term)
 {
@@ -200,6 +260,8 @@ s_run(s_recorder_t *self, int *term)
         return s_end(self, "failed", "cannot say HELLO to the server");
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->link)};
     double last_heard = actor_now(), interrupted_at = 0;
+    const char *ended = NULL;
+    int burst = 0;  // frames taken since the last poll
     while (true) {
         // Interrupted (Ctrl-C reaches every process of the run): the server's STOP, with its
         // reason, is on its way; wait a moment for it before ending the run ourselves.
@@ -207,6 +269,24 @@ s_run(s_recorder_t *self, int *term)
             interrupted_at = actor_now();
         if (interrupted_at > 0 && actor_now() - interrupted_at > S_STOP_GRACE_S)
             return s_end(self, "aborted", DB_RECORDER_INTERRUPTED);
+        //  Take what is queued without a poll; once the queue is empty after a burst, nap a
+        //  moment so that the next rows gather: one wake-up for several rounds, not one each.
+        zmq_msg_t frame;
+        if (burst > 0) {
+            zmq_msg_init(&frame);
+            int size = burst < BURST_MAX ? actor_recv(socks[1], &frame) : -1;
+            if (size == -1) {
+                zmq_msg_close(&frame);
+                if (burst < BURST_MAX)
+                    nanosleep(&(struct timespec){0, NAP_NS}, NULL);
+                burst = 0;
+                continue;
+            }
+            burst++;
+            if (s_take(self, &frame, size, &last_heard, &ended))
+                return ended;
+            continue;
+        }
         // Rows wait to be committed (and acknowledged) at most ACK_DELAY_S.
         long wait_ms = self->acked != self->last_round ? (long) (ACK_DELAY_S * 1000) : 500;
         unsigned ready = actor_poll(socks, 2, wait_ms);
@@ -232,55 +312,15 @@ s_run(s_recorder_t *self, int *term)
             }
             continue;
         }
-        zmq_msg_t frame;
         zmq_msg_init(&frame);
         int size = actor_recv(socks[1], &frame);
         if (size == -1) {
             zmq_msg_close(&frame);
             continue;
         }
-        mr_err_t err;
-        int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
-                            : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
-        zmq_msg_close(&frame);
-        if (rc != MR_OK) {
-            zsys_warning("recorder: rejected a message (%d bytes): %s", size, err.text);
-            continue;
-        }
-        last_heard = actor_now();
-        msg_t *m = &self->in;
-        if (m->type == MSG_RUN && self->run_id == 0) {
-            if (s_begin(self, &m->run, &err) != MR_OK)
-                return s_end(self, "failed", err.text);
-        } else if (m->type == MSG_STATS && self->run_id > 0) {
-            if ((int64_t) m->stats.round <= self->last_round)
-                continue;  // recorded before (a catch-up resends what we may lack)
-            if (db_round_add(self->db, self->run_id, &m->stats, &err) != MR_OK)
-                return s_end(self, "failed", err.text);
-            self->rows++;
-            self->last_round = (int64_t) m->stats.round;
-            if (db_pending(self->db) == 0)
-                s_ack(self, 0);  // the batch was committed with this row
-        } else if (m->type == MSG_CHECKPOINT && self->run_id > 0) {
-            if ((int64_t) m->round < self->last_round)
-                continue;  // a resent checkpoint older than the rows recorded: a newer one exists
-            if (db_checkpoint_put(self->db, self->run_id, m->round, m->blob, m->blob_len, &err) !=
-                MR_OK)
-                return s_end(self, "failed", err.text);
-            s_ack(self, 0);
-        } else if (m->type == MSG_STOP) {
-            const char *status = m->status ? m->status : "failed";
-            if (strcmp(status, "completed") && strcmp(status, "failed") &&
-                strcmp(status, "aborted"))
-                status = "failed";
-            snprintf(self->reason, sizeof self->reason, "%s", m->reason ? m->reason : "");
-            const char *ended = s_end(self, status, self->reason[0] ? self->reason : NULL);
-            if (ended == status)
-                s_ack(self, 1);  // the end is committed: the server may go
+        burst = 1;
+        if (s_take(self, &frame, size, &last_heard, &ended))
             return ended;
-        } else {
-            zsys_warning("recorder: unexpected %s", msg_type_name(m->type));
-        }
     }
 }
 

@@ -86,6 +86,11 @@ typedef struct {
     uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
     uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how
     char lost_why[200];
+    zmq_msg_t batch;  // a BUNDLE frame whose messages are being taken (batch_open)
+    int batch_open;
+    const char **batch_data;  // ... its messages: where each begins in the frame, its size
+    size_t *batch_size;
+    size_t batch_count, batch_next, batch_cap;  // messages, the next to take, capacity
     uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
     uint32_t round_rejected;  // rejections in this round
     char *rejlog;             // this round's "SENDER\tREASON\n" lines
@@ -144,6 +149,10 @@ s_server_destroy(s_server_t **self_p)
     free(self->got_up);
     free(self->got_metrics);
     free(self->expected);
+    if (self->batch_open)
+        zmq_msg_close(&self->batch);
+    free((void *) self->batch_data);
+    free(self->batch_size);
     free(self->wstats);
     for (size_t i = 0; self->seat_state && i < self->n; i++)
         free(self->seat_state[i]);
@@ -628,9 +637,104 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
     return end && *end == '\0' && end != name + len + 1 && id == sender;
 }
 
-//  Waits until deadline for the next valid message on the PULL socket. Malformed frames are
-//  logged, counted and skipped: a peer's bad bytes cost that message only. Returns NEXT_OTHER
-//  after taking the stats socket's input (the caller checks its conditions again).
+//  Decodes one message of size bytes (a frame, or one message of a BUNDLE) into self->in and
+//  checks it: NEXT_MSG, NEXT_BAD (an UPDATE that failed to decode, from a known sender), or
+//  NEXT_OTHER when it was rejected (logged and counted; the caller takes the next).
+static next_t
+s_take_one(s_server_t *self, const void *data, int size, int in_batch)
+{
+    mr_err_t err;
+    // The decoder fills type, sender and round of an UPDATE before it checks its vector, so a
+    // bad update from a known sender can be recorded against that sender.
+    self->in.type = 0;
+    self->in.sender = UINT32_MAX;
+    int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
+                        : msg_decode(&self->in, data, (size_t) size, &err);
+    msg_type_t type = self->in.type;
+    if (rc == MR_OK && in_batch && type != MSG_UPDATE && type != MSG_METRICS)
+        rc = mr_err_set(&err, MR_EMALFORMED, "a %s inside a bundle (only update and metrics)",
+                        msg_type_name(type));
+    // With CURVE a message counts only if its key may speak for the seat it names: an
+    // attacker's key cannot send for an honest worker (nor get that worker excluded).
+    int seated = type == MSG_HELLO || type == MSG_READY || type == MSG_UPDATE ||
+                 type == MSG_METRICS || type == MSG_RESYNC || type == MSG_STATE;
+    msg_role_t role = type == MSG_HELLO || type == MSG_READY ? self->in.role
+                      : self->in.sender < self->honest       ? MSG_ROLE_WORKER
+                                                             : MSG_ROLE_ATTACKER;
+    if (self->sec && seated && self->in.sender != UINT32_MAX &&
+        !s_key_allows(self, role, self->in.sender)) {
+        char why[200];
+        snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
+                 msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
+                 self->in.sender, self->peer);
+        s_log_rejection(self, UINT32_MAX, why);
+        s_warn(self, "%s", why);
+        return NEXT_OTHER;
+    }
+    if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
+        self->bad_sender = self->in.sender;
+        self->bad_round = self->in.round;
+        snprintf(self->bad_reason, sizeof self->bad_reason, "%s", err.text);
+        return NEXT_BAD;
+    }
+    if (rc != MR_OK) {
+        s_log_rejection(self, UINT32_MAX, err.text);
+        s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
+        return NEXT_OTHER;
+    }
+    self->frame_size = size;
+    return NEXT_MSG;
+}
+
+//  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one();
+//  NEXT_TIMEOUT once none is (the frame is released).
+static next_t
+s_take_batched(s_server_t *self)
+{
+    while (self->batch_next < self->batch_count) {
+        size_t j = self->batch_next++;
+        next_t got = s_take_one(self, self->batch_data[j], (int) self->batch_size[j], 1);
+        if (got != NEXT_OTHER)
+            return got;
+    }
+    if (self->batch_open) {
+        zmq_msg_close(&self->batch);
+        self->batch_open = 0;
+    }
+    self->batch_count = self->batch_next = 0;
+    return NEXT_TIMEOUT;
+}
+
+//  A decoded BUNDLE in self->in, whose frame is frame: keeps the frame and the places of its
+//  messages (self->in is decoded into anew for each).
+static int
+s_hold_batch(s_server_t *self, zmq_msg_t *frame)
+{
+    const msg_t *m = &self->in;
+    if (m->nbatch > self->batch_cap) {
+        const char **data = realloc(self->batch_data, m->nbatch * sizeof *data);
+        if (data)
+            self->batch_data = data;
+        size_t *size = data ? realloc(self->batch_size, m->nbatch * sizeof *size) : NULL;
+        if (!data || !size)
+            return MR_ENOMEM;
+        self->batch_size = size;
+        self->batch_cap = m->nbatch;
+    }
+    memcpy(self->batch_data, m->batch_data, m->nbatch * sizeof *m->batch_data);
+    memcpy(self->batch_size, m->batch_size, m->nbatch * sizeof *m->batch_size);
+    self->batch_count = m->nbatch;
+    self->batch_next = 0;
+    zmq_msg_init(&self->batch);
+    zmq_msg_move(&self->batch, frame);
+    self->batch_open = 1;
+    return MR_OK;
+}
+
+//  Waits until deadline for the next valid message on the PULL socket (one by one out of a
+//  BUNDLE). Malformed frames are logged, counted and skipped: a peer's bad bytes cost that message
+//  only. Returns NEXT_OTHER after taking the stats socket's input (the caller checks its
+//  conditions again).
 static next_t
 s_next(s_server_t *self, double deadline)
 {
@@ -639,6 +743,11 @@ s_next(s_server_t *self, double deadline)
     while (true) {
         if (zsys_interrupted)
             return NEXT_TERM;
+        if (self->batch_count > 0) {
+            next_t got = s_take_batched(self);
+            if (got != NEXT_TIMEOUT)
+                return got;
+        }
         zmq_msg_t frame;
         zmq_msg_init(&frame);
         // Take what is queued without a poll (one system call less per message); poll, and so
@@ -671,48 +780,23 @@ s_next(s_server_t *self, double deadline)
             }
         }
         self->burst++;
-        mr_err_t err;
         // The certificate name of the sender's connection (security=curve), before the frame goes.
         const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
         snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
-        // The decoder fills type, sender and round of an UPDATE before it checks its vector, so
-        // a bad update from a known sender can be recorded against that sender.
-        self->in.type = 0;
-        self->in.sender = UINT32_MAX;
-        int rc = size == -2 ? mr_err_set(&err, MR_EMALFORMED, "multipart message")
-                            : msg_decode(&self->in, zmq_msg_data(&frame), (size_t) size, &err);
+        next_t got = s_take_one(self, size >= 0 ? zmq_msg_data(&frame) : NULL, size, 0);
+        if (got == NEXT_MSG && self->in.type == MSG_BUNDLE) {
+            //  Its messages are taken one by one, from the frame kept meanwhile.
+            if (s_hold_batch(self, &frame) != MR_OK) {
+                s_warn(self, "out of memory for a bundle of %zu messages: dropped",
+                       self->in.nbatch);
+                self->rejected++;
+            }
+            zmq_msg_close(&frame);
+            continue;
+        }
         zmq_msg_close(&frame);
-        // With CURVE a message counts only if its key may speak for the seat it names: an
-        // attacker's key cannot send for an honest worker (nor get that worker excluded).
-        msg_type_t type = self->in.type;
-        int seated = type == MSG_HELLO || type == MSG_READY || type == MSG_UPDATE ||
-                     type == MSG_METRICS || type == MSG_RESYNC || type == MSG_STATE;
-        msg_role_t role = type == MSG_HELLO || type == MSG_READY ? self->in.role
-                          : self->in.sender < self->honest       ? MSG_ROLE_WORKER
-                                                                 : MSG_ROLE_ATTACKER;
-        if (self->sec && seated && self->in.sender != UINT32_MAX &&
-            !s_key_allows(self, role, self->in.sender)) {
-            char why[200];
-            snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
-                     msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
-                     self->in.sender, self->peer);
-            s_log_rejection(self, UINT32_MAX, why);
-            s_warn(self, "%s", why);
-            continue;
-        }
-        if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
-            self->bad_sender = self->in.sender;
-            self->bad_round = self->in.round;
-            snprintf(self->bad_reason, sizeof self->bad_reason, "%s", err.text);
-            return NEXT_BAD;
-        }
-        if (rc != MR_OK) {
-            s_log_rejection(self, UINT32_MAX, err.text);
-            s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
-            continue;
-        }
-        self->frame_size = size;
-        return NEXT_MSG;
+        if (got != NEXT_OTHER)
+            return got;
     }
 }
 
@@ -1144,7 +1228,7 @@ s_round_compressed(const s_server_t *self, const method_round_t *rd)
     return method->round_compressed ? method->round_compressed(rd) : 1;
 }
 
-//  What s_accept() did with a message.
+//  What s_accept() did with a message: bits (an UPDATE with metrics may do both).
 typedef enum {
     TOOK_NOTHING = 0,
     TOOK_UPDATE = 1,
@@ -1311,6 +1395,8 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
 }
 
 //  Takes one message of round k into the per-worker slots.
+static took_t s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i);
+
 static took_t
 s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
 {
@@ -1382,10 +1468,13 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         return TOOK_NOTHING;
     }
     if (m->type == MSG_UPDATE) {
+        //  The metrics that ride in an UPDATE count as a METRICS of their own would, whatever
+        //  becomes of the update.
+        took_t took = m->with_metrics ? s_accept_metrics(self, k, i) : TOOK_NOTHING;
         const char *problem = s_update_problem(self, i, k, rd, why, sizeof why);
         if (problem) {
             s_reject_update(self, i, k, problem, 1);
-            return TOOK_NOTHING;
+            return took;
         }
         // Swap buffers instead of copying: both have capacity d.
         cvec_t tmp = self->ups[i];
@@ -1393,7 +1482,9 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         m->up = tmp;
         s_close_slot(self, i);
         self->up_ptrs[i] = &self->ups[i];
-        msg_cost_t cost = msg_update_cost(&self->ups[i], (size_t) self->frame_size);
+        //  The UPDATE's own bytes: the frame less the metrics riding in it (not communication).
+        msg_cost_t cost =
+            msg_update_cost(&self->ups[i], (size_t) self->frame_size - m->metrics_bytes);
         row->bits_paper_up += cost.bits_paper;
         row->bits_model_up += cost.bits_model;
         row->bytes_wire_up += cost.bytes_wire;
@@ -1402,9 +1493,19 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         row->accepted++;
         self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
                                            self->ups[i].nnz, m->oracle_calls, 1};
-        return TOOK_UPDATE;
+        return took | TOOK_UPDATE;
     }
-    if (m->type == MSG_METRICS && i < self->honest && self->lost[i]) {
+    return s_accept_metrics(self, k, i);
+}
+
+//  Takes the metrics in self->in (a METRICS, or an UPDATE's with_metrics part) of worker i < n in
+//  round k.
+static took_t
+s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i)
+{
+    msg_t *m = &self->in;
+    char why[256];
+    if (i < self->honest && self->lost[i]) {
         snprintf(why, sizeof why, "metrics from worker %u in round %llu, which is lost: discarded",
                  i, (unsigned long long) k);
         s_discard(self, i, why);
@@ -1586,7 +1687,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                 s_reject_update(self, self->bad_sender, k, self->bad_reason, self->bad_round == k);
             } else {
                 took_t took = s_accept(self, k, &rd, &row);
-                metrics_pending -= took == TOOK_METRICS;
+                metrics_pending -= (took & TOOK_METRICS) != 0;
             }
             if (self->abort)
                 return "aborted";

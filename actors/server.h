@@ -4,7 +4,8 @@
 //
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
 //  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,
-//  UPDATE, METRICS, RESYNC from workers and attackers), ROUTER bound at ep_stats (the recorder's
+//  UPDATE (with or without the metrics), METRICS, RESYNC from workers and attackers, and BUNDLEs
+//  of UPDATEs and METRICS, taken one by one), ROUTER bound at ep_stats (the recorder's
 //  HELLO and ACK in; RUN, STATS, CHECKPOINT, STOP out, to the recorder's connection (stats_link.h:
 //  rows are kept until acknowledged, and a recorder restarted with the run's token gets them): a second reader
 //  gets nothing). With keys_dir every socket is a CURVE server that accepts only the keys of the

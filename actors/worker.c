@@ -21,6 +21,8 @@
 
 #define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
 #define REJOIN_HELLO_S 1.0  // a rejoining worker says HELLO again this often until its JOIN
+#define BATCH_MAX      64   // a host's answers held for one BUNDLE frame: at most this many ...
+#define BATCH_BYTES    ((size_t) 256 << 10)  // ... and these many bytes
 
 typedef struct s_host s_host_t;
 
@@ -38,7 +40,8 @@ typedef struct {
     uint64_t wait_round, wait_seq;
     msg_t junk;             // attack = junk: the abusive messages
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
-    msg_buf_t kept[2];      // the frames of its last answer: UPDATE, METRICS (for a resend)
+    msg_buf_t kept[2];      // the frames of its last answer (for a resend): UPDATE (with the
+                            // metrics when both went), METRICS
     int nkept;              // how many of them that answer had
     uint64_t kept_round;    // the round it answered
     rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
@@ -64,6 +67,9 @@ struct s_host {
                            // which share the machine's cores and links), before any is measured
     s_seat_t *seats;
     size_t nseats;
+    int batching;  // several seats, no injected faults: answers go out in BATCHes
+    msg_t bat;     // the BUNDLE being gathered: pointers to the seats' kept frames
+    size_t bat_cap, bat_bytes;
     char reason[512];
 };
 
@@ -84,6 +90,7 @@ s_host_destroy(s_host_t **self_p)
         msg_buf_fini(&s->kept[1]);
     }
     free(self->seats);
+    msg_fini(&self->bat);  // and the arrays of its pointers (msg.h)
     vec_fini(&self->g);
     msg_fini(&self->in);
     msg_buf_fini(&self->buf);
@@ -237,6 +244,18 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     for (size_t i = 0; i < nseats; i++)
         if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
             goto fail;
+    self->batching = nseats > 1;
+    for (size_t i = 0; i < nseats; i++)
+        self->batching &= seats[i].fault == NULL;
+    if (self->batching &&
+        (msg_init(&self->bat, 1) != MR_OK ||
+         !(self->bat.batch_data = calloc(BATCH_MAX, sizeof *self->bat.batch_data)) ||
+         !(self->bat.batch_size = calloc(BATCH_MAX, sizeof *self->bat.batch_size)))) {
+        mr_err_set(err, MR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    self->bat.type = MSG_BUNDLE;
+    self->bat.batch_cap = BATCH_MAX;
     if (cfg->resume && s_host_resume(self, err) != MR_OK)
         goto fail;
     //  One certificate for the host: its first seat's (a host of several seats serves honest
@@ -280,10 +299,33 @@ fail:
     return NULL;
 }
 
+//  Sends the answers gathered for a BUNDLE: one frame (a lone answer as itself). 0, or -1 if the
+//  socket failed (reason set).
+static int
+s_flush(s_host_t *h)
+{
+    msg_t *b = &h->bat;
+    if (b->nbatch == 0)
+        return 0;
+    void *push = zsock_resolve(h->push);
+    int rc = b->nbatch == 1 ? zmq_send(push, b->batch_data[0], b->batch_size[0], 0)
+                            : actor_send(push, b, &h->buf, 0);
+    b->nbatch = 0;
+    h->bat_bytes = 0;
+    if (rc < 0) {
+        snprintf(h->reason, sizeof h->reason, "worker %u: cannot send its answers: %s",
+                 h->seats[0].cfg->id, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_send(s_seat_t *self)
 {
     s_host_t *h = self->host;
+    if (s_flush(h) < 0)  // what was gathered goes first, in order
+        return -1;
     if (actor_send(zsock_resolve(h->push), &self->out, &h->buf, 0) < 0) {
         snprintf(h->reason, sizeof h->reason, "worker %u: cannot send %s: %s", self->cfg->id,
                  msg_type_name(self->out.type), zmq_strerror(zmq_errno()));
@@ -298,7 +340,21 @@ static int
 s_emit(s_seat_t *self, const msg_buf_t *frame)
 {
     const worker_fault_t *fault = self->cfg->fault;
-    void *push = zsock_resolve(self->host->push);
+    s_host_t *h = self->host;
+    void *push = zsock_resolve(h->push);
+    if (h->batching && frame->size < BATCH_BYTES) {
+        //  Gathered for one BUNDLE frame: the kept frame stays until the seat answers again, after
+        //  the host's flush at the end of this round.
+        if (h->bat.nbatch == BATCH_MAX || h->bat_bytes + frame->size > BATCH_BYTES)
+            if (s_flush(h) < 0)
+                return -1;
+        h->bat.batch_data[h->bat.nbatch] = frame->data;
+        h->bat.batch_size[h->bat.nbatch++] = frame->size;
+        h->bat_bytes += frame->size;
+        return 0;
+    }
+    if (s_flush(h) < 0)
+        return -1;
     int copies = 1;
     if (fault) {
         double wait = fault->delay_s + fault->jitter_s * rng_uniform(&self->fault_rng);
@@ -399,8 +455,36 @@ s_attack(s_seat_t *self)
     return self->wait_checkpoint ? s_send_state(self, self->wait_round) : 0;
 }
 
+//  The metrics at x^k into self->out (f, g): the method's evaluation if it made one. 0, or -1 if
+//  the iterate diverged (reason set).
+static int
+s_metrics(s_seat_t *self, const method_report_t *report)
+{
+    const worker_cfg_t *cfg = self->cfg;
+    msg_t *out = &self->out;
+    // Metrics are for the record, never communication: reuse the method's evaluation if any.
+    const vec_t *x = cfg->method->worker_x(self->mw);
+    if (report->have_eval) {
+        out->f = report->f;
+        vec_copy(&out->g, report->grad);
+    } else {
+        out->f = loss_value_grad(cfg->loss, x, &out->g);
+    }
+    // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
+    if (cfg->mp.reg.kind != PROX_NONE)
+        out->f += prox_value(&cfg->mp.reg, x);
+    if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
+        snprintf(self->host->reason, sizeof self->host->reason,
+                 "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
+                 (unsigned long long) self->kept_round, out->f);
+        return -1;
+    }
+    return 0;
+}
+
 //  Answers round k (the host's broadcast): step the method with the host's g, send the update,
-//  then the metrics at x^k when the round asks for them.
+//  and the metrics at x^k when the round asks for them: inside the UPDATE when both go
+//  (docs/protocol.md, "UPDATE"), else as a METRICS of its own.
 static int
 s_answer(s_seat_t *self)
 {
@@ -438,33 +522,25 @@ s_answer(s_seat_t *self)
     out->oracle_calls = report.oracle_calls + self->extra_calls;
     self->extra_calls = 0;
     self->joined = 1;
+    out->with_metrics = 0;
     self->kept_round = rd.round;
     self->nkept = 0;
-    if (report.send && s_send_kept(self) < 0)
-        return -1;
     self->next_round = rd.round + 1;
+    //  A round that asks for metrics: they ride in the UPDATE (one frame, one wake-up of the
+    //  server), except with injected faults, whose draws are one per frame as before.
+    int merge = report.send && in->metrics && !cfg->fault;
+    if (report.send && !merge && s_send_kept(self) < 0)
+        return -1;
     if (!in->metrics)
         return in->checkpoint ? s_send_state(self, rd.round) : 0;  // no f (metrics_every)
-    // Metrics are for the record, never communication: reuse the method's evaluation if any.
-    out->type = MSG_METRICS;
-    const vec_t *x = method->worker_x(self->mw);
-    if (report.have_eval) {
-        out->f = report.f;
-        vec_copy(&out->g, report.grad);
-    } else {
-        out->f = loss_value_grad(cfg->loss, x, &out->g);
-    }
-    // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
-    if (cfg->mp.reg.kind != PROX_NONE)
-        out->f += prox_value(&cfg->mp.reg, x);
-    if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
-        snprintf(h->reason, sizeof h->reason,
-                 "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
-                 (unsigned long long) rd.round, out->f);
+    if (s_metrics(self, &report) < 0)
         return -1;
-    }
+    out->type = merge ? MSG_UPDATE : MSG_METRICS;
+    out->with_metrics = merge;
     out->round = rd.round;
-    if (s_send_kept(self) < 0)
+    rc = s_send_kept(self);
+    out->with_metrics = 0;
+    if (rc < 0)
         return -1;
     return in->checkpoint ? s_send_state(self, rd.round) : 0;
 }
@@ -558,6 +634,8 @@ s_take_round(s_host_t *self, double now, double *last_resync)
         }
         due += m->round == s->next_round;
     }
+    if (s_flush(self) < 0)  // the resent answers go out before anything new
+        return -1;
     if (!due)
         return 0;  // a resent round every seat already answered
     //  A round's own length: not one that needed a RESYNC (its wait is the repair's, and would
@@ -576,6 +654,8 @@ s_take_round(s_host_t *self, double now, double *last_resync)
     for (size_t i = 0; i < self->nseats; i++)
         if (m->round == self->seats[i].next_round && s_answer(&self->seats[i]) < 0)
             return -1;
+    if (s_flush(self) < 0)
+        return -1;
     //  Its answer took this long (a dense round 0 of d = 10^7 takes a second): the round cannot
     //  end sooner than all n answers, so silence shorter than that is no evidence of a loss.
     double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n / (double) self->nseats;

@@ -3,7 +3,9 @@
 //
 //  The worker's logic lives in the method (optim/); this file is only the socket shell, so one
 //  process can host many workers as threads, or many workers in one thread (worker_host_actor).
-//  Sends HELLO on start, READY on the first PING, UPDATE + METRICS for each ROUND. A repeated
+//  Sends HELLO on start, READY on the first PING, for each ROUND its UPDATE with the round's
+//  metrics inside (docs/protocol.md; a METRICS of its own when it sends no UPDATE, or with
+//  injected faults). A repeated
 //  ROUND (resent after a RESYNC) of the round it last answered makes it send that answer again,
 //  byte for byte: it may have been lost, and the server discards a copy it already has. RESYNC
 //  after max(2 s, 3 rounds) of silence. With cfg.attack it hosts a Byzantine attacker instead
@@ -63,7 +65,9 @@ void worker_actor(zsock_t *pipe, void *args);
 //  thousands of workers in one process. Each seat says HELLO and READY, answers every ROUND and
 //  sends its METRICS under its own id, in increasing id order, so the server sees what separate
 //  workers would send and the rows are the same bit for bit. A RESYNC goes out once, under the
-//  first seat's id. Ends as worker_actor does (one DONE for the host).
+//  first seat's id. The answers of a round go out in BUNDLEs (up to 64 frames and 256 KiB each;
+//  none with injected faults): a few frames a round instead of one a seat. Ends as worker_actor
+//  does (one DONE for the host).
 typedef struct {
     const worker_cfg_t *seats;  // nseats >= 1 honest workers (attack NULL), ids increasing
     size_t nseats;

@@ -59,8 +59,7 @@ static const cfg_key_t s_keys[] = {
      "set by marina run: a token naming this launch in runs.config (leave it unset)"},
     {"transport", CFG_STR, "tcp", 0, 0, "tcp (processes) | ipc (processes) | inproc (threads)"},
     {"threads", CFG_INT, "0", 0, 1e6,
-     "inproc: threads hosting the honest workers (0: one each up to 64 workers, else one per "
-     "core)"},
+     "inproc: threads hosting the honest workers (0: one per core)"},
     {"timeout_s", CFG_REAL, "60", 0.1, 1e6, "give up on a silent actor after this many seconds"},
     {"progress_s", CFG_REAL, "1", 0, 1e6, "log progress every this many seconds (0: never)"},
     {"metrics_every", CFG_STR, "auto", 0, 0,

@@ -33,9 +33,8 @@
 #include "spawner.h"
 #include "worker.h"
 
-#define GRACE_S          10.0  // how long stopping children may take before SIGKILL
-#define THREADS_ONE_EACH 64    // inproc, threads = auto: up to this many workers get a thread each
-#define S_RUN_KEY_COUNT  3     // the one-off keys of `marina run security=curve`: one per role
+#define GRACE_S         10.0  // how long stopping children may take before SIGKILL
+#define S_RUN_KEY_COUNT 3     // the one-off keys of `marina run security=curve`: one per role
 
 static const char *const s_run_key_names[S_RUN_KEY_COUNT] = {"recorder", "worker", "attacker"};
 #define HOST_GRACE_MS 3000  // after an interrupt, how long an actor may take to report DONE
@@ -1031,14 +1030,15 @@ s_run_processes(const cfg_t *cfg,
 }
 
 //  How many threads host the G honest workers of an inproc run: 'threads', or (0, auto) one per
-//  worker up to THREADS_ONE_EACH workers and one per online core beyond (never more than G).
+//  online core (never more than G): more threads than cores only add wake-ups and switches
+//  (docs/bench.md, benchmark (a)).
 static size_t
 s_worker_threads(const cfg_t *cfg, size_t honest)
 {
     size_t want = (size_t) cfg_int(cfg, "threads");
     if (want == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        want = honest <= THREADS_ONE_EACH ? honest : (size_t) (cores > 0 ? cores : 1);
+        want = (size_t) (cores > 0 ? cores : 1);
     }
     return want < honest ? want : honest;
 }

@@ -44,6 +44,8 @@ static const msg_field_t s_update[] = {
     {"idx", MSG_F_BIN_NIL, 0},
     {"val", MSG_F_VEC, 0},
     {"oracle_calls", MSG_F_UINT, MSG_U64},
+    {"f", MSG_F_REAL, 0},  // optional, with the next: the sender's METRICS of the same round
+    {"grad", MSG_F_BIN, 0},
 };
 
 static const msg_field_t s_metrics[] = {
@@ -120,9 +122,13 @@ static const msg_field_t s_join[] = {
     {"x", MSG_F_BIN, 0},
 };
 
+static const msg_field_t s_batch[] = {
+    {"frames", MSG_F_ARRAY, 0},
+};
+
 #define S_SCHEMA(label, table)                                                                     \
     {                                                                                              \
-        label, table, sizeof(table) / sizeof(table[0])                                             \
+        label, table, sizeof(table) / sizeof(table[0]), 0                                          \
     }
 
 static const msg_schema_t s_schemas[] = {
@@ -130,7 +136,7 @@ static const msg_schema_t s_schemas[] = {
     [MSG_READY] = S_SCHEMA("ready", s_ready),
     [MSG_PING] = S_SCHEMA("ping", s_ping),
     [MSG_ROUND] = S_SCHEMA("round", s_round),
-    [MSG_UPDATE] = S_SCHEMA("update", s_update),
+    [MSG_UPDATE] = {"update", s_update, sizeof s_update / sizeof s_update[0], 2},
     [MSG_METRICS] = S_SCHEMA("metrics", s_metrics),
     [MSG_RESYNC] = S_SCHEMA("resync", s_resync),
     [MSG_RUN] = S_SCHEMA("run", s_run),
@@ -140,6 +146,7 @@ static const msg_schema_t s_schemas[] = {
     [MSG_ACK] = S_SCHEMA("ack", s_ack),
     [MSG_STATE] = S_SCHEMA("state", s_state),
     [MSG_CHECKPOINT] = S_SCHEMA("checkpoint", s_checkpoint),
+    [MSG_BUNDLE] = S_SCHEMA("bundle", s_batch),
     [MSG_JOIN] = S_SCHEMA("join", s_join),
 };
 
@@ -205,6 +212,8 @@ msg_fini(msg_t *m)
     free(m->gp_idx);
     free(m->gp_val);
     free(m->blob_own);
+    free((void *) m->batch_data);
+    free(m->batch_size);
     m->blob_own = NULL;
     m->blob = NULL;
     m->blob_len = m->blob_cap = 0;

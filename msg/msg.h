@@ -44,10 +44,11 @@ typedef enum {
     MSG_ACK = 12,     // recorder -> server: every STATS up to round is committed (done: the end)
     MSG_STATE = 13,   // worker -> server: my state after round k (a checkpoint round), opaque
     MSG_CHECKPOINT = 14,  // server -> recorder: the run's checkpoint after round k, opaque
-    MSG_JOIN = 15,  // server -> workers (PUB): (id, pid) takes part again from round k at x^{k-1}
+    MSG_JOIN = 15,    // server -> workers (PUB): (id, pid) takes part again from round k at x^{k-1}
+    MSG_BUNDLE = 16,  // worker host -> server: several UPDATE / METRICS frames in one
 } msg_type_t;
 
-#define MSG_TYPE_LAST MSG_JOIN
+#define MSG_TYPE_LAST MSG_BUNDLE
 
 typedef enum {
     MSG_ROLE_WORKER = 0,
@@ -85,21 +86,31 @@ typedef struct {
     size_t blob_len;        // it (the caller's bytes); decode points it at blob_own
     uint8_t *blob_own;      // decoded state bytes; owned, capacity blob_cap
     size_t blob_cap;
-    vec_t g;                // ROUND: g^{k-1}; METRICS: grad f_i(x^k); JOIN: x^{k-1}. Owned, dim = d
-    uint32_t *part;         // ROUND: participants (sorted ids, repeats allowed); owned
-    size_t npart;           // ROUND: entries in part
-    size_t cap_part;        // ROUND: capacity of part
-    int all_part;           // ROUND: 1 = every worker takes part (part unused)
-    worker_stats_t *wbuf;   // STATS: decoded per-worker rows (stats.workers points here); owned
-    size_t wcap;            // STATS: capacity of wbuf
-    cvec_t up;              // UPDATE: the update. Owned, cap = d
-    uint64_t oracle_calls;  // UPDATE
-    double f;               // METRICS: f_i(x^k)
-    run_info_t run;         // RUN (strings owned after decode)
-    round_stats_t stats;    // STATS
-    char *status;           // STOP: "completed", "failed" or "aborted" (owned after decode)
-    char *reason;           // STOP, REFUSE: a sentence, may be "" (owned after decode)
-    char *owned[12];        // strings owned by this msg_t (internal)
+    vec_t g;                   // ROUND: g^{k-1}; METRICS, UPDATE with_metrics: grad f_i(x^k);
+                               // JOIN: x^{k-1}. Owned, dim = d
+    uint32_t *part;            // ROUND: participants (sorted ids, repeats allowed); owned
+    size_t npart;              // ROUND: entries in part
+    size_t cap_part;           // ROUND: capacity of part
+    int all_part;              // ROUND: 1 = every worker takes part (part unused)
+    worker_stats_t *wbuf;      // STATS: decoded per-worker rows (stats.workers points here); owned
+    size_t wcap;               // STATS: capacity of wbuf
+    cvec_t up;                 // UPDATE: the update. Owned, cap = d
+    uint64_t oracle_calls;     // UPDATE
+    int with_metrics;          // UPDATE: 1 = it carries the sender's METRICS of the same round too
+                               // (f and g below): one frame where both go
+    size_t metrics_bytes;      // UPDATE decoded with_metrics: the bytes of those two fields (the
+                               // frame less these is the UPDATE alone, as the bit columns count it)
+    double f;                  // METRICS, UPDATE with_metrics: f_i(x^k)
+    run_info_t run;            // RUN (strings owned after decode)
+    round_stats_t stats;       // STATS
+    char *status;              // STOP: "completed", "failed" or "aborted" (owned after decode)
+    char *reason;              // STOP, REFUSE: a sentence, may be "" (owned after decode)
+    const char **batch_data;   // BATCH: its nbatch messages, each one whole encoded frame of
+    size_t *batch_size;        // batch_size[j] bytes. Encode reads them (the caller's frames);
+    size_t nbatch, batch_cap;  // decode points them into the decoded frame (valid while that
+                               // is). The two arrays (batch_cap entries) are owned: msg_fini()
+                               // frees them
+    char *owned[12];           // strings owned by this msg_t (internal)
 } msg_t;
 
 //  A growable byte buffer for encoded frames.

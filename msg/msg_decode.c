@@ -40,9 +40,11 @@ s_be(const unsigned char *p, size_t n)
 //  Checks that data holds exactly one complete MessagePack object, nested at most S_MAX_DEPTH
 //  deep, in which no container announces more elements than there are bytes left (every element
 //  takes at least one byte). This bounds what msgpack_unpack() allocates by the frame's size.
+//  starts[i] gets the offset of the message's element i (of the outer array; i < nstarts).
 static int
-s_skim(const unsigned char *p, size_t size, mr_err_t *err)
+s_skim(const unsigned char *p, size_t size, size_t *starts, size_t nstarts, mr_err_t *err)
 {
+    size_t element = 0;          // elements of the outer array begun so far
     uint64_t left[S_MAX_DEPTH];  // elements still to read in each open container
     int depth = 0;
     uint64_t pending = 1;  // objects announced and not yet started, over all open containers
@@ -51,6 +53,8 @@ s_skim(const unsigned char *p, size_t size, mr_err_t *err)
         if (off >= size)
             return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
                               size);
+        if (depth == 1 && element < nstarts)
+            starts[element++] = off;
         unsigned char b = p[off++];
         pending--;
         size_t head = 0;       // length bytes that follow b
@@ -305,6 +309,12 @@ msg_field(
             v->n = n;
             return MR_OK;
         }
+        case MSG_F_ARRAY:
+            if (o->type != MSGPACK_OBJECT_ARRAY)
+                return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected an array", type,
+                                  fd->name, got);
+            v->o = o;
+            return MR_OK;
         case MSG_F_VEC:
             if (o->type == MSGPACK_OBJECT_ARRAY) {
                 v->o = o;
@@ -621,8 +631,58 @@ s_label(const msg_schema_t *schema, const msgpack_object_array *a, char *out, si
         snprintf(out + used, size - used, "%s round %" PRIu64, has_sender ? "," : "", round);
 }
 
+//  The gradient of a METRICS (or of the metrics in an UPDATE) of m->sender, m->round into m->g.
 static int
-s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
+s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
+{
+    int rc = s_check_dense(grad, dim, "metrics", NULL);
+    if (rc == MR_OK)
+        rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, "metrics", NULL);
+    if (rc != MR_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
+                 m->sender, m->round);
+        rc = s_check_dense(grad, dim, what, err);
+        if (rc == MR_OK)
+            rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, what, err);
+    }
+    return rc;
+}
+
+//  A BATCH's frames: each a bin of at least one byte, its place kept in m->batch_*.
+static int
+s_decode_batch(msg_t *m, const msg_val_t *v, mr_err_t *err)
+{
+    const msgpack_object_array *a = &v->o->via.array;
+    if (a->size > m->batch_cap) {
+        const char **data = realloc((void *) m->batch_data, a->size * sizeof *data);
+        if (data)
+            m->batch_data = data;
+        size_t *size = data ? realloc(m->batch_size, a->size * sizeof *size) : NULL;
+        if (size)
+            m->batch_size = size;
+        if (!data || !size)
+            return mr_err_set(err, MR_ENOMEM, "bundle: out of memory for %" PRIu32 " frames",
+                              a->size);
+        m->batch_cap = a->size;
+    }
+    for (uint32_t j = 0; j < a->size; j++) {
+        const msgpack_object *f = &a->ptr[j];
+        if (f->type != MSGPACK_OBJECT_BIN || f->via.bin.size == 0)
+            return mr_err_set(err, MR_EMALFORMED,
+                              "bundle: frame %" PRIu32 " is a%s %s, expected a bin of a message", j,
+                              f->type == MSGPACK_OBJECT_BIN ? "n empty" : "",
+                              s_mp_type_name(f->type));
+        m->batch_data[j] = f->via.bin.ptr;
+        m->batch_size[j] = f->via.bin.size;
+    }
+    m->nbatch = a->size;
+    return MR_OK;
+}
+
+//  starts: the offsets of the outer array's elements in the frame (s_skim()), size its bytes.
+static int
+s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t size, mr_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return mr_err_set(err, MR_EMALFORMED, "a message is a MessagePack array, got a %s",
@@ -649,15 +709,17 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
     const msg_schema_t *schema = msg_schema(to->via.u64);
     if (!schema)
         return mr_err_set(err, MR_EMALFORMED, "unknown message type %" PRIu64, to->via.u64);
-    if (a->size - 2 != schema->nfields)
-        return mr_err_set(err, MR_EMALFORMED, "%s: got %" PRIu32 " fields, expected %zu",
-                          schema->name, a->size - 2, schema->nfields);
+    size_t nfields = a->size - 2, least = schema->nfields - schema->optional;
+    if (nfields != schema->nfields && nfields != least)
+        return mr_err_set(err, MR_EMALFORMED, "%s: got %" PRIu32 " fields, expected %zu%s",
+                          schema->name, a->size - 2, schema->nfields,
+                          schema->optional ? " (or without the optional ones)" : "");
 
     msg_val_t v[S_MAX_FIELDS];
     assert(schema->nfields <= S_MAX_FIELDS);
     //  Errors name the message with its sender and round; the label is formatted only when a
     //  field fails (the check is repeated with it), so a valid message costs no printf.
-    for (size_t i = 0; i < schema->nfields; i++) {
+    for (size_t i = 0; i < nfields; i++) {
         int rc = msg_field(schema->name, &schema->fields[i], &a->ptr[2 + i], &v[i], NULL);
         if (rc != MR_OK) {
             char label[96];
@@ -669,6 +731,8 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
     size_t dim = m->g.dim;  // the run's d, from msg_init()
     int rc = MR_OK;
     m->type = (msg_type_t) to->via.u64;
+    m->with_metrics = 0;
+    m->metrics_bytes = 0;
     switch (m->type) {
         case MSG_HELLO:
             m->role = (msg_role_t) v[0].u;
@@ -731,23 +795,18 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
                          (uint32_t) v[1].u, v[0].u);
                 rc = s_decode_update(m, v, dim, what, err);
             }
+            m->with_metrics = nfields == schema->nfields;
+            m->metrics_bytes = m->with_metrics ? size - starts[2 + 7] : 0;
+            if (rc == MR_OK && m->with_metrics) {  // its METRICS: f_i and the gradient
+                m->f = v[7].f;
+                rc = s_metrics_grad(m, &v[8], dim, err);
+            }
             break;
         case MSG_METRICS: {
             m->round = v[0].u;
             m->sender = (uint32_t) v[1].u;
             m->f = v[2].f;
-            rc = s_check_dense(&v[3], dim, "metrics", NULL);
-            if (rc == MR_OK)
-                rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, "metrics", NULL);
-            if (rc != MR_OK) {
-                char what[80];
-                snprintf(what, sizeof what,
-                         "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad", m->sender,
-                         m->round);
-                rc = s_check_dense(&v[3], dim, what, err);
-                if (rc == MR_OK)
-                    rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
-            }
+            rc = s_metrics_grad(m, &v[3], dim, err);
             break;
         }
         case MSG_RESYNC:
@@ -818,6 +877,9 @@ s_decode_object(msg_t *m, const msgpack_object *o, mr_err_t *err)
             m->round = v[0].u;
             rc = s_take_blob(m, &v[1], err);
             break;
+        case MSG_BUNDLE:
+            rc = s_decode_batch(m, &v[0], err);
+            break;
         case MSG_JOIN:
             m->sender = (uint32_t) v[0].u;
             m->pid = (uint32_t) v[1].u;
@@ -853,7 +915,8 @@ msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
     msg_release_strings(m);
     if (!data && size > 0)
         return mr_err_set(err, MR_EINVAL, "no data");
-    int rc = s_skim(data, size, err);
+    size_t starts[2 + S_MAX_FIELDS];
+    int rc = s_skim(data, size, starts, sizeof starts / sizeof starts[0], err);
     if (rc != MR_OK)
         return rc;
 
@@ -864,7 +927,7 @@ msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
     size_t off = 0;
     msgpack_unpack_return ur = msgpack_unpack(data, size, &off, &zone, &obj);
     if (ur == MSGPACK_UNPACK_SUCCESS)
-        rc = s_decode_object(m, &obj, err);
+        rc = s_decode_object(m, &obj, starts, size, err);
     else if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
         rc = mr_err_set(err, MR_ENOMEM, "out of memory decoding a %zu-byte frame", size);
     else  // s_skim() accepted the frame, so this would be a disagreement between the two

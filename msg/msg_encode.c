@@ -148,7 +148,10 @@ msg_encode(const msg_t *m, msg_buf_t *out)
     msgpack_packer_init(&pk, out, s_buf_write);
 
     //  Each pack call returns 0 or -1 (our callback's out of memory); or-ing keeps the code flat.
-    int r = msgpack_pack_array(&pk, 2 + schema->nfields);
+    size_t nfields = schema->nfields;
+    if (m->type == MSG_UPDATE && !m->with_metrics)
+        nfields -= schema->optional;
+    int r = msgpack_pack_array(&pk, 2 + nfields);
     r |= msgpack_pack_uint8(&pk, MSG_VERSION);
     r |= msgpack_pack_uint8(&pk, (uint8_t) m->type);
     switch (m->type) {
@@ -218,6 +221,10 @@ msg_encode(const msg_t *m, msg_buf_t *out)
                 r |= msg_pack_f64s(&pk, out, up->val, up->dim);
             }
             r |= msgpack_pack_uint64(&pk, m->oracle_calls);
+            if (m->with_metrics) {  // the fields of its METRICS, in their order
+                r |= msgpack_pack_double(&pk, m->f);
+                r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            }
             break;
         }
         case MSG_METRICS:
@@ -296,6 +303,12 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint32(&pk, m->pid);
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            break;
+        case MSG_BUNDLE:
+            assert(m->nbatch == 0 || (m->batch_data && m->batch_size));
+            r |= msgpack_pack_array(&pk, m->nbatch);
+            for (size_t j = 0; j < m->nbatch; j++)
+                r |= s_pack_bytes(&pk, out, (const uint8_t *) m->batch_data[j], m->batch_size[j]);
             break;
     }
     return r ? MR_ENOMEM : MR_OK;

@@ -25,6 +25,7 @@ typedef enum {
     MSG_F_BIN,       // bin; its length is checked by the message's own rule
     MSG_F_BIN_NIL,   // bin or nil
     MSG_F_VEC,       // bin (float64 values) or array (a compact encoding, see s_levels/s_pow2)
+    MSG_F_ARRAY,     // array; its elements are checked by the message's own rule
 } msg_kind_t;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     const char *name;           // msg_type_name()
     const msg_field_t *fields;  // the fields after [version, type]
     size_t nfields;             // how many
+    size_t optional;            // the last this many fields may be left out, all together
 } msg_schema_t;
 
 //  The schema of a message type (MSG_HELLO..MSG_TYPE_LAST), or NULL.
@@ -57,7 +59,8 @@ typedef struct {
     const char *p;            // STR, BIN, BIN_NIL, VEC: the bytes, inside the frame; NULL for nil
     size_t n;                 // their length
     int nil;                  // MSG_F_BIN_NIL: 1 if the field was nil
-    const msgpack_object *o;  // MSG_F_VEC: the array of a compact encoding; NULL for a bin
+    const msgpack_object *o;  // MSG_F_VEC: the array of a compact encoding (NULL for a bin);
+                              // MSG_F_ARRAY: the array
 } msg_val_t;
 
 //  Lifecycle (msg.c). Frees the strings a previous decode left in m and forgets every pointer to

@@ -148,20 +148,25 @@ static const char s_sql_rejection_insert[] =
 static const char s_sql_worker_insert[] =
     "INSERT INTO round_workers (run_id, round, worker, sent, bits_paper_up, bits_model_up,"
     " bytes_wire_up, nnz_up, oracle_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+//  The same for S_WORKER_ROWS rows at once (one statement step instead of S_WORKER_ROWS): built
+//  by s_worker_insert_many_sql().
+#define S_WORKER_ROWS   32
+#define S_WORKER_FIELDS 9
 
 struct db {
-    sqlite3 *db;                  // the connection
-    char *path;                   // for messages
-    sqlite3_stmt *begin;          // BEGIN IMMEDIATE
-    sqlite3_stmt *commit;         // COMMIT
-    sqlite3_stmt *run_insert;     // s_sql_run_insert
-    sqlite3_stmt *run_finish;     // s_sql_run_finish
-    sqlite3_stmt *round_insert;   // s_sql_round_insert
-    sqlite3_stmt *worker_insert;  // s_sql_worker_insert
-    sqlite3_stmt *reject_insert;  // s_sql_rejection_insert
-    int batch;                    // rows per transaction
-    int pending;                  // rows inserted in the open transaction
-    double txn_began;             // when it was opened (s_now())
+    sqlite3 *db;                       // the connection
+    char *path;                        // for messages
+    sqlite3_stmt *begin;               // BEGIN IMMEDIATE
+    sqlite3_stmt *commit;              // COMMIT
+    sqlite3_stmt *run_insert;          // s_sql_run_insert
+    sqlite3_stmt *run_finish;          // s_sql_run_finish
+    sqlite3_stmt *round_insert;        // s_sql_round_insert
+    sqlite3_stmt *worker_insert;       // s_sql_worker_insert
+    sqlite3_stmt *worker_insert_many;  // ... of S_WORKER_ROWS rows
+    sqlite3_stmt *reject_insert;       // s_sql_rejection_insert
+    int batch;                         // rows per transaction
+    int pending;                       // rows inserted in the open transaction
+    double txn_began;                  // when it was opened (s_now())
 };
 
 //  A monotonic clock, seconds.
@@ -283,6 +288,21 @@ s_prepare(db_t *self, const char *sql, sqlite3_stmt **stmt, mr_err_t *err)
     return MR_OK;
 }
 
+//  s_sql_worker_insert with S_WORKER_ROWS tuples of values.
+static int
+s_prepare_worker_insert_many(db_t *self, mr_err_t *err)
+{
+    static const char tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const char *values = strstr(s_sql_worker_insert, "VALUES ");
+    size_t head = (size_t) (values - s_sql_worker_insert) + strlen("VALUES ");
+    char sql[sizeof s_sql_worker_insert + S_WORKER_ROWS * sizeof tuple];
+    memcpy(sql, s_sql_worker_insert, head);
+    size_t used = head;
+    for (int r = 0; r < S_WORKER_ROWS; r++)
+        used += (size_t) snprintf(sql + used, sizeof sql - used, "%s%s", r ? "," : "", tuple);
+    return s_prepare(self, sql, &self->worker_insert_many, err);
+}
+
 //  Steps a prepared statement that returns no row, then resets it (bindings stay until rebound).
 static int
 s_step(sqlite3_stmt *stmt)
@@ -376,8 +396,10 @@ db_open(const char *path, mr_err_t *err)
                    path);
         goto fail;
     }
-    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    //  A db_t belongs to one thread: no mutex around each call (SQLite's multi-thread mode).
+    if (sqlite3_open_v2(path, &self->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         s_sql_fail(self->db, path, err, "cannot open");
         goto fail;
     }
@@ -426,6 +448,7 @@ db_open(const char *path, mr_err_t *err)
         s_prepare(self, s_sql_run_finish, &self->run_finish, err) != MR_OK ||
         s_prepare(self, s_sql_round_insert, &self->round_insert, err) != MR_OK ||
         s_prepare(self, s_sql_worker_insert, &self->worker_insert, err) != MR_OK ||
+        s_prepare_worker_insert_many(self, err) != MR_OK ||
         s_prepare(self, s_sql_rejection_insert, &self->reject_insert, err) != MR_OK)
         goto fail;
     return self;
@@ -450,6 +473,7 @@ db_close(db_t **self_p)
     sqlite3_finalize(self->run_finish);
     sqlite3_finalize(self->round_insert);
     sqlite3_finalize(self->worker_insert);
+    sqlite3_finalize(self->worker_insert_many);
     sqlite3_finalize(self->reject_insert);
     sqlite3_close(self->db);  // NULL-safe; the last connection checkpoints and removes the WAL
     free(self->path);
@@ -596,18 +620,23 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
         return rc;
     }
     sqlite3_reset(st);
-    st = self->worker_insert;
-    for (uint32_t i = 0; i < row->nworkers; i++) {
-        const worker_stats_t *w = &row->workers[i];
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_int64(st, 2, (int64_t) row->round);
-        sqlite3_bind_int64(st, 3, i);
-        sqlite3_bind_int(st, 4, w->sent);
-        sqlite3_bind_int64(st, 5, (int64_t) w->bits_paper_up);
-        sqlite3_bind_int64(st, 6, (int64_t) w->bits_model_up);
-        sqlite3_bind_int64(st, 7, (int64_t) w->bytes_wire_up);
-        sqlite3_bind_int64(st, 8, (int64_t) w->nnz_up);
-        sqlite3_bind_int64(st, 9, (int64_t) w->oracle_calls);
+    //  The worker rows in id order, S_WORKER_ROWS a statement while that many are left.
+    for (uint32_t i = 0; i < row->nworkers;) {
+        int many = row->nworkers - i >= S_WORKER_ROWS;
+        st = many ? self->worker_insert_many : self->worker_insert;
+        for (int r = 0; r < (many ? S_WORKER_ROWS : 1); r++, i++) {
+            const worker_stats_t *w = &row->workers[i];
+            int at = r * S_WORKER_FIELDS;
+            sqlite3_bind_int64(st, at + 1, run_id);
+            sqlite3_bind_int64(st, at + 2, (int64_t) row->round);
+            sqlite3_bind_int64(st, at + 3, i);
+            sqlite3_bind_int(st, at + 4, w->sent);
+            sqlite3_bind_int64(st, at + 5, (int64_t) w->bits_paper_up);
+            sqlite3_bind_int64(st, at + 6, (int64_t) w->bits_model_up);
+            sqlite3_bind_int64(st, at + 7, (int64_t) w->bytes_wire_up);
+            sqlite3_bind_int64(st, at + 8, (int64_t) w->nnz_up);
+            sqlite3_bind_int64(st, at + 9, (int64_t) w->oracle_calls);
+        }
         if (s_step(st) != SQLITE_DONE)
             return s_sql_fail(self->db, self->path, err, "cannot insert a round_workers row");
     }

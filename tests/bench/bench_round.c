@@ -1,16 +1,29 @@
-//  bench_round.c - rounds/s of a real `marina run` against its floor, measured in the same run.
+//  bench_round.c - rounds/s of a real `marina run` against the limit of its round, both measured
+//  in the same run, over tcp loopback and over inproc.
 //
-//  The floor is a bare ZeroMQ round with the shape of a real one and nothing else: a parent
-//  process PUBlishes one frame the size of a ROUND message (d = 113) to n = 5 worker processes over
-//  tcp loopback, and each worker answers with two pre-encoded frames the size of an UPDATE (RandK,
-//  K = 10) and a METRICS message, without decoding or computing anything. The real run is the
-//  marina binary with the same n, d and K. Their ratio says how much of a round's time marina
-//  spends on work beyond moving the bytes (decoding, the method, metrics, the recorder).
+//  The problem is issue 13's (a): mushrooms (d = 113), n = 5 workers, MARINA with RandK K = 10.
+//  The limit of a round is 1 / (bare + compute / cores):
+//  - bare: a bare ZeroMQ round with the shape of a real one and nothing else. A parent PUBlishes
+//    one pre-encoded ROUND frame (the dense iterate's g, d = 113) to 5 workers, and each answers
+//    with one pre-encoded sparse UPDATE frame (K = 10) on PUSH, without decoding anything. Over
+//    tcp the workers are 5 forked processes, each with its own ZeroMQ context; over inproc they
+//    are 5 threads of this process sharing one.
+//  - compute: the math of one round in one thread, through the method API on the same data and
+//    parameters (experiment_init() of the run's own arguments): the 5 workers' MARINA steps (local
+//    gradient, RandK), the metrics each reports (f_i and its gradient at x^k), the server's
+//    combine (the average) and the mean of the metrics. Divided by the cores online: the ideal of
+//    the math spread over every core at no cost.
+//  - real: `marina run dataset=mushrooms n=5 compressor=randk k=10 transport=T`; rounds/s is
+//    R / wall_time_s of round R, from the result database (start-up and loading not counted).
+//  One pass measures all five (bare tcp, real tcp, bare inproc, real inproc, compute) one after
+//  the other, so they see the same machine load; a pass's ratio is real / limit of that pass, and
+//  the benchmark prints every pass and the medians of the passes.
 //
-//  Always exits 0 when both measurements ran, whatever the ratio: a benchmark reports speed, it
+//  Always exits 0 when every measurement ran, whatever the ratio: a benchmark reports speed, it
 //  does not judge it. Non-zero means something broke (a child failed, a socket, the database).
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -23,30 +36,48 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cfg.h"
+#include "experiment.h"
 #include "msg.h"
+#include "rng.h"
 
 #define N_WORKERS       5
 #define DIM             113  // mushrooms: 112 features and the bias
 #define RANDK_K         10
 #define WARMUP_ROUNDS   200    // untimed: TCP connections, page faults, CPU frequency settle
-#define RECV_TIMEOUT_MS 10000  // a floor child or the parent gives up after this much silence
+#define RECV_TIMEOUT_MS 10000  // a bare worker or the parent gives up after this much silence
 #define JOIN_TIMEOUT_S  10.0
 #define REAL_TIMEOUT_S  600.0  // marina has its own timeouts; this only guards a hang
 #define MAX_REPEAT      32
+#define MAX_ARGS        16
 
-//  Floor control frames are one byte, so they can never be mistaken for an encoded message
+//  Bare-round control frames are one byte, so they can never be mistaken for an encoded message
 //  (those are at least a few bytes long and start with a MessagePack array header).
-#define FLOOR_PING  'P'
-#define FLOOR_STOP  'S'
-#define FLOOR_READY 'R'  // worker -> parent: {'R', id}
+#define BARE_PING  'P'
+#define BARE_STOP  'S'
+#define BARE_READY 'R'  // worker -> parent: {'R', id}
+
+enum {
+    T_TCP,
+    T_INPROC,
+    N_TRANSPORTS
+};
+static const char *const TRANSPORT_NAMES[N_TRANSPORTS] = {"tcp", "inproc"};
 
 extern char **environ;
 
 typedef struct {
-    msg_buf_t round;    // server -> workers, g^{k-1} dense
-    msg_buf_t update;   // worker -> server, sparse K values
-    msg_buf_t metrics;  // worker -> server, f_i and grad f_i dense
+    msg_buf_t round;   // server -> workers, g^{k-1} dense
+    msg_buf_t update;  // worker -> server, sparse K values
 } s_frames_t;
+
+//  The arguments of the real run (and of the compute floor's experiment), without transport,
+//  rounds and db.
+typedef struct {
+    char dataset[1100], synth_d[32];
+    const char *argv[MAX_ARGS];
+    int argc;
+} s_run_args_t;
 
 static double
 s_now(void)
@@ -56,7 +87,7 @@ s_now(void)
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
-//  Encodes real messages so that the floor moves exactly the bytes a real round moves. The round
+//  Encodes real messages so that the bare round moves exactly the bytes of a real one. The round
 //  number is mid-run (1000) because MessagePack integers grow with their value.
 static int
 s_frames_build(s_frames_t *fr)
@@ -83,9 +114,6 @@ s_frames_build(s_frames_t *fr)
     }
     m.oracle_calls = 1000;
     rc |= msg_encode(&m, &fr->update);
-    m.type = MSG_METRICS;
-    m.f = 0.6931;
-    rc |= msg_encode(&m, &fr->metrics);
     msg_fini(&m);
     return rc == MR_OK ? 0 : -1;
 }
@@ -95,7 +123,6 @@ s_frames_fini(s_frames_t *fr)
 {
     msg_buf_fini(&fr->round);
     msg_buf_fini(&fr->update);
-    msg_buf_fini(&fr->metrics);
 }
 
 //  Waits up to timeout_s for pid, then kills it. Returns its exit code, or -1 if it had to be
@@ -118,23 +145,12 @@ s_reap(pid_t pid, double timeout_s)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-//  One floor worker, in its own process. It learns its id and the parent's endpoints from the
-//  pipe, so that the parent touches no ZeroMQ state before fork(). It exits on STOP, or when the
-//  parent goes silent (receive timeout) or dies before writing the pipe (EOF).
+//  One bare worker on ctx: it connects to the parent's endpoints, answers the PING once with
+//  READY and every ROUND with the UPDATE frame. Returns 0 on STOP, 2 when the parent goes silent
+//  (receive timeout) or a socket fails.
 static int
-s_floor_child(int fd, const s_frames_t *fr)
+s_bare_worker(void *ctx, int id, const char *pub_ep, const char *pull_ep, const s_frames_t *fr)
 {
-    char line[512] = "", pub_ep[256], pull_ep[256];
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < sizeof line && (got = read(fd, line + used, sizeof line - used - 1)) > 0)
-        used += (size_t) got;
-    line[used] = '\0';
-    close(fd);
-    int id;
-    if (sscanf(line, "%d %255s %255s", &id, pub_ep, pull_ep) != 3)
-        return 2;
-    void *ctx = zmq_ctx_new();
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     void *push = zmq_socket(ctx, ZMQ_PUSH);
     int zero = 0, timeout = RECV_TIMEOUT_MS;
@@ -152,33 +168,129 @@ s_floor_child(int fd, const s_frames_t *fr)
         int size = zmq_recv(sub, buf, sizeof buf, 0);
         if (size < 0)
             break;  // timeout or error: the parent is gone
-        if (size == 1 && buf[0] == FLOOR_STOP) {
+        if (size == 1 && buf[0] == BARE_STOP) {
             rc = 0;
             break;
         }
-        if (size == 1 && buf[0] == FLOOR_PING) {
-            char ready[2] = {FLOOR_READY, (char) id};
+        if (size == 1 && buf[0] == BARE_PING) {
+            char ready[2] = {BARE_READY, (char) id};
             if (!ready_sent && zmq_send(push, ready, 2, 0) < 0)
                 break;
             ready_sent = 1;
             continue;
         }
-        // A round: answer as a real worker does, update first, then metrics.
-        if (zmq_send(push, fr->update.data, fr->update.size, 0) < 0 ||
-            zmq_send(push, fr->metrics.data, fr->metrics.size, 0) < 0)
+        if (zmq_send(push, fr->update.data, fr->update.size, 0) < 0)  // a round: the answer
             break;
     }
 done:
     zmq_close(sub);
     zmq_close(push);
+    return rc;
+}
+
+//  A bare worker process (tcp). It learns its id and the parent's endpoints from the pipe, so
+//  that the parent touches no ZeroMQ state before fork(); EOF before that (a dead parent) ends it.
+static int
+s_bare_child(int fd, const s_frames_t *fr)
+{
+    char line[512] = "", pub_ep[256], pull_ep[256];
+    size_t used = 0;
+    ssize_t got;
+    while (used + 1 < sizeof line && (got = read(fd, line + used, sizeof line - used - 1)) > 0)
+        used += (size_t) got;
+    line[used] = '\0';
+    close(fd);
+    int id;
+    if (sscanf(line, "%d %255s %255s", &id, pub_ep, pull_ep) != 3)
+        return 2;
+    void *ctx = zmq_ctx_new();
+    int rc = s_bare_worker(ctx, id, pub_ep, pull_ep, fr);
     zmq_ctx_term(ctx);
     return rc;
 }
 
-//  Forks the floor workers, joins them, times rounds after a warm-up; *rps gets rounds/s.
-//  Returns 0, or -1 after saying why. Every child is reaped on every path.
+//  The parent's side on bound sockets: joins the workers (PING until each said READY, so no round
+//  is lost to a slow joiner), times `rounds` rounds after the warm-up (*us: microseconds a round)
+//  and sends STOP. 0, or -1 after saying why.
 static int
-s_floor(const s_frames_t *fr, int rounds, double *rps)
+s_bare_serve(void *pub, void *pull, const s_frames_t *fr, int rounds, double *us)
+{
+    unsigned char joined[N_WORKERS] = {0};
+    int njoined = 0, timeout = RECV_TIMEOUT_MS;
+    double deadline = s_now() + JOIN_TIMEOUT_S;
+    char ping = BARE_PING, buf[4096];
+    while (njoined < N_WORKERS) {
+        if (s_now() > deadline) {
+            fprintf(stderr, "bench_round: bare: only %d of %d workers joined\n", njoined,
+                    N_WORKERS);
+            return -1;
+        }
+        zmq_send(pub, &ping, 1, 0);
+        zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 5) <= 0)
+            continue;
+        int size = zmq_recv(pull, buf, sizeof buf, 0);
+        if (size == 2 && buf[0] == BARE_READY && buf[1] >= 0 && buf[1] < N_WORKERS &&
+            !joined[(int) buf[1]]) {
+            joined[(int) buf[1]] = 1;
+            njoined++;
+        }
+    }
+    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    double t0 = 0;
+    for (int r = 0; r < WARMUP_ROUNDS + rounds; r++) {
+        if (r == WARMUP_ROUNDS)
+            t0 = s_now();
+        if (zmq_send(pub, fr->round.data, fr->round.size, 0) < 0)
+            return -1;
+        for (int got = 0; got < N_WORKERS; got++)
+            if (zmq_recv(pull, buf, sizeof buf, 0) < 0) {
+                fprintf(stderr, "bench_round: bare: round %d: %s\n", r, zmq_strerror(zmq_errno()));
+                return -1;
+            }
+    }
+    *us = 1e6 * (s_now() - t0) / (double) rounds;
+    char stop = BARE_STOP;
+    zmq_send(pub, &stop, 1, 0);
+    return 0;
+}
+
+//  Binds the parent's PUB and PULL on ctx at endpoints like pattern ("tcp://127.0.0.1:*",
+//  "inproc://..."); writes the endpoints bound. 0, or -1 after saying why (sockets closed).
+static int
+s_bare_bind(void *ctx,
+            const char *pub_at,
+            const char *pull_at,
+            void **pub,
+            void **pull,
+            char *pub_ep,
+            char *pull_ep,
+            size_t size)
+{
+    *pub = zmq_socket(ctx, ZMQ_PUB);
+    *pull = zmq_socket(ctx, ZMQ_PULL);
+    int zero = 0, linger = 1000;
+    zmq_setsockopt(*pub, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(*pub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(*pull, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(*pull, ZMQ_LINGER, &zero, sizeof zero);
+    size_t len_pub = size, len_pull = size;
+    if (zmq_bind(*pub, pub_at) < 0 || zmq_bind(*pull, pull_at) < 0 ||
+        zmq_getsockopt(*pub, ZMQ_LAST_ENDPOINT, pub_ep, &len_pub) < 0 ||
+        zmq_getsockopt(*pull, ZMQ_LAST_ENDPOINT, pull_ep, &len_pull) < 0) {
+        fprintf(stderr, "bench_round: bare: cannot bind: %s\n", zmq_strerror(zmq_errno()));
+        zmq_close(*pub);
+        zmq_close(*pull);
+        *pub = *pull = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+//  The bare round over tcp loopback: forks the workers, serves them; *us gets microseconds a
+//  round. Returns 0, or -1 after saying why. Every child is reaped on every path.
+static int
+s_bare_tcp(const s_frames_t *fr, int rounds, double *us)
 {
     pid_t pids[N_WORKERS];
     int fds[N_WORKERS];  // write ends, one pipe per child
@@ -200,74 +312,23 @@ s_floor(const s_frames_t *fr, int rounds, double *rps)
             close(p[1]);
             for (int j = 0; j < forked; j++)
                 close(fds[j]);
-            _exit(s_floor_child(p[0], fr));
+            _exit(s_bare_child(p[0], fr));
         }
         close(p[0]);
         pids[forked] = pid;
         fds[forked] = p[1];
     }
     ctx = zmq_ctx_new();
-    pub = zmq_socket(ctx, ZMQ_PUB);
-    pull = zmq_socket(ctx, ZMQ_PULL);
-    int zero = 0, linger = 1000, timeout = RECV_TIMEOUT_MS;
-    zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof zero);
-    zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(pull, ZMQ_RCVHWM, &zero, sizeof zero);
-    zmq_setsockopt(pull, ZMQ_LINGER, &zero, sizeof zero);
     char pub_ep[256], pull_ep[256];
-    size_t len_pub = sizeof pub_ep, len_pull = sizeof pull_ep;
-    if (zmq_bind(pub, "tcp://127.0.0.1:*") < 0 || zmq_bind(pull, "tcp://127.0.0.1:*") < 0 ||
-        zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, pub_ep, &len_pub) < 0 ||
-        zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, pull_ep, &len_pull) < 0) {
-        fprintf(stderr, "bench_round: floor: cannot bind: %s\n", zmq_strerror(zmq_errno()));
+    if (s_bare_bind(ctx, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", &pub, &pull, pub_ep, pull_ep,
+                    sizeof pub_ep) < 0)
         goto fail;
-    }
     for (int i = 0; i < N_WORKERS; i++) {
         dprintf(fds[i], "%d %s %s\n", i, pub_ep, pull_ep);
         close(fds[i]);
         fds[i] = -1;
     }
-    // Join: PING until every worker's SUB is connected, so no round frame is lost to a slow joiner.
-    unsigned char joined[N_WORKERS] = {0};
-    int njoined = 0;
-    double deadline = s_now() + JOIN_TIMEOUT_S;
-    char ping = FLOOR_PING, buf[4096];
-    while (njoined < N_WORKERS) {
-        if (s_now() > deadline) {
-            fprintf(stderr, "bench_round: floor: only %d of %d workers joined\n", njoined,
-                    N_WORKERS);
-            goto fail;
-        }
-        zmq_send(pub, &ping, 1, 0);
-        zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 5) <= 0)
-            continue;
-        int size = zmq_recv(pull, buf, sizeof buf, 0);
-        if (size == 2 && buf[0] == FLOOR_READY && buf[1] >= 0 && buf[1] < N_WORKERS &&
-            !joined[(int) buf[1]]) {
-            joined[(int) buf[1]] = 1;
-            njoined++;
-        }
-    }
-    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    double t0 = 0;
-    for (int r = 0; r < WARMUP_ROUNDS + rounds; r++) {
-        if (r == WARMUP_ROUNDS)
-            t0 = s_now();
-        if (zmq_send(pub, fr->round.data, fr->round.size, 0) < 0)
-            goto fail;
-        for (int got = 0; got < 2 * N_WORKERS; got++) {
-            int size = zmq_recv(pull, buf, sizeof buf, 0);
-            if (size < 0) {
-                fprintf(stderr, "bench_round: floor: round %d: %s\n", r, zmq_strerror(zmq_errno()));
-                goto fail;
-            }
-        }
-    }
-    *rps = (double) rounds / (s_now() - t0);
-    char stop = FLOOR_STOP;
-    zmq_send(pub, &stop, 1, 0);
-    rc = 0;
+    rc = s_bare_serve(pub, pull, fr, rounds, us);
 fail:
     // Close before reaping: the PUB's linger delivers STOP; a child that missed it times out.
     if (pub)
@@ -284,10 +345,155 @@ fail:
         }
         int code = s_reap(pids[i], 5.0);
         if (code != 0 && rc == 0) {
-            fprintf(stderr, "bench_round: floor worker %d exited with %d\n", i, code);
+            fprintf(stderr, "bench_round: bare worker %d exited with %d\n", i, code);
             rc = -1;
         }
     }
+    return rc;
+}
+
+typedef struct {
+    void *ctx;
+    int id;
+    const char *pub_ep, *pull_ep;
+    const s_frames_t *fr;
+    int rc;
+} s_bare_thread_t;
+
+static void *
+s_bare_thread(void *arg)
+{
+    s_bare_thread_t *t = arg;
+    t->rc = s_bare_worker(t->ctx, t->id, t->pub_ep, t->pull_ep, t->fr);
+    return NULL;
+}
+
+//  The bare round over inproc: the workers are threads of this process on one context, as in
+//  `marina run transport=inproc`. 0, or -1 after saying why.
+static int
+s_bare_inproc(const s_frames_t *fr, int rounds, double *us)
+{
+    void *ctx = zmq_ctx_new(), *pub = NULL, *pull = NULL;
+    char pub_ep[256], pull_ep[256];
+    if (s_bare_bind(ctx, "inproc://bench-round-pub", "inproc://bench-round-pull", &pub, &pull,
+                    pub_ep, pull_ep, sizeof pub_ep) < 0) {
+        zmq_ctx_term(ctx);
+        return -1;
+    }
+    s_bare_thread_t t[N_WORKERS];
+    pthread_t tid[N_WORKERS];
+    int started = 0, rc = 0;
+    for (; started < N_WORKERS; started++) {
+        t[started] = (s_bare_thread_t){ctx, started, pub_ep, pull_ep, fr, 2};
+        if (pthread_create(&tid[started], NULL, s_bare_thread, &t[started]) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = s_bare_serve(pub, pull, fr, rounds, us);
+    // STOP went out (or the workers time out): join them before the sockets go.
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        if (t[i].rc != 0 && rc == 0) {
+            fprintf(stderr, "bench_round: bare worker thread %d ended with %d\n", i, t[i].rc);
+            rc = -1;
+        }
+    }
+    zmq_close(pub);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+//  The compute floor: microseconds of the math of one round in this thread, on the experiment of
+//  the real run's arguments (the same data, shards, method and parameters), averaged over
+//  `rounds` rounds after the warm-up. 0, or -1 after saying why.
+static int
+s_compute(const s_run_args_t *ra, int rounds, double *us)
+{
+    cfg_t c;
+    experiment_t e;
+    mr_err_t err;
+    mr_err_clear(&err);
+    memset(&e, 0, sizeof e);
+    int rc = cfg_init(&c);
+    for (int i = 0; rc == MR_OK && i < ra->argc; i++)
+        rc = cfg_apply_arg(&c, ra->argv[i], "bench_round", &err);
+    int have_e = rc == MR_OK && (rc = experiment_init(&e, &c, &err)) == MR_OK;
+    cfg_fini(&c);
+    if (!have_e) {
+        fprintf(stderr, "bench_round: compute: %s\n", err.text);
+        return -1;
+    }
+    const method_t *m = e.method;
+    size_t n = e.mp.n, d = e.mp.dim;
+    method_worker_t *w[N_WORKERS] = {0};
+    cvec_t ups[N_WORKERS];
+    const cvec_t *ptrs[N_WORKERS];
+    vec_t grads[N_WORKERS], x0, gmean;
+    rng_t rng[N_WORKERS], srng;
+    double f[N_WORKERS], sink = 0;
+    memset(ups, 0, sizeof ups);
+    memset(grads, 0, sizeof grads);
+    memset(&x0, 0, sizeof x0);
+    memset(&gmean, 0, sizeof gmean);
+    method_server_t *s = NULL;
+    rc = n == N_WORKERS && vec_init(&x0, d) == MR_OK && vec_init(&gmean, d) == MR_OK ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (cvec_init(&ups[i], d, d) != MR_OK || vec_init(&grads[i], d) != MR_OK ||
+            !(w[i] = m->worker_new(&e.mp, &e.losses[i], (uint32_t) i, &x0, &err)))
+            rc = -1;
+        rng_seed(&rng[i], e.mp.seed, rng_stream_worker((uint32_t) i));
+        ptrs[i] = &ups[i];
+    }
+    if (rc == 0 && !(s = m->server_new(&e.mp, &x0, &err)))
+        rc = -1;
+    rng_seed(&srng, e.mp.seed, RNG_STREAM_SERVER);
+    double t0 = 0;
+    for (int k = 0; rc == 0 && k < WARMUP_ROUNDS + rounds; k++) {
+        if (k == WARMUP_ROUNDS)
+            t0 = s_now();
+        method_round_t rd;
+        m->server_plan(s, (uint64_t) k, &srng, &rd);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            method_report_t rep = {0};
+            if (m->worker_step(w[i], &rd, &rng[i], &ups[i], &rep) != MR_OK)
+                rc = -1;
+            else if (rep.have_eval) {  // the worker's METRICS, as actors/worker.c forms them
+                f[i] = rep.f;
+                vec_copy(&grads[i], rep.grad);
+            } else {
+                f[i] = loss_value_grad(&e.losses[i], m->worker_x(w[i]), &grads[i]);
+            }
+        }
+        if (rc == 0 && m->server_combine(s, &rd, ptrs, &err) != MR_OK)
+            rc = -1;
+        vec_zero(&gmean);  // the server's metrics: mean f_i and ||mean grad f_i||^2
+        for (size_t i = 0; i < n; i++) {
+            sink += f[i];
+            vec_axpy(&gmean, 1.0, &grads[i]);
+        }
+        vec_scale(&gmean, 1.0 / (double) n);
+        sink += vec_norm_sq(&gmean);
+    }
+    if (rc == 0)
+        *us = 1e6 * (s_now() - t0) / (double) rounds;
+    else
+        fprintf(stderr, "bench_round: compute: a method step failed: %s\n", err.text);
+    if (rc == 0 && !(sink == sink))
+        fprintf(stderr, "bench_round: compute: note: the iterate diverged\n");
+    if (s)
+        m->server_destroy(&s);
+    for (size_t i = 0; i < N_WORKERS; i++) {
+        if (w[i])
+            m->worker_destroy(&w[i]);
+        cvec_fini(&ups[i]);
+        vec_fini(&grads[i]);
+    }
+    vec_fini(&x0);
+    vec_fini(&gmean);
+    experiment_fini(&e);
     return rc;
 }
 
@@ -302,28 +508,34 @@ s_print_log(const char *path)
         fclose(f);
 }
 
-//  Runs the marina binary once and reads its rounds/s from the result database: the last row's
-//  wall_time_s runs from the broadcast of round 0 to the end of round R, so start-up and data
-//  loading are not counted. *p_hat gets the share of rounds with c_k = 1 (dense uploads).
+//  Runs the marina binary once over transport and reads its rounds/s from the result database:
+//  the last row's wall_time_s runs from the broadcast of round 0 to the end of round R, so
+//  start-up and data loading are not counted. *p_hat gets the share of rounds with c_k = 1 (dense uploads).
 static int
-s_real(const char *dataset, int rounds, double *rps, double *p_hat)
+s_real(const s_run_args_t *ra, const char *transport, int rounds, double *rps, double *p_hat)
 {
     char dir[] = "/tmp/marina-bench-XXXXXX";
     if (!mkdtemp(dir)) {
         fprintf(stderr, "bench_round: mkdtemp: %s\n", strerror(errno));
         return -1;
     }
-    char db[128], log[128], a_data[1100], a_rounds[64], a_db[160];
+    char db[128], log[128], a_rounds[64], a_db[160], a_transport[64];
     snprintf(db, sizeof db, "%s/bench.db", dir);
     snprintf(log, sizeof log, "%s/marina.log", dir);
-    snprintf(a_data, sizeof a_data, "dataset=%s", dataset);
     snprintf(a_rounds, sizeof a_rounds, "rounds=%d", rounds);
     snprintf(a_db, sizeof a_db, "db=%s", db);
-    char synth_d[32];
-    snprintf(synth_d, sizeof synth_d, "synth_d=%d", DIM);
-    char *argv[] = {MARINA_BIN,         "run",   a_data,   "n=5",
-                    "compressor=randk", "k=10",  a_rounds, a_db,
-                    "progress_s=0",     synth_d, NULL};
+    snprintf(a_transport, sizeof a_transport, "transport=%s", transport);
+    char *argv[MAX_ARGS + 8];
+    int argc = 0;
+    argv[argc++] = MARINA_BIN;
+    argv[argc++] = "run";
+    for (int i = 0; i < ra->argc; i++)
+        argv[argc++] = (char *) ra->argv[i];
+    argv[argc++] = a_transport;
+    argv[argc++] = a_rounds;
+    argv[argc++] = a_db;
+    argv[argc++] = "progress_s=0";
+    argv[argc] = NULL;
     int rc = -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -363,8 +575,8 @@ s_real(const char *dataset, int rounds, double *rps, double *p_hat)
                     status ? status : "?", last, rounds);
         else {
             if (d != DIM)
-                fprintf(stderr, "bench_round: note: the real run has d = %d, the floor %d\n", d,
-                        DIM);
+                fprintf(stderr, "bench_round: note: the real run has d = %d, the bare round %d\n",
+                        d, DIM);
             *rps = (double) last / wall;  // as `marina summary` counts: R rounds after round 0
             rc = 0;
         }
@@ -389,20 +601,45 @@ s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-//  Prints "name  rounds/s  v1 v2 ...  median m" and returns the median.
 static double
-s_report(const char *name, const double *v, int count)
+s_median(const double *v, int count)
 {
     double sorted[MAX_REPEAT];
     memcpy(sorted, v, (size_t) count * sizeof *v);
     qsort(sorted, (size_t) count, sizeof *sorted, s_cmp_double);
-    double median =
-        count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
-    printf("%-6s rounds/s ", name);
-    for (int i = 0; i < count; i++)
-        printf(" %.0f", v[i]);
-    printf("  median %.0f\n", median);
+    return count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+}
+
+//  Prints "name  v1 v2 ...  median m" (values with fmt) and returns the median.
+static double
+s_report(const char *name, const char *fmt, const double *v, int count)
+{
+    double median = s_median(v, count);
+    printf("  %-22s", name);
+    for (int i = 0; i < count; i++) {
+        printf(" ");
+        printf(fmt, v[i]);
+    }
+    printf("   median ");
+    printf(fmt, median);
+    printf("\n");
     return median;
+}
+
+static void
+s_run_args(s_run_args_t *ra, const char *dataset)
+{
+    snprintf(ra->dataset, sizeof ra->dataset, "dataset=%s", dataset);
+    snprintf(ra->synth_d, sizeof ra->synth_d, "synth_d=%d", DIM);
+    static char n_arg[16], k_arg[16];
+    snprintf(n_arg, sizeof n_arg, "n=%d", N_WORKERS);
+    snprintf(k_arg, sizeof k_arg, "k=%d", RANDK_K);
+    ra->argc = 0;
+    ra->argv[ra->argc++] = ra->dataset;
+    ra->argv[ra->argc++] = n_arg;
+    ra->argv[ra->argc++] = "compressor=randk";
+    ra->argv[ra->argc++] = k_arg;
+    ra->argv[ra->argc++] = ra->synth_d;
 }
 
 int
@@ -422,10 +659,11 @@ main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: bench_round [--rounds R] [--repeat N] [--data DIR]\n"
-                    "Rounds/s of `marina run` (n=%d, RandK K=%d, tcp loopback) and of a bare\n"
-                    "ZeroMQ round with the same frames (the floor), alternated N times.\n"
-                    "DIR holds mushrooms (default $MARINA_DATA_DIR, else ../shared/datasets);\n"
-                    "without it the real run uses synthetic data with d=%d.\n",
+                    "Rounds/s of `marina run` (n=%d, RandK K=%d) over tcp loopback and inproc\n"
+                    "against the limit 1/(bare ZeroMQ round + compute of a round / cores), all\n"
+                    "measured in each of N passes. DIR holds mushrooms (default\n"
+                    "$MARINA_DATA_DIR, else ../shared/datasets); without it the runs use\n"
+                    "synthetic data with d=%d.\n",
                     N_WORKERS, RANDK_K, DIM);
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
@@ -438,31 +676,64 @@ main(int argc, char **argv)
     snprintf(dataset, sizeof dataset, "%s/mushrooms", data_dir);
     if (access(dataset, R_OK) != 0)
         snprintf(dataset, sizeof dataset, "synthetic");
+    s_run_args_t ra;
+    s_run_args(&ra, dataset);
     s_frames_t fr;
     if (s_frames_build(&fr) < 0) {
         fprintf(stderr, "bench_round: cannot encode the frames\n");
         return 1;
     }
-    printf("bench_round: n=%d d=%d RandK K=%d, tcp loopback, %d rounds x %d, dataset %s\n",
-           N_WORKERS, DIM, RANDK_K, rounds, repeat, dataset);
-    printf("frames: ROUND %zu B down, UPDATE %zu B + METRICS %zu B up per worker\n", fr.round.size,
-           fr.update.size, fr.metrics.size);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    printf("bench_round: n=%d d=%d RandK K=%d, %d rounds x %d passes, %ld cores, dataset %s\n",
+           N_WORKERS, DIM, RANDK_K, rounds, repeat, cores, dataset);
+    printf("bare round: ROUND %zu B down to each worker, one UPDATE %zu B up from each\n",
+           fr.round.size, fr.update.size);
     fflush(stdout);
-    double floor_rps[MAX_REPEAT], real_rps[MAX_REPEAT], p_hat = 0;
+    double bare_us[N_TRANSPORTS][MAX_REPEAT], real_rps[N_TRANSPORTS][MAX_REPEAT];
+    double limit_rps[N_TRANSPORTS][MAX_REPEAT], ratio[N_TRANSPORTS][MAX_REPEAT];
+    double compute_us[MAX_REPEAT], p_hat = 0;
     int rc = 0;
-    // Alternate, so that load from other work on the machine hits both sides alike.
+    // One pass measures everything one after the other, so load from other work on the
+    // machine hits every number of a pass alike.
     for (int i = 0; i < repeat && rc == 0; i++) {
-        if (s_floor(&fr, rounds, &floor_rps[i]) < 0 ||
-            s_real(dataset, rounds, &real_rps[i], &p_hat) < 0)
+        if (s_bare_tcp(&fr, rounds, &bare_us[T_TCP][i]) < 0 ||
+            s_real(&ra, "tcp", rounds, &real_rps[T_TCP][i], &p_hat) < 0 ||
+            s_bare_inproc(&fr, rounds, &bare_us[T_INPROC][i]) < 0 ||
+            s_real(&ra, "inproc", rounds, &real_rps[T_INPROC][i], &p_hat) < 0 ||
+            s_compute(&ra, rounds, &compute_us[i]) < 0) {
             rc = 1;
+            break;
+        }
+        printf("pass %d: compute %.1f us a round (/%ld cores: %.1f)", i + 1, compute_us[i], cores,
+               compute_us[i] / (double) cores);
+        for (int t = 0; t < N_TRANSPORTS; t++) {
+            limit_rps[t][i] = 1e6 / (bare_us[t][i] + compute_us[i] / (double) cores);
+            ratio[t][i] = real_rps[t][i] / limit_rps[t][i];
+            printf("; %s: bare %.1f us, limit %.0f, real %.0f rounds/s, ratio %.2f",
+                   TRANSPORT_NAMES[t], bare_us[t][i], limit_rps[t][i], real_rps[t][i], ratio[t][i]);
+        }
+        printf("\n");
+        fflush(stdout);
     }
     s_frames_fini(&fr);
     if (rc != 0)
         return rc;
-    double floor_med = s_report("floor", floor_rps, repeat);
-    double real_med = s_report("real", real_rps, repeat);
-    printf("ratio real/floor %.2f (target >= 0.5)\n", real_med / floor_med);
-    printf("real run: %.1f%% of rounds had c_k = 1 (dense uploads; the floor sends sparse ones)\n",
+    printf("medians over %d passes:\n", repeat);
+    s_report("compute us/round", "%.1f", compute_us, repeat);
+    for (int t = 0; t < N_TRANSPORTS; t++) {
+        char name[64];
+        printf(" %s:\n", TRANSPORT_NAMES[t]);
+        s_report("bare round us", "%.1f", bare_us[t], repeat);
+        s_report("limit rounds/s", "%.0f", limit_rps[t], repeat);
+        s_report("real rounds/s", "%.0f", real_rps[t], repeat);
+        snprintf(name, sizeof name, "ratio real/limit");
+        double med = s_report(name, "%.2f", ratio[t], repeat);
+        printf("  => %s: %.2f of the limit (target >= 0.9)\n", TRANSPORT_NAMES[t], med);
+    }
+    printf("real run: %.1f%% of rounds had c_k = 1 (dense uploads; the bare round sends sparse "
+           "ones)\n",
            100.0 * p_hat);
     return 0;
 }

@@ -218,6 +218,43 @@ main(int argc, char **argv)
     s_write(&m, "join");
     m.blob = NULL;
     m.blob_len = 0;
+    //  An UPDATE with its sender's metrics, and a BUNDLE of it and a METRICS.
+    msg_buf_t inner[2] = {{0}, {0}};
+    vec_copy(&m.g, &x);
+    m.f = 0.5;
+    m.type = MSG_UPDATE;
+    m.round = 9;
+    m.sender = 1;
+    m.oracle_calls = 40;
+    m.up.kind = CVEC_SPARSE;
+    m.up.enc = CVEC_ENC_RAW;
+    m.up.nnz = 2;
+    m.up.idx[0] = 1;
+    m.up.idx[1] = 5;
+    m.up.val[0] = -0.75;
+    m.up.val[1] = 2.5;
+    m.with_metrics = 1;
+    s_write(&m, "update-with-metrics");
+    if (msg_encode(&m, &inner[0]) != MR_OK)
+        exit(1);
+    m.with_metrics = 0;
+    m.type = MSG_METRICS;
+    if (msg_encode(&m, &inner[1]) != MR_OK)
+        exit(1);
+    m.type = MSG_BUNDLE;
+    m.batch_data = calloc(2, sizeof *m.batch_data);  // owned: msg_fini() frees them
+    m.batch_size = calloc(2, sizeof *m.batch_size);
+    if (!m.batch_data || !m.batch_size)
+        exit(1);
+    m.batch_cap = m.nbatch = 2;
+    for (size_t j = 0; j < 2; j++) {
+        m.batch_data[j] = inner[j].data;
+        m.batch_size[j] = inner[j].size;
+    }
+    s_write(&m, "bundle");
+    m.nbatch = 0;
+    msg_buf_fini(&inner[0]);
+    msg_buf_fini(&inner[1]);
 
     m.cfg_text = NULL;
     m.status = m.reason = NULL;

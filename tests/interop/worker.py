@@ -514,18 +514,20 @@ class Worker:
             self.x = [xj + step * gj for xj, gj in zip(self.x, g)]
         f, grad = self.shard.value_grad(self.x)
         if k == 0 or coin:
-            self.send(UPDATE, k, self.id, 0, self.dim, None, f64s(grad), self.m)
+            update = [UPDATE, k, self.id, 0, self.dim, None, f64s(grad), self.m]
         else:
             diff = [a + (-1.0) * b for a, b in zip(grad, self.grad_old)]
             idx = self.rng.sample_k(self.dim, self.k)
             scale = float(self.dim) / float(self.k)
             val = [diff[i] * scale for i in idx]
-            self.send(UPDATE, k, self.id, 1, self.dim, struct.pack("<%dI" % len(idx), *idx),
-                      f64s(val), self.m)
+            update = [UPDATE, k, self.id, 1, self.dim, struct.pack("<%dI" % len(idx), *idx),
+                      f64s(val), self.m]
         if metrics:
             if not math.isfinite(f) or not all(math.isfinite(v) for v in grad):
                 die("round %d: the iterate diverged (f_i = %g)" % (k, f))
-            self.send(METRICS, k, self.id, f, f64s(grad))
+            # The metrics ride in the UPDATE: its two optional fields (docs/protocol.md, "UPDATE").
+            update += [f, f64s(grad)]
+        self.send(*update)
         self.grad_old = grad
         self.next_round = k + 1
         if checkpoint:

@@ -93,6 +93,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
 {
     problem_t p;
     s_problem(&p, method_name);
+    int bundle = hostile == 2;  // 2: the answers of a round in one BUNDLE instead
+    hostile = hostile == 1;
     static int instance = 0;
     char ep[3][64];
     instance++;
@@ -194,6 +196,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
             assert_true(msg_g_digest(&g) == w.in.g_digest);
         method_round_t rd = {k, w.in.coin, w.in.has_g ? &g : NULL, NULL, 0};
         vec_t grad_copy[N];
+        msg_buf_t inner[N + 1];  // hostile = 2: a PING, then each worker's UPDATE with metrics
+        memset(inner, 0, sizeof inner);
         for (uint32_t i = 0; i < N; i++) {
             method_report_t rep = {0};
             assert_int_equal(p.method->worker_step(honest[i], &rd, &rngs[i], &w.out.up, &rep),
@@ -238,6 +242,14 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
             w.out.round = k;
             w.out.sender = i;
             w.out.oracle_calls = rep.oracle_calls;
+            if (bundle) {  // the metrics ride in the update, the answers in one BUNDLE
+                w.out.with_metrics = 1;
+                w.out.f = rep.f;
+                vec_copy(&w.out.g, rep.grad);
+                assert_int_equal(msg_encode(&w.out, &inner[1 + i]), MR_OK);
+                w.out.with_metrics = 0;
+                continue;
+            }
             s_send(&w);
             if (hostile)
                 s_send(&w);  // the same update twice: the second is a duplicate
@@ -249,9 +261,34 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
             s_send(&w);
             vec_fini(&grad_copy[i]);
         }
+        if (bundle) {
+            //  A PING has no place in a bundle: it costs itself only.
+            w.out.type = MSG_PING;
+            w.out.seq = 1;
+            assert_int_equal(msg_encode(&w.out, &inner[0]), MR_OK);
+            msg_t b;
+            assert_int_equal(msg_init(&b, 1), MR_OK);
+            b.type = MSG_BUNDLE;
+            b.batch_data = calloc(N + 1, sizeof *b.batch_data);
+            b.batch_size = calloc(N + 1, sizeof *b.batch_size);
+            assert_non_null(b.batch_data);
+            assert_non_null(b.batch_size);
+            b.batch_cap = b.nbatch = N + 1;
+            for (size_t j = 0; j <= N; j++) {
+                b.batch_data[j] = inner[j].data;
+                b.batch_size[j] = inner[j].size;
+            }
+            assert_true(actor_send(zsock_resolve(w.push), &b, &w.buf, 0) > 0);
+            msg_fini(&b);
+        }
+        for (size_t j = 0; j <= N; j++)
+            msg_buf_fini(&inner[j]);
         s_recv(w.stats, &w.in);
         assert_int_equal(w.in.type, MSG_STATS);
         rows[k] = w.in.stats;
+        if (bundle)
+            assert_true(w.in.stats.rejections &&
+                        strstr(w.in.stats.rejections, "a ping inside a bundle"));
         if (w.in.stats.rejections && strstr(w.in.stats.rejections, "a STOP message"))
             s_stop_rejections++;
         rows[k].rejections = NULL;
@@ -309,6 +346,31 @@ test_bad_messages_cost_only_themselves(void **state)
     assert_true(full >= 1 && full < ROUNDS + 1);  // both kinds of rounds were exercised
 }
 
+//  The same answers as one BUNDLE a round, each UPDATE carrying its metrics: the same rows, to
+//  the byte (the bit and byte columns count each UPDATE alone), and a message that has no place
+//  in a bundle costs only itself.
+static void
+test_bundled_answers_give_the_same_rows(void **state)
+{
+    (void) state;
+    static round_stats_t clean[ROUNDS + 1], bundled[ROUNDS + 1];
+    char status[32];
+    s_run("marina", 0, clean, status, sizeof status);
+    assert_string_equal(status, "completed");
+    s_run("marina", 2, bundled, status, sizeof status);
+    assert_string_equal(status, "completed");
+    for (size_t k = 0; k <= ROUNDS; k++) {
+        assert_int_equal(clean[k].coin, bundled[k].coin);
+        assert_true(clean[k].f == bundled[k].f);
+        assert_true(clean[k].grad_norm_sq == bundled[k].grad_norm_sq);
+        assert_int_equal(clean[k].bits_paper_up, bundled[k].bits_paper_up);
+        assert_int_equal(clean[k].bits_model_up, bundled[k].bits_model_up);
+        assert_int_equal(clean[k].bytes_wire_up, bundled[k].bytes_wire_up);
+        assert_int_equal(clean[k].accepted, bundled[k].accepted);
+        assert_int_equal(clean[k].rejected + 1, bundled[k].rejected);
+    }
+}
+
 //  The launcher's STOP comes on the host's pipe: the server aborts with its reason, even while it
 //  waits for workers that never come.
 static void
@@ -350,6 +412,7 @@ main(void)
     zsys_set_logstream(stderr);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_messages_cost_only_themselves),
+        cmocka_unit_test(test_bundled_answers_give_the_same_rows),
         cmocka_unit_test(test_a_stop_on_the_pipe_aborts_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,7 @@
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
 #define D_FUZZ    7    // small, so random bytes and flips land in the interesting fields often
-#define S_NFRAMES 22   // valid frames from s_valid_frames(): every type and layout variant
+#define S_NFRAMES 25   // valid frames from s_valid_frames(): every type and layout variant
 
 typedef struct {
     msg_t enc;           // filled by a test, encoded
@@ -855,6 +855,102 @@ test_join_round_trips_and_refuses_a_bad_iterate(void **state)
     f->enc.g.dim = D;
 }
 
+//  An UPDATE that carries its sender's METRICS: both decode, and the frame is the plain UPDATE's
+//  bytes (but for the array's length) followed by the metrics, whose bytes the decoder reports.
+static void
+test_update_with_metrics_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    s_fill_sparse(&f->enc, D, 10);
+    msg_buf_t plain = {0};
+    assert_int_equal(msg_encode(&f->enc, &plain), MR_OK);
+    f->enc.with_metrics = 1;
+    f->enc.f = 0.693147;
+    s_fill_g(&f->enc);
+    s_round_trip(f);
+    assert_true(f->dec.with_metrics);
+    assert_int_equal(f->dec.round, f->enc.round);
+    assert_int_equal(f->dec.sender, f->enc.sender);
+    assert_int_equal(f->dec.up.nnz, 10);
+    for (size_t j = 0; j < 10; j++)
+        assert_true(f->dec.up.val[j] == f->enc.up.val[j]);
+    assert_true(f->dec.f == 0.693147);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+    assert_int_equal(f->dec.metrics_bytes, f->buf.size - plain.size);
+    assert_int_equal(f->dec.metrics_bytes, 9 + 3 + 8 * D);  // float64, bin 16 of 8 d bytes
+    assert_memory_equal(f->buf.data + 1, plain.data + 1, plain.size - 1);
+    //  Decoding the plain UPDATE into the same msg_t says it carries none.
+    assert_int_equal(msg_decode(&f->dec, plain.data, plain.size, &f->err), MR_OK);
+    assert_false(f->dec.with_metrics);
+    assert_int_equal(f->dec.metrics_bytes, 0);
+    //  The metrics are checked as a METRICS's are: a non-finite f is refused.
+    f->enc.f = NAN;
+    s_expect_reject(f, MR_ENONFINITE);
+    f->enc.with_metrics = 0;
+    msg_buf_fini(&plain);
+}
+
+//  A BUNDLE carries whole frames; the decoder points at each inside the bundle's frame.
+static void
+test_bundle_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    msg_buf_t inner[2] = {{0}, {0}};
+    s_fill_sparse(&f->enc, D, 10);
+    assert_int_equal(msg_encode(&f->enc, &inner[0]), MR_OK);
+    f->enc.type = MSG_METRICS;
+    f->enc.f = 1.25;
+    s_fill_g(&f->enc);
+    assert_int_equal(msg_encode(&f->enc, &inner[1]), MR_OK);
+    f->enc.type = MSG_BUNDLE;
+    f->enc.batch_data = calloc(2, sizeof *f->enc.batch_data);  // owned (msg_fini frees them)
+    f->enc.batch_size = calloc(2, sizeof *f->enc.batch_size);
+    assert_non_null(f->enc.batch_data);
+    assert_non_null(f->enc.batch_size);
+    f->enc.batch_cap = 2;
+    for (size_t j = 0; j < 2; j++) {
+        f->enc.batch_data[j] = inner[j].data;
+        f->enc.batch_size[j] = inner[j].size;
+    }
+    f->enc.nbatch = 2;
+    s_round_trip(f);
+    assert_int_equal(f->dec.nbatch, 2);
+    msg_t one;
+    assert_int_equal(msg_init(&one, D), MR_OK);
+    for (size_t j = 0; j < 2; j++) {
+        assert_int_equal(f->dec.batch_size[j], inner[j].size);
+        assert_memory_equal(f->dec.batch_data[j], inner[j].data, inner[j].size);
+        assert_true(f->dec.batch_data[j] > f->buf.data &&
+                    f->dec.batch_data[j] + f->dec.batch_size[j] <= f->buf.data + f->buf.size);
+        assert_int_equal(msg_decode(&one, f->dec.batch_data[j], f->dec.batch_size[j], &f->err),
+                         MR_OK);
+        assert_int_equal(one.type, j == 0 ? MSG_UPDATE : MSG_METRICS);
+    }
+    msg_fini(&one);
+    //  An empty bundle is valid; an element that is no bin, or an empty bin, is not.
+    f->enc.nbatch = 0;
+    s_round_trip(f);
+    assert_int_equal(f->dec.nbatch, 0);
+    for (int bad = 0; bad < 2; bad++) {
+        s_raw_head(f, MSG_VERSION, MSG_BUNDLE, 1);
+        msgpack_pack_array(&f->pk, 2);
+        msgpack_pack_bin(&f->pk, inner[0].size);
+        msgpack_pack_bin_body(&f->pk, inner[0].data, inner[0].size);
+        if (bad == 0)
+            msgpack_pack_uint8(&f->pk, 7);
+        else
+            msgpack_pack_bin(&f->pk, 0);
+        s_expect_raw(f, MR_EMALFORMED);
+        assert_non_null(strstr(f->err.text, "bundle: frame 1"));
+    }
+    s_raw_head(f, MSG_VERSION, MSG_BUNDLE, 1);
+    msgpack_pack_bin(&f->pk, 3);
+    msgpack_pack_bin_body(&f->pk, "abc", 3);
+    s_expect_raw(f, MR_EMALFORMED);
+    msg_buf_fini(&inner[0]);
+    msg_buf_fini(&inner[1]);
+}
+
 static void
 test_resync_round_trips(void **state)
 {
@@ -1238,7 +1334,7 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4, 1};
     _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
                    "one field count per message type");
     for (int type = MSG_HELLO; type <= MSG_TYPE_LAST; type++) {
@@ -1563,8 +1659,28 @@ s_valid_frames(msg_t *m, size_t dim, msg_buf_t frames[S_NFRAMES])
         assert_int_equal(msg_set_part(m, part, 3), MR_OK);
         if (type == MSG_UPDATE)
             s_fill_sparse(m, dim, 3);
+        if (type == MSG_BUNDLE) {  // two of the frames before, and one more below
+            m->batch_data = calloc(2, sizeof *m->batch_data);
+            m->batch_size = calloc(2, sizeof *m->batch_size);
+            assert_non_null(m->batch_data);
+            assert_non_null(m->batch_size);
+            m->batch_cap = m->nbatch = 2;
+            for (size_t j = 0; j < 2; j++) {
+                m->batch_data[j] = frames[j].data;
+                m->batch_size[j] = frames[j].size;
+            }
+        }
         assert_int_equal(msg_encode(m, &frames[n]), MR_OK);
         n++;
+        if (type == MSG_UPDATE) {  // and with its sender's metrics
+            m->with_metrics = 1;
+            assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+            m->with_metrics = 0;
+        }
+        if (type == MSG_BUNDLE) {  // and an empty one
+            m->nbatch = 0;
+            assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
+        }
         if (type == MSG_ROUND) {  // and every worker, nil
             assert_int_equal(msg_set_part(m, NULL, 0), MR_OK);
             assert_int_equal(msg_encode(m, &frames[n++]), MR_OK);
@@ -2271,7 +2387,7 @@ test_decode_survives_random_objects(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4, 1};
     _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
                    "one field count per message type");
     uint64_t seed = 0x0b1ec75;
@@ -2721,6 +2837,8 @@ main(void)
         T(test_compressed_updates_round_trip_bit_for_bit),
         T(test_encode_rejects_an_inconsistent_compact_update),
         T(test_metrics_round_trips),
+        T(test_update_with_metrics_round_trips),
+        T(test_bundle_round_trips),
         T(test_join_round_trips_and_refuses_a_bad_iterate),
         T(test_resync_round_trips),
         T(test_run_round_trips),
