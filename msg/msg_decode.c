@@ -631,10 +631,53 @@ s_label(const msg_schema_t *schema, const msgpack_object_array *a, char *out, si
         snprintf(out + used, size - used, "%s round %" PRIu64, has_sender ? "," : "", round);
 }
 
-//  The gradient of a METRICS (or of the metrics in an UPDATE) of m->sender, m->round into m->g.
+//  The sparse form of a metrics gradient (docs/protocol.md, "METRICS"): p = n / 12 entries, the
+//  p coordinates (uint32 LE, strictly increasing, < d) then their p values (finite doubles); the
+//  other coordinates are +0.0. Only when 12 p < 8 d, so that a bin of 8 d bytes is always dense.
+static int
+s_sparse_grad(vec_t *g, const msg_val_t *grad, size_t dim, const char *what, mr_err_t *err)
+{
+    size_t p = grad->n / 12;
+    if (grad->n % 12 != 0 || 12 * p >= 8 * dim)
+        return mr_err_set(err, MR_EDIM,
+                          "%s: got %zu bytes: neither 8 d = %zu (dense) nor 12 p < 8 d (sparse)",
+                          what, grad->n, 8 * dim);
+    const unsigned char *ip = (const unsigned char *) grad->p, *vp = ip + 4 * p;
+    memset(g->x, 0, dim * sizeof *g->x);
+    uint32_t prev = 0;
+    for (size_t j = 0; j < p; j++) {
+        uint32_t i = s_le32(ip + 4 * j);
+        if (i >= dim || (j > 0 && i <= prev))
+            return mr_err_set(err, i >= dim ? MR_EDIM : MR_EMALFORMED,
+                              "%s: coordinate %" PRIu32 " (entry %zu) is %s", what, i, j,
+                              i >= dim ? "out of range" : "not above the one before");
+        double v;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&v, vp + 8 * j, sizeof v);
+#else
+        uint64_t u = s_le64(vp + 8 * j);
+        memcpy(&v, &u, sizeof v);
+#endif
+        if (!isfinite(v))
+            return mr_err_set(err, MR_ENONFINITE, "%s: coordinate %" PRIu32 " is %s", what, i,
+                              isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"));
+        g->x[i] = v;
+        prev = i;
+    }
+    return MR_OK;
+}
+
+//  The gradient of a METRICS (or of the metrics in an UPDATE) of m->sender, m->round into m->g:
+//  dense (8 d bytes) or sparse (s_sparse_grad()).
 static int
 s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
 {
+    if (grad->n != 8 * dim) {
+        char what[80];
+        snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
+                 m->sender, m->round);
+        return s_sparse_grad(&m->g, grad, dim, what, err);
+    }
     int rc = s_check_dense(grad, dim, "metrics", NULL);
     if (rc == MR_OK)
         rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, "metrics", NULL);

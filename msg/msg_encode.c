@@ -88,6 +88,40 @@ s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
     return 0;
 }
 
+//  Appends a metrics gradient: sparse (the p coordinates whose bits are not +0.0's, uint32 LE,
+//  then their values) when its 12 p bytes are fewer than the dense 8 d, else dense. Bit for bit
+//  the same vector either way (a -0.0 is listed). 0 or -1.
+static int
+s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g)
+{
+    size_t d = g->dim, p = 0;
+    const double *x = g->x;
+    for (size_t j = 0; j < d; j++) {
+        uint64_t u;
+        memcpy(&u, &x[j], sizeof u);
+        p += u != 0;
+    }
+    if (12 * p >= 8 * d)
+        return msg_pack_f64s(pk, b, x, d);
+    if (msgpack_pack_bin(pk, 12 * p) || msg_buf_reserve(b, 12 * p))
+        return -1;
+    unsigned char *ip = (unsigned char *) b->data + b->size, *vp = ip + 4 * p;
+    size_t e = 0;
+    for (size_t j = 0; j < d && e < p; j++) {
+        uint64_t u;
+        memcpy(&u, &x[j], sizeof u);
+        if (u == 0)
+            continue;
+        for (int k = 0; k < 4; k++)
+            ip[4 * e + k] = (unsigned char) ((uint32_t) j >> (8 * k));
+        for (int k = 0; k < 8; k++)
+            vp[8 * e + k] = (unsigned char) (u >> (8 * k));
+        e++;
+    }
+    b->size += 12 * p;
+    return 0;
+}
+
 //  Appends a bin of the per-worker rows of a STATS message (nil when there are none).
 static int
 s_pack_workers(msgpack_packer *pk, msg_buf_t *b, const round_stats_t *st)
@@ -223,7 +257,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->oracle_calls);
             if (m->with_metrics) {  // the fields of its METRICS, in their order
                 r |= msgpack_pack_double(&pk, m->f);
-                r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+                r |= s_pack_grad(&pk, out, &m->g);
             }
             break;
         }
@@ -231,7 +265,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= msgpack_pack_uint32(&pk, m->sender);
             r |= msgpack_pack_double(&pk, m->f);
-            r |= msg_pack_f64s(&pk, out, m->g.x, m->g.dim);
+            r |= s_pack_grad(&pk, out, &m->g);
             break;
         case MSG_RESYNC:
             r |= msgpack_pack_uint32(&pk, m->sender);

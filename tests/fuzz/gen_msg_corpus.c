@@ -133,6 +133,16 @@ main(int argc, char **argv)
     m.round = 5;
     m.f = 0.75;
     s_write(&m, "metrics");
+    vec_t dense_g;  // the sparse form: two coordinates off +0.0, one of them -0.0
+    if (vec_init(&dense_g, m.g.dim) != MR_OK)
+        exit(1);
+    vec_copy(&dense_g, &m.g);
+    vec_zero(&m.g);
+    m.g.x[1] = -0.0;
+    m.g.x[m.g.dim - 1] = 2.5;
+    s_write(&m, "metrics-sparse");
+    vec_copy(&m.g, &dense_g);
+    vec_fini(&dense_g);
     m.type = MSG_RESYNC;
     m.seq = 11;
     s_write(&m, "resync");

@@ -951,6 +951,66 @@ test_bundle_round_trips(void **state)
     msg_buf_fini(&inner[1]);
 }
 
+//  A metrics gradient with few coordinates off +0.0 travels sparse (12 bytes an entry) and comes
+//  back bit for bit (a -0.0 included), in a METRICS and inside an UPDATE; a dense one stays 8 d.
+//  A sparse form with coordinates out of order, out of range, a NaN or a ragged length is refused.
+static void
+test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
+{
+    fixture_t *f = *state;
+    f->enc.type = MSG_METRICS;
+    f->enc.round = 4;
+    f->enc.sender = 1;
+    f->enc.f = 0.5;
+    memset(f->enc.g.x, 0, D * sizeof(double));
+    f->enc.g.x[3] = 1.25;
+    f->enc.g.x[40] = -0.0;
+    f->enc.g.x[112] = -7e-300;
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    size_t sparse_size = f->buf.size;
+    s_round_trip(f);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+    s_fill_g(&f->enc);
+    assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
+    assert_true(f->buf.size >= sparse_size + 8 * D - 3 * 12);  // dense: 8 d bytes
+    s_round_trip(f);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+    //  Inside an UPDATE.
+    memset(f->enc.g.x, 0, D * sizeof(double));
+    f->enc.g.x[7] = 2.0;
+    f->enc.type = MSG_UPDATE;
+    s_fill_sparse(&f->enc, D, 3);
+    f->enc.with_metrics = 1;
+    s_round_trip(f);
+    assert_int_equal(f->dec.with_metrics, 1);
+    assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
+    f->enc.with_metrics = 0;
+    //  Hand-made sparse forms: [round, sender, f, grad] with grad = idx then values.
+    struct {
+        uint32_t idx[2];
+        double val[2];
+        size_t len;
+        int rc;
+    } bad[] = {
+        {{5, 5}, {1.0, 2.0}, 24, MR_EMALFORMED},  // not increasing
+        {{5, D}, {1.0, 2.0}, 24, MR_EDIM},        // out of range
+        {{5, 6}, {1.0, NAN}, 24, MR_ENONFINITE},  // NaN
+        {{5, 6}, {1.0, 2.0}, 23, MR_EDIM},        // ragged
+    };
+    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
+        unsigned char bytes[24];
+        memcpy(bytes, bad[t].idx, 8);  // little-endian hosts only (the CI's)
+        memcpy(bytes + 8, bad[t].val, 16);
+        s_raw_head(f, MSG_VERSION, MSG_METRICS, 4);
+        msgpack_pack_uint64(&f->pk, 4);
+        msgpack_pack_uint32(&f->pk, 1);
+        msgpack_pack_double(&f->pk, 0.5);
+        msgpack_pack_bin_with_body(&f->pk, bytes, bad[t].len);
+        s_expect_raw(f, bad[t].rc);
+        assert_non_null(strstr(f->err.text, "metrics from worker 1, round 4: grad"));
+    }
+}
+
 static void
 test_resync_round_trips(void **state)
 {
@@ -2782,6 +2842,8 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t round0 = f->buf.size;
     f->enc.type = MSG_METRICS;
+    for (size_t j = 0; j < D; j++)
+        f->enc.g.x[j] = 1.0 + (double) j;  // dense (no +0.0): 8 d bytes
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t metrics = f->buf.size;
     //  STATS (control traffic, never counted): all small counters, with and without n = 20 rows.
@@ -2840,6 +2902,7 @@ main(void)
         T(test_update_with_metrics_round_trips),
         T(test_bundle_round_trips),
         T(test_join_round_trips_and_refuses_a_bad_iterate),
+        T(test_a_sparse_metrics_gradient_travels_sparse_and_exact),
         T(test_resync_round_trips),
         T(test_run_round_trips),
         T(test_stats_round_trips_with_nan_f),
