@@ -14,7 +14,7 @@
 
 #include "../integration/proc_util.h"
 
-#define ROUNDS 6000
+#define ROUNDS 4000
 #define WORKER "marina worker.*--id 2 "
 
 static const char *s_cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, "
@@ -148,8 +148,8 @@ test_a_killed_worker_joins_the_run_again(void **state)
                  "AND round >= %.0f",
                  run, back);
         assert_true(pu_query(f->db, sql) >= 0.9 * (ROUNDS - back));
-        //  It converges as the clean run does: the final ||grad f||^2 within 100x of the clean
-        //  run's, and 1e-3 below round 0's.
+        //  It converges as the clean run does: the final ||grad f||^2 within 10x of the clean
+        //  run's, and 1e-2 below round 0's.
         snprintf(sql, sizeof sql,
                  "SELECT (SELECT grad_norm_sq FROM rounds WHERE run_id = %d AND round = %d) / "
                  "(SELECT grad_norm_sq FROM rounds WHERE run_id = 1 AND round = %d)",
@@ -162,7 +162,7 @@ test_a_killed_worker_joins_the_run_again(void **state)
         double drop = pu_query(f->db, sql);
         print_message("  final ||grad f||^2: %.3g x the clean run's, %.3g x round 0's\n", ratio,
                       drop);
-        assert_true(ratio < 100 && drop < 1e-3);
+        assert_true(ratio < 10 && drop < 1e-2);
     }
 }
 

@@ -12,7 +12,7 @@
 
 #include "proc_util.h"
 
-#define ROUNDS 20000
+#define ROUNDS 6000
 
 static int
 s_resume(pu_fixture_t *f, const char *extra)
