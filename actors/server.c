@@ -1,7 +1,6 @@
-//  server.c - see server.h.
+//  server.c - see server.h; the parts split off so far are listed in server_impl.h.
 #include "server.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,124 +13,20 @@
 #include "progress.h"
 #include "rng.h"
 #include "security.h"
+#include "server_impl.h"
 #include "stats_link.h"
 
-#define PING_INTERVAL_MS     5
-#define REJECT_LOG_CAP       (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
-#define REJECT_WARN_MAX      5            // warnings logged per sender before they are only counted
-#define WARN_BURST           20    // warnings about peers logged before they are only counted
-#define WARN_SUMMARY_S       10.0  // how often the count of suppressed warnings is logged
-#define REFUSE_INTERVAL_MS   50    // how often a pending REFUSE is published again while joining
-#define MAX_REFUSED          8     // refusals remembered (the latest replace the oldest)
-#define STATS_RCVHWM         64    // messages queued from the stats socket's peers (HELLO, ACK)
-#define STATS_KEEP_FRAMES    4096  // rows kept until the recorder acknowledges them
-#define CHECKPOINT_MAX_BYTES ((size_t) 512 << 20)  // a checkpoint must fit one SQLite blob (1e9)
-#define STATS_KEEP_BYTES     ((size_t) 256 << 20)  // ... and at most this many bytes of them
-
-//  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
-//  first copies to the slow-joiner problem, as it would lose a PING).
-typedef struct {
-    msg_role_t role;
-    uint32_t sender, pid;
-    char reason[400];
-} s_refusal_t;
-
-typedef enum {
-    NEXT_OTHER = 3,  // something other than a PULL message was handled (e.g. the recorder's HELLO)
-    NEXT_BAD = 2,    // an UPDATE that failed to decode, from a known sender (self->bad_*)
-    NEXT_MSG = 1,    // self->in holds a valid message, self->frame_size its size
-    NEXT_TIMEOUT = 0,
-    NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
-    NEXT_STOP = -2,  // the host asked to abort the run ("STOP" reason on the pipe; self->reason)
-    NEXT_LOST = 4,   // the host saw worker self->lost_seat die ("LOST" on the pipe; self->lost_why)
-} next_t;
-
-typedef struct {
-    const server_cfg_t *cfg;
-    zsock_t *pipe;
-    zsock_t *pub, *pull;  // broadcast, updates
-    stats_link_t *link;   // the stats socket (ROUTER), its recorder and unacknowledged rows
-    sec_t *sec;           // security=curve: our certificate and the authenticator
-    char peer[64];        // the certificate name of the last message's sender ("": none)
-    size_t n, dim;
-    msg_t in, out;   // decoded input, message being sent
-    msg_buf_t buf;   // encoded frame
-    int frame_size;  // bytes of the frame in self->in
-    method_server_t *ms;
-    rng_t rng;
-    uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
-    uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
-    uint8_t *got_up, *got_metrics;
-    uint8_t *expected;       // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
-    cvec_t *ups;             // per worker: this round's update
-    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
-    double *f;               // per worker: f_i(x^k)
-    vec_t *grads;            // per worker: grad f_i(x^k)
-    vec_t gmean;             // mean of grads
-    uint64_t rejected;       // messages dropped as malformed or unexpected
-    uint64_t discarded;      // ... of them harmless: late, or copies of what arrived (resends)
-    int term;                // the host sent $TERM (it waits for us to return)
-    int burst;               // messages taken since the last poll
-    int abort;               // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
-                             // actor died: failed)
-    char reason[512];        // why the run failed or was aborted
-    uint64_t *invalid;       // per sender: invalid updates so far
-    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached, or lost)
-    uint8_t *lost;           // per honest worker: 1 once it missed a round's deadline
-                             // (on_worker_loss = continue): out of the aggregate and metrics
-    size_t live;             // honest workers not lost
-    uint32_t *pid;           // per seat: the process id of its accepted HELLO
-    uint32_t *join_pid;   // per honest seat: a lost worker's new process asking to join (0: none)
-    uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
-    uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how
-    char lost_why[200];
-    zmq_msg_t batch;  // a BUNDLE frame whose messages are being taken (batch_open)
-    int batch_open;
-    const char **batch_data;  // ... its messages: where each begins in the frame, its size
-    size_t *batch_size;
-    size_t batch_count, batch_next, batch_cap;  // messages, the next to take, capacity
-    uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
-    uint32_t round_rejected;  // rejections in this round
-    char *rejlog;             // this round's "SENDER\tREASON\n" lines
-    size_t rejlen;            // bytes used in rejlog
-    uint32_t bad_sender;      // NEXT_BAD: the claimed sender, round and the decoder's reason
-    uint64_t bad_round;
-    char bad_reason[256];
-    int forwarded;           // the honest updates of this round went to the attackers
-    size_t honest;           // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
-    size_t max_nnz;          // entries a compressed update may carry (cfg->max_nnz, 0 = d)
-    int robust;              // the method aggregates robustly: absent updates are allowed
-    uint32_t warned;         // warnings about peers logged so far (at most WARN_BURST)
-    uint32_t unwarned;       // warnings suppressed since the last summary
-    double warn_summary_at;  // when the next summary of suppressed warnings is due
-    int fatal;               // the run cannot go on (reason set)
-    size_t open_up;          // update slots of this round still open
-    size_t open_honest;      // ... of them, honest workers'
-    msg_t fwd;               // an honest update forwarded to the attackers
-    uint64_t g_sent_digest;  // the digest of out.g: the g^{k-1} of the last ROUND published
-    int metrics_wanted;      // the current ROUND asks the workers for METRICS
-    int g_sent_ok;           // out.g is set (a ROUND with g went out)
-    s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
-    size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
-    size_t refused_next;               // the slot the next refusal takes
-    double next_refuse;                // when the pending REFUSEs go out again
-    uint64_t first_round;              // 0, or the round after a resumed checkpoint's
-    double elapsed0;                   // a resumed run's wall time at its checkpoint
-    double gns0, last_gns;             // ||grad f||^2 of round 0 and of the latest metrics round
-    int ckpt_wanted;                   // this round's ROUND asks for the seats' STATE
-    int ckpt_off;                      // a seat cannot save its state: no checkpoints
-    double ckpt_at;                    // when the last checkpoint was taken (or the rounds began)
-    uint8_t **seat_state;              // per seat: its STATE of this round (checkpoint rounds)
-    size_t *seat_state_len, *seat_state_cap;
-    uint8_t *seat_got;      // per seat: its STATE of this round arrived
-    size_t states_pending;  // STATEs still to come in this round
-} s_server_t;
+#define REJECT_LOG_CAP    (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
+#define WARN_BURST        20           // warnings about peers logged before they are only counted
+#define WARN_SUMMARY_S    10.0         // how often the count of suppressed warnings is logged
+#define STATS_RCVHWM      64           // messages queued from the stats socket's peers (HELLO, ACK)
+#define STATS_KEEP_FRAMES 4096         // rows kept until the recorder acknowledges them
+#define STATS_KEEP_BYTES  ((size_t) 256 << 20)  // ... and at most this many bytes of them
 
 static void
-s_server_destroy(s_server_t **self_p)
+s_server_destroy(server_t **self_p)
 {
-    s_server_t *self = *self_p;
+    server_t *self = *self_p;
     if (!self)
         return;
     if (self->cfg->method && self->ms)
@@ -207,70 +102,13 @@ s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_er
     return sock;
 }
 
-static void s_warn(s_server_t *self, const char *fmt, ...);
-
-//  Saves or loads (state.h) what the server carries from one round to the next: the method's
-//  state, the c_k stream, the broadcast sequence, the senders' records and the stop criterion's
-//  reference; the last ROUND's g (out.g) travels in the checkpoint itself (the workers need it too).
-static void
-s_server_state(s_server_t *self, state_t *st)
-{
-    state_tag(st, "marina-server-v1");
-    state_expect(st, self->n, "n");
-    self->cfg->method->server_state(self->ms, st);
-    state_rng(st, &self->rng);
-    state_u64(st, &self->seq);
-    for (size_t i = 0; i < self->n; i++)
-        state_u64(st, &self->invalid[i]);
-    state_bytes(st, self->excluded, self->n);
-    state_bytes(st, self->lost, self->n);
-    uint64_t live = self->live;
-    state_u64(st, &live);
-    self->live = (size_t) live;
-    state_f64(st, &self->gns0);
-    state_f64(st, &self->last_gns);
-}
-
-//  Continues from cfg->resume: the server's state, the g every worker holds, the next round.
-static int
-s_resume(s_server_t *self, mr_err_t *err)
-{
-    const server_cfg_t *cfg = self->cfg;
-    if (!cfg->method->server_state)
-        return mr_err_set(err, MR_EINVAL, "%s cannot be resumed (no checkpoints)",
-                          cfg->method->name);
-    checkpoint_t c;
-    int rc = checkpoint_parse(cfg->resume, cfg->resume_bytes, self->n, cfg->join_digest, &c, err);
-    if (rc != MR_OK)
-        return rc;
-    state_t st;
-    state_init_load(&st, c.server, c.server_bytes);
-    s_server_state(self, &st);
-    rc = state_rc(&st, err);
-    if (rc == MR_OK && c.g_bytes != 0 && c.g_bytes != self->dim * sizeof(double))
-        rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d = %zu", c.g_bytes,
-                        self->dim * sizeof(double));
-    if (rc == MR_OK && c.g_bytes) {
-        memcpy(self->out.g.x, c.g, c.g_bytes);
-        self->g_sent_digest = msg_g_digest(&self->out.g);
-        self->g_sent_ok = 1;
-    }
-    self->first_round = c.round + 1;
-    self->elapsed0 = c.elapsed_s;
-    checkpoint_fini(&c);
-    if (rc == MR_OK)
-        zsys_notice("server: resuming after round %llu (checkpoint)",
-                    (unsigned long long) self->first_round - 1);
-    return rc;
-}
-
 //  The stats link's reports: a message it dropped (counted and warned like any other), an event.
 static void
 s_link_warn(void *ctx, const char *text)
 {
-    s_server_t *self = ctx;
+    server_t *self = ctx;
     self->rejected++;
-    s_warn(self, "%s", text);
+    server_warn(self, "%s", text);
 }
 
 static void
@@ -280,10 +118,10 @@ s_link_note(void *ctx, const char *text)
     zsys_notice("server: %s", text);
 }
 
-static s_server_t *
+static server_t *
 s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
 {
-    s_server_t *self = calloc(1, sizeof *self);
+    server_t *self = calloc(1, sizeof *self);
     if (!self) {
         mr_err_set(err, MR_ENOMEM, "out of memory");
         return NULL;
@@ -355,7 +193,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     vec_fini(&x0);
     if (!self->ms)
         goto fail;
-    if (cfg->resume && s_resume(self, err) != MR_OK)
+    if (cfg->resume && server_resume(self, err) != MR_OK)
         goto fail;
     if (cfg->keys_dir && cfg->keys_dir[0]) {
         self->sec = sec_server_new(cfg->keys_dir, err);
@@ -390,10 +228,10 @@ fail:
 }
 
 //  A warning about a peer's message: the first WARN_BURST of a run are logged, the others only
-//  counted and summed up by s_warn_flush() every WARN_SUMMARY_S (so a flood of junk costs the
+//  counted and summed up by server_warn_flush() every WARN_SUMMARY_S (so a flood of junk costs the
 //  log a few lines; every rejected update is in the rejections table anyway).
-static void
-s_warn(s_server_t *self, const char *fmt, ...)
+void
+server_warn(server_t *self, const char *fmt, ...)
 {
     if (self->warned >= WARN_BURST) {
         self->unwarned++;
@@ -408,9 +246,9 @@ s_warn(s_server_t *self, const char *fmt, ...)
     zsys_warning("server: %s", text);
 }
 
-//  Logs how many warnings s_warn() held back, at most every WARN_SUMMARY_S (always if force).
-static void
-s_warn_flush(s_server_t *self, const char *when, int force)
+//  Logs how many warnings server_warn() held back, at most every WARN_SUMMARY_S (always if force).
+void
+server_warn_flush(server_t *self, const char *when, int force)
 {
     double now = actor_now();
     if (self->unwarned == 0 || (!force && now < self->warn_summary_at))
@@ -425,8 +263,8 @@ s_warn_flush(s_server_t *self, const char *when, int force)
 //  Appends "SENDER\tTEXT\n" ("-" for an unknown sender; tabs and newlines in the text become
 //  spaces) to this round's rejection lines, which also record the run's events (a worker lost,
 //  one that joins again); lines past REJECT_LOG_CAP are dropped.
-static void
-s_log_event(s_server_t *self, uint32_t sender, const char *reason)
+void
+server_log_event(server_t *self, uint32_t sender, const char *reason)
 {
     char line[320];
     int len = sender == UINT32_MAX ? snprintf(line, sizeof line, "-\t")
@@ -441,144 +279,30 @@ s_log_event(s_server_t *self, uint32_t sender, const char *reason)
     }
 }
 
-//  Counts a rejected message (in the run and in this round) and logs its reason (s_log_event).
-static void
-s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
+//  Counts a rejected message (in the run and in this round) and logs its reason (server_log_event).
+void
+server_log_rejection(server_t *self, uint32_t sender, const char *reason)
 {
     self->rejected++;
     self->round_rejected++;
-    s_log_event(self, sender, reason);
-}
-
-//  Closes sender i's update slot of this round (its update arrived, or was rejected).
-static void
-s_close_slot(s_server_t *self, uint32_t i)
-{
-    if (self->closed[i])
-        return;
-    self->closed[i] = 1;
-    self->open_up--;
-    if (i < self->honest)
-        self->open_honest--;
-}
-
-//  Rejects an update of sender i in round k for reason: recorded, counted towards exclusion; with
-//  an aggregator and close = 1 the sender's slot of this round is closed (it is absent from the
-//  aggregate). Without an aggregator the server keeps waiting for a valid update, and an excluded
-//  sender fails the run.
-static void
-s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, int close)
-{
-    self->invalid[i]++;
-    s_log_rejection(self, i, reason);
-    if (self->invalid[i] <= REJECT_WARN_MAX)
-        s_warn(self, "round %llu: rejected an update from worker %u: %s", (unsigned long long) k, i,
-               reason);
-    if (close && self->robust && self->expected[i] && !self->closed[i]) {
-        s_close_slot(self, i);
-        self->up_ptrs[i] = NULL;
-    }
-    if (self->cfg->max_invalid > 0 && self->invalid[i] >= self->cfg->max_invalid &&
-        !self->excluded[i]) {
-        self->excluded[i] = 1;
-        zsys_warning("server: worker %u excluded after %llu invalid updates", i,
-                     (unsigned long long) self->invalid[i]);
-        if (!self->robust && !self->fatal) {
-            // Without an aggregator every update is needed: the run cannot go on.
-            snprintf(self->reason, sizeof self->reason,
-                     "round %llu: worker %u excluded after %llu invalid updates (last: %s)",
-                     (unsigned long long) k, i, (unsigned long long) self->invalid[i], reason);
-            self->fatal = 1;
-        }
-    }
+    server_log_event(self, sender, reason);
 }
 
 //  A message that is harmless but not used: a late one (for a closed round) or an exact copy of
 //  an accepted update (a worker's resend after a RESYNC, or a doubled frame). Recorded as a
 //  rejection with its reason, never counted towards max_invalid.
-static void
-s_discard(s_server_t *self, uint32_t i, const char *reason)
+void
+server_discard(server_t *self, uint32_t i, const char *reason)
 {
     self->discarded++;
-    s_log_rejection(self, i, reason);
-}
-
-//  on_worker_loss = continue, at round k's deadline: every honest worker whose update or metrics
-//  did not come is lost for the rest of the run (recorded with the reason); the round goes on
-//  with those that answered (attackers may be absent anyway). 0, or -1 when no honest worker is
-//  left (reason set).
-//  Takes honest worker i out of round k (its open slot closed, its metrics no longer awaited) and,
-//  unless it is already lost, out of the run, recording why. 0, or -1 when no honest worker is
-//  left (reason set).
-static int
-s_lose_seat(s_server_t *self, uint32_t i, uint64_t k, const char *why, size_t *metrics_pending)
-{
-    if (!self->closed[i]) {
-        s_close_slot(self, i);
-        self->up_ptrs[i] = NULL;
-    }
-    if (i >= self->honest)
-        return 0;  // an attacker that sent nothing: absent from this round's aggregate
-    if (self->metrics_wanted && !self->lost[i] && !self->got_metrics[i]) {
-        (*metrics_pending)--;
-        self->got_metrics[i] = 1;  // awaited no more (a lost worker's metrics are left out)
-    }
-    if (!self->lost[i]) {
-        self->lost[i] = self->excluded[i] = 1;
-        self->live--;
-        s_log_rejection(self, i, why);
-        zsys_warning("server: %s", why);
-    }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
-{
-    for (size_t i = 0; i < self->n; i++) {
-        int no_update = !self->closed[i], no_metrics = i < self->honest && self->metrics_wanted &&
-                                                       !self->lost[i] && !self->got_metrics[i];
-        if (!no_update && !no_metrics)
-            continue;
-        char why[200];
-        snprintf(why, sizeof why,
-                 "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
-                 "on without it (on_worker_loss = continue)",
-                 i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
-        if (s_lose_seat(self, (uint32_t) i, k, why, metrics_pending) < 0)
-            return -1;
-    }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
-    return 0;
-}
-
-//  1 if a and b are the same update, value for value (bits) and index for index.
-static int
-s_same_update(const cvec_t *a, const cvec_t *b)
-{
-    if (a->kind != b->kind || a->dim != b->dim || a->nnz != b->nnz)
-        return 0;
-    if (memcmp(a->val, b->val, a->nnz * sizeof *a->val) != 0)
-        return 0;
-    return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
+    server_log_rejection(self, i, reason);
 }
 
 //  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" or "FAIL" reason (the
 //  launcher aborts the run: NEXT_STOP, reason kept), "LOST" "I how" (worker I's process died:
 //  NEXT_LOST), anything else is ignored (NEXT_OTHER).
-static next_t
-s_pipe_command(s_server_t *self)
+static server_next_t
+s_pipe_command(server_t *self)
 {
     char *cmd = NULL, *reason = NULL;
     if (zstr_recvx(self->pipe, &cmd, &reason, NULL) < 0 || !cmd) {
@@ -587,7 +311,7 @@ s_pipe_command(s_server_t *self)
         self->term = 1;  // interrupted, or the host went away
         return NEXT_TERM;
     }
-    next_t got = NEXT_OTHER;
+    server_next_t got = NEXT_OTHER;
     if (streq(cmd, "$TERM")) {
         self->term = 1;
         got = NEXT_TERM;
@@ -616,7 +340,7 @@ s_pipe_command(s_server_t *self)
 //  keys for attacker seats, and only a recorder key says the recorder's HELLO. Always 1 without
 //  CURVE (self->peer is "": the id in a message is a claim).
 static int
-s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
+s_key_allows(const server_t *self, msg_role_t role, uint32_t sender)
 {
     if (!self->sec)
         return 1;
@@ -640,8 +364,8 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
 //  Decodes one message of size bytes (a frame, or one message of a BUNDLE) into self->in and
 //  checks it: NEXT_MSG, NEXT_BAD (an UPDATE that failed to decode, from a known sender), or
 //  NEXT_OTHER when it was rejected (logged and counted; the caller takes the next).
-static next_t
-s_take_one(s_server_t *self, const void *data, int size, int in_batch)
+static server_next_t
+s_take_one(server_t *self, const void *data, int size, int in_batch)
 {
     mr_err_t err;
     // The decoder fills type, sender and round of an UPDATE before it checks its vector, so a
@@ -667,8 +391,8 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
         snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
                  msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
                  self->in.sender, self->peer);
-        s_log_rejection(self, UINT32_MAX, why);
-        s_warn(self, "%s", why);
+        server_log_rejection(self, UINT32_MAX, why);
+        server_warn(self, "%s", why);
         return NEXT_OTHER;
     }
     if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
@@ -678,8 +402,8 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
         return NEXT_BAD;
     }
     if (rc != MR_OK) {
-        s_log_rejection(self, UINT32_MAX, err.text);
-        s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
+        server_log_rejection(self, UINT32_MAX, err.text);
+        server_warn(self, "rejected a message (%d bytes): %s", size, err.text);
         return NEXT_OTHER;
     }
     self->frame_size = size;
@@ -688,12 +412,12 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
 
 //  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one();
 //  NEXT_TIMEOUT once none is (the frame is released).
-static next_t
-s_take_batched(s_server_t *self)
+static server_next_t
+s_take_batched(server_t *self)
 {
     while (self->batch_next < self->batch_count) {
         size_t j = self->batch_next++;
-        next_t got = s_take_one(self, self->batch_data[j], (int) self->batch_size[j], 1);
+        server_next_t got = s_take_one(self, self->batch_data[j], (int) self->batch_size[j], 1);
         if (got != NEXT_OTHER)
             return got;
     }
@@ -708,7 +432,7 @@ s_take_batched(s_server_t *self)
 //  A decoded BUNDLE in self->in, whose frame is frame: keeps the frame and the places of its
 //  messages (self->in is decoded into anew for each).
 static int
-s_hold_batch(s_server_t *self, zmq_msg_t *frame)
+s_hold_batch(server_t *self, zmq_msg_t *frame)
 {
     const msg_t *m = &self->in;
     if (m->nbatch > self->batch_cap) {
@@ -735,8 +459,8 @@ s_hold_batch(s_server_t *self, zmq_msg_t *frame)
 //  BUNDLE). Malformed frames are logged, counted and skipped: a peer's bad bytes cost that message
 //  only. Returns NEXT_OTHER after taking the stats socket's input (the caller checks its
 //  conditions again).
-static next_t
-s_next(s_server_t *self, double deadline)
+server_next_t
+server_next(server_t *self, double deadline)
 {
     void *socks[3] = {zsock_resolve(self->pipe), zsock_resolve(self->pull),
                       zsock_resolve(stats_link_sock(self->link))};
@@ -744,7 +468,7 @@ s_next(s_server_t *self, double deadline)
         if (zsys_interrupted)
             return NEXT_TERM;
         if (self->batch_count > 0) {
-            next_t got = s_take_batched(self);
+            server_next_t got = s_take_batched(self);
             if (got != NEXT_TIMEOUT)
                 return got;
         }
@@ -762,7 +486,7 @@ s_next(s_server_t *self, double deadline)
             }
             unsigned ready = actor_poll(socks, 3, (long) (left * 1000.0) + 1);
             if (ready & 1u) {
-                next_t got = s_pipe_command(self);
+                server_next_t got = s_pipe_command(self);
                 if (got != NEXT_OTHER) {
                     zmq_msg_close(&frame);
                     return got;
@@ -783,12 +507,12 @@ s_next(s_server_t *self, double deadline)
         // The certificate name of the sender's connection (security=curve), before the frame goes.
         const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
         snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
-        next_t got = s_take_one(self, size >= 0 ? zmq_msg_data(&frame) : NULL, size, 0);
+        server_next_t got = s_take_one(self, size >= 0 ? zmq_msg_data(&frame) : NULL, size, 0);
         if (got == NEXT_MSG && self->in.type == MSG_BUNDLE) {
             //  Its messages are taken one by one, from the frame kept meanwhile.
             if (s_hold_batch(self, &frame) != MR_OK) {
-                s_warn(self, "out of memory for a bundle of %zu messages: dropped",
-                       self->in.nbatch);
+                server_warn(self, "out of memory for a bundle of %zu messages: dropped",
+                            self->in.nbatch);
                 self->rejected++;
             }
             zmq_msg_close(&frame);
@@ -800,25 +524,8 @@ s_next(s_server_t *self, double deadline)
     }
 }
 
-//  Puts g^{k-1} into the ROUND being built: dense, or (downlink = auto) as the patch of the
-//  coordinates that changed since the last ROUND when that frame is smaller (12 bytes an entry
-//  against 8 a coordinate), with the digest of the whole g either way.
-static int
-s_set_g(s_server_t *self, const vec_t *g)
-{
-    //  out->g keeps the g of the last ROUND (what every worker holds): one pass writes what
-    //  changed, builds the patch and updates the digest (msg_g_update).
-    msg_t *out = &self->out;
-    int patch = !self->cfg->downlink_dense && self->g_sent_ok;
-    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
-        return MR_ENOMEM;
-    out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
-    self->g_sent_ok = 1;
-    return MR_OK;
-}
-
-static int
-s_publish(s_server_t *self)
+int
+server_publish(server_t *self)
 {
     int size = actor_send(zsock_resolve(self->pub), &self->out, &self->buf, 0);
     if (size < 0)
@@ -827,14 +534,12 @@ s_publish(s_server_t *self)
     return size;
 }
 
-static next_t s_pipe_command(s_server_t *self);
-
 //  Waits, watching the pipe, until the stats link can take the frame in self->buf (want_done = 0:
 //  the recorder acknowledged enough rows, or a restarted one took over) or until the recorder
 //  acknowledged the run's end (want_done = 1); for up to timeout_s (2 s once stopping). 0, or -1
 //  with the reason set (the launcher's, if its STOP came meanwhile).
 static int
-s_wait_link(s_server_t *self, int want_done)
+s_wait_link(server_t *self, int want_done)
 {
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(stats_link_sock(self->link))};
     int stopping = self->term || self->abort || zsys_interrupted;
@@ -861,7 +566,7 @@ s_wait_link(s_server_t *self, int want_done)
         if (self->term)
             ready <<= 1;
         if (ready & 1u) {
-            next_t got = s_pipe_command(self);
+            server_next_t got = s_pipe_command(self);
             if (got == NEXT_STOP && !want_done)
                 return -1;  // the launcher's reason is in self->reason
             if (got == NEXT_TERM || got == NEXT_STOP)
@@ -876,8 +581,8 @@ s_wait_link(s_server_t *self, int want_done)
 //  Sends self->out (RUN, STATS, CHECKPOINT or STOP) on the stats link, which keeps it until the
 //  recorder acknowledges it (stats_link.h); a full outbox first waits (s_wait_link). 0, or -1
 //  with the reason set.
-static int
-s_to_recorder(s_server_t *self)
+int
+server_to_recorder(server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
@@ -901,8 +606,8 @@ s_to_recorder(s_server_t *self)
     return 0;
 }
 
-static void
-s_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
+void
+server_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -911,8 +616,8 @@ s_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
             used += (size_t) snprintf(out + used, size - used, "%s%zu", used ? "," : "", i);
 }
 
-static size_t
-s_count(const uint8_t *have, size_t n)
+size_t
+server_count_flags(const uint8_t *have, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++)
@@ -922,18 +627,75 @@ s_count(const uint8_t *have, size_t n)
 
 //  A STOP on the PULL socket is not the launcher's (its STOP comes on the host's pipe): anyone who
 //  reaches the socket could send one. It is rejected and recorded like any bad message.
-static void
-s_reject_stop(s_server_t *self)
+void
+server_reject_stop(server_t *self)
 {
     const char *why = "a STOP message on the update socket: ignored (only the launcher's control "
                       "channel ends a run early)";
-    s_log_rejection(self, UINT32_MAX, why);
-    s_warn(self, "%s", why);
+    server_log_rejection(self, UINT32_MAX, why);
+    server_warn(self, "%s", why);
 }
+
+void
+server_actor(zsock_t *pipe, void *args)
+{
+    const server_cfg_t *cfg = args;
+    mr_err_t err;
+    mr_err_clear(&err);
+    server_t *self = s_server_new(pipe, cfg, &err);
+    zsock_signal(pipe, 0);
+    if (!self) {
+        zsys_error("server: %s", err.text);
+        actor_finish(pipe, "failed", err.text);
+        return;
+    }
+    zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
+               zsock_endpoint(stats_link_sock(self->link)), NULL);
+    const char *status = server_join(self);
+    if (!status)
+        status = server_rounds(self);
+    if (self->abort == 2 && strcmp(status, "aborted") == 0)
+        status = "failed";  // the launcher's FAIL: an actor died
+    server_warn_flush(self, "by the end", 1);
+    if (self->rejected)
+        zsys_warning("server: %llu messages rejected during the run (%llu of them late or resent "
+                     "copies, discarded)",
+                     (unsigned long long) self->rejected, (unsigned long long) self->discarded);
+    // Tell everybody the run is over; the recorder writes the final status.
+    self->out.type = MSG_STOP;
+    self->out.status = (char *) status;
+    self->out.reason = self->reason;
+    server_publish(self);
+    // Only a recorder that said HELLO waits for this STOP: without one the run ends here, e.g. a
+    // server stopped with SIGTERM while it joins. The recorder confirms that it wrote the end
+    // (ACK done); a recorder restarted meanwhile gets every row it lacks first.
+    if (self->cfg->with_recorder && stats_link_joined(self->link)) {
+        char reason[sizeof self->reason];
+        memcpy(reason, self->reason, sizeof reason);
+        if (server_to_recorder(self) == 0 && s_wait_link(self, 1) == 0) {
+            memcpy(self->reason, reason, sizeof reason);
+        } else if (strcmp(status, "completed") == 0) {
+            status = "failed";  // the run's end is not recorded: the launcher marks it failed
+        } else {
+            zsys_warning("server: %s", self->reason);
+            memcpy(self->reason, reason, sizeof reason);  // the run's own reason stays the one told
+        }
+    }
+    self->out.status = NULL;
+    self->out.reason = NULL;
+    if (strcmp(status, "completed") != 0)
+        zsys_error("server: run %s: %s", status, self->reason);
+    if (!self->term)
+        actor_finish(pipe, status, self->reason);
+    s_server_destroy(&self);
+}
+
+#define PING_INTERVAL_MS   5
+#define REFUSE_INTERVAL_MS 50  // how often a pending REFUSE is published again while joining
 
 //  1 if m's (role, sender) is a seat of this run: honest workers 0..G-1, attackers G..n-1.
 static int
-s_role_fits(const s_server_t *self, const msg_t *m)
+s_role_fits(const server_t *self, const msg_t *m)
 {
     if (m->sender >= self->n)
         return 0;
@@ -946,7 +708,7 @@ s_role_fits(const s_server_t *self, const msg_t *m)
 //  is refused naming the differing keys; a worker's shard fingerprint must be its shard's.
 //  Returns 0 to accept the sender; -1 after logging why and queueing a REFUSE for its process.
 static int
-s_check_hello(s_server_t *self, const msg_t *m)
+s_check_hello(server_t *self, const msg_t *m)
 {
     const server_cfg_t *cfg = self->cfg;
     if (m->role == MSG_ROLE_RECORDER || !cfg->join_config)
@@ -968,7 +730,7 @@ s_check_hello(s_server_t *self, const msg_t *m)
                  used ? "; " : "", (unsigned long long) m->shard_fp, (unsigned long long) fp);
     if (!diff[0])
         return 0;
-    s_refusal_t *r = &self->refused[self->refused_next];
+    server_refusal_t *r = &self->refused[self->refused_next];
     self->refused_next = (self->refused_next + 1) % MAX_REFUSED;
     if (self->nrefused < MAX_REFUSED)
         self->nrefused++;
@@ -985,20 +747,20 @@ s_check_hello(s_server_t *self, const msg_t *m)
 
 //  Publishes the pending REFUSEs if they are due; returns when they are due next (or far away).
 static double
-s_refuse_pending(s_server_t *self, double deadline)
+s_refuse_pending(server_t *self, double deadline)
 {
     if (self->nrefused == 0)
         return deadline;
     double now = actor_now();
     if (now >= self->next_refuse) {
         for (size_t i = 0; i < self->nrefused; i++) {
-            const s_refusal_t *r = &self->refused[i];
+            const server_refusal_t *r = &self->refused[i];
             self->out.type = MSG_REFUSE;
             self->out.role = r->role;
             self->out.sender = r->sender;
             self->out.pid = r->pid;
             self->out.reason = (char *) r->reason;
-            s_publish(self);
+            server_publish(self);
             self->out.reason = NULL;
         }
         self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
@@ -1008,7 +770,7 @@ s_refuse_pending(s_server_t *self, double deadline)
 
 //  Appends the latest refusal to the run's failure reason, so that a join that timed out says why.
 static void
-s_reason_add_refusal(s_server_t *self)
+s_reason_add_refusal(server_t *self)
 {
     if (self->nrefused == 0)
         return;
@@ -1019,24 +781,24 @@ s_reason_add_refusal(s_server_t *self)
 
 //  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
 //  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
-static const char *
-s_join(s_server_t *self)
+const char *
+server_join(server_t *self)
 {
     const server_cfg_t *cfg = self->cfg;
     double deadline = actor_now() + cfg->timeout_s;
-    while (s_count(self->hello, self->n) < self->n ||
+    while (server_count_flags(self->hello, self->n) < self->n ||
            (cfg->with_recorder && !stats_link_joined(self->link))) {
-        next_t got = s_next(self, s_refuse_pending(self, deadline));
+        server_next_t got = server_next(self, s_refuse_pending(self, deadline));
         if (got == NEXT_TERM || got == NEXT_STOP)
             return "aborted";
         if (got == NEXT_TIMEOUT && actor_now() < deadline)
             continue;  // a REFUSE is due
         if (got == NEXT_TIMEOUT) {
             char missing[128];
-            s_list_missing(self->hello, self->n, missing, sizeof missing);
+            server_list_missing(self->hello, self->n, missing, sizeof missing);
             snprintf(self->reason, sizeof self->reason,
                      "only %zu of %zu workers%s joined within %.0f s (missing workers: %s)",
-                     s_count(self->hello, self->n), self->n,
+                     server_count_flags(self->hello, self->n), self->n,
                      cfg->with_recorder && !stats_link_joined(self->link) ? " and no recorder" : "",
                      cfg->timeout_s, missing);
             s_reason_add_refusal(self);
@@ -1046,46 +808,48 @@ s_join(s_server_t *self)
             continue;  // the recorder may have said HELLO
         msg_t *m = &self->in;
         if (m->type == MSG_STOP) {
-            s_reject_stop(self);
+            server_reject_stop(self);
             continue;
         }
         if (m->type == MSG_HELLO && s_role_fits(self, m)) {
             if (s_check_hello(self, m) < 0)
                 continue;
             if (self->hello[m->sender])
-                s_warn(self, "worker %u said HELLO twice", m->sender);
+                server_warn(self, "worker %u said HELLO twice", m->sender);
             self->hello[m->sender] = 1;
             self->pid[m->sender] = m->pid;
         } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
             self->rejected++;
-            s_warn(self, "a recorder HELLO on the update socket: ignored (the recorder says HELLO "
-                         "on the stats socket)");
+            server_warn(self,
+                        "a recorder HELLO on the update socket: ignored (the recorder says HELLO "
+                        "on the stats socket)");
         } else {
             self->rejected++;
-            s_warn(self, "unexpected %s from %u while joining", msg_type_name(m->type), m->sender);
+            server_warn(self, "unexpected %s from %u while joining", msg_type_name(m->type),
+                        m->sender);
         }
     }
     if (cfg->with_recorder) {
         self->out.type = MSG_RUN;
         self->out.run = cfg->run;
-        if (s_to_recorder(self) < 0)
+        if (server_to_recorder(self) < 0)
             return self->abort ? "aborted" : "failed";
     }
     deadline = actor_now() + cfg->timeout_s;
     double next_ping = 0;
-    while (s_count(self->ready, self->n) < self->n) {
+    while (server_count_flags(self->ready, self->n) < self->n) {
         double now = actor_now();
         if (now >= next_ping) {
             self->out.type = MSG_PING;
             // PINGs repeat the last sequence number: how many are sent depends on timing, and the
             // ROUND frames (whose sizes are recorded) must be the same in every run.
             self->out.seq = self->seq;
-            if (s_publish(self) < 0)
+            if (server_publish(self) < 0)
                 return "failed";
             next_ping = now + PING_INTERVAL_MS / 1000.0;
         }
-        next_t got =
-            s_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
+        server_next_t got =
+            server_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
         if (got == NEXT_TERM || got == NEXT_STOP)
             return "aborted";
         if (got == NEXT_OTHER)
@@ -1094,7 +858,7 @@ s_join(s_server_t *self)
             if (actor_now() < deadline)
                 continue;
             char missing[128];
-            s_list_missing(self->ready, self->n, missing, sizeof missing);
+            server_list_missing(self->ready, self->n, missing, sizeof missing);
             snprintf(self->reason, sizeof self->reason,
                      "workers %s never received a broadcast within %.0f s", missing,
                      cfg->timeout_s);
@@ -1102,7 +866,7 @@ s_join(s_server_t *self)
         }
         msg_t *m = &self->in;
         if (m->type == MSG_STOP) {
-            s_reject_stop(self);
+            server_reject_stop(self);
             continue;
         }
         if (m->type == MSG_READY && s_role_fits(self, m))
@@ -1112,9 +876,10 @@ s_join(s_server_t *self)
         else if (m->type == MSG_HELLO)
             s_check_hello(self, m);  // refused if it differs
         else
-            s_warn(self, "unexpected %s from %u before round 0", msg_type_name(m->type), m->sender);
+            server_warn(self, "unexpected %s from %u before round 0", msg_type_name(m->type),
+                        m->sender);
     }
-    s_warn_flush(self, "while joining", 0);
+    server_warn_flush(self, "while joining", 0);
     zsys_notice("server: %zu workers joined; starting %llu rounds", self->n,
                 (unsigned long long) cfg->rounds);
     return NULL;
@@ -1126,7 +891,7 @@ s_join(s_server_t *self)
 //  Publishes JOIN for honest seat i: its process join_pid[i] takes part from round k at x^{k-1},
 //  the server's iterate before round k's step.
 static int
-s_publish_join(s_server_t *self, uint32_t i, uint64_t k)
+s_publish_join(server_t *self, uint32_t i, uint64_t k)
 {
     msg_t *j = &self->fwd;  // free between rounds (it carries forwarded updates inside one)
     j->type = MSG_JOIN;
@@ -1138,27 +903,27 @@ s_publish_join(s_server_t *self, uint32_t i, uint64_t k)
 }
 
 //  A HELLO in round k. From a lost honest worker's new process (its configuration checked): it
-//  joins again at the start of the next round (s_admit_joins()). From the process a JOIN admitted
-//  to round k that has not answered yet: it missed the JOIN (a slow subscription), so JOIN and
-//  ROUND k go out again. Anything else is logged and ignored.
-static void
-s_take_hello(s_server_t *self, uint64_t k, round_stats_t *row)
+//  joins again at the start of the next round (server_admit_joins()). From the process a JOIN
+//  admitted to round k that has not answered yet: it missed the JOIN (a slow subscription), so
+//  JOIN and ROUND k go out again. Anything else is logged and ignored.
+void
+server_take_hello(server_t *self, uint64_t k, round_stats_t *row)
 {
     const msg_t *m = &self->in;
     if (!s_role_fits(self, m) || m->role != MSG_ROLE_WORKER) {
         self->rejected++;
-        s_warn(self, "a %s HELLO from %u in round %llu: ignored",
-               m->role == MSG_ROLE_RECORDER ? "recorder" : "misplaced", m->sender,
-               (unsigned long long) k);
+        server_warn(self, "a %s HELLO from %u in round %llu: ignored",
+                    m->role == MSG_ROLE_RECORDER ? "recorder" : "misplaced", m->sender,
+                    (unsigned long long) k);
         return;
     }
     uint32_t i = m->sender;
     if (!self->cfg->continue_on_loss || !self->cfg->method->worker_rejoin) {
         self->rejected++;
-        s_warn(self,
-               "worker %u (pid %u) says HELLO in round %llu: a run can take a worker back "
-               "only with on_worker_loss = continue and a method whose workers can rejoin",
-               i, m->pid, (unsigned long long) k);
+        server_warn(self,
+                    "worker %u (pid %u) says HELLO in round %llu: a run can take a worker back "
+                    "only with on_worker_loss = continue and a method whose workers can rejoin",
+                    i, m->pid, (unsigned long long) k);
         return;
     }
     if (s_check_hello(self, m) < 0) {
@@ -1173,16 +938,16 @@ s_take_hello(s_server_t *self, uint64_t k, round_stats_t *row)
                !self->closed[i]) {
         if (s_publish_join(self, i, k) == 0) {
             self->out.g_patch = 0;
-            int size = s_publish(self);
+            int size = server_publish(self);
             if (size > 0)
                 row->bytes_wire_down += (uint64_t) size * self->n;
         }
     } else if (!self->lost[i] && self->pid[i] != m->pid) {
         self->rejected++;
-        s_warn(self,
-               "worker %u (pid %u) says HELLO while worker %u (pid %u) is in the run: "
-               "ignored",
-               i, m->pid, i, self->pid[i]);
+        server_warn(self,
+                    "worker %u (pid %u) says HELLO while worker %u (pid %u) is in the run: "
+                    "ignored",
+                    i, m->pid, i, self->pid[i]);
     }
 }
 
@@ -1190,8 +955,8 @@ s_take_hello(s_server_t *self, uint64_t k, round_stats_t *row)
 //  gets its JOIN and takes part from this round on (recorded in the round's rejections as an
 //  event). The ROUND then carries the dense g (the new process holds no g to patch). 0, or -1 if
 //  a JOIN cannot be sent (reason set).
-static int
-s_admit_joins(s_server_t *self, uint64_t k)
+int
+server_admit_joins(server_t *self, uint64_t k)
 {
     for (uint32_t i = 0; i < self->honest; i++) {
         if (!self->join_pid[i] || !self->lost[i])
@@ -1212,62 +977,72 @@ s_admit_joins(s_server_t *self, uint64_t k)
         snprintf(why, sizeof why,
                  "worker %u (pid %u) joins again from round %llu (on_worker_loss = continue)", i,
                  self->pid[i], (unsigned long long) k);
-        s_log_event(self, i, why);
+        server_log_event(self, i, why);
         zsys_notice("server: %s", why);
     }
     return 0;
 }
 
-//  1 if round rd's updates pass through the compressor (then at most max_nnz entries each).
-static int
-s_round_compressed(const s_server_t *self, const method_round_t *rd)
+#define CHECKPOINT_MAX_BYTES ((size_t) 512 << 20)  // a checkpoint must fit one SQLite blob (1e9)
+
+//  Saves or loads (state.h) what the server carries from one round to the next: the method's
+//  state, the c_k stream, the broadcast sequence, the senders' records and the stop criterion's
+//  reference; the last ROUND's g (out.g) travels in the checkpoint itself (the workers need it too).
+static void
+s_server_state(server_t *self, state_t *st)
 {
-    const method_t *method = self->cfg->method;
-    if (!method->uses_compressor)
-        return 0;
-    return method->round_compressed ? method->round_compressed(rd) : 1;
+    state_tag(st, "marina-server-v1");
+    state_expect(st, self->n, "n");
+    self->cfg->method->server_state(self->ms, st);
+    state_rng(st, &self->rng);
+    state_u64(st, &self->seq);
+    for (size_t i = 0; i < self->n; i++)
+        state_u64(st, &self->invalid[i]);
+    state_bytes(st, self->excluded, self->n);
+    state_bytes(st, self->lost, self->n);
+    uint64_t live = self->live;
+    state_u64(st, &live);
+    self->live = (size_t) live;
+    state_f64(st, &self->gns0);
+    state_f64(st, &self->last_gns);
 }
 
-//  What s_accept() did with a message: bits (an UPDATE with metrics may do both).
-typedef enum {
-    TOOK_NOTHING = 0,
-    TOOK_UPDATE = 1,
-    TOOK_METRICS = 2,
-} took_t;
-
-//  Checks an UPDATE of round k from sender i against the round; NULL if it may be used, else why
-//  not (in why).
-static const char *
-s_update_problem(
-    s_server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why, size_t size)
+//  Continues from cfg->resume: the server's state, the g every worker holds, the next round.
+int
+server_resume(server_t *self, mr_err_t *err)
 {
-    const msg_t *m = &self->in;
-    const method_t *method = self->cfg->method;
-    if (i < self->honest && self->lost[i])
-        snprintf(why, size, "worker %u is lost (on_worker_loss = continue)", i);
-    else if (self->excluded[i])
-        snprintf(why, size, "worker %u is excluded (%llu invalid updates)", i,
-                 (unsigned long long) self->invalid[i]);
-    else if (!self->expected[i])
-        snprintf(why, size, "worker %u does not take part in round %llu", i,
-                 (unsigned long long) k);
-    else if (self->closed[i])
-        snprintf(why, size, "a second update from worker %u in round %llu", i,
-                 (unsigned long long) k);
-    else if (m->up.enc == CVEC_ENC_SKETCH && !method->sketched)
-        snprintf(why, size, "sketch coefficients from worker %u; method %s does not sketch", i,
-                 method->name);
-    else if (!method->sketched && s_round_compressed(self, rd) && m->up.nnz > self->max_nnz)
-        snprintf(why, size, "%zu entries from worker %u, the compressor allows %zu", m->up.nnz, i,
-                 self->max_nnz);
-    else
-        return NULL;
-    return why;
+    const server_cfg_t *cfg = self->cfg;
+    if (!cfg->method->server_state)
+        return mr_err_set(err, MR_EINVAL, "%s cannot be resumed (no checkpoints)",
+                          cfg->method->name);
+    checkpoint_t c;
+    int rc = checkpoint_parse(cfg->resume, cfg->resume_bytes, self->n, cfg->join_digest, &c, err);
+    if (rc != MR_OK)
+        return rc;
+    state_t st;
+    state_init_load(&st, c.server, c.server_bytes);
+    s_server_state(self, &st);
+    rc = state_rc(&st, err);
+    if (rc == MR_OK && c.g_bytes != 0 && c.g_bytes != self->dim * sizeof(double))
+        rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d = %zu", c.g_bytes,
+                        self->dim * sizeof(double));
+    if (rc == MR_OK && c.g_bytes) {
+        memcpy(self->out.g.x, c.g, c.g_bytes);
+        self->g_sent_digest = msg_g_digest(&self->out.g);
+        self->g_sent_ok = 1;
+    }
+    self->first_round = c.round + 1;
+    self->elapsed0 = c.elapsed_s;
+    checkpoint_fini(&c);
+    if (rc == MR_OK)
+        zsys_notice("server: resuming after round %llu (checkpoint)",
+                    (unsigned long long) self->first_round - 1);
+    return rc;
 }
 
 //  1 if round k asks the seats for their STATE (server.h, checkpoint_every).
-static int
-s_checkpoint_due(s_server_t *self, uint64_t k)
+int
+server_checkpoint_due(server_t *self, uint64_t k)
 {
     const server_cfg_t *cfg = self->cfg;
     if (!cfg->with_recorder || self->ckpt_off || k == 0 || k >= cfg->rounds ||
@@ -1286,8 +1061,8 @@ s_checkpoint_due(s_server_t *self, uint64_t k)
 
 //  A STATE of round k: kept for the round's checkpoint. One of another round, or a second one, is
 //  discarded; an empty one means its seat cannot save its state: no checkpoints in this run.
-static void
-s_take_state(s_server_t *self, uint64_t k)
+void
+server_take_state(server_t *self, uint64_t k)
 {
     const msg_t *m = &self->in;
     uint32_t i = m->sender;
@@ -1295,7 +1070,7 @@ s_take_state(s_server_t *self, uint64_t k)
     if (i >= self->n || !self->ckpt_wanted || m->round != k || self->seat_got[i]) {
         snprintf(why, sizeof why, "a state from %u for round %llu: not asked for, discarded", i,
                  (unsigned long long) m->round);
-        s_discard(self, i < self->n ? i : UINT32_MAX, why);
+        server_discard(self, i < self->n ? i : UINT32_MAX, why);
         return;
     }
     if (m->blob_len == 0) {
@@ -1324,12 +1099,12 @@ s_take_state(s_server_t *self, uint64_t k)
 //  After round k (the last its checkpoint includes): waits for the seats' STATEs, then sends the
 //  recorder the checkpoint. A seat silent past timeout_s costs this checkpoint only (the next
 //  round's deadline judges the seat). 0, or -1 when the run must end (reason set).
-static int
-s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
+int
+server_checkpoint(server_t *self, uint64_t k, double elapsed_s)
 {
     double deadline = actor_now() + self->cfg->timeout_s;
     while (self->ckpt_wanted && self->states_pending > 0) {
-        next_t got = s_next(self, deadline);
+        server_next_t got = server_next(self, deadline);
         if (got == NEXT_STOP)
             return -1;
         if (got == NEXT_TERM) {
@@ -1344,7 +1119,7 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
             return 0;
         }
         if (got == NEXT_MSG && self->in.type == MSG_STATE) {
-            s_take_state(self, k);
+            server_take_state(self, k);
         } else if (got == NEXT_MSG || got == NEXT_BAD) {
             self->rejected++;  // a copy of this round's answers, or junk: the round is closed
             self->discarded += got == NEXT_MSG;
@@ -1382,7 +1157,7 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
         self->out.round = k;
         self->out.blob = packed.data;
         self->out.blob_len = packed.size;
-        sent = s_to_recorder(self);
+        sent = server_to_recorder(self);
         self->out.blob = NULL;
         self->out.blob_len = 0;
     } else {
@@ -1394,30 +1169,210 @@ s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
     return sent < 0 ? -1 : 0;
 }
 
+#define REJECT_WARN_MAX 5  // warnings logged per sender before they are only counted
+
+//  Closes sender i's update slot of this round (its update arrived, or was rejected).
+static void
+s_close_slot(server_t *self, uint32_t i)
+{
+    if (self->closed[i])
+        return;
+    self->closed[i] = 1;
+    self->open_up--;
+    if (i < self->honest)
+        self->open_honest--;
+}
+
+//  Rejects an update of sender i in round k for reason: recorded, counted towards exclusion; with
+//  an aggregator and close = 1 the sender's slot of this round is closed (it is absent from the
+//  aggregate). Without an aggregator the server keeps waiting for a valid update, and an excluded
+//  sender fails the run.
+static void
+s_reject_update(server_t *self, uint32_t i, uint64_t k, const char *reason, int close)
+{
+    self->invalid[i]++;
+    server_log_rejection(self, i, reason);
+    if (self->invalid[i] <= REJECT_WARN_MAX)
+        server_warn(self, "round %llu: rejected an update from worker %u: %s",
+                    (unsigned long long) k, i, reason);
+    if (close && self->robust && self->expected[i] && !self->closed[i]) {
+        s_close_slot(self, i);
+        self->up_ptrs[i] = NULL;
+    }
+    if (self->cfg->max_invalid > 0 && self->invalid[i] >= self->cfg->max_invalid &&
+        !self->excluded[i]) {
+        self->excluded[i] = 1;
+        zsys_warning("server: worker %u excluded after %llu invalid updates", i,
+                     (unsigned long long) self->invalid[i]);
+        if (!self->robust && !self->fatal) {
+            // Without an aggregator every update is needed: the run cannot go on.
+            snprintf(self->reason, sizeof self->reason,
+                     "round %llu: worker %u excluded after %llu invalid updates (last: %s)",
+                     (unsigned long long) k, i, (unsigned long long) self->invalid[i], reason);
+            self->fatal = 1;
+        }
+    }
+}
+
+//  Takes honest worker i out of round k (its open slot closed, its metrics no longer awaited) and,
+//  unless it is already lost, out of the run, recording why. 0, or -1 when no honest worker is
+//  left (reason set).
+static int
+s_lose_seat(server_t *self, uint32_t i, uint64_t k, const char *why, size_t *metrics_pending)
+{
+    if (!self->closed[i]) {
+        s_close_slot(self, i);
+        self->up_ptrs[i] = NULL;
+    }
+    if (i >= self->honest)
+        return 0;  // an attacker that sent nothing: absent from this round's aggregate
+    if (self->metrics_wanted && !self->lost[i] && !self->got_metrics[i]) {
+        (*metrics_pending)--;
+        self->got_metrics[i] = 1;  // awaited no more (a lost worker's metrics are left out)
+    }
+    if (!self->lost[i]) {
+        self->lost[i] = self->excluded[i] = 1;
+        self->live--;
+        server_log_rejection(self, i, why);
+        zsys_warning("server: %s", why);
+    }
+    if (self->live == 0) {
+        snprintf(self->reason, sizeof self->reason,
+                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
+                 (unsigned long long) k);
+        return -1;
+    }
+    return 0;
+}
+
+//  on_worker_loss = continue, at round k's deadline: every honest worker whose update or metrics
+//  did not come is lost for the rest of the run (recorded with the reason); the round goes on
+//  with those that answered (attackers may be absent anyway). 0, or -1 when no honest worker is
+//  left (reason set).
+static int
+s_lose_missing(server_t *self, uint64_t k, size_t *metrics_pending)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        int no_update = !self->closed[i], no_metrics = i < self->honest && self->metrics_wanted &&
+                                                       !self->lost[i] && !self->got_metrics[i];
+        if (!no_update && !no_metrics)
+            continue;
+        char why[200];
+        snprintf(why, sizeof why,
+                 "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
+                 "on without it (on_worker_loss = continue)",
+                 i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
+        if (s_lose_seat(self, (uint32_t) i, k, why, metrics_pending) < 0)
+            return -1;
+    }
+    if (self->live == 0) {
+        snprintf(self->reason, sizeof self->reason,
+                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
+                 (unsigned long long) k);
+        return -1;
+    }
+    return 0;
+}
+
+//  1 if a and b are the same update, value for value (bits) and index for index.
+static int
+s_same_update(const cvec_t *a, const cvec_t *b)
+{
+    if (a->kind != b->kind || a->dim != b->dim || a->nnz != b->nnz)
+        return 0;
+    if (memcmp(a->val, b->val, a->nnz * sizeof *a->val) != 0)
+        return 0;
+    return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
+}
+
+//  Puts g^{k-1} into the ROUND being built: dense, or (downlink = auto) as the patch of the
+//  coordinates that changed since the last ROUND when that frame is smaller (12 bytes an entry
+//  against 8 a coordinate), with the digest of the whole g either way.
+static int
+s_set_g(server_t *self, const vec_t *g)
+{
+    //  out->g keeps the g of the last ROUND (what every worker holds): one pass writes what
+    //  changed, builds the patch and updates the digest (msg_g_update).
+    msg_t *out = &self->out;
+    int patch = !self->cfg->downlink_dense && self->g_sent_ok;
+    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
+        return MR_ENOMEM;
+    out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
+    self->g_sent_ok = 1;
+    return MR_OK;
+}
+
+//  1 if round rd's updates pass through the compressor (then at most max_nnz entries each).
+static int
+s_round_compressed(const server_t *self, const method_round_t *rd)
+{
+    const method_t *method = self->cfg->method;
+    if (!method->uses_compressor)
+        return 0;
+    return method->round_compressed ? method->round_compressed(rd) : 1;
+}
+
+//  What s_accept() did with a message: bits (an UPDATE with metrics may do both).
+typedef enum {
+    TOOK_NOTHING = 0,
+    TOOK_UPDATE = 1,
+    TOOK_METRICS = 2,
+} took_t;
+
+//  Checks an UPDATE of round k from sender i against the round; NULL if it may be used, else why
+//  not (in why).
+static const char *
+s_update_problem(
+    server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why, size_t size)
+{
+    const msg_t *m = &self->in;
+    const method_t *method = self->cfg->method;
+    if (i < self->honest && self->lost[i])
+        snprintf(why, size, "worker %u is lost (on_worker_loss = continue)", i);
+    else if (self->excluded[i])
+        snprintf(why, size, "worker %u is excluded (%llu invalid updates)", i,
+                 (unsigned long long) self->invalid[i]);
+    else if (!self->expected[i])
+        snprintf(why, size, "worker %u does not take part in round %llu", i,
+                 (unsigned long long) k);
+    else if (self->closed[i])
+        snprintf(why, size, "a second update from worker %u in round %llu", i,
+                 (unsigned long long) k);
+    else if (m->up.enc == CVEC_ENC_SKETCH && !method->sketched)
+        snprintf(why, size, "sketch coefficients from worker %u; method %s does not sketch", i,
+                 method->name);
+    else if (!method->sketched && s_round_compressed(self, rd) && m->up.nnz > self->max_nnz)
+        snprintf(why, size, "%zu entries from worker %u, the compressor allows %zu", m->up.nnz, i,
+                 self->max_nnz);
+    else
+        return NULL;
+    return why;
+}
+
 //  Takes one message of round k into the per-worker slots.
-static took_t s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i);
+static took_t s_accept_metrics(server_t *self, uint64_t k, uint32_t i);
 
 static took_t
-s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
+s_accept(server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
 {
     msg_t *m = &self->in;
     if (m->type == MSG_STOP) {
-        s_reject_stop(self);
+        server_reject_stop(self);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_STATE) {
-        s_take_state(self, k);
+        server_take_state(self, k);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_HELLO) {
-        s_take_hello(self, k, row);
+        server_take_hello(self, k, row);
         return TOOK_NOTHING;
     }
     if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
         if (m->type != MSG_READY) {
             self->rejected++;
-            s_warn(self, "unexpected %s in round %llu", msg_type_name(m->type),
-                   (unsigned long long) k);
+            server_warn(self, "unexpected %s in round %llu", msg_type_name(m->type),
+                        (unsigned long long) k);
         }
         return TOOK_NOTHING;
     }
@@ -1425,18 +1380,18 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
         char why[128];
         snprintf(why, sizeof why, "%s from unknown worker %u (n = %zu)", msg_type_name(m->type),
                  m->sender, self->n);
-        s_log_rejection(self, UINT32_MAX, why);
-        s_warn(self, "%s", why);
+        server_log_rejection(self, UINT32_MAX, why);
+        server_warn(self, "%s", why);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
         // The worker missed broadcasts or lost its copy of g: send the current round again (same
         // seq) with the dense g, to every worker (PUB cannot address one): counted once per
         // receiver.
-        s_warn(self, "worker %u asks to resync from seq %llu", m->sender,
-               (unsigned long long) m->seq);
+        server_warn(self, "worker %u asks to resync from seq %llu", m->sender,
+                    (unsigned long long) m->seq);
         self->out.g_patch = 0;
-        int size = s_publish(self);
+        int size = server_publish(self);
         if (size > 0)
             row->bytes_wire_down += (uint64_t) size * self->n;
         return TOOK_NOTHING;
@@ -1449,12 +1404,12 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
                  m->round < k ? "stale: the server is in" : "a future round: the server is in",
                  (unsigned long long) k);
         if (m->round < k) {
-            s_discard(self, i, why);  // late (a resend, a delayed frame): harmless
+            server_discard(self, i, why);  // late (a resend, a delayed frame): harmless
         } else if (m->type == MSG_UPDATE) {
             s_reject_update(self, i, k, why, 0);
         } else {
             self->rejected++;
-            s_warn(self, "%s", why);
+            server_warn(self, "%s", why);
         }
         return TOOK_NOTHING;
     }
@@ -1464,7 +1419,7 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
                  "a second update from worker %u in round %llu, the same as the first (a resend): "
                  "discarded",
                  i, (unsigned long long) k);
-        s_discard(self, i, why);
+        server_discard(self, i, why);
         return TOOK_NOTHING;
     }
     if (m->type == MSG_UPDATE) {
@@ -1501,20 +1456,20 @@ s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *
 //  Takes the metrics in self->in (a METRICS, or an UPDATE's with_metrics part) of worker i < n in
 //  round k.
 static took_t
-s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i)
+s_accept_metrics(server_t *self, uint64_t k, uint32_t i)
 {
     msg_t *m = &self->in;
     char why[256];
     if (i < self->honest && self->lost[i]) {
         snprintf(why, sizeof why, "metrics from worker %u in round %llu, which is lost: discarded",
                  i, (unsigned long long) k);
-        s_discard(self, i, why);
+        server_discard(self, i, why);
         return TOOK_NOTHING;
     }
     if (i < self->honest && self->got_metrics[i] && self->metrics_wanted) {
         snprintf(why, sizeof why, "second metrics from worker %u in round %llu: discarded", i,
                  (unsigned long long) k);
-        s_discard(self, i, why);
+        server_discard(self, i, why);
         return TOOK_NOTHING;
     }
     if (i >= self->honest || self->got_metrics[i] || !self->metrics_wanted) {
@@ -1523,8 +1478,8 @@ s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i)
                  : !self->metrics_wanted ? "unasked:"
                                          : "duplicate",
                  i, (unsigned long long) k);
-        s_log_rejection(self, i, why);
-        s_warn(self, "%s", why);
+        server_log_rejection(self, i, why);
+        server_warn(self, "%s", why);
         return TOOK_NOTHING;
     }
     vec_t tmp = self->grads[i];
@@ -1539,7 +1494,7 @@ s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i)
 //  senders sent them), then a PING with the round's seq that ends the list. Not communication of
 //  the method: never counted in the row.
 static int
-s_forward_honest(s_server_t *self, uint64_t k)
+s_forward_honest(server_t *self, uint64_t k)
 {
     self->forwarded = 1;
     msg_t *f = &self->fwd;
@@ -1566,7 +1521,7 @@ s_forward_honest(s_server_t *self, uint64_t k)
 }
 
 static const char *
-s_run_rounds(s_server_t *self, progress_t *pg)
+s_run_rounds(server_t *self, progress_t *pg)
 {
     const server_cfg_t *cfg = self->cfg;
     const method_t *method = cfg->method;
@@ -1585,7 +1540,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         uint64_t every = cfg->metrics_every > 0 ? cfg->metrics_every : 1;
         self->metrics_wanted = k == 0 || k == cfg->rounds || k % every == 0;
         out->metrics = self->metrics_wanted;
-        out->checkpoint = self->ckpt_wanted = s_checkpoint_due(self, k);
+        out->checkpoint = self->ckpt_wanted = server_checkpoint_due(self, k);
         if (self->ckpt_wanted) {
             memset(self->seat_got, 0, n);
             self->states_pending = n;
@@ -1607,7 +1562,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         self->round_rejected = 0;
         self->rejlen = 0;
         self->rejlog[0] = '\0';
-        if (k > 0 && s_admit_joins(self, k) < 0)
+        if (k > 0 && server_admit_joins(self, k) < 0)
             return "failed";
         size_t takers = 0, honest = self->honest;
         self->open_up = self->open_honest = 0;
@@ -1623,7 +1578,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         }
         self->forwarded = 0;
         memset(self->wstats, 0, n * sizeof *self->wstats);
-        int size = s_publish(self);
+        int size = server_publish(self);
         if (size < 0)
             return "failed";
         round_stats_t row = {0};
@@ -1644,7 +1599,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                          (unsigned long long) k, zmq_strerror(zmq_errno()));
                 return "failed";
             }
-            next_t got = s_next(self, deadline);
+            server_next_t got = server_next(self, deadline);
             if (got == NEXT_STOP)
                 return "aborted";  // the launcher's reason is in self->reason
             if (got == NEXT_OTHER)
@@ -1671,11 +1626,11 @@ s_run_rounds(s_server_t *self, progress_t *pg)
             }
             if (got == NEXT_TIMEOUT) {
                 char missing[72];
-                s_list_missing(self->closed, n, missing, sizeof missing);
+                server_list_missing(self->closed, n, missing, sizeof missing);
                 for (size_t i = 0; i < honest; i++)
                     self->got_up[i] = self->got_metrics[i];
                 char no_metrics[72];
-                s_list_missing(self->got_up, honest, no_metrics, sizeof no_metrics);
+                server_list_missing(self->got_up, honest, no_metrics, sizeof no_metrics);
                 snprintf(self->reason, sizeof self->reason,
                          "round %llu: no update from workers %s%s%s within %.0f s",
                          (unsigned long long) k, missing[0] ? missing : "(none)",
@@ -1701,7 +1656,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         }
         char when[40];
         snprintf(when, sizeof when, "round %llu", (unsigned long long) k);
-        s_warn_flush(self, when, 0);
+        server_warn_flush(self, when, 0);
         mr_err_t err;
         if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
             snprintf(self->reason, sizeof self->reason, "round %llu: %s", (unsigned long long) k,
@@ -1737,7 +1692,7 @@ s_run_rounds(s_server_t *self, progress_t *pg)
         row.wall_time_s = actor_now() - t0;
         out->type = MSG_STATS;
         out->stats = row;
-        if (s_to_recorder(self) < 0)
+        if (server_to_recorder(self) < 0)
             return self->abort ? "aborted" : "failed";
         if (!isnan(row.grad_norm_sq))
             self->last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
@@ -1763,73 +1718,19 @@ s_run_rounds(s_server_t *self, progress_t *pg)
                      (unsigned long long) k, row.f);
             return "failed";
         }
-        if (self->ckpt_wanted && s_checkpoint(self, k, actor_now() - t0) < 0)
+        if (self->ckpt_wanted && server_checkpoint(self, k, actor_now() - t0) < 0)
             return self->abort || self->term ? "aborted" : "failed";
     }
     return "completed";
 }
 
 //  The rounds, with the progress line (ended before anything else is printed).
-static const char *
-s_rounds(s_server_t *self)
+const char *
+server_rounds(server_t *self)
 {
     progress_t pg;
     progress_init(&pg, self->cfg->progress_s, isatty(STDERR_FILENO), actor_now());
     const char *status = s_run_rounds(self, &pg);
     progress_end(&pg, stderr);
     return status;
-}
-
-void
-server_actor(zsock_t *pipe, void *args)
-{
-    const server_cfg_t *cfg = args;
-    mr_err_t err;
-    mr_err_clear(&err);
-    s_server_t *self = s_server_new(pipe, cfg, &err);
-    zsock_signal(pipe, 0);
-    if (!self) {
-        zsys_error("server: %s", err.text);
-        actor_finish(pipe, "failed", err.text);
-        return;
-    }
-    zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
-               zsock_endpoint(stats_link_sock(self->link)), NULL);
-    const char *status = s_join(self);
-    if (!status)
-        status = s_rounds(self);
-    if (self->abort == 2 && strcmp(status, "aborted") == 0)
-        status = "failed";  // the launcher's FAIL: an actor died
-    s_warn_flush(self, "by the end", 1);
-    if (self->rejected)
-        zsys_warning("server: %llu messages rejected during the run (%llu of them late or resent "
-                     "copies, discarded)",
-                     (unsigned long long) self->rejected, (unsigned long long) self->discarded);
-    // Tell everybody the run is over; the recorder writes the final status.
-    self->out.type = MSG_STOP;
-    self->out.status = (char *) status;
-    self->out.reason = self->reason;
-    s_publish(self);
-    // Only a recorder that said HELLO waits for this STOP: without one the run ends here, e.g. a
-    // server stopped with SIGTERM while it joins. The recorder confirms that it wrote the end
-    // (ACK done); a recorder restarted meanwhile gets every row it lacks first.
-    if (self->cfg->with_recorder && stats_link_joined(self->link)) {
-        char reason[sizeof self->reason];
-        memcpy(reason, self->reason, sizeof reason);
-        if (s_to_recorder(self) == 0 && s_wait_link(self, 1) == 0) {
-            memcpy(self->reason, reason, sizeof reason);
-        } else if (strcmp(status, "completed") == 0) {
-            status = "failed";  // the run's end is not recorded: the launcher marks it failed
-        } else {
-            zsys_warning("server: %s", self->reason);
-            memcpy(self->reason, reason, sizeof reason);  // the run's own reason stays the one told
-        }
-    }
-    self->out.status = NULL;
-    self->out.reason = NULL;
-    if (strcmp(status, "completed") != 0)
-        zsys_error("server: run %s: %s", status, self->reason);
-    if (!self->term)
-        actor_finish(pipe, status, self->reason);
-    s_server_destroy(&self);
 }
