@@ -140,7 +140,7 @@ void server_list_missing(const uint8_t *have, size_t n, char *out, size_t size);
 //  How many of have[0..n-1] are not 0.
 size_t server_count_flags(const uint8_t *have, size_t n);
 
-//  server.c (for now): the join, and joining again (on_worker_loss = continue).
+//  server_join.c: the join, and joining again (on_worker_loss = continue).
 
 //  Every worker and the recorder say HELLO, then every worker is READY. NULL once joined, else
 //  the run's status ("failed", "aborted"; self->reason says why).
