@@ -151,7 +151,7 @@ void server_take_hello(server_t *self, uint64_t k, round_stats_t *row);
 //  At the start of round k: JOIN for every lost worker whose new process asked. 0, or -1 (reason).
 int server_admit_joins(server_t *self, uint64_t k);
 
-//  server.c (for now): checkpoints and resume.
+//  server_checkpoint.c: checkpoints and resume.
 
 //  Continues from cfg->resume: the server's state, the g every worker holds, the next round.
 int server_resume(server_t *self, mr_err_t *err);
