@@ -1,6 +1,10 @@
 //  server_impl.h - private to actors/server*.c: the server actor's state (server_t) and the
-//  functions its parts share. One server_t per actor, owned by its thread; nothing outside
-//  actors/server*.c includes this header (use server.h).
+//  functions its parts share. server.c is the actor: its life, the sockets, message intake,
+//  warnings and the rejection log, the recorder link; server_join.c the join (HELLO, READY, the
+//  configuration check, REFUSE) and joining again (JOIN); server_checkpoint.c checkpoints and
+//  resume; server_round.c the rounds (plan, broadcast, take the updates, combine, the stats row).
+//  One server_t per actor, owned by its thread; nothing outside actors/server*.c includes this
+//  header (use server.h).
 #ifndef SERVER_IMPL_H
 #define SERVER_IMPL_H
 
@@ -162,7 +166,7 @@ void server_take_state(server_t *self, uint64_t k);
 //  After round k: waits for the seats' STATEs and sends the checkpoint. 0, or -1 (reason set).
 int server_checkpoint(server_t *self, uint64_t k, double elapsed_s);
 
-//  server.c (for now): the rounds.
+//  server_round.c: the rounds.
 
 //  Runs rounds first_round..R with the progress line: the run's status ("completed", "failed",
 //  "aborted"; self->reason says why).
