@@ -55,6 +55,16 @@ s_reject_update(server_t *self, uint32_t i, uint64_t k, const char *reason, int 
     }
 }
 
+//  Ends the run in round k when no honest worker is left: the reason is set; returns -1.
+static int
+s_none_left(server_t *self, uint64_t k)
+{
+    snprintf(self->reason, sizeof self->reason,
+             "round %llu: every honest worker is lost (on_worker_loss = continue)",
+             (unsigned long long) k);
+    return -1;
+}
+
 //  Takes honest worker i out of round k (its open slot closed, its metrics no longer awaited) and,
 //  unless it is already lost, out of the run, recording why. 0, or -1 when no honest worker is
 //  left (reason set).
@@ -77,12 +87,8 @@ s_lose_seat(server_t *self, uint32_t i, uint64_t k, const char *why, size_t *met
         server_log_rejection(self, i, why);
         zsys_warning("server: %s", why);
     }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
+    if (self->live == 0)
+        return s_none_left(self, k);
     return 0;
 }
 
@@ -106,12 +112,8 @@ s_lose_missing(server_t *self, uint64_t k, size_t *metrics_pending)
         if (s_lose_seat(self, (uint32_t) i, k, why, metrics_pending) < 0)
             return -1;
     }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
+    if (self->live == 0)
+        return s_none_left(self, k);
     return 0;
 }
 
