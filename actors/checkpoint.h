@@ -4,7 +4,7 @@
 //  the tag "marina-checkpoint-v1", round, the join configuration's digest (a checkpoint of
 //  another configuration is refused), n, the run's wall time at that round, the g^{k-1} every
 //  worker held (the last ROUND's; 0 bytes before round 1), the server's state and one state per
-//  seat (length-prefixed, opaque here: server.c and worker.c write and read them).
+//  seat (length-prefixed, opaque here: server_checkpoint.c and worker.c write and read them).
 #ifndef CHECKPOINT_H
 #define CHECKPOINT_H
 

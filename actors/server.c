@@ -1,137 +1,32 @@
-//  server.c - see server.h.
+//  server.c - see server.h. The actor: its life (the state, the sockets), message intake (the
+//  pipe, the update socket, BUNDLEs, the keys' seats), warnings and the rejection log, broadcasts
+//  and the recorder link; the join, checkpoints and the rounds are in server_join.c,
+//  server_checkpoint.c and server_round.c (server_impl.h).
 #include "server.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "actor.h"
-#include "checkpoint.h"
 #include "msg.h"
-#include "progress.h"
 #include "rng.h"
 #include "security.h"
+#include "server_impl.h"
 #include "stats_link.h"
 
-#define PING_INTERVAL_MS     5
-#define REJECT_LOG_CAP       (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
-#define REJECT_WARN_MAX      5            // warnings logged per sender before they are only counted
-#define WARN_BURST           20    // warnings about peers logged before they are only counted
-#define WARN_SUMMARY_S       10.0  // how often the count of suppressed warnings is logged
-#define REFUSE_INTERVAL_MS   50    // how often a pending REFUSE is published again while joining
-#define MAX_REFUSED          8     // refusals remembered (the latest replace the oldest)
-#define STATS_RCVHWM         64    // messages queued from the stats socket's peers (HELLO, ACK)
-#define STATS_KEEP_FRAMES    4096  // rows kept until the recorder acknowledges them
-#define CHECKPOINT_MAX_BYTES ((size_t) 512 << 20)  // a checkpoint must fit one SQLite blob (1e9)
-#define STATS_KEEP_BYTES     ((size_t) 256 << 20)  // ... and at most this many bytes of them
-
-//  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
-//  first copies to the slow-joiner problem, as it would lose a PING).
-typedef struct {
-    msg_role_t role;
-    uint32_t sender, pid;
-    char reason[400];
-} s_refusal_t;
-
-typedef enum {
-    NEXT_OTHER = 3,  // something other than a PULL message was handled (e.g. the recorder's HELLO)
-    NEXT_BAD = 2,    // an UPDATE that failed to decode, from a known sender (self->bad_*)
-    NEXT_MSG = 1,    // self->in holds a valid message, self->frame_size its size
-    NEXT_TIMEOUT = 0,
-    NEXT_TERM = -1,  // the host said $TERM, or the process is interrupted
-    NEXT_STOP = -2,  // the host asked to abort the run ("STOP" reason on the pipe; self->reason)
-    NEXT_LOST = 4,   // the host saw worker self->lost_seat die ("LOST" on the pipe; self->lost_why)
-} next_t;
-
-typedef struct {
-    const server_cfg_t *cfg;
-    zsock_t *pipe;
-    zsock_t *pub, *pull;  // broadcast, updates
-    stats_link_t *link;   // the stats socket (ROUTER), its recorder and unacknowledged rows
-    sec_t *sec;           // security=curve: our certificate and the authenticator
-    char peer[64];        // the certificate name of the last message's sender ("": none)
-    size_t n, dim;
-    msg_t in, out;   // decoded input, message being sent
-    msg_buf_t buf;   // encoded frame
-    int frame_size;  // bytes of the frame in self->in
-    method_server_t *ms;
-    rng_t rng;
-    uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
-    uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
-    uint8_t *got_up, *got_metrics;
-    uint8_t *expected;       // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
-    cvec_t *ups;             // per worker: this round's update
-    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
-    double *f;               // per worker: f_i(x^k)
-    vec_t *grads;            // per worker: grad f_i(x^k)
-    vec_t gmean;             // mean of grads
-    uint64_t rejected;       // messages dropped as malformed or unexpected
-    uint64_t discarded;      // ... of them harmless: late, or copies of what arrived (resends)
-    int term;                // the host sent $TERM (it waits for us to return)
-    int burst;               // messages taken since the last poll
-    int abort;               // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
-                             // actor died: failed)
-    char reason[512];        // why the run failed or was aborted
-    uint64_t *invalid;       // per sender: invalid updates so far
-    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached, or lost)
-    uint8_t *lost;           // per honest worker: 1 once it missed a round's deadline
-                             // (on_worker_loss = continue): out of the aggregate and metrics
-    size_t live;             // honest workers not lost
-    uint32_t *pid;           // per seat: the process id of its accepted HELLO
-    uint32_t *join_pid;   // per honest seat: a lost worker's new process asking to join (0: none)
-    uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
-    uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how
-    char lost_why[200];
-    zmq_msg_t batch;  // a BUNDLE frame whose messages are being taken (batch_open)
-    int batch_open;
-    const char **batch_data;  // ... its messages: where each begins in the frame, its size
-    size_t *batch_size;
-    size_t batch_count, batch_next, batch_cap;  // messages, the next to take, capacity
-    uint8_t *closed;          // per sender: this round's update slot is used (valid or rejected)
-    uint32_t round_rejected;  // rejections in this round
-    char *rejlog;             // this round's "SENDER\tREASON\n" lines
-    size_t rejlen;            // bytes used in rejlog
-    uint32_t bad_sender;      // NEXT_BAD: the claimed sender, round and the decoder's reason
-    uint64_t bad_round;
-    char bad_reason[256];
-    int forwarded;           // the honest updates of this round went to the attackers
-    size_t honest;           // G: senders 0..G-1 are honest workers (cfg->honest, 0 = all n)
-    size_t max_nnz;          // entries a compressed update may carry (cfg->max_nnz, 0 = d)
-    int robust;              // the method aggregates robustly: absent updates are allowed
-    uint32_t warned;         // warnings about peers logged so far (at most WARN_BURST)
-    uint32_t unwarned;       // warnings suppressed since the last summary
-    double warn_summary_at;  // when the next summary of suppressed warnings is due
-    int fatal;               // the run cannot go on (reason set)
-    size_t open_up;          // update slots of this round still open
-    size_t open_honest;      // ... of them, honest workers'
-    msg_t fwd;               // an honest update forwarded to the attackers
-    uint64_t g_sent_digest;  // the digest of out.g: the g^{k-1} of the last ROUND published
-    int metrics_wanted;      // the current ROUND asks the workers for METRICS
-    int g_sent_ok;           // out.g is set (a ROUND with g went out)
-    s_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (s_check_hello())
-    size_t nrefused;                   // entries in refused (at most MAX_REFUSED)
-    size_t refused_next;               // the slot the next refusal takes
-    double next_refuse;                // when the pending REFUSEs go out again
-    uint64_t first_round;              // 0, or the round after a resumed checkpoint's
-    double elapsed0;                   // a resumed run's wall time at its checkpoint
-    double gns0, last_gns;             // ||grad f||^2 of round 0 and of the latest metrics round
-    int ckpt_wanted;                   // this round's ROUND asks for the seats' STATE
-    int ckpt_off;                      // a seat cannot save its state: no checkpoints
-    double ckpt_at;                    // when the last checkpoint was taken (or the rounds began)
-    uint8_t **seat_state;              // per seat: its STATE of this round (checkpoint rounds)
-    size_t *seat_state_len, *seat_state_cap;
-    uint8_t *seat_got;      // per seat: its STATE of this round arrived
-    size_t states_pending;  // STATEs still to come in this round
-} s_server_t;
+#define REJECT_LOG_CAP    (60 * 1024)  // bytes of one round's rejection lines (STATS.rejections)
+#define WARN_BURST        20           // warnings about peers logged before they are only counted
+#define WARN_SUMMARY_S    10.0         // how often the count of suppressed warnings is logged
+#define STATS_RCVHWM      64           // messages queued from the stats socket's peers (HELLO, ACK)
+#define STATS_KEEP_FRAMES 4096         // rows kept until the recorder acknowledges them
+#define STATS_KEEP_BYTES  ((size_t) 256 << 20)  // ... and at most this many bytes of them
 
 static void
-s_server_destroy(s_server_t **self_p)
+s_server_destroy(server_t **self_p)
 {
-    s_server_t *self = *self_p;
+    server_t *self = *self_p;
     if (!self)
         return;
     if (self->cfg->method && self->ms)
@@ -207,70 +102,13 @@ s_bind(int type, const char *endpoint, const char *what, const sec_t *sec, mr_er
     return sock;
 }
 
-static void s_warn(s_server_t *self, const char *fmt, ...);
-
-//  Saves or loads (state.h) what the server carries from one round to the next: the method's
-//  state, the c_k stream, the broadcast sequence, the senders' records and the stop criterion's
-//  reference; the last ROUND's g (out.g) travels in the checkpoint itself (the workers need it too).
-static void
-s_server_state(s_server_t *self, state_t *st)
-{
-    state_tag(st, "marina-server-v1");
-    state_expect(st, self->n, "n");
-    self->cfg->method->server_state(self->ms, st);
-    state_rng(st, &self->rng);
-    state_u64(st, &self->seq);
-    for (size_t i = 0; i < self->n; i++)
-        state_u64(st, &self->invalid[i]);
-    state_bytes(st, self->excluded, self->n);
-    state_bytes(st, self->lost, self->n);
-    uint64_t live = self->live;
-    state_u64(st, &live);
-    self->live = (size_t) live;
-    state_f64(st, &self->gns0);
-    state_f64(st, &self->last_gns);
-}
-
-//  Continues from cfg->resume: the server's state, the g every worker holds, the next round.
-static int
-s_resume(s_server_t *self, mr_err_t *err)
-{
-    const server_cfg_t *cfg = self->cfg;
-    if (!cfg->method->server_state)
-        return mr_err_set(err, MR_EINVAL, "%s cannot be resumed (no checkpoints)",
-                          cfg->method->name);
-    checkpoint_t c;
-    int rc = checkpoint_parse(cfg->resume, cfg->resume_bytes, self->n, cfg->join_digest, &c, err);
-    if (rc != MR_OK)
-        return rc;
-    state_t st;
-    state_init_load(&st, c.server, c.server_bytes);
-    s_server_state(self, &st);
-    rc = state_rc(&st, err);
-    if (rc == MR_OK && c.g_bytes != 0 && c.g_bytes != self->dim * sizeof(double))
-        rc = mr_err_set(err, MR_EDIM, "the checkpoint's g has %zu bytes, not 8 d = %zu", c.g_bytes,
-                        self->dim * sizeof(double));
-    if (rc == MR_OK && c.g_bytes) {
-        memcpy(self->out.g.x, c.g, c.g_bytes);
-        self->g_sent_digest = msg_g_digest(&self->out.g);
-        self->g_sent_ok = 1;
-    }
-    self->first_round = c.round + 1;
-    self->elapsed0 = c.elapsed_s;
-    checkpoint_fini(&c);
-    if (rc == MR_OK)
-        zsys_notice("server: resuming after round %llu (checkpoint)",
-                    (unsigned long long) self->first_round - 1);
-    return rc;
-}
-
 //  The stats link's reports: a message it dropped (counted and warned like any other), an event.
 static void
 s_link_warn(void *ctx, const char *text)
 {
-    s_server_t *self = ctx;
+    server_t *self = ctx;
     self->rejected++;
-    s_warn(self, "%s", text);
+    server_warn(self, "%s", text);
 }
 
 static void
@@ -280,10 +118,10 @@ s_link_note(void *ctx, const char *text)
     zsys_notice("server: %s", text);
 }
 
-static s_server_t *
+static server_t *
 s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
 {
-    s_server_t *self = calloc(1, sizeof *self);
+    server_t *self = calloc(1, sizeof *self);
     if (!self) {
         mr_err_set(err, MR_ENOMEM, "out of memory");
         return NULL;
@@ -355,7 +193,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     vec_fini(&x0);
     if (!self->ms)
         goto fail;
-    if (cfg->resume && s_resume(self, err) != MR_OK)
+    if (cfg->resume && server_resume(self, err) != MR_OK)
         goto fail;
     if (cfg->keys_dir && cfg->keys_dir[0]) {
         self->sec = sec_server_new(cfg->keys_dir, err);
@@ -390,10 +228,10 @@ fail:
 }
 
 //  A warning about a peer's message: the first WARN_BURST of a run are logged, the others only
-//  counted and summed up by s_warn_flush() every WARN_SUMMARY_S (so a flood of junk costs the
+//  counted and summed up by server_warn_flush() every WARN_SUMMARY_S (so a flood of junk costs the
 //  log a few lines; every rejected update is in the rejections table anyway).
-static void
-s_warn(s_server_t *self, const char *fmt, ...)
+void
+server_warn(server_t *self, const char *fmt, ...)
 {
     if (self->warned >= WARN_BURST) {
         self->unwarned++;
@@ -408,9 +246,9 @@ s_warn(s_server_t *self, const char *fmt, ...)
     zsys_warning("server: %s", text);
 }
 
-//  Logs how many warnings s_warn() held back, at most every WARN_SUMMARY_S (always if force).
-static void
-s_warn_flush(s_server_t *self, const char *when, int force)
+//  Logs how many warnings server_warn() held back, at most every WARN_SUMMARY_S (always if force).
+void
+server_warn_flush(server_t *self, const char *when, int force)
 {
     double now = actor_now();
     if (self->unwarned == 0 || (!force && now < self->warn_summary_at))
@@ -425,8 +263,8 @@ s_warn_flush(s_server_t *self, const char *when, int force)
 //  Appends "SENDER\tTEXT\n" ("-" for an unknown sender; tabs and newlines in the text become
 //  spaces) to this round's rejection lines, which also record the run's events (a worker lost,
 //  one that joins again); lines past REJECT_LOG_CAP are dropped.
-static void
-s_log_event(s_server_t *self, uint32_t sender, const char *reason)
+void
+server_log_event(server_t *self, uint32_t sender, const char *reason)
 {
     char line[320];
     int len = sender == UINT32_MAX ? snprintf(line, sizeof line, "-\t")
@@ -441,144 +279,30 @@ s_log_event(s_server_t *self, uint32_t sender, const char *reason)
     }
 }
 
-//  Counts a rejected message (in the run and in this round) and logs its reason (s_log_event).
-static void
-s_log_rejection(s_server_t *self, uint32_t sender, const char *reason)
+//  Counts a rejected message (in the run and in this round) and logs its reason (server_log_event).
+void
+server_log_rejection(server_t *self, uint32_t sender, const char *reason)
 {
     self->rejected++;
     self->round_rejected++;
-    s_log_event(self, sender, reason);
-}
-
-//  Closes sender i's update slot of this round (its update arrived, or was rejected).
-static void
-s_close_slot(s_server_t *self, uint32_t i)
-{
-    if (self->closed[i])
-        return;
-    self->closed[i] = 1;
-    self->open_up--;
-    if (i < self->honest)
-        self->open_honest--;
-}
-
-//  Rejects an update of sender i in round k for reason: recorded, counted towards exclusion; with
-//  an aggregator and close = 1 the sender's slot of this round is closed (it is absent from the
-//  aggregate). Without an aggregator the server keeps waiting for a valid update, and an excluded
-//  sender fails the run.
-static void
-s_reject_update(s_server_t *self, uint32_t i, uint64_t k, const char *reason, int close)
-{
-    self->invalid[i]++;
-    s_log_rejection(self, i, reason);
-    if (self->invalid[i] <= REJECT_WARN_MAX)
-        s_warn(self, "round %llu: rejected an update from worker %u: %s", (unsigned long long) k, i,
-               reason);
-    if (close && self->robust && self->expected[i] && !self->closed[i]) {
-        s_close_slot(self, i);
-        self->up_ptrs[i] = NULL;
-    }
-    if (self->cfg->max_invalid > 0 && self->invalid[i] >= self->cfg->max_invalid &&
-        !self->excluded[i]) {
-        self->excluded[i] = 1;
-        zsys_warning("server: worker %u excluded after %llu invalid updates", i,
-                     (unsigned long long) self->invalid[i]);
-        if (!self->robust && !self->fatal) {
-            // Without an aggregator every update is needed: the run cannot go on.
-            snprintf(self->reason, sizeof self->reason,
-                     "round %llu: worker %u excluded after %llu invalid updates (last: %s)",
-                     (unsigned long long) k, i, (unsigned long long) self->invalid[i], reason);
-            self->fatal = 1;
-        }
-    }
+    server_log_event(self, sender, reason);
 }
 
 //  A message that is harmless but not used: a late one (for a closed round) or an exact copy of
 //  an accepted update (a worker's resend after a RESYNC, or a doubled frame). Recorded as a
 //  rejection with its reason, never counted towards max_invalid.
-static void
-s_discard(s_server_t *self, uint32_t i, const char *reason)
+void
+server_discard(server_t *self, uint32_t i, const char *reason)
 {
     self->discarded++;
-    s_log_rejection(self, i, reason);
-}
-
-//  on_worker_loss = continue, at round k's deadline: every honest worker whose update or metrics
-//  did not come is lost for the rest of the run (recorded with the reason); the round goes on
-//  with those that answered (attackers may be absent anyway). 0, or -1 when no honest worker is
-//  left (reason set).
-//  Takes honest worker i out of round k (its open slot closed, its metrics no longer awaited) and,
-//  unless it is already lost, out of the run, recording why. 0, or -1 when no honest worker is
-//  left (reason set).
-static int
-s_lose_seat(s_server_t *self, uint32_t i, uint64_t k, const char *why, size_t *metrics_pending)
-{
-    if (!self->closed[i]) {
-        s_close_slot(self, i);
-        self->up_ptrs[i] = NULL;
-    }
-    if (i >= self->honest)
-        return 0;  // an attacker that sent nothing: absent from this round's aggregate
-    if (self->metrics_wanted && !self->lost[i] && !self->got_metrics[i]) {
-        (*metrics_pending)--;
-        self->got_metrics[i] = 1;  // awaited no more (a lost worker's metrics are left out)
-    }
-    if (!self->lost[i]) {
-        self->lost[i] = self->excluded[i] = 1;
-        self->live--;
-        s_log_rejection(self, i, why);
-        zsys_warning("server: %s", why);
-    }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-s_lose_missing(s_server_t *self, uint64_t k, size_t *metrics_pending)
-{
-    for (size_t i = 0; i < self->n; i++) {
-        int no_update = !self->closed[i], no_metrics = i < self->honest && self->metrics_wanted &&
-                                                       !self->lost[i] && !self->got_metrics[i];
-        if (!no_update && !no_metrics)
-            continue;
-        char why[200];
-        snprintf(why, sizeof why,
-                 "worker %zu lost: no %s by round %llu's deadline (timeout_s = %.0f); the run goes "
-                 "on without it (on_worker_loss = continue)",
-                 i, no_update ? "update" : "metrics", (unsigned long long) k, self->cfg->timeout_s);
-        if (s_lose_seat(self, (uint32_t) i, k, why, metrics_pending) < 0)
-            return -1;
-    }
-    if (self->live == 0) {
-        snprintf(self->reason, sizeof self->reason,
-                 "round %llu: every honest worker is lost (on_worker_loss = continue)",
-                 (unsigned long long) k);
-        return -1;
-    }
-    return 0;
-}
-
-//  1 if a and b are the same update, value for value (bits) and index for index.
-static int
-s_same_update(const cvec_t *a, const cvec_t *b)
-{
-    if (a->kind != b->kind || a->dim != b->dim || a->nnz != b->nnz)
-        return 0;
-    if (memcmp(a->val, b->val, a->nnz * sizeof *a->val) != 0)
-        return 0;
-    return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
+    server_log_rejection(self, i, reason);
 }
 
 //  A command from the host on the pipe: "$TERM" (returns NEXT_TERM), "STOP" or "FAIL" reason (the
 //  launcher aborts the run: NEXT_STOP, reason kept), "LOST" "I how" (worker I's process died:
 //  NEXT_LOST), anything else is ignored (NEXT_OTHER).
-static next_t
-s_pipe_command(s_server_t *self)
+static server_next_t
+s_pipe_command(server_t *self)
 {
     char *cmd = NULL, *reason = NULL;
     if (zstr_recvx(self->pipe, &cmd, &reason, NULL) < 0 || !cmd) {
@@ -587,7 +311,7 @@ s_pipe_command(s_server_t *self)
         self->term = 1;  // interrupted, or the host went away
         return NEXT_TERM;
     }
-    next_t got = NEXT_OTHER;
+    server_next_t got = NEXT_OTHER;
     if (streq(cmd, "$TERM")) {
         self->term = 1;
         got = NEXT_TERM;
@@ -616,7 +340,7 @@ s_pipe_command(s_server_t *self)
 //  keys for attacker seats, and only a recorder key says the recorder's HELLO. Always 1 without
 //  CURVE (self->peer is "": the id in a message is a claim).
 static int
-s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
+s_key_allows(const server_t *self, msg_role_t role, uint32_t sender)
 {
     if (!self->sec)
         return 1;
@@ -640,8 +364,8 @@ s_key_allows(const s_server_t *self, msg_role_t role, uint32_t sender)
 //  Decodes one message of size bytes (a frame, or one message of a BUNDLE) into self->in and
 //  checks it: NEXT_MSG, NEXT_BAD (an UPDATE that failed to decode, from a known sender), or
 //  NEXT_OTHER when it was rejected (logged and counted; the caller takes the next).
-static next_t
-s_take_one(s_server_t *self, const void *data, int size, int in_batch)
+static server_next_t
+s_take_one(server_t *self, const void *data, int size, int in_batch)
 {
     mr_err_t err;
     // The decoder fills type, sender and round of an UPDATE before it checks its vector, so a
@@ -667,8 +391,8 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
         snprintf(why, sizeof why, "%s claiming %s %u from the key '%s': ignored",
                  msg_type_name(type), role == MSG_ROLE_RECORDER ? "the recorder" : "worker",
                  self->in.sender, self->peer);
-        s_log_rejection(self, UINT32_MAX, why);
-        s_warn(self, "%s", why);
+        server_log_rejection(self, UINT32_MAX, why);
+        server_warn(self, "%s", why);
         return NEXT_OTHER;
     }
     if (rc != MR_OK && self->in.type == MSG_UPDATE && self->in.sender < self->n) {
@@ -678,8 +402,8 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
         return NEXT_BAD;
     }
     if (rc != MR_OK) {
-        s_log_rejection(self, UINT32_MAX, err.text);
-        s_warn(self, "rejected a message (%d bytes): %s", size, err.text);
+        server_log_rejection(self, UINT32_MAX, err.text);
+        server_warn(self, "rejected a message (%d bytes): %s", size, err.text);
         return NEXT_OTHER;
     }
     self->frame_size = size;
@@ -688,12 +412,12 @@ s_take_one(s_server_t *self, const void *data, int size, int in_batch)
 
 //  The next message of the BUNDLE held in self->batch, if any is left: as s_take_one();
 //  NEXT_TIMEOUT once none is (the frame is released).
-static next_t
-s_take_batched(s_server_t *self)
+static server_next_t
+s_take_batched(server_t *self)
 {
     while (self->batch_next < self->batch_count) {
         size_t j = self->batch_next++;
-        next_t got = s_take_one(self, self->batch_data[j], (int) self->batch_size[j], 1);
+        server_next_t got = s_take_one(self, self->batch_data[j], (int) self->batch_size[j], 1);
         if (got != NEXT_OTHER)
             return got;
     }
@@ -708,7 +432,7 @@ s_take_batched(s_server_t *self)
 //  A decoded BUNDLE in self->in, whose frame is frame: keeps the frame and the places of its
 //  messages (self->in is decoded into anew for each).
 static int
-s_hold_batch(s_server_t *self, zmq_msg_t *frame)
+s_hold_batch(server_t *self, zmq_msg_t *frame)
 {
     const msg_t *m = &self->in;
     if (m->nbatch > self->batch_cap) {
@@ -735,8 +459,8 @@ s_hold_batch(s_server_t *self, zmq_msg_t *frame)
 //  BUNDLE). Malformed frames are logged, counted and skipped: a peer's bad bytes cost that message
 //  only. Returns NEXT_OTHER after taking the stats socket's input (the caller checks its
 //  conditions again).
-static next_t
-s_next(s_server_t *self, double deadline)
+server_next_t
+server_next(server_t *self, double deadline)
 {
     void *socks[3] = {zsock_resolve(self->pipe), zsock_resolve(self->pull),
                       zsock_resolve(stats_link_sock(self->link))};
@@ -744,7 +468,7 @@ s_next(s_server_t *self, double deadline)
         if (zsys_interrupted)
             return NEXT_TERM;
         if (self->batch_count > 0) {
-            next_t got = s_take_batched(self);
+            server_next_t got = s_take_batched(self);
             if (got != NEXT_TIMEOUT)
                 return got;
         }
@@ -762,7 +486,7 @@ s_next(s_server_t *self, double deadline)
             }
             unsigned ready = actor_poll(socks, 3, (long) (left * 1000.0) + 1);
             if (ready & 1u) {
-                next_t got = s_pipe_command(self);
+                server_next_t got = s_pipe_command(self);
                 if (got != NEXT_OTHER) {
                     zmq_msg_close(&frame);
                     return got;
@@ -783,12 +507,12 @@ s_next(s_server_t *self, double deadline)
         // The certificate name of the sender's connection (security=curve), before the frame goes.
         const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
         snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");
-        next_t got = s_take_one(self, size >= 0 ? zmq_msg_data(&frame) : NULL, size, 0);
+        server_next_t got = s_take_one(self, size >= 0 ? zmq_msg_data(&frame) : NULL, size, 0);
         if (got == NEXT_MSG && self->in.type == MSG_BUNDLE) {
             //  Its messages are taken one by one, from the frame kept meanwhile.
             if (s_hold_batch(self, &frame) != MR_OK) {
-                s_warn(self, "out of memory for a bundle of %zu messages: dropped",
-                       self->in.nbatch);
+                server_warn(self, "out of memory for a bundle of %zu messages: dropped",
+                            self->in.nbatch);
                 self->rejected++;
             }
             zmq_msg_close(&frame);
@@ -800,25 +524,8 @@ s_next(s_server_t *self, double deadline)
     }
 }
 
-//  Puts g^{k-1} into the ROUND being built: dense, or (downlink = auto) as the patch of the
-//  coordinates that changed since the last ROUND when that frame is smaller (12 bytes an entry
-//  against 8 a coordinate), with the digest of the whole g either way.
-static int
-s_set_g(s_server_t *self, const vec_t *g)
-{
-    //  out->g keeps the g of the last ROUND (what every worker holds): one pass writes what
-    //  changed, builds the patch and updates the digest (msg_g_update).
-    msg_t *out = &self->out;
-    int patch = !self->cfg->downlink_dense && self->g_sent_ok;
-    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
-        return MR_ENOMEM;
-    out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
-    self->g_sent_ok = 1;
-    return MR_OK;
-}
-
-static int
-s_publish(s_server_t *self)
+int
+server_publish(server_t *self)
 {
     int size = actor_send(zsock_resolve(self->pub), &self->out, &self->buf, 0);
     if (size < 0)
@@ -827,14 +534,12 @@ s_publish(s_server_t *self)
     return size;
 }
 
-static next_t s_pipe_command(s_server_t *self);
-
 //  Waits, watching the pipe, until the stats link can take the frame in self->buf (want_done = 0:
 //  the recorder acknowledged enough rows, or a restarted one took over) or until the recorder
 //  acknowledged the run's end (want_done = 1); for up to timeout_s (2 s once stopping). 0, or -1
 //  with the reason set (the launcher's, if its STOP came meanwhile).
 static int
-s_wait_link(s_server_t *self, int want_done)
+s_wait_link(server_t *self, int want_done)
 {
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(stats_link_sock(self->link))};
     int stopping = self->term || self->abort || zsys_interrupted;
@@ -861,7 +566,7 @@ s_wait_link(s_server_t *self, int want_done)
         if (self->term)
             ready <<= 1;
         if (ready & 1u) {
-            next_t got = s_pipe_command(self);
+            server_next_t got = s_pipe_command(self);
             if (got == NEXT_STOP && !want_done)
                 return -1;  // the launcher's reason is in self->reason
             if (got == NEXT_TERM || got == NEXT_STOP)
@@ -876,8 +581,8 @@ s_wait_link(s_server_t *self, int want_done)
 //  Sends self->out (RUN, STATS, CHECKPOINT or STOP) on the stats link, which keeps it until the
 //  recorder acknowledges it (stats_link.h); a full outbox first waits (s_wait_link). 0, or -1
 //  with the reason set.
-static int
-s_to_recorder(s_server_t *self)
+int
+server_to_recorder(server_t *self)
 {
     if (!self->cfg->with_recorder)
         return 0;
@@ -901,8 +606,8 @@ s_to_recorder(s_server_t *self)
     return 0;
 }
 
-static void
-s_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
+void
+server_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -911,8 +616,8 @@ s_list_missing(const uint8_t *have, size_t n, char *out, size_t size)
             used += (size_t) snprintf(out + used, size - used, "%s%zu", used ? "," : "", i);
 }
 
-static size_t
-s_count(const uint8_t *have, size_t n)
+size_t
+server_count_flags(const uint8_t *have, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++)
@@ -922,862 +627,13 @@ s_count(const uint8_t *have, size_t n)
 
 //  A STOP on the PULL socket is not the launcher's (its STOP comes on the host's pipe): anyone who
 //  reaches the socket could send one. It is rejected and recorded like any bad message.
-static void
-s_reject_stop(s_server_t *self)
+void
+server_reject_stop(server_t *self)
 {
     const char *why = "a STOP message on the update socket: ignored (only the launcher's control "
                       "channel ends a run early)";
-    s_log_rejection(self, UINT32_MAX, why);
-    s_warn(self, "%s", why);
-}
-
-//  1 if m's (role, sender) is a seat of this run: honest workers 0..G-1, attackers G..n-1.
-static int
-s_role_fits(const s_server_t *self, const msg_t *m)
-{
-    if (m->sender >= self->n)
-        return 0;
-    int attacker = m->sender >= self->honest;
-    return m->role == (attacker ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER);
-}
-
-//  The configuration check of one HELLO (docs/protocol.md, "Joining: the configuration check"),
-//  for every role that carries a configuration (worker, attacker): its digest must be ours, or it
-//  is refused naming the differing keys; a worker's shard fingerprint must be its shard's.
-//  Returns 0 to accept the sender; -1 after logging why and queueing a REFUSE for its process.
-static int
-s_check_hello(s_server_t *self, const msg_t *m)
-{
-    const server_cfg_t *cfg = self->cfg;
-    if (m->role == MSG_ROLE_RECORDER || !cfg->join_config)
-        return 0;
-    char diff[320] = "";
-    size_t used = 0;
-    if (m->cfg_digest != cfg->join_digest || strcmp(m->cfg_text, cfg->join_config) != 0) {
-        char keys[300];
-        if (actor_config_diff(cfg->join_config, m->cfg_text, keys, sizeof keys) == 0)
-            snprintf(keys, sizeof keys, "digest %016llx, server's %016llx",
-                     (unsigned long long) m->cfg_digest, (unsigned long long) cfg->join_digest);
-        used = (size_t) snprintf(diff, sizeof diff, "its configuration differs: %s", keys);
-    }
-    uint64_t fp = cfg->shard_fp && m->sender < self->n ? cfg->shard_fp[m->sender] : 0;
-    if (m->role == MSG_ROLE_WORKER && cfg->shard_fp && m->shard_fp != fp && used < sizeof diff)
-        snprintf(diff + used, sizeof diff - used,
-                 "%sits data shard differs (fingerprint %016llx, server's %016llx): check dataset, "
-                 "bias, n and synth_*",
-                 used ? "; " : "", (unsigned long long) m->shard_fp, (unsigned long long) fp);
-    if (!diff[0])
-        return 0;
-    s_refusal_t *r = &self->refused[self->refused_next];
-    self->refused_next = (self->refused_next + 1) % MAX_REFUSED;
-    if (self->nrefused < MAX_REFUSED)
-        self->nrefused++;
-    r->role = m->role;
-    r->sender = m->sender;
-    r->pid = m->pid;
-    snprintf(r->reason, sizeof r->reason, "%s %u (pid %u) refused: %s",
-             m->role == MSG_ROLE_WORKER ? "worker" : "attacker", m->sender, m->pid, diff);
-    zsys_warning("server: %s", r->reason);
-    self->rejected++;
-    self->next_refuse = 0;  // publish it now
-    return -1;
-}
-
-//  Publishes the pending REFUSEs if they are due; returns when they are due next (or far away).
-static double
-s_refuse_pending(s_server_t *self, double deadline)
-{
-    if (self->nrefused == 0)
-        return deadline;
-    double now = actor_now();
-    if (now >= self->next_refuse) {
-        for (size_t i = 0; i < self->nrefused; i++) {
-            const s_refusal_t *r = &self->refused[i];
-            self->out.type = MSG_REFUSE;
-            self->out.role = r->role;
-            self->out.sender = r->sender;
-            self->out.pid = r->pid;
-            self->out.reason = (char *) r->reason;
-            s_publish(self);
-            self->out.reason = NULL;
-        }
-        self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
-    }
-    return self->next_refuse < deadline ? self->next_refuse : deadline;
-}
-
-//  Appends the latest refusal to the run's failure reason, so that a join that timed out says why.
-static void
-s_reason_add_refusal(s_server_t *self)
-{
-    if (self->nrefused == 0)
-        return;
-    size_t last = (self->refused_next + MAX_REFUSED - 1) % MAX_REFUSED;
-    size_t used = strlen(self->reason);
-    snprintf(self->reason + used, sizeof self->reason - used, "; %s", self->refused[last].reason);
-}
-
-//  Join: every worker and the recorder say HELLO; then PING until every worker is READY, i.e.
-//  its SUB socket receives our broadcasts (no slow-joiner loss of round 0).
-static const char *
-s_join(s_server_t *self)
-{
-    const server_cfg_t *cfg = self->cfg;
-    double deadline = actor_now() + cfg->timeout_s;
-    while (s_count(self->hello, self->n) < self->n ||
-           (cfg->with_recorder && !stats_link_joined(self->link))) {
-        next_t got = s_next(self, s_refuse_pending(self, deadline));
-        if (got == NEXT_TERM || got == NEXT_STOP)
-            return "aborted";
-        if (got == NEXT_TIMEOUT && actor_now() < deadline)
-            continue;  // a REFUSE is due
-        if (got == NEXT_TIMEOUT) {
-            char missing[128];
-            s_list_missing(self->hello, self->n, missing, sizeof missing);
-            snprintf(self->reason, sizeof self->reason,
-                     "only %zu of %zu workers%s joined within %.0f s (missing workers: %s)",
-                     s_count(self->hello, self->n), self->n,
-                     cfg->with_recorder && !stats_link_joined(self->link) ? " and no recorder" : "",
-                     cfg->timeout_s, missing);
-            s_reason_add_refusal(self);
-            return "failed";
-        }
-        if (got == NEXT_OTHER)
-            continue;  // the recorder may have said HELLO
-        msg_t *m = &self->in;
-        if (m->type == MSG_STOP) {
-            s_reject_stop(self);
-            continue;
-        }
-        if (m->type == MSG_HELLO && s_role_fits(self, m)) {
-            if (s_check_hello(self, m) < 0)
-                continue;
-            if (self->hello[m->sender])
-                s_warn(self, "worker %u said HELLO twice", m->sender);
-            self->hello[m->sender] = 1;
-            self->pid[m->sender] = m->pid;
-        } else if (m->type == MSG_HELLO && m->role == MSG_ROLE_RECORDER) {
-            self->rejected++;
-            s_warn(self, "a recorder HELLO on the update socket: ignored (the recorder says HELLO "
-                         "on the stats socket)");
-        } else {
-            self->rejected++;
-            s_warn(self, "unexpected %s from %u while joining", msg_type_name(m->type), m->sender);
-        }
-    }
-    if (cfg->with_recorder) {
-        self->out.type = MSG_RUN;
-        self->out.run = cfg->run;
-        if (s_to_recorder(self) < 0)
-            return self->abort ? "aborted" : "failed";
-    }
-    deadline = actor_now() + cfg->timeout_s;
-    double next_ping = 0;
-    while (s_count(self->ready, self->n) < self->n) {
-        double now = actor_now();
-        if (now >= next_ping) {
-            self->out.type = MSG_PING;
-            // PINGs repeat the last sequence number: how many are sent depends on timing, and the
-            // ROUND frames (whose sizes are recorded) must be the same in every run.
-            self->out.seq = self->seq;
-            if (s_publish(self) < 0)
-                return "failed";
-            next_ping = now + PING_INTERVAL_MS / 1000.0;
-        }
-        next_t got =
-            s_next(self, s_refuse_pending(self, next_ping < deadline ? next_ping : deadline));
-        if (got == NEXT_TERM || got == NEXT_STOP)
-            return "aborted";
-        if (got == NEXT_OTHER)
-            continue;
-        if (got == NEXT_TIMEOUT) {
-            if (actor_now() < deadline)
-                continue;
-            char missing[128];
-            s_list_missing(self->ready, self->n, missing, sizeof missing);
-            snprintf(self->reason, sizeof self->reason,
-                     "workers %s never received a broadcast within %.0f s", missing,
-                     cfg->timeout_s);
-            return "failed";
-        }
-        msg_t *m = &self->in;
-        if (m->type == MSG_STOP) {
-            s_reject_stop(self);
-            continue;
-        }
-        if (m->type == MSG_READY && s_role_fits(self, m))
-            self->ready[m->sender] = 1;
-        else if (m->type == MSG_HELLO && s_role_fits(self, m) && s_check_hello(self, m) == 0)
-            self->pid[m->sender] = m->pid;  // a duplicate, or a restarted process: harmless
-        else if (m->type == MSG_HELLO)
-            s_check_hello(self, m);  // refused if it differs
-        else
-            s_warn(self, "unexpected %s from %u before round 0", msg_type_name(m->type), m->sender);
-    }
-    s_warn_flush(self, "while joining", 0);
-    zsys_notice("server: %zu workers joined; starting %llu rounds", self->n,
-                (unsigned long long) cfg->rounds);
-    return NULL;
-}
-
-//  --------------------------------------------------------------------------------------------
-//  Joining again (on_worker_loss = continue; docs/protocol.md, "Joining again: JOIN")
-
-//  Publishes JOIN for honest seat i: its process join_pid[i] takes part from round k at x^{k-1},
-//  the server's iterate before round k's step.
-static int
-s_publish_join(s_server_t *self, uint32_t i, uint64_t k)
-{
-    msg_t *j = &self->fwd;  // free between rounds (it carries forwarded updates inside one)
-    j->type = MSG_JOIN;
-    j->sender = i;
-    j->pid = self->pid[i];
-    j->round = k;
-    vec_copy(&j->g, self->cfg->method->server_x(self->ms));
-    return actor_send(zsock_resolve(self->pub), j, &self->buf, 0) < 0 ? -1 : 0;
-}
-
-//  A HELLO in round k. From a lost honest worker's new process (its configuration checked): it
-//  joins again at the start of the next round (s_admit_joins()). From the process a JOIN admitted
-//  to round k that has not answered yet: it missed the JOIN (a slow subscription), so JOIN and
-//  ROUND k go out again. Anything else is logged and ignored.
-static void
-s_take_hello(s_server_t *self, uint64_t k, round_stats_t *row)
-{
-    const msg_t *m = &self->in;
-    if (!s_role_fits(self, m) || m->role != MSG_ROLE_WORKER) {
-        self->rejected++;
-        s_warn(self, "a %s HELLO from %u in round %llu: ignored",
-               m->role == MSG_ROLE_RECORDER ? "recorder" : "misplaced", m->sender,
-               (unsigned long long) k);
-        return;
-    }
-    uint32_t i = m->sender;
-    if (!self->cfg->continue_on_loss || !self->cfg->method->worker_rejoin) {
-        self->rejected++;
-        s_warn(self,
-               "worker %u (pid %u) says HELLO in round %llu: a run can take a worker back "
-               "only with on_worker_loss = continue and a method whose workers can rejoin",
-               i, m->pid, (unsigned long long) k);
-        return;
-    }
-    if (s_check_hello(self, m) < 0) {
-        s_refuse_pending(self, 0);  // REFUSE now: no join loop publishes it during the rounds
-        return;
-    }
-    if (self->lost[i] && self->join_pid[i] != m->pid) {
-        self->join_pid[i] = m->pid;
-        zsys_notice("server: worker %u (pid %u) asks to join again; it takes part from round %llu",
-                    i, m->pid, (unsigned long long) k + 1);
-    } else if (!self->lost[i] && self->joined_at[i] == k && self->pid[i] == m->pid &&
-               !self->closed[i]) {
-        if (s_publish_join(self, i, k) == 0) {
-            self->out.g_patch = 0;
-            int size = s_publish(self);
-            if (size > 0)
-                row->bytes_wire_down += (uint64_t) size * self->n;
-        }
-    } else if (!self->lost[i] && self->pid[i] != m->pid) {
-        self->rejected++;
-        s_warn(self,
-               "worker %u (pid %u) says HELLO while worker %u (pid %u) is in the run: "
-               "ignored",
-               i, m->pid, i, self->pid[i]);
-    }
-}
-
-//  At the start of round k, before its ROUND: every lost worker whose new process asked to join
-//  gets its JOIN and takes part from this round on (recorded in the round's rejections as an
-//  event). The ROUND then carries the dense g (the new process holds no g to patch). 0, or -1 if
-//  a JOIN cannot be sent (reason set).
-static int
-s_admit_joins(s_server_t *self, uint64_t k)
-{
-    for (uint32_t i = 0; i < self->honest; i++) {
-        if (!self->join_pid[i] || !self->lost[i])
-            continue;
-        self->pid[i] = self->join_pid[i];
-        self->join_pid[i] = 0;
-        if (s_publish_join(self, i, k) < 0) {
-            snprintf(self->reason, sizeof self->reason, "round %llu: cannot send JOIN: %s",
-                     (unsigned long long) k, zmq_strerror(zmq_errno()));
-            return -1;
-        }
-        self->lost[i] = self->excluded[i] = 0;
-        self->invalid[i] = 0;
-        self->live++;
-        self->joined_at[i] = k;
-        self->out.g_patch = 0;
-        char why[160];
-        snprintf(why, sizeof why,
-                 "worker %u (pid %u) joins again from round %llu (on_worker_loss = continue)", i,
-                 self->pid[i], (unsigned long long) k);
-        s_log_event(self, i, why);
-        zsys_notice("server: %s", why);
-    }
-    return 0;
-}
-
-//  1 if round rd's updates pass through the compressor (then at most max_nnz entries each).
-static int
-s_round_compressed(const s_server_t *self, const method_round_t *rd)
-{
-    const method_t *method = self->cfg->method;
-    if (!method->uses_compressor)
-        return 0;
-    return method->round_compressed ? method->round_compressed(rd) : 1;
-}
-
-//  What s_accept() did with a message: bits (an UPDATE with metrics may do both).
-typedef enum {
-    TOOK_NOTHING = 0,
-    TOOK_UPDATE = 1,
-    TOOK_METRICS = 2,
-} took_t;
-
-//  Checks an UPDATE of round k from sender i against the round; NULL if it may be used, else why
-//  not (in why).
-static const char *
-s_update_problem(
-    s_server_t *self, uint32_t i, uint64_t k, const method_round_t *rd, char *why, size_t size)
-{
-    const msg_t *m = &self->in;
-    const method_t *method = self->cfg->method;
-    if (i < self->honest && self->lost[i])
-        snprintf(why, size, "worker %u is lost (on_worker_loss = continue)", i);
-    else if (self->excluded[i])
-        snprintf(why, size, "worker %u is excluded (%llu invalid updates)", i,
-                 (unsigned long long) self->invalid[i]);
-    else if (!self->expected[i])
-        snprintf(why, size, "worker %u does not take part in round %llu", i,
-                 (unsigned long long) k);
-    else if (self->closed[i])
-        snprintf(why, size, "a second update from worker %u in round %llu", i,
-                 (unsigned long long) k);
-    else if (m->up.enc == CVEC_ENC_SKETCH && !method->sketched)
-        snprintf(why, size, "sketch coefficients from worker %u; method %s does not sketch", i,
-                 method->name);
-    else if (!method->sketched && s_round_compressed(self, rd) && m->up.nnz > self->max_nnz)
-        snprintf(why, size, "%zu entries from worker %u, the compressor allows %zu", m->up.nnz, i,
-                 self->max_nnz);
-    else
-        return NULL;
-    return why;
-}
-
-//  1 if round k asks the seats for their STATE (server.h, checkpoint_every).
-static int
-s_checkpoint_due(s_server_t *self, uint64_t k)
-{
-    const server_cfg_t *cfg = self->cfg;
-    if (!cfg->with_recorder || self->ckpt_off || k == 0 || k >= cfg->rounds ||
-        !cfg->method->server_state || !cfg->method->worker_state)
-        return 0;
-    for (size_t i = 0; i < self->n; i++)
-        if (self->lost[i] || self->excluded[i])
-            return 0;  // a seat that does not answer has no state to save
-    if (cfg->checkpoint_every > 0)
-        return k % cfg->checkpoint_every == 0;
-    //  auto: not when the states would be too large to store (about four d-vectors a seat).
-    if ((double) self->n * (double) self->dim * 32.0 > (double) CHECKPOINT_MAX_BYTES)
-        return 0;
-    return cfg->checkpoint_auto_s > 0 && actor_now() - self->ckpt_at >= cfg->checkpoint_auto_s;
-}
-
-//  A STATE of round k: kept for the round's checkpoint. One of another round, or a second one, is
-//  discarded; an empty one means its seat cannot save its state: no checkpoints in this run.
-static void
-s_take_state(s_server_t *self, uint64_t k)
-{
-    const msg_t *m = &self->in;
-    uint32_t i = m->sender;
-    char why[160];
-    if (i >= self->n || !self->ckpt_wanted || m->round != k || self->seat_got[i]) {
-        snprintf(why, sizeof why, "a state from %u for round %llu: not asked for, discarded", i,
-                 (unsigned long long) m->round);
-        s_discard(self, i < self->n ? i : UINT32_MAX, why);
-        return;
-    }
-    if (m->blob_len == 0) {
-        if (!self->ckpt_off)
-            zsys_warning("server: worker %u cannot save its state: no checkpoints in this run", i);
-        self->ckpt_off = 1;
-        self->ckpt_wanted = 0;
-        return;
-    }
-    if (self->seat_state_cap[i] < m->blob_len) {
-        uint8_t *grown = realloc(self->seat_state[i], m->blob_len);
-        if (!grown) {
-            zsys_warning("server: out of memory for worker %u's state: no checkpoint", i);
-            self->ckpt_wanted = 0;
-            return;
-        }
-        self->seat_state[i] = grown;
-        self->seat_state_cap[i] = m->blob_len;
-    }
-    memcpy(self->seat_state[i], m->blob, m->blob_len);
-    self->seat_state_len[i] = m->blob_len;
-    self->seat_got[i] = 1;
-    self->states_pending--;
-}
-
-//  After round k (the last its checkpoint includes): waits for the seats' STATEs, then sends the
-//  recorder the checkpoint. A seat silent past timeout_s costs this checkpoint only (the next
-//  round's deadline judges the seat). 0, or -1 when the run must end (reason set).
-static int
-s_checkpoint(s_server_t *self, uint64_t k, double elapsed_s)
-{
-    double deadline = actor_now() + self->cfg->timeout_s;
-    while (self->ckpt_wanted && self->states_pending > 0) {
-        next_t got = s_next(self, deadline);
-        if (got == NEXT_STOP)
-            return -1;
-        if (got == NEXT_TERM) {
-            snprintf(self->reason, sizeof self->reason, "interrupted after round %llu",
-                     (unsigned long long) k);
-            return -1;
-        }
-        if (got == NEXT_TIMEOUT) {
-            zsys_warning("server: round %llu: %zu states did not come within %.0f s: no "
-                         "checkpoint",
-                         (unsigned long long) k, self->states_pending, self->cfg->timeout_s);
-            return 0;
-        }
-        if (got == NEXT_MSG && self->in.type == MSG_STATE) {
-            s_take_state(self, k);
-        } else if (got == NEXT_MSG || got == NEXT_BAD) {
-            self->rejected++;  // a copy of this round's answers, or junk: the round is closed
-            self->discarded += got == NEXT_MSG;
-        }
-    }
-    if (!self->ckpt_wanted)
-        return 0;
-    state_t server, packed;
-    state_init_save(&server);
-    state_init_save(&packed);
-    s_server_state(self, &server);
-    checkpoint_t c = {k,
-                      self->cfg->join_digest,
-                      elapsed_s,
-                      self->n,
-                      self->g_sent_ok ? (const uint8_t *) self->out.g.x : NULL,
-                      self->g_sent_ok ? self->dim * sizeof(double) : 0,
-                      server.data,
-                      server.size,
-                      (const uint8_t **) self->seat_state,
-                      self->seat_state_len};
-    mr_err_t err;
-    int rc = state_rc(&server, &err);
-    if (rc == MR_OK)
-        rc = checkpoint_pack(&c, &packed, &err);
-    int sent = 0;
-    if (rc == MR_OK && packed.size > CHECKPOINT_MAX_BYTES) {
-        zsys_warning("server: round %llu: the checkpoint would take %zu MB, more than the %zu MB "
-                     "a database row holds: no checkpoints in this run",
-                     (unsigned long long) k, packed.size >> 20,
-                     (size_t) CHECKPOINT_MAX_BYTES >> 20);
-        self->ckpt_off = 1;
-    } else if (rc == MR_OK) {
-        self->out.type = MSG_CHECKPOINT;
-        self->out.round = k;
-        self->out.blob = packed.data;
-        self->out.blob_len = packed.size;
-        sent = s_to_recorder(self);
-        self->out.blob = NULL;
-        self->out.blob_len = 0;
-    } else {
-        zsys_warning("server: round %llu: no checkpoint: %s", (unsigned long long) k, err.text);
-    }
-    state_fini(&server);
-    state_fini(&packed);
-    self->ckpt_at = actor_now();
-    return sent < 0 ? -1 : 0;
-}
-
-//  Takes one message of round k into the per-worker slots.
-static took_t s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i);
-
-static took_t
-s_accept(s_server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *row)
-{
-    msg_t *m = &self->in;
-    if (m->type == MSG_STOP) {
-        s_reject_stop(self);
-        return TOOK_NOTHING;
-    }
-    if (m->type == MSG_STATE) {
-        s_take_state(self, k);
-        return TOOK_NOTHING;
-    }
-    if (m->type == MSG_HELLO) {
-        s_take_hello(self, k, row);
-        return TOOK_NOTHING;
-    }
-    if (m->type != MSG_UPDATE && m->type != MSG_METRICS && m->type != MSG_RESYNC) {
-        if (m->type != MSG_READY) {
-            self->rejected++;
-            s_warn(self, "unexpected %s in round %llu", msg_type_name(m->type),
-                   (unsigned long long) k);
-        }
-        return TOOK_NOTHING;
-    }
-    if (m->sender >= self->n) {
-        char why[128];
-        snprintf(why, sizeof why, "%s from unknown worker %u (n = %zu)", msg_type_name(m->type),
-                 m->sender, self->n);
-        s_log_rejection(self, UINT32_MAX, why);
-        s_warn(self, "%s", why);
-        return TOOK_NOTHING;
-    }
-    if (m->type == MSG_RESYNC) {
-        // The worker missed broadcasts or lost its copy of g: send the current round again (same
-        // seq) with the dense g, to every worker (PUB cannot address one): counted once per
-        // receiver.
-        s_warn(self, "worker %u asks to resync from seq %llu", m->sender,
-               (unsigned long long) m->seq);
-        self->out.g_patch = 0;
-        int size = s_publish(self);
-        if (size > 0)
-            row->bytes_wire_down += (uint64_t) size * self->n;
-        return TOOK_NOTHING;
-    }
-    uint32_t i = m->sender;
-    char why[256];
-    if (m->round != k) {
-        snprintf(why, sizeof why, "%s from worker %u for round %llu, %s round %llu",
-                 msg_type_name(m->type), i, (unsigned long long) m->round,
-                 m->round < k ? "stale: the server is in" : "a future round: the server is in",
-                 (unsigned long long) k);
-        if (m->round < k) {
-            s_discard(self, i, why);  // late (a resend, a delayed frame): harmless
-        } else if (m->type == MSG_UPDATE) {
-            s_reject_update(self, i, k, why, 0);
-        } else {
-            self->rejected++;
-            s_warn(self, "%s", why);
-        }
-        return TOOK_NOTHING;
-    }
-    if (m->type == MSG_UPDATE && self->closed[i] && self->up_ptrs[i] == &self->ups[i] &&
-        s_same_update(&m->up, &self->ups[i])) {
-        snprintf(why, sizeof why,
-                 "a second update from worker %u in round %llu, the same as the first (a resend): "
-                 "discarded",
-                 i, (unsigned long long) k);
-        s_discard(self, i, why);
-        return TOOK_NOTHING;
-    }
-    if (m->type == MSG_UPDATE) {
-        //  The metrics that ride in an UPDATE count as a METRICS of their own would, whatever
-        //  becomes of the update.
-        took_t took = m->with_metrics ? s_accept_metrics(self, k, i) : TOOK_NOTHING;
-        const char *problem = s_update_problem(self, i, k, rd, why, sizeof why);
-        if (problem) {
-            s_reject_update(self, i, k, problem, 1);
-            return took;
-        }
-        // Swap buffers instead of copying: both have capacity d.
-        cvec_t tmp = self->ups[i];
-        self->ups[i] = m->up;
-        m->up = tmp;
-        s_close_slot(self, i);
-        self->up_ptrs[i] = &self->ups[i];
-        //  The UPDATE's own bytes: the frame less the metrics riding in it (not communication).
-        msg_cost_t cost =
-            msg_update_cost(&self->ups[i], (size_t) self->frame_size - m->metrics_bytes);
-        row->bits_paper_up += cost.bits_paper;
-        row->bits_model_up += cost.bits_model;
-        row->bytes_wire_up += cost.bytes_wire;
-        row->nnz_up += self->ups[i].nnz;
-        row->oracle_calls += m->oracle_calls;
-        row->accepted++;
-        self->wstats[i] = (worker_stats_t){cost.bits_paper,  cost.bits_model, cost.bytes_wire,
-                                           self->ups[i].nnz, m->oracle_calls, 1};
-        return took | TOOK_UPDATE;
-    }
-    return s_accept_metrics(self, k, i);
-}
-
-//  Takes the metrics in self->in (a METRICS, or an UPDATE's with_metrics part) of worker i < n in
-//  round k.
-static took_t
-s_accept_metrics(s_server_t *self, uint64_t k, uint32_t i)
-{
-    msg_t *m = &self->in;
-    char why[256];
-    if (i < self->honest && self->lost[i]) {
-        snprintf(why, sizeof why, "metrics from worker %u in round %llu, which is lost: discarded",
-                 i, (unsigned long long) k);
-        s_discard(self, i, why);
-        return TOOK_NOTHING;
-    }
-    if (i < self->honest && self->got_metrics[i] && self->metrics_wanted) {
-        snprintf(why, sizeof why, "second metrics from worker %u in round %llu: discarded", i,
-                 (unsigned long long) k);
-        s_discard(self, i, why);
-        return TOOK_NOTHING;
-    }
-    if (i >= self->honest || self->got_metrics[i] || !self->metrics_wanted) {
-        snprintf(why, sizeof why, "%s metrics from worker %u in round %llu",
-                 i >= self->honest       ? "attacker seat:"
-                 : !self->metrics_wanted ? "unasked:"
-                                         : "duplicate",
-                 i, (unsigned long long) k);
-        s_log_rejection(self, i, why);
-        s_warn(self, "%s", why);
-        return TOOK_NOTHING;
-    }
-    vec_t tmp = self->grads[i];
-    self->grads[i] = m->g;
-    m->g = tmp;
-    self->f[i] = m->f;
-    self->got_metrics[i] = 1;
-    return TOOK_METRICS;
-}
-
-//  The omniscient adversary: the round's valid honest updates, one UPDATE frame each (as their
-//  senders sent them), then a PING with the round's seq that ends the list. Not communication of
-//  the method: never counted in the row.
-static int
-s_forward_honest(s_server_t *self, uint64_t k)
-{
-    self->forwarded = 1;
-    msg_t *f = &self->fwd;
-    for (uint32_t i = 0; i < self->honest; i++) {
-        if (!self->up_ptrs[i])
-            continue;
-        cvec_t tmp = self->ups[i];
-        self->ups[i] = f->up;
-        f->up = tmp;
-        f->type = MSG_UPDATE;
-        f->round = k;
-        f->sender = i;
-        f->oracle_calls = self->wstats[i].oracle_calls;
-        int size = actor_send(zsock_resolve(self->pub), f, &self->buf, 0);
-        tmp = self->ups[i];
-        self->ups[i] = f->up;
-        f->up = tmp;
-        if (size < 0)
-            return -1;
-    }
-    f->type = MSG_PING;
-    f->seq = self->seq;
-    return actor_send(zsock_resolve(self->pub), f, &self->buf, 0) < 0 ? -1 : 0;
-}
-
-static const char *
-s_run_rounds(s_server_t *self, progress_t *pg)
-{
-    const server_cfg_t *cfg = self->cfg;
-    const method_t *method = cfg->method;
-    size_t n = self->n;
-    double t0 = pg->t0 - self->elapsed0;  // a resumed run's wall time goes on
-    self->ckpt_at = pg->t0;
-    for (uint64_t k = self->first_round; k <= cfg->rounds; k++) {
-        method_round_t rd = {0};
-        method->server_plan(self->ms, k, &self->rng, &rd);
-        msg_t *out = &self->out;
-        out->type = MSG_ROUND;
-        out->seq = ++self->seq;
-        out->round = k;
-        out->coin = rd.coin;
-        out->has_g = rd.g != NULL;
-        uint64_t every = cfg->metrics_every > 0 ? cfg->metrics_every : 1;
-        self->metrics_wanted = k == 0 || k == cfg->rounds || k % every == 0;
-        out->metrics = self->metrics_wanted;
-        out->checkpoint = self->ckpt_wanted = s_checkpoint_due(self, k);
-        if (self->ckpt_wanted) {
-            memset(self->seat_got, 0, n);
-            self->states_pending = n;
-        }
-        out->g_patch = 0;
-        out->g_digest = 0;
-        if (rd.g && s_set_g(self, rd.g) != MR_OK) {
-            snprintf(self->reason, sizeof self->reason, "out of memory");
-            return "failed";
-        }
-        // Participants: every worker, or the sorted draws of the plan (repeats allowed).
-        if (msg_set_part(out, rd.part, rd.npart) != MR_OK) {
-            snprintf(self->reason, sizeof self->reason, "out of memory");
-            return "failed";
-        }
-        memset(self->expected, rd.part ? 0 : 1, n);
-        for (size_t j = 0; rd.part && j < rd.npart; j++)
-            self->expected[rd.part[j]] = 1;
-        self->round_rejected = 0;
-        self->rejlen = 0;
-        self->rejlog[0] = '\0';
-        if (k > 0 && s_admit_joins(self, k) < 0)
-            return "failed";
-        size_t takers = 0, honest = self->honest;
-        self->open_up = self->open_honest = 0;
-        for (size_t i = 0; i < n; i++) {
-            takers += self->expected[i] && !(i < honest && self->lost[i]);
-            self->up_ptrs[i] = self->expected[i] ? &self->ups[i] : NULL;
-            // An excluded sender is absent from every later round (robust methods only).
-            self->closed[i] = !self->expected[i] || (self->robust && self->excluded[i]);
-            if (self->closed[i])
-                self->up_ptrs[i] = NULL;
-            self->open_up += !self->closed[i];
-            self->open_honest += !self->closed[i] && i < honest;
-        }
-        self->forwarded = 0;
-        memset(self->wstats, 0, n * sizeof *self->wstats);
-        int size = s_publish(self);
-        if (size < 0)
-            return "failed";
-        round_stats_t row = {0};
-        msg_cost_t down = msg_round_cost(out, (size_t) size);
-        row.bits_paper_down = down.bits_paper * n;
-        row.bits_model_down = down.bits_model * n;
-        row.bytes_wire_down = down.bytes_wire * n;
-        memset(self->got_metrics, 0, n);
-        size_t metrics_pending = 0;  // one per honest worker still in the run
-        for (size_t i = 0; self->metrics_wanted && i < honest; i++)
-            metrics_pending += !self->lost[i];
-        double deadline = actor_now() + cfg->timeout_s;
-        while (self->open_up > 0 || metrics_pending > 0) {
-            if (cfg->forward_honest && !self->forwarded && self->open_honest == 0 &&
-                s_forward_honest(self, k) < 0) {
-                snprintf(self->reason, sizeof self->reason,
-                         "round %llu: cannot forward the honest updates: %s",
-                         (unsigned long long) k, zmq_strerror(zmq_errno()));
-                return "failed";
-            }
-            next_t got = s_next(self, deadline);
-            if (got == NEXT_STOP)
-                return "aborted";  // the launcher's reason is in self->reason
-            if (got == NEXT_OTHER)
-                continue;
-            if (got == NEXT_LOST) {
-                char why[320];
-                snprintf(why, sizeof why,
-                         "worker %u lost in round %llu: %s; the run goes on without it "
-                         "(on_worker_loss = continue)",
-                         self->lost_seat, (unsigned long long) k, self->lost_why);
-                if (s_lose_seat(self, self->lost_seat, k, why, &metrics_pending) < 0)
-                    return "failed";
-                continue;
-            }
-            if (got == NEXT_TERM) {
-                snprintf(self->reason, sizeof self->reason, "interrupted in round %llu",
-                         (unsigned long long) k);
-                return "aborted";
-            }
-            if (got == NEXT_TIMEOUT && cfg->continue_on_loss) {
-                if (s_lose_missing(self, k, &metrics_pending) < 0)
-                    return "failed";
-                continue;
-            }
-            if (got == NEXT_TIMEOUT) {
-                char missing[72];
-                s_list_missing(self->closed, n, missing, sizeof missing);
-                for (size_t i = 0; i < honest; i++)
-                    self->got_up[i] = self->got_metrics[i];
-                char no_metrics[72];
-                s_list_missing(self->got_up, honest, no_metrics, sizeof no_metrics);
-                snprintf(self->reason, sizeof self->reason,
-                         "round %llu: no update from workers %s%s%s within %.0f s",
-                         (unsigned long long) k, missing[0] ? missing : "(none)",
-                         no_metrics[0] ? ", no metrics from workers " : "", no_metrics,
-                         cfg->timeout_s);
-                return "failed";
-            }
-            if (got == NEXT_BAD) {
-                s_reject_update(self, self->bad_sender, k, self->bad_reason, self->bad_round == k);
-            } else {
-                took_t took = s_accept(self, k, &rd, &row);
-                metrics_pending -= (took & TOOK_METRICS) != 0;
-            }
-            if (self->abort)
-                return "aborted";
-            if (self->fatal)
-                return "failed";
-        }
-        if (cfg->forward_honest && !self->forwarded && s_forward_honest(self, k) < 0) {
-            snprintf(self->reason, sizeof self->reason,
-                     "round %llu: cannot forward the honest updates", (unsigned long long) k);
-            return "failed";
-        }
-        char when[40];
-        snprintf(when, sizeof when, "round %llu", (unsigned long long) k);
-        s_warn_flush(self, when, 0);
-        mr_err_t err;
-        if (method->server_combine(self->ms, &rd, self->up_ptrs, &err) != MR_OK) {
-            snprintf(self->reason, sizeof self->reason, "round %llu: %s", (unsigned long long) k,
-                     err.text);
-            return "failed";
-        }
-        // Metrics over all honest data, summed in worker-id order (reproducible to the bit); NULL
-        // in a round that asked for none.
-        row.f = row.grad_norm_sq = NAN;
-        //  After a loss (on_worker_loss = continue): over the honest workers still in the run.
-        if (self->metrics_wanted) {
-            double fsum = 0;
-            vec_zero(&self->gmean);
-            for (size_t i = 0; i < honest; i++) {
-                if (self->lost[i])
-                    continue;
-                fsum += self->f[i];
-                vec_axpy(&self->gmean, 1.0, &self->grads[i]);
-            }
-            vec_scale(&self->gmean, 1.0 / (double) self->live);
-            row.f = fsum / (double) self->live;
-            row.grad_norm_sq = vec_norm_sq(&self->gmean);
-        }
-        row.round = k;
-        row.coin = rd.coin;
-        row.participants = (uint32_t) takers;
-        row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
-        row.nworkers = (uint32_t) n;
-        row.workers = self->wstats;
-        row.rejected = self->round_rejected;
-        row.rejections = self->rejlog;
-        row.agg_dist_sq = method->server_agg_dist_sq ? method->server_agg_dist_sq(self->ms) : 0.0;
-        row.wall_time_s = actor_now() - t0;
-        out->type = MSG_STATS;
-        out->stats = row;
-        if (s_to_recorder(self) < 0)
-            return self->abort ? "aborted" : "failed";
-        if (!isnan(row.grad_norm_sq))
-            self->last_gns = row.grad_norm_sq;  // the latest recorded value (metrics_every)
-        double now = actor_now();
-        if (progress_due(pg, row.bits_paper_up, now)) {
-            // Uplink bits per worker as `marina query compare` counts them (runs.n workers).
-            double workers = cfg->run.n ? (double) cfg->run.n : (double) n;
-            char line[256];
-            progress_format(line, sizeof line, k, cfg->rounds, now - t0, self->last_gns,
-                            pg->bits_up / workers);
-            if (!progress_print(pg, line, stderr))
-                zsys_info("%s", line);
-        }
-        if (k == 0)
-            self->gns0 = row.grad_norm_sq;
-        else if (cfg->stop_at > 0 && row.grad_norm_sq <= cfg->stop_at * self->gns0)
-            break;  // the target is reached: the run is complete
-        else if (cfg->stop_gap > 0 && row.gap <= cfg->stop_gap)
-            break;
-        if (self->metrics_wanted && (!isfinite(row.f) || !isfinite(row.grad_norm_sq))) {
-            snprintf(self->reason, sizeof self->reason,
-                     "round %llu: the iterate diverged (f = %g); is the stepsize too large?",
-                     (unsigned long long) k, row.f);
-            return "failed";
-        }
-        if (self->ckpt_wanted && s_checkpoint(self, k, actor_now() - t0) < 0)
-            return self->abort || self->term ? "aborted" : "failed";
-    }
-    return "completed";
-}
-
-//  The rounds, with the progress line (ended before anything else is printed).
-static const char *
-s_rounds(s_server_t *self)
-{
-    progress_t pg;
-    progress_init(&pg, self->cfg->progress_s, isatty(STDERR_FILENO), actor_now());
-    const char *status = s_run_rounds(self, &pg);
-    progress_end(&pg, stderr);
-    return status;
+    server_log_rejection(self, UINT32_MAX, why);
+    server_warn(self, "%s", why);
 }
 
 void
@@ -1786,7 +642,7 @@ server_actor(zsock_t *pipe, void *args)
     const server_cfg_t *cfg = args;
     mr_err_t err;
     mr_err_clear(&err);
-    s_server_t *self = s_server_new(pipe, cfg, &err);
+    server_t *self = s_server_new(pipe, cfg, &err);
     zsock_signal(pipe, 0);
     if (!self) {
         zsys_error("server: %s", err.text);
@@ -1795,12 +651,12 @@ server_actor(zsock_t *pipe, void *args)
     }
     zstr_sendx(pipe, "READY", zsock_endpoint(self->pub), zsock_endpoint(self->pull),
                zsock_endpoint(stats_link_sock(self->link)), NULL);
-    const char *status = s_join(self);
+    const char *status = server_join(self);
     if (!status)
-        status = s_rounds(self);
+        status = server_rounds(self);
     if (self->abort == 2 && strcmp(status, "aborted") == 0)
         status = "failed";  // the launcher's FAIL: an actor died
-    s_warn_flush(self, "by the end", 1);
+    server_warn_flush(self, "by the end", 1);
     if (self->rejected)
         zsys_warning("server: %llu messages rejected during the run (%llu of them late or resent "
                      "copies, discarded)",
@@ -1809,14 +665,14 @@ server_actor(zsock_t *pipe, void *args)
     self->out.type = MSG_STOP;
     self->out.status = (char *) status;
     self->out.reason = self->reason;
-    s_publish(self);
+    server_publish(self);
     // Only a recorder that said HELLO waits for this STOP: without one the run ends here, e.g. a
     // server stopped with SIGTERM while it joins. The recorder confirms that it wrote the end
     // (ACK done); a recorder restarted meanwhile gets every row it lacks first.
     if (self->cfg->with_recorder && stats_link_joined(self->link)) {
         char reason[sizeof self->reason];
         memcpy(reason, self->reason, sizeof reason);
-        if (s_to_recorder(self) == 0 && s_wait_link(self, 1) == 0) {
+        if (server_to_recorder(self) == 0 && s_wait_link(self, 1) == 0) {
             memcpy(self->reason, reason, sizeof reason);
         } else if (strcmp(status, "completed") == 0) {
             status = "failed";  // the run's end is not recorded: the launcher marks it failed
