@@ -16,21 +16,6 @@
 
 #define ROUNDS 3000
 
-//  What an interruption must not change (wall times may).
-static const char *s_cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, "
-                            "bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, "
-                            "nnz_up, oracle_calls, participants, accepted, rejected";
-
-//  xorshift64: the rounds at which the actors are killed, from the test's own seeds.
-static uint64_t
-s_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void
 s_argv(pu_fixture_t *f, char *dbarg, size_t size, const char *name, char *argv[8])
 {
@@ -80,7 +65,7 @@ s_check_against_clean(pu_fixture_t *f, int run)
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d EXCEPT SELECT %s FROM "
              "rounds WHERE run_id = 1)",
-             s_cols, run, s_cols);
+             PU_ROW_COLS, run, PU_ROW_COLS);
     assert_true(pu_query(f->db, sql) == 0);
     snprintf(sql, sizeof sql,
              "SELECT count(*) = %d FROM (SELECT DISTINCT round, worker FROM round_workers WHERE "
@@ -102,7 +87,7 @@ test_a_killed_recorder_is_replaced_and_no_row_is_lost(void **state)
     assert_int_equal(pu_run(argv, f->out, 120), 0);
     uint64_t seed = 0x5eed0001;
     for (int run = 2; run <= 4; run++) {
-        uint64_t at = 100 + s_next(&seed) % (ROUNDS - 400);
+        uint64_t at = 100 + pu_next(&seed) % (ROUNDS - 400);
         s_argv(f, dbarg, sizeof dbarg, "name=recorder-killed", argv);
         pid_t launcher = pu_spawn(argv, f->out);
         assert_true(launcher > 0);
@@ -164,7 +149,7 @@ s_kill_and_resume(pu_fixture_t *f, const char *pattern, const char *why, uint64_
     s_argv(f, dbarg, sizeof dbarg, "name=clean", argv);
     assert_int_equal(pu_run(argv, f->out, 120), 0);
     for (int run = 2; run <= 4; run++) {
-        uint64_t at = 150 + s_next(&seed) % (ROUNDS - 500);
+        uint64_t at = 150 + pu_next(&seed) % (ROUNDS - 500);
         s_argv(f, dbarg, sizeof dbarg, "name=killed", argv);
         char *a[] = {argv[0], argv[1], argv[2], argv[3],
                      argv[4], argv[5], argv[6], "checkpoint_every=100",

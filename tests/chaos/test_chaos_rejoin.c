@@ -17,19 +17,6 @@
 #define ROUNDS 4000
 #define WORKER "marina worker.*--id 2 "
 
-static const char *s_cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, "
-                            "bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, "
-                            "nnz_up, oracle_calls, participants, accepted, rejected";
-
-static uint64_t
-s_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static pid_t
 s_start(pu_fixture_t *f, const char *name)
 {
@@ -71,7 +58,7 @@ test_a_killed_worker_joins_the_run_again(void **state)
     assert_int_equal(pu_wait(clean, 120), 0);
     uint64_t seed = 0x5eed0004;
     for (int run = 2; run <= 4; run++) {
-        uint64_t at = 200 + s_next(&seed) % (ROUNDS / 2);
+        uint64_t at = 200 + pu_next(&seed) % (ROUNDS / 2);
         pid_t launcher = s_start(f, "worker-killed");
         assert_true(launcher > 0);
         double killed = s_kill_at(f, launcher, run, at);
@@ -110,7 +97,7 @@ test_a_killed_worker_joins_the_run_again(void **state)
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d AND round <= %.0f "
                  "EXCEPT SELECT %s FROM rounds WHERE run_id = 1)",
-                 s_cols, run, killed, s_cols);
+                 PU_ROW_COLS, run, killed, PU_ROW_COLS);
         assert_true(pu_query(f->db, sql) == 0);
         //  Each loss and each return is recorded for worker 2, the first return after the first
         //  loss, as many returns as kills.

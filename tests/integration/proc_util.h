@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,22 @@
 #include "libsvm.h"
 
 extern char **environ;
+
+//  The columns of a round's row that an interruption must not change (wall times may): the
+//  chaos tests compare them with an uninterrupted run's.
+#define PU_ROW_COLS                                                                                \
+    "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, bits_paper_down, "  \
+    "bits_model_down, bytes_wire_down, nnz_up, oracle_calls, participants, accepted, rejected"
+
+//  xorshift64: the tests' own draws (e.g. the rounds at which an actor is killed).
+static inline uint64_t
+pu_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
 
 static inline double
 pu_now(void)
