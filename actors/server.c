@@ -35,6 +35,11 @@ s_server_destroy(server_t **self_p)
         cvec_fini(&self->ups[i]);
     for (size_t i = 0; self->grads && i < self->n; i++)
         vec_fini(&self->grads[i]);
+    for (size_t i = 0; self->sgrads && i < self->n; i++) {
+        free(self->sgrads[i].idx);
+        free(self->sgrads[i].val);
+    }
+    free(self->sgrads);
     free(self->ups);
     free(self->grads);
     free((void *) self->up_ptrs);
@@ -145,6 +150,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->f = calloc(n, sizeof(double));
     self->ups = calloc(n, sizeof(cvec_t));
     self->grads = calloc(n, sizeof(vec_t));
+    self->sgrads = calloc(n, sizeof *self->sgrads);
     self->up_ptrs = calloc(n, sizeof(cvec_t *));
     self->invalid = calloc(n, sizeof(uint64_t));
     self->excluded = calloc(n, 1);
@@ -160,9 +166,9 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     self->seat_got = calloc(n, 1);
     self->last_gns = NAN;
     int rc = (self->hello && self->ready && self->got_up && self->got_metrics && self->expected &&
-              self->wstats && self->f && self->ups && self->grads && self->up_ptrs &&
-              self->invalid && self->excluded && self->lost && self->closed && self->rejlog &&
-              self->pid && self->join_pid && self->joined_at && self->seat_state &&
+              self->wstats && self->f && self->ups && self->grads && self->sgrads &&
+              self->up_ptrs && self->invalid && self->excluded && self->lost && self->closed &&
+              self->rejlog && self->pid && self->join_pid && self->joined_at && self->seat_state &&
               self->seat_state_len && self->seat_state_cap && self->seat_got)
                  ? MR_OK
                  : MR_ENOMEM;

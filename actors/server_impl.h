@@ -21,6 +21,15 @@
 
 //  A process refused at HELLO; its REFUSE is published until the join ends (PUB/SUB may lose the
 //  first copies to the slow-joiner problem, as it would lose a PING).
+//  A worker's metrics gradient as it came sparse (msg_t.mg_*): entries in coordinate order, +0.0
+//  elsewhere; swapped with the decoder's arrays, never copied.
+typedef struct {
+    int on;  // 1: this round's gradient of the worker is here (else in grads[i])
+    uint32_t *idx;
+    double *val;
+    size_t nnz, cap;
+} server_sparse_grad_t;
+
 typedef struct {
     msg_role_t role;
     uint32_t sender, pid;
@@ -53,26 +62,27 @@ typedef struct {
     uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     uint8_t *got_up, *got_metrics;
-    uint8_t *expected;       // per worker: 1 if it takes part in this round
-    worker_stats_t *wstats;  // per worker: this round's share (round_workers rows)
-    cvec_t *ups;             // per worker: this round's update
-    const cvec_t **up_ptrs;  // ups[i] in worker-id order, for the method
-    double *f;               // per worker: f_i(x^k)
-    vec_t *grads;            // per worker: grad f_i(x^k)
-    vec_t gmean;             // mean of grads
-    uint64_t rejected;       // messages dropped as malformed or unexpected
-    uint64_t discarded;      // ... of them harmless: late, or copies of what arrived (resends)
-    int term;                // the host sent $TERM (it waits for us to return)
-    int burst;               // messages taken since the last poll
-    int abort;               // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
-                             // actor died: failed)
-    char reason[512];        // why the run failed or was aborted
-    uint64_t *invalid;       // per sender: invalid updates so far
-    uint8_t *excluded;       // per sender: 1 once excluded (max_invalid reached, or lost)
-    uint8_t *lost;           // per honest worker: 1 once it missed a round's deadline
-                             // (on_worker_loss = continue): out of the aggregate and metrics
-    size_t live;             // honest workers not lost
-    uint32_t *pid;           // per seat: the process id of its accepted HELLO
+    uint8_t *expected;             // per worker: 1 if it takes part in this round
+    worker_stats_t *wstats;        // per worker: this round's share (round_workers rows)
+    cvec_t *ups;                   // per worker: this round's update
+    const cvec_t **up_ptrs;        // ups[i] in worker-id order, for the method
+    double *f;                     // per worker: f_i(x^k)
+    vec_t *grads;                  // per worker: grad f_i(x^k) (when it came dense)
+    server_sparse_grad_t *sgrads;  // per worker: grad f_i(x^k) when it came sparse (on)
+    vec_t gmean;                   // mean of grads
+    uint64_t rejected;             // messages dropped as malformed or unexpected
+    uint64_t discarded;   // ... of them harmless: late, or copies of what arrived (resends)
+    int term;             // the host sent $TERM (it waits for us to return)
+    int burst;            // messages taken since the last poll
+    int abort;            // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
+                          // actor died: failed)
+    char reason[512];     // why the run failed or was aborted
+    uint64_t *invalid;    // per sender: invalid updates so far
+    uint8_t *excluded;    // per sender: 1 once excluded (max_invalid reached, or lost)
+    uint8_t *lost;        // per honest worker: 1 once it missed a round's deadline
+                          // (on_worker_loss = continue): out of the aggregate and metrics
+    size_t live;          // honest workers not lost
+    uint32_t *pid;        // per seat: the process id of its accepted HELLO
     uint32_t *join_pid;   // per honest seat: a lost worker's new process asking to join (0: none)
     uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
     uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how

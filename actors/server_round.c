@@ -325,9 +325,26 @@ s_accept_metrics(server_t *self, uint64_t k, uint32_t i)
         server_warn(self, "%s", why);
         return TOOK_NOTHING;
     }
-    vec_t tmp = self->grads[i];
-    self->grads[i] = m->g;
-    m->g = tmp;
+    server_sparse_grad_t *sg = &self->sgrads[i];
+    sg->on = m->mg_sparse;
+    if (sg->on) {  // swap the decoder's arrays in (the dense d-vector is never written)
+        uint32_t *idx = sg->idx;
+        double *val = sg->val;
+        size_t cap = sg->cap;
+        sg->idx = m->mg_idx;
+        sg->val = m->mg_val;
+        sg->cap = m->mg_cap;
+        sg->nnz = m->mg_nnz;
+        m->mg_idx = idx;
+        m->mg_val = val;
+        m->mg_cap = cap;
+        m->mg_nnz = 0;
+        m->mg_sparse = 0;
+    } else {
+        vec_t tmp = self->grads[i];
+        self->grads[i] = m->g;
+        m->g = tmp;
+    }
     self->f[i] = m->f;
     self->got_metrics[i] = 1;
     return TOOK_METRICS;
@@ -517,7 +534,14 @@ s_run_rounds(server_t *self, progress_t *pg)
                 if (self->lost[i])
                     continue;
                 fsum += self->f[i];
-                vec_axpy(&self->gmean, 1.0, &self->grads[i]);
+                //  A sparse gradient adds only its entries: the same bits as adding its d values,
+                //  since y + (+0.0) = y for every y this sum from +0.0 can hold (never -0.0).
+                const server_sparse_grad_t *sg = &self->sgrads[i];
+                if (sg->on)
+                    for (size_t e = 0; e < sg->nnz; e++)
+                        self->gmean.x[sg->idx[e]] += 1.0 * sg->val[e];
+                else
+                    vec_axpy(&self->gmean, 1.0, &self->grads[i]);
             }
             vec_scale(&self->gmean, 1.0 / (double) self->live);
             row.f = fsum / (double) self->live;

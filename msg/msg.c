@@ -211,6 +211,12 @@ msg_fini(msg_t *m)
     free(m->wbuf);
     free(m->gp_idx);
     free(m->gp_val);
+    free(m->mg_idx);
+    free(m->mg_val);
+    m->mg_idx = NULL;
+    m->mg_val = NULL;
+    m->mg_nnz = m->mg_cap = 0;
+    m->mg_sparse = 0;
     free(m->blob_own);
     free((void *) m->batch_data);
     free(m->batch_size);
@@ -223,6 +229,17 @@ msg_fini(msg_t *m)
     m->gp_val = NULL;
     m->gp_nnz = m->gp_cap = 0;
     m->npart = m->cap_part = m->wcap = 0;
+}
+
+void
+msg_metrics_dense(msg_t *m)
+{
+    if (!m->mg_sparse)
+        return;
+    memset(m->g.x, 0, m->g.dim * sizeof *m->g.x);
+    for (size_t e = 0; e < m->mg_nnz; e++)
+        m->g.x[m->mg_idx[e]] = m->mg_val[e];
+    m->mg_sparse = 0;
 }
 
 //  Makes room for n participants in m->part.

@@ -100,6 +100,12 @@ typedef struct {
                                // (f and g below): one frame where both go
     size_t metrics_bytes;      // UPDATE decoded with_metrics: the bytes of those two fields (the
                                // frame less these is the UPDATE alone, as the bit columns count it)
+    int mg_sparse;             // METRICS, UPDATE with_metrics, decoded: 1 = its gradient came
+                               // sparse and is in mg_idx/mg_val (g is then not written; every
+                               // other coordinate is +0.0; msg_metrics_dense() expands it)
+    uint32_t *mg_idx;          // its coordinates, strictly increasing; owned
+    double *mg_val;            // their values; owned
+    size_t mg_nnz, mg_cap;     // entries, capacity
     double f;                  // METRICS, UPDATE with_metrics: f_i(x^k)
     run_info_t run;            // RUN (strings owned after decode)
     round_stats_t stats;       // STATS
@@ -145,6 +151,10 @@ int msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest);
 //  want_patch m->gp_* to those coordinates (as msg_g_patch_build() would). Without have_prev it
 //  copies g and hashes it whole. MR_OK or MR_ENOMEM.
 int msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest);
+
+//  Writes the sparse metrics gradient of a decoded METRICS or UPDATE (mg_sparse) into m->g as d
+//  doubles (+0.0 off its entries) and clears mg_sparse; does nothing to a dense one.
+void msg_metrics_dense(msg_t *m);
 
 //  Encodes m into out (out->size is set; out->data reused/grown). MR_OK or MR_ENOMEM; MR_EINVAL
 //  for an unknown type, or an UPDATE whose encoding fields (enc, s, t, lev, norm) do not produce

@@ -635,15 +635,25 @@ s_label(const msg_schema_t *schema, const msgpack_object_array *a, char *out, si
 //  p coordinates (uint32 LE, strictly increasing, < d) then their p values (finite doubles); the
 //  other coordinates are +0.0. Only when 12 p < 8 d, so that a bin of 8 d bytes is always dense.
 static int
-s_sparse_grad(vec_t *g, const msg_val_t *grad, size_t dim, const char *what, mr_err_t *err)
+s_sparse_grad(msg_t *m, const msg_val_t *grad, size_t dim, const char *what, mr_err_t *err)
 {
     size_t p = grad->n / 12;
     if (grad->n % 12 != 0 || 12 * p >= 8 * dim)
         return mr_err_set(err, MR_EDIM,
                           "%s: got %zu bytes: neither 8 d = %zu (dense) nor 12 p < 8 d (sparse)",
                           what, grad->n, 8 * dim);
+    if (p > m->mg_cap) {
+        uint32_t *idx = realloc(m->mg_idx, p * sizeof *idx);
+        if (idx)
+            m->mg_idx = idx;
+        double *val = realloc(m->mg_val, p * sizeof *val);
+        if (val)
+            m->mg_val = val;
+        if (!idx || !val)
+            return mr_err_set(err, MR_ENOMEM, "%s: out of memory for %zu entries", what, p);
+        m->mg_cap = p;
+    }
     const unsigned char *ip = (const unsigned char *) grad->p, *vp = ip + 4 * p;
-    memset(g->x, 0, dim * sizeof *g->x);
     uint32_t prev = 0;
     for (size_t j = 0; j < p; j++) {
         uint32_t i = s_le32(ip + 4 * j);
@@ -661,9 +671,12 @@ s_sparse_grad(vec_t *g, const msg_val_t *grad, size_t dim, const char *what, mr_
         if (!isfinite(v))
             return mr_err_set(err, MR_ENONFINITE, "%s: coordinate %" PRIu32 " is %s", what, i,
                               isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"));
-        g->x[i] = v;
+        m->mg_idx[j] = i;
+        m->mg_val[j] = v;
         prev = i;
     }
+    m->mg_nnz = p;
+    m->mg_sparse = 1;
     return MR_OK;
 }
 
@@ -676,7 +689,7 @@ s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
         char what[80];
         snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
                  m->sender, m->round);
-        return s_sparse_grad(&m->g, grad, dim, what, err);
+        return s_sparse_grad(m, grad, dim, what, err);
     }
     int rc = s_check_dense(grad, dim, "metrics", NULL);
     if (rc == MR_OK)
@@ -776,6 +789,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
     m->type = (msg_type_t) to->via.u64;
     m->with_metrics = 0;
     m->metrics_bytes = 0;
+    m->mg_sparse = 0;
     switch (m->type) {
         case MSG_HELLO:
             m->role = (msg_role_t) v[0].u;

@@ -113,6 +113,11 @@ scenario marina method=marina compressor=randk k=4 gamma=0.25 p=0.3
 # (docs/protocol.md, "ROUND"), which the Python worker applies and checks against the digest;
 # metrics_every = 7: METRICS only in the rounds the server asks for.
 scenario marina-patch method=marina compressor=randk k=1 gamma=0.25 p=0.3 metrics_every=7
+# Sparse data (10 rows of ~6 of 600 columns a worker): each C worker's metrics gradient is +0.0
+# off ~50 columns and travels sparse (docs/protocol.md, METRICS), the Python worker's dense: the
+# server's rows must not depend on the form.
+scenario marina-sparse-metrics method=marina compressor=randk k=4 gamma=0.25 p=0.3 synth_rows=30 \
+    synth_d=600 synth_density=0.01
 # ROUND k carries g^{k-1}: a patch whenever round k-1 was a compressed one.
 after="FROM rounds r JOIN rounds q ON q.round = r.round - 1 WHERE r.round > 1 AND q.c_k = 0"
 patched=$(sqlite3 "$dir/marina-patch-py.db" "SELECT count(*) $after AND r.bits_paper_down < 32 * 12 * 3")

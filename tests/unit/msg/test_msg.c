@@ -969,11 +969,17 @@ test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t sparse_size = f->buf.size;
     s_round_trip(f);
+    assert_int_equal(f->dec.mg_sparse, 1);
+    assert_int_equal(f->dec.mg_nnz, 3);  // 3, 40 (-0.0) and 112
+    assert_true(f->dec.mg_idx[1] == 40 && signbit(f->dec.mg_val[1]));
+    msg_metrics_dense(&f->dec);
+    assert_int_equal(f->dec.mg_sparse, 0);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
     s_fill_g(&f->enc);
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     assert_true(f->buf.size >= sparse_size + 8 * D - 3 * 12);  // dense: 8 d bytes
     s_round_trip(f);
+    assert_int_equal(f->dec.mg_sparse, 0);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
     //  Inside an UPDATE.
     memset(f->enc.g.x, 0, D * sizeof(double));
@@ -983,6 +989,8 @@ test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
     f->enc.with_metrics = 1;
     s_round_trip(f);
     assert_int_equal(f->dec.with_metrics, 1);
+    assert_int_equal(f->dec.mg_sparse, 1);
+    msg_metrics_dense(&f->dec);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
     f->enc.with_metrics = 0;
     //  Hand-made sparse forms: [round, sender, f, grad] with grad = idx then values.
