@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "child_pipe.h"
 #include "msg.h"
 #include "vec.h"
 
@@ -173,15 +174,9 @@ s_recv(void *sock, zmq_msg_t *frame)
 static int
 s_floor_child(int fd, const s_shape_t *sh, const msg_buf_t *update)
 {
-    char line[512] = "", pub_ep[256], pull_ep[256];
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < sizeof line && (got = read(fd, line + used, sizeof line - used - 1)) > 0)
-        used += (size_t) got;
-    line[used] = '\0';
-    close(fd);
+    char pub_ep[256], pull_ep[256];
     int id;
-    if (sscanf(line, "%d %255s %255s", &id, pub_ep, pull_ep) != 3)
+    if (child_pipe_read(fd, &id, pub_ep, pull_ep) != 0)
         return 2;
     vec_t x, g;
     msg_t in;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "child_pipe.h"
 #include "cfg.h"
 #include "experiment.h"
 #include "msg.h"
@@ -193,15 +194,9 @@ done:
 static int
 s_bare_child(int fd, const s_frames_t *fr)
 {
-    char line[512] = "", pub_ep[256], pull_ep[256];
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < sizeof line && (got = read(fd, line + used, sizeof line - used - 1)) > 0)
-        used += (size_t) got;
-    line[used] = '\0';
-    close(fd);
+    char pub_ep[256], pull_ep[256];
     int id;
-    if (sscanf(line, "%d %255s %255s", &id, pub_ep, pull_ep) != 3)
+    if (child_pipe_read(fd, &id, pub_ep, pull_ep) != 0)
         return 2;
     void *ctx = zmq_ctx_new();
     int rc = s_bare_worker(ctx, id, pub_ep, pull_ep, fr);
