@@ -54,9 +54,10 @@ typedef struct {
     sec_t *sec;           // security=curve: our certificate and the authenticator
     char peer[64];        // the certificate name of the last message's sender ("": none)
     size_t n, dim;
-    msg_t in, out;   // decoded input, message being sent
-    msg_buf_t buf;   // encoded frame
-    int frame_size;  // bytes of the frame in self->in
+    msg_t in, out;           // decoded input, message being sent
+    msg_buf_t buf;           // encoded frame
+    int frame_size;          // bytes of the frame in self->in
+    uint64_t metrics_bytes;  // this round's accepted metrics, in bytes (the row's bytes_metrics)
     method_server_t *ms;
     rng_t rng;
     uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)

@@ -347,6 +347,7 @@ s_accept_metrics(server_t *self, uint64_t k, uint32_t i)
     }
     self->f[i] = m->f;
     self->got_metrics[i] = 1;
+    self->metrics_bytes += m->type == MSG_UPDATE ? m->metrics_bytes : (uint64_t) self->frame_size;
     return TOOK_METRICS;
 }
 
@@ -447,6 +448,7 @@ s_run_rounds(server_t *self, progress_t *pg)
         row.bits_model_down = down.bits_model * n;
         row.bytes_wire_down = down.bytes_wire * n;
         memset(self->got_metrics, 0, n);
+        self->metrics_bytes = 0;
         size_t metrics_pending = 0;  // one per honest worker still in the run
         for (size_t i = 0; self->metrics_wanted && i < honest; i++)
             metrics_pending += !self->lost[i];
@@ -556,6 +558,7 @@ s_run_rounds(server_t *self, progress_t *pg)
         row.rejected = self->round_rejected;
         row.rejections = self->rejlog;
         row.agg_dist_sq = method->server_agg_dist_sq ? method->server_agg_dist_sq(self->ms) : 0.0;
+        row.bytes_metrics = self->metrics_bytes;
         row.wall_time_s = actor_now() - t0;
         out->type = MSG_STATS;
         out->stats = row;

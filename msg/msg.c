@@ -89,6 +89,7 @@ static const msg_field_t s_stats[] = {
     {"rejected", MSG_F_UINT, MSG_U32},
     {"agg_dist_sq", MSG_F_REAL, 0},
     {"rejections", MSG_F_STR, 64 * MSG_KIB},
+    {"bytes_metrics", MSG_F_UINT, MSG_U64},
 };
 
 static const msg_field_t s_stop[] = {

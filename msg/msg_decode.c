@@ -917,6 +917,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
             st->rejected = (uint32_t) v[17].u;
             st->agg_dist_sq = v[18].f;
             st->rejections = s_take_str(m, 9, &v[19]);
+            st->bytes_metrics = v[20].u;
             if (rc == MR_OK && !st->rejections)
                 rc = mr_err_set(err, MR_ENOMEM, "stats: out of memory copying its rejections");
             break;

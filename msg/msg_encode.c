@@ -313,6 +313,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint32(&pk, st->rejected);
             r |= msgpack_pack_double(&pk, st->agg_dist_sq);
             r |= s_pack_str(&pk, st->rejections ? st->rejections : "");
+            r |= msgpack_pack_uint64(&pk, st->bytes_metrics);
             break;
         }
         case MSG_STOP:

@@ -56,6 +56,8 @@ typedef struct {
     uint32_t accepted;        // updates the server used this round
     uint32_t rejected;        // updates (and other messages) it rejected this round
     double agg_dist_sq;       // ||aggregate - mean of the honest vectors||^2 (0 without attackers)
+    uint64_t bytes_metrics;   // the metrics' bytes the server took this round (METRICS frames, or
+                              // the metrics fields inside UPDATEs): not communication, own column
     const char *rejections;   // one line per rejected update: "SENDER<TAB>REASON\n" ("" if none)
 } round_stats_t;
 

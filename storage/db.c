@@ -64,7 +64,7 @@
     " dataset_sha256 TEXT GENERATED ALWAYS AS (CASE WHEN problem LIKE 'sha256:%' THEN"             \
     " substr(problem, 8, 64) END) VIRTUAL"
 
-//  Schema v4; docs/schema.md explains every column. PRAGMA user_version holds the version.
+//  Schema v5; docs/schema.md explains every column. PRAGMA user_version holds the version.
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS runs ("
     " id INTEGER PRIMARY KEY,"
@@ -108,8 +108,9 @@ static const char s_schema[] =
     " accepted INTEGER NOT NULL DEFAULT 0,"
     " rejected INTEGER NOT NULL DEFAULT 0,"
     " agg_dist_sq REAL,"
+    " bytes_metrics INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (run_id, round)) WITHOUT ROWID;" S_ROUND_WORKERS S_REJECTIONS S_CHECKPOINTS
-    "PRAGMA user_version = 4;";
+    "PRAGMA user_version = 5;";
 
 //  Migrations: the statements that take a file from version v to v + 1 (index v - 1).
 static const char *const s_migrations[] = {
@@ -130,6 +131,9 @@ static const char *const s_migrations[] = {
     //  3 -> 4: checkpoints, and how often a run was resumed from one.
     "ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;" S_CHECKPOINTS
     "PRAGMA user_version = 4;",
+    //  4 -> 5: the metrics' bytes of a round (older rows: 0, not measured).
+    "ALTER TABLE rounds ADD COLUMN bytes_metrics INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 5;",
 };
 
 static const char s_sql_run_insert[] =
@@ -141,8 +145,8 @@ static const char s_sql_run_finish[] =
 static const char s_sql_round_insert[] =
     "INSERT INTO rounds (run_id, round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up,"
     " bytes_wire_up, bits_paper_down, bits_model_down, bytes_wire_down, nnz_up, oracle_calls,"
-    " participants, wall_time_s, gap, accepted, rejected, agg_dist_sq)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " participants, wall_time_s, gap, accepted, rejected, agg_dist_sq, bytes_metrics)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char s_sql_rejection_insert[] =
     "INSERT INTO rejections (run_id, round, sender, reason) VALUES (?, ?, ?, ?)";
 static const char s_sql_worker_insert[] =
@@ -602,6 +606,7 @@ db_round_add(db_t *self, int64_t run_id, const round_stats_t *row, mr_err_t *err
     sqlite3_bind_int64(st, 17, row->accepted);
     sqlite3_bind_int64(st, 18, row->rejected);
     s_bind_real(st, 19, row->agg_dist_sq);
+    sqlite3_bind_int64(st, 20, (int64_t) row->bytes_metrics);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         int ext = sqlite3_extended_errcode(self->db);

@@ -15,7 +15,7 @@
 #include "mr_err.h"
 #include "stats.h"
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 typedef struct db db_t;
 

@@ -113,6 +113,15 @@ test_metrics_every_and_the_downlink_leave_the_iterates_alone(void **state)
     assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2 AND f IS NULL AND "
                        "grad_norm_sq IS NULL"),
                 31, 0);
+    //  The metrics' own bytes (not communication): in every row of run 1, between the 5 f values
+    //  alone and 5 dense gradients with their headers; in run 2 exactly in the rows with an f.
+    assert_near(s_q(f, "SELECT count(*) FROM rounds r JOIN runs u ON u.id = r.run_id WHERE "
+                       "r.run_id = 1 AND NOT (r.bytes_metrics BETWEEN 5 * 9 AND 5 * (8 * u.d + "
+                       "16))"),
+                0, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2 AND (f IS NULL) != "
+                       "(bytes_metrics = 0)"),
+                0, 0);
     const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bytes_wire_up, nnz_up, "
                        "oracle_calls, bits_paper_down";
     char sql[1024];

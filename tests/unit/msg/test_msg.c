@@ -1098,6 +1098,7 @@ test_stats_round_trips_with_nan_f(void **state)
     s->participants = 20;
     s->wall_time_s = 3.75;
     s->gap = 1.25e-9;
+    s->bytes_metrics = (1ULL << 40) + 7;  // the metrics' bytes travel with the row
     s_round_trip(f);
     const round_stats_t *o = &f->dec.stats;
     assert_int_equal(o->round, 41);
@@ -1107,6 +1108,7 @@ test_stats_round_trips_with_nan_f(void **state)
     assert_int_equal(o->bits_paper_up, 1);
     assert_int_equal(o->bits_model_up, 2);
     assert_int_equal(o->bytes_wire_up, 3);
+    assert_true(o->bytes_metrics == (1ULL << 40) + 7);
     assert_int_equal(o->bits_paper_down, 4);
     assert_int_equal(o->bits_model_down, 5);
     assert_int_equal(o->bytes_wire_down, 6);
@@ -1170,9 +1172,9 @@ test_stats_round_trips_per_worker_rows(void **state)
         assert_true(o->workers[i].oracle_calls == w[i].oracle_calls);
         assert_int_equal(o->workers[i].sent, w[i].sent);
     }
-    //  The wire layout: 6 LE uint64 per worker, 48 bytes, the bin before the 12-byte tail
-    //  (accepted 0, rejected 0, agg_dist_sq 0.0, rejections "").
-    const unsigned char *bin = (const unsigned char *) f->buf.data + f->buf.size - 12 - 3 * 48;
+    //  The wire layout: 6 LE uint64 per worker, 48 bytes, the bin before the 13-byte tail
+    //  (accepted 0, rejected 0, agg_dist_sq 0.0, rejections "", bytes_metrics 0).
+    const unsigned char *bin = (const unsigned char *) f->buf.data + f->buf.size - 13 - 3 * 48;
     assert_int_equal(bin[-2], 0xc4);  // bin8 of 144 bytes
     assert_int_equal(bin[-1], 144);
     assert_int_equal(bin[0], 320 & 0xff);
@@ -1195,7 +1197,7 @@ test_stats_round_trips_per_worker_rows(void **state)
 }
 
 //  The fields a STATS frame carries after its per-worker rows (accepted, rejected, agg_dist_sq,
-//  rejections): 12 bytes as packed here.
+//  rejections, bytes_metrics): 13 bytes as packed here.
 static void
 s_raw_stats_tail(fixture_t *f)
 {
@@ -1203,6 +1205,7 @@ s_raw_stats_tail(fixture_t *f)
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_double(&f->pk, 0.0);
     msgpack_pack_str_with_body(&f->pk, "", 0);
+    msgpack_pack_uint8(&f->pk, 0);  // bytes_metrics
 }
 
 //  The fields a RUN frame carries after its problem key (byzantine, attack, aggregator, bucket).
@@ -1219,7 +1222,7 @@ s_raw_run_tail(fixture_t *f)
 static void
 s_raw_stats_workers(fixture_t *f, const void *workers, size_t nbytes)
 {
-    s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 21);
     for (int i = 0; i < 2; i++)  // round, coin
         msgpack_pack_uint8(&f->pk, 1);
     for (int i = 0; i < 2; i++)  // f, grad_norm_sq
@@ -1294,7 +1297,7 @@ test_decoding_ints_and_coins_accepts_every_encoding(void **state)
 {
     fixture_t *f = *state;
     // A peer may pack a double as an integer and a coin as 0/1; both mean the same thing.
-    s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
+    s_raw_head(f, MSG_VERSION, MSG_STATS, 21);
     msgpack_pack_uint64(&f->pk, 3);
     msgpack_pack_int(&f->pk, 1);
     msgpack_pack_int(&f->pk, -2);   // f = -2 as a negative integer
@@ -1402,7 +1405,7 @@ static void
 test_decode_rejects_wrong_field_count(void **state)
 {
     fixture_t *f = *state;
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4, 1};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 21, 2, 4, 2, 3, 2, 4, 1};
     _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
                    "one field count per message type");
     for (int type = MSG_HELLO; type <= MSG_TYPE_LAST; type++) {
@@ -1637,7 +1640,7 @@ test_decode_rejects_wrong_field_type(void **state)
     }
     // stats with gap as a str or nil, workers as an array, an integer or a str
     for (int bad = 0; bad < 5; bad++) {
-        s_raw_head(f, MSG_VERSION, MSG_STATS, 20);
+        s_raw_head(f, MSG_VERSION, MSG_STATS, 21);
         for (int i = 0; i < 2; i++)
             msgpack_pack_uint8(&f->pk, 1);
         for (int i = 0; i < 2; i++)
@@ -2455,7 +2458,7 @@ test_decode_survives_random_objects(void **state)
     mr_err_t err;
     assert_int_equal(msg_init(&m, D_FUZZ), MR_OK);
     // Most frames fail on some field; what matters is that none crashes and each success is valid.
-    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 20, 2, 4, 2, 3, 2, 4, 1};
+    static const size_t nfields[] = {0, 6, 2, 1, 10, 7, 4, 2, 16, 21, 2, 4, 2, 3, 2, 4, 1};
     _Static_assert(sizeof nfields / sizeof nfields[0] == MSG_TYPE_LAST + 1,
                    "one field count per message type");
     uint64_t seed = 0x0b1ec75;
@@ -2878,9 +2881,9 @@ test_frame_sizes_match_the_protocol_doc(void **state)
     assert_int_equal(metrics, 921);      // 5 one-byte objects + f 9 + grad 3+904
     //  array16 header 3 + version, type 2 + round, coin 2 + f, grad_norm_sq 2·9 + 8 counters
     //  and participants 9 + wall_time_s 9 + gap 9 + nil workers 1 + accepted, rejected 2 +
-    //  agg_dist_sq 9 + empty rejections 1
-    assert_int_equal(stats, 3 + 2 + 2 + 18 + 9 + 9 + 9 + 1 + 2 + 9 + 1);
-    assert_int_equal(stats20, 65 - 1 + 3 + 20 * 48);  // workers: bin16, 3 + 960 bytes
+    //  agg_dist_sq 9 + empty rejections 1 + bytes_metrics 1
+    assert_int_equal(stats, 3 + 2 + 2 + 18 + 9 + 9 + 9 + 1 + 2 + 9 + 1 + 1);
+    assert_int_equal(stats20, 66 - 1 + 3 + 20 * 48);  // workers: bin16, 3 + 960 bytes
 }
 
 int

@@ -349,7 +349,7 @@ test_refuses_other_schema_version(void **state)
     assert_int_equal(err.rc, MR_EVERSION);
     assert_non_null(strstr(err.text, f->path));
     assert_non_null(strstr(err.text, "version 7"));
-    assert_non_null(strstr(err.text, "uses version 4"));
+    assert_non_null(strstr(err.text, "uses version 5"));
     char mode[16];
     s_query_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "delete");  // the foreign file was left as it was
@@ -434,6 +434,8 @@ test_migrates_a_version_1_file(void **state)
     db_t *db = s_open(p);
     //  The old rows are still there, with NULL (or the defaults) in the new columns.
     assert_int_equal(s_query_int(p, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+    assert_int_equal(s_has_column(p, "rounds", "bytes_metrics"), 1);  // v5
+    assert_int_equal(s_query_int(p, "SELECT count(*) FROM rounds WHERE bytes_metrics = 0"), 2);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs WHERE byzantine = 0"), 1);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM rejections"), 0);
     assert_int_equal(s_query_int(p, "SELECT count(*) FROM runs"), 1);
