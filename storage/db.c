@@ -132,8 +132,8 @@ static const char *const s_migrations[] = {
     "ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;" S_CHECKPOINTS
     "PRAGMA user_version = 4;",
     //  4 -> 5: the metrics' bytes of a round (older rows: 0, not measured).
-    "ALTER TABLE rounds ADD COLUMN bytes_metrics INTEGER NOT NULL DEFAULT 0;"
-    "PRAGMA user_version = 5;",
+    ("ALTER TABLE rounds ADD COLUMN bytes_metrics INTEGER NOT NULL DEFAULT 0;"
+     "PRAGMA user_version = 5;"),
 };
 
 static const char s_sql_run_insert[] =
