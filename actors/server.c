@@ -540,6 +540,15 @@ server_publish(server_t *self)
     return size;
 }
 
+void
+server_publish_round_again(server_t *self, round_stats_t *row)
+{
+    self->out.g_patch = 0;
+    int size = server_publish(self);
+    if (size > 0)
+        row->bytes_wire_down += (uint64_t) size * self->n;
+}
+
 //  Waits, watching the pipe, until the stats link can take the frame in self->buf (want_done = 0:
 //  the recorder acknowledged enough rows, or a restarted one took over) or until the recorder
 //  acknowledged the run's end (want_done = 1); for up to timeout_s (2 s once stopping). 0, or -1

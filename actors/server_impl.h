@@ -148,6 +148,10 @@ void server_reject_stop(server_t *self);
 server_next_t server_next(server_t *self, double deadline);
 //  Publishes self->out on the PUB socket: the frame's size, or -1 (logged).
 int server_publish(server_t *self);
+//  Publishes the current ROUND again (same seq) with the dense g, a repair for a worker that
+//  lost a broadcast or its copy of g; PUB cannot address one, so its frame is counted once per
+//  receiver in row's bytes_wire_down (not in the paper's or model's bits).
+void server_publish_round_again(server_t *self, round_stats_t *row);
 //  Sends self->out (RUN, STATS, CHECKPOINT or STOP) to the recorder. 0, or -1 with the reason set.
 int server_to_recorder(server_t *self);
 //  Writes the indices i < n whose have[i] is 0 into out, comma-separated.

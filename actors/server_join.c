@@ -254,12 +254,8 @@ server_take_hello(server_t *self, uint64_t k, round_stats_t *row)
                     i, m->pid, (unsigned long long) k + 1);
     } else if (!self->lost[i] && self->joined_at[i] == k && self->pid[i] == m->pid &&
                !self->closed[i]) {
-        if (s_publish_join(self, i, k) == 0) {
-            self->out.g_patch = 0;
-            int size = server_publish(self);
-            if (size > 0)
-                row->bytes_wire_down += (uint64_t) size * self->n;
-        }
+        if (s_publish_join(self, i, k) == 0)
+            server_publish_round_again(self, row);
     } else if (!self->lost[i] && self->pid[i] != m->pid) {
         self->rejected++;
         server_warn(self,

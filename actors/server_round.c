@@ -228,15 +228,10 @@ s_accept(server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *ro
         return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
-        // The worker missed broadcasts or lost its copy of g: send the current round again (same
-        // seq) with the dense g, to every worker (PUB cannot address one): counted once per
-        // receiver.
+        // The worker missed broadcasts or lost its copy of g: the current round again.
         server_warn(self, "worker %u asks to resync from seq %llu", m->sender,
                     (unsigned long long) m->seq);
-        self->out.g_patch = 0;
-        int size = server_publish(self);
-        if (size > 0)
-            row->bytes_wire_down += (uint64_t) size * self->n;
+        server_publish_round_again(self, row);
         return TOOK_NOTHING;
     }
     uint32_t i = m->sender;
