@@ -252,8 +252,10 @@ server_take_hello(server_t *self, uint64_t k, round_stats_t *row)
         self->join_pid[i] = m->pid;
         zsys_notice("server: worker %u (pid %u) asks to join again; it takes part from round %llu",
                     i, m->pid, (unsigned long long) k + 1);
-    } else if (!self->lost[i] && self->joined_at[i] == k && self->pid[i] == m->pid &&
+    } else if (k > 0 && !self->lost[i] && self->joined_at[i] == k && self->pid[i] == m->pid &&
                !self->closed[i]) {
+        //  (k > 0: admissions start at round 1; joined_at 0 means none, and a new process that
+        //  joined before round 0 answers round 0 without a JOIN.)
         if (s_publish_join(self, i, k) == 0)
             server_publish_round_again(self, row);
     } else if (!self->lost[i] && self->pid[i] != m->pid) {

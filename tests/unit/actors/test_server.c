@@ -20,6 +20,7 @@
 #define N      2
 #define ROUNDS 30
 
+static size_t s_joins;            // JOIN broadcasts seen (hostile = 3 runs)
 static size_t s_stop_rejections;  // rows whose rejections name the forged STOP (hostile runs)
 
 typedef struct {
@@ -93,7 +94,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
 {
     problem_t p;
     s_problem(&p, method_name);
-    int bundle = hostile == 2;  // 2: the answers of a round in one BUNDLE instead
+    int bundle = hostile == 2;   // 2: the answers of a round in one BUNDLE instead
+    int rehello = hostile == 3;  // 3: on_worker_loss = continue, worker 0 says HELLO every round
     hostile = hostile == 1;
     static int instance = 0;
     char ep[3][64];
@@ -109,6 +111,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                        .rounds = ROUNDS,
                        .seed = 9,
                        .timeout_s = 10};
+    sc.continue_on_loss = rehello;
     sc.with_recorder = 1;
     sc.recorder_token = "0123456789abcdef";  // as the launcher gives it (--token-file)
     sc.run.f_star = NAN;
@@ -182,9 +185,10 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
         assert_true(actor_send(zsock_resolve(w.rogue), &w.out, &w.buf, 0) > 0);
     }
     for (uint64_t k = 0; k <= ROUNDS; k++) {
-        do
+        do {
             s_recv(w.sub, &w.in);
-        while (w.in.type != MSG_ROUND);
+            s_joins += w.in.type == MSG_JOIN;
+        } while (w.in.type != MSG_ROUND);
         assert_int_equal(w.in.round, k);
         //  g^{k-1} dense, or a patch of the previous one; the digest says it is the server's.
         if (w.in.has_g && w.in.g_patch)
@@ -236,6 +240,13 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                 s_send(&w);
                 w.out.round = k;
                 w.out.sender = 77;
+                s_send(&w);
+            }
+            if (rehello && i == 0) {  // the process in the run repeats its HELLO (pid 1, as joined)
+                w.out.type = MSG_HELLO;
+                w.out.role = MSG_ROLE_WORKER;
+                w.out.sender = 0;
+                w.out.pid = 1;
                 s_send(&w);
             }
             w.out.type = MSG_UPDATE;
@@ -371,6 +382,31 @@ test_bundled_answers_give_the_same_rows(void **state)
     }
 }
 
+//  With on_worker_loss = continue, a HELLO from the process a seat joined with (a new process
+//  that joined before round 0 repeats its HELLO until it answers) is no missed JOIN, in round 0
+//  or any other: no JOIN goes out, and the rows are those of a run without it.
+static void
+test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing(void **state)
+{
+    (void) state;
+    static round_stats_t clean[ROUNDS + 1], rehello[ROUNDS + 1];
+    char status[32];
+    s_run("marina", 0, clean, status, sizeof status);
+    assert_string_equal(status, "completed");
+    s_joins = 0;
+    s_run("marina", 3, rehello, status, sizeof status);
+    assert_string_equal(status, "completed");
+    assert_int_equal(s_joins, 0);
+    for (size_t k = 0; k <= ROUNDS; k++) {
+        assert_int_equal(clean[k].coin, rehello[k].coin);
+        assert_true(clean[k].f == rehello[k].f);
+        assert_true(clean[k].grad_norm_sq == rehello[k].grad_norm_sq);
+        assert_int_equal(clean[k].bytes_wire_down, rehello[k].bytes_wire_down);
+        assert_int_equal(clean[k].accepted, rehello[k].accepted);
+        assert_int_equal(clean[k].rejected, rehello[k].rejected);
+    }
+}
+
 //  The launcher's STOP comes on the host's pipe: the server aborts with its reason, even while it
 //  waits for workers that never come.
 static void
@@ -413,6 +449,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_messages_cost_only_themselves),
         cmocka_unit_test(test_bundled_answers_give_the_same_rows),
+        cmocka_unit_test(test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing),
         cmocka_unit_test(test_a_stop_on_the_pipe_aborts_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
