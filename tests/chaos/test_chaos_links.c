@@ -34,26 +34,13 @@ s_run(pu_fixture_t *f, double timeout_s, const char *a, const char *b)
 static void
 s_check_against_clean(pu_fixture_t *f, int run)
 {
+    assert_true(pu_run_complete(f->db, run, 40));
     char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT status FROM runs WHERE id = %d", run);
-    char *status = pu_query_text(f->db, sql);
-    assert_non_null(status);
-    assert_string_equal(status, "completed");
-    free(status);
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) = 41 AND count(DISTINCT round) = 41 AND min(round) = 0 FROM rounds "
-             "WHERE run_id = %d",
-             run);
-    assert_true(pu_query(f->db, sql) == 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d EXCEPT SELECT %s FROM "
              "rounds WHERE run_id = 1)",
              s_cols, run, s_cols);
     assert_true(pu_query(f->db, sql) == 0);
-    char *ok = pu_query_text(f->db, "PRAGMA integrity_check");
-    assert_non_null(ok);
-    assert_string_equal(ok, "ok");
-    free(ok);
 }
 
 static void

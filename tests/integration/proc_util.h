@@ -146,6 +146,28 @@ pu_query_text(const char *path, const char *sql)
     return out;
 }
 
+//  1 if run `run` of the database at path ended 'completed' with rounds 0..last each recorded
+//  exactly once, and the file passes PRAGMA integrity_check; else 0 (saying which on stderr).
+static inline int
+pu_run_complete(const char *path, int run, int last)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT status = 'completed' FROM runs WHERE id = %d", run);
+    int completed = pu_query(path, sql) == 1;
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) = %d AND count(DISTINCT round) = %d AND min(round) = 0 AND "
+             "max(round) = %d FROM rounds WHERE run_id = %d",
+             last + 1, last + 1, last, run);
+    int once = pu_query(path, sql) == 1;
+    char *ok = pu_query_text(path, "PRAGMA integrity_check");
+    int sound = ok && strcmp(ok, "ok") == 0;
+    free(ok);
+    if (!completed || !once || !sound)
+        fprintf(stderr, "run %d of %s:%s%s%s\n", run, path, completed ? "" : " not completed",
+                once ? "" : " rounds 0..last not each once", sound ? "" : " integrity_check fails");
+    return completed && once && sound;
+}
+
 //  The whole content of a (small) file, NUL-terminated (caller frees; "" if unreadable).
 static inline char *
 pu_slurp(const char *path)
