@@ -52,6 +52,8 @@ typedef struct {
     size_t max_nnz;          // the most entries an update of a compressed round may carry
     uint64_t metrics_every;  // the workers send METRICS in round 0, the last round and every
                              // metrics_every-th round (0 is taken as 1); others record NULL f
+    uint64_t worker_rows_every;  // round_workers rows in round 0, the last round and every this
+                                 // many-th (0 is taken as 1): the recorder's rows stay O(rounds)
     int continue_on_loss;    // on_worker_loss = continue: a worker silent past a round's
                              // deadline is lost and the run goes on with the others
     int downlink_dense;      // 1: every ROUND carries the dense g^{k-1}; 0: a patch of the

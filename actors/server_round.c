@@ -548,7 +548,9 @@ s_run_rounds(server_t *self, progress_t *pg)
         row.coin = rd.coin;
         row.participants = (uint32_t) takers;
         row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
-        row.nworkers = (uint32_t) n;
+        uint64_t rows_every = cfg->worker_rows_every > 0 ? cfg->worker_rows_every : 1;
+        int worker_rows = k == 0 || k == cfg->rounds || k % rows_every == 0;
+        row.nworkers = worker_rows ? (uint32_t) n : 0;
         row.workers = self->wstats;
         row.rejected = self->round_rejected;
         row.rejections = self->rejlog;

@@ -65,6 +65,9 @@ static const cfg_key_t s_keys[] = {
     {"metrics_every", CFG_STR, "auto", 0, 0,
      "workers send f_i and grad f_i every this many rounds (and in round 0 and the last); auto: "
      "1 for d <= 100000, else d / 100000"},
+    {"worker_rows_every", CFG_STR, "auto", 0, 0,
+     "round_workers rows (one per worker) in round 0, the last round and every this many rounds; "
+     "auto: 1 for n <= 100, else ceil(n / 100)"},
     {"checkpoint_every", CFG_STR, "auto", 0, 0,
      "checkpoints for `marina run --resume`: auto (one every 60 s of run time) | off | N (after "
      "every N-th round)"},
@@ -127,7 +130,7 @@ static const cfg_key_t s_keys[] = {
 static const char *const s_local_keys[] = {
     "db",         "name",     "transport",     "threads", "timeout_s",        "progress_s",
     "fault_send", "downlink", "metrics_every", "rounds",  "stop_at",          "stop_gap",
-    "fstar",      "dataset",  "keys_dir",      "launch",  "checkpoint_every",
+    "fstar",      "dataset",  "keys_dir",      "launch",  "checkpoint_every", "worker_rows_every",
 };
 
 const cfg_key_t *

@@ -469,24 +469,39 @@ s_fault(experiment_t *e, const char *spec, mr_err_t *err)
 //  checkpoint_every = auto: a checkpoint after the first round that ends this long after the last.
 #define CHECKPOINT_AUTO_S 60.0
 
+//  A key of the form auto | N (a whole number >= 1) into *out; auto gives auto_value.
+static int
+s_every(const cfg_t *c, const char *key, uint64_t auto_value, uint64_t *out, mr_err_t *err)
+{
+    const char *every = cfg_str(c, key);
+    if (strcmp(every, "auto") == 0) {
+        *out = auto_value;
+        return MR_OK;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(every, &end, 10);
+    if (every[0] < '1' || every[0] > '9' || *end != '\0' || errno != 0)
+        return mr_err_set(err, MR_ECONFIG, "%s = '%s' is neither auto nor a whole number >= 1",
+                          key, every);
+    *out = (uint64_t) v;
+    return MR_OK;
+}
+
 //  metrics_every (auto: every round up to d = 100000, then every d / 100000: a METRICS is 8 d
-//  bytes per worker) and downlink.
+//  bytes per worker), worker_rows_every (auto: every round up to n = 100, then every
+//  ceil(n / 100): about 100 round_workers rows a round at most), checkpoint_every and downlink.
 static int
 s_round_io(experiment_t *e, const cfg_t *c, size_t d, mr_err_t *err)
 {
-    const char *every = cfg_str(c, "metrics_every");
-    if (strcmp(every, "auto") == 0) {
-        e->metrics_every = d <= 100000 ? 1 : (uint64_t) (d / 100000);
-    } else {
-        char *end = NULL;
-        errno = 0;
-        unsigned long long v = strtoull(every, &end, 10);
-        if (every[0] < '1' || every[0] > '9' || *end != '\0' || errno != 0)
-            return mr_err_set(err, MR_ECONFIG,
-                              "metrics_every = '%s' is neither auto nor a whole number >= 1",
-                              every);
-        e->metrics_every = (uint64_t) v;
-    }
+    size_t n = (size_t) cfg_int(c, "n");
+    int rc = s_every(c, "metrics_every", d <= 100000 ? 1 : (uint64_t) (d / 100000),
+                     &e->metrics_every, err);
+    if (rc == MR_OK)
+        rc = s_every(c, "worker_rows_every", n <= 100 ? 1 : (uint64_t) ((n + 99) / 100),
+                     &e->worker_rows_every, err);
+    if (rc != MR_OK)
+        return rc;
     const char *ck = cfg_str(c, "checkpoint_every");
     e->checkpoint_every = 0;
     e->checkpoint_auto_s = strcmp(ck, "auto") == 0 ? CHECKPOINT_AUTO_S : 0;
@@ -500,7 +515,7 @@ s_round_io(experiment_t *e, const cfg_t *c, size_t d, mr_err_t *err)
                 "checkpoint_every = '%s' is neither auto, off nor a whole number >= 1", ck);
         e->checkpoint_every = (uint64_t) v;
     }
-    int rc = s_fault(e, cfg_str(c, "fault_send"), err);
+    rc = s_fault(e, cfg_str(c, "fault_send"), err);
     if (rc != MR_OK)
         return rc;
     const char *down = cfg_str(c, "downlink");

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t rounds;            // the last round R: 'rounds', or from 'epochs'
     double max_invalid;         // exclude a sender after this many invalid updates (0: never)
     uint64_t metrics_every;     // METRICS in round 0, the last round and every this many (>= 1)
+    uint64_t worker_rows_every; // round_workers rows in round 0, the last and every this many
     uint64_t checkpoint_every;  // a checkpoint after every this many rounds (0: by time or off)
     double checkpoint_auto_s;   // checkpoint_every = 0: one every this many seconds (0: off)
     int downlink_dense;         // downlink = dense: no patches of g

@@ -419,6 +419,7 @@ s_server_cfg(const cfg_t *cfg, const experiment_t *e, const char *const ep[3], s
     sc->downlink_dense = e->downlink_dense;
     sc->continue_on_loss = e->mp.allow_absent;
     sc->metrics_every = e->metrics_every;
+    sc->worker_rows_every = e->worker_rows_every;
     sc->checkpoint_every = e->checkpoint_every;
     sc->checkpoint_auto_s = e->checkpoint_auto_s;
     comp_t comp;

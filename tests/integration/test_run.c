@@ -143,6 +143,44 @@ test_metrics_every_and_the_downlink_leave_the_iterates_alone(void **state)
     assert_int_not_equal(s_marina_run(f, 30, "rounds=5", "metrics_every=0x10", NULL), 0);
 }
 
+//  worker_rows_every = 4 thins round_workers to rounds 0, 4, ..., the last, each with the rows
+//  of an every-round run; the rounds table is the same. auto keeps every round at this n.
+static void
+test_worker_rows_every_thins_round_workers_only(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_marina_run(f, 60, "rounds=22", "seed=5", "transport=inproc", NULL), 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=22", "seed=5", "transport=inproc",
+                                  "worker_rows_every=4", NULL),
+                     0);
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE run_id = 1"), 23 * 5, 0);
+    assert_near(s_q(f, "SELECT count(DISTINCT round) FROM round_workers WHERE run_id = 2"), 7, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE run_id = 2 AND round IN (0, 4, 8, "
+                       "12, 16, 20, 22)"),
+                7 * 5, 0);
+    const char *wc = "round, worker, sent, bits_paper_up, bits_model_up, bytes_wire_up, nnz_up, "
+                     "oracle_calls";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM round_workers WHERE run_id = 2 EXCEPT SELECT "
+             "%s FROM round_workers WHERE run_id = 1)",
+             wc, wc);
+    assert_near(s_q(f, sql), 0, 0);
+    const char *rc = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, "
+                     "bits_paper_down, nnz_up, oracle_calls, participants";
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 2 EXCEPT SELECT %s FROM "
+             "rounds WHERE run_id = 1)",
+             rc, rc);
+    assert_near(s_q(f, sql), 0, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM rounds WHERE run_id = 2"), 23, 0);
+    char *config = pu_query_text(f->db, "SELECT config FROM runs WHERE id = 2");
+    assert_non_null(config);
+    assert_non_null(strstr(config, "worker_rows_every = 4"));
+    free(config);
+    assert_int_not_equal(s_marina_run(f, 30, "rounds=5", "worker_rows_every=0", NULL), 0);
+}
+
 static void
 test_threads_ipc_and_tcp_give_the_same_rows(void **state)
 {
@@ -170,7 +208,8 @@ test_threads_ipc_and_tcp_give_the_same_rows(void **state)
 }
 
 //  n = 10,000 workers in one process: they share a thread per core (worker_host_actor), so the
-//  run needs a few dozen sockets, not 40,000; every worker's row is recorded.
+//  run needs a few dozen sockets, not 40,000; every worker's row is recorded in round 0 and the
+//  last (worker_rows_every = auto: every 100th round at this n).
 static void
 test_ten_thousand_workers_run_in_one_process(void **state)
 {
@@ -180,7 +219,8 @@ test_ten_thousand_workers_run_in_one_process(void **state)
         0);
     assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed' AND n = 10000"), 1, 0);
     assert_near(s_q(f, "SELECT count(*) FROM rounds"), 4, 0);
-    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE sent = 1"), 40000, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE sent = 1"), 20000, 0);
+    assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE round IN (0, 3)"), 20000, 0);
     assert_near(s_q(f, "SELECT count(DISTINCT worker) FROM round_workers"), 10000, 0);
 }
 
@@ -527,6 +567,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_same_seed_gives_identical_rows, pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(
             test_metrics_every_and_the_downlink_leave_the_iterates_alone, pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_rows_every_thins_round_workers_only, pu_setup,
+                                        pu_teardown),
         cmocka_unit_test_setup_teardown(test_threads_ipc_and_tcp_give_the_same_rows, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_workers_run_in_one_process, pu_setup,

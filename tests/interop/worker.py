@@ -49,7 +49,8 @@ KEYS = [
     ("fstar", "auto"), ("stop_at", "0"), ("stop_gap", "0"), ("db", "marina.db"), ("name", ""),
     ("launch", ""),
     ("transport", "tcp"), ("threads", "0"), ("timeout_s", "60"), ("progress_s", "1"),
-    ("metrics_every", "auto"), ("checkpoint_every", "auto"), ("fault_send", "none"),
+    ("metrics_every", "auto"), ("worker_rows_every", "auto"), ("checkpoint_every", "auto"),
+    ("fault_send", "none"),
     ("downlink", "auto"), ("security", "none"),
     ("keys_dir", ""), ("byzantine", "0"),
     ("attack", "none"), ("attack_z", "theory"), ("attack_eps", "0.1"), ("aggregator", "mean"),
@@ -62,7 +63,7 @@ KEYS = [
     ("synth_cond", "1"),
 ]
 LOCAL = ["db", "name", "transport", "threads", "timeout_s", "progress_s", "metrics_every",
-         "checkpoint_every",
+         "worker_rows_every", "checkpoint_every",
          "fault_send", "downlink", "rounds", "stop_at", "stop_gap", "fstar", "dataset",
          "keys_dir", "launch"]
 
