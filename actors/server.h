@@ -33,32 +33,32 @@
 #include "stats.h"
 
 typedef struct {
-    const char *ep_bcast;    // where to bind the PUB socket
-    const char *ep_up;       // where to bind the PULL socket
-    const char *ep_stats;    // where to bind the PUSH socket to the recorder
-    const method_t *method;  // the run's method
-    method_params_t mp;      // its resolved parameters
-    uint64_t rounds;         // last round index R: rounds 0..R are run (R + 1 rows)
-    uint64_t seed;           // the run's seed (server stream: c_k)
-    run_info_t run;          // sent to the recorder before round 0
-    int with_recorder;       // 1: wait for a recorder and send it RUN/STATS/STOP
-    double timeout_s;        // join and per-round deadline
-    double progress_s;       // log progress every progress_s seconds (0: never)
-    double stop_at;          // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
-    double stop_gap;         // > 0: complete once the gap F - F* <= stop_gap
-    size_t honest;           // G: workers 0..G-1 are honest; G..n-1 join as attackers
-    int forward_honest;      // 1: PUBlish each round's honest updates to the attackers (the
-                             // omniscient adversary) before waiting for theirs
-    size_t max_nnz;          // the most entries an update of a compressed round may carry
-    uint64_t metrics_every;  // the workers send METRICS in round 0, the last round and every
-                             // metrics_every-th round (0 is taken as 1); others record NULL f
+    const char *ep_bcast;        // where to bind the PUB socket
+    const char *ep_up;           // where to bind the PULL socket
+    const char *ep_stats;        // where to bind the PUSH socket to the recorder
+    const method_t *method;      // the run's method
+    method_params_t mp;          // its resolved parameters
+    uint64_t rounds;             // last round index R: rounds 0..R are run (R + 1 rows)
+    uint64_t seed;               // the run's seed (server stream: c_k)
+    run_info_t run;              // sent to the recorder before round 0
+    int with_recorder;           // 1: wait for a recorder and send it RUN/STATS/STOP
+    double timeout_s;            // join and per-round deadline
+    double progress_s;           // log progress every progress_s seconds (0: never)
+    double stop_at;              // > 0: complete once ||grad f||^2 <= stop_at * its round-0 value
+    double stop_gap;             // > 0: complete once the gap F - F* <= stop_gap
+    size_t honest;               // G: workers 0..G-1 are honest; G..n-1 join as attackers
+    int forward_honest;          // 1: PUBlish each round's honest updates to the attackers (the
+                                 // omniscient adversary) before waiting for theirs
+    size_t max_nnz;              // the most entries an update of a compressed round may carry
+    uint64_t metrics_every;      // the workers send METRICS in round 0, the last round and every
+                                 // metrics_every-th round (0 is taken as 1); others record NULL f
     uint64_t worker_rows_every;  // round_workers rows in round 0, the last round and every this
                                  // many-th (0 is taken as 1): the recorder's rows stay O(rounds)
-    int continue_on_loss;    // on_worker_loss = continue: a worker silent past a round's
-                             // deadline is lost and the run goes on with the others
-    int downlink_dense;      // 1: every ROUND carries the dense g^{k-1}; 0: a patch of the
-                             // coordinates that changed whenever that frame is smaller
-    uint64_t max_invalid;    // exclude a sender after this many invalid updates (0: never)
+    int continue_on_loss;        // on_worker_loss = continue: a worker silent past a round's
+                                 // deadline is lost and the run goes on with the others
+    int downlink_dense;          // 1: every ROUND carries the dense g^{k-1}; 0: a patch of the
+                                 // coordinates that changed whenever that frame is smaller
+    uint64_t max_invalid;        // exclude a sender after this many invalid updates (0: never)
     //  The configuration check at HELLO (docs/protocol.md, "Joining: the configuration check"):
     //  a worker or attacker whose configuration or shard differs is refused (REFUSE), naming keys.
     const char *join_config;     // the configuration HELLO must carry; NULL: nothing is checked

@@ -482,8 +482,8 @@ s_every(const cfg_t *c, const char *key, uint64_t auto_value, uint64_t *out, mr_
     errno = 0;
     unsigned long long v = strtoull(every, &end, 10);
     if (every[0] < '1' || every[0] > '9' || *end != '\0' || errno != 0)
-        return mr_err_set(err, MR_ECONFIG, "%s = '%s' is neither auto nor a whole number >= 1",
-                          key, every);
+        return mr_err_set(err, MR_ECONFIG, "%s = '%s' is neither auto nor a whole number >= 1", key,
+                          every);
     *out = (uint64_t) v;
     return MR_OK;
 }
