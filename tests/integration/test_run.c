@@ -150,9 +150,9 @@ test_worker_rows_every_thins_round_workers_only(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(s_marina_run(f, 60, "rounds=22", "seed=5", "transport=inproc", NULL), 0);
-    assert_int_equal(s_marina_run(f, 60, "rounds=22", "seed=5", "transport=inproc",
-                                  "worker_rows_every=4", NULL),
-                     0);
+    assert_int_equal(
+        s_marina_run(f, 60, "rounds=22", "seed=5", "transport=inproc", "worker_rows_every=4", NULL),
+        0);
     assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE run_id = 1"), 23 * 5, 0);
     assert_near(s_q(f, "SELECT count(DISTINCT round) FROM round_workers WHERE run_id = 2"), 7, 0);
     assert_near(s_q(f, "SELECT count(*) FROM round_workers WHERE run_id = 2 AND round IN (0, 4, 8, "
