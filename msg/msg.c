@@ -174,8 +174,10 @@ void
 msg_release_strings(msg_t *m)
 {
     for (size_t i = 0; i < sizeof m->owned / sizeof m->owned[0]; i++) {
-        free(m->owned[i]);
-        m->owned[i] = NULL;
+        if (m->owned[i]) {
+            free(m->owned[i]);
+            m->owned[i] = NULL;
+        }
     }
     m->run.name = m->run.version = m->run.config = NULL;
     m->run.method = m->run.compressor = m->run.dataset = m->run.problem = NULL;

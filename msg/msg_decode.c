@@ -5,6 +5,9 @@
 //  bytes are left; only then does msgpack_unpack() build the object tree, so a 5-byte frame can
 //  never make it allocate room for four billion elements. s_decode_object() then checks the
 //  tree against the schema of its message type and copies the fields into the msg_t.
+//  Most frames (every UPDATE, ROUND, STATS...) are one array of scalars, strings and bins: for
+//  those s_flat() builds the same objects msgpack_unpack() would, on the stack, without a zone
+//  or a second walk; anything else (an array inside, a float32, an ext, an intN) takes the tree.
 #include "msg_impl.h"
 
 #include <assert.h>
@@ -164,6 +167,75 @@ s_skim(const unsigned char *p, size_t size, size_t *starts, size_t nstarts, mr_e
     if (off < size)
         return mr_err_set(err, MR_EMALFORMED, "%zu trailing bytes after the message", size - off);
     return MR_OK;
+}
+
+//  The object of MessagePack type byte p[0] (bounds checked by s_skim()) into *o, as
+//  msgpack_unpack() makes it, for the types our encoder writes: fixint, uint 8..64, nil, bool,
+//  float64, str and bin. 0 for any other type (the tree path takes the frame).
+static int
+s_flat_object(const unsigned char *p, msgpack_object *o)
+{
+    unsigned char b = p[0];
+    if (b <= 0x7f) {
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = b;
+    } else if (b >= 0xe0) {
+        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        o->via.i64 = (int64_t) b - 256;
+    } else if (b >= 0xa0 && b <= 0xbf) {
+        o->type = MSGPACK_OBJECT_STR;
+        o->via.str.size = b & 0x1f;
+        o->via.str.ptr = (const char *) p + 1;
+    } else if (b == 0xc0) {
+        o->type = MSGPACK_OBJECT_NIL;
+    } else if (b == 0xc2 || b == 0xc3) {
+        o->type = MSGPACK_OBJECT_BOOLEAN;
+        o->via.boolean = b == 0xc3;
+    } else if (b >= 0xc4 && b <= 0xc6) {  // bin 8/16/32
+        size_t head = (size_t) 1 << (b - 0xc4);
+        o->type = MSGPACK_OBJECT_BIN;
+        o->via.bin.size = (uint32_t) s_be(p + 1, head);
+        o->via.bin.ptr = (const char *) p + 1 + head;
+    } else if (b >= 0xd9 && b <= 0xdb) {  // str 8/16/32
+        size_t head = (size_t) 1 << (b - 0xd9);
+        o->type = MSGPACK_OBJECT_STR;
+        o->via.str.size = (uint32_t) s_be(p + 1, head);
+        o->via.str.ptr = (const char *) p + 1 + head;
+    } else if (b >= 0xcc && b <= 0xcf) {  // uint 8/16/32/64
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = s_be(p + 1, (size_t) 1 << (b - 0xcc));
+    } else if (b == 0xcb) {
+        uint64_t u = s_be(p + 1, 8);
+        o->type = MSGPACK_OBJECT_FLOAT64;
+        memcpy(&o->via.f64, &u, sizeof u);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+//  A frame that is one array of at most nstarts elements, each of a type s_flat_object() takes:
+//  its elements into o[] (pointing into p), their count into *count. 0 otherwise. p passed
+//  s_skim(), which found the elements at starts[].
+static int
+s_flat(
+    const unsigned char *p, const size_t *starts, size_t nstarts, msgpack_object *o, size_t *count)
+{
+    unsigned char b = p[0];
+    size_t n;
+    if (b >= 0x90 && b <= 0x9f)
+        n = b & 0x0f;
+    else if (b == 0xdc || b == 0xdd)
+        n = (size_t) s_be(p + 1, b == 0xdc ? 2 : 4);
+    else
+        return 0;
+    if (n > nstarts)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!s_flat_object(p + starts[i], &o[i]))
+            return 0;
+    *count = n;
+    return 1;
 }
 
 //  --------------------------------------------------------------------------------------------
@@ -966,7 +1038,7 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
 }
 
 int
-msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
+msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err)
 {
     assert(m);
     mr_err_clear(err);
@@ -974,10 +1046,22 @@ msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
     if (!data && size > 0)
         return mr_err_set(err, MR_EINVAL, "no data");
     size_t starts[2 + S_MAX_FIELDS];
-    int rc = s_skim(data, size, starts, sizeof starts / sizeof starts[0], err);
+    size_t nstarts = sizeof starts / sizeof starts[0];
+    int rc = s_skim(data, size, starts, nstarts, err);
     if (rc != MR_OK)
         return rc;
 
+    msgpack_object fields[2 + S_MAX_FIELDS];
+    size_t count = 0;
+    if (!tree && s_flat(data, starts, nstarts, fields, &count)) {
+        msgpack_object obj = {.type = MSGPACK_OBJECT_ARRAY};
+        obj.via.array.size = (uint32_t) count;
+        obj.via.array.ptr = fields;
+        rc = s_decode_object(m, &obj, starts, size, err);
+        if (rc != MR_OK)
+            msg_release_strings(m);
+        return rc;
+    }
     msgpack_zone zone;
     if (!msgpack_zone_init(&zone, S_ZONE_CHUNK))
         return mr_err_set(err, MR_ENOMEM, "out of memory decoding a %zu-byte frame", size);
@@ -995,4 +1079,10 @@ msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
     if (rc != MR_OK)
         msg_release_strings(m);  // no half-decoded RUN is left pointing at freed strings
     return rc;
+}
+
+int
+msg_decode(msg_t *m, const void *data, size_t size, mr_err_t *err)
+{
+    return msg_decode_how(m, data, size, 0, err);
 }

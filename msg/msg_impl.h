@@ -89,6 +89,9 @@ int msg_get_f64s(
 //  m->up, what naming the update in errors.
 int msg_check_compact(const cvec_t *up);
 int msg_pack_compact(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up);
+//  msg_decode() with the path forced: tree = 1 always builds msgpack_unpack()'s object tree, 0
+//  takes the flat path for the frames it fits (the tests check that both agree on every frame).
+int msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err);
 int msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_err_t *err);
 
 #endif

@@ -3,12 +3,15 @@
 //  out-of-bounds read" (ASan, UBSan) it checks the decoder's contract: a rejection fills err with
 //  the same code and a sentence; an accepted frame re-encodes, the re-encoded frame decodes, and
 //  encoding that again gives the same bytes (the decoder keeps everything the encoder needs).
+//  And the flat path (msg_decode()'s for one array of scalars) agrees with the object tree:
+//  the same code and sentence, and an accepted frame re-encodes to the same bytes.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
+#include "msg_impl.h"  // msg_decode_how()
 
 static const size_t s_dims[] = {1, 2, 7, 113};
 
@@ -37,8 +40,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     msg_t m, again;
     s_check(msg_init(&m, dim) == MR_OK && msg_init(&again, dim) == MR_OK, "no memory", "msg_init");
-    mr_err_t err = {MR_OK, ""};
+    mr_err_t err = {MR_OK, ""}, terr = {MR_OK, ""};
+    msg_t t;
+    s_check(msg_init(&t, dim) == MR_OK, "no memory", "msg_init");
+    int trc = msg_decode_how(&t, frame, size, 1, &terr);
     int rc = msg_decode(&m, frame, size, &err);
+    s_check(rc == trc && strcmp(err.text, terr.text) == 0, "the flat and tree paths disagree",
+            err.text);
+    if (rc == MR_OK) {
+        msg_buf_t a = {0}, b = {0};
+        int ea = msg_encode(&m, &a), eb = msg_encode(&t, &b);
+        s_check(ea == eb &&
+                    (ea != MR_OK || (a.size == b.size && memcmp(a.data, b.data, a.size) == 0)),
+                "the flat and tree paths decode different messages", msg_type_name(m.type));
+        msg_buf_fini(&a);
+        msg_buf_fini(&b);
+    }
+    msg_fini(&t);
     if (rc != MR_OK) {
         s_check(err.rc == rc, "err.rc differs from the return code", err.text);
         s_check(err.text[0] != '\0', "a rejection without a sentence", msg_type_name(m.type));

@@ -14,6 +14,7 @@
 
 #include "comp.h"
 #include "msg.h"
+#include "msg_impl.h"  // msg_decode_how(): the flat and tree paths, compared
 #include "test_util.h"
 
 #define D         113  // the dimension of the paper's experiments (LibSVM a9a + 1: d = 113)
@@ -2578,6 +2579,167 @@ test_decode_survives_bit_flips(void **state)
     msg_fini(&m);
 }
 
+//  Decodes data both ways (the flat path where the frame fits it, and msgpack_unpack()'s tree):
+//  the same return code and sentence, and for an accepted frame the same message (re-encoded to
+//  the same bytes). Returns 1 if the frame was accepted.
+static int
+s_assert_paths_agree(msg_t *flat, msg_t *tree, const void *data, size_t len)
+{
+    mr_err_t ef = {0}, et = {0};
+    int rf = msg_decode_how(flat, data, len, 0, &ef);
+    int rt = msg_decode_how(tree, data, len, 1, &et);
+    assert_int_equal(rf, rt);
+    assert_string_equal(ef.text, et.text);
+    if (rf != MR_OK)
+        return 0;
+    msg_buf_t bf = {0}, bt = {0};
+    int cf = msg_encode(flat, &bf), ct = msg_encode(tree, &bt);
+    assert_int_equal(cf, ct);
+    if (cf == MR_OK) {
+        assert_int_equal(bf.size, bt.size);
+        assert_memory_equal(bf.data, bt.data, bf.size);
+    }
+    assert_int_equal(flat->with_metrics, tree->with_metrics);
+    assert_int_equal(flat->metrics_bytes, tree->metrics_bytes);
+    msg_buf_fini(&bf);
+    msg_buf_fini(&bt);
+    return 1;
+}
+
+//  Writes n big-endian bytes of v.
+static void
+s_put_be(msgpack_sbuffer *sb, unsigned char head, uint64_t v, size_t n)
+{
+    unsigned char b[9] = {head};
+    for (size_t i = 0; i < n; i++)
+        b[1 + i] = (unsigned char) (v >> (8 * (n - 1 - i)));
+    msgpack_sbuffer_write(sb, (const char *) b, 1 + n);
+}
+
+//  The frame again with every top-level field in its widest form (wide = 0: uint64, int64, str32,
+//  bin32: what the flat path reads) or in forms only the tree reads (wide = 1: an unsigned as
+//  int64, a float64 that fits as float32). Returns 0 if the frame is not one array.
+static int
+s_repack(const void *data, size_t len, int wide, msgpack_sbuffer *sb)
+{
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 1024);
+    msgpack_object o;
+    size_t off = 0;
+    int ok = msgpack_unpack(data, len, &off, &zone, &o) == MSGPACK_UNPACK_SUCCESS &&
+             o.type == MSGPACK_OBJECT_ARRAY;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    if (ok)
+        s_put_be(sb, 0xdd, o.via.array.size, 4);
+    for (uint32_t i = 0; ok && i < o.via.array.size; i++) {
+        const msgpack_object *e = &o.via.array.ptr[i];
+        uint64_t u;
+        switch (e->type) {
+            case MSGPACK_OBJECT_POSITIVE_INTEGER:
+                s_put_be(sb, wide ? 0xd3 : 0xcf, e->via.u64, 8);
+                break;
+            case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+                s_put_be(sb, 0xd3, (uint64_t) e->via.i64, 8);
+                break;
+            case MSGPACK_OBJECT_STR:
+                s_put_be(sb, 0xdb, e->via.str.size, 4);
+                msgpack_sbuffer_write(sb, e->via.str.ptr, e->via.str.size);
+                break;
+            case MSGPACK_OBJECT_BIN:
+                s_put_be(sb, 0xc6, e->via.bin.size, 4);
+                msgpack_sbuffer_write(sb, e->via.bin.ptr, e->via.bin.size);
+                break;
+            case MSGPACK_OBJECT_FLOAT64:
+                if (wide && (double) (float) e->via.f64 == e->via.f64) {
+                    float x = (float) e->via.f64;
+                    uint32_t w;
+                    memcpy(&w, &x, sizeof w);
+                    s_put_be(sb, 0xca, w, 4);
+                } else {
+                    memcpy(&u, &e->via.f64, sizeof u);
+                    s_put_be(sb, 0xcb, u, 8);
+                }
+                break;
+            default:
+                msgpack_pack_object(&pk, *e);
+                break;
+        }
+    }
+    msgpack_zone_destroy(&zone);
+    return ok;
+}
+
+//  The flat decoder (one array of scalars, strings and bins: most frames) and the object tree
+//  agree on every valid frame, every truncation, bit flips, re-encodings of each field with every
+//  MessagePack width, and random bytes.
+static void
+test_flat_and_tree_decoders_agree(void **state)
+{
+    (void) state;
+    msg_t enc, flat, tree;
+    assert_int_equal(msg_init(&enc, D_FUZZ), MR_OK);
+    assert_int_equal(msg_init(&flat, D_FUZZ), MR_OK);
+    assert_int_equal(msg_init(&tree, D_FUZZ), MR_OK);
+    msg_buf_t frames[S_NFRAMES];
+    size_t n = s_valid_frames(&enc, D_FUZZ, frames);
+    uint64_t seed = 0xf1a7;
+    int ok = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = frames[i].size;
+        assert_true(s_assert_paths_agree(&flat, &tree, frames[i].data, len));
+        for (int wide = 0; wide <= 1; wide++) {  // the same message in other widths
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init(&sb);
+            assert_true(s_repack(frames[i].data, len, wide, &sb));
+            int rc = s_assert_paths_agree(&flat, &tree, sb.data, sb.size);
+            if (wide == 0)
+                assert_true(rc);  // accepted: each field's value is what its schema allows
+            msgpack_sbuffer_destroy(&sb);
+        }
+        for (size_t cut = 0; cut < len; cut++)
+            assert_false(s_assert_paths_agree(&flat, &tree, frames[i].data, cut));
+        unsigned char *copy = malloc(len);
+        assert_non_null(copy);
+        for (int trial = 0; trial < 1500; trial++) {
+            memcpy(copy, frames[i].data, len);
+            int flips = 1 + (int) (s_rand(&seed) % 3);
+            for (int k = 0; k < flips; k++) {
+                size_t bit = s_rand(&seed) % (8 * len);
+                copy[bit / 8] ^= (unsigned char) (1u << (bit % 8));
+            }
+            ok += s_assert_paths_agree(&flat, &tree, copy, len);
+            total++;
+        }
+        free(copy);
+    }
+    //  Header-shaped random frames: [1, type, random objects...], with every integer, float and
+    //  string width, nested arrays and maps, so that both paths see the types the flat one hands
+    //  to the tree.
+    for (int trial = 0; trial < 20000; trial++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        size_t fields = s_rand(&seed) % 24;
+        msgpack_pack_array(&pk, 2 + fields);
+        msgpack_pack_uint64(&pk, MSG_VERSION);
+        msgpack_pack_uint64(&pk, 1 + s_rand(&seed) % MSG_TYPE_LAST);
+        for (size_t j = 0; j < fields; j++)
+            s_pack_random_object(&pk, &seed);
+        ok += s_assert_paths_agree(&flat, &tree, sb.data, sb.size);
+        total++;
+        msgpack_sbuffer_destroy(&sb);
+    }
+    print_message("flat vs tree: %d of %d frames accepted by both, the rest refused alike\n", ok,
+                  total);
+    assert_true(ok > 0);
+    s_free_frames(frames, n);
+    msg_fini(&enc);
+    msg_fini(&flat);
+    msg_fini(&tree);
+}
+
 static void
 test_decode_repeatedly_does_not_leak(void **state)
 {
@@ -2937,6 +3099,7 @@ main(void)
         T(test_decode_survives_random_objects),
         T(test_decode_survives_field_swaps),
         T(test_decode_survives_bit_flips),
+        T(test_flat_and_tree_decoders_agree),
         T(test_decode_repeatedly_does_not_leak),
         T(test_encode_reuses_its_buffer),
         T(test_encode_rejects_unknown_type),
