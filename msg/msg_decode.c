@@ -450,6 +450,8 @@ msg_get_f64s(
         memcpy(&x[j], &u, sizeof x[j]);
     }
 #endif
+    if (vec_all_finite(x, n))
+        return MR_OK;
     for (size_t j = 0; j < n; j++) {
         if (!isfinite(x[j])) {
             size_t c = coord ? coord[j] : j;

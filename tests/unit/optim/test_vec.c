@@ -1,8 +1,11 @@
 //  test_vec.c - vec.h: dense arithmetic and compressed vectors.
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "mr_err.h"
@@ -52,6 +55,34 @@ test_arithmetic(void **state)
     assert_near(vec_norm_sq(&b), 0, 0);
     vec_fini(&a);
     vec_fini(&b);
+}
+
+//  vec_all_finite() reads bits: the largest and smallest finite values pass, every NaN (quiet,
+//  signalling, negative) and both infinities fail, at every position of vectors of every length
+//  around the vector widths.
+static void
+test_all_finite_reads_the_exponent_bits(void **state)
+{
+    (void) state;
+    const double good[] = {0.0, -0.0, DBL_MAX, -DBL_MAX, DBL_MIN, 4.9e-324, -4.9e-324, 1.0};
+    const uint64_t bad_bits[] = {0x7ff0000000000000ull, 0xfff0000000000000ull,
+                                 0x7ff8000000000000ull, 0x7ff0000000000001ull,
+                                 0xffffffffffffffffull, 0x7ff4000000000000ull};
+    double x[19] = {0};
+    for (size_t n = 0; n <= 19; n++) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = good[i % (sizeof good / sizeof good[0])];
+        assert_true(vec_all_finite(x, n));
+        for (size_t at = 0; at < n; at++) {
+            for (size_t b = 0; b < sizeof bad_bits / sizeof bad_bits[0]; b++) {
+                double keep = x[at];
+                memcpy(&x[at], &bad_bits[b], sizeof x[at]);
+                assert_false(vec_all_finite(x, n));
+                assert_int_equal(vec_all_finite(x, n), !isnan(x[at]) && !isinf(x[at]));
+                x[at] = keep;
+            }
+        }
+    }
 }
 
 static void
@@ -141,6 +172,7 @@ main(void)
         cmocka_unit_test(test_init_gives_zero_vector_and_fini_is_idempotent),
         cmocka_unit_test(test_arithmetic),
         cmocka_unit_test(test_finite_checks_catch_nan_and_inf),
+        cmocka_unit_test(test_all_finite_reads_the_exponent_bits),
         cmocka_unit_test(test_cvec_dense_round_trip),
         cmocka_unit_test(test_cvec_sparse_axpy_and_to_dense),
     };
