@@ -309,7 +309,7 @@ s_flush(s_host_t *h)
         return 0;
     void *push = zsock_resolve(h->push);
     int rc = b->nbatch == 1 ? zmq_send(push, b->batch_data[0], b->batch_size[0], 0)
-                            : actor_send(push, b, &h->buf, 0);
+                            : actor_send_handover(push, b, &h->buf, 0);
     b->nbatch = 0;
     h->bat_bytes = 0;
     if (rc < 0) {
