@@ -78,6 +78,47 @@ s_row_dot_lanes(const csr_t *a, size_t t, const double *x, double *z)
     z[3] = s3;
 }
 
+//  s_row_dot_lanes() for a shard whose values are all 1.0: val[j] * x is x exactly, so the
+//  sums are the same doubles without the products (and without reading val).
+static inline void
+s_row_dot_lanes_unit(const csr_t *a, size_t t, const double *x, double *z)
+{
+    const size_t *p = a->rowptr + t;
+    const uint32_t *col = a->col;
+    size_t common = p[1] - p[0];
+    for (int r = 1; r < S_LANES; r++)
+        if (p[r + 1] - p[r] < common)
+            common = p[r + 1] - p[r];
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
+    for (size_t k = 0; k < common; k++) {
+        s0 += x[col[b0 + k]];
+        s1 += x[col[b1 + k]];
+        s2 += x[col[b2 + k]];
+        s3 += x[col[b3 + k]];
+    }
+    for (size_t j = b0 + common; j < p[1]; j++)
+        s0 += x[col[j]];
+    for (size_t j = b1 + common; j < p[2]; j++)
+        s1 += x[col[j]];
+    for (size_t j = b2 + common; j < p[3]; j++)
+        s2 += x[col[j]];
+    for (size_t j = b3 + common; j < p[4]; j++)
+        s3 += x[col[j]];
+    z[0] = s0;
+    z[1] = s1;
+    z[2] = s2;
+    z[3] = s3;
+}
+
+//  g += c a_t for a row of 1.0 values: c * 1.0 is c exactly.
+static inline void
+s_row_axpy_unit(const csr_t *a, size_t t, double c, double *g)
+{
+    for (size_t j = a->rowptr[t]; j < a->rowptr[t + 1]; j++)
+        g[a->col[j]] += c;
+}
+
 //  g += c a_t
 static inline void
 s_row_axpy(const csr_t *a, size_t t, double c, double *g)
@@ -168,6 +209,9 @@ loss_init(loss_t *l, loss_kind_t kind, double lambda, const csr_t *data, mr_err_
     l->kind = kind;
     l->lambda = lambda;
     l->data = data;
+    l->unit_values = 1;
+    for (size_t j = data->rowptr[0]; j < data->rowptr[data->rows] && l->unit_values; j++)
+        l->unit_values = data->val[j] == 1.0;
     return MR_OK;
 }
 
@@ -219,6 +263,17 @@ s_value_grad_rows(const loss_t *l, const vec_t *x, vec_t *grad)
     const csr_t *a = l->data;
     double sum = 0.0;
     size_t t = 0;
+    if (l->unit_values) {  // the same loops without the products by 1.0
+        for (; t + S_LANES <= a->rows; t += S_LANES) {
+            double z[S_LANES];
+            s_row_dot_lanes_unit(a, t, x->x, z);
+            for (int r = 0; r < S_LANES; r++) {
+                double dphi;
+                sum += s_phi(l->kind, z[r], a->y[t + r], &dphi);
+                s_row_axpy_unit(a, t + r, dphi, grad->x);
+            }
+        }
+    }
     //  The dots of S_LANES rows at a time (they read x only), then each row's phi, sum and axpy
     //  in row order: every addition happens in the order of the one-row loop below.
     for (; t + S_LANES <= a->rows; t += S_LANES) {

@@ -23,6 +23,9 @@ typedef struct {
     loss_kind_t kind;
     double lambda;      // l2 regularisation lambda/2 |x|^2 added to every f_ij (>= 0)
     const csr_t *data;  // borrowed shard: m = data->rows samples
+    int unit_values;    // 1: every stored value of the shard is 1.0 (0/1 features, as in
+                        // mushrooms or a9a): the gradient's row loops skip the products by 1.0,
+                        // which are exact, so the results are the same bits (loss_init sets it)
 } loss_t;
 
 //  Binds a loss to a shard; MR_EINVAL (err filled) on an empty shard or a negative lambda.

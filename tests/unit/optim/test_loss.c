@@ -317,6 +317,50 @@ test_sparse_grad_equals_dense_bit_for_bit(void **state)
     csr_fini(&data);
 }
 
+//  A shard of 0/1 features (every stored value 1.0, as in mushrooms and a9a) takes the row loops
+//  without the products by 1.0: f and the gradient are the same bits as the general loops give
+//  (unit_values forced to 0), for every kind and lambda, rows of every length (the 4-row lanes and
+//  the tail), small and saturating x. One value that is not 1.0 turns the fast path off.
+static void
+test_unit_values_give_the_same_bits(void **state)
+{
+    (void) state;
+    csr_t data;
+    assert_int_equal(data_synthetic(203, 60, 0.2, 3, 21, &data, NULL), MR_OK);
+    for (size_t j = 0; j < data.nnz; j++)
+        data.val[j] = 1.0;
+    vec_t x, fast, slow;
+    assert_int_equal(vec_init(&x, data.cols), MR_OK);
+    assert_int_equal(vec_init(&fast, data.cols), MR_OK);
+    assert_int_equal(vec_init(&slow, data.cols), MR_OK);
+    rng_t r;
+    rng_seed(&r, 31, 0);
+    for (size_t k = 0; k < S_NKINDS; k++) {
+        for (size_t q = 0; q < S_NLAMBDAS; q++) {
+            loss_t l, general;
+            assert_int_equal(loss_init(&l, s_kinds[k], s_lambdas[q], &data, NULL), MR_OK);
+            assert_int_equal(l.unit_values, 1);
+            general = l;
+            general.unit_values = 0;
+            for (int trial = 0; trial < 8; trial++) {
+                s_random_x(&r, &x, trial < 4 ? 0.3 : 30.0);
+                double ff = loss_value_grad(&l, &x, &fast);
+                double fs = loss_value_grad(&general, &x, &slow);
+                assert_memory_equal(&ff, &fs, sizeof ff);
+                assert_memory_equal(fast.x, slow.x, data.cols * sizeof *fast.x);
+            }
+        }
+    }
+    data.val[data.nnz / 2] = 2.0;
+    loss_t l;
+    assert_int_equal(loss_init(&l, LOSS_NONCONVEX, 0.0, &data, NULL), MR_OK);
+    assert_int_equal(l.unit_values, 0);
+    vec_fini(&x);
+    vec_fini(&fast);
+    vec_fini(&slow);
+    csr_fini(&data);
+}
+
 static void
 test_every_kind_batch_over_all_rows_is_full_grad(void **state)
 {
@@ -605,6 +649,7 @@ main(void)
         cmocka_unit_test(test_init_rejects_empty_shard),
         cmocka_unit_test_setup_teardown(test_every_kind_grad_matches_central_differences, s_setup,
                                         s_teardown),
+        cmocka_unit_test(test_unit_values_give_the_same_bits),
         cmocka_unit_test_setup_teardown(test_every_kind_batch_over_all_rows_is_full_grad, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_weighted_batch_scales_each_row, s_setup, s_teardown),
