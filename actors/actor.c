@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,42 +23,6 @@ actor_send(void *sock, const msg_t *m, msg_buf_t *buf, int flags)
     }
     int rc = zmq_send(sock, buf->data, buf->size, flags);
     return rc < 0 ? -1 : (int) buf->size;
-}
-
-static void
-s_free_frame(void *data, void *hint)
-{
-    (void) hint;
-    free(data);
-}
-
-int
-actor_send_handover(void *sock, const msg_t *m, msg_buf_t *buf, int flags)
-{
-    if (msg_encode(m, buf) != MR_OK) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t cap = buf->cap, size = buf->size;
-    char *fresh = malloc(cap);
-    if (!fresh)
-        return actor_send(sock, m, buf, flags);  // keep buf; zmq_send copies
-    zmq_msg_t frame;
-    if (zmq_msg_init_data(&frame, buf->data, size, s_free_frame, NULL) != 0) {
-        free(fresh);
-        return -1;
-    }
-    if (zmq_msg_send(&frame, sock, flags) < 0) {
-        int e = errno;
-        zmq_msg_close(&frame);  // frees the bytes: buf takes the fresh buffer all the same
-        buf->data = fresh;
-        buf->size = 0;
-        errno = e;
-        return -1;
-    }
-    buf->data = fresh;
-    buf->size = 0;
-    return (int) size;
 }
 
 int

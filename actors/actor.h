@@ -24,11 +24,6 @@ double actor_now(void);
 //  frame size in bytes, or -1 (errno from zmq_send, e.g. EAGAIN with ZMQ_DONTWAIT).
 int actor_send(void *sock, const msg_t *m, msg_buf_t *buf, int flags);
 
-//  actor_send() without the copy into the ZeroMQ message: the encoded bytes are handed over to
-//  ZeroMQ, which frees them once sent (over inproc, once the receiver closes the message), and buf
-//  gets a fresh buffer of the same capacity. For large frames sent often (the bundles).
-int actor_send_handover(void *sock, const msg_t *m, msg_buf_t *buf, int flags);
-
 //  Receives one frame from sock into frame (initialised by the caller) without blocking.
 //  Returns its size, -1 when nothing is there (or on error), -2 for a multipart message (dropped).
 int actor_recv(void *sock, zmq_msg_t *frame);

@@ -14,6 +14,7 @@
 
 #include "actor.h"
 #include "checkpoint.h"
+#include "frame_pool.h"
 #include "attacker.h"
 #include "msg.h"
 #include "rng.h"
@@ -23,6 +24,7 @@
 #define REJOIN_HELLO_S 1.0  // a rejoining worker says HELLO again this often until its JOIN
 #define BATCH_MAX      64   // a host's answers held for one BUNDLE frame: at most this many ...
 #define BATCH_BYTES    ((size_t) 256 << 10)  // ... and these many bytes
+#define BUNDLE_BUFFERS 16  // BUNDLEs in flight before one is copied (a round sends n / 64)
 
 typedef struct s_host s_host_t;
 
@@ -70,6 +72,7 @@ struct s_host {
     int batching;  // several seats, no injected faults: answers go out in BATCHes
     msg_t bat;     // the BUNDLE being gathered: pointers to the seats' kept frames
     size_t bat_cap, bat_bytes;
+    frame_pool_t *bundles;  // the BUNDLEs' buffers, handed to ZeroMQ without a copy
     char reason[512];
 };
 
@@ -94,6 +97,7 @@ s_host_destroy(s_host_t **self_p)
     vec_fini(&self->g);
     msg_fini(&self->in);
     msg_buf_fini(&self->buf);
+    frame_pool_destroy(&self->bundles);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->push);
     sec_destroy(&self->sec);
@@ -237,7 +241,9 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     const worker_cfg_t *cfg = &seats[0];
     size_t d = cfg->mp.dim;
     self->seats = calloc(nseats, sizeof *self->seats);
-    if (!self->seats || msg_init(&self->in, d) != MR_OK || vec_init(&self->g, d) != MR_OK) {
+    self->bundles = frame_pool_new(BUNDLE_BUFFERS);
+    if (!self->seats || !self->bundles || msg_init(&self->in, d) != MR_OK ||
+        vec_init(&self->g, d) != MR_OK) {
         mr_err_set(err, MR_ENOMEM, "out of memory for d=%zu", d);
         goto fail;
     }
@@ -309,7 +315,7 @@ s_flush(s_host_t *h)
         return 0;
     void *push = zsock_resolve(h->push);
     int rc = b->nbatch == 1 ? zmq_send(push, b->batch_data[0], b->batch_size[0], 0)
-                            : actor_send_handover(push, b, &h->buf, 0);
+                            : frame_pool_send(h->bundles, push, b, 0);
     b->nbatch = 0;
     h->bat_bytes = 0;
     if (rc < 0) {
