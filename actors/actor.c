@@ -25,10 +25,10 @@ actor_send(void *sock, const msg_t *m, msg_buf_t *buf, int flags)
     return rc < 0 ? -1 : (int) buf->size;
 }
 
-int
-actor_recv(void *sock, zmq_msg_t *frame)
+static int
+s_recv(void *sock, zmq_msg_t *frame, int flags)
 {
-    int rc = zmq_msg_recv(frame, sock, ZMQ_DONTWAIT);
+    int rc = zmq_msg_recv(frame, sock, flags);
     if (rc < 0)
         return -1;
     // Every marina message is one frame; a multipart message is not ours: drain and refuse it.
@@ -46,6 +46,18 @@ actor_recv(void *sock, zmq_msg_t *frame)
         return -2;
     }
     return rc;
+}
+
+int
+actor_recv(void *sock, zmq_msg_t *frame)
+{
+    return s_recv(sock, frame, ZMQ_DONTWAIT);
+}
+
+int
+actor_recv_wait(void *sock, zmq_msg_t *frame)
+{
+    return s_recv(sock, frame, 0);
 }
 
 unsigned

@@ -27,6 +27,9 @@ int actor_send(void *sock, const msg_t *m, msg_buf_t *buf, int flags);
 //  Receives one frame from sock into frame (initialised by the caller) without blocking.
 //  Returns its size, -1 when nothing is there (or on error), -2 for a multipart message (dropped).
 int actor_recv(void *sock, zmq_msg_t *frame);
+//  actor_recv() that waits for a frame, as long as the socket's ZMQ_RCVTIMEO allows: -1 when none
+//  came (or on error).
+int actor_recv_wait(void *sock, zmq_msg_t *frame);
 
 //  Waits up to timeout_ms (-1: forever) for input on any of the nsock raw sockets; returns a bit
 //  mask of the readable ones (bit i = socks[i]), 0 on timeout or interrupt.

@@ -14,7 +14,7 @@
 #define S_STOP_GRACE_S 2.0   // after an interrupt, how long to wait for the server's STOP
 #define ACK_DELAY_S    0.05  // the longest a received row waits to be committed and acknowledged
 #define BURST_MAX      256   // frames taken without a poll (the pipe and the commit are checked)
-#define NAP_NS         1000000L  // the pause after a burst, so that rows gather (1 ms)
+#define NAP_NS         5000000L  // the pause after a burst, so that rows gather (5 ms)
 
 typedef struct {
     const recorder_cfg_t *cfg;

@@ -21,6 +21,7 @@
 #define WARN_SUMMARY_S    10.0         // how often the count of suppressed warnings is logged
 #define STATS_RCVHWM      64           // messages queued from the stats socket's peers (HELLO, ACK)
 #define STATS_KEEP_FRAMES 4096         // rows kept until the recorder acknowledges them
+#define SERVER_POLL_S     0.01         // server_next() looks at the pipe and the link this often
 #define STATS_KEEP_BYTES  ((size_t) 256 << 20)  // ... and at most this many bytes of them
 
 static void
@@ -480,17 +481,14 @@ server_next(server_t *self, double deadline)
         }
         zmq_msg_t frame;
         zmq_msg_init(&frame);
-        // Take what is queued without a poll (one system call less per message); poll, and so
-        // look at the pipe, when the queue is empty or after a burst of messages.
-        int size = self->burst < 64 ? actor_recv(socks[1], &frame) : -1;
-        if (size == -1) {
-            self->burst = 0;
-            double left = deadline - actor_now();
-            if (left <= 0) {
-                zmq_msg_close(&frame);
-                return NEXT_TIMEOUT;
-            }
-            unsigned ready = actor_poll(socks, 3, (long) (left * 1000.0) + 1);
+        //  The pipe (the launcher) and the stats link (the recorder's ACKs) are looked at with a
+        //  poll when the updates' socket is idle, and at least every SERVER_POLL_S; otherwise the
+        //  server waits on the updates' socket alone, in a blocking receive: a zmq_poll() of the
+        //  three costs system calls per socket, twice per wake-up, and there is one per update.
+        double now = actor_now(), left = deadline - now;
+        if (now - self->polled_at >= SERVER_POLL_S || left <= 0) {
+            self->polled_at = now;
+            unsigned ready = actor_poll(socks, 3, 0);
             if (ready & 1u) {
                 server_next_t got = s_pipe_command(self);
                 if (got != NEXT_OTHER) {
@@ -503,13 +501,23 @@ server_next(server_t *self, double deadline)
                 zmq_msg_close(&frame);
                 return NEXT_OTHER;
             }
-            size = ready & 2u ? actor_recv(socks[1], &frame) : -1;
-            if (size == -1) {
+        }
+        int size = actor_recv(socks[1], &frame);
+        if (size == -1) {
+            if (left <= 0) {
+                zmq_msg_close(&frame);
+                return NEXT_TIMEOUT;
+            }
+            double wait = fmin(left, SERVER_POLL_S - (now - self->polled_at));
+            int wait_ms = (int) (wait * 1000.0) + 1;
+            zmq_setsockopt(socks[1], ZMQ_RCVTIMEO, &wait_ms, sizeof wait_ms);
+            size = actor_recv_wait(socks[1], &frame);
+            if (size == -1) {  // nothing within the wait: the pipe and the link next
+                self->polled_at = 0;
                 zmq_msg_close(&frame);
                 continue;
             }
         }
-        self->burst++;
         // The certificate name of the sender's connection (security=curve), before the frame goes.
         const char *name = self->sec && size >= 0 ? sec_peer_name(&frame) : NULL;
         snprintf(self->peer, sizeof self->peer, "%s", name ? name : "");

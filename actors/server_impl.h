@@ -74,7 +74,7 @@ typedef struct {
     uint64_t rejected;             // messages dropped as malformed or unexpected
     uint64_t discarded;   // ... of them harmless: late, or copies of what arrived (resends)
     int term;             // the host sent $TERM (it waits for us to return)
-    int burst;            // messages taken since the last poll
+    double polled_at;     // when server_next() last looked at the pipe and the stats link
     int abort;            // the host asked to end the run: 1 "STOP" (aborted), 2 "FAIL" (an
                           // actor died: failed)
     char reason[512];     // why the run failed or was aborted

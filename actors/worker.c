@@ -20,9 +20,11 @@
 #include "rng.h"
 #include "security.h"
 
-#define RESYNC_AFTER_S 2.0  // ask for the current broadcast again after this much silence
-#define REJOIN_HELLO_S 1.0  // a rejoining worker says HELLO again this often until its JOIN
-#define BATCH_MAX      64   // a host's answers held for one BUNDLE frame: at most this many ...
+#define RESYNC_AFTER_S 2.0   // ask for the current broadcast again after this much silence
+#define REJOIN_HELLO_S 1.0   // a rejoining worker says HELLO again this often until its JOIN
+#define WAIT_MS        250   // the longest wait for a broadcast before the timers are looked at
+#define PIPE_CHECK_S   0.02  // the host's pipe ($TERM) is looked at least this often
+#define BATCH_MAX      64    // a host's answers held for one BUNDLE frame: at most this many ...
 #define BATCH_BYTES    ((size_t) 256 << 10)  // ... and these many bytes
 #define BUNDLE_BUFFERS 16  // BUNDLEs in flight before one is copied (a round sends n / 64)
 
@@ -283,6 +285,7 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     zsock_set_sndhwm(self->push, 0);
     zsock_set_linger(self->push, 2000);
     zsock_set_subscribe(self->sub, "");
+    zsock_set_rcvtimeo(self->sub, WAIT_MS);  // s_run()'s blocking receive
     sec_apply(self->sec, self->sub);
     sec_apply(self->sec, self->push);
     if (!self->sec) {
@@ -678,17 +681,28 @@ s_run(s_host_t *self, int *term)
     for (size_t i = 0; i < self->nseats; i++)
         if (s_say(&self->seats[i], MSG_HELLO) < 0)
             return "failed";
-    void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(self->sub)};
+    void *sub = zsock_resolve(self->sub);
     double last_heard = actor_now(), last_resync = last_heard, last_hello = last_heard;
+    double last_pipe = last_heard;
     while (true) {
         if (zsys_interrupted)
             return "aborted";
-        unsigned ready = actor_poll(socks, 2, 250);
-        if (ready & 1u && actor_pipe_term(self->pipe)) {
-            *term = 1;
-            return "aborted";
-        }
+        //  A blocking receive on the broadcast (the socket's RCVTIMEO bounds the wait) instead of
+        //  a zmq_poll() of it and the pipe: zmq_poll() checks each socket's events, which costs
+        //  system calls per socket, twice per wake-up. The pipe is looked at when the broadcast is
+        //  silent and at least every PIPE_CHECK_S while it is not.
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        int size = actor_recv_wait(sub, &frame);
         double now = actor_now();
+        if (size == -1 || now - last_pipe >= PIPE_CHECK_S) {
+            last_pipe = now;
+            if (actor_pipe_term(self->pipe)) {
+                zmq_msg_close(&frame);
+                *term = 1;
+                return "aborted";
+            }
+        }
         if (first->cfg->rejoin && !first->joined && now - last_hello > REJOIN_HELLO_S) {
             // Until a JOIN (or round 0) comes: the server takes it back once it has lost the
             // old process, and a HELLO may precede this SUB's subscription.
@@ -696,7 +710,8 @@ s_run(s_host_t *self, int *term)
                 return "failed";
             last_hello = now;
         }
-        if (!(ready & 2u)) {
+        if (size == -1) {
+            zmq_msg_close(&frame);
             if (now - last_heard > timeout_s) {
                 snprintf(self->reason, sizeof self->reason,
                          "worker %u: the server was silent for %.0f s", first->cfg->id, timeout_s);
@@ -712,13 +727,6 @@ s_run(s_host_t *self, int *term)
                 s_say(first, MSG_RESYNC);
                 last_resync = now;
             }
-            continue;
-        }
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        int size = actor_recv(socks[1], &frame);
-        if (size == -1) {
-            zmq_msg_close(&frame);
             continue;
         }
         mr_err_t err;
