@@ -223,7 +223,8 @@ s_publish_join(server_t *self, uint32_t i, uint64_t k)
 //  A HELLO in round k. From a lost honest worker's new process (its configuration checked): it
 //  joins again at the start of the next round (server_admit_joins()). From the process a JOIN
 //  admitted to round k that has not answered yet: it missed the JOIN (a slow subscription), so
-//  JOIN and ROUND k go out again. Anything else is logged and ignored.
+//  JOIN and ROUND k go out again. From a new process while the old one is still in the run: held
+//  until the old one is lost. Anything else is logged and ignored.
 void
 server_take_hello(server_t *self, uint64_t k, round_stats_t *row)
 {
@@ -258,11 +259,15 @@ server_take_hello(server_t *self, uint64_t k, round_stats_t *row)
         //  joined before round 0 answers round 0 without a JOIN.)
         if (s_publish_join(self, i, k) == 0)
             server_publish_round_again(self, row);
-    } else if (!self->lost[i] && self->pid[i] != m->pid) {
+    } else if (!self->lost[i] && self->pid[i] != m->pid && self->join_pid[i] != m->pid) {
+        //  Held: the launcher starts the new process as soon as it reaps the old one, and its
+        //  HELLO can come before the server has read the LOST (its pipe is polled every
+        //  SERVER_POLL_S). It is admitted once the old process is lost, never before.
+        self->join_pid[i] = m->pid;
         self->rejected++;
         server_warn(self,
                     "worker %u (pid %u) says HELLO while worker %u (pid %u) is in the run: "
-                    "ignored",
+                    "held until that process is lost",
                     i, m->pid, i, self->pid[i]);
     }
 }

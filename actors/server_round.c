@@ -546,6 +546,10 @@ s_run_rounds(server_t *self, progress_t *pg)
         }
         row.round = k;
         row.coin = rd.coin;
+        //  Those lost inside the round (a LOST, a deadline) gave no update to g^k.
+        takers = 0;
+        for (size_t i = 0; i < n; i++)
+            takers += self->expected[i] && !(i < honest && self->lost[i]);
         row.participants = (uint32_t) takers;
         row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
         uint64_t rows_every = cfg->worker_rows_every > 0 ? cfg->worker_rows_every : 1;

@@ -20,7 +20,9 @@
 #define N      2
 #define ROUNDS 30
 
-static size_t s_joins;            // JOIN broadcasts seen (hostile = 3 runs)
+static size_t s_joins;       // JOIN broadcasts seen (hostile = 3 and 4 runs)
+static uint32_t s_join_pid;  // the last JOIN's pid and round (hostile = 4 runs)
+static uint64_t s_join_round;
 static size_t s_stop_rejections;  // rows whose rejections name the forged STOP (hostile runs)
 
 typedef struct {
@@ -96,6 +98,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     s_problem(&p, method_name);
     int bundle = hostile == 2;   // 2: the answers of a round in one BUNDLE instead
     int rehello = hostile == 3;  // 3: on_worker_loss = continue, worker 0 says HELLO every round
+    int early = hostile == 4;    // 4: worker 0's new process says HELLO before the LOST of round 2
     hostile = hostile == 1;
     static int instance = 0;
     char ep[3][64];
@@ -111,7 +114,8 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                        .rounds = ROUNDS,
                        .seed = 9,
                        .timeout_s = 10};
-    sc.continue_on_loss = rehello;
+    sc.continue_on_loss = rehello || early;
+    sc.mp.allow_absent = early;  // as the launcher sets it: the mean is over those that answered
     sc.with_recorder = 1;
     sc.recorder_token = "0123456789abcdef";  // as the launcher gives it (--token-file)
     sc.run.f_star = NAN;
@@ -187,7 +191,19 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     for (uint64_t k = 0; k <= ROUNDS; k++) {
         do {
             s_recv(w.sub, &w.in);
-            s_joins += w.in.type == MSG_JOIN;
+            if (w.in.type == MSG_JOIN) {
+                s_joins++;
+                s_join_pid = w.in.pid;
+                s_join_round = w.in.round;
+                // The new process: a fresh state that goes on from the JOIN's iterate.
+                uint32_t i = w.in.sender;
+                assert_true(i < N);
+                p.method->worker_destroy(&honest[i]);
+                honest[i] = p.method->worker_new(&p.mp, &p.loss[i], i, &x0, NULL);
+                uint64_t calls = 0;
+                assert_int_equal(p.method->worker_rejoin(honest[i], w.in.round, &w.in.g, &calls),
+                                 MR_OK);
+            }
         } while (w.in.type != MSG_ROUND);
         assert_int_equal(w.in.round, k);
         //  g^{k-1} dense, or a patch of the previous one; the digest says it is the server's.
@@ -241,6 +257,18 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                 w.out.round = k;
                 w.out.sender = 77;
                 s_send(&w);
+            }
+            if (early && k == 2 && i == 0) {
+                // The launcher restarted worker 0 at once: its new process (pid 2) says HELLO
+                // before the server reads the LOST of the old one, which sends nothing more.
+                w.out.type = MSG_HELLO;
+                w.out.role = MSG_ROLE_WORKER;
+                w.out.sender = 0;
+                w.out.pid = 2;
+                s_send(&w);
+                zclock_sleep(50);
+                zstr_sendx(server, "LOST", "0 killed by signal 9 (test)", NULL);
+                continue;
             }
             if (rehello && i == 0) {  // the process in the run repeats its HELLO (pid 1, as joined)
                 w.out.type = MSG_HELLO;
@@ -407,6 +435,28 @@ test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing(void **state)
     }
 }
 
+//  A killed worker's new process whose HELLO overtakes the LOST of the old one is held, not
+//  ignored: it joins at the first round after the loss, with its own pid.
+static void
+test_a_hello_before_the_loss_joins_after_it(void **state)
+{
+    (void) state;
+    static round_stats_t rows[ROUNDS + 1];
+    char status[32];
+    s_joins = 0;
+    s_join_pid = 0;
+    s_join_round = 0;
+    s_run("marina", 4, rows, status, sizeof status);
+    assert_string_equal(status, "completed");
+    assert_int_equal(s_joins, 1);
+    assert_int_equal(s_join_pid, 2);
+    assert_int_equal(s_join_round, 3);
+    assert_int_equal(rows[1].participants, N);
+    assert_int_equal(rows[2].participants, N - 1);
+    assert_int_equal(rows[3].participants, N);
+    assert_int_equal(rows[ROUNDS].participants, N);
+}
+
 //  The launcher's STOP comes on the host's pipe: the server aborts with its reason, even while it
 //  waits for workers that never come.
 static void
@@ -450,6 +500,7 @@ main(void)
         cmocka_unit_test(test_bad_messages_cost_only_themselves),
         cmocka_unit_test(test_bundled_answers_give_the_same_rows),
         cmocka_unit_test(test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing),
+        cmocka_unit_test(test_a_hello_before_the_loss_joins_after_it),
         cmocka_unit_test(test_a_stop_on_the_pipe_aborts_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
