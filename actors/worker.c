@@ -34,7 +34,8 @@ typedef struct s_host s_host_t;
 typedef struct {
     s_host_t *host;
     const worker_cfg_t *cfg;
-    msg_t out;  // message being sent
+    msg_t out;                   // message being sent
+    const uint32_t *out_g_cols;  // out.g is +0.0 off these columns (a report's grad_cols), or NULL
     method_worker_t *mw;
     rng_t rng;
     uint64_t next_round;  // the round we answer next
@@ -473,16 +474,33 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     msg_t *out = &self->out;
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     const vec_t *x = cfg->method->worker_x(self->mw);
-    if (report->have_eval) {
+    out->g_cols = NULL;
+    out->g_ncols = 0;
+    if (report->have_eval && report->grad_cols && self->out_g_cols == report->grad_cols) {
+        //  out.g already holds +0.0 off these columns (the previous copy): copy them alone.
+        out->f = report->f;
+        for (size_t t = 0; t < report->grad_ncols; t++) {
+            uint32_t j = report->grad_cols[t];
+            out->g.x[j] = report->grad->x[j];
+        }
+        out->g_cols = report->grad_cols;
+        out->g_ncols = report->grad_ncols;
+    } else if (report->have_eval) {
         out->f = report->f;
         vec_copy(&out->g, report->grad);
+        self->out_g_cols = out->g_cols = report->grad_cols;
+        out->g_ncols = report->grad_ncols;
     } else {
         out->f = loss_value_grad(cfg->loss, x, &out->g);
+        self->out_g_cols = NULL;
     }
     // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
-    if (!isfinite(out->f) || !vec_is_finite(&out->g)) {
+    int finite = isfinite(out->f);
+    for (size_t t = 0; finite && out->g_cols && t < out->g_ncols; t++)
+        finite = isfinite(out->g.x[out->g_cols[t]]);
+    if (!finite || (!out->g_cols && !vec_is_finite(&out->g))) {
         snprintf(self->host->reason, sizeof self->host->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
                  (unsigned long long) self->kept_round, out->f);

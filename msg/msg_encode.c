@@ -90,15 +90,16 @@ s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
 
 //  Appends a metrics gradient: sparse (the p coordinates whose bits are not +0.0's, uint32 LE,
 //  then their values) when its 12 p bytes are fewer than the dense 8 d, else dense. Bit for bit
-//  the same vector either way (a -0.0 is listed). 0 or -1.
+//  the same vector either way (a -0.0 is listed). With cols (ncols increasing coordinates outside
+//  which g is +0.0, msg_t.g_cols) only those are read: the same bytes in O(ncols). 0 or -1.
 static int
-s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g)
+s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g, const uint32_t *cols, size_t ncols)
 {
-    size_t d = g->dim, p = 0;
+    size_t d = g->dim, p = 0, span = cols ? ncols : d;
     const double *x = g->x;
-    for (size_t j = 0; j < d; j++) {
+    for (size_t t = 0; t < span; t++) {
         uint64_t u;
-        memcpy(&u, &x[j], sizeof u);
+        memcpy(&u, &x[cols ? cols[t] : t], sizeof u);
         p += u != 0;
     }
     if (12 * p >= 8 * d)
@@ -107,7 +108,8 @@ s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g)
         return -1;
     unsigned char *ip = (unsigned char *) b->data + b->size, *vp = ip + 4 * p;
     size_t e = 0;
-    for (size_t j = 0; j < d && e < p; j++) {
+    for (size_t t = 0; t < span && e < p; t++) {
+        size_t j = cols ? cols[t] : t;
         uint64_t u;
         memcpy(&u, &x[j], sizeof u);
         if (u == 0)
@@ -257,7 +259,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->oracle_calls);
             if (m->with_metrics) {  // the fields of its METRICS, in their order
                 r |= msgpack_pack_double(&pk, m->f);
-                r |= s_pack_grad(&pk, out, &m->g);
+                r |= s_pack_grad(&pk, out, &m->g, m->g_cols, m->g_ncols);
             }
             break;
         }
@@ -265,7 +267,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= msgpack_pack_uint32(&pk, m->sender);
             r |= msgpack_pack_double(&pk, m->f);
-            r |= s_pack_grad(&pk, out, &m->g);
+            r |= s_pack_grad(&pk, out, &m->g, m->g_cols, m->g_ncols);
             break;
         case MSG_RESYNC:
             r |= msgpack_pack_uint32(&pk, m->sender);

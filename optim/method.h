@@ -103,7 +103,9 @@ typedef struct {
     uint64_t oracle_calls;  // grad f_ij evaluations this round
     int have_eval;          // 1 if f and grad below are f_i(x^k), grad f_i(x^k)
     double f;
-    const vec_t *grad;  // owned by the worker state, valid until its next step
+    const vec_t *grad;          // owned by the worker state, valid until its next step
+    const uint32_t *grad_cols;  // NULL, or grad is +0.0 off these grad_ncols increasing
+    size_t grad_ncols;          // coordinates (owned by the worker state, as grad)
 } method_report_t;
 
 #define METHOD_EPOCH_BATCH       1

@@ -159,6 +159,10 @@ s_worker_step(method_worker_t *self,
     report->have_eval = 1;
     report->f = f;
     report->grad = grad_new;
+    if (self->clean[self->cur]) {
+        report->grad_cols = self->support.col;
+        report->grad_ncols = self->support.n;
+    }
     self->next_round++;
     return MR_OK;
 }
