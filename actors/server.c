@@ -70,7 +70,7 @@ s_server_destroy(server_t **self_p)
     free(self->closed);
     free(self->rejlog);
     vec_fini(&self->gmean);
-    free(self->gmean_marks);
+    free(self->marks);
     msg_fini(&self->in);
     msg_fini(&self->out);
     msg_fini(&self->fwd);
@@ -183,8 +183,8 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     if (rc == MR_OK)
         rc = vec_init(&self->gmean, d);
     self->gmean_zero = 1;
-    self->gmean_marks = calloc(d / 64 + 1, sizeof *self->gmean_marks);
-    if (rc == MR_OK && !self->gmean_marks)
+    self->marks = calloc(d / 64 + 1, sizeof *self->marks);
+    if (rc == MR_OK && !self->marks)
         rc = MR_ENOMEM;
     if (rc == MR_OK)
         rc = msg_init(&self->in, d);

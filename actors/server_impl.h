@@ -72,7 +72,7 @@ typedef struct {
     server_sparse_grad_t *sgrads;  // per worker: grad f_i(x^k) when it came sparse (on)
     vec_t gmean;                   // mean of grads
     int gmean_zero;                // 1: every coordinate of gmean is +0.0 (between rounds)
-    uint64_t *gmean_marks;         // d bits: the coordinates a sparse mean touched
+    uint64_t *marks;               // d bits of scratch (coordinates touched), 0 between uses
     uint64_t rejected;             // messages dropped as malformed or unexpected
     uint64_t discarded;   // ... of them harmless: late, or copies of what arrived (resends)
     int term;             // the host sent $TERM (it waits for us to return)

@@ -128,6 +128,27 @@ s_same_update(const cvec_t *a, const cvec_t *b)
     return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
+//  1 if g changed since the last ROUND only where the last round's updates (still in up_ptrs)
+//  have entries, as the method says (server_g_changed_at_updates): then those coordinates are
+//  marked in self->marks, and s_set_g() looks at them alone. 0 (nothing marked) otherwise.
+static int
+s_mark_changes(server_t *self)
+{
+    const method_t *method = self->cfg->method;
+    if (!self->g_sent_ok || !method->server_g_changed_at_updates ||
+        !method->server_g_changed_at_updates(self->ms))
+        return 0;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->up_ptrs[i] && self->up_ptrs[i]->kind != CVEC_SPARSE)
+            return 0;
+    for (size_t i = 0; i < self->n; i++) {
+        const cvec_t *u = self->up_ptrs[i];
+        for (size_t e = 0; u && e < u->nnz; e++)
+            self->marks[u->idx[e] / 64] |= 1ull << (u->idx[e] % 64);
+    }
+    return 1;
+}
+
 //  Puts g^{k-1} into the ROUND being built: dense, or (downlink = auto) as the patch of the
 //  coordinates that changed since the last ROUND when that frame is smaller (12 bytes an entry
 //  against 8 a coordinate), with the digest of the whole g either way.
@@ -138,7 +159,10 @@ s_set_g(server_t *self, const vec_t *g)
     //  changed, builds the patch and updates the digest (msg_g_update).
     msg_t *out = &self->out;
     int patch = !self->cfg->downlink_dense && self->g_sent_ok;
-    if (msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest) != MR_OK)
+    int rc = s_mark_changes(self)
+                 ? msg_g_update_marked(out, g, self->marks, patch, &self->g_sent_digest)
+                 : msg_g_update(out, g, self->g_sent_ok, patch, &self->g_sent_digest);
+    if (rc != MR_OK)
         return MR_ENOMEM;
     out->g_patch = patch && 12 * out->gp_nnz < 8 * self->dim;
     self->g_sent_ok = 1;
@@ -378,7 +402,7 @@ s_forward_honest(server_t *self, uint64_t k)
 
 //  The round's f and ||grad f(x^k)||^2 into row: the means over the honest workers still in the
 //  run. When every gradient came sparse, only the coordinates they list are touched (marked in
-//  gmean_marks, then scaled and squared in increasing order and set back to +0.0): the same bits
+//  marks, then scaled and squared in increasing order and set back to +0.0): the same bits
 //  as the dense passes, which add +0.0 to +0.0, scale +0.0 and add its square +0.0 to a sum that
 //  is never -0.0. O(d / 64 + entries) instead of three passes over d.
 static void
@@ -415,7 +439,7 @@ s_metrics_mean(server_t *self, round_stats_t *row)
     }
     if (!self->gmean_zero)
         vec_zero(&self->gmean);
-    uint64_t *marks = self->gmean_marks;
+    uint64_t *marks = self->marks;
     for (size_t i = 0; i < honest; i++) {
         if (self->lost[i])
             continue;

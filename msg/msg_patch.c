@@ -119,3 +119,34 @@ msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *
     *digest = m->g_digest = h;
     return MR_OK;
 }
+
+int
+msg_g_update_marked(msg_t *m, const vec_t *g, uint64_t *marks, int want_patch, uint64_t *digest)
+{
+    size_t dim = m->g.dim, words = dim / 64 + 1, nmarked = 0;
+    for (size_t w = 0; w < words; w++)
+        nmarked += (size_t) __builtin_popcountll(marks[w]);
+    m->gp_nnz = 0;
+    if (want_patch && msg_patch_reserve(m, nmarked) != MR_OK)
+        return MR_ENOMEM;
+    //  msg_g_update()'s pass over the marked coordinates only, in increasing order.
+    uint64_t h = *digest;
+    double *mine = m->g.x;
+    for (size_t w = 0; w < words; w++) {
+        for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
+            size_t j = 64 * w + (size_t) __builtin_ctzll(bits);
+            uint64_t now = s_bits(g->x[j]), before = s_bits(mine[j]);
+            if (now == before)
+                continue;
+            h += s_term(j, now) - s_term(j, before);
+            mine[j] = g->x[j];
+            if (want_patch) {
+                m->gp_idx[m->gp_nnz] = (uint32_t) j;
+                m->gp_val[m->gp_nnz++] = g->x[j];
+            }
+        }
+        marks[w] = 0;
+    }
+    *digest = m->g_digest = h;
+    return MR_OK;
+}

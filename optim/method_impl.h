@@ -97,6 +97,7 @@ int method_marina_worker_step(method_worker_t *self,
                               cvec_t *out,
                               method_report_t *report);
 const vec_t *method_marina_worker_x(const method_worker_t *self);
+int method_marina_server_g_changed_at_updates(const method_server_t *self);
 int method_marina_worker_rejoin(method_worker_t *self,
                                 uint64_t round,
                                 const vec_t *x,

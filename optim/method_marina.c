@@ -32,6 +32,8 @@ struct method_server {
     vec_t sum;            // sum over workers of one round's updates
     method_robust_t agg;  // robust aggregation (off: the plain average)
     uint64_t next_round;  // the round server_plan and server_combine expect
+    int g_no_neg_zero;    // 1: no coordinate of g is -0.0
+    int g_local;          // 1: the last combine changed g only at its updates' coordinates
 };
 
 //  The checkpoint: what a round reads before it writes it. grad[cur] = grad f_i(x^k) is the
@@ -60,6 +62,8 @@ method_marina_server_visit(method_server_t *self, state_t *st, const char *tag)
     state_vec(st, &self->g);
     state_u64(st, &self->next_round);
     method_robust_state(&self->agg, st, self->mp.local_estimator);
+    if (st->loading)
+        self->g_no_neg_zero = self->g_local = 0;  // unknown: the next ROUND compares all of g
 }
 
 //  Checks what both sides need of mp and x0; fills err and returns its code, or MR_OK.
@@ -286,8 +290,14 @@ s_server_combine(method_server_t *self,
     //  Alg. 1 lines 7 and 10 with g_i = g^k + Q_i, sparse Q_i: the server's x^{k+1} = x^k - gamma
     //  g^k and g^{k+1} = g^k + 1/n sum_i Q_i in one pass, with the bits of the dense step and sum
     //  below.
+    //  Off the updates' coordinates that pass adds +0.0 (a / n > 0 times a sum from +0.0): g
+    //  keeps its bits there unless it is -0.0 (it turns +0.0), and it leaves no -0.0 anywhere.
+    int no_neg_zero = self->g_no_neg_zero;
+    self->g_local = self->g_no_neg_zero = 0;
     if (rd->round > 0 && !rd->coin && !prox && !self->agg.on &&
         sparse_sum_step_axpy(&self->x, -self->mp.gamma, &self->g, 1.0 / (double) n, ups, n)) {
+        self->g_local = no_neg_zero;
+        self->g_no_neg_zero = 1;
         self->next_round++;
         return MR_OK;
     }
@@ -317,12 +327,19 @@ s_server_combine(method_server_t *self,
         //  Alg. 1 line 10 with g_i = grad f_i: g^{k+1} = 1/n sum_i grad f_i(x^{k+1}).
         vec_copy(&self->g, sum);
         vec_scale(&self->g, 1.0 / (double) n);
+        self->g_no_neg_zero = !vec_has_neg_zero(&self->g);  // O(d), as the round itself
     } else {
         //  Alg. 1 line 10 with g_i = g^k + Q_i: g^{k+1} = g^k + 1/n sum_i Q_i.
         vec_axpy(&self->g, 1.0 / (double) n, sum);
     }
     self->next_round++;
     return MR_OK;
+}
+
+int
+method_marina_server_g_changed_at_updates(const method_server_t *self)
+{
+    return self->g_local;
 }
 
 int
@@ -410,6 +427,7 @@ const method_t method_marina = {
     .server_combine = method_marina_server_combine,
     .server_x = method_marina_server_x,
     .server_agg_dist_sq = method_marina_server_agg_dist_sq,
+    .server_g_changed_at_updates = method_marina_server_g_changed_at_updates,
     .view_offset = method_marina_view_offset,
     .round_compressed = method_marina_round_compressed,
     .worker_state = s_worker_state,

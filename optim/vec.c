@@ -78,6 +78,19 @@ vec_is_finite(const vec_t *v)
     return vec_all_finite(v->x, v->dim);
 }
 
+int
+vec_has_neg_zero(const vec_t *v)
+{
+    const uint64_t neg_zero = 1ull << 63;
+    int found = 0;
+    for (size_t i = 0; i < v->dim; i++) {
+        uint64_t u;
+        memcpy(&u, &v->x[i], sizeof u);
+        found |= u == neg_zero;
+    }
+    return found;
+}
+
 //  The exponent bits all ones is NaN or +-Inf. They sit in the high 32 bits of each value, which
 //  are tested without a branch per value and with 32-bit compares, so that the loop vectorises on
 //  plain x86-64 (isfinite() per value does not, nor does a 64-bit compare before SSE4.1).

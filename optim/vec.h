@@ -61,6 +61,8 @@ double vec_dot(const vec_t *a, const vec_t *b);
 double vec_norm_sq(const vec_t *v);
 //  1 if every coordinate is finite, else 0.
 int vec_is_finite(const vec_t *v);
+//  1 if some coordinate of v is -0.0.
+int vec_has_neg_zero(const vec_t *v);
 //  1 if none of the n values is NaN or +-Inf.
 int vec_all_finite(const double *x, size_t n);
 //  max_i |a_i - b_i|

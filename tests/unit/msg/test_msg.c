@@ -489,6 +489,43 @@ test_g_update_equals_copy_patch_and_digest(void **state)
     vec_fini(&prev);
 }
 
+//  msg_g_update_marked, told the changed coordinates and some unchanged ones, gives
+//  msg_g_update's g, patch and digest, and clears the marks.
+static void
+test_g_update_marked_equals_g_update(void **state)
+{
+    (void) state;
+    msg_t m, mk;
+    vec_t g;
+    assert_int_equal(msg_init(&m, D), MR_OK);
+    assert_int_equal(msg_init(&mk, D), MR_OK);
+    assert_int_equal(vec_init(&g, D), MR_OK);
+    uint64_t marks[D / 64 + 1] = {0}, digest = 0, digest_k = 0;
+    assert_int_equal(msg_g_update(&m, &g, 0, 1, &digest), MR_OK);
+    assert_int_equal(msg_g_update(&mk, &g, 0, 1, &digest_k), MR_OK);
+    for (int k = 1; k < 6; k++) {
+        for (size_t j = (size_t) k; j < D; j += 7) {
+            g.x[j] = k == 3 && j == 3 ? -0.0 : 0.5 * (double) (j + 1) / (double) (k + 1);
+            marks[j / 64] |= 1ull << (j % 64);
+        }
+        for (size_t j = 0; j < D; j += 11)  // unchanged ones (or changed: marked twice)
+            marks[j / 64] |= 1ull << (j % 64);
+        assert_int_equal(msg_g_update(&m, &g, 1, 1, &digest), MR_OK);
+        assert_int_equal(msg_g_update_marked(&mk, &g, marks, 1, &digest_k), MR_OK);
+        for (size_t w = 0; w < D / 64 + 1; w++)
+            assert_true(marks[w] == 0);
+        assert_memory_equal(mk.g.x, g.x, D * sizeof(double));
+        assert_true(digest_k == digest && mk.g_digest == m.g_digest);
+        assert_true(m.gp_nnz > 0);
+        assert_int_equal(mk.gp_nnz, m.gp_nnz);
+        assert_memory_equal(mk.gp_idx, m.gp_idx, m.gp_nnz * sizeof *m.gp_idx);
+        assert_memory_equal(mk.gp_val, m.gp_val, m.gp_nnz * sizeof *m.gp_val);
+    }
+    msg_fini(&m);
+    msg_fini(&mk);
+    vec_fini(&g);
+}
+
 static void
 test_decode_rejects_bad_patches(void **state)
 {
@@ -3104,6 +3141,7 @@ main(void)
         T(test_round_zero_has_nil_g),
         T(test_round_patch_rebuilds_g_bit_for_bit),
         cmocka_unit_test(test_g_update_equals_copy_patch_and_digest),
+        cmocka_unit_test(test_g_update_marked_equals_g_update),
         T(test_decode_rejects_bad_patches),
         T(test_round_k_carries_g),
         T(test_round_carries_participants),

@@ -396,7 +396,10 @@ test_marina_sparse_paths_give_the_dense_bits(void **state)
                           .sampling = SAMPLING_UNIFORM};
     sim_t s;
     sim_init(&s, "marina", &mp, fx->loss, NULL, 8);
-    vec_t expect, sum, grad;
+    vec_t expect, sum, grad, before;
+    static uint8_t listed[BIG_DIM];
+    int local = 0;
+    assert_int_equal(vec_init(&before, BIG_DIM), MR_OK);
     assert_int_equal(vec_init(&expect, BIG_DIM), MR_OK);
     assert_int_equal(vec_init(&sum, BIG_DIM), MR_OK);
     assert_int_equal(vec_init(&grad, BIG_DIM), MR_OK);
@@ -421,16 +424,46 @@ test_marina_sparse_paths_give_the_dense_bits(void **state)
             vec_axpy(&expect, 1.0 / BIG_N, &sum);
             compressed++;
         }
+        if (k > 0)
+            vec_copy(&before, s.rd.g);
         mr_err_t err;
         assert_int_equal(s.m->server_combine(s.server, &s.rd, ups, &err), MR_OK);
         if (k > 0)
             assert_memory_equal(expect.x, s.rd.g->x, BIG_DIM * sizeof *expect.x);
         sim_assert_same_x(&s);
+        //  What the server's ROUND relies on: a g changed only at the updates' coordinates when
+        //  the method says so, and a gradient that is +0.0 off the columns a worker reports.
+        if (s.m->server_g_changed_at_updates(s.server)) {
+            assert_false(coin);
+            local++;
+            memset(listed, 0, sizeof listed);
+            for (size_t i = 0; i < BIG_N; i++)
+                for (size_t e = 0; e < ups[i]->nnz; e++)
+                    listed[ups[i]->idx[e]] = 1;
+            for (size_t j = 0; j < BIG_DIM; j++)
+                assert_true(listed[j] || memcmp(&before.x[j], &s.rd.g->x[j], sizeof(double)) == 0);
+        }
+        for (size_t i = 0; i < BIG_N; i++) {
+            const method_report_t *r = &s.report[i];
+            assert_non_null(r->grad_cols);
+            memset(listed, 0, sizeof listed);
+            for (size_t t = 0; t < r->grad_ncols; t++) {
+                assert_true(t == 0 || r->grad_cols[t - 1] < r->grad_cols[t]);
+                listed[r->grad_cols[t]] = 1;
+            }
+            for (size_t j = 0; j < BIG_DIM; j++) {
+                uint64_t u;
+                memcpy(&u, &r->grad->x[j], sizeof u);
+                assert_true(listed[j] || u == 0);
+            }
+        }
     }
     assert_true(compressed > 200 && full > 10);
+    assert_int_equal(local, compressed);  // no -0.0 in g: every compressed round
     vec_fini(&expect);
     vec_fini(&sum);
     vec_fini(&grad);
+    vec_fini(&before);
     sim_fini(&s);
     void *p = fx;
     sim_data_teardown(&p);
