@@ -474,22 +474,24 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     msg_t *out = &self->out;
     // Metrics are for the record, never communication: reuse the method's evaluation if any.
     const vec_t *x = cfg->method->worker_x(self->mw);
+    //  The gradient's columns, when they are few enough to be worth a list (else the dense
+    //  passes, which vectorise, are as fast).
+    const uint32_t *cols =
+        report->grad_cols && 4 * report->grad_ncols < cfg->mp.dim ? report->grad_cols : NULL;
     out->g_cols = NULL;
     out->g_ncols = 0;
-    if (report->have_eval && report->grad_cols && self->out_g_cols == report->grad_cols) {
+    if (report->have_eval && cols && self->out_g_cols == cols) {
         //  out.g already holds +0.0 off these columns (the previous copy): copy them alone.
         out->f = report->f;
-        for (size_t t = 0; t < report->grad_ncols; t++) {
-            uint32_t j = report->grad_cols[t];
-            out->g.x[j] = report->grad->x[j];
-        }
-        out->g_cols = report->grad_cols;
+        for (size_t t = 0; t < report->grad_ncols; t++)
+            out->g.x[cols[t]] = report->grad->x[cols[t]];
+        out->g_cols = cols;
         out->g_ncols = report->grad_ncols;
     } else if (report->have_eval) {
         out->f = report->f;
         vec_copy(&out->g, report->grad);
-        self->out_g_cols = out->g_cols = report->grad_cols;
-        out->g_ncols = report->grad_ncols;
+        self->out_g_cols = out->g_cols = cols;
+        out->g_ncols = cols ? report->grad_ncols : 0;
     } else {
         out->f = loss_value_grad(cfg->loss, x, &out->g);
         self->out_g_cols = NULL;
@@ -498,8 +500,15 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
     int finite = isfinite(out->f);
-    for (size_t t = 0; finite && out->g_cols && t < out->g_ncols; t++)
-        finite = isfinite(out->g.x[out->g_cols[t]]);
+    if (finite && out->g_cols) {
+        uint64_t bad = 0;  // an exponent of all ones: NaN or +-Inf
+        for (size_t t = 0; t < out->g_ncols; t++) {
+            uint64_t u;
+            memcpy(&u, &out->g.x[out->g_cols[t]], sizeof u);
+            bad |= (u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
+        }
+        finite = !bad;
+    }
     if (!finite || (!out->g_cols && !vec_is_finite(&out->g))) {
         snprintf(self->host->reason, sizeof self->host->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
