@@ -126,7 +126,11 @@ s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
     vec_t x0;
     if (vec_init(&x0, d) != MR_OK)
         return mr_err_set(err, MR_ENOMEM, "worker %u: out of memory", cfg->id);
-    s->mw = cfg->method->worker_new(&cfg->mp, cfg->loss, cfg->id, &x0, err);
+    //  A worker reads x only where its gradients do (MARINA with lambda = 0: its shard's
+    //  columns), and steps it only there: O(shard) a round instead of O(d).
+    method_params_t mp = cfg->mp;
+    mp.worker_x_support = 1;
+    s->mw = cfg->method->worker_new(&mp, cfg->loss, cfg->id, &x0, err);
     vec_fini(&x0);
     if (!s->mw)
         return MR_EINVAL;

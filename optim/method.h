@@ -72,6 +72,10 @@ typedef struct {
     double L_smooth;        // acd, asega: L >= the smoothness of f (resolve() copies pc->L)
     double mu;              // acd, asega: mu, the strong convexity of f (resolve(): pc->mu)
     double tau;             // acd, asega: the coupling weight tau (resolve(): theory)
+    int worker_x_support;   // marina: 1 = with lambda = 0 a worker steps x only at its shard's
+                            // columns, the only ones its gradients read (the same messages, bit
+                            // for bit; worker_x() is then x^k there alone). The worker actors set
+                            // it; 0 keeps every worker's whole x equal to the server's
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).
@@ -144,7 +148,7 @@ typedef struct {
                        rng_t *rng,
                        cvec_t *out,
                        method_report_t *report);
-    //  The worker's current iterate x^k.
+    //  The worker's current iterate x^k (with mp.worker_x_support, at its shard's columns only).
     const vec_t *(*worker_x)(const method_worker_t *self);
 
     method_server_t *(*server_new)(const method_params_t *mp, const vec_t *x0, mr_err_t *err);

@@ -23,6 +23,7 @@ struct method_worker {
     uint64_t next_round;     // the round worker_step expects
     loss_support_t support;  // the shard's columns
     int clean[2];            // 1: grad[j] is +0.0 off the support (loss_value_grad_sparse)
+    int x_on_support;        // 1: x is stepped only at the support (mp.worker_x_support)
 };
 
 struct method_server {
@@ -101,6 +102,8 @@ method_marina_worker_new(
         return NULL;
     }
     self->clean[0] = self->clean[1] = 1;  // vec_init()'s zeros
+    //  With lambda = 0 f_i(x) and its gradient read x only at the shard's columns.
+    self->x_on_support = mp->worker_x_support && loss->lambda == 0.0;
     vec_copy(&self->x, x0);
     return self;
 }
@@ -136,8 +139,18 @@ s_worker_step(method_worker_t *self,
     assert(out->cap >= self->mp.dim);
     if (rd->round > 0) {
         assert(rd->g && rd->g->dim == self->mp.dim);
-        //  Alg. 1 line 7: x^{k+1} = x^k - gamma g^k
-        method_step(&self->mp, rd->g, prox, &self->x);
+        //  Alg. 1 line 7: x^{k+1} = x^k - gamma g^k (at the shard's columns only, with
+        //  x_on_support: each with vec_axpy's arithmetic, so the same bits there).
+        if (self->x_on_support && !prox) {
+            double a = -self->mp.gamma, *x = self->x.x;
+            const double *g = rd->g->x;
+            for (size_t t = 0; t < self->support.n; t++) {
+                uint32_t j = self->support.col[t];
+                x[j] += a * g[j];
+            }
+        } else {
+            method_step(&self->mp, rd->g, prox, &self->x);
+        }
         self->cur ^= 1;
     }
     vec_t *grad_new = &self->grad[self->cur];

@@ -9,9 +9,12 @@
 //  The floor: the least a compressed round of that run must do. A parent process and 5 forked
 //  worker processes over tcp loopback; per round the parent PUBlishes a real msg_encode'd ROUND
 //  whose patch has as many entries as the real run's median patch, each worker decodes it, applies
-//  the patch to its g, steps x <- x - gamma g (O(d)) and PUSHes a real encoded RandK UPDATE of K
-//  entries; the parent decodes the 5 updates, adds them into its g (O(nK)) and steps its own x
-//  (O(d)), as the real server does. Nothing else: no gradients, no digests, no recorder.
+//  the patch to its g, steps x <- x - gamma g at its shard's columns (200 rows x 30 entries: at most
+//  6,000; a real worker with lambda = 0 reads and steps x only there, mp.worker_x_support) and
+//  PUSHes a real encoded RandK UPDATE of K entries; the parent decodes the 5 updates, adds them
+//  into its g (O(nK)) and steps its own x (O(d)), as the real server does. Nothing else: no
+//  gradients, no digests, no recorder. (Until 2026-12-03 the workers of both stepped all of x,
+//  O(d) each.)
 //
 //  Two more figures of the real run, beside the floor's: "lean", the same rounds less those that
 //  carry METRICS (round 0, the last round and every metrics_every-th: each worker also sends its
@@ -223,7 +226,11 @@ s_floor_child(int fd, const s_shape_t *sh, const msg_buf_t *update)
             rc = 4;
             break;
         }
-        vec_axpy(&x, -GAMMA, &g);  // x^{k+1} = x^k - gamma g^k
+        //  x^{k+1} = x^k - gamma g^k where the worker reads x: its shard's columns, as many as
+        //  its rows' entries at most (a real worker steps only those, mp.worker_x_support).
+        size_t cols = ROWS_PER_WORKER * ROW_NNZ, stride = sh->d / cols;
+        for (size_t t = 0; t < cols; t++)
+            x.x[t * stride] += -GAMMA * g.x[t * stride];
         if (zmq_send(push, update->data, update->size, 0) < 0)
             break;
     }

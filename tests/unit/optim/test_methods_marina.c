@@ -469,6 +469,76 @@ test_marina_sparse_paths_give_the_dense_bits(void **state)
     sim_data_teardown(&p);
 }
 
+//  Workers that step x only at their shard's columns (mp.worker_x_support, as the actors run
+//  them) send the same messages, bit for bit, as workers that step all of x, and the servers'
+//  iterates are the same; the workers' x agree at the shard's columns, and only there.
+static void
+test_marina_workers_stepping_their_columns_send_the_same_bits(void **state)
+{
+    (void) state;
+    enum {
+        BIG_DIM = 3000,
+        BIG_N = 4,
+        K = 25
+    };
+    sim_data_t *fx = sim_data_new(BIG_N * 60, BIG_DIM, 0.003, BIG_N, 43, LOSS_NONCONVEX, 0.0);
+    method_params_t mp = {.n = BIG_N,
+                          .dim = BIG_DIM,
+                          .m = 60,
+                          .gamma = 0.5,
+                          .p = 0.1,
+                          .comp = {.kind = COMP_RANDK, .k = K},
+                          .sampling = SAMPLING_UNIFORM};
+    sim_t all, cols;
+    sim_init(&all, "marina", &mp, fx->loss, NULL, 8);
+    mp.worker_x_support = 1;
+    sim_init(&cols, "marina", &mp, fx->loss, NULL, 8);
+    loss_support_t sup[BIG_N];
+    static uint8_t on[BIG_N][BIG_DIM];
+    mr_err_t err;
+    for (size_t i = 0; i < BIG_N; i++) {
+        assert_int_equal(loss_support_init(&sup[i], &fx->loss[i], &err), MR_OK);
+        assert_true(sup[i].n > 0 && sup[i].n < BIG_DIM / 2);  // a strict subset: the test bites
+        for (size_t t = 0; t < sup[i].n; t++)
+            on[i][sup[i].col[t]] = 1;
+    }
+    int off_differs = 0;
+    for (uint64_t k = 0; k <= 300; k++) {
+        const cvec_t *ua[BIG_N], *uc[BIG_N];
+        sim_step_workers(&all, k, ua);
+        sim_step_workers(&cols, k, uc);
+        for (size_t i = 0; i < BIG_N; i++) {
+            assert_int_equal(ua[i]->kind, uc[i]->kind);
+            assert_int_equal(ua[i]->nnz, uc[i]->nnz);
+            size_t len = ua[i]->kind == CVEC_SPARSE ? ua[i]->nnz : BIG_DIM;
+            assert_memory_equal(ua[i]->val, uc[i]->val, len * sizeof(double));
+            if (ua[i]->kind == CVEC_SPARSE)
+                assert_memory_equal(ua[i]->idx, uc[i]->idx, len * sizeof(uint32_t));
+            assert_memory_equal(&all.report[i].f, &cols.report[i].f, sizeof(double));
+            assert_memory_equal(all.report[i].grad->x, cols.report[i].grad->x,
+                                BIG_DIM * sizeof(double));
+            const double *xa = all.m->worker_x(all.worker[i])->x;
+            const double *xc = cols.m->worker_x(cols.worker[i])->x;
+            for (size_t j = 0; j < BIG_DIM; j++) {
+                if (on[i][j])
+                    assert_memory_equal(&xa[j], &xc[j], sizeof(double));
+                else
+                    off_differs |= memcmp(&xa[j], &xc[j], sizeof(double)) != 0;
+            }
+        }
+        assert_int_equal(all.m->server_combine(all.server, &all.rd, ua, &err), MR_OK);
+        assert_int_equal(cols.m->server_combine(cols.server, &cols.rd, uc, &err), MR_OK);
+        assert_memory_equal(sim_x(&all)->x, sim_x(&cols)->x, BIG_DIM * sizeof(double));
+    }
+    assert_true(off_differs);  // the workers did skip the other columns
+    for (size_t i = 0; i < BIG_N; i++)
+        loss_support_fini(&sup[i]);
+    sim_fini(&all);
+    sim_fini(&cols);
+    void *p = fx;
+    sim_data_teardown(&p);
+}
+
 static void
 test_pp_marina_combine_wants_every_drawn_update(void **state)
 {
@@ -690,6 +760,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_marina_sparse_paths_give_the_dense_bits),
+        cmocka_unit_test(test_marina_workers_stepping_their_columns_send_the_same_bits),
         cmocka_unit_test_setup_teardown(test_pp_marina_with_all_clients_and_p_one_is_gd, s_setup,
                                         sim_data_teardown),
         cmocka_unit_test_setup_teardown(test_vr_marina_single_worker_with_p_one_is_gd, s_setup,
