@@ -129,8 +129,10 @@ s_same_update(const cvec_t *a, const cvec_t *b)
 }
 
 //  1 if g changed since the last ROUND only where the last round's updates (still in up_ptrs)
-//  have entries, as the method says (server_g_changed_at_updates): then those coordinates are
-//  marked in self->marks, and s_set_g() looks at them alone. 0 (nothing marked) otherwise.
+//  have non-zero entries, as the method says (server_g_changed_at_updates): then those
+//  coordinates are marked in self->marks, and s_set_g() looks at them alone (RandK of a gradient
+//  difference that is +0.0 off the shard's columns: most of the K entries are zeros). 0 (nothing
+//  marked) otherwise.
 static int
 s_mark_changes(server_t *self)
 {
@@ -144,7 +146,8 @@ s_mark_changes(server_t *self)
     for (size_t i = 0; i < self->n; i++) {
         const cvec_t *u = self->up_ptrs[i];
         for (size_t e = 0; u && e < u->nnz; e++)
-            self->marks[u->idx[e] / 64] |= 1ull << (u->idx[e] % 64);
+            if (u->val[e] != 0.0)
+                self->marks[u->idx[e] / 64] |= 1ull << (u->idx[e] % 64);
     }
     return 1;
 }

@@ -120,12 +120,22 @@ msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *
     return MR_OK;
 }
 
+//  The bits set in w (SWAR: no libgcc call without -mpopcnt).
+static inline size_t
+s_popcount(uint64_t w)
+{
+    w -= (w >> 1) & 0x5555555555555555ull;
+    w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
+    w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (size_t) ((w * 0x0101010101010101ull) >> 56);
+}
+
 int
 msg_g_update_marked(msg_t *m, const vec_t *g, uint64_t *marks, int want_patch, uint64_t *digest)
 {
     size_t dim = m->g.dim, words = dim / 64 + 1, nmarked = 0;
     for (size_t w = 0; w < words; w++)
-        nmarked += (size_t) __builtin_popcountll(marks[w]);
+        nmarked += s_popcount(marks[w]);
     m->gp_nnz = 0;
     if (want_patch && msg_patch_reserve(m, nmarked) != MR_OK)
         return MR_ENOMEM;

@@ -168,9 +168,9 @@ typedef struct {
     //  aggregator works in (0 when the method averages exactly); NULL: the method has no
     //  aggregator.
     double (*server_agg_dist_sq)(const method_server_t *self);
-    //  1 if the last server_combine changed g only at coordinates its (sparse) updates list:
-    //  every other coordinate of g kept its bits, so the ROUND's patch need look only there.
-    //  NULL, or 0: g may have changed anywhere.
+    //  1 if the last server_combine changed g only at coordinates where its (sparse) updates
+    //  have an entry that is not +-0.0: every other coordinate of g kept its bits, so the
+    //  ROUND's patch need look only there. NULL, or 0: g may have changed anywhere.
     int (*server_g_changed_at_updates)(const method_server_t *self);
     //  How an attacker maps the vector it wants the aggregator to see (its view) to the message it
     //  sends, given the round's broadcast: the message is view - offset, where offset is g^{k-1}

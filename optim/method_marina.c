@@ -303,8 +303,9 @@ s_server_combine(method_server_t *self,
     //  Alg. 1 lines 7 and 10 with g_i = g^k + Q_i, sparse Q_i: the server's x^{k+1} = x^k - gamma
     //  g^k and g^{k+1} = g^k + 1/n sum_i Q_i in one pass, with the bits of the dense step and sum
     //  below.
-    //  Off the updates' coordinates that pass adds +0.0 (a / n > 0 times a sum from +0.0): g
-    //  keeps its bits there unless it is -0.0 (it turns +0.0), and it leaves no -0.0 anywhere.
+    //  Off the updates' non-zero entries that pass adds +0.0 (a = 1/n > 0 times a sum of +-0.0
+    //  from +0.0): g keeps its bits there unless it is -0.0 (it turns +0.0), and it leaves no
+    //  -0.0 anywhere.
     int no_neg_zero = self->g_no_neg_zero;
     self->g_local = self->g_no_neg_zero = 0;
     if (rd->round > 0 && !rd->coin && !prox && !self->agg.on &&
