@@ -35,6 +35,8 @@ struct method_server {
     uint64_t next_round;  // the round server_plan and server_combine expect
     int g_no_neg_zero;    // 1: no coordinate of g is -0.0
     int g_local;          // 1: the last combine changed g only at its updates' coordinates
+    int sum_zero;         // 1: every coordinate of sum is +0.0 (sparse_sum_step_axpy_few)
+    uint64_t *marks;      // d / 64 + 1 words of scratch for sparse_sum_step_axpy_few, zero
 };
 
 //  The checkpoint: what a round reads before it writes it. grad[cur] = grad f_i(x^k) is the
@@ -234,8 +236,10 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
     if (!self)
         return NULL;
     self->mp = *mp;
+    self->marks = calloc(mp->dim / 64 + 1, sizeof *self->marks);
+    self->sum_zero = 1;  // vec_init()'s zeros
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
-        vec_init(&self->sum, mp->dim) != MR_OK) {
+        vec_init(&self->sum, mp->dim) != MR_OK || !self->marks) {
         mr_err_set(err, MR_ENOMEM, "no memory for the server state (d = %zu)", mp->dim);
         method_marina_server_destroy(&self);
         return NULL;
@@ -257,6 +261,7 @@ method_marina_server_destroy(method_server_t **self_p)
     vec_fini(&self->x);
     vec_fini(&self->g);
     vec_fini(&self->sum);
+    free(self->marks);
     method_robust_fini(&self->agg);
     free(self);
     *self_p = NULL;
@@ -306,15 +311,25 @@ s_server_combine(method_server_t *self,
     //  Off the updates' non-zero entries that pass adds +0.0 (a = 1/n > 0 times a sum of +-0.0
     //  from +0.0): g keeps its bits there unless it is -0.0 (it turns +0.0), and it leaves no
     //  -0.0 anywhere.
+    //  A -0.0 of g can stay -0.0 (plus a product that underflows to -0.0), but none is made.
+    //  With none in g and few non-zero entries, only those coordinates of g are touched.
     int no_neg_zero = self->g_no_neg_zero;
     self->g_local = self->g_no_neg_zero = 0;
-    if (rd->round > 0 && !rd->coin && !prox && !self->agg.on &&
-        sparse_sum_step_axpy(&self->x, -self->mp.gamma, &self->g, 1.0 / (double) n, ups, n)) {
-        self->g_local = no_neg_zero;
-        self->g_no_neg_zero = 1;
-        self->next_round++;
-        return MR_OK;
+    if (rd->round > 0 && !rd->coin && !prox && !self->agg.on) {
+        double a = 1.0 / (double) n, b = -self->mp.gamma;
+        if (no_neg_zero && !self->sum_zero) {
+            vec_zero(&self->sum);
+            self->sum_zero = 1;
+        }
+        if ((no_neg_zero &&
+             sparse_sum_step_axpy_few(&self->x, b, &self->g, a, ups, n, &self->sum, self->marks)) ||
+            sparse_sum_step_axpy(&self->x, b, &self->g, a, ups, n)) {
+            self->g_local = self->g_no_neg_zero = no_neg_zero;
+            self->next_round++;
+            return MR_OK;
+        }
     }
+    self->sum_zero = 0;  // the paths below write it
     if (rd->round > 0) {
         //  Alg. 1 line 7, the server's copy: x^{k+1} = x^k - gamma g^k (g not yet replaced).
         method_step(&self->mp, &self->g, prox, &self->x);

@@ -23,16 +23,68 @@ s_sorted_below(const cvec_t *c, size_t dim)
     return 1;
 }
 
-int
-sparse_sum_step_axpy(vec_t *x, double b, vec_t *g, double a, const cvec_t *const *ups, size_t n)
+//  1 if the updates fit sparse_sum_step_axpy(): at most SPARSE_SUM_MAX_UPDATES, each sparse (not
+//  a sketch), of dim, sorted below it; x, if given, of dim.
+static int
+s_fits(const vec_t *x, size_t dim, const cvec_t *const *ups, size_t n)
 {
-    size_t dim = g->dim;
     if (n > SPARSE_SUM_MAX_UPDATES || (x && x->dim != dim))
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!ups[i] || ups[i]->kind != CVEC_SPARSE || ups[i]->enc == CVEC_ENC_SKETCH ||
             ups[i]->dim != dim || !s_sorted_below(ups[i], dim))
             return 0;
+    return 1;
+}
+
+int
+sparse_sum_step_axpy_few(vec_t *x,
+                         double b,
+                         vec_t *g,
+                         double a,
+                         const cvec_t *const *ups,
+                         size_t n,
+                         vec_t *scratch,
+                         uint64_t *marks)
+{
+    size_t dim = g->dim, nonzero = 0;
+    if (!(a > 0.0) || scratch->dim != dim || !s_fits(x, dim, ups, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < ups[i]->nnz; e++)
+            nonzero += ups[i]->val[e] != 0.0;
+    if (nonzero > dim / 32)
+        return 0;
+    if (x)
+        vec_axpy(x, b, g);  // with g as it was
+    double *sum = scratch->x, *gv = g->x;
+    for (size_t i = 0; i < n; i++) {
+        const cvec_t *u = ups[i];
+        for (size_t e = 0; e < u->nnz; e++) {
+            if (u->val[e] == 0.0)
+                continue;
+            uint32_t j = u->idx[e];
+            sum[j] += 1.0 * u->val[e];
+            marks[j / 64] |= 1ull << (j % 64);
+        }
+    }
+    for (size_t w = 0; w <= dim / 64; w++) {
+        for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
+            size_t j = 64 * w + (size_t) __builtin_ctzll(bits);
+            gv[j] += a * sum[j];
+            sum[j] = 0.0;
+        }
+        marks[w] = 0;
+    }
+    return 1;
+}
+
+int
+sparse_sum_step_axpy(vec_t *x, double b, vec_t *g, double a, const cvec_t *const *ups, size_t n)
+{
+    size_t dim = g->dim;
+    if (!s_fits(x, dim, ups, n))
+        return 0;
     double acc[S_BLOCK];
     size_t pos[SPARSE_SUM_MAX_UPDATES] = {0};
     for (size_t j = 0; j < S_BLOCK; j++)

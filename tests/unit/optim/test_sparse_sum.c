@@ -252,6 +252,66 @@ test_refuses_and_touches_nothing(void **state)
     s_assert_same_bits(&f->dense_x, &f->sparse_x);
 }
 
+//  sparse_sum_step_axpy_few against the dense code, round after round, from a g with +0.0 but no
+//  -0.0 (what it requires), updates full of signed zeros, subnormals and cancellations: the same
+//  bits, no -0.0 made, scratch and marks left zero; it refuses a <= 0 and too many non-zeros.
+static void
+test_few_equals_the_dense_code_without_negative_zeros(void **state)
+{
+    fixture_t *f = *state;
+    rng_t r;
+    rng_seed(&r, 37, 0);
+    for (size_t j = 0; j < DIM; j++) {
+        f->dense_g.x[j] = j % 3 == 0 ? 0.0 : 0.1 * (double) (j % 7) - 0.3;
+        f->dense_x.x[j] = j % 2 ? -0.0 : 1.0 / (double) (j + 1);
+    }
+    vec_copy(&f->sparse_g, &f->dense_g);
+    vec_copy(&f->sparse_x, &f->dense_x);
+    vec_t scratch;
+    assert_int_equal(vec_init(&scratch, DIM), MR_OK);
+    uint64_t marks[DIM / 64 + 1] = {0};
+    const double as[] = {1.0 / NUPS, 0.2, 1.0};
+    for (int round = 0; round < 400; round++) {
+        double a = as[round % 3];
+        uint32_t from = (uint32_t) rng_below(&r, DIM - 60);
+        for (int i = 0; i < NUPS; i++) {
+            size_t nnz = 1 + rng_below(&r, 12);
+            if (round % 5 == 0)
+                s_fill(&f->up[i], &r, nnz, 0, DIM, round % 2);
+            else
+                s_fill(&f->up[i], &r, nnz, from, 60, round % 2);
+        }
+        int step = round % 2;
+        s_dense(step ? &f->dense_x : NULL, -0.125, &f->dense_g, a, f->ptr, NUPS);
+        assert_int_equal(sparse_sum_step_axpy_few(step ? &f->sparse_x : NULL, -0.125, &f->sparse_g,
+                                                  a, f->ptr, NUPS, &scratch, marks),
+                         1);
+        s_assert_same_bits(&f->dense_g, &f->sparse_g);
+        s_assert_same_bits(&f->dense_x, &f->sparse_x);
+        for (size_t j = 0; j < DIM; j++) {
+            assert_false(s_negative_zero(f->sparse_g.x[j]));
+            assert_true(scratch.x[j] == 0.0 && !signbit(scratch.x[j]));
+        }
+        for (size_t w = 0; w < DIM / 64 + 1; w++)
+            assert_true(marks[w] == 0);
+    }
+    //  Refused, touching nothing: a negative a, and more non-zero entries than dim / 32.
+    vec_copy(&f->dense_g, &f->sparse_g);
+    s_fill(&f->up[0], &r, 3, 0, DIM, 0);
+    f->up[0].val[0] = 1.0;
+    assert_int_equal(
+        sparse_sum_step_axpy_few(NULL, -0.125, &f->sparse_g, -0.5, f->ptr, 1, &scratch, marks), 0);
+    for (size_t e = 0; e < DIM / 16; e++) {
+        f->up[0].idx[e] = (uint32_t) (e * 16);
+        f->up[0].val[e] = 1.0;
+    }
+    f->up[0].nnz = DIM / 16;
+    assert_int_equal(
+        sparse_sum_step_axpy_few(NULL, -0.125, &f->sparse_g, 0.5, f->ptr, 1, &scratch, marks), 0);
+    s_assert_same_bits(&f->dense_g, &f->sparse_g);
+    vec_fini(&scratch);
+}
+
 int
 main(void)
 {
@@ -260,6 +320,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_signed_zeros_by_hand, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuses_and_touches_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_few_equals_the_dense_code_without_negative_zeros,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
