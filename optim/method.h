@@ -72,10 +72,11 @@ typedef struct {
     double L_smooth;        // acd, asega: L >= the smoothness of f (resolve() copies pc->L)
     double mu;              // acd, asega: mu, the strong convexity of f (resolve(): pc->mu)
     double tau;             // acd, asega: the coupling weight tau (resolve(): theory)
-    int worker_x_support;   // marina: 1 = with lambda = 0 a worker steps x only at its shard's
-                            // columns, the only ones its gradients read (the same messages, bit
-                            // for bit; worker_x() is then x^k there alone). The worker actors set
-                            // it; 0 keeps every worker's whole x equal to the server's
+    int worker_x_support;   // marina: 1 = with lambda = 0 and a shard of under d/4 columns, a
+                            // worker steps x only at those, the only ones its gradients read
+                            // (the same messages, bit for bit; worker_x() is then x^k there
+                            // alone). The worker actors set it; 0 keeps every worker's whole x
+                            // equal to the server's
 } method_params_t;
 
 //  The problem's constants the theory needs (computed from the data by the launcher).

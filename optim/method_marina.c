@@ -104,8 +104,10 @@ method_marina_worker_new(
         return NULL;
     }
     self->clean[0] = self->clean[1] = 1;  // vec_init()'s zeros
-    //  With lambda = 0 f_i(x) and its gradient read x only at the shard's columns.
-    self->x_on_support = mp->worker_x_support && loss->lambda == 0.0;
+    //  With lambda = 0 f_i(x) and its gradient read x only at the shard's columns; stepping
+    //  them one by one pays when they are few (else vec_axpy, which vectorises, is as fast).
+    self->x_on_support =
+        mp->worker_x_support && loss->lambda == 0.0 && 4 * self->support.n < mp->dim;
     vec_copy(&self->x, x0);
     return self;
 }

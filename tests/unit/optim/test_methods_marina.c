@@ -498,7 +498,7 @@ test_marina_workers_stepping_their_columns_send_the_same_bits(void **state)
     mr_err_t err;
     for (size_t i = 0; i < BIG_N; i++) {
         assert_int_equal(loss_support_init(&sup[i], &fx->loss[i], &err), MR_OK);
-        assert_true(sup[i].n > 0 && sup[i].n < BIG_DIM / 2);  // a strict subset: the test bites
+        assert_true(sup[i].n > 0 && 4 * sup[i].n < BIG_DIM);  // few: the columns' path runs
         for (size_t t = 0; t < sup[i].n; t++)
             on[i][sup[i].col[t]] = 1;
     }
