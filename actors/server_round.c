@@ -467,6 +467,17 @@ s_metrics_mean(server_t *self, round_stats_t *row)
     self->gmean_zero = 1;
 }
 
+//  The workers this round expects that are not lost: after the round, those whose update formed
+//  g^k (one lost inside the round, by a LOST or at the deadline, gave none).
+static size_t
+s_takers(const server_t *self)
+{
+    size_t takers = 0;
+    for (size_t i = 0; i < self->n; i++)
+        takers += self->expected[i] && !(i < self->honest && self->lost[i]);
+    return takers;
+}
+
 static const char *
 s_run_rounds(server_t *self, progress_t *pg)
 {
@@ -511,10 +522,9 @@ s_run_rounds(server_t *self, progress_t *pg)
         self->rejlog[0] = '\0';
         if (k > 0 && server_admit_joins(self, k) < 0)
             return "failed";
-        size_t takers = 0, honest = self->honest;
+        size_t honest = self->honest;
         self->open_up = self->open_honest = 0;
         for (size_t i = 0; i < n; i++) {
-            takers += self->expected[i] && !(i < honest && self->lost[i]);
             self->up_ptrs[i] = self->expected[i] ? &self->ups[i] : NULL;
             // An excluded sender is absent from every later round (robust methods only).
             self->closed[i] = !self->expected[i] || (self->robust && self->excluded[i]);
@@ -619,11 +629,7 @@ s_run_rounds(server_t *self, progress_t *pg)
             s_metrics_mean(self, &row);
         row.round = k;
         row.coin = rd.coin;
-        //  Those lost inside the round (a LOST, a deadline) gave no update to g^k.
-        takers = 0;
-        for (size_t i = 0; i < n; i++)
-            takers += self->expected[i] && !(i < honest && self->lost[i]);
-        row.participants = (uint32_t) takers;
+        row.participants = (uint32_t) s_takers(self);
         row.gap = isnan(cfg->run.f_star) ? NAN : row.f - cfg->run.f_star;
         uint64_t rows_every = cfg->worker_rows_every > 0 ? cfg->worker_rows_every : 1;
         int worker_rows = k == 0 || k == cfg->rounds || k % rows_every == 0;

@@ -503,17 +503,9 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
-    int finite = isfinite(out->f);
-    if (finite && out->g_cols) {
-        uint64_t bad = 0;  // an exponent of all ones: NaN or +-Inf
-        for (size_t t = 0; t < out->g_ncols; t++) {
-            uint64_t u;
-            memcpy(&u, &out->g.x[out->g_cols[t]], sizeof u);
-            bad |= (u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
-        }
-        finite = !bad;
-    }
-    if (!finite || (!out->g_cols && !vec_is_finite(&out->g))) {
+    int finite = out->g_cols ? vec_all_finite_at(out->g.x, out->g_cols, out->g_ncols)
+                             : vec_is_finite(&out->g);
+    if (!isfinite(out->f) || !finite) {
         snprintf(self->host->reason, sizeof self->host->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
                  (unsigned long long) self->kept_round, out->f);

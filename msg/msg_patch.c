@@ -90,6 +90,23 @@ msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest)
     return MR_OK;
 }
 
+//  Coordinate j of msg_g_update()'s pass: if g's bits there differ from m->g's, writes them to
+//  m->g, moves the digest *h with them and, with want_patch, appends the entry to the patch
+//  (room reserved by the caller).
+static inline void
+s_update_coord(msg_t *m, const vec_t *g, size_t j, int want_patch, uint64_t *h)
+{
+    uint64_t now = s_bits(g->x[j]), before = s_bits(m->g.x[j]);
+    if (now == before)
+        return;
+    *h += s_term(j, now) - s_term(j, before);
+    m->g.x[j] = g->x[j];
+    if (want_patch) {
+        m->gp_idx[m->gp_nnz] = (uint32_t) j;
+        m->gp_val[m->gp_nnz++] = g->x[j];
+    }
+}
+
 int
 msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest)
 {
@@ -104,57 +121,26 @@ msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *
         return MR_ENOMEM;
     //  One pass over both copies; only what changed is written, and the digest follows it.
     uint64_t h = *digest;
-    double *mine = m->g.x;
-    for (size_t j = 0; j < dim; j++) {
-        uint64_t now = s_bits(g->x[j]), before = s_bits(mine[j]);
-        if (now == before)
-            continue;
-        h += s_term(j, now) - s_term(j, before);
-        mine[j] = g->x[j];
-        if (want_patch) {
-            m->gp_idx[m->gp_nnz] = (uint32_t) j;
-            m->gp_val[m->gp_nnz++] = g->x[j];
-        }
-    }
+    for (size_t j = 0; j < dim; j++)
+        s_update_coord(m, g, j, want_patch, &h);
     *digest = m->g_digest = h;
     return MR_OK;
-}
-
-//  The bits set in w (SWAR: no libgcc call without -mpopcnt).
-static inline size_t
-s_popcount(uint64_t w)
-{
-    w -= (w >> 1) & 0x5555555555555555ull;
-    w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
-    w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (size_t) ((w * 0x0101010101010101ull) >> 56);
 }
 
 int
 msg_g_update_marked(msg_t *m, const vec_t *g, uint64_t *marks, int want_patch, uint64_t *digest)
 {
-    size_t dim = m->g.dim, words = dim / 64 + 1, nmarked = 0;
-    for (size_t w = 0; w < words; w++)
-        nmarked += s_popcount(marks[w]);
+    size_t dim = m->g.dim;
     m->gp_nnz = 0;
-    if (want_patch && msg_patch_reserve(m, nmarked) != MR_OK)
+    //  Room for every coordinate, as msg_g_update() reserves (the same buffer, kept from round to
+    //  round: only the entries written are touched).
+    if (want_patch && msg_patch_reserve(m, dim) != MR_OK)
         return MR_ENOMEM;
     //  msg_g_update()'s pass over the marked coordinates only, in increasing order.
     uint64_t h = *digest;
-    double *mine = m->g.x;
-    for (size_t w = 0; w < words; w++) {
-        for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
-            size_t j = 64 * w + (size_t) __builtin_ctzll(bits);
-            uint64_t now = s_bits(g->x[j]), before = s_bits(mine[j]);
-            if (now == before)
-                continue;
-            h += s_term(j, now) - s_term(j, before);
-            mine[j] = g->x[j];
-            if (want_patch) {
-                m->gp_idx[m->gp_nnz] = (uint32_t) j;
-                m->gp_val[m->gp_nnz++] = g->x[j];
-            }
-        }
+    for (size_t w = 0; w <= dim / 64; w++) {
+        for (uint64_t bits = marks[w]; bits; bits &= bits - 1)
+            s_update_coord(m, g, 64 * w + (size_t) __builtin_ctzll(bits), want_patch, &h);
         marks[w] = 0;
     }
     *digest = m->g_digest = h;

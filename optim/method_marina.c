@@ -311,10 +311,9 @@ s_server_combine(method_server_t *self,
     //  g^k and g^{k+1} = g^k + 1/n sum_i Q_i in one pass, with the bits of the dense step and sum
     //  below.
     //  Off the updates' non-zero entries that pass adds +0.0 (a = 1/n > 0 times a sum of +-0.0
-    //  from +0.0): g keeps its bits there unless it is -0.0 (it turns +0.0), and it leaves no
-    //  -0.0 anywhere.
-    //  A -0.0 of g can stay -0.0 (plus a product that underflows to -0.0), but none is made.
-    //  With none in g and few non-zero entries, only those coordinates of g are touched.
+    //  from +0.0): g keeps its bits there unless it is -0.0 (it turns +0.0). It makes no -0.0,
+    //  but one of g can stay -0.0 (plus a product that underflows to -0.0). With none in g and
+    //  few non-zero entries, only those coordinates of g are touched (sparse_sum_step_axpy_few).
     int no_neg_zero = self->g_no_neg_zero;
     self->g_local = self->g_no_neg_zero = 0;
     if (rd->round > 0 && !rd->coin && !prox && !self->agg.on) {

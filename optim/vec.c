@@ -108,6 +108,20 @@ vec_all_finite(const double *x, size_t n)
     return bad == 0;
 }
 
+int
+vec_all_finite_at(const double *x, const uint32_t *idx, size_t n)
+{
+    const uint32_t exponent = 0x7ff00000u;
+    uint32_t bad = 0;
+    for (size_t t = 0; t < n; t++) {
+        uint64_t u;
+        memcpy(&u, &x[idx[t]], sizeof u);
+        uint32_t high = (uint32_t) (u >> 32);
+        bad |= (uint32_t) ((high & exponent) == exponent);
+    }
+    return bad == 0;
+}
+
 double
 vec_max_abs_diff(const vec_t *a, const vec_t *b)
 {

@@ -65,6 +65,8 @@ int vec_is_finite(const vec_t *v);
 int vec_has_neg_zero(const vec_t *v);
 //  1 if none of the n values is NaN or +-Inf.
 int vec_all_finite(const double *x, size_t n);
+//  vec_all_finite() of x[idx[0]], ..., x[idx[n-1]].
+int vec_all_finite_at(const double *x, const uint32_t *idx, size_t n);
 //  max_i |a_i - b_i|
 double vec_max_abs_diff(const vec_t *a, const vec_t *b);
 

@@ -989,13 +989,11 @@ test_bundle_round_trips(void **state)
     msg_buf_fini(&inner[1]);
 }
 
-//  A metrics gradient with few coordinates off +0.0 travels sparse (12 bytes an entry) and comes
-//  back bit for bit (a -0.0 included), in a METRICS and inside an UPDATE; a dense one stays 8 d.
-//  A sparse form with coordinates out of order, out of range, a NaN or a ragged length is refused.
+//  A METRICS of worker 1, round 4, whose gradient is +0.0 but at 3 (1.25), 40 (-0.0) and 112
+//  (-7e-300) into f->enc.
 static void
-test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
+s_sparse_metrics(fixture_t *f)
 {
-    fixture_t *f = *state;
     f->enc.type = MSG_METRICS;
     f->enc.round = 4;
     f->enc.sender = 1;
@@ -1004,6 +1002,16 @@ test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
     f->enc.g.x[3] = 1.25;
     f->enc.g.x[40] = -0.0;
     f->enc.g.x[112] = -7e-300;
+}
+
+//  A metrics gradient with few coordinates off +0.0 travels sparse (12 bytes an entry) and comes
+//  back bit for bit (a -0.0 included), in a METRICS and inside an UPDATE; a dense one stays 8 d.
+//  A sparse form with coordinates out of order, out of range, a NaN or a ragged length is refused.
+static void
+test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
+{
+    fixture_t *f = *state;
+    s_sparse_metrics(f);
     assert_int_equal(msg_encode(&f->enc, &f->buf), MR_OK);
     size_t sparse_size = f->buf.size;
     s_round_trip(f);
@@ -1063,14 +1071,7 @@ static void
 test_a_metrics_gradient_with_its_columns_encodes_the_same_bytes(void **state)
 {
     fixture_t *f = *state;
-    f->enc.type = MSG_METRICS;
-    f->enc.round = 4;
-    f->enc.sender = 1;
-    f->enc.f = 0.5;
-    memset(f->enc.g.x, 0, D * sizeof(double));
-    f->enc.g.x[3] = 1.25;
-    f->enc.g.x[40] = -0.0;
-    f->enc.g.x[112] = -7e-300;
+    s_sparse_metrics(f);
     static const uint32_t cols[] = {2, 3, 40, 41, 112};  // 2 and 41 hold +0.0
     msg_buf_t plain = {0};
     for (int dense = 0; dense < 2; dense++) {

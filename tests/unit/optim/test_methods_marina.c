@@ -373,6 +373,26 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
     sim_fini(&s);
 }
 
+//  A sparse problem for MARINA with RandK: d = 3,000, 60 rows of density 0.003 per worker, so
+//  each shard touches a small part of the columns.
+enum {
+    BIG_DIM = 3000,
+    BIG_N = 4,
+    BIG_K = 25
+};
+
+static method_params_t
+s_sparse_params(void)
+{
+    return (method_params_t){.n = BIG_N,
+                             .dim = BIG_DIM,
+                             .m = 60,
+                             .gamma = 0.5,
+                             .p = 0.1,
+                             .comp = {.kind = COMP_RANDK, .k = BIG_K},
+                             .sampling = SAMPLING_UNIFORM};
+}
+
 //  MARINA at a d where the shards touch few columns and nK is a small part of d, so the workers
 //  take their gradients on their columns only and the server combines compressed rounds
 //  sparsely: every round, each worker's reported gradient has the bits of a dense
@@ -381,19 +401,8 @@ test_pp_marina_only_the_drawn_clients_send(void **state)
 static void
 test_marina_sparse_paths_give_the_dense_bits(void **state)
 {
-    enum {
-        BIG_DIM = 3000,
-        BIG_N = 4,
-        K = 25
-    };
     sim_data_t *fx = sim_data_new(BIG_N * 60, BIG_DIM, 0.003, BIG_N, 41, LOSS_LOGREG, 0.0);
-    method_params_t mp = {.n = BIG_N,
-                          .dim = BIG_DIM,
-                          .m = 60,
-                          .gamma = 0.5,
-                          .p = 0.1,
-                          .comp = {.kind = COMP_RANDK, .k = K},
-                          .sampling = SAMPLING_UNIFORM};
+    method_params_t mp = s_sparse_params();
     sim_t s;
     sim_init(&s, "marina", &mp, fx->loss, NULL, 8);
     vec_t expect, sum, grad, before;
@@ -476,19 +485,8 @@ static void
 test_marina_workers_stepping_their_columns_send_the_same_bits(void **state)
 {
     (void) state;
-    enum {
-        BIG_DIM = 3000,
-        BIG_N = 4,
-        K = 25
-    };
     sim_data_t *fx = sim_data_new(BIG_N * 60, BIG_DIM, 0.003, BIG_N, 43, LOSS_NONCONVEX, 0.0);
-    method_params_t mp = {.n = BIG_N,
-                          .dim = BIG_DIM,
-                          .m = 60,
-                          .gamma = 0.5,
-                          .p = 0.1,
-                          .comp = {.kind = COMP_RANDK, .k = K},
-                          .sampling = SAMPLING_UNIFORM};
+    method_params_t mp = s_sparse_params();
     sim_t all, cols;
     sim_init(&all, "marina", &mp, fx->loss, NULL, 8);
     mp.worker_x_support = 1;

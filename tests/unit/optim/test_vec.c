@@ -79,6 +79,16 @@ test_all_finite_reads_the_exponent_bits(void **state)
                 memcpy(&x[at], &bad_bits[b], sizeof x[at]);
                 assert_false(vec_all_finite(x, n));
                 assert_int_equal(vec_all_finite(x, n), !isnan(x[at]) && !isinf(x[at]));
+                //  vec_all_finite_at() looks at the listed positions alone.
+                uint32_t listed[2] = {(uint32_t) at, (uint32_t) (n - 1 - at)};
+                assert_false(vec_all_finite_at(x, listed, 1));
+                uint32_t others[19];
+                size_t nothers = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (i != at)
+                        others[nothers++] = (uint32_t) i;
+                assert_true(vec_all_finite_at(x, others, nothers));
+                assert_false(vec_all_finite_at(x, listed, at == n - 1 - at ? 1 : 2));
                 x[at] = keep;
             }
         }
