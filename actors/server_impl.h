@@ -89,7 +89,7 @@ typedef struct {
     uint32_t *join_pid;   // per honest seat: a lost worker's new process asking to join (0: none)
     uint64_t *joined_at;  // per honest seat: the round its last JOIN admitted it to (0: none)
     uint32_t lost_seat;   // NEXT_LOST: the seat whose process died, and how
-    char lost_why[200];
+    char lost_why[512];
     zmq_msg_t batch;  // a BUNDLE frame whose messages are being taken (batch_open)
     int batch_open;
     const char **batch_data;  // ... its messages: where each begins in the frame, its size

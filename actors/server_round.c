@@ -563,7 +563,7 @@ s_run_rounds(server_t *self, progress_t *pg)
             if (got == NEXT_OTHER)
                 continue;
             if (got == NEXT_LOST) {
-                char why[320];
+                char why[700];
                 snprintf(why, sizeof why,
                          "worker %u lost in round %llu: %s; the run goes on without it "
                          "(on_worker_loss = continue)",

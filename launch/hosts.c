@@ -360,11 +360,12 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
     }
     for (size_t i = 0; rc == MR_OK && i < n; i++) {
         const s_host_t *host = &h.hosts[h.count > 1 ? 1 + i % (h.count - 1) : 0];
-        char id[32], role[32];
+        char id[32], role[32], note[4200];
         snprintf(id, sizeof id, "%zu", i);
         snprintf(role, sizeof role, "worker %zu", i);
-        char *cmd[] = {exe,   "worker", "--config",       ini, "--id", id, "--connect",
-                       ep[0], ep[1],    "--watch-parent", NULL};
+        spawn_note_path(dir, role, note, sizeof note);  // why it failed, if it does
+        char *cmd[] = {exe,   "worker", "--config",       ini,           "--id", id,  "--connect",
+                       ep[0], ep[1],    "--watch-parent", "--exit-note", note,   NULL};
         s_argv(host, cmd, argv);
         snprintf(log, sizeof log, "%s/worker-%zu.log", dir, i);
         rc = spawn_start_logged(&sp, role, argv, -1, log, &err);
@@ -379,10 +380,10 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
     while (!failed && spawn_running(&sp) > 0) {
         int bad = spawn_reap(&sp);
         if (bad >= 0 || s_signal) {
-            char reason[200];
+            char reason[720];
             if (bad >= 0) {
-                char how[128];
-                spawn_describe(&sp.children[bad], how, sizeof how);
+                char how[640];
+                spawn_describe_noted(&sp.children[bad], dir, how, sizeof how);
                 snprintf(reason, sizeof reason, "the %s (pid %d) %s", sp.children[bad].role,
                          (int) sp.children[bad].pid, how);
             } else {

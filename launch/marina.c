@@ -56,6 +56,7 @@ typedef struct {
     double timeout_s;        // recorder: --timeout S
     const char *run_id;      // summary: --run ID
     const char *resume;      // run: --resume RUN (a run id); server, worker: --resume FILE
+    const char *exit_note;   // --exit-note FILE: a failed actor writes its reason there
     int help;
 } opts_t;
 
@@ -130,7 +131,9 @@ s_command_help(const char *cmd)
                "Runs worker I (0-based) of the experiment the config describes: loads its part\n"
                "of the data and connects to the server's BCAST and UP endpoints.\n"
                "--rejoin: worker I's process died and the run went on (on_worker_loss =\n"
-               "continue): this one joins it again from the next round (JOIN).\n\nkeys:\n");
+               "continue): this one joins it again from the next round (JOIN).\n"
+               "--exit-note FILE (any actor): if it fails, its reason goes there (one line).\n"
+               "\nkeys:\n");
     else if (strcmp(cmd, "attacker") == 0)
         printf(
             "usage: marina attacker --config F [key=value ...] --id I --connect BCAST UP\n"
@@ -211,6 +214,8 @@ s_parse(int argc, char **argv, int first, opts_t *o, cfg_t *cfg, int config_posi
             o->token_file = argv[++i];
         else if (strcmp(a, "--watch-parent") == 0)
             o->watch_parent = 1;
+        else if (strcmp(a, "--exit-note") == 0 && left >= 1)
+            o->exit_note = argv[++i];
         else if (strcmp(a, "--no-recorder") == 0)
             o->no_recorder = 1;
         else if (strcmp(a, "--rejoin") == 0)
@@ -240,6 +245,20 @@ s_logging(const char *ident, int verbose)
 
 //  Hosts one actor in this process until it reports DONE, the process is interrupted, or (with
 //  watch_parent) the launcher dies. Returns the actor's final status as an exit code.
+//  --exit-note FILE: a failed actor's reason, one line, for the launcher that reaps the process
+//  (its runs.error then says why, not only "exited with status 1"). Nothing for other statuses.
+static void
+s_write_exit_note(const char *path, const char *status, const char *reason)
+{
+    if (!path || !status || strcmp(status, "failed") != 0 || !reason || !reason[0])
+        return;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;  // the exit status still tells the launcher that it failed
+    fprintf(f, "%s\n", reason);
+    fclose(f);
+}
+
 static int
 s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
 {
@@ -269,9 +288,10 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
             }
         }
     } else if (kind && strcmp(kind, "DONE") == 0) {
-        char *st = zmsg_popstr(first);
-        snprintf(status, sizeof status, "%s", st ? st : "failed");
+        char *st = zmsg_popstr(first), *reason = zmsg_popstr(first);
+        s_write_exit_note(o->exit_note, st, reason);
         zstr_free(&st);
+        zstr_free(&reason);
         zmsg_destroy(&first);
         zstr_free(&kind);
         zactor_destroy(&actor);
@@ -316,9 +336,11 @@ s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
             char *what = msg ? zmsg_popstr(msg) : NULL;
             int done = what && strcmp(what, "DONE") == 0;
             if (done) {
-                char *st = zmsg_popstr(msg);
+                char *st = zmsg_popstr(msg), *reason = zmsg_popstr(msg);
                 snprintf(status, sizeof status, "%s", st ? st : "failed");
+                s_write_exit_note(o->exit_note, status, reason);
                 zstr_free(&st);
+                zstr_free(&reason);
             }
             zstr_free(&what);
             zmsg_destroy(&msg);
@@ -759,6 +781,7 @@ s_clean_stale_run_dirs(void)
         snprintf(path, sizeof path, "/tmp/%s/keys", de->d_name);
         sec_keys_remove(path, s_run_key_names, S_RUN_KEY_COUNT);
         snprintf(path, sizeof path, "/tmp/%s", de->d_name);
+        spawn_remove_notes(path);
         rmdir(path);
     }
     if (tmp)
@@ -788,6 +811,7 @@ s_fail_orphans(const char *path, int64_t last_run, const char *launch, const cha
 #define RECORDER_RESTARTS 3
 //  How many new worker processes may join a run again, in all (on_worker_loss = continue).
 #define WORKER_RESTARTS 8
+
 
 //  Runs the experiment as processes: server, recorder and n workers.
 static int
@@ -855,6 +879,10 @@ s_run_processes(const cfg_t *cfg,
     int report_r = fcntl(fds[0], F_DUPFD_CLOEXEC, 10);
     close(fds[0]);
     close(fds[1]);
+    //  Each child writes why it failed to its exit note, for runs.error (spawn_describe_noted).
+    char server_note[4200], recorder_note[4200];
+    spawn_note_path(tmpdir, "server", server_note, sizeof server_note);
+    spawn_note_path(tmpdir, "recorder", recorder_note, sizeof recorder_note);
     char *server_argv[] = {exe,
                            "server",
                            "--config",
@@ -870,6 +898,8 @@ s_run_processes(const cfg_t *cfg,
                            "--token-file",
                            token_path,
                            "--watch-parent",
+                           "--exit-note",
+                           server_note,
                            resume ? "--resume" : NULL,
                            ckpt_path,
                            NULL};
@@ -905,14 +935,17 @@ s_run_processes(const cfg_t *cfg,
                         "--token-file",
                         token_path,
                         "--watch-parent",
+                        "--exit-note",
+                        recorder_note,
                         NULL};
     if (rc == MR_OK)
         rc = spawn_start(&sp, "recorder", rec_argv, -1, &err);
     for (size_t i = 0; rc == MR_OK && i < e->mp.n; i++) {
-        char id[32], role[32];
+        char id[32], role[32], note[4200];
         const char *seat = i < e->honest ? "worker" : "attacker";
         snprintf(id, sizeof id, "%zu", i);
         snprintf(role, sizeof role, "%s %zu", seat, i);
+        spawn_note_path(tmpdir, role, note, sizeof note);
         char *w_argv[] = {exe,
                           (char *) seat,
                           "--config",
@@ -923,15 +956,19 @@ s_run_processes(const cfg_t *cfg,
                           bound[0],
                           bound[1],
                           "--watch-parent",
+                          "--exit-note",
+                          note,
                           resume ? "--resume" : NULL,
                           ckpt_path,
                           NULL};
         rc = spawn_start(&sp, role, w_argv, -1, &err);
     }
     //  A new process for a lost worker (on_worker_loss = continue) joins again with --rejoin.
-    char *rejoin_argv[] = {exe,      "worker",   "--config",       (char *) config_path,
-                           "--id",   NULL,       "--connect",      bound[0],
-                           bound[1], "--rejoin", "--watch-parent", NULL};
+    char rejoin_note[4200];
+    char *rejoin_argv[] = {exe,         "worker",   "--config",       (char *) config_path,
+                           "--id",      NULL,       "--connect",      bound[0],
+                           bound[1],    "--rejoin", "--watch-parent", "--exit-note",
+                           rejoin_note, NULL};
     int rejoins = e->mp.allow_absent && e->method->worker_rejoin != NULL;
     int worker_restarts = 0;
     if (rc != MR_OK && err.text[0])
@@ -949,8 +986,8 @@ s_run_processes(const cfg_t *cfg,
             recorder_restarts < RECORDER_RESTARTS) {
             // The server keeps the rows the recorder did not acknowledge; a new recorder
             // continues the run in the database and gets them again (docs/protocol.md).
-            char how[128];
-            spawn_describe(&sp.children[bad], how, sizeof how);
+            char how[640];
+            spawn_describe_noted(&sp.children[bad], tmpdir, how, sizeof how);
             recorder_restarts++;
             fprintf(stderr, "marina: the recorder (pid %d) %s; starting another (%d of %d)\n",
                     (int) sp.children[bad].pid, how, recorder_restarts, RECORDER_RESTARTS);
@@ -964,8 +1001,8 @@ s_run_processes(const cfg_t *cfg,
             }
         } else if (bad >= 0 && lost_ok && strncmp(sp.children[bad].role, "worker ", 7) == 0) {
             spawn_child_t *c = &sp.children[bad];
-            char how[128], lost[200], role[32];
-            spawn_describe(c, how, sizeof how);
+            char how[640], lost[720], role[32];
+            spawn_describe_noted(c, tmpdir, how, sizeof how);
             snprintf(role, sizeof role, "%s", c->role);
             snprintf(lost, sizeof lost, "%s %s (pid %d) %s", role + 7, role, (int) c->pid, how);
             spawn_control_lost(control[1], lost);  // the server need not wait for its deadline
@@ -977,6 +1014,7 @@ s_run_processes(const cfg_t *cfg,
                         "process joins it again (%d of %d, on_worker_loss = continue)\n",
                         role, (int) c->pid, how, worker_restarts, WORKER_RESTARTS);
                 rejoin_argv[5] = role + 7;  // its id
+                spawn_note_path(tmpdir, role, rejoin_note, sizeof rejoin_note);
                 if (spawn_start(&sp, role, rejoin_argv, -1, &err) != MR_OK)
                     fprintf(stderr, "marina: %s; the run goes on without %s\n", err.text, role);
             } else {
@@ -988,9 +1026,9 @@ s_run_processes(const cfg_t *cfg,
                                 : "; its method's workers cannot join again");
             }
         } else if (bad >= 0) {
-            char how[128];
-            spawn_describe(&sp.children[bad], how, sizeof how);
-            char reason[200];
+            char how[640];
+            spawn_describe_noted(&sp.children[bad], tmpdir, how, sizeof how);
+            char reason[720];
             snprintf(reason, sizeof reason, "the %s (pid %d) %s", sp.children[bad].role,
                      (int) sp.children[bad].pid, how);
             fprintf(stderr, "marina: %s; stopping the run\n", reason);
@@ -1020,8 +1058,8 @@ s_run_processes(const cfg_t *cfg,
             continue;
         if (lost_ok && strncmp(c->role, "worker ", 7) == 0)
             continue;  // lost, and said so above
-        char how[128];
-        spawn_describe(c, how, sizeof how);
+        char how[640];
+        spawn_describe_noted(c, tmpdir, how, sizeof how);
         if (!failed)
             fprintf(stderr, "marina: the %s (pid %d) %s\n", c->role, (int) c->pid, how);
         failed = 1;
@@ -1126,7 +1164,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e, const resume_t *resume)
                     char why[600];
                     snprintf(why, sizeof why, "%s", reason && reason[0] ? reason : status);
                     fprintf(stderr, "marina: %s; stopping the run\n", why);
-                    zstr_sendx(actors[0], "STOP", why, NULL);
+                    zstr_sendx(actors[0], "FAIL", why, NULL);  // status failed, as over tcp
                     told = 1;
                 }
                 zstr_free(&what);
@@ -1210,7 +1248,7 @@ s_run_one(cfg_t *cfg, const resume_t *resume)
     }
     db_close(&db);
     const char *launch = cfg_str(cfg, "launch");
-    char why[256] = "";
+    char why[720] = "";
     // The actors get f* as a number: they need not compute it again.
     char num[64];
     snprintf(num, sizeof num, "%.17g", e.f_star);
@@ -1274,6 +1312,7 @@ s_run_one(cfg_t *cfg, const resume_t *resume)
                      (const char *[]){"bcast", "up", "stats", "token", "checkpoint"}[i]);
             unlink(path);
         }
+        spawn_remove_notes(tmpdir);
         rmdir(tmpdir);
     }
     if (rc != 0)

@@ -1,6 +1,7 @@
 //  spawner.c - see spawner.h.
 #include "spawner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -230,4 +231,55 @@ spawn_describe(const spawn_child_t *c, char *out, size_t size)
                  strsignal(WTERMSIG(c->status)));
     else
         snprintf(out, size, "ended with wait status %d", c->status);
+}
+
+void
+spawn_note_path(const char *dir, const char *role, char *out, size_t size)
+{
+    int len = snprintf(out, size, "%s/exit-", dir);
+    if (len < 0 || (size_t) len >= size)
+        return;
+    snprintf(out + len, size - (size_t) len, "%s", role);
+    for (char *c = out + len; *c; c++)
+        if (*c == ' ')
+            *c = '-';
+}
+
+void
+spawn_describe_noted(const spawn_child_t *c, const char *dir, char *out, size_t size)
+{
+    spawn_describe(c, out, size);
+    if (!c->done || !WIFEXITED(c->status) || WEXITSTATUS(c->status) == 0)
+        return;
+    char path[4200], note[512] = "";
+    spawn_note_path(dir, c->role, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(note, sizeof note, f))
+        note[strcspn(note, "\n")] = '\0';
+    fclose(f);
+    unlink(path);
+    for (char *p = note; *p; p++)  // one printable line, whatever the file held
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f)
+            *p = '?';
+    size_t used = strlen(out);
+    if (note[0] && used < size)
+        snprintf(out + used, size - used, ": %s", note);
+}
+
+void
+spawn_remove_notes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "exit-", 5) != 0)
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
 }

@@ -85,4 +85,17 @@ void spawn_wait_all(spawn_t *s, double grace_s);
 //  A sentence about how child i ended ("exited with status 1", "was killed by signal 9").
 void spawn_describe(const spawn_child_t *c, char *out, size_t size);
 
+//  Exit notes: a child started with `--exit-note FILE` writes there, one line, why it failed;
+//  the launcher adds it to the sentence. The note of the child of role R in run folder dir is
+//  dir/exit-R, spaces made dashes ("worker 3": dir/exit-worker-3).
+void spawn_note_path(const char *dir, const char *role, char *out, size_t size);
+
+//  As spawn_describe, and if c exited with a non-zero status and left a note in dir, ": " and
+//  the note (made one printable line); the note is removed once read, so that a process started
+//  again in c's place speaks for itself.
+void spawn_describe_noted(const spawn_child_t *c, const char *dir, char *out, size_t size);
+
+//  Removes every exit note left in run folder dir.
+void spawn_remove_notes(const char *dir);
+
 #endif

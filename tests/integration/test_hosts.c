@@ -110,6 +110,27 @@ test_hosts_run_records_the_rows_of_a_one_host_run(void **state)
     }
 }
 
+//  A worker on another host that stops on a diverged iterate: runs.error carries its own words
+//  (its exit note, in the run folder every host sees) after how its process ended.
+static void
+test_a_diverged_worker_says_why_through_the_run_folder(void **state)
+{
+    pu_fixture_t *f = *state;
+    char ini[160], hosts[160], dir[200], dbarg[260];
+    s_files(f, "1000", s_three_hosts, ini, hosts);
+    snprintf(dir, sizeof dir, "%s/run", f->dir);
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *run[] = {MARINA_BIN, "run",       ini, dbarg, "loss=quadratic", "gamma=1e3", "--hosts",
+                   hosts,      "--run-dir", dir, NULL};
+    assert_int_equal(pu_run(run, f->out, 60), 1);
+    char *why = pu_query_text(f->db, "SELECT error FROM runs");
+    assert_non_null(why);
+    //  Every worker's f_i goes infinite in round 48: whichever process ended first is named.
+    assert_non_null(strstr(why, "exited with status 1: worker "));
+    assert_non_null(strstr(why, ": round 48: the iterate diverged (f_i = inf)"));
+    free(why);
+}
+
 static void
 test_killed_worker_stops_every_actor_with_the_cause(void **state)
 {
@@ -187,6 +208,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hosts_run_records_the_rows_of_a_one_host_run, pu_setup,
                                         pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_diverged_worker_says_why_through_the_run_folder,
+                                        pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_stops_every_actor_with_the_cause,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_killing_the_launcher_leaves_no_actor, pu_setup,

@@ -432,6 +432,37 @@ test_killed_worker_fails_the_run_and_keeps_its_rows(void **state)
     assert_near(s_q(f, "SELECT max(round) FROM rounds"), rows - 1, 0);
 }
 
+//  A worker that stops on a diverged iterate (stepsize far too large: f_i = inf in round 103)
+//  fails the run, over tcp and in one process alike, and runs.error says why in the worker's own
+//  words (over tcp through its exit note) as well as how its process ended; the rows before the
+//  divergence stay.
+static void
+test_a_diverged_worker_fails_the_run_saying_why(void **state)
+{
+    fixture_t *f = *state;
+    const char *transports[2] = {"transport=tcp", "transport=inproc"};
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(s_marina_run(f, 60, (char *) transports[t], "dataset=synthetic",
+                                      "synth_d=20000", "synth_rows=500", "synth_density=0.001",
+                                      "n=5", "compressor=randk", "k=200", "rounds=300",
+                                      "loss=quadratic", "gamma=1e3", NULL),
+                         1);
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT status || ': ' || error FROM runs WHERE id = %d", t + 1);
+        char *why = pu_query_text(f->db, sql);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "failed: "));
+        //  (The first worker whose f_i went infinite is named: more than one may.)
+        assert_non_null(strstr(why, ": round 103: the iterate diverged (f_i = inf)"));
+        if (t == 0)
+            assert_non_null(strstr(why, "exited with status 1: worker "));
+        free(why);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) = 103 AND max(round) = 102 FROM rounds WHERE run_id = %d", t + 1);
+        assert_true(s_q(f, sql) == 1);
+    }
+}
+
 static void
 test_ctrl_c_stops_every_actor_and_records_why(void **state)
 {
@@ -588,6 +619,8 @@ main(void)
             pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_bad_database_is_refused_before_anything_starts,
                                         pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_a_diverged_worker_fails_the_run_saying_why, pu_setup,
+                                        pu_teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_c_stops_every_actor_and_records_why, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_mushrooms_marina_randk_reaches_one_percent, pu_setup,
