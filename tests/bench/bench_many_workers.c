@@ -2,19 +2,28 @@
 //  compute floor of their round, measured in the same run.
 //
 //  The floor is the math a round must do and nothing else: the n workers' MARINA steps (local
-//  gradient, RandK) and the server's average, called in one thread through the method API of
-//  optim/method.h, on the same generated data (data_synthetic with the launcher's arguments), with
-//  the same gamma and p. Its rounds/s is multiplied by the cores online: the ideal if the math
-//  were spread over every core with no cost at all. The real run is `marina run transport=inproc`
-//  with the same n, data and parameters; its rounds/s comes from the result database (round 1 to
-//  the last, so start-up is not counted) and its peak memory from wait4().
+//  gradient, RandK) and the server's average, called through the method API of optim/method.h,
+//  on the same generated data (data_synthetic with the launcher's arguments), with the same gamma
+//  and p. Two figures of it:
+//  - "floor 1x": the math in one thread, its rounds/s multiplied by the cores online: the ideal
+//    if the math were spread over every core at no cost and the cores were independent;
+//  - "floor par": the math spread over one thread per core, measured: each round the server's
+//    plan, then the workers' steps in contiguous shares on every thread at once, then (after a
+//    barrier) the server's combine, the order a real round must keep, with no message and no
+//    copy. It is what the machine gives that math: at n = 1,000 the workers' states outgrow the
+//    caches, and two threads share the last level and the memory bandwidth, so it is below 1x.
+//  The real run is `marina run transport=inproc` with the same n, data and parameters; its
+//  rounds/s comes from the result database (round 1 to the last, so start-up is not counted) and
+//  its peak memory from wait4().
 //
 //      build/tests/bench_many_workers [--n 1000,10000] [--rounds 100]
 //
-//  Prints per n: floor rounds/s, real rounds/s, their ratio, the real run's peak RSS and per
-//  worker. Exits 0 when every measurement ran (a benchmark reports, it does not judge).
+//  Prints per n: both floors, the real rounds/s, its ratio to each ("ratio": to 1x; "par": to the
+//  measured parallel floor), the real run's peak RSS and per worker. Exits 0 when every
+//  measurement ran (a benchmark reports, it does not judge).
 #define _DEFAULT_SOURCE  // wait4()
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -40,6 +49,7 @@
 #define P_FULL          0.1
 #define SEED            1
 #define MAX_NS          8
+#define MAX_THREADS     64
 
 extern char **environ;
 
@@ -51,9 +61,55 @@ s_now(void)
     return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
-//  The floor: rounds/s of the math of `rounds` rounds in this thread (after 5 untimed ones).
+//  The floor's state: the n workers, the server, and the round both see.
+typedef struct {
+    const method_t *m;
+    size_t n;
+    method_worker_t **w;
+    cvec_t *ups;
+    rng_t *rng;
+    method_round_t rd;
+    int rc;
+} s_floor_t;
+
+//  Workers [lo, hi) step round f->rd.
+static void
+s_floor_steps(s_floor_t *f, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        method_report_t rep = {0};
+        if (f->m->worker_step(f->w[i], &f->rd, &f->rng[i], &f->ups[i], &rep) != MR_OK)
+            f->rc = -1;
+    }
+}
+
+typedef struct {
+    s_floor_t *f;
+    pthread_barrier_t *planned, *stepped;
+    size_t lo, hi;
+    int rounds;
+} s_helper_t;
+
+//  A helper thread of the parallel floor: its share of the workers in every round, between the
+//  plan (first barrier) and the combine (second).
+static void *
+s_floor_helper(void *arg)
+{
+    s_helper_t *h = arg;
+    for (int k = 0; k < h->rounds; k++) {
+        pthread_barrier_wait(h->planned);
+        s_floor_steps(h->f, h->lo, h->hi);
+        pthread_barrier_wait(h->stepped);
+    }
+    return NULL;
+}
+
+//  The floor: rounds/s of the math of `rounds` rounds (after 5 untimed ones) in `threads` threads:
+//  each round the server's plan, the n workers' steps split in `threads` contiguous shares run at
+//  once, then the server's combine, as a round of the real run must order them, with nothing else
+//  (no message, no copy). threads = 1 is the one-thread figure.
 static int
-s_floor(size_t n, int rounds, double *rps)
+s_floor(size_t n, int rounds, size_t threads, double *rps)
 {
     csr_t data;
     if (data_synthetic(n * ROWS_PER_WORKER, DIM, DENSITY, n, SEED, &data, NULL) != MR_OK)
@@ -88,21 +144,41 @@ s_floor(size_t n, int rounds, double *rps)
     method_server_t *s = rc == 0 ? m->server_new(&mp, &x0, NULL) : NULL;
     rng_t srng;
     rng_seed(&srng, SEED, 0);
+    s_floor_t f = {m, n, w, ups, rng, {0}, 0};
+    size_t helpers = threads > 1 ? threads - 1 : 0;
+    pthread_t tid[MAX_THREADS];
+    s_helper_t hs[MAX_THREADS];
+    pthread_barrier_t planned, stepped;
+    int total = rounds + 5;
+    if (s && helpers > 0) {
+        pthread_barrier_init(&planned, NULL, (unsigned) threads);
+        pthread_barrier_init(&stepped, NULL, (unsigned) threads);
+        for (size_t t = 0; t < helpers; t++) {
+            hs[t] = (s_helper_t){
+                &f, &planned, &stepped, (t + 1) * n / threads, (t + 2) * n / threads, total};
+            pthread_create(&tid[t], NULL, s_floor_helper, &hs[t]);
+        }
+    }
     double t0 = 0;
-    for (int k = 0; s && k < rounds + 5; k++) {
+    for (int k = 0; s && k < total; k++) {
         if (k == 5)
             t0 = s_now();
-        method_round_t rd;
-        m->server_plan(s, (uint64_t) k, &srng, &rd);
-        for (size_t i = 0; i < n; i++) {
-            method_report_t rep = {0};
-            if (m->worker_step(w[i], &rd, &rng[i], &ups[i], &rep) != MR_OK)
-                rc = -1;
-        }
-        if (m->server_combine(s, &rd, ptr, NULL) != MR_OK)
+        m->server_plan(s, (uint64_t) k, &srng, &f.rd);
+        if (helpers > 0)
+            pthread_barrier_wait(&planned);
+        s_floor_steps(&f, 0, n / threads);  // this thread's share: the first
+        if (helpers > 0)
+            pthread_barrier_wait(&stepped);
+        if (m->server_combine(s, &f.rd, ptr, NULL) != MR_OK)
             rc = -1;
     }
-    if (!s)
+    if (s && helpers > 0) {
+        for (size_t t = 0; t < helpers; t++)
+            pthread_join(tid[t], NULL);
+        pthread_barrier_destroy(&planned);
+        pthread_barrier_destroy(&stepped);
+    }
+    if (!s || f.rc != 0)
         rc = -1;
     else
         *rps = (double) rounds / (s_now() - t0);
@@ -217,18 +293,23 @@ main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;
+    if (cores > MAX_THREADS)
+        cores = MAX_THREADS;
     printf("MARINA, RandK K = %d, synthetic d = %d, %d rows per worker, %d rounds, %ld cores\n",
            RANDK_K, DIM, ROWS_PER_WORKER, rounds, cores);
-    printf("%8s %14s %14s %8s %12s %14s\n", "n", "floor r/s", "real r/s", "ratio", "peak MiB",
-           "KiB/worker");
+    printf("%8s %12s %12s %12s %8s %8s %10s %10s\n", "n", "floor 1x", "floor par", "real r/s",
+           "ratio", "par", "peak MiB", "KiB/wkr");
     for (size_t t = 0; t < count; t++) {
-        double floor_rps = 0, real_rps = 0;
+        double one = 0, par = 0, real_rps = 0;
         long peak = 0;
-        if (s_floor(ns[t], rounds, &floor_rps) != 0 || s_real(ns[t], rounds, &real_rps, &peak) != 0)
+        if (s_floor(ns[t], rounds, 1, &one) != 0 ||
+            s_floor(ns[t], rounds, (size_t) cores, &par) != 0 ||
+            s_real(ns[t], rounds, &real_rps, &peak) != 0)
             return 1;
-        double floor_all = floor_rps * (double) cores;
-        printf("%8zu %14.1f %14.1f %8.2f %12.1f %14.1f\n", ns[t], floor_all, real_rps,
-               real_rps / floor_all, (double) peak / 1024.0, (double) peak / (double) ns[t]);
+        double one_all = one * (double) cores;
+        printf("%8zu %12.1f %12.1f %12.1f %8.2f %8.2f %10.1f %10.1f\n", ns[t], one_all, par,
+               real_rps, real_rps / one_all, real_rps / par, (double) peak / 1024.0,
+               (double) peak / (double) ns[t]);
         fflush(stdout);
     }
     return 0;
