@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "actor.h"
+#include "marks.h"
 #include "msg.h"
 #include "rng.h"
 #include "security.h"
@@ -183,7 +184,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     if (rc == MR_OK)
         rc = vec_init(&self->gmean, d);
     self->gmean_zero = 1;
-    self->marks = calloc(d / 64 + 1, sizeof *self->marks);
+    self->marks = calloc(MARKS_WORDS(d), sizeof *self->marks);
     if (rc == MR_OK && !self->marks)
         rc = MR_ENOMEM;
     if (rc == MR_OK)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "marks.h"
 #include "msg.h"
 #include "progress.h"
 #include "server_impl.h"
@@ -147,7 +148,7 @@ s_mark_changes(server_t *self)
         const cvec_t *u = self->up_ptrs[i];
         for (size_t e = 0; u && e < u->nnz; e++)
             if (u->val[e] != 0.0)
-                self->marks[u->idx[e] / 64] |= 1ull << (u->idx[e] % 64);
+                marks_set(self->marks, u->idx[e]);
     }
     return 1;
 }
@@ -450,18 +451,15 @@ s_metrics_mean(server_t *self, round_stats_t *row)
         for (size_t e = 0; e < sg->nnz; e++) {
             uint32_t j = sg->idx[e];
             mean[j] += 1.0 * sg->val[e];
-            marks[j / 64] |= 1ull << (j % 64);
+            marks_set(marks, j);
         }
     }
     double sum = 0.0;
-    for (size_t w = 0; w <= self->dim / 64; w++) {
-        for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
-            size_t j = 64 * w + (size_t) __builtin_ctzll(bits);
-            double v = mean[j] * scale;
-            sum += v * v;
-            mean[j] = 0.0;
-        }
-        marks[w] = 0;
+    marks_walk_t it = marks_walk(marks, self->dim);
+    for (size_t j; marks_next(&it, &j);) {
+        double v = mean[j] * scale;
+        sum += v * v;
+        mean[j] = 0.0;
     }
     row->grad_norm_sq = sum;
     self->gmean_zero = 1;

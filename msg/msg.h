@@ -154,7 +154,7 @@ int msg_g_patch_apply(const msg_t *m, vec_t *g, uint64_t *digest);
 //  copies g and hashes it whole. MR_OK or MR_ENOMEM.
 int msg_g_update(msg_t *m, const vec_t *g, int have_prev, int want_patch, uint64_t *digest);
 //  msg_g_update() with have_prev, for a g that differs from m->g only at coordinates whose bit is
-//  set in marks (d / 64 + 1 words, bit j of coordinate j): it looks at those alone, O(d / 64 +
+//  set in marks (marks.h: MARKS_WORDS(d) words): it looks at those alone, O(d / 64 +
 //  marked), and gives the same m->g, patch and digest. Clears marks. MR_OK or MR_ENOMEM.
 int
 msg_g_update_marked(msg_t *m, const vec_t *g, uint64_t *marks, int want_patch, uint64_t *digest);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "marks.h"
+
 #define S_GOLDEN 0x9E3779B97F4A7C15ull  // 2^64 / golden ratio: spreads the positions
 #define S_MIX    0xD6E8FEB86659FD93ull  // an odd multiplier: the term is a bijection of the bits
 
@@ -138,11 +140,9 @@ msg_g_update_marked(msg_t *m, const vec_t *g, uint64_t *marks, int want_patch, u
         return MR_ENOMEM;
     //  msg_g_update()'s pass over the marked coordinates only, in increasing order.
     uint64_t h = *digest;
-    for (size_t w = 0; w <= dim / 64; w++) {
-        for (uint64_t bits = marks[w]; bits; bits &= bits - 1)
-            s_update_coord(m, g, 64 * w + (size_t) __builtin_ctzll(bits), want_patch, &h);
-        marks[w] = 0;
-    }
+    marks_walk_t it = marks_walk(marks, dim);
+    for (size_t j; marks_next(&it, &j);)
+        s_update_coord(m, g, j, want_patch, &h);
     *digest = m->g_digest = h;
     return MR_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "method_impl.h"
+#include "marks.h"
 #include "sparse_sum.h"
 #include "theory.h"
 
@@ -36,7 +37,7 @@ struct method_server {
     int g_no_neg_zero;    // 1: no coordinate of g is -0.0
     int g_local;          // 1: the last combine changed g only at its updates' coordinates
     int sum_zero;         // 1: every coordinate of sum is +0.0 (sparse_sum_step_axpy_few)
-    uint64_t *marks;      // d / 64 + 1 words of scratch for sparse_sum_step_axpy_few, zero
+    uint64_t *marks;      // MARKS_WORDS(d) words of scratch for sparse_sum_step_axpy_few, zero
 };
 
 //  The checkpoint: what a round reads before it writes it. grad[cur] = grad f_i(x^k) is the
@@ -238,7 +239,7 @@ method_marina_server_new(const method_params_t *mp, const vec_t *x0, mr_err_t *e
     if (!self)
         return NULL;
     self->mp = *mp;
-    self->marks = calloc(mp->dim / 64 + 1, sizeof *self->marks);
+    self->marks = calloc(MARKS_WORDS(mp->dim), sizeof *self->marks);
     self->sum_zero = 1;  // vec_init()'s zeros
     if (vec_init(&self->x, mp->dim) != MR_OK || vec_init(&self->g, mp->dim) != MR_OK ||
         vec_init(&self->sum, mp->dim) != MR_OK || !self->marks) {

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "marks.h"
+
 #define S_BLOCK 512
 
 //  1 if c's indices are below dim and never decrease.
@@ -65,16 +67,13 @@ sparse_sum_step_axpy_few(vec_t *x,
                 continue;
             uint32_t j = u->idx[e];
             sum[j] += 1.0 * u->val[e];
-            marks[j / 64] |= 1ull << (j % 64);
+            marks_set(marks, j);
         }
     }
-    for (size_t w = 0; w <= dim / 64; w++) {
-        for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
-            size_t j = 64 * w + (size_t) __builtin_ctzll(bits);
-            gv[j] += a * sum[j];
-            sum[j] = 0.0;
-        }
-        marks[w] = 0;
+    marks_walk_t it = marks_walk(marks, dim);
+    for (size_t j; marks_next(&it, &j);) {
+        gv[j] += a * sum[j];
+        sum[j] = 0.0;
     }
     return 1;
 }
