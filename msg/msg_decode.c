@@ -31,13 +31,27 @@ static const char *const s_statuses[] = {"completed", "failed", "aborted"};
 //  --------------------------------------------------------------------------------------------
 //  Decoding, step 1: walk the raw bytes without building anything.
 
+//  The big-endian unsigned integer of n = 1, 2, 4 or 8 bytes at p (MessagePack's lengths and
+//  integers): one load each.
 static uint64_t
 s_be(const unsigned char *p, size_t n)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
+    switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            return (uint64_t) p[0] << 8 | p[1];
+        case 4: {
+            uint32_t v;
+            memcpy(&v, p, sizeof v);
+            return __builtin_bswap32(v);
+        }
+        default: {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            return __builtin_bswap64(v);
+        }
+    }
 }
 
 //  Checks that data holds exactly one complete MessagePack object, nested at most S_MAX_DEPTH
@@ -321,7 +335,6 @@ msg_field(
     const char *type, const msg_field_t *fd, const msgpack_object *o, msg_val_t *v, mr_err_t *err)
 {
     memset(v, 0, sizeof *v);
-    const char *got = s_mp_type_name(o->type);
     switch (fd->kind) {
         case MSG_F_UINT:
             if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -331,7 +344,7 @@ msg_field(
             if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return mr_err_set(err, MR_EMALFORMED,
                                   "%s: '%s' is a %s, expected an unsigned integer", type, fd->name,
-                                  got);
+                                  s_mp_type_name(o->type));
             if (o->via.u64 > fd->max)
                 return mr_err_set(err, MR_EMALFORMED,
                                   "%s: '%s' is %" PRIu64 ", expected 0..%" PRIu64, type, fd->name,
@@ -348,7 +361,7 @@ msg_field(
                 return MR_OK;
             }
             return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bool or 0/1", type,
-                              fd->name, got);
+                              fd->name, s_mp_type_name(o->type));
         case MSG_F_REAL:
         case MSG_F_REAL_NAN:
             if (o->type == MSGPACK_OBJECT_FLOAT64)
@@ -359,14 +372,14 @@ msg_field(
                 v->f = (double) o->via.i64;
             else
                 return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a float64", type,
-                                  fd->name, got);
+                                  fd->name, s_mp_type_name(o->type));
             if (isinf(v->f) || (isnan(v->f) && fd->kind == MSG_F_REAL))
                 return mr_err_set(err, MR_ENONFINITE, "%s: '%s' is %g", type, fd->name, v->f);
             return MR_OK;
         case MSG_F_STR: {
             if (o->type != MSGPACK_OBJECT_STR)
                 return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a str", type,
-                                  fd->name, got);
+                                  fd->name, s_mp_type_name(o->type));
             size_t n = o->via.str.size;
             if (n > fd->max)
                 return mr_err_set(err, MR_EMALFORMED,
@@ -384,7 +397,7 @@ msg_field(
         case MSG_F_ARRAY:
             if (o->type != MSGPACK_OBJECT_ARRAY)
                 return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected an array", type,
-                                  fd->name, got);
+                                  fd->name, s_mp_type_name(o->type));
             v->o = o;
             return MR_OK;
         case MSG_F_VEC:
@@ -395,7 +408,7 @@ msg_field(
             if (o->type != MSGPACK_OBJECT_BIN)
                 return mr_err_set(err, MR_EMALFORMED,
                                   "%s: '%s' is a %s, expected a bin or an array", type, fd->name,
-                                  got);
+                                  s_mp_type_name(o->type));
             v->p = o->via.bin.ptr;
             v->n = o->via.bin.size;
             return MR_OK;
@@ -407,7 +420,8 @@ msg_field(
             }
             if (o->type != MSGPACK_OBJECT_BIN)
                 return mr_err_set(err, MR_EMALFORMED, "%s: '%s' is a %s, expected a bin%s", type,
-                                  fd->name, got, fd->kind == MSG_F_BIN_NIL ? " or nil" : "");
+                                  fd->name, s_mp_type_name(o->type),
+                                  fd->kind == MSG_F_BIN_NIL ? " or nil" : "");
             v->p = o->via.bin.ptr;
             v->n = o->via.bin.size;
             return MR_OK;
