@@ -824,6 +824,132 @@ s_decode_batch(msg_t *m, const msg_val_t *v, mr_err_t *err)
     return MR_OK;
 }
 
+//  An UPDATE from its checked fields v (the schema's; with_metrics: all of them, f and grad too,
+//  which are the frame's last metrics_bytes): the update, and the metrics riding in it.
+static int
+s_update_fields(msg_t *m, const msg_val_t *v, int with_metrics, size_t metrics_bytes, mr_err_t *err)
+{
+    size_t dim = m->g.dim;
+    if (m->up.cap < dim || !m->up.val || !m->up.idx || !m->up.lev || !m->up.norm)
+        return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
+    int rc = s_decode_update(m, v, dim, "update", NULL);
+    if (rc != MR_OK) {
+        char what[80];
+        snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64,
+                 (uint32_t) v[1].u, v[0].u);
+        rc = s_decode_update(m, v, dim, what, err);
+    }
+    m->with_metrics = with_metrics;
+    m->metrics_bytes = with_metrics ? metrics_bytes : 0;
+    if (rc == MR_OK && with_metrics) {  // its METRICS: f_i and the gradient
+        m->f = v[7].f;
+        rc = s_metrics_grad(m, &v[8], dim, err);
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------------------------
+//  The fast path of the commonest frame: an UPDATE as msg_encode() writes it (the server decodes
+//  n of them a round), read in one pass into the same checked fields msg_field() would give.
+//  It takes only frames whose every field has the form it expects and passes msg_field()'s
+//  check; it leaves every other frame, valid or not, to the general way (s_skim(), s_flat(),
+//  msg_field()), which then says what is wrong. Both ways therefore give the same message or the
+//  same sentence for every frame (tests/unit/msg/test_msg.c and fuzz_msg compare the flat path
+//  with msgpack's tree).
+
+//  The unsigned integer (fixint, uint 8..64) at p[*off], if at most max, into v->u.
+static int
+s_fast_uint(const unsigned char *p, size_t size, size_t *off, uint64_t max, msg_val_t *v)
+{
+    if (*off >= size)
+        return 0;
+    unsigned char b = p[*off];
+    if (b <= 0x7f) {
+        v->u = b;
+        *off += 1;
+        return b <= max;
+    }
+    if (b < 0xcc || b > 0xcf)
+        return 0;
+    size_t n = (size_t) 1 << (b - 0xcc);
+    if (n > size - *off - 1)
+        return 0;
+    v->u = s_be(p + *off + 1, n);
+    *off += 1 + n;
+    return v->u <= max;
+}
+
+//  The bin (8/16/32) at p[*off] into v->p and v->n; or, if nil_ok, a nil (v->nil).
+static int
+s_fast_bin(const unsigned char *p, size_t size, size_t *off, int nil_ok, msg_val_t *v)
+{
+    if (*off >= size)
+        return 0;
+    unsigned char b = p[*off];
+    if (b == 0xc0 && nil_ok) {
+        v->nil = 1;
+        *off += 1;
+        return 1;
+    }
+    if (b < 0xc4 || b > 0xc6)
+        return 0;
+    size_t head = (size_t) 1 << (b - 0xc4);
+    if (head > size - *off - 1)
+        return 0;
+    uint64_t n = s_be(p + *off + 1, head);
+    size_t at = *off + 1 + head;
+    if (n > size - at)
+        return 0;
+    v->p = (const char *) p + at;
+    v->n = (size_t) n;
+    *off = at + (size_t) n;
+    return 1;
+}
+
+//  The finite float64 at p[*off] into v->f.
+static int
+s_fast_f64(const unsigned char *p, size_t size, size_t *off, msg_val_t *v)
+{
+    if (*off >= size || p[*off] != 0xcb || 8 > size - *off - 1)
+        return 0;
+    uint64_t u = s_be(p + *off + 1, 8);
+    memcpy(&v->f, &u, sizeof u);
+    *off += 9;
+    return isfinite(v->f);
+}
+
+//  The UPDATE in p (size bytes), if the fast path reads it: 1, with its result in *rc (the
+//  update's own checks may still refuse it, with the general way's sentence). 0: not read.
+static int
+s_fast_update(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *err)
+{
+    //  [version, type, round, sender, kind, dim, idx, val, oracle_calls] and, with the metrics,
+    //  [..., f, grad]: a fixarray of 9 or 11.
+    if (size < 3 || (p[0] != 0x99 && p[0] != 0x9b) || p[1] != MSG_VERSION || p[2] != MSG_UPDATE)
+        return 0;
+    int with_metrics = p[0] == 0x9b;
+    msg_val_t v[9];
+    memset(v, 0, sizeof v);
+    size_t off = 3, metrics_at = size;
+    if (!s_fast_uint(p, size, &off, MSG_U64, &v[0]) ||
+        !s_fast_uint(p, size, &off, MSG_U32, &v[1]) ||
+        !s_fast_uint(p, size, &off, CVEC_SPARSE, &v[2]) ||
+        !s_fast_uint(p, size, &off, MSG_U32, &v[3]) || !s_fast_bin(p, size, &off, 1, &v[4]) ||
+        !s_fast_bin(p, size, &off, 0, &v[5]) || !s_fast_uint(p, size, &off, MSG_U64, &v[6]))
+        return 0;
+    if (with_metrics) {
+        metrics_at = off;
+        if (!s_fast_f64(p, size, &off, &v[7]) || !s_fast_bin(p, size, &off, 0, &v[8]))
+            return 0;
+    }
+    if (off != size)
+        return 0;
+    m->type = MSG_UPDATE;
+    m->mg_sparse = 0;
+    *rc = s_update_fields(m, v, with_metrics, size - metrics_at, err);
+    return 1;
+}
+
 //  starts: the offsets of the outer array's elements in the frame (s_skim()), size its bytes.
 static int
 s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t size, mr_err_t *err)
@@ -931,21 +1057,8 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
             break;
         }
         case MSG_UPDATE:
-            if (m->up.cap < dim || !m->up.val || !m->up.idx || !m->up.lev || !m->up.norm)
-                return mr_err_set(err, MR_EINVAL, "update: the msg_t has no room for d = %zu", dim);
-            rc = s_decode_update(m, v, dim, "update", NULL);
-            if (rc != MR_OK) {
-                char what[80];
-                snprintf(what, sizeof what, "update from worker %" PRIu32 ", round %" PRIu64,
-                         (uint32_t) v[1].u, v[0].u);
-                rc = s_decode_update(m, v, dim, what, err);
-            }
-            m->with_metrics = nfields == schema->nfields;
-            m->metrics_bytes = m->with_metrics ? size - starts[2 + 7] : 0;
-            if (rc == MR_OK && m->with_metrics) {  // its METRICS: f_i and the gradient
-                m->f = v[7].f;
-                rc = s_metrics_grad(m, &v[8], dim, err);
-            }
+            rc = s_update_fields(m, v, nfields == schema->nfields,
+                                 nfields == schema->nfields ? size - starts[2 + 7] : 0, err);
             break;
         case MSG_METRICS: {
             m->round = v[0].u;
@@ -1061,6 +1174,9 @@ msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err)
     msg_release_strings(m);
     if (!data && size > 0)
         return mr_err_set(err, MR_EINVAL, "no data");
+    int fast_rc;
+    if (!tree && s_fast_update(m, data, size, &fast_rc, err))
+        return fast_rc;
     size_t starts[2 + S_MAX_FIELDS];
     size_t nstarts = sizeof starts / sizeof starts[0];
     int rc = s_skim(data, size, starts, nstarts, err);
