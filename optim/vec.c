@@ -44,12 +44,27 @@ vec_copy(vec_t *dst, const vec_t *src)
         memcpy(dst->x, src->x, src->dim * sizeof *src->x);
 }
 
+//  With SSE2 (every x86-64) two coordinates an instruction, four a turn: the same products and
+//  sums, rounded the same way, as the one-at-a-time loop, which takes the rest (and other
+//  machines); gcc -O2 leaves that loop scalar (it would need a check that y and x do not overlap).
 void
 vec_axpy(vec_t *y, double a, const vec_t *x)
 {
     assert(y->dim == x->dim);
-    for (size_t i = 0; i < y->dim; i++)
-        y->x[i] += a * x->x[i];
+    double *yv = y->x;
+    const double *xv = x->x;
+    size_t n = y->dim, i = 0;
+#if defined(__SSE2__)
+    const __m128d va = _mm_set1_pd(a);
+    for (; i + 4 <= n; i += 4) {
+        __m128d p0 = _mm_mul_pd(va, _mm_loadu_pd(xv + i));
+        __m128d p1 = _mm_mul_pd(va, _mm_loadu_pd(xv + i + 2));
+        _mm_storeu_pd(yv + i, _mm_add_pd(_mm_loadu_pd(yv + i), p0));
+        _mm_storeu_pd(yv + i + 2, _mm_add_pd(_mm_loadu_pd(yv + i + 2), p1));
+    }
+#endif
+    for (; i < n; i++)
+        yv[i] += a * xv[i];
 }
 
 void

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "mr_err.h"
+#include "rng.h"
 #include "vec.h"
 #include "test_util.h"
 
@@ -55,6 +56,41 @@ test_arithmetic(void **state)
     assert_near(vec_norm_sq(&b), 0, 0);
     vec_fini(&a);
     vec_fini(&b);
+}
+
+//  vec_axpy() gives, at every length around the vector widths and with y the same vector as x
+//  too, the bits of y_i + a x_i computed one coordinate at a time.
+static void
+test_axpy_is_the_one_at_a_time_sum_to_the_bit(void **state)
+{
+    (void) state;
+    rng_t rng;
+    rng_seed(&rng, 11, 2);
+    for (size_t n = 0; n <= 19; n++) {
+        vec_t y, x;
+        assert_int_equal(vec_init(&y, n ? n : 1), MR_OK);
+        assert_int_equal(vec_init(&x, n ? n : 1), MR_OK);
+        y.dim = x.dim = n;
+        double want[19];
+        double a = 0.1 + rng_uniform(&rng);
+        for (size_t i = 0; i < n; i++) {
+            y.x[i] = 1e3 * (rng_uniform(&rng) - 0.5);
+            x.x[i] = 1e-3 * (rng_uniform(&rng) - 0.5);
+            volatile double prod = a * x.x[i];  // rounded on its own, as the loop does
+            want[i] = y.x[i] + prod;
+        }
+        vec_axpy(&y, a, &x);
+        assert_memory_equal(y.x, want, n * sizeof *want);
+        for (size_t i = 0; i < n; i++) {  // y and x the same vector
+            volatile double prod = a * y.x[i];
+            want[i] = y.x[i] + prod;
+        }
+        vec_axpy(&y, a, &y);
+        assert_memory_equal(y.x, want, n * sizeof *want);
+        y.dim = x.dim = n ? n : 1;
+        vec_fini(&y);
+        vec_fini(&x);
+    }
 }
 
 //  vec_all_finite() reads bits: the largest and smallest finite values pass, every NaN (quiet,
@@ -182,6 +218,7 @@ main(void)
         cmocka_unit_test(test_init_gives_zero_vector_and_fini_is_idempotent),
         cmocka_unit_test(test_arithmetic),
         cmocka_unit_test(test_finite_checks_catch_nan_and_inf),
+        cmocka_unit_test(test_axpy_is_the_one_at_a_time_sum_to_the_bit),
         cmocka_unit_test(test_all_finite_reads_the_exponent_bits),
         cmocka_unit_test(test_cvec_dense_round_trip),
         cmocka_unit_test(test_cvec_sparse_axpy_and_to_dense),
