@@ -794,22 +794,31 @@ s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
 }
 
 //  A BATCH's frames: each a bin of at least one byte, its place kept in m->batch_*.
+//  Room for count frames in m->batch_*: MR_OK, or MR_ENOMEM.
+static int
+s_batch_room(msg_t *m, uint32_t count, mr_err_t *err)
+{
+    if (count <= m->batch_cap)
+        return MR_OK;
+    const char **data = realloc((void *) m->batch_data, count * sizeof *data);
+    if (data)
+        m->batch_data = data;
+    size_t *size = data ? realloc(m->batch_size, count * sizeof *size) : NULL;
+    if (size)
+        m->batch_size = size;
+    if (!data || !size)
+        return mr_err_set(err, MR_ENOMEM, "bundle: out of memory for %" PRIu32 " frames", count);
+    m->batch_cap = count;
+    return MR_OK;
+}
+
 static int
 s_decode_batch(msg_t *m, const msg_val_t *v, mr_err_t *err)
 {
     const msgpack_object_array *a = &v->o->via.array;
-    if (a->size > m->batch_cap) {
-        const char **data = realloc((void *) m->batch_data, a->size * sizeof *data);
-        if (data)
-            m->batch_data = data;
-        size_t *size = data ? realloc(m->batch_size, a->size * sizeof *size) : NULL;
-        if (size)
-            m->batch_size = size;
-        if (!data || !size)
-            return mr_err_set(err, MR_ENOMEM, "bundle: out of memory for %" PRIu32 " frames",
-                              a->size);
-        m->batch_cap = a->size;
-    }
+    int rc = s_batch_room(m, a->size, err);
+    if (rc != MR_OK)
+        return rc;
     for (uint32_t j = 0; j < a->size; j++) {
         const msgpack_object *f = &a->ptr[j];
         if (f->type != MSGPACK_OBJECT_BIN || f->via.bin.size == 0)
@@ -947,6 +956,54 @@ s_fast_update(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *
     m->type = MSG_UPDATE;
     m->mg_sparse = 0;
     *rc = s_update_fields(m, v, with_metrics, size - metrics_at, err);
+    return 1;
+}
+
+//  The BUNDLE in p (size bytes), if the fast path reads it (an array of bins, each of a byte at
+//  least): 1, with its result in *rc. 0: not read (nothing in m changed).
+static int
+s_fast_bundle(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *err)
+{
+    if (size < 4 || p[0] != 0x93 || p[1] != MSG_VERSION || p[2] != MSG_BUNDLE)
+        return 0;
+    size_t off = 3;
+    uint64_t count;
+    unsigned char b = p[off];
+    if (b >= 0x90 && b <= 0x9f) {
+        count = b & 0x0f;
+        off += 1;
+    } else if (b == 0xdc || b == 0xdd) {
+        size_t head = b == 0xdc ? 2 : 4;
+        if (head > size - off - 1)
+            return 0;
+        count = s_be(p + off + 1, head);
+        off += 1 + head;
+    } else {
+        return 0;
+    }
+    if (count > size - off)  // every frame takes a byte at least
+        return 0;
+    size_t first = off;
+    msg_val_t v;
+    for (uint64_t j = 0; j < count; j++)  // all of it checked before m is touched
+        if (!s_fast_bin(p, size, &off, 0, &v) || v.n == 0)
+            return 0;
+    if (off != size)
+        return 0;
+    m->type = MSG_BUNDLE;
+    m->with_metrics = 0;
+    m->metrics_bytes = 0;
+    m->mg_sparse = 0;
+    *rc = s_batch_room(m, (uint32_t) count, err);
+    if (*rc != MR_OK)
+        return 1;
+    off = first;
+    for (uint64_t j = 0; j < count; j++) {
+        s_fast_bin(p, size, &off, 0, &v);
+        m->batch_data[j] = v.p;
+        m->batch_size[j] = v.n;
+    }
+    m->nbatch = (size_t) count;
     return 1;
 }
 
@@ -1175,7 +1232,8 @@ msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err)
     if (!data && size > 0)
         return mr_err_set(err, MR_EINVAL, "no data");
     int fast_rc;
-    if (!tree && s_fast_update(m, data, size, &fast_rc, err))
+    if (!tree && (s_fast_update(m, data, size, &fast_rc, err) ||
+                  s_fast_bundle(m, data, size, &fast_rc, err)))
         return fast_rc;
     size_t starts[2 + S_MAX_FIELDS];
     size_t nstarts = sizeof starts / sizeof starts[0];

@@ -124,6 +124,29 @@ s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g, const uint32_t *co
     return 0;
 }
 
+//  Appends the metrics gradient of m: the sparse one it was decoded with (mg_sparse: its entries
+//  as they came, so that a decoded frame encodes to the same bytes), else m->g (s_pack_grad()).
+static int
+s_pack_metrics_grad(msgpack_packer *pk, msg_buf_t *b, const msg_t *m)
+{
+    if (!m->mg_sparse)
+        return s_pack_grad(pk, b, &m->g, m->g_cols, m->g_ncols);
+    size_t p = m->mg_nnz;
+    if (msgpack_pack_bin(pk, 12 * p) || msg_buf_reserve(b, 12 * p))
+        return -1;
+    unsigned char *ip = (unsigned char *) b->data + b->size, *vp = ip + 4 * p;
+    for (size_t e = 0; e < p; e++) {
+        uint64_t u;
+        memcpy(&u, &m->mg_val[e], sizeof u);
+        for (int k = 0; k < 4; k++)
+            ip[4 * e + k] = (unsigned char) (m->mg_idx[e] >> (8 * k));
+        for (int k = 0; k < 8; k++)
+            vp[8 * e + k] = (unsigned char) (u >> (8 * k));
+    }
+    b->size += 12 * p;
+    return 0;
+}
+
 //  Appends a bin of the per-worker rows of a STATS message (nil when there are none).
 static int
 s_pack_workers(msgpack_packer *pk, msg_buf_t *b, const round_stats_t *st)
@@ -259,7 +282,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->oracle_calls);
             if (m->with_metrics) {  // the fields of its METRICS, in their order
                 r |= msgpack_pack_double(&pk, m->f);
-                r |= s_pack_grad(&pk, out, &m->g, m->g_cols, m->g_ncols);
+                r |= s_pack_metrics_grad(&pk, out, m);
             }
             break;
         }
@@ -267,7 +290,7 @@ msg_encode(const msg_t *m, msg_buf_t *out)
             r |= msgpack_pack_uint64(&pk, m->round);
             r |= msgpack_pack_uint32(&pk, m->sender);
             r |= msgpack_pack_double(&pk, m->f);
-            r |= s_pack_grad(&pk, out, &m->g, m->g_cols, m->g_ncols);
+            r |= s_pack_metrics_grad(&pk, out, m);
             break;
         case MSG_RESYNC:
             r |= msgpack_pack_uint32(&pk, m->sender);

@@ -1018,6 +1018,13 @@ test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
     assert_int_equal(f->dec.mg_sparse, 1);
     assert_int_equal(f->dec.mg_nnz, 3);  // 3, 40 (-0.0) and 112
     assert_true(f->dec.mg_idx[1] == 40 && signbit(f->dec.mg_val[1]));
+    //  The decoded message encodes to the same bytes, its sparse gradient included (found by
+    //  fuzz_msg on 2026-12-03: it encoded g, which a sparse decode leaves unwritten).
+    msg_buf_t again = {0};
+    assert_int_equal(msg_encode(&f->dec, &again), MR_OK);
+    assert_int_equal(again.size, f->buf.size);
+    assert_memory_equal(again.data, f->buf.data, again.size);
+    msg_buf_fini(&again);
     msg_metrics_dense(&f->dec);
     assert_int_equal(f->dec.mg_sparse, 0);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
@@ -1036,6 +1043,10 @@ test_a_sparse_metrics_gradient_travels_sparse_and_exact(void **state)
     s_round_trip(f);
     assert_int_equal(f->dec.with_metrics, 1);
     assert_int_equal(f->dec.mg_sparse, 1);
+    assert_int_equal(msg_encode(&f->dec, &again), MR_OK);
+    assert_int_equal(again.size, f->buf.size);
+    assert_memory_equal(again.data, f->buf.data, again.size);
+    msg_buf_fini(&again);
     msg_metrics_dense(&f->dec);
     assert_memory_equal(f->dec.g.x, f->enc.g.x, D * sizeof(double));
     f->enc.with_metrics = 0;
