@@ -475,8 +475,7 @@ s_hold_batch(server_t *self, zmq_msg_t *frame)
 server_next_t
 server_next(server_t *self, double deadline)
 {
-    void *socks[3] = {zsock_resolve(self->pipe), zsock_resolve(self->pull),
-                      zsock_resolve(stats_link_sock(self->link))};
+    void *pull = zsock_resolve(self->pull);
     while (true) {
         if (zsys_interrupted)
             return NEXT_TERM;
@@ -494,6 +493,8 @@ server_next(server_t *self, double deadline)
         double now = actor_now(), left = deadline - now;
         if (now - self->polled_at >= SERVER_POLL_S || left <= 0) {
             self->polled_at = now;
+            void *socks[3] = {zsock_resolve(self->pipe), pull,
+                              zsock_resolve(stats_link_sock(self->link))};
             unsigned ready = actor_poll(socks, 3, 0);
             if (ready & 1u) {
                 server_next_t got = s_pipe_command(self);
@@ -508,7 +509,7 @@ server_next(server_t *self, double deadline)
                 return NEXT_OTHER;
             }
         }
-        int size = actor_recv(socks[1], &frame);
+        int size = actor_recv(pull, &frame);
         if (size == -1) {
             if (left <= 0) {
                 zmq_msg_close(&frame);
@@ -516,8 +517,8 @@ server_next(server_t *self, double deadline)
             }
             double wait = fmin(left, SERVER_POLL_S - (now - self->polled_at));
             int wait_ms = (int) (wait * 1000.0) + 1;
-            zmq_setsockopt(socks[1], ZMQ_RCVTIMEO, &wait_ms, sizeof wait_ms);
-            size = actor_recv_wait(socks[1], &frame);
+            zmq_setsockopt(pull, ZMQ_RCVTIMEO, &wait_ms, sizeof wait_ms);
+            size = actor_recv_wait(pull, &frame);
             if (size == -1) {  // nothing within the wait: the pipe and the link next
                 self->polled_at = 0;
                 zmq_msg_close(&frame);
