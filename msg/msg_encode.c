@@ -32,15 +32,22 @@ msg_buf_reserve(msg_buf_t *b, size_t extra)
     return 0;
 }
 
+//  The packer's writes are mostly a tag and a few bytes: those are copied inline, and the buffer
+//  grows only when they do not fit.
 static int
 s_buf_write(void *data, const char *buf, size_t len)
 {
     msg_buf_t *b = data;
     if (len == 0)
         return 0;
-    if (msg_buf_reserve(b, len))
+    if (len > b->cap - b->size && msg_buf_reserve(b, len))
         return -1;
-    memcpy(b->data + b->size, buf, len);
+    char *o = b->data + b->size;
+    if (len <= 16)
+        for (size_t i = 0; i < len; i++)
+            o[i] = buf[i];
+    else
+        memcpy(o, buf, len);
     b->size += len;
     return 0;
 }
