@@ -316,6 +316,11 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     fprintf(stderr, "marina: %zu hosts, run folder %s\n", h.count, dir);
+    //  The folder may hold the exit notes of an earlier run: they must not speak for this one's.
+    spawn_remove_notes(dir);
+    char server_note[4200], recorder_note[4200];
+    spawn_note_path(dir, "server", server_note, sizeof server_note);
+    spawn_note_path(dir, "recorder", recorder_note, sizeof recorder_note);
     spawn_t sp;
     spawn_init(&sp);
     char bind[200], log[4300], ep[3][256], timeout[32];
@@ -325,8 +330,9 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
     rc = pipe(fds) == 0 && spawn_control_pair(control) == 0 ? MR_OK : MR_EIO;
     char *argv[HOSTS_MAX_WORDS + 16];
     if (rc == MR_OK) {
-        char *cmd[] = {exe,  "server", "--config",     ini, "--bind",         bind,
-                       bind, bind,     "--control-fd", "0", "--watch-parent", NULL};
+        char *cmd[] = {exe,         "server", "--config",     ini, "--bind",         bind,
+                       bind,        bind,     "--control-fd", "0", "--watch-parent", "--exit-note",
+                       server_note, NULL};
         s_argv(&h.hosts[0], cmd, argv);
         snprintf(log, sizeof log, "%s/server.log", dir);
         rc = spawn_start_logged_stdin(&sp, "server", argv, control[0], fds[1], log, &err);
@@ -353,6 +359,8 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
                        security_arg,
                        keys_arg,
                        "--watch-parent",
+                       "--exit-note",
+                       recorder_note,
                        NULL};
         s_argv(&h.hosts[0], cmd, argv);
         snprintf(log, sizeof log, "%s/recorder.log", dir);
@@ -406,6 +414,7 @@ hosts_run(cfg_t *cfg, const char *path, const char *run_dir)
         close(fds[0]);
     if (control[1] >= 0)
         close(control[1]);
+    spawn_remove_notes(dir);  // those of the children that failed after the first (unread)
     spawn_fini(&sp);
     s_hosts_fini(&h);
     return failed ? 1 : 0;

@@ -1015,6 +1015,7 @@ s_run_processes(const cfg_t *cfg,
                         role, (int) c->pid, how, worker_restarts, WORKER_RESTARTS);
                 rejoin_argv[5] = role + 7;  // its id
                 spawn_note_path(tmpdir, role, rejoin_note, sizeof rejoin_note);
+                unlink(rejoin_note);  // the new process speaks for itself
                 if (spawn_start(&sp, role, rejoin_argv, -1, &err) != MR_OK)
                     fprintf(stderr, "marina: %s; the run goes on without %s\n", err.text, role);
             } else {

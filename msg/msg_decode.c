@@ -41,6 +41,7 @@ s_be(const unsigned char *p, size_t n)
             return p[0];
         case 2:
             return (uint64_t) p[0] << 8 | p[1];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         case 4: {
             uint32_t v;
             memcpy(&v, p, sizeof v);
@@ -51,6 +52,14 @@ s_be(const unsigned char *p, size_t n)
             memcpy(&v, p, sizeof v);
             return __builtin_bswap64(v);
         }
+#else
+        default: {
+            uint64_t v = 0;
+            for (size_t i = 0; i < n; i++)
+                v = (v << 8) | p[i];
+            return v;
+        }
+#endif
     }
 }
 
@@ -954,6 +963,8 @@ s_fast_update(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *
     if (off != size)
         return 0;
     m->type = MSG_UPDATE;
+    m->with_metrics = 0;  // as the general way leaves them if the update is refused
+    m->metrics_bytes = 0;
     m->mg_sparse = 0;
     *rc = s_update_fields(m, v, with_metrics, size - metrics_at, err);
     return 1;

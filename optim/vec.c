@@ -47,6 +47,8 @@ vec_copy(vec_t *dst, const vec_t *src)
 //  With SSE2 (every x86-64) two coordinates an instruction, four a turn: the same products and
 //  sums, rounded the same way, as the one-at-a-time loop, which takes the rest (and other
 //  machines); gcc -O2 leaves that loop scalar (it would need a check that y and x do not overlap).
+//  The bits are the loop's for every result but a NaN, whose payload may be either operand's
+//  when both are NaN (the compiler orders the operands of each add as it likes).
 void
 vec_axpy(vec_t *y, double a, const vec_t *x)
 {

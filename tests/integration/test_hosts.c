@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +132,38 @@ test_a_diverged_worker_says_why_through_the_run_folder(void **state)
     free(why);
 }
 
+//  A run folder used again: the exit notes an earlier run left there do not speak for this run's
+//  processes. Here the workers' prefix (`timeout 3`) ends them with status 124 and no note of
+//  their own; a leftover note for worker 0 must not be taken as its reason, and is removed.
+static void
+test_an_earlier_runs_exit_note_is_not_this_runs_reason(void **state)
+{
+    pu_fixture_t *f = *state;
+    char ini[160], hosts[160], dir[200], dbarg[260], note[300];
+    s_files(f, "100000000", "a 127.0.0.1 -\nb 127.0.0.1 timeout 3\n", ini, hosts);
+    snprintf(dir, sizeof dir, "%s/run", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    for (int w = 0; w < 3; w++) {
+        snprintf(note, sizeof note, "%s/exit-worker-%d", dir, w);
+        FILE *n = fopen(note, "w");
+        assert_non_null(n);
+        fputs("stale words of an earlier run\n", n);
+        fclose(n);
+    }
+    snprintf(dbarg, sizeof dbarg, "db=%s", f->db);
+    char *run[] = {MARINA_BIN, "run", ini, dbarg, "--hosts", hosts, "--run-dir", dir, NULL};
+    assert_int_equal(pu_run(run, f->out, 60), 1);
+    char *why = pu_query_text(f->db, "SELECT error FROM runs");
+    assert_non_null(why);
+    assert_non_null(strstr(why, "exited with status 124"));
+    assert_null(strstr(why, "stale words"));
+    free(why);
+    for (int w = 0; w < 3; w++) {
+        snprintf(note, sizeof note, "%s/exit-worker-%d", dir, w);
+        assert_int_not_equal(access(note, F_OK), 0);
+    }
+}
+
 static void
 test_killed_worker_stops_every_actor_with_the_cause(void **state)
 {
@@ -209,6 +242,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hosts_run_records_the_rows_of_a_one_host_run, pu_setup,
                                         pu_teardown),
         cmocka_unit_test_setup_teardown(test_a_diverged_worker_says_why_through_the_run_folder,
+                                        pu_setup, pu_teardown),
+        cmocka_unit_test_setup_teardown(test_an_earlier_runs_exit_note_is_not_this_runs_reason,
                                         pu_setup, pu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_worker_stops_every_actor_with_the_cause,
                                         pu_setup, pu_teardown),
