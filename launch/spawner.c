@@ -166,7 +166,6 @@ s_failed(int status)
 int
 spawn_reap(spawn_t *s)
 {
-    int failed = -1;
     for (size_t i = 0; i < s->count; i++) {
         spawn_child_t *c = &s->children[i];
         if (c->done)
@@ -176,11 +175,18 @@ spawn_reap(spawn_t *s)
         if (pid == c->pid || (pid < 0 && errno == ECHILD)) {
             c->done = 1;
             c->status = pid == c->pid ? status : 0;
-            if (failed < 0 && s_failed(c->status))
-                failed = (int) i;
         }
     }
-    return failed;
+    //  One failure a call, the first not yet told: two children that end in the same sweep are
+    //  both told, one call after the other.
+    for (size_t i = 0; i < s->count; i++) {
+        spawn_child_t *c = &s->children[i];
+        if (c->done && !c->told && s_failed(c->status)) {
+            c->told = 1;
+            return (int) i;
+        }
+    }
+    return -1;
 }
 
 size_t

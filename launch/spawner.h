@@ -16,6 +16,7 @@ typedef struct {
     int done;       // reaped
     int status;     // waitpid status once done
     int restarted;  // the launcher started another in its place: its end is not a failure
+    int told;       // spawn_reap() has returned it as failed
 } spawn_child_t;
 
 typedef struct {
@@ -69,8 +70,9 @@ int spawn_control_fail(int fd, const char *reason);
 //  server takes it out of the round at once instead of at the round's deadline.
 int spawn_control_lost(int fd, const char *seat_and_how);
 
-//  Reaps children that ended, without blocking; returns the index of one that failed (non-zero
-//  exit or a signal) since the last call, or -1.
+//  Reaps children that ended, without blocking; returns the index of a child that failed
+//  (non-zero exit or a signal) and was not returned before, or -1: each failure is returned once,
+//  one a call, however many end at once.
 int spawn_reap(spawn_t *s);
 
 //  Number of children still running.
