@@ -116,6 +116,8 @@ typedef struct {
     uint64_t g_sent_digest;  // the digest of out.g: the g^{k-1} of the last ROUND published
     int metrics_wanted;      // the current ROUND asks the workers for METRICS
     int g_sent_ok;           // out.g is set (a ROUND with g went out)
+    int ups_combined;        // up_ptrs hold the updates of round ups_round's combine (unchanged
+    uint64_t ups_round;      // since): the next ROUND's patch may look at them alone
     server_refusal_t refused[MAX_REFUSED];  // processes refused at HELLO (server_join.c)
     size_t nrefused;                        // entries in refused (at most MAX_REFUSED)
     size_t refused_next;                    // the slot the next refusal takes

@@ -129,8 +129,9 @@ s_same_update(const cvec_t *a, const cvec_t *b)
     return a->kind != CVEC_SPARSE || memcmp(a->idx, b->idx, a->nnz * sizeof *a->idx) == 0;
 }
 
-//  1 if g changed since the last ROUND only where the last round's updates (still in up_ptrs)
-//  have non-zero entries, as the method says (server_g_changed_at_updates): then those
+//  1 if g changed since the last ROUND only where the last round's updates (still in up_ptrs:
+//  their combine was the round before this ROUND's) have non-zero entries, as the method says
+//  (server_g_changed_at_updates): then those
 //  coordinates are marked in self->marks, and s_set_g() looks at them alone (RandK of a gradient
 //  difference that is +0.0 off the shard's columns: most of the K entries are zeros). 0 (nothing
 //  marked) otherwise.
@@ -138,8 +139,8 @@ static int
 s_mark_changes(server_t *self)
 {
     const method_t *method = self->cfg->method;
-    if (!self->g_sent_ok || !method->server_g_changed_at_updates ||
-        !method->server_g_changed_at_updates(self->ms))
+    if (!self->g_sent_ok || !self->ups_combined || self->ups_round + 1 != self->out.round ||
+        !method->server_g_changed_at_updates || !method->server_g_changed_at_updates(self->ms))
         return 0;
     for (size_t i = 0; i < self->n; i++)
         if (self->up_ptrs[i] && self->up_ptrs[i]->kind != CVEC_SPARSE)
@@ -619,6 +620,8 @@ s_run_rounds(server_t *self, progress_t *pg)
                      err.text);
             return "failed";
         }
+        self->ups_combined = 1;  // what s_mark_changes() may read in round k + 1
+        self->ups_round = k;
         // Metrics over all honest data, summed in worker-id order (reproducible to the bit); NULL
         // in a round that asked for none.
         row.f = row.grad_norm_sq = NAN;
