@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "comp.h"
+#include "marks.h"
 #include "msg.h"
 #include "msg_impl.h"  // msg_decode_how(): the flat and tree paths, compared
 #include "test_util.h"
@@ -500,19 +501,19 @@ test_g_update_marked_equals_g_update(void **state)
     assert_int_equal(msg_init(&m, D), MR_OK);
     assert_int_equal(msg_init(&mk, D), MR_OK);
     assert_int_equal(vec_init(&g, D), MR_OK);
-    uint64_t marks[D / 64 + 1] = {0}, digest = 0, digest_k = 0;
+    uint64_t marks[MARKS_WORDS(D)] = {0}, digest = 0, digest_k = 0;
     assert_int_equal(msg_g_update(&m, &g, 0, 1, &digest), MR_OK);
     assert_int_equal(msg_g_update(&mk, &g, 0, 1, &digest_k), MR_OK);
     for (int k = 1; k < 6; k++) {
         for (size_t j = (size_t) k; j < D; j += 7) {
             g.x[j] = k == 3 && j == 3 ? -0.0 : 0.5 * (double) (j + 1) / (double) (k + 1);
-            marks[j / 64] |= 1ull << (j % 64);
+            marks_set(marks, j);
         }
         for (size_t j = 0; j < D; j += 11)  // unchanged ones (or changed: marked twice)
-            marks[j / 64] |= 1ull << (j % 64);
+            marks_set(marks, j);
         assert_int_equal(msg_g_update(&m, &g, 1, 1, &digest), MR_OK);
         assert_int_equal(msg_g_update_marked(&mk, &g, marks, 1, &digest_k), MR_OK);
-        for (size_t w = 0; w < D / 64 + 1; w++)
+        for (size_t w = 0; w < MARKS_WORDS(D); w++)
             assert_true(marks[w] == 0);
         assert_memory_equal(mk.g.x, g.x, D * sizeof(double));
         assert_true(digest_k == digest && mk.g_digest == m.g_digest);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "marks.h"
 #include "mr_err.h"
 #include "rng.h"
 #include "sparse_sum.h"
@@ -269,7 +270,7 @@ test_few_equals_the_dense_code_without_negative_zeros(void **state)
     vec_copy(&f->sparse_x, &f->dense_x);
     vec_t scratch;
     assert_int_equal(vec_init(&scratch, DIM), MR_OK);
-    uint64_t marks[DIM / 64 + 1] = {0};
+    uint64_t marks[MARKS_WORDS(DIM)] = {0};
     const double as[] = {1.0 / NUPS, 0.2, 1.0};
     for (int round = 0; round < 400; round++) {
         double a = as[round % 3];
@@ -292,7 +293,7 @@ test_few_equals_the_dense_code_without_negative_zeros(void **state)
             assert_false(s_negative_zero(f->sparse_g.x[j]));
             assert_true(scratch.x[j] == 0.0 && !signbit(scratch.x[j]));
         }
-        for (size_t w = 0; w < DIM / 64 + 1; w++)
+        for (size_t w = 0; w < MARKS_WORDS(DIM); w++)
             assert_true(marks[w] == 0);
     }
     //  Refused, touching nothing: a negative a, and more non-zero entries than dim / 32.
