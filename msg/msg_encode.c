@@ -95,6 +95,17 @@ s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
     return 0;
 }
 
+//  Entry e of a sparse metrics gradient: coordinate j (uint32 LE) among the indices at ip, the
+//  value's bits u (LE) among the values at vp.
+static void
+s_put_grad_entry(unsigned char *ip, unsigned char *vp, size_t e, uint32_t j, uint64_t u)
+{
+    for (int k = 0; k < 4; k++)
+        ip[4 * e + k] = (unsigned char) (j >> (8 * k));
+    for (int k = 0; k < 8; k++)
+        vp[8 * e + k] = (unsigned char) (u >> (8 * k));
+}
+
 //  Appends a metrics gradient: sparse (the p coordinates whose bits are not +0.0's, uint32 LE,
 //  then their values) when its 12 p bytes are fewer than the dense 8 d, else dense. Bit for bit
 //  the same vector either way (a -0.0 is listed). With cols (ncols increasing coordinates outside
@@ -119,13 +130,8 @@ s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g, const uint32_t *co
         size_t j = cols ? cols[t] : t;
         uint64_t u;
         memcpy(&u, &x[j], sizeof u);
-        if (u == 0)
-            continue;
-        for (int k = 0; k < 4; k++)
-            ip[4 * e + k] = (unsigned char) ((uint32_t) j >> (8 * k));
-        for (int k = 0; k < 8; k++)
-            vp[8 * e + k] = (unsigned char) (u >> (8 * k));
-        e++;
+        if (u != 0)
+            s_put_grad_entry(ip, vp, e++, (uint32_t) j, u);
     }
     b->size += 12 * p;
     return 0;
@@ -145,10 +151,7 @@ s_pack_metrics_grad(msgpack_packer *pk, msg_buf_t *b, const msg_t *m)
     for (size_t e = 0; e < p; e++) {
         uint64_t u;
         memcpy(&u, &m->mg_val[e], sizeof u);
-        for (int k = 0; k < 4; k++)
-            ip[4 * e + k] = (unsigned char) (m->mg_idx[e] >> (8 * k));
-        for (int k = 0; k < 8; k++)
-            vp[8 * e + k] = (unsigned char) (u >> (8 * k));
+        s_put_grad_entry(ip, vp, e, m->mg_idx[e], u);
     }
     b->size += 12 * p;
     return 0;
