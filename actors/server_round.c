@@ -131,10 +131,9 @@ s_same_update(const cvec_t *a, const cvec_t *b)
 
 //  1 if g changed since the last ROUND only where the last round's updates (still in up_ptrs:
 //  their combine was the round before this ROUND's) have non-zero entries, as the method says
-//  (server_g_changed_at_updates): then those
-//  coordinates are marked in self->marks, and s_set_g() looks at them alone (RandK of a gradient
-//  difference that is +0.0 off the shard's columns: most of the K entries are zeros). 0 (nothing
-//  marked) otherwise.
+//  (server_g_changed_at_updates): then those coordinates are marked in self->marks, and
+//  s_set_g() looks at them alone (RandK of a gradient difference that is +0.0 off the shard's
+//  columns: most of the K entries are zeros). 0 (nothing marked) otherwise.
 static int
 s_mark_changes(server_t *self)
 {

@@ -243,8 +243,6 @@ s_logging(const char *ident, int verbose)
     (void) verbose;
 }
 
-//  Hosts one actor in this process until it reports DONE, the process is interrupted, or (with
-//  watch_parent) the launcher dies. Returns the actor's final status as an exit code.
 //  --exit-note FILE: a failed actor's reason, one line, for the launcher that reaps the process
 //  (its runs.error then says why, not only "exited with status 1"). Nothing for other statuses.
 static void
@@ -259,6 +257,8 @@ s_write_exit_note(const char *path, const char *status, const char *reason)
     fclose(f);
 }
 
+//  Hosts one actor in this process until it reports DONE, the process is interrupted, or (with
+//  watch_parent) the launcher dies. Returns the actor's final status as an exit code.
 static int
 s_host(zactor_fn *fn, void *args, const opts_t *o, const char *who)
 {
@@ -811,7 +811,6 @@ s_fail_orphans(const char *path, int64_t last_run, const char *launch, const cha
 #define RECORDER_RESTARTS 3
 //  How many new worker processes may join a run again, in all (on_worker_loss = continue).
 #define WORKER_RESTARTS 8
-
 
 //  Runs the experiment as processes: server, recorder and n workers.
 static int

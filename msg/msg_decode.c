@@ -802,7 +802,6 @@ s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
     return rc;
 }
 
-//  A BATCH's frames: each a bin of at least one byte, its place kept in m->batch_*.
 //  Room for count frames in m->batch_*: MR_OK, or MR_ENOMEM.
 static int
 s_batch_room(msg_t *m, uint32_t count, mr_err_t *err)
@@ -821,6 +820,7 @@ s_batch_room(msg_t *m, uint32_t count, mr_err_t *err)
     return MR_OK;
 }
 
+//  A BATCH's frames: each a bin of at least one byte, its place kept in m->batch_*.
 static int
 s_decode_batch(msg_t *m, const msg_val_t *v, mr_err_t *err)
 {

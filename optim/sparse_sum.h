@@ -25,9 +25,10 @@ sparse_sum_step_axpy(vec_t *x, double b, vec_t *g, double a, const cvec_t *const
 //  sparse_sum_step_axpy() for updates with few non-zero entries, when g holds no -0.0: x += b g
 //  over every coordinate (vec_axpy), then g_j += a sum_j only at the coordinates where an update
 //  has an entry other than +-0.0, summed in update and entry order into scratch (a d-vector of
-//  +0.0, left so) at the coordinates marked in marks (MARKS_WORDS(dim) words of marks.h, zero, left so). The
-//  same bits as the dense code: an entry +-0.0 adds nothing to a sum from +0.0, a coordinate with
-//  none gets g_j + a (+0.0) = g_j (g_j is not -0.0, a > 0), and the sums keep their order.
+//  +0.0, left so) at the coordinates marked in marks (MARKS_WORDS(dim) words of marks.h, zero,
+//  left so). The same bits as the dense code: an entry +-0.0 adds nothing to a sum from +0.0, a
+//  coordinate with none gets g_j + a (+0.0) = g_j (g_j is not -0.0, a > 0), and the sums keep
+//  their order.
 //  Requires a > 0 and the checks of sparse_sum_step_axpy(); 0, touching nothing, if they fail or
 //  if the non-zero entries are too many for this to pay (over dim / 32: the one pass is faster).
 int sparse_sum_step_axpy_few(vec_t *x,

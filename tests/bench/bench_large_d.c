@@ -8,9 +8,10 @@
 //
 //  The floor: the least a compressed round of that run must do. A parent process and 5 forked
 //  worker processes over tcp loopback; per round the parent PUBlishes a real msg_encode'd ROUND
-//  whose patch has as many entries as the real run's median patch, each worker decodes it, applies
-//  the patch to its g, steps x <- x - gamma g at its shard's columns (200 rows x 30 entries: at most
-//  6,000; a real worker with lambda = 0 reads and steps x only there, mp.worker_x_support) and
+//  whose patch has as many entries as the real run's median patch, each worker decodes it,
+//  applies the patch to its g, steps x <- x - gamma g at its shard's columns (200 rows x 30
+//  entries: at most 6,000; a real worker with lambda = 0 reads and steps x only there,
+//  mp.worker_x_support) and
 //  PUSHes a real encoded RandK UPDATE of K entries; the parent decodes the 5 updates, adds them
 //  into its g (O(nK)) and steps its own x (O(d)), as the real server does. Nothing else: no
 //  gradients, no digests, no recorder. (Until 2026-12-03 the workers of both stepped all of x,
