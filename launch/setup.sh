@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # launch/setup.sh - installs the Debian packages marina needs (if missing) and builds it.
 #   launch/setup.sh [BUILD_DIR] [extra cmake args...]     (default BUILD_DIR: build)
+#   launch/setup.sh --packages                            (the packages only, no build)
 # Works on a fresh Debian 12 machine as root (or with sudo available).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+[ "$build" = "--packages" ] && exit 0
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"
