@@ -173,12 +173,11 @@ msg_type_name(int type)
 void
 msg_release_strings(msg_t *m)
 {
-    for (size_t i = 0; i < sizeof m->owned / sizeof m->owned[0]; i++) {
-        if (m->owned[i]) {
-            free(m->owned[i]);
-            m->owned[i] = NULL;
-        }
+    for (size_t i = 0; m->owned_mask && i < sizeof m->owned / sizeof m->owned[0]; i++) {
+        free(m->owned[i]);  // (an UPDATE has none: the loop is skipped)
+        m->owned[i] = NULL;
     }
+    m->owned_mask = 0;
     m->run.name = m->run.version = m->run.config = NULL;
     m->run.method = m->run.compressor = m->run.dataset = m->run.problem = NULL;
     m->run.attack = m->run.aggregator = NULL;

@@ -119,6 +119,7 @@ typedef struct {
                                // is). The two arrays (batch_cap entries) are owned: msg_fini()
                                // frees them
     char *owned[12];           // strings owned by this msg_t (internal)
+    unsigned owned_mask;       // bit i set: owned[i] holds one (internal)
 } msg_t;
 
 //  A growable byte buffer for encoded frames.

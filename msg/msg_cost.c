@@ -13,10 +13,8 @@
 uint32_t
 msg_index_bits(size_t dim)
 {
-    uint32_t bits = 0;
-    while (bits < 64 && ((uint64_t) 1 << bits) < (uint64_t) dim)
-        bits++;
-    return bits;
+    //  ceil(log2 dim): the bits of dim - 1 (one count per update, so no loop).
+    return dim <= 1 ? 0 : (uint32_t) (64 - __builtin_clzll((unsigned long long) dim - 1));
 }
 
 uint32_t

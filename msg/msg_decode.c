@@ -507,6 +507,7 @@ s_take_str(msg_t *m, size_t slot, const msg_val_t *v)
         memcpy(s, v->p, v->n);
     s[v->n] = '\0';
     m->owned[slot] = s;
+    m->owned_mask |= 1u << slot;
     return s;
 }
 

@@ -52,6 +52,38 @@ s_buf_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
+//  Writes n doubles (n uint32) little-endian at o; returns the end.
+static unsigned char *
+s_put_f64s(unsigned char *o, const double *x, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(o, x, 8 * n);
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &x[i], 8);
+        for (int k = 0; k < 8; k++)
+            o[8 * i + k] = (unsigned char) (u >> (8 * k));
+    }
+#endif
+    return o + 8 * n;
+}
+
+static unsigned char *
+s_put_u32s(unsigned char *o, const uint32_t *idx, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n > 0)
+        memcpy(o, idx, 4 * n);
+#else
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++)
+            o[4 * i + k] = (unsigned char) (idx[i] >> (8 * k));
+#endif
+    return o + 4 * n;
+}
+
 //  Appends a bin of n little-endian IEEE-754 doubles, written straight into the buffer.
 int
 msg_pack_f64s(msgpack_packer *pk, msg_buf_t *b, const double *x, size_t n)
@@ -59,18 +91,7 @@ msg_pack_f64s(msgpack_packer *pk, msg_buf_t *b, const double *x, size_t n)
     assert(n <= MSG_MAX_DIM);
     if (msgpack_pack_bin(pk, 8 * n) || msg_buf_reserve(b, 8 * n))
         return -1;
-    unsigned char *out = (unsigned char *) b->data + b->size;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n > 0)
-        memcpy(out, x, 8 * n);
-#else
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u;
-        memcpy(&u, &x[i], 8);
-        for (int k = 0; k < 8; k++)
-            out[8 * i + k] = (unsigned char) (u >> (8 * k));
-    }
-#endif
+    s_put_f64s((unsigned char *) b->data + b->size, x, n);
     b->size += 8 * n;
     return 0;
 }
@@ -82,15 +103,7 @@ s_pack_u32s(msgpack_packer *pk, msg_buf_t *b, const uint32_t *idx, size_t n)
     assert(n <= MSG_MAX_DIM);
     if (msgpack_pack_bin(pk, 4 * n) || msg_buf_reserve(b, 4 * n))
         return -1;
-    unsigned char *out = (unsigned char *) b->data + b->size;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n > 0)
-        memcpy(out, idx, 4 * n);
-#else
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 4; k++)
-            out[4 * i + k] = (unsigned char) (idx[i] >> (8 * k));
-#endif
+    s_put_u32s((unsigned char *) b->data + b->size, idx, n);
     b->size += 4 * n;
     return 0;
 }
@@ -106,54 +119,69 @@ s_put_grad_entry(unsigned char *ip, unsigned char *vp, size_t e, uint32_t j, uin
         vp[8 * e + k] = (unsigned char) (u >> (8 * k));
 }
 
-//  Appends a metrics gradient: sparse (the p coordinates whose bits are not +0.0's, uint32 LE,
-//  then their values) when its 12 p bytes are fewer than the dense 8 d, else dense. Bit for bit
-//  the same vector either way (a -0.0 is listed). With cols (ncols increasing coordinates outside
-//  which g is +0.0, msg_t.g_cols) only those are read: the same bytes in O(ncols). 0 or -1.
-static int
-s_pack_grad(msgpack_packer *pk, msg_buf_t *b, const vec_t *g, const uint32_t *cols, size_t ncols)
+//  The metrics gradient of m as it travels: the sparse one it was decoded with (mg_sparse: its
+//  entries as they came, so that a decoded frame encodes to the same bytes), else m->g: sparse
+//  (the p coordinates whose bits are not +0.0's) when its 12 p bytes are fewer than the dense
+//  8 d, else dense; bit for bit the same vector either way (a -0.0 is listed). With g_cols
+//  (g_ncols increasing coordinates outside which g is +0.0) only those are read: the same bytes
+//  in O(g_ncols). s_grad_shape() says which (the entries p, 0 when dense) and the bytes;
+//  s_put_grad() writes them at o (a sparse list: p uint32 LE, then the p values) and returns the
+//  end.
+static size_t
+s_grad_shape(const msg_t *m, size_t *p_out)
 {
-    size_t d = g->dim, p = 0, span = cols ? ncols : d;
-    const double *x = g->x;
+    if (m->mg_sparse) {
+        *p_out = m->mg_nnz;
+        return 12 * m->mg_nnz;
+    }
+    const uint32_t *cols = m->g_cols;
+    size_t d = m->g.dim, p = 0, span = cols ? m->g_ncols : d;
+    const double *x = m->g.x;
     for (size_t t = 0; t < span; t++) {
         uint64_t u;
         memcpy(&u, &x[cols ? cols[t] : t], sizeof u);
         p += u != 0;
     }
-    if (12 * p >= 8 * d)
-        return msg_pack_f64s(pk, b, x, d);
-    if (msgpack_pack_bin(pk, 12 * p) || msg_buf_reserve(b, 12 * p))
-        return -1;
-    unsigned char *ip = (unsigned char *) b->data + b->size, *vp = ip + 4 * p;
-    size_t e = 0;
-    for (size_t t = 0; t < span && e < p; t++) {
+    *p_out = 12 * p >= 8 * d ? 0 : p;
+    return 12 * p >= 8 * d ? 8 * d : 12 * p;
+}
+
+static unsigned char *
+s_put_grad(unsigned char *o, const msg_t *m, size_t p, size_t bytes)
+{
+    unsigned char *ip = o, *vp = o + 4 * p;
+    if (m->mg_sparse) {
+        for (size_t e = 0; e < p; e++) {
+            uint64_t u;
+            memcpy(&u, &m->mg_val[e], sizeof u);
+            s_put_grad_entry(ip, vp, e, m->mg_idx[e], u);
+        }
+        return o + bytes;
+    }
+    const double *x = m->g.x;
+    if (p == 0 && bytes > 0)
+        return s_put_f64s(o, x, m->g.dim);
+    const uint32_t *cols = m->g_cols;
+    size_t span = cols ? m->g_ncols : m->g.dim;
+    for (size_t t = 0, e = 0; t < span && e < p; t++) {
         size_t j = cols ? cols[t] : t;
         uint64_t u;
         memcpy(&u, &x[j], sizeof u);
         if (u != 0)
             s_put_grad_entry(ip, vp, e++, (uint32_t) j, u);
     }
-    b->size += 12 * p;
-    return 0;
+    return o + bytes;
 }
 
-//  Appends the metrics gradient of m: the sparse one it was decoded with (mg_sparse: its entries
-//  as they came, so that a decoded frame encodes to the same bytes), else m->g (s_pack_grad()).
+//  Appends the metrics gradient of m (s_grad_shape()). 0 or -1.
 static int
 s_pack_metrics_grad(msgpack_packer *pk, msg_buf_t *b, const msg_t *m)
 {
-    if (!m->mg_sparse)
-        return s_pack_grad(pk, b, &m->g, m->g_cols, m->g_ncols);
-    size_t p = m->mg_nnz;
-    if (msgpack_pack_bin(pk, 12 * p) || msg_buf_reserve(b, 12 * p))
+    size_t p, bytes = s_grad_shape(m, &p);
+    if (msgpack_pack_bin(pk, bytes) || msg_buf_reserve(b, bytes))
         return -1;
-    unsigned char *ip = (unsigned char *) b->data + b->size, *vp = ip + 4 * p;
-    for (size_t e = 0; e < p; e++) {
-        uint64_t u;
-        memcpy(&u, &m->mg_val[e], sizeof u);
-        s_put_grad_entry(ip, vp, e, m->mg_idx[e], u);
-    }
-    b->size += 12 * p;
+    s_put_grad((unsigned char *) b->data + b->size, m, p, bytes);
+    b->size += bytes;
     return 0;
 }
 
@@ -205,21 +233,132 @@ s_pack_coin(msgpack_packer *pk, int coin)
     return coin ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 }
 
+//  The UPDATE fast path's writers: the bytes msgpack-c's packer writes for an unsigned integer
+//  (the shortest form), a bin's header and a double, each returning the end.
+static unsigned char *
+s_put_be(unsigned char *o, uint64_t v, int bytes)
+{
+    for (int k = bytes - 1; k >= 0; k--)
+        *o++ = (unsigned char) (v >> (8 * k));
+    return o;
+}
+
+static unsigned char *
+s_put_uint(unsigned char *o, uint64_t v)
+{
+    if (v < 128) {
+        *o++ = (unsigned char) v;
+        return o;
+    }
+    if (v < 256) {
+        *o++ = 0xcc;
+        return s_put_be(o, v, 1);
+    }
+    if (v < 65536) {
+        *o++ = 0xcd;
+        return s_put_be(o, v, 2);
+    }
+    if (v <= UINT32_MAX) {
+        *o++ = 0xce;
+        return s_put_be(o, v, 4);
+    }
+    *o++ = 0xcf;
+    return s_put_be(o, v, 8);
+}
+
+static unsigned char *
+s_put_bin_header(unsigned char *o, size_t n)
+{
+    if (n < 256) {
+        *o++ = 0xc4;
+        return s_put_be(o, n, 1);
+    }
+    if (n < 65536) {
+        *o++ = 0xc5;
+        return s_put_be(o, n, 2);
+    }
+    *o++ = 0xc6;
+    return s_put_be(o, n, 4);
+}
+
+static unsigned char *
+s_put_double(unsigned char *o, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    *o++ = 0xcb;
+    return s_put_be(o, u, 8);
+}
+
+//  An UPDATE with plain values (enc RAW), the frame every worker sends each round: the same
+//  bytes as the packer's calls in msg_encode() (test_msg and fuzz_msg compare the two on every
+//  frame), written after one reservation instead of a callback per field.
+static int
+s_fast_update(const msg_t *m, msg_buf_t *out, size_t nfields)
+{
+    const cvec_t *up = &m->up;
+    int sparse = up->kind == CVEC_SPARSE;
+    assert(!sparse || (up->nnz <= up->dim && up->nnz <= up->cap));
+    assert(nfields < 14 && up->dim <= MSG_MAX_DIM);
+    size_t nval = sparse ? up->nnz : up->dim, p = 0, grad_bytes = 0;
+    if (m->with_metrics)
+        grad_bytes = s_grad_shape(m, &p);
+    //  Header, round, sender, kind, dim: at most 3 + 9 + 5 + 1 + 9; the two bins' headers 10;
+    //  oracle_calls 9; f 9 and the gradient's header 5.
+    size_t most = 60 + (sparse ? 4 * nval : 0) + 8 * nval + grad_bytes;
+    out->size = 0;
+    if (msg_buf_reserve(out, most))
+        return MR_ENOMEM;
+    unsigned char *o = (unsigned char *) out->data;
+    *o++ = (unsigned char) (0x90 | (2 + nfields));
+    o = s_put_uint(o, MSG_VERSION);
+    o = s_put_uint(o, MSG_UPDATE);
+    o = s_put_uint(o, m->round);
+    o = s_put_uint(o, m->sender);
+    o = s_put_uint(o, sparse ? CVEC_SPARSE : CVEC_DENSE);
+    o = s_put_uint(o, up->dim);
+    if (sparse) {
+        o = s_put_bin_header(o, 4 * nval);
+        o = s_put_u32s(o, up->idx, nval);
+    } else {
+        *o++ = 0xc0;  // nil: no coordinates
+    }
+    o = s_put_bin_header(o, 8 * nval);
+    o = s_put_f64s(o, up->val, nval);
+    o = s_put_uint(o, m->oracle_calls);
+    if (m->with_metrics) {
+        o = s_put_double(o, m->f);
+        o = s_put_bin_header(o, grad_bytes);
+        o = s_put_grad(o, m, p, grad_bytes);
+    }
+    out->size = (size_t) (o - (unsigned char *) out->data);
+    assert(out->size <= most);
+    return MR_OK;
+}
+
 int
 msg_encode(const msg_t *m, msg_buf_t *out)
+{
+    return msg_encode_how(m, out, 0);
+}
+
+int
+msg_encode_how(const msg_t *m, msg_buf_t *out, int general)
 {
     assert(m && out);
     const msg_schema_t *schema = msg_schema((uint64_t) m->type);
     if (!schema)
         return MR_EINVAL;
+    size_t nfields = schema->nfields;
+    if (m->type == MSG_UPDATE && !m->with_metrics)
+        nfields -= schema->optional;
+    if (m->type == MSG_UPDATE && m->up.enc == CVEC_ENC_RAW && !general)
+        return s_fast_update(m, out, nfields);
     out->size = 0;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, s_buf_write);
 
     //  Each pack call returns 0 or -1 (our callback's out of memory); or-ing keeps the code flat.
-    size_t nfields = schema->nfields;
-    if (m->type == MSG_UPDATE && !m->with_metrics)
-        nfields -= schema->optional;
     int r = msgpack_pack_array(&pk, 2 + nfields);
     r |= msgpack_pack_uint8(&pk, MSG_VERSION);
     r |= msgpack_pack_uint8(&pk, (uint8_t) m->type);

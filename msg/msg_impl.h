@@ -92,6 +92,9 @@ int msg_pack_compact(msgpack_packer *pk, msg_buf_t *b, const cvec_t *up);
 //  msg_decode() with the path forced: tree = 1 always builds msgpack_unpack()'s object tree, 0
 //  takes the flat path for the frames it fits (the tests check that both agree on every frame).
 int msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err);
+//  msg_encode() with the path forced: general = 1 always packs field by field, 0 takes the fast
+//  path for the frames it has (an UPDATE with plain values); both write the same bytes.
+int msg_encode_how(const msg_t *m, msg_buf_t *out, int general);
 int msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_err_t *err);
 
 #endif

@@ -2670,6 +2670,89 @@ test_decode_survives_bit_flips(void **state)
     msg_fini(&m);
 }
 
+//  A value near one of msgpack's size boundaries (an unsigned's forms, a bin's length).
+static uint64_t
+s_edge_uint(uint64_t *seed)
+{
+    static const uint64_t edges[] = {0,     1,     127,   128,        255,        256,
+                                     65535, 65536, 65537, UINT32_MAX, 1ull << 32, UINT64_MAX};
+    uint64_t r = s_rand(seed);
+    return r % 3 == 0 ? r >> (r % 64) : edges[(r >> 32) % (sizeof edges / sizeof edges[0])];
+}
+
+//  The UPDATE fast path of msg_encode() writes the bytes the field-by-field packer writes, for
+//  dense and sparse updates, with and without metrics (a dense gradient, a sparse one by value,
+//  by column list, or as decoded), every unsigned at the edges of its msgpack forms, and bins
+//  whose lengths cross 256 and 65,536 bytes.
+static void
+test_fast_update_encoding_equals_the_general_one(void **state)
+{
+    (void) state;
+    static const size_t dims[] = {1, 2, 31, 40, 63, 64, 65, 5000, 8192, 9000, 20000};
+    uint64_t seed = 0x5eedf00d;
+    msg_buf_t fast = {0}, general = {0};
+    uint32_t *cols = malloc(20000 * sizeof *cols);
+    assert_non_null(cols);
+    int checked = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        size_t d = dims[di];
+        msg_t m;
+        assert_int_equal(msg_init(&m, d), MR_OK);
+        for (int trial = 0; trial < 40; trial++) {
+            m.type = MSG_UPDATE;
+            m.round = s_edge_uint(&seed);
+            m.sender = (uint32_t) s_edge_uint(&seed);
+            m.oracle_calls = s_edge_uint(&seed);
+            cvec_t *up = &m.up;
+            up->enc = CVEC_ENC_RAW;
+            up->dim = d;
+            up->kind = s_rand(&seed) % 2 ? CVEC_SPARSE : CVEC_DENSE;
+            up->nnz = up->kind == CVEC_DENSE ? d : s_rand(&seed) % (d + 1);
+            for (size_t j = 0, e = 0; j < d && e < up->nnz; j++)
+                if (up->kind == CVEC_DENSE || d - j == up->nnz - e || s_rand(&seed) % 2)
+                    up->idx[e] = (uint32_t) j, up->val[e++] = (double) s_rand(&seed) / 7e18 - 1.0;
+            m.with_metrics = (int) (s_rand(&seed) % 2);
+            m.f = trial == 0 ? -0.0 : (double) s_rand(&seed) / 3e17;
+            //  The gradient: p non-zero coordinates (few: a sparse list; many: dense), a -0.0
+            //  among them, sometimes named by a column list.
+            size_t p = s_rand(&seed) % 3 == 0 ? d : s_rand(&seed) % (d / 2 + 1);
+            vec_zero(&m.g);
+            size_t ncols = 0;
+            for (size_t j = 0; j < d; j++)
+                if (s_rand(&seed) % d < p) {
+                    m.g.x[j] = ncols == 0 ? -0.0 : (double) s_rand(&seed) / 1e19;
+                    cols[ncols++] = (uint32_t) j;
+                }
+            m.g_cols = s_rand(&seed) % 2 ? cols : NULL;
+            m.g_ncols = m.g_cols ? ncols : 0;
+            m.mg_sparse = 0;
+            assert_int_equal(msg_encode_how(&m, &general, 1), MR_OK);
+            assert_int_equal(msg_encode(&m, &fast), MR_OK);
+            assert_int_equal(fast.size, general.size);
+            assert_memory_equal(fast.data, general.data, fast.size);
+            //  Decoded (a sparse gradient stays the list it came as) and encoded again.
+            mr_err_t err;
+            msg_t back;
+            assert_int_equal(msg_init(&back, d), MR_OK);
+            if (m.sender != UINT32_MAX && msg_decode(&back, fast.data, fast.size, &err) == MR_OK) {
+                assert_int_equal(msg_encode_how(&back, &general, 1), MR_OK);
+                assert_int_equal(msg_encode(&back, &fast), MR_OK);
+                assert_int_equal(fast.size, general.size);
+                assert_memory_equal(fast.data, general.data, fast.size);
+                checked++;
+            }
+            msg_fini(&back);
+            checked++;
+        }
+        m.g_cols = NULL;
+        msg_fini(&m);
+    }
+    assert_true(checked > 600);  // most decoded frames went through the second comparison too
+    free(cols);
+    msg_buf_fini(&fast);
+    msg_buf_fini(&general);
+}
+
 //  Decodes data both ways (the flat path where the frame fits it, and msgpack_unpack()'s tree):
 //  the same return code and sentence, and for an accepted frame the same message (re-encoded to
 //  the same bytes). Returns 1 if the frame was accepted.
@@ -2934,6 +3017,9 @@ test_index_bits_is_ceil_log2(void **state)
     assert_int_equal(msg_index_bits(129), 8);
     assert_int_equal(msg_index_bits((size_t) 1 << 20), 20);
     assert_int_equal(msg_index_bits(((size_t) 1 << 20) + 1), 21);
+    assert_int_equal(msg_index_bits((size_t) 1 << 63), 63);
+    assert_int_equal(msg_index_bits(((size_t) 1 << 63) + 1), 64);
+    assert_int_equal(msg_index_bits(SIZE_MAX), 64);
 }
 
 static void
@@ -3155,6 +3241,7 @@ main(void)
         T(test_round_patch_rebuilds_g_bit_for_bit),
         cmocka_unit_test(test_g_update_equals_copy_patch_and_digest),
         cmocka_unit_test(test_g_update_marked_equals_g_update),
+        cmocka_unit_test(test_fast_update_encoding_equals_the_general_one),
         T(test_decode_rejects_bad_patches),
         T(test_round_k_carries_g),
         T(test_round_carries_participants),
