@@ -8,6 +8,9 @@
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@
 #include "attacker.h"
 #include "msg.h"
 #include "rng.h"
+#include "seat_share.h"
 #include "security.h"
 
 #define RESYNC_AFTER_S 2.0   // ask for the current broadcast again after this much silence
@@ -27,12 +31,18 @@
 #define BATCH_MAX      64    // a host's answers held for one BUNDLE frame: at most this many ...
 #define BATCH_BYTES    ((size_t) 256 << 10)  // ... and these many bytes
 #define BUNDLE_BUFFERS 16  // BUNDLEs in flight before one is copied (a round sends n / 64)
+#define SHARE_CHUNK    8   // seats a shared host claims at a time (seat_share.h), at most: ...
+#define SHARE_CLAIMS   64  // ... and fewer when a round has fewer than this many chunks
 
 typedef struct s_host s_host_t;
 
 //  One worker: its method state and its part of the protocol.
 typedef struct {
-    s_host_t *host;
+    s_host_t *host;  // the host acting for it: its own (home), or, shared, the one stepping it
+    s_host_t *home;
+    pthread_mutex_t lock;  // shared hosts: held by the host acting for the seat
+    int lock_ok;
+    s_host_t *last_runner;  // shared: the host that stepped it last
     const worker_cfg_t *cfg;
     msg_t out;                   // message being sent
     const uint32_t *out_g_cols;  // out.g is +0.0 off these columns (a report's grad_cols), or NULL
@@ -75,9 +85,28 @@ struct s_host {
     int batching;  // several seats, no injected faults: answers go out in BATCHes
     msg_t bat;     // the BUNDLE being gathered: pointers to the seats' kept frames
     size_t bat_cap, bat_bytes;
-    frame_pool_t *bundles;  // the BUNDLEs' buffers, handed to ZeroMQ without a copy
+    frame_pool_t *bundles;     // the BUNDLEs' buffers, handed to ZeroMQ without a copy
+    seat_share_t *share;       // non-NULL: the process's hosts share their seats out (seat_share.h)
+    int from_top;              // which end of the share this host claims from
+    uint64_t taken_round;      // shared: the last ROUND whose g this host took (UINT64_MAX: none)
+    _Atomic uint64_t flushed;  // shared: 1 + the last round whose answers it has all sent
     char reason[512];
 };
+
+//  A seat of a shared host is acted for under its lock (a no-op when the host shares nothing).
+static void
+s_seat_lock(s_seat_t *s)
+{
+    if (s->home->share)
+        pthread_mutex_lock(&s->lock);
+}
+
+static void
+s_seat_unlock(s_seat_t *s)
+{
+    if (s->home->share)
+        pthread_mutex_unlock(&s->lock);
+}
 
 static void
 s_host_destroy(s_host_t **self_p)
@@ -85,8 +114,12 @@ s_host_destroy(s_host_t **self_p)
     s_host_t *self = *self_p;
     if (!self)
         return;
+    if (self->share)  // no other host steps our seats from here on
+        seat_share_close(self->share);
     for (size_t i = 0; self->seats && i < self->nseats; i++) {
         s_seat_t *s = &self->seats[i];
+        if (s->lock_ok)
+            pthread_mutex_destroy(&s->lock);
         if (s->mw)
             s->cfg->method->worker_destroy(&s->mw);
         attacker_destroy(&s->attacker);
@@ -111,8 +144,11 @@ s_host_destroy(s_host_t **self_p)
 static int
 s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
 {
-    s->host = host;
+    s->host = s->home = host;
     s->cfg = cfg;
+    if (pthread_mutex_init(&s->lock, NULL) != 0)
+        return mr_err_set(err, MR_ENOMEM, "worker %u: cannot make its lock", cfg->id);
+    s->lock_ok = 1;
     size_t d = cfg->mp.dim;
     rng_seed(&s->rng, cfg->seed, rng_stream_worker(cfg->id));
     rng_seed(&s->fault_rng, cfg->seed, RNG_STREAM_FAULT(cfg->id));
@@ -226,7 +262,12 @@ s_host_resume(s_host_t *self, mr_err_t *err)
 }
 
 static s_host_t *
-s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *err)
+s_host_new(zsock_t *pipe,
+           const worker_cfg_t *seats,
+           size_t nseats,
+           seat_share_t *share,
+           int from_top,
+           mr_err_t *err)
 {
     if (nseats == 0) {
         mr_err_set(err, MR_EINVAL, "a worker host with no workers");
@@ -257,6 +298,20 @@ s_host_new(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, mr_err_t *er
     for (size_t i = 0; i < nseats; i++)
         if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
             goto fail;
+    self->taken_round = UINT64_MAX;
+    for (size_t i = 0; share && i < nseats; i++) {
+        if (seats[i].id >= seat_share_size(share) || seats[i].fault || seats[i].rejoin ||
+            seats[i].attack) {
+            mr_err_set(err, MR_EINVAL,
+                       "worker %u: a shared host's seats are honest workers "
+                       "with ids below %zu, no faults and no rejoin",
+                       seats[i].id, seat_share_size(share));
+            goto fail;
+        }
+        seat_share_put(share, seats[i].id, &self->seats[i]);
+    }
+    self->share = share;
+    self->from_top = from_top;
     self->batching = nseats > 1;
     for (size_t i = 0; i < nseats; i++)
         self->batching &= seats[i].fault == NULL;
@@ -405,6 +460,7 @@ s_send_kept(s_seat_t *self)
 static int
 s_say(s_seat_t *self, msg_type_t type)
 {
+    s_seat_lock(self);
     self->out.type = type;
     self->out.role = self->cfg->attack ? MSG_ROLE_ATTACKER : MSG_ROLE_WORKER;
     self->out.sender = self->cfg->id;
@@ -415,6 +471,7 @@ s_say(s_seat_t *self, msg_type_t type)
     self->out.shard_fp = self->cfg->shard_fp;
     int rc = s_send(self);
     self->out.cfg_text = NULL;  // borrowed for this frame only
+    s_seat_unlock(self);
     return rc;
 }
 
@@ -640,12 +697,132 @@ s_take_join(s_host_t *self)
     return 0;
 }
 
+//  Host h steps seat s for round k (a shared host): under the seat's lock, once the seat has
+//  answered the round before (another host may still be stepping it). 0, or -1 (reason set).
+static int
+s_step_shared(s_host_t *h, s_seat_t *s, uint64_t k, double deadline)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        uint64_t next = s->next_round;
+        //  The host that stepped it last may still hold its frames in a BUNDLE it has not sent:
+        //  they are rewritten only once it has (it has, by the time round k is out; this makes
+        //  it explicit).
+        s_host_t *last = s->last_runner;
+        int ready = next != k || !last || last == h ||
+                    atomic_load_explicit(&last->flushed, memory_order_acquire) >= k;
+        int rc = 0;
+        if (next == k && ready) {
+            s->host = h;
+            rc = s_answer(s);
+            s->host = s->home;
+            s->last_runner = h;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (next > k || (next == k && ready))
+            return rc;
+        if (actor_now() > deadline) {
+            snprintf(h->reason, sizeof h->reason,
+                     "worker %u: round %llu: its answer to round %llu was never sent", s->cfg->id,
+                     (unsigned long long) k, (unsigned long long) (next == k ? k - 1 : next));
+            return -1;
+        }
+        sched_yield();
+    }
+}
+
+//  A ROUND for a shared host (seat_share.h): its own seats' answers to a round published again go
+//  out again; then, in a round it has not taken yet, it claims chunks of the round's seats, any
+//  host's, until none is left. 0, or -1 (reason set).
+static int
+s_take_round_shared(s_host_t *self, double now, double *last_resync)
+{
+    const msg_t *m = &self->in;
+    self->last_seq = m->seq;
+    //  A round it took before, published again (after a RESYNC): not a round another host has
+    //  stepped its seats in ahead of it.
+    int again = m->round == self->taken_round;
+    for (size_t i = 0; again && i < self->nseats; i++) {
+        //  Sent before the lock is let go: the next host to step the seat rewrites its frames.
+        s_seat_t *s = &self->seats[i];
+        int rc = 0;
+        s_seat_lock(s);
+        if (m->round + 1 == s->next_round && s->kept_round == m->round) {
+            for (int f = 0; rc == 0 && f < s->nkept; f++)
+                rc = s_emit(s, &s->kept[f]);
+            if (rc == 0)
+                rc = s_flush(self);
+        }
+        s_seat_unlock(s);
+        if (rc < 0)
+            return -1;
+    }
+    if (again && self->g_ok)
+        return 0;  // its seats were stepped in that round already
+    if (self->round_at > 0 && *last_resync < self->round_at &&
+        now - self->round_at > self->longest_round)
+        self->longest_round = now - self->round_at;
+    self->round_at = now;
+    if (m->has_g && s_take_g(self, m) < 0) {
+        s_say(&self->seats[0], MSG_RESYNC);
+        *last_resync = now;
+        return 0;
+    }
+    self->taken_round = m->round;
+    double deadline = now + self->seats[0].cfg->timeout_s;
+    size_t stepped = 0, chunk = seat_share_size(self->share) / SHARE_CLAIMS;
+    chunk = chunk < 1 ? 1 : chunk > SHARE_CHUNK ? SHARE_CHUNK : chunk;
+    for (;;) {
+        size_t first = 0, count = 0;
+        share_claim_t got =
+            seat_share_claim(self->share, m->round, chunk, self->from_top, &first, &count);
+        if (got == SHARE_NONE || got == SHARE_CLOSED)
+            break;  // (closed: a host has left, and the run ends)
+        if (got == SHARE_WAIT) {
+            if (actor_now() > deadline) {
+                snprintf(self->reason, sizeof self->reason,
+                         "worker %u: round %llu: the seats of the round before were never all "
+                         "taken",
+                         self->seats[0].cfg->id, (unsigned long long) m->round);
+                return -1;
+            }
+            sched_yield();
+            continue;
+        }
+        int rc = 0;
+        for (size_t j = 0; rc == 0 && j < count; j++) {
+            s_seat_t *s = seat_share_seat(self->share, first + j);
+            if (!s) {
+                snprintf(self->reason, sizeof self->reason, "worker %zu: no host has its seat",
+                         first + j);
+                rc = -1;
+            } else {
+                rc = s_step_shared(self, s, m->round, deadline);
+                stepped++;
+            }
+        }
+        seat_share_done(self->share);
+        if (rc < 0)
+            return -1;
+    }
+    if (s_flush(self) < 0)
+        return -1;
+    atomic_store_explicit(&self->flushed, m->round + 1, memory_order_release);
+    double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n /
+                  (double) (stepped ? stepped : self->nseats);
+    if (took > self->answer_bound)
+        self->answer_bound = took;
+    return 0;
+}
+
 //  A ROUND for the seats: each that has not answered it yet does, in id order. 0, or -1 (reason
 //  set).
 static int
 s_take_round(s_host_t *self, double now, double *last_resync)
 {
     const msg_t *m = &self->in;
+    if (self->share)
+        return s_take_round_shared(self, now, last_resync);
     self->last_seq = m->seq;
     int due = 0;
     for (size_t i = 0; i < self->nseats; i++) {
@@ -809,11 +986,12 @@ s_run(s_host_t *self, int *term)
 }
 
 static void
-s_host_run(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats)
+s_host_run(
+    zsock_t *pipe, const worker_cfg_t *seats, size_t nseats, seat_share_t *share, int from_top)
 {
     mr_err_t err;
     mr_err_clear(&err);
-    s_host_t *self = s_host_new(pipe, seats, nseats, &err);
+    s_host_t *self = s_host_new(pipe, seats, nseats, share, from_top, &err);
     zsock_signal(pipe, 0);
     if (!self) {
         zsys_error("worker %u: %s", nseats ? seats[0].id : 0, err.text);
@@ -833,12 +1011,12 @@ s_host_run(zsock_t *pipe, const worker_cfg_t *seats, size_t nseats)
 void
 worker_actor(zsock_t *pipe, void *args)
 {
-    s_host_run(pipe, (const worker_cfg_t *) args, 1);
+    s_host_run(pipe, (const worker_cfg_t *) args, 1, NULL, 0);
 }
 
 void
 worker_host_actor(zsock_t *pipe, void *args)
 {
     const worker_host_cfg_t *hc = args;
-    s_host_run(pipe, hc->seats, hc->nseats);
+    s_host_run(pipe, hc->seats, hc->nseats, hc->share, hc->from_top);
 }

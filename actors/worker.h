@@ -25,6 +25,7 @@
 #include "attack.h"
 #include "loss.h"
 #include "method.h"
+#include "seat_share.h"
 
 //  Faults injected into a worker's sends of UPDATE and METRICS (cfg key fault_send; tc netem is
 //  not available): each frame is delayed by delay_s + jitter_s U(0, 1), then lost with
@@ -65,12 +66,17 @@ void worker_actor(zsock_t *pipe, void *args);
 //  thousands of workers in one process. Each seat says HELLO and READY, answers every ROUND and
 //  sends its METRICS under its own id, in increasing id order, so the server sees what separate
 //  workers would send and the rows are the same bit for bit. A RESYNC goes out once, under the
-//  first seat's id. The answers of a round go out in BUNDLEs (up to 64 frames and 256 KiB each;
+//  first seat's id. With a share, the hosts of a process step whichever seats they claim in a
+//  round (each seat's messages still name it), so that none waits for another at a round's end.
+//  The answers of a round go out in BUNDLEs (up to 64 frames and 256 KiB each;
 //  none with injected faults): a few frames a round instead of one a seat. Ends as worker_actor
 //  does (one DONE for the host).
 typedef struct {
     const worker_cfg_t *seats;  // nseats >= 1 honest workers (attack NULL), ids increasing
     size_t nseats;
+    seat_share_t *share;  // non-NULL: the hosts of this process share their seats out round by
+                          // round (seat_share.h; no faults, no rejoin): the same rows
+    int from_top;         // which end of the share this host claims from (alternate them)
 } worker_host_cfg_t;
 
 //  The zactor function; args is a const worker_host_cfg_t * that outlives the actor.

@@ -1120,6 +1120,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e, const resume_t *resume)
         return 1;
     }
     int failed = 0;
+    seat_share_t *share = NULL;
     actors[0] = zactor_new(server_actor, &sc);
     char *ready = zstr_recv(actors[0]);  // READY (endpoints follow) or DONE failed
     failed = !ready || strcmp(ready, "READY") != 0;
@@ -1133,10 +1134,13 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e, const resume_t *resume)
             wc[i].resume_bytes = resume ? resume->bytes : 0;
             wc[i].keys_dir = NULL;
         }
-        //  Host h serves the honest ids [h G / hosts, (h + 1) G / hosts).
+        //  Host h serves the honest ids [h G / hosts, (h + 1) G / hosts), and with several
+        //  hosts (no injected faults) they share the seats out round by round.
+        if (hosts > 1 && !wc[0].fault)
+            share = seat_share_new(honest);
         for (size_t h = 0; h < hosts; h++) {
             size_t lo = h * honest / hosts, hi = (h + 1) * honest / hosts;
-            hc[h] = (worker_host_cfg_t){&wc[lo], hi - lo};
+            hc[h] = (worker_host_cfg_t){&wc[lo], hi - lo, share, (int) (h % 2)};
             actors[2 + h] = zactor_new(worker_host_actor, &hc[h]);
         }
         for (size_t i = honest; i < n; i++)
@@ -1195,6 +1199,7 @@ s_run_threads(const cfg_t *cfg, const experiment_t *e, const resume_t *resume)
         failed = 1;
     for (size_t i = nactors + 2; i-- > 0;)
         zactor_destroy(&actors[i]);
+    seat_share_destroy(&share);  // after the hosts that used it
     free(actors);
     free(hc);
     free(wc);

@@ -188,16 +188,19 @@ test_threads_ipc_and_tcp_give_the_same_rows(void **state)
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=tcp", NULL), 0);
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=ipc", NULL), 0);
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", NULL), 0);
-    //  Five workers in two threads (worker_host_actor), and in one.
+    //  Five workers in two threads (worker_host_actor, sharing the seats out round by round:
+    //  seat_share.h), in three, and in one.
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", "threads=2", NULL), 0);
     assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", "threads=1", NULL), 0);
-    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 5, 0);
+    assert_int_equal(s_marina_run(f, 60, "rounds=200", "transport=inproc", "threads=3", NULL), 0);
+    assert_near(s_q(f, "SELECT count(*) FROM runs WHERE status = 'completed'"), 6, 0);
     // The actors are the same code whatever carries the frames and however the workers share
-    // threads: the math and the bits agree.
-    const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, nnz_up, "
-                       "oracle_calls";
+    // threads: the math and the bits agree, and no worker answered a round twice.
+    const char *cols = "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, "
+                       "nnz_up, oracle_calls, accepted, rejected";
+    assert_near(s_q(f, "SELECT count(*) FROM rejections"), 0, 0);
     char sql[512];
-    for (int run = 2; run <= 5; run++) {
+    for (int run = 2; run <= 6; run++) {
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = 1 EXCEPT "
                  "SELECT %s FROM rounds WHERE run_id = %d)",
