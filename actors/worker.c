@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@
 #define BUNDLE_BUFFERS 16  // BUNDLEs in flight before one is copied (a round sends n / 64)
 #define SHARE_CHUNK    8   // seats a shared host claims at a time (seat_share.h), at most: ...
 #define SHARE_CLAIMS   64  // ... and fewer when a round has fewer than this many chunks
+#define HOST_NICE      5   // a shared host's thread runs this much nicer than the process
 
 typedef struct s_host s_host_t;
 
@@ -1018,5 +1021,14 @@ void
 worker_host_actor(zsock_t *pipe, void *args)
 {
     const worker_host_cfg_t *hc = args;
+    if (hc->share) {
+        //  The server's work is every round's critical path and arrives in bursts (a BUNDLE):
+        //  hosts that yield to it let it keep up during the round, instead of catching up at
+        //  its end while the hosts wait for the next ROUND with a core idle (docs/bench.md).
+        //  Linux gives each thread its own nice value; a failure leaves the default.
+        pid_t tid = (pid_t) syscall(SYS_gettid);
+        int base = getpriority(PRIO_PROCESS, 0);
+        (void) setpriority(PRIO_PROCESS, (id_t) tid, base + HOST_NICE);
+    }
     s_host_run(pipe, hc->seats, hc->nseats, hc->share, hc->from_top);
 }
