@@ -4,6 +4,7 @@
 //  ("seats"). Everything a worker sends names its seat's id, and the seats answer in id order,
 //  so the server sees exactly the messages separate workers would send: a run is the same bit for
 //  bit however its workers are hosted.
+#define _GNU_SOURCE  // SCHED_BATCH
 #include "worker.h"
 
 #include <assert.h>
@@ -12,7 +13,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +35,6 @@
 #define BUNDLE_BUFFERS 16  // BUNDLEs in flight before one is copied (a round sends n / 64)
 #define SHARE_CHUNK    8   // seats a shared host claims at a time (seat_share.h), at most: ...
 #define SHARE_CLAIMS   64  // ... and fewer when a round has fewer than this many chunks
-#define HOST_NICE      5   // a shared host's thread runs this much nicer than the process
 
 typedef struct s_host s_host_t;
 
@@ -1022,13 +1021,13 @@ worker_host_actor(zsock_t *pipe, void *args)
 {
     const worker_host_cfg_t *hc = args;
     if (hc->share) {
-        //  The server's work is every round's critical path and arrives in bursts (a BUNDLE):
-        //  hosts that yield to it let it keep up during the round, instead of catching up at
-        //  its end while the hosts wait for the next ROUND with a core idle (docs/bench.md).
-        //  Linux gives each thread its own nice value; a failure leaves the default.
-        pid_t tid = (pid_t) syscall(SYS_gettid);
-        int base = getpriority(PRIO_PROCESS, 0);
-        (void) setpriority(PRIO_PROCESS, (id_t) tid, base + HOST_NICE);
+        //  The server's work is every round's critical path. A waking batch thread never
+        //  preempts the running one: the server's PUBlish of a ROUND wakes every host before
+        //  any of them takes its core (as normal threads, the first woken took it, and the
+        //  server, with the other hosts still asleep, waited ~100 us a round: docs/bench.md).
+        //  Linux gives each thread its own policy; a failure leaves the default.
+        struct sched_param sp = {0};
+        (void) sched_setscheduler((pid_t) syscall(SYS_gettid), SCHED_BATCH, &sp);
     }
     s_host_run(pipe, hc->seats, hc->nseats, hc->share, hc->from_top);
 }
