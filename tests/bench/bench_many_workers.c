@@ -16,11 +16,13 @@
 //  rounds/s comes from the result database (round 1 to the last, so start-up is not counted) and
 //  its peak memory from wait4().
 //
-//      build/tests/bench_many_workers [--n 1000,10000] [--rounds 100]
+//      build/tests/bench_many_workers [--n 1000,10000] [--rounds 100] [--repeat 1]
 //
 //  Prints per n: both floors, the real rounds/s, its ratio to each ("ratio": to 1x; "par": to the
-//  measured parallel floor), the real run's peak RSS and per worker. Exits 0 when every
-//  measurement ran (a benchmark reports, it does not judge).
+//  measured parallel floor), the real run's peak RSS and per worker. With --repeat N, N passes
+//  per n, each one floor par, the real run, floor par again (the real run's ratio is to the mean
+//  of the two, measured on either side of it: the machine's speed drifts); a line per pass, then
+//  the medians. Exits 0 when every measurement ran (a benchmark reports, it does not judge).
 #define _DEFAULT_SOURCE  // wait4()
 #include <errno.h>
 #include <pthread.h>
@@ -272,21 +274,41 @@ s_real(size_t n, int rounds, double *rps, long *peak_kib)
     return rc;
 }
 
+#define MAX_REPEAT 25
+
+static int
+s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static double
+s_median(double *v, int n)
+{
+    qsort(v, (size_t) n, sizeof *v, s_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int
 main(int argc, char **argv)
 {
     size_t ns[MAX_NS] = {1000, 10000};
     size_t count = 2;
-    int rounds = 100;
+    int rounds = 100, repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+            repeat = atoi(argv[++i]);
+            repeat = repeat < 1 ? 1 : repeat > MAX_REPEAT ? MAX_REPEAT : repeat;
         } else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) {
             count = 0;
             for (char *t = strtok(argv[++i], ","); t && count < MAX_NS; t = strtok(NULL, ","))
                 ns[count++] = (size_t) strtoull(t, NULL, 10);
         } else {
-            fprintf(stderr, "usage: bench_many_workers [--n N1,N2,...] [--rounds R]\n");
+            fprintf(stderr,
+                    "usage: bench_many_workers [--n N1,N2,...] [--rounds R] [--repeat N]\n");
             return 2;
         }
     }
@@ -300,17 +322,34 @@ main(int argc, char **argv)
     printf("%8s %12s %12s %12s %8s %8s %10s %10s\n", "n", "floor 1x", "floor par", "real r/s",
            "ratio", "par", "peak MiB", "KiB/wkr");
     for (size_t t = 0; t < count; t++) {
-        double one = 0, par = 0, real_rps = 0;
+        double m_one[MAX_REPEAT], m_par[MAX_REPEAT], m_real[MAX_REPEAT], m_r1[MAX_REPEAT],
+            m_rp[MAX_REPEAT];
         long peak = 0;
-        if (s_floor(ns[t], rounds, 1, &one) != 0 ||
-            s_floor(ns[t], rounds, (size_t) cores, &par) != 0 ||
-            s_real(ns[t], rounds, &real_rps, &peak) != 0)
-            return 1;
-        double one_all = one * (double) cores;
-        printf("%8zu %12.1f %12.1f %12.1f %8.2f %8.2f %10.1f %10.1f\n", ns[t], one_all, par,
-               real_rps, real_rps / one_all, real_rps / par, (double) peak / 1024.0,
-               (double) peak / (double) ns[t]);
-        fflush(stdout);
+        for (int r = 0; r < repeat; r++) {
+            double one = 0, par = 0, par2 = 0, real_rps = 0;
+            if (s_floor(ns[t], rounds, 1, &one) != 0 ||
+                s_floor(ns[t], rounds, (size_t) cores, &par) != 0 ||
+                s_real(ns[t], rounds, &real_rps, &peak) != 0 ||
+                (repeat > 1 && s_floor(ns[t], rounds, (size_t) cores, &par2) != 0))
+                return 1;
+            if (repeat > 1)
+                par = 0.5 * (par + par2);
+            double one_all = one * (double) cores;
+            m_one[r] = one_all;
+            m_par[r] = par;
+            m_real[r] = real_rps;
+            m_r1[r] = real_rps / one_all;
+            m_rp[r] = real_rps / par;
+            printf("%8zu %12.1f %12.1f %12.1f %8.2f %8.2f %10.1f %10.1f\n", ns[t], one_all, par,
+                   real_rps, m_r1[r], m_rp[r], (double) peak / 1024.0,
+                   (double) peak / (double) ns[t]);
+            fflush(stdout);
+        }
+        if (repeat > 1)
+            printf("  median of %d passes: floor 1x %.1f, floor par %.1f, real %.1f rounds/s; "
+                   "ratio %.2f, par %.2f\n",
+                   repeat, s_median(m_one, repeat), s_median(m_par, repeat),
+                   s_median(m_real, repeat), s_median(m_r1, repeat), s_median(m_rp, repeat));
     }
     return 0;
 }
