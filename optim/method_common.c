@@ -4,6 +4,8 @@
 
 #include "method_impl.h"
 
+#define SUM_AHEAD 4  // method_sum_updates(): updates fetched this many ahead
+
 int
 method_check_gamma(const method_params_t *mp, mr_err_t *err)
 {
@@ -115,6 +117,14 @@ method_sum_updates(vec_t *sum, const cvec_t *const *ups, size_t n, const uint32_
 {
     vec_zero(sum);
     for (size_t i = 0; i < n; i++) {
+        //  Each update is a buffer of its own, long out of the caches: ask for the one a few
+        //  updates ahead while this one is added (a sparse one's entries; a dense one's start).
+        const cvec_t *ahead = i + SUM_AHEAD < n ? ups[i + SUM_AHEAD] : NULL;
+        if (ahead) {
+            __builtin_prefetch(ahead->val);
+            if (ahead->kind == CVEC_SPARSE)
+                __builtin_prefetch(ahead->idx);
+        }
         if (!mult)
             cvec_axpy_to(sum, 1.0, ups[i]);
         else if (mult[i] > 0)
