@@ -1,9 +1,10 @@
 //  worker.c - see worker.h.
 //
 //  One actor (a "host": one thread, one SUB and one PUSH socket) answers for one or more workers
-//  ("seats"). Everything a worker sends names its seat's id, and the seats answer in id order,
-//  so the server sees exactly the messages separate workers would send: a run is the same bit for
-//  bit however its workers are hosted.
+//  ("seats"). Everything a worker sends names its seat's id, so the server sees exactly the
+//  messages separate workers would send: a run is the same bit for bit however its workers are
+//  hosted. The hosts of one process may share their seats out round by round (seat_share.h,
+//  s_take_round_shared()).
 #define _GNU_SOURCE  // SCHED_BATCH
 #include "worker.h"
 

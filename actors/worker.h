@@ -64,13 +64,14 @@ void worker_actor(zsock_t *pipe, void *args);
 
 //  Several honest workers in one actor (one thread, one SUB and one PUSH socket): for runs of
 //  thousands of workers in one process. Each seat says HELLO and READY, answers every ROUND and
-//  sends its METRICS under its own id, in increasing id order, so the server sees what separate
-//  workers would send and the rows are the same bit for bit. A RESYNC goes out once, under the
-//  first seat's id. With a share, the hosts of a process step whichever seats they claim in a
-//  round (each seat's messages still name it), so that none waits for another at a round's end.
-//  The answers of a round go out in BUNDLEs (up to 64 frames and 256 KiB each;
-//  none with injected faults): a few frames a round instead of one a seat. Ends as worker_actor
-//  does (one DONE for the host).
+//  sends its METRICS under its own id, so the server sees what separate workers would send
+//  (it combines in id order whatever the order of arrival) and the rows are the same bit for
+//  bit. A RESYNC goes out once, under the first seat's id. Alone, a host steps its seats in id
+//  order; with a share, the hosts of a process step whichever seats they claim in a round (each
+//  seat's messages still name it), so that none waits for another at a round's end, and run as
+//  SCHED_BATCH threads (a waking host does not take the server's core). The answers of a round
+//  go out in BUNDLEs (up to 64 frames and 256 KiB each; none with injected faults): a few
+//  frames a round instead of one a seat. Ends as worker_actor does (one DONE for the host).
 typedef struct {
     const worker_cfg_t *seats;  // nseats >= 1 honest workers (attack NULL), ids increasing
     size_t nseats;
