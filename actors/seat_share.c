@@ -65,17 +65,38 @@ seat_share_seat(const seat_share_t *self, size_t i)
     return i < self->nseats ? atomic_load_explicit(&self->seats[i], memory_order_acquire) : NULL;
 }
 
+//  Claims up to chunk of the unclaimed seats of the round being shared out (under the lock).
+static share_claim_t
+s_take(seat_share_t *self, size_t chunk, int from_top, size_t *first, size_t *count)
+{
+    size_t left = self->hi - self->lo, take = chunk < left ? chunk : left;
+    if (take == 0 && left > 0)
+        take = 1;  // (chunk 0)
+    if (take == 0)
+        return SHARE_NONE;
+    if (from_top) {
+        self->hi -= take;
+        *first = self->hi;
+    } else {
+        *first = self->lo;
+        self->lo += take;
+    }
+    *count = take;
+    self->inflight++;
+    return SHARE_TAKEN;
+}
+
 share_claim_t
 seat_share_claim(
     seat_share_t *self, uint64_t k, size_t chunk, int from_top, size_t *first, size_t *count)
 {
-    share_claim_t got;
+    share_claim_t got = SHARE_NONE;  // also: a later round began, so this one was all claimed
     *count = 0;
     pthread_mutex_lock(&self->lock);
     if (self->closed) {
         got = SHARE_CLOSED;
-    } else if (self->started && self->round > k) {
-        got = SHARE_NONE;  // a later round began: this one was all claimed
+    } else if (self->started && self->round == k) {
+        got = s_take(self, chunk, from_top, first, count);
     } else if (!self->started || self->round < k) {
         if (self->started && self->lo < self->hi) {
             got = SHARE_WAIT;
@@ -84,25 +105,8 @@ seat_share_claim(
             self->round = k;
             self->lo = 0;
             self->hi = self->nseats;
-            got = SHARE_NONE;  // (claimed below)
+            got = s_take(self, chunk, from_top, first, count);
         }
-    } else {
-        got = SHARE_NONE;
-    }
-    if (got == SHARE_NONE && self->round == k && self->lo < self->hi) {
-        size_t take = self->hi - self->lo < chunk ? self->hi - self->lo : chunk;
-        if (take == 0)
-            take = 1;
-        if (from_top) {
-            self->hi -= take;
-            *first = self->hi;
-        } else {
-            *first = self->lo;
-            self->lo += take;
-        }
-        *count = take;
-        self->inflight++;
-        got = SHARE_TAKEN;
     }
     pthread_mutex_unlock(&self->lock);
     return got;

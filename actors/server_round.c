@@ -12,7 +12,8 @@
 #include "server_impl.h"
 
 #define REJECT_WARN_MAX 5  // warnings logged per sender before they are only counted
-#define S_AHEAD         4  // s_metrics_mean(): gradients fetched this many workers ahead
+#define S_AHEAD         4  // s_metrics_mean(): gradients fetched this many workers ahead, ...
+#define S_AHEAD_LINES   8  // ... their first this many cache lines (64 doubles)
 
 //  Closes sender i's update slot of this round (its update arrived, or was rejected).
 static void
@@ -429,10 +430,12 @@ s_metrics_mean(server_t *self, round_stats_t *row)
         vec_zero(&self->gmean);
         for (size_t i = 0; i < honest; i++) {
             //  Each worker's gradient is a buffer of its own, long out of the caches: ask for
-            //  the ones a few workers ahead while this one is summed.
+            //  the start of the one a few workers ahead while this one is summed (at most
+            //  S_AHEAD_LINES lines: a long vector's hardware prefetch takes over).
             if (i + S_AHEAD < honest) {
                 const double *ahead = self->grads[i + S_AHEAD].x;
-                for (size_t b = 0; b < self->dim; b += 8)
+                size_t span = self->dim < 8 * S_AHEAD_LINES ? self->dim : 8 * S_AHEAD_LINES;
+                for (size_t b = 0; b < span; b += 8)
                     __builtin_prefetch(&ahead[b]);
             }
             if (self->lost[i])

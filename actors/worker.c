@@ -14,7 +14,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -700,6 +699,37 @@ s_take_join(s_host_t *self)
     return 0;
 }
 
+//  A ROUND the host answers arrived at now: its length is noted (not one that needed a RESYNC:
+//  its wait is the repair's, and would push the next RESYNC ever later) and its g taken. 0, or
+//  -1 when there is no g to patch or the copy drifted: it asked for the dense g (the server
+//  publishes the round again) and answers that one.
+static int
+s_begin_round(s_host_t *self, double now, double *last_resync)
+{
+    const msg_t *m = &self->in;
+    if (self->round_at > 0 && *last_resync < self->round_at &&
+        now - self->round_at > self->longest_round)
+        self->longest_round = now - self->round_at;
+    self->round_at = now;
+    if (m->has_g && s_take_g(self, m) < 0) {
+        s_say(&self->seats[0], MSG_RESYNC);
+        *last_resync = now;
+        return -1;
+    }
+    return 0;
+}
+
+//  The host answered `answered` seats of a round that arrived at now: the round cannot end
+//  sooner than all n answers (a dense round 0 of d = 10^7 takes a second), so silence shorter
+//  than that is no evidence of a loss.
+static void
+s_note_answers(s_host_t *self, double now, size_t answered)
+{
+    double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n / (double) answered;
+    if (took > self->answer_bound)
+        self->answer_bound = took;
+}
+
 //  Host h steps seat s for round k (a shared host): under the seat's lock, once the seat has
 //  answered the round before (another host may still be stepping it). 0, or -1 (reason set).
 static int
@@ -762,15 +792,8 @@ s_take_round_shared(s_host_t *self, double now, double *last_resync)
     }
     if (again && self->g_ok)
         return 0;  // its seats were stepped in that round already
-    if (self->round_at > 0 && *last_resync < self->round_at &&
-        now - self->round_at > self->longest_round)
-        self->longest_round = now - self->round_at;
-    self->round_at = now;
-    if (m->has_g && s_take_g(self, m) < 0) {
-        s_say(&self->seats[0], MSG_RESYNC);
-        *last_resync = now;
+    if (s_begin_round(self, now, last_resync) < 0)
         return 0;
-    }
     self->taken_round = m->round;
     double deadline = now + self->seats[0].cfg->timeout_s;
     size_t stepped = 0, chunk = seat_share_size(self->share) / SHARE_CLAIMS;
@@ -811,10 +834,7 @@ s_take_round_shared(s_host_t *self, double now, double *last_resync)
     if (s_flush(self) < 0)
         return -1;
     atomic_store_explicit(&self->flushed, m->round + 1, memory_order_release);
-    double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n /
-                  (double) (stepped ? stepped : self->nseats);
-    if (took > self->answer_bound)
-        self->answer_bound = took;
+    s_note_answers(self, now, stepped ? stepped : self->nseats);
     return 0;
 }
 
@@ -850,29 +870,14 @@ s_take_round(s_host_t *self, double now, double *last_resync)
         return -1;
     if (!due)
         return 0;  // a resent round every seat already answered
-    //  A round's own length: not one that needed a RESYNC (its wait is the repair's, and would
-    //  push the next RESYNC ever later).
-    if (self->round_at > 0 && *last_resync < self->round_at &&
-        now - self->round_at > self->longest_round)
-        self->longest_round = now - self->round_at;
-    self->round_at = now;
-    if (m->has_g && s_take_g(self, m) < 0) {
-        //  No g to patch, or a copy that drifted: ask for the dense g (the server publishes the
-        //  round again) and answer that one.
-        s_say(&self->seats[0], MSG_RESYNC);
-        *last_resync = now;
+    if (s_begin_round(self, now, last_resync) < 0)
         return 0;
-    }
     for (size_t i = 0; i < self->nseats; i++)
         if (m->round == self->seats[i].next_round && s_answer(&self->seats[i]) < 0)
             return -1;
     if (s_flush(self) < 0)
         return -1;
-    //  Its answer took this long (a dense round 0 of d = 10^7 takes a second): the round cannot
-    //  end sooner than all n answers, so silence shorter than that is no evidence of a loss.
-    double took = (actor_now() - now) * (double) self->seats[0].cfg->mp.n / (double) self->nseats;
-    if (took > self->answer_bound)
-        self->answer_bound = took;
+    s_note_answers(self, now, self->nseats);
     return 0;
 }
 
@@ -1028,7 +1033,7 @@ worker_host_actor(zsock_t *pipe, void *args)
         //  server, with the other hosts still asleep, waited ~100 us a round: docs/bench.md).
         //  Linux gives each thread its own policy; a failure leaves the default.
         struct sched_param sp = {0};
-        (void) sched_setscheduler((pid_t) syscall(SYS_gettid), SCHED_BATCH, &sp);
+        (void) sched_setscheduler(gettid(), SCHED_BATCH, &sp);
     }
     s_host_run(pipe, hc->seats, hc->nseats, hc->share, hc->from_top);
 }
