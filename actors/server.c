@@ -24,6 +24,7 @@
 #define STATS_KEEP_FRAMES 4096         // rows kept until the recorder acknowledges them
 #define SERVER_POLL_S     0.01         // server_next() looks at the pipe and the link this often
 #define STATS_KEEP_BYTES  ((size_t) 256 << 20)  // ... and at most this many bytes of them
+#define STATS_HOLD_S      0.02  // rows go to the recorder in bursts at most this far apart
 
 static void
 s_server_destroy(server_t **self_p)
@@ -226,6 +227,7 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
                            self->sec != NULL,
                            STATS_KEEP_FRAMES,
                            STATS_KEEP_BYTES,
+                           STATS_HOLD_S,
                            s_link_warn,
                            s_link_note,
                            self};
@@ -493,6 +495,7 @@ server_next(server_t *self, double deadline)
         double now = actor_now(), left = deadline - now;
         if (now - self->polled_at >= SERVER_POLL_S || left <= 0) {
             self->polled_at = now;
+            stats_link_tick(self->link, now);
             void *socks[3] = {zsock_resolve(self->pipe), pull,
                               zsock_resolve(stats_link_sock(self->link))};
             unsigned ready = actor_poll(socks, 3, 0);
@@ -574,6 +577,7 @@ s_wait_link(server_t *self, int want_done)
     void *socks[2] = {zsock_resolve(self->pipe), zsock_resolve(stats_link_sock(self->link))};
     int stopping = self->term || self->abort || zsys_interrupted;
     double start = actor_now(), deadline = start + (stopping ? 2.0 : self->cfg->timeout_s);
+    stats_link_flush(self->link);  // the ACK waited for may need the frames held for a burst
     while (want_done ? !stats_link_done(self->link) : stats_link_full(self->link, self->buf.size)) {
         double left = deadline - actor_now();
         if (left <= 0 || (zsys_interrupted && !stopping)) {

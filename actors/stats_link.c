@@ -21,6 +21,8 @@ struct stats_link {
     int joined, done;
     int64_t acked;  // last round acknowledged, -1 before the first ACK
     outbox_t *box;
+    size_t held;       // the last `held` frames of box wait for their burst
+    double held_since;  // when the first of them was kept
     msg_buf_t run, stop;  // the RUN and (once sent) the STOP frames
     int has_run, has_stop;
     msg_t in;
@@ -126,6 +128,7 @@ s_send(stats_link_t *self, const void *data, size_t size)
 static void
 s_catch_up(stats_link_t *self)
 {
+    self->held = 0;  // every kept frame goes now
     if (self->has_run && s_send(self, self->run.data, self->run.size) < 0)
         return;
     for (size_t i = 0; i < outbox_count(self->box); i++) {
@@ -156,6 +159,8 @@ s_take_one(stats_link_t *self, zmq_msg_t *id, zmq_msg_t *frame, int size)
         self->id_len > 0 && idlen == self->id_len && memcmp(self->id, zmq_msg_data(id), idlen) == 0;
     if (rc == MR_OK && m->type == MSG_ACK && ours) {
         outbox_ack(self->box, m->done ? UINT64_MAX : 2 * m->round);
+        if (self->held > outbox_count(self->box))  // an ACK can only name frames it got
+            self->held = outbox_count(self->box);
         if ((int64_t) m->round > self->acked)
             self->acked = (int64_t) m->round;
         self->done = self->done || m->done;
@@ -248,6 +253,7 @@ stats_link_send_run(stats_link_t *self, const msg_buf_t *frame)
 {
     if (s_copy(&self->run, frame) != MR_OK)
         return MR_ENOMEM;
+    stats_link_flush(self);
     self->has_run = 1;
     s_send(self, frame->data, frame->size);
     return MR_OK;
@@ -259,13 +265,47 @@ stats_link_full(const stats_link_t *self, size_t size)
     return outbox_full(self->box, size);
 }
 
+void
+stats_link_flush(stats_link_t *self)
+{
+    size_t count = outbox_count(self->box), held = self->held;
+    self->held = 0;
+    //  A connection that is gone keeps them in the outbox: a recorder that takes over gets them.
+    for (size_t i = count - held; i < count; i++) {
+        size_t size;
+        const void *frame = outbox_frame(self->box, i, &size, NULL);
+        if (s_send(self, frame, size) < 0)
+            return;
+    }
+}
+
+void
+stats_link_tick(stats_link_t *self, double now)
+{
+    if (self->held > 0 && now - self->held_since >= self->cfg.hold_s)
+        stats_link_flush(self);
+}
+
+size_t
+stats_link_held(const stats_link_t *self)
+{
+    return self->held;
+}
+
 int
 stats_link_send_kept(stats_link_t *self, uint64_t order, const msg_buf_t *frame)
 {
     int rc = outbox_push(self->box, order, frame->data, frame->size);
     if (rc != MR_OK)
         return rc;
-    s_send(self, frame->data, frame->size);
+    if (self->cfg.hold_s <= 0.0) {
+        s_send(self, frame->data, frame->size);
+        return MR_OK;
+    }
+    double now = actor_now();
+    if (self->held++ == 0)
+        self->held_since = now;
+    stats_link_tick(self, now);
     return MR_OK;
 }
 
@@ -274,6 +314,7 @@ stats_link_send_stop(stats_link_t *self, const msg_buf_t *frame)
 {
     if (s_copy(&self->stop, frame) != MR_OK)
         return MR_ENOMEM;
+    stats_link_flush(self);
     self->has_stop = 1;
     s_send(self, frame->data, frame->size);
     return MR_OK;

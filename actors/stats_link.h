@@ -12,7 +12,11 @@
 //  Kept frames (STATS, CHECKPOINT) carry an order key and are dropped when an ACK covers them
 //  (ACK round r covers the keys <= 2r: STATS of round k is key 2k, its CHECKPOINT 2k + 1; ACK with
 //  done covers everything). Sends never block: a frame for a connection that is gone waits in
-//  the outbox. Not thread-safe; owned by the server's thread.
+//  the outbox. With a hold, kept frames go in bursts: each waits at most hold_s after the first
+//  frame held before it, so the recorder (and ZeroMQ's I/O thread) wake once a burst rather than
+//  once a round; stats_link_tick() sends a burst whose time has come, and the RUN, the STOP, a
+//  recorder's catch-up and stats_link_flush() send what is held at once. Not thread-safe; owned
+//  by the server's thread.
 #ifndef STATS_LINK_H
 #define STATS_LINK_H
 
@@ -30,6 +34,7 @@ typedef struct {
     int curve;           // 1: the recorder's HELLO must come from a recorder key (security.h)
     size_t keep_frames;  // the outbox's bounds: frames ...
     size_t keep_bytes;   // ... and bytes kept until acknowledged
+    double hold_s;       // a kept frame waits at most this long to go in a burst; 0: sent at once
     void (*warn)(void *ctx, const char *text);  // a message dropped (counted by the caller)
     void (*note)(void *ctx, const char *text);  // an event worth a log line (a recorder rejoined)
     void *ctx;
@@ -53,9 +58,16 @@ int stats_link_done(const stats_link_t *self);
 int stats_link_send_run(stats_link_t *self, const msg_buf_t *frame);
 //  1 if a kept frame of size bytes must wait for an acknowledgement first.
 int stats_link_full(const stats_link_t *self, size_t size);
-//  A STATS or CHECKPOINT frame with its order key: kept until acknowledged, sent now if the
-//  recorder's connection is there. MR_OK, MR_ENOMEM, or MR_EINVAL when full.
+//  A STATS or CHECKPOINT frame with its order key: kept until acknowledged, sent if the
+//  recorder's connection is there: now, or with the burst it is held for (hold_s). MR_OK,
+//  MR_ENOMEM, or MR_EINVAL when full.
 int stats_link_send_kept(stats_link_t *self, uint64_t order, const msg_buf_t *frame);
+//  Sends the held frames if the first of them has waited hold_s (now: actor_now()).
+void stats_link_tick(stats_link_t *self, double now);
+//  Sends the held frames now (before waiting for an ACK that needs them).
+void stats_link_flush(stats_link_t *self);
+//  Kept frames held for a burst, not sent yet.
+size_t stats_link_held(const stats_link_t *self);
 //  The STOP frame: kept, sent now and to every recorder that takes over. MR_OK or MR_ENOMEM.
 int stats_link_send_stop(stats_link_t *self, const msg_buf_t *frame);
 
