@@ -223,14 +223,14 @@ s_server_new(zsock_t *pipe, const server_cfg_t *cfg, mr_err_t *err)
     zsock_t *stats = s_bind(ZMQ_ROUTER, cfg->ep_stats, "stats (ROUTER)", self->sec, err);
     if (!stats)
         goto fail;
-    stats_link_cfg_t lc = {cfg->recorder_token,
-                           self->sec != NULL,
-                           STATS_KEEP_FRAMES,
-                           STATS_KEEP_BYTES,
-                           STATS_HOLD_S,
-                           s_link_warn,
-                           s_link_note,
-                           self};
+    stats_link_cfg_t lc = {.token = cfg->recorder_token,
+                           .curve = self->sec != NULL,
+                           .keep_frames = STATS_KEEP_FRAMES,
+                           .keep_bytes = STATS_KEEP_BYTES,
+                           .hold_s = STATS_HOLD_S,
+                           .warn = s_link_warn,
+                           .note = s_link_note,
+                           .ctx = self};
     self->link = stats_link_new(stats, &lc, err);
     if (!self->link) {
         zsock_destroy(&stats);

@@ -21,8 +21,8 @@ struct stats_link {
     int joined, done;
     int64_t acked;  // last round acknowledged, -1 before the first ACK
     outbox_t *box;
-    size_t held;       // the last `held` frames of box wait for their burst
-    double held_since;  // when the first of them was kept
+    size_t held;          // the last `held` frames of box wait for their burst
+    double held_since;    // when the first of them was kept
     msg_buf_t run, stop;  // the RUN and (once sent) the STOP frames
     int has_run, has_stop;
     msg_t in;

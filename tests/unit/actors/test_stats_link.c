@@ -12,7 +12,7 @@
 #include "msg.h"
 #include "stats_link.h"
 
-#define HOLD_S 0.05
+#define HOLD_S   0.05
 #define QUIET_MS 100  // inproc delivers within this if anything was sent
 #define TOKEN    "0123456789abcdef"
 
@@ -44,7 +44,8 @@ s_pair(pair_t *p, double hold_s)
     assert_non_null(router);
     zsock_set_router_mandatory(router, 1);
     assert_int_equal(zsock_bind(router, "%s", ep), 0);
-    stats_link_cfg_t cfg = {.token = TOKEN, .keep_frames = 64, .keep_bytes = 1 << 20, .hold_s = hold_s};
+    stats_link_cfg_t cfg = {
+        .token = TOKEN, .keep_frames = 64, .keep_bytes = 1 << 20, .hold_s = hold_s};
     p->link = stats_link_new(router, &cfg, NULL);
     assert_non_null(p->link);
     p->recorder = zsock_new_dealer(ep);
