@@ -15,9 +15,11 @@
 //    the math spread over every core at no cost.
 //  - real: `marina run dataset=mushrooms n=5 compressor=randk k=10 transport=T`; rounds/s is
 //    R / wall_time_s of round R, from the result database (start-up and loading not counted).
-//  One pass measures all five (bare tcp, real tcp, bare inproc, real inproc, compute) one after
-//  the other, so they see the same machine load; a pass's ratio is real / limit of that pass, and
-//  the benchmark prints every pass and the medians of the passes.
+//  One pass measures them one after the other, so they see the same machine load: bare tcp,
+//  compute, real tcp, compute, bare inproc, real inproc, compute. Each real run is bracketed by
+//  two computes, and its limit takes their mean (the machine's speed drifts within a pass; a
+//  compute timed once, far from the run, moved a ratio by up to 0.3). A pass's ratio is real /
+//  limit of that pass, and the benchmark prints every pass and the medians of the passes.
 //  A second figure beside it: the bare round's CPU time (every thread, ZeroMQ's I/O threads
 //  included) competes with the math for the same cores, which the limit above leaves out. The
 //  CPU-bound limit is 1 / max(bare, (bare CPU + compute) / cores); real / that limit says how much
@@ -726,32 +728,38 @@ main(int argc, char **argv)
     double limit_rps[N_TRANSPORTS][MAX_REPEAT], ratio[N_TRANSPORTS][MAX_REPEAT];
     double bare_cpu[N_TRANSPORTS][MAX_REPEAT], cpu_limit[N_TRANSPORTS][MAX_REPEAT];
     double cpu_ratio[N_TRANSPORTS][MAX_REPEAT];
-    double compute_us[MAX_REPEAT], step_us[MAX_REPEAT], p_hat = 0;
+    double compute_us[N_TRANSPORTS][MAX_REPEAT], step_us[N_TRANSPORTS][MAX_REPEAT], p_hat = 0;
     double sched_limit[N_TRANSPORTS][MAX_REPEAT], sched_ratio[N_TRANSPORTS][MAX_REPEAT];
     double per_core = (double) ((N_WORKERS + cores - 1) / cores);  // steps in a row, at least
     int rc = 0;
     // One pass measures everything one after the other, so load from other work on the
     // machine hits every number of a pass alike.
     for (int i = 0; i < repeat && rc == 0; i++) {
+        double c_us[3], c_step[3];  // the computes before, between and after the real runs
         if (s_bare_tcp(&fr, rounds, &bare_us[T_TCP][i], &bare_cpu[T_TCP][i]) < 0 ||
+            s_compute(&ra, rounds, &c_us[0], &c_step[0]) < 0 ||
             s_real(&ra, "tcp", rounds, &real_rps[T_TCP][i], &p_hat) < 0 ||
+            s_compute(&ra, rounds, &c_us[1], &c_step[1]) < 0 ||
             s_bare_inproc(&fr, rounds, &bare_us[T_INPROC][i], &bare_cpu[T_INPROC][i]) < 0 ||
             s_real(&ra, "inproc", rounds, &real_rps[T_INPROC][i], &p_hat) < 0 ||
-            s_compute(&ra, rounds, &compute_us[i], &step_us[i]) < 0) {
+            s_compute(&ra, rounds, &c_us[2], &c_step[2]) < 0) {
             rc = 1;
             break;
         }
-        printf("pass %d: compute %.1f us a round (/%ld cores: %.1f)", i + 1, compute_us[i], cores,
-               compute_us[i] / (double) cores);
+        printf("pass %d: compute %.1f / %.1f / %.1f us a round", i + 1, c_us[0], c_us[1], c_us[2]);
         for (int t = 0; t < N_TRANSPORTS; t++) {
-            limit_rps[t][i] = 1e6 / (bare_us[t][i] + compute_us[i] / (double) cores);
+            compute_us[t][i] = (c_us[t] + c_us[t + 1]) / 2.0;
+            step_us[t][i] = (c_step[t] + c_step[t + 1]) / 2.0;
+        }
+        for (int t = 0; t < N_TRANSPORTS; t++) {
+            limit_rps[t][i] = 1e6 / (bare_us[t][i] + compute_us[t][i] / (double) cores);
             ratio[t][i] = real_rps[t][i] / limit_rps[t][i];
             //  The bare round's own CPU competes with the math for the same cores.
-            double busy = (bare_cpu[t][i] + compute_us[i]) / (double) cores;
+            double busy = (bare_cpu[t][i] + compute_us[t][i]) / (double) cores;
             cpu_limit[t][i] = 1e6 / (busy > bare_us[t][i] ? busy : bare_us[t][i]);
             cpu_ratio[t][i] = real_rps[t][i] / cpu_limit[t][i];
-            double server_us = compute_us[i] - (double) N_WORKERS * step_us[i];
-            sched_limit[t][i] = 1e6 / (bare_us[t][i] + per_core * step_us[i] + server_us);
+            double server_us = compute_us[t][i] - (double) N_WORKERS * step_us[t][i];
+            sched_limit[t][i] = 1e6 / (bare_us[t][i] + per_core * step_us[t][i] + server_us);
             sched_ratio[t][i] = real_rps[t][i] / sched_limit[t][i];
             printf("; %s: bare %.1f us (CPU %.1f us), limit %.0f, real %.0f rounds/s, ratio %.2f"
                    " (CPU-bound limit %.0f, ratio %.2f)",
@@ -765,11 +773,11 @@ main(int argc, char **argv)
     if (rc != 0)
         return rc;
     printf("medians over %d passes:\n", repeat);
-    s_report("compute us/round", "%.1f", compute_us, repeat);
-    s_report("worker step us", "%.1f", step_us, repeat);
     for (int t = 0; t < N_TRANSPORTS; t++) {
         char name[64];
         printf(" %s:\n", TRANSPORT_NAMES[t]);
+        s_report("compute us/round", "%.1f", compute_us[t], repeat);
+        s_report("worker step us", "%.1f", step_us[t], repeat);
         s_report("bare round us", "%.1f", bare_us[t], repeat);
         s_report("limit rounds/s", "%.0f", limit_rps[t], repeat);
         s_report("real rounds/s", "%.0f", real_rps[t], repeat);
