@@ -634,9 +634,12 @@ s_decode_patch(msg_t *m, const msg_val_t *idx, const msg_val_t *val, size_t dim,
                               "round %" PRIu64 ": patch indices not increasing (%u after %u)",
                               m->round, m->gp_idx[j], m->gp_idx[j - 1]);
     }
-    char what[48];
-    snprintf(what, sizeof what, "round %" PRIu64 ": patch", m->round);
-    int rc = msg_get_f64s(m->gp_val, val->p, n, m->gp_idx, what, err);
+    int rc = msg_get_f64s(m->gp_val, val->p, n, m->gp_idx, "patch", NULL);
+    if (rc != MR_OK) {  // the label only for an error
+        char what[48];
+        snprintf(what, sizeof what, "round %" PRIu64 ": patch", m->round);
+        rc = msg_get_f64s(m->gp_val, val->p, n, m->gp_idx, what, err);
+    }
     if (rc == MR_OK)
         m->gp_nnz = n;
     return rc;
@@ -783,19 +786,21 @@ s_sparse_grad(msg_t *m, const msg_val_t *grad, size_t dim, const char *what, mr_
 static int
 s_metrics_grad(msg_t *m, const msg_val_t *grad, size_t dim, mr_err_t *err)
 {
-    if (grad->n != 8 * dim) {
-        char what[80];
-        snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
-                 m->sender, m->round);
-        return s_sparse_grad(m, grad, dim, what, err);
+    //  The label is formatted only when the gradient fails (the check is repeated with it).
+    int sparse = grad->n != 8 * dim, rc;
+    if (sparse) {
+        rc = s_sparse_grad(m, grad, dim, "metrics", NULL);
+    } else {
+        rc = s_check_dense(grad, dim, "metrics", NULL);
+        if (rc == MR_OK)
+            rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, "metrics", NULL);
     }
-    int rc = s_check_dense(grad, dim, "metrics", NULL);
-    if (rc == MR_OK)
-        rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, "metrics", NULL);
     if (rc != MR_OK) {
         char what[80];
         snprintf(what, sizeof what, "metrics from worker %" PRIu32 ", round %" PRIu64 ": grad",
                  m->sender, m->round);
+        if (sparse)
+            return s_sparse_grad(m, grad, dim, what, err);
         rc = s_check_dense(grad, dim, what, err);
         if (rc == MR_OK)
             rc = msg_get_f64s(m->g.x, grad->p, dim, NULL, what, err);
@@ -1109,15 +1114,22 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
             m->metrics = (int) v[8].u;
             m->checkpoint = (int) v[9].u;
             m->gp_nnz = 0;
-            char what[48];
-            snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);  // once a round
             if (v[3].p) {
-                if (m->g_patch || v[6].p)
+                char what[48];  // the label, formatted only for an error
+                if (m->g_patch || v[6].p) {
+                    snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
                     return mr_err_set(err, MR_EMALFORMED, "%s travels both dense and as a patch",
                                       what);
-                rc = s_check_dense(&v[3], dim, what, err);
+                }
+                rc = s_check_dense(&v[3], dim, "g", NULL);
                 if (rc == MR_OK)
-                    rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+                    rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, "g", NULL);
+                if (rc != MR_OK) {  // again, with the label
+                    snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
+                    rc = s_check_dense(&v[3], dim, what, err);
+                    if (rc == MR_OK)
+                        rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, what, err);
+                }
             } else if (m->g_patch || v[6].p) {
                 rc = s_decode_patch(m, &v[5], &v[6], dim, err);
             }

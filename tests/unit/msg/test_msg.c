@@ -540,7 +540,7 @@ test_decode_rejects_bad_patches(void **state)
     assert_true(f->dec.g_digest == 12345);
     s_raw_round_patch(f, 1, ok, 2, v, 2);
     s_expect_raw(f, MR_EMALFORMED);
-    assert_non_null(strstr(f->err.text, "both dense and as a patch"));
+    assert_non_null(strstr(f->err.text, "round 3: g travels both dense and as a patch"));
     s_raw_round_patch(f, 0, ok, 2, v, 1);
     s_expect_raw(f, MR_EMALFORMED);
     assert_non_null(strstr(f->err.text, "not n uint32 and n doubles"));
@@ -558,7 +558,23 @@ test_decode_rejects_bad_patches(void **state)
     const double nan[2] = {1.0, NAN};
     s_raw_round_patch(f, 0, ok, 2, nan, 2);
     s_expect_raw(f, MR_ENONFINITE);
-    assert_non_null(strstr(f->err.text, "coordinate 5 is NaN"));
+    assert_string_equal(f->err.text, "round 3: patch: coordinate 5 is NaN");
+    //  A dense g with an infinite coordinate (the label is formatted only for such an error).
+    double g[D] = {0};
+    g[7] = -INFINITY;
+    s_raw_head(f, MSG_VERSION, MSG_ROUND, 10);
+    msgpack_pack_uint8(&f->pk, 4);
+    msgpack_pack_uint8(&f->pk, 3);
+    msgpack_pack_false(&f->pk);
+    msgpack_pack_bin_with_body(&f->pk, g, sizeof g);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_nil(&f->pk);
+    msgpack_pack_uint64(&f->pk, 12345);
+    msgpack_pack_false(&f->pk);
+    msgpack_pack_false(&f->pk);
+    s_expect_raw(f, MR_ENONFINITE);
+    assert_string_equal(f->err.text, "round 3: g: coordinate 7 is -Inf");
 }
 
 static void
