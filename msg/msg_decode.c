@@ -1115,16 +1115,15 @@ s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t 
             m->checkpoint = (int) v[9].u;
             m->gp_nnz = 0;
             if (v[3].p) {
-                char what[48];  // the label, formatted only for an error
-                if (m->g_patch || v[6].p) {
-                    snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
-                    return mr_err_set(err, MR_EMALFORMED, "%s travels both dense and as a patch",
-                                      what);
-                }
+                if (m->g_patch || v[6].p)
+                    return mr_err_set(err, MR_EMALFORMED,
+                                      "round %" PRIu64 ": g travels both dense and as a patch",
+                                      m->round);
                 rc = s_check_dense(&v[3], dim, "g", NULL);
                 if (rc == MR_OK)
                     rc = msg_get_f64s(m->g.x, v[3].p, dim, NULL, "g", NULL);
-                if (rc != MR_OK) {  // again, with the label
+                if (rc != MR_OK) {  // again, with the label (formatted only for an error)
+                    char what[48];
                     snprintf(what, sizeof what, "round %" PRIu64 ": g", m->round);
                     rc = s_check_dense(&v[3], dim, what, err);
                     if (rc == MR_OK)
