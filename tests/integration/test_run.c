@@ -488,11 +488,17 @@ test_ctrl_c_stops_every_actor_and_records_why(void **state)
     char *error = pu_query_text(f->db, "SELECT error FROM runs");
     assert_string_equal(status, "aborted");
     assert_non_null(strstr(error, "interrupted"));
+    //  The server was collecting round k: every round before it is recorded, those whose rows
+    //  it held for a burst too (the STOP sends them first).
+    const char *in = strstr(error, "interrupted in round ");
+    assert_non_null(in);
+    unsigned long long k = strtoull(in + strlen("interrupted in round "), NULL, 10);
     free(status);
     free(error);
     double rows = s_q(f, "SELECT count(*) FROM rounds");
     assert_true(rows >= 300);
     assert_near(s_q(f, "SELECT max(round) FROM rounds"), rows - 1, 0);
+    assert_near(rows, (double) k, 0);
 }
 
 static void
