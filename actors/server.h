@@ -1,14 +1,14 @@
 //  server.h - the parameter server actor: PUBlishes each round, PULLs the workers' updates,
-//  combines them with the run's method in worker-id order, and PUSHes one stats row per round to
-//  the recorder.
+//  combines them with the run's method in worker-id order, and sends one stats row per round to
+//  the recorder (in bursts at most 20 ms apart).
 //
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
 //  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,
 //  UPDATE (with or without the metrics), METRICS, RESYNC from workers and attackers, and BUNDLEs
 //  of UPDATEs and METRICS, taken one by one), ROUTER bound at ep_stats (the recorder's
 //  HELLO and ACK in; RUN, STATS, CHECKPOINT, STOP out, to the recorder's connection (stats_link.h:
-//  rows are kept until acknowledged, and a recorder restarted with the run's token gets them): a second reader
-//  gets nothing). With keys_dir every socket is a CURVE server that accepts only the keys of the
+//  rows are kept until acknowledged, held for a burst, and a recorder restarted with the run's
+//  token gets them): a second reader gets nothing). With keys_dir every socket is a CURVE server that accepts only the keys of the
 //  allow-list (security.h), and a message is taken only from a key that may speak for its sender
 //  (worker/attacker keys for their seats, the recorder key on the stats socket).
 //  Control: the host's pipe, not the network, ends a run early: "$TERM" (stop now) and
@@ -35,7 +35,7 @@
 typedef struct {
     const char *ep_bcast;        // where to bind the PUB socket
     const char *ep_up;           // where to bind the PULL socket
-    const char *ep_stats;        // where to bind the PUSH socket to the recorder
+    const char *ep_stats;        // where to bind the ROUTER socket to the recorder
     const method_t *method;      // the run's method
     method_params_t mp;          // its resolved parameters
     uint64_t rounds;             // last round index R: rounds 0..R are run (R + 1 rows)
