@@ -24,7 +24,7 @@
 #define STATS_KEEP_FRAMES 4096         // rows kept until the recorder acknowledges them
 #define SERVER_POLL_S     0.01         // server_next() looks at the pipe and the link this often
 #define STATS_KEEP_BYTES  ((size_t) 256 << 20)  // ... and at most this many bytes of them
-#define STATS_HOLD_S      0.02  // rows go to the recorder in bursts at most this far apart
+#define STATS_HOLD_S      0.02  // a row waits this long for the rows after it (one burst)
 
 static void
 s_server_destroy(server_t **self_p)

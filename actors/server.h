@@ -1,6 +1,6 @@
 //  server.h - the parameter server actor: PUBlishes each round, PULLs the workers' updates,
 //  combines them with the run's method in worker-id order, and sends one stats row per round to
-//  the recorder (in bursts at most 20 ms apart).
+//  the recorder (in bursts, each about 20 ms after its first row).
 //
 //  Sockets: PUB bound at ep_bcast (ROUND, PING, STOP, REFUSE; with an omniscient adversary also
 //  the round's honest UPDATEs, then a PING, for the attackers), PULL bound at ep_up (HELLO, READY,

@@ -14,8 +14,9 @@
 //  done covers everything). Sends never block: a frame for a connection that is gone waits in
 //  the outbox. With a hold, kept frames go in bursts: each waits at most hold_s after the first
 //  frame held before it, so the recorder (and ZeroMQ's I/O thread) wake once a burst rather than
-//  once a round; stats_link_tick() sends a burst whose time has come, and the RUN, the STOP, a
-//  recorder's catch-up and stats_link_flush() send what is held at once. Not thread-safe; owned
+//  once a round; stats_link_tick() sends a burst whose time has come, and a CHECKPOINT (an odd
+//  key: a server killed after it is resumed from it), the RUN, the STOP, a recorder's catch-up
+//  and stats_link_flush() send what is held at once. Not thread-safe; owned
 //  by the server's thread.
 #ifndef STATS_LINK_H
 #define STATS_LINK_H

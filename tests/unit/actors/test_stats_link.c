@@ -114,7 +114,7 @@ test_held_frames_go_in_one_burst_once_the_first_has_waited(void **state)
     double t0 = actor_now();
     s_kept(&p, 0, "stats 0");
     s_kept(&p, 2, "stats 1");
-    s_kept(&p, 3, "checkpoint 1");
+    s_kept(&p, 4, "stats 2");
     assert_int_equal(stats_link_held(p.link), 3);
     s_expect_nothing(&p);  // nothing goes before its time
     stats_link_tick(p.link, t0 - 1.0);
@@ -123,7 +123,7 @@ test_held_frames_go_in_one_burst_once_the_first_has_waited(void **state)
     assert_int_equal(stats_link_held(p.link), 0);
     s_expect(&p, "stats 0");
     s_expect(&p, "stats 1");
-    s_expect(&p, "checkpoint 1");
+    s_expect(&p, "stats 2");
     stats_link_tick(p.link, actor_now() + 10.0);  // nothing held: nothing sent again
     s_expect_nothing(&p);
     assert_int_equal(stats_link_unacked(p.link), 3);  // sent is not acknowledged
@@ -142,6 +142,25 @@ test_a_frame_kept_after_the_hold_ran_out_sends_the_burst(void **state)
     assert_int_equal(stats_link_held(p.link), 0);
     s_expect(&p, "stats 0");
     s_expect(&p, "stats 1");
+    s_pair_fini(&p);
+}
+
+//  A CHECKPOINT (odd key 2k + 1) goes at once, with the rows held before it: a server killed
+//  just after it is resumed from it, not from the one before.
+static void
+test_a_checkpoint_goes_at_once_with_what_is_held(void **state)
+{
+    (void) state;
+    pair_t p;
+    s_pair(&p, 60.0);
+    s_kept(&p, 8, "stats 4");
+    s_expect_nothing(&p);
+    s_kept(&p, 9, "checkpoint 4");
+    assert_int_equal(stats_link_held(p.link), 0);
+    s_expect(&p, "stats 4");
+    s_expect(&p, "checkpoint 4");
+    s_kept(&p, 10, "stats 5");  // and the rows after it are held again
+    s_expect_nothing(&p);
     s_pair_fini(&p);
 }
 
@@ -214,6 +233,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_frames_go_in_one_burst_once_the_first_has_waited),
         cmocka_unit_test(test_a_frame_kept_after_the_hold_ran_out_sends_the_burst),
+        cmocka_unit_test(test_a_checkpoint_goes_at_once_with_what_is_held),
         cmocka_unit_test(test_flush_and_stop_send_what_is_held_first),
         cmocka_unit_test(test_a_recorder_that_takes_over_gets_every_kept_frame_once),
         cmocka_unit_test(test_no_hold_sends_at_once),
