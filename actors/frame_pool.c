@@ -14,7 +14,6 @@ typedef struct {
 
 struct frame_pool {
     size_t nslots;
-    size_t next;         // where the search for a free slot starts (the sender's only)
     atomic_size_t refs;  // the owner's reference plus one per buffer in flight
     msg_buf_t spare;     // for the copied sends, when every slot is busy
     s_slot_t slots[];
@@ -73,15 +72,15 @@ frame_pool_destroy(frame_pool_t **self_p)
     *self_p = NULL;
 }
 
+//  The first free slot: the buffers used are as few as the frames in flight, so they stay in the
+//  caches (a round robin over every slot walked all of them, cold, each round).
 static s_slot_t *
 s_free_slot(frame_pool_t *self)
 {
     for (size_t t = 0; t < self->nslots; t++) {
-        s_slot_t *slot = &self->slots[(self->next + t) % self->nslots];
-        if (atomic_load_explicit(&slot->busy, memory_order_acquire) == 0) {
-            self->next = (self->next + t + 1) % self->nslots;
+        s_slot_t *slot = &self->slots[t];
+        if (atomic_load_explicit(&slot->busy, memory_order_acquire) == 0)
             return slot;
-        }
     }
     return NULL;
 }
