@@ -46,8 +46,7 @@ typedef struct {
     int lock_ok;
     s_host_t *last_runner;  // shared: the host that stepped it last
     const worker_cfg_t *cfg;
-    msg_t out;                   // message being sent
-    const uint32_t *out_g_cols;  // out.g is +0.0 off these columns (a report's grad_cols), or NULL
+    msg_t out;  // message being sent
     method_worker_t *mw;
     rng_t rng;
     uint64_t next_round;  // the round we answer next
@@ -543,27 +542,22 @@ s_metrics(s_seat_t *self, const method_report_t *report)
         report->grad_cols && 4 * report->grad_ncols < cfg->mp.dim ? report->grad_cols : NULL;
     out->g_cols = NULL;
     out->g_ncols = 0;
-    if (report->have_eval && cols && self->out_g_cols == cols) {
-        //  out.g already holds +0.0 off these columns (the previous copy): copy them alone.
+    out->g_src = NULL;
+    if (report->have_eval) {
+        //  The method's own gradient is encoded where it lies (no copy into out.g).
         out->f = report->f;
-        for (size_t t = 0; t < report->grad_ncols; t++)
-            out->g.x[cols[t]] = report->grad->x[cols[t]];
+        out->g_src = report->grad->x;
         out->g_cols = cols;
-        out->g_ncols = report->grad_ncols;
-    } else if (report->have_eval) {
-        out->f = report->f;
-        vec_copy(&out->g, report->grad);
-        self->out_g_cols = out->g_cols = cols;
         out->g_ncols = cols ? report->grad_ncols : 0;
     } else {
         out->f = loss_value_grad(cfg->loss, x, &out->g);
-        self->out_g_cols = NULL;
     }
     // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
-    int finite = out->g_cols ? vec_all_finite_at(out->g.x, out->g_cols, out->g_ncols)
-                             : vec_is_finite(&out->g);
+    const double *g = out->g_src ? out->g_src : out->g.x;
+    int finite = out->g_cols ? vec_all_finite_at(g, out->g_cols, out->g_ncols)
+                             : vec_all_finite(g, cfg->mp.dim);
     if (!isfinite(out->f) || !finite) {
         snprintf(self->host->reason, sizeof self->host->reason,
                  "worker %u: round %llu: the iterate diverged (f_i = %g)", cfg->id,
@@ -631,6 +625,7 @@ s_answer(s_seat_t *self)
     out->round = rd.round;
     rc = s_send_kept(self);
     out->with_metrics = 0;
+    out->g_src = NULL;  // the method's gradient, borrowed for that encoding only
     if (rc < 0)
         return -1;
     return in->checkpoint ? s_send_state(self, rd.round) : 0;

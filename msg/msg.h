@@ -88,6 +88,8 @@ typedef struct {
     size_t blob_cap;
     vec_t g;                   // ROUND: g^{k-1}; METRICS, UPDATE with_metrics: grad f_i(x^k);
                                // JOIN: x^{k-1}. Owned, dim = d
+    const double *g_src;       // encoding METRICS, UPDATE with_metrics: the gradient's d values
+                               // are read from here (borrowed) instead of g.x; NULL: g.x
     const uint32_t *g_cols;    // encoding METRICS, UPDATE with_metrics: g is +0.0 off these
     size_t g_ncols;            // increasing coordinates (borrowed; NULL: any), read alone
     uint32_t *part;            // ROUND: participants (sorted ids, repeats allowed); owned

@@ -126,7 +126,13 @@ s_put_grad_entry(unsigned char *ip, unsigned char *vp, size_t e, uint32_t j, uin
 //  (g_ncols increasing coordinates outside which g is +0.0) only those are read: the same bytes
 //  in O(g_ncols). s_grad_shape() says which (the entries p, 0 when dense) and the bytes;
 //  s_put_grad() writes them at o (a sparse list: p uint32 LE, then the p values) and returns the
-//  end.
+//  end. The values are read from g_src when it is set (s_grad_values()).
+static const double *
+s_grad_values(const msg_t *m)
+{
+    return m->g_src ? m->g_src : m->g.x;
+}
+
 static size_t
 s_grad_shape(const msg_t *m, size_t *p_out)
 {
@@ -136,7 +142,7 @@ s_grad_shape(const msg_t *m, size_t *p_out)
     }
     const uint32_t *cols = m->g_cols;
     size_t d = m->g.dim, p = 0;
-    const double *x = m->g.x;
+    const double *x = s_grad_values(m);
     if (cols) {
         for (size_t t = 0; t < m->g_ncols; t++) {
             uint64_t u;
@@ -176,7 +182,7 @@ s_put_grad(unsigned char *o, const msg_t *m, size_t p, size_t bytes)
         }
         return o + bytes;
     }
-    const double *x = m->g.x;
+    const double *x = s_grad_values(m);
     if (p == 0 && bytes > 0)
         return s_put_f64s(o, x, m->g.dim);
     const uint32_t *cols = m->g_cols;

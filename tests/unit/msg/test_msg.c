@@ -2706,9 +2706,11 @@ test_fast_update_encoding_equals_the_general_one(void **state)
     (void) state;
     static const size_t dims[] = {1, 2, 31, 40, 63, 64, 65, 5000, 8192, 9000, 20000};
     uint64_t seed = 0x5eedf00d;
-    msg_buf_t fast = {0}, general = {0};
+    msg_buf_t fast = {0}, general = {0}, borrowed = {0};
     uint32_t *cols = malloc(20000 * sizeof *cols);
+    double *src = malloc(20000 * sizeof *src);
     assert_non_null(cols);
+    assert_non_null(src);
     int checked = 0;
     for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
         size_t d = dims[di];
@@ -2746,6 +2748,20 @@ test_fast_update_encoding_equals_the_general_one(void **state)
             assert_int_equal(msg_encode(&m, &fast), MR_OK);
             assert_int_equal(fast.size, general.size);
             assert_memory_equal(fast.data, general.data, fast.size);
+            //  The same gradient read from elsewhere (g_src, as a worker lends its method's),
+            //  with g.x holding junk: the same bytes both ways.
+            memcpy(src, m.g.x, d * sizeof *src);
+            for (size_t j = 0; j < d; j++)
+                m.g.x[j] = 12345.0;
+            m.g_src = src;
+            assert_int_equal(msg_encode_how(&m, &borrowed, 1), MR_OK);
+            assert_int_equal(borrowed.size, general.size);
+            assert_memory_equal(borrowed.data, general.data, general.size);
+            assert_int_equal(msg_encode(&m, &borrowed), MR_OK);
+            assert_int_equal(borrowed.size, general.size);
+            assert_memory_equal(borrowed.data, general.data, general.size);
+            m.g_src = NULL;
+            memcpy(m.g.x, src, d * sizeof *src);
             //  Decoded (a sparse gradient stays the list it came as) and encoded again.
             mr_err_t err;
             msg_t back;
@@ -2765,8 +2781,10 @@ test_fast_update_encoding_equals_the_general_one(void **state)
     }
     assert_true(checked > 600);  // most decoded frames went through the second comparison too
     free(cols);
+    free(src);
     msg_buf_fini(&fast);
     msg_buf_fini(&general);
+    msg_buf_fini(&borrowed);
 }
 
 //  Decodes data both ways (the flat path where the frame fits it, and msgpack_unpack()'s tree):
