@@ -543,10 +543,11 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     out->g_cols = NULL;
     out->g_ncols = 0;
     out->g_src = NULL;
+    const double *g = out->g.x;  // the gradient the metrics carry
     if (report->have_eval) {
         //  The method's own gradient is encoded where it lies (no copy into out.g).
         out->f = report->f;
-        out->g_src = report->grad->x;
+        out->g_src = g = report->grad->x;
         out->g_cols = cols;
         out->g_ncols = cols ? report->grad_ncols : 0;
     } else {
@@ -555,7 +556,6 @@ s_metrics(s_seat_t *self, const method_report_t *report)
     // The recorded objective is F = f + R: every worker adds R(x^k) of the common iterate.
     if (cfg->mp.reg.kind != PROX_NONE)
         out->f += prox_value(&cfg->mp.reg, x);
-    const double *g = out->g_src ? out->g_src : out->g.x;
     int finite = out->g_cols ? vec_all_finite_at(g, out->g_cols, out->g_ncols)
                              : vec_all_finite(g, cfg->mp.dim);
     if (!isfinite(out->f) || !finite) {
@@ -694,6 +694,20 @@ s_take_join(s_host_t *self)
     return 0;
 }
 
+//  A round the seat answered last, published again: its answer may be lost, so its kept frames
+//  go out again (the server drops a copy it has; an attacker's attack is not repeated). 0, or -1
+//  (reason set).
+static int
+s_resend_answer(s_seat_t *s, uint64_t round)
+{
+    if (s->attacker || round + 1 != s->next_round || s->kept_round != round)
+        return 0;
+    for (int f = 0; f < s->nkept; f++)
+        if (s_emit(s, &s->kept[f]) < 0)
+            return -1;
+    return 0;
+}
+
 //  A ROUND the host answers arrived at now: its length is noted (not one that needed a RESYNC:
 //  its wait is the repair's, and would push the next RESYNC ever later) and its g taken. 0, or
 //  -1 when there is no g to patch or the copy drifted: it asked for the dense g (the server
@@ -773,14 +787,10 @@ s_take_round_shared(s_host_t *self, double now, double *last_resync)
     for (size_t i = 0; again && i < self->nseats; i++) {
         //  Sent before the lock is let go: the next host to step the seat rewrites its frames.
         s_seat_t *s = &self->seats[i];
-        int rc = 0;
         s_seat_lock(s);
-        if (m->round + 1 == s->next_round && s->kept_round == m->round) {
-            for (int f = 0; rc == 0 && f < s->nkept; f++)
-                rc = s_emit(s, &s->kept[f]);
-            if (rc == 0)
-                rc = s_flush(self);
-        }
+        int rc = s_resend_answer(s, m->round);
+        if (rc == 0)
+            rc = s_flush(self);
         s_seat_unlock(s);
         if (rc < 0)
             return -1;
@@ -845,12 +855,8 @@ s_take_round(s_host_t *self, double now, double *last_resync)
     int due = 0;
     for (size_t i = 0; i < self->nseats; i++) {
         s_seat_t *s = &self->seats[i];
-        //  The round it answered last, published again: its answer may be lost; send it again
-        //  (the server drops a copy it has).
-        if (!s->attacker && m->round + 1 == s->next_round && s->kept_round == m->round)
-            for (int f = 0; f < s->nkept; f++)
-                if (s_emit(s, &s->kept[f]) < 0)
-                    return -1;
+        if (s_resend_answer(s, m->round) < 0)
+            return -1;
         if (s->cfg->rejoin && !s->joined && m->round > s->next_round)
             continue;  // a round of the run it will join: it waits for its JOIN
         if (m->round > s->next_round) {
