@@ -305,7 +305,8 @@ server_log_rejection(server_t *self, uint32_t sender, const char *reason)
 
 //  A message that is harmless but not used: a late one (for a closed round) or an exact copy of
 //  an accepted update (a worker's resend after a RESYNC, or a doubled frame). Recorded as a
-//  rejection with its reason, never counted towards max_invalid.
+//  rejection with its reason, which ends in "discarded" (so a query can tell the two apart),
+//  and never counted towards max_invalid.
 void
 server_discard(server_t *self, uint32_t i, const char *reason)
 {

@@ -267,10 +267,10 @@ s_accept(server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *ro
     uint32_t i = m->sender;
     char why[256];
     if (m->round != k) {
-        snprintf(why, sizeof why, "%s from worker %u for round %llu, %s round %llu",
+        snprintf(why, sizeof why, "%s from worker %u for round %llu, %s round %llu%s",
                  msg_type_name(m->type), i, (unsigned long long) m->round,
                  m->round < k ? "stale: the server is in" : "a future round: the server is in",
-                 (unsigned long long) k);
+                 (unsigned long long) k, m->round < k ? ": discarded" : "");
         if (m->round < k) {
             server_discard(self, i, why);  // late (a resend, a delayed frame): harmless
         } else if (m->type == MSG_UPDATE) {
