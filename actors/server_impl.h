@@ -61,6 +61,8 @@ typedef struct {
     method_server_t *ms;
     rng_t rng;
     uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
+    uint64_t again_seq;      // the seq last published again (0: none), and when
+    double again_at;
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     uint8_t *got_up, *got_metrics;
     uint8_t *expected;             // per worker: 1 if it takes part in this round
@@ -154,7 +156,8 @@ server_next_t server_next(server_t *self, double deadline);
 int server_publish(server_t *self);
 //  Publishes the current ROUND again (same seq) with the dense g, a repair for a worker that
 //  lost a broadcast or its copy of g; PUB cannot address one, so its frame is counted once per
-//  receiver in row's bytes_wire_down (not in the paper's or model's bits).
+//  receiver in row's bytes_wire_down (not in the paper's or model's bits). Notes seq and time
+//  (again_seq, again_at): one copy serves every RESYNC that follows it closely.
 void server_publish_round_again(server_t *self, round_stats_t *row);
 //  Sends self->out (RUN, STATS, CHECKPOINT or STOP) to the recorder. 0, or -1 with the reason set.
 int server_to_recorder(server_t *self);

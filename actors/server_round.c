@@ -12,6 +12,8 @@
 #include "server_impl.h"
 
 #define REJECT_WARN_MAX 5  // warnings logged per sender before they are only counted
+#define RESYNC_SERVED_S 1.0  // a RESYNC this soon after the round's copy is served by it (half
+                             // the workers' RESYNC_AFTER_S, so a lost copy is asked for again)
 #define S_AHEAD         4  // s_metrics_mean(): gradients fetched this many workers ahead, ...
 #define S_AHEAD_LINES   8  // ... their first this many cache lines (64 doubles)
 
@@ -258,10 +260,16 @@ s_accept(server_t *self, uint64_t k, const method_round_t *rd, round_stats_t *ro
         return TOOK_NOTHING;
     }
     if (m->type == MSG_RESYNC) {
-        // The worker missed broadcasts or lost its copy of g: the current round again.
-        server_warn(self, "worker %u asks to resync from seq %llu", m->sender,
-                    (unsigned long long) m->seq);
-        server_publish_round_again(self, row);
+        // The worker missed broadcasts or lost its copy of g: the current round again. Once:
+        // the workers that waited on one slow peer ask together, and a copy published less than
+        // RESYNC_SERVED_S ago reaches each of them after the broadcast it lacked (PUB keeps the
+        // order); one whose copy was lost asks again after its own 2 s and is served then.
+        int served = self->again_seq == self->seq && actor_now() - self->again_at < RESYNC_SERVED_S;
+        server_warn(self, "worker %u asks to resync from seq %llu%s", m->sender,
+                    (unsigned long long) m->seq,
+                    served ? " (served by the copy just published)" : "");
+        if (!served)
+            server_publish_round_again(self, row);
         return TOOK_NOTHING;
     }
     uint32_t i = m->sender;

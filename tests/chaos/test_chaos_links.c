@@ -110,6 +110,14 @@ test_a_worker_stopped_for_seconds_catches_up(void **state)
     assert_non_null(strstr(log, "asks to resync"));
     free(log);
     s_check_against_clean(f, 2);
+    //  The four waiting workers asked together, and one copy of the round served them all: each
+    //  resent its answer once per wave of RESYNCs (a 4 s stop makes one or two), not once per
+    //  RESYNC (4 a wave, as before 2026-12-03).
+    double most = pu_query(f->db, "SELECT max(c) FROM (SELECT count(*) AS c FROM rejections WHERE "
+                                  "run_id = 2 AND reason LIKE '%(a resend): discarded' GROUP BY "
+                                  "sender, round)");
+    print_message("resends of one answer: %g\n", most);
+    assert_true(most >= 1 && most <= 2);
 }
 
 //  on_worker_loss = continue: a worker killed with -9 is lost at the next round's deadline, the
