@@ -1,7 +1,10 @@
 //  test_worker_share.c - the failures of worker hosts that share their seats (worker.h,
 //  seat_share.h), driven by a scripted server over inproc://: a host refuses seats it cannot
-//  share (an id outside the share, injected faults, rejoin) before it says anything, and a host
-//  that claims a seat no host holds fails the run with that seat's id instead of skipping it.
+//  share (an id outside the share, injected faults, rejoin) before it says anything; a host
+//  that claims a seat no host holds fails the run with that seat's id instead of skipping it;
+//  and a host that waits on another that stopped in the middle of a round (a seat's answer to
+//  the round before never sent, seats of the round before never claimed) fails after its
+//  timeout, saying which.
 #include <czmq.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,16 +146,10 @@ s_publish(fixture_t *f)
     assert_true(actor_send(zsock_resolve(f->pub), &f->out, &f->buf, 0) > 0);
 }
 
+//  The host's HELLO, then PINGs until it says READY.
 static void
-test_a_seat_no_host_holds_fails_the_host_naming_it(void **state)
+s_handshake(fixture_t *f)
 {
-    fixture_t *f = *state;
-    seat_share_t *share = seat_share_new(2);  // seats 0 and 1; only seat 0 has a host
-    assert_non_null(share);
-    worker_host_cfg_t hc = {.seats = &f->wc, .nseats = 1, .share = share};
-    zactor_t *host = zactor_new(worker_host_actor, &hc);
-    assert_non_null(host);
-    //  HELLO, then PINGs until READY.
     msg_t in;
     assert_int_equal(msg_init(&in, D), MR_OK);
     zsock_set_rcvtimeo(f->pull, 10000);
@@ -173,11 +170,17 @@ test_a_seat_no_host_holds_fails_the_host_naming_it(void **state)
         zmq_msg_close(&frame);
     }
     assert_true(ready);
-    //  Round 0: the host steps seat 0, then claims seat 1, which no host holds.
+    msg_fini(&in);
+}
+
+//  Publishes ROUND k (seq k + 1) with a dense g = 0 and every worker taking part.
+static void
+s_publish_round(fixture_t *f, uint64_t k)
+{
     msg_t *o = &f->out;
     o->type = MSG_ROUND;
-    o->seq = 1;
-    o->round = 0;
+    o->seq = k + 1;
+    o->round = k;
     o->coin = 1;
     o->metrics = 1;
     o->has_g = 1;
@@ -186,15 +189,76 @@ test_a_seat_no_host_holds_fails_the_host_naming_it(void **state)
     vec_zero(&o->g);
     o->g_digest = msg_g_digest(&o->g);
     s_publish(f);
+}
+
+//  A host of seat cfg (f->wc, or as changed) in share, sent ROUND k after the handshake, fails
+//  with exactly `expected` as its reason.
+static void
+s_expect_round_fails(
+    fixture_t *f, const worker_cfg_t *cfg, seat_share_t *share, uint64_t k, const char *expected)
+{
+    worker_host_cfg_t hc = {.seats = cfg, .nseats = 1, .share = share};
+    zactor_t *host = zactor_new(worker_host_actor, &hc);
+    assert_non_null(host);
+    s_handshake(f);
+    s_publish_round(f, k);
     char *status, *reason;
     s_done(host, &status, &reason);
     assert_string_equal(status, "failed");
-    assert_string_equal(reason, "worker 1: no host has its seat");
+    assert_string_equal(reason, expected);
     zstr_free(&status);
     zstr_free(&reason);
     zactor_destroy(&host);
+}
+
+static void
+test_a_seat_no_host_holds_fails_the_host_naming_it(void **state)
+{
+    fixture_t *f = *state;
+    seat_share_t *share = seat_share_new(2);  // seats 0 and 1; only seat 0 has a host
+    assert_non_null(share);
+    //  Round 0: the host steps seat 0, then claims seat 1, which no host holds.
+    s_expect_round_fails(f, &f->wc, share, 0, "worker 1: no host has its seat");
     seat_share_destroy(&share);
-    msg_fini(&in);
+}
+
+//  A seat whose answer to the round before never went (here: round 1 comes first, as it would
+//  to a host whose peer stepped the seat in round 0 and stopped before sending it): the host
+//  waits for it until its timeout, then fails naming the seat and both rounds, instead of
+//  stepping the seat from the wrong iterate.
+static void
+test_a_seat_whose_last_answer_never_went_fails_the_host(void **state)
+{
+    fixture_t *f = *state;
+    seat_share_t *share = seat_share_new(1);
+    assert_non_null(share);
+    worker_cfg_t c = f->wc;
+    c.timeout_s = 1;
+    double t0 = zclock_usecs() / 1e6;
+    s_expect_round_fails(f, &c, share, 1, "worker 0: round 1: its answer to round 0 was never sent");
+    assert_true(zclock_usecs() / 1e6 - t0 >= 1.0);  // it waited its timeout first
+    seat_share_destroy(&share);
+}
+
+//  A round whose predecessor still has unclaimed seats (a host claimed some of round 0 and
+//  stopped before the rest: here the test's own claim of seat 1 starts round 0 and leaves seat 0
+//  unclaimed): a host sent round 1 waits for them until its timeout, then fails saying so.
+static void
+test_a_round_before_never_all_claimed_fails_the_host(void **state)
+{
+    fixture_t *f = *state;
+    seat_share_t *share = seat_share_new(2);
+    assert_non_null(share);
+    size_t first = 9, count = 9;
+    assert_int_equal(seat_share_claim(share, 0, 1, 1, &first, &count), SHARE_TAKEN);
+    assert_int_equal(first, 1);
+    assert_int_equal(count, 1);
+    seat_share_done(share);  // (a host's close waits for claims in flight)
+    worker_cfg_t c = f->wc;
+    c.timeout_s = 1;
+    s_expect_round_fails(f, &c, share, 1,
+                         "worker 0: round 1: the seats of the round before were never all taken");
+    seat_share_destroy(&share);
 }
 
 int
@@ -207,6 +271,10 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_seat_no_host_holds_fails_the_host_naming_it, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_seat_whose_last_answer_never_went_fails_the_host,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_round_before_never_all_claimed_fails_the_host,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
