@@ -60,8 +60,8 @@ typedef struct {
     uint64_t metrics_bytes;  // this round's accepted metrics, in bytes (the row's bytes_metrics)
     method_server_t *ms;
     rng_t rng;
-    uint64_t seq;            // last ROUND sequence number (round k has seq k + 1)
-    uint64_t again_seq;      // the seq last published again (0: none), and when
+    uint64_t seq;        // last ROUND sequence number (round k has seq k + 1)
+    uint64_t again_seq;  // the seq last published again (0: none), and when
     double again_at;
     uint8_t *hello, *ready;  // per worker: joined, receives broadcasts
     uint8_t *got_up, *got_metrics;

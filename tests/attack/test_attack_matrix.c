@@ -172,7 +172,8 @@ test_junk_updates_are_rejected_and_recorded(void **state)
                             "NULL"),
                      2);
     assert_int_equal(s_q(f, "SELECT count(*) FROM rejections WHERE sender < 8 AND "
-                            "reason NOT LIKE '%%discarded'"), 0);
+                            "reason NOT LIKE '%%discarded'"),
+                     0);
     //  The per-round counts agree with the table, and the honest workers' updates all count.
     assert_int_equal(s_q(f, "SELECT sum(rejected) FROM rounds"),
                      s_q(f, "SELECT count(*) FROM rejections"));

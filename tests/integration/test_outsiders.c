@@ -369,8 +369,9 @@ test_curve_an_outsiders_updates_are_not_counted(void **state)
     s_wait_all(f);
     s_assert_run_complete(f);
     assert_true(sent > 0);
-    assert_near(pu_query(f->db, "SELECT count(*) FROM rejections WHERE reason NOT LIKE '%discarded'"),
-                0, 0);
+    assert_near(
+        pu_query(f->db, "SELECT count(*) FROM rejections WHERE reason NOT LIKE '%discarded'"), 0,
+        0);
     assert_near(pu_query(f->db, "SELECT sum(rejected) FROM rounds"),
                 pu_query(f->db, "SELECT count(*) FROM rejections"), 0);
 
@@ -455,8 +456,9 @@ test_curve_an_outsider_cannot_stop_the_run(void **state)
     s_during_a_round(f, s_send_stops, &s);
     s_wait_all(f);
     s_assert_run_complete(f);
-    assert_near(pu_query(f->db, "SELECT count(*) FROM rejections WHERE reason NOT LIKE '%discarded'"),
-                0, 0);
+    assert_near(
+        pu_query(f->db, "SELECT count(*) FROM rejections WHERE reason NOT LIKE '%discarded'"), 0,
+        0);
     for (int i = 0; i < 2; i++)
         zsock_destroy(&s.rogues[i]);
     zcert_destroy(&cert);

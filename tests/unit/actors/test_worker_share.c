@@ -235,7 +235,8 @@ test_a_seat_whose_last_answer_never_went_fails_the_host(void **state)
     worker_cfg_t c = f->wc;
     c.timeout_s = 1;
     double t0 = zclock_usecs() / 1e6;
-    s_expect_round_fails(f, &c, share, 1, "worker 0: round 1: its answer to round 0 was never sent");
+    s_expect_round_fails(f, &c, share, 1,
+                         "worker 0: round 1: its answer to round 0 was never sent");
     assert_true(zclock_usecs() / 1e6 - t0 >= 1.0);  // it waited its timeout first
     seat_share_destroy(&share);
 }
