@@ -12,11 +12,11 @@
 #include "server_impl.h"
 
 #define REJECT_WARN_MAX 5  // warnings logged per sender before they are only counted
-#define RESYNC_SERVED_S                                                                            \
-    1.0                  // a RESYNC this soon after the round's copy is served by it (half        \
-                         // the workers' RESYNC_AFTER_S, so a lost copy is asked for again)
-#define S_AHEAD       4  // s_metrics_mean(): gradients fetched this many workers ahead, ...
-#define S_AHEAD_LINES 8  // ... their first this many cache lines (64 doubles)
+//  A RESYNC this soon after the round's copy was published is served by that copy (half the
+//  workers' RESYNC_AFTER_S, so a worker whose copy was lost asks again and is served then).
+#define RESYNC_SERVED_S 1.0
+#define S_AHEAD         4  // s_metrics_mean(): gradients fetched this many workers ahead, ...
+#define S_AHEAD_LINES   8  // ... their first this many cache lines (64 doubles)
 
 //  Closes sender i's update slot of this round (its update arrived, or was rejected).
 static void
