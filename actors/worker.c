@@ -40,7 +40,10 @@ typedef struct s_host s_host_t;
 
 //  One worker: its method state and its part of the protocol.
 typedef struct {
-    s_host_t *host;  // the host acting for it: its own (home), or, shared, the one stepping it
+    //  Each seat on cache lines of its own: seats next to each other are stepped by different
+    //  hosts (threads), and a line they shared would go back and forth between the cores.
+    _Alignas(64) s_host_t *host;  // the host acting for it: its own (home), or, shared, the one
+                                  // stepping it
     s_host_t *home;
     pthread_mutex_t lock;  // shared hosts: held by the host acting for the seat
     int lock_ok;
@@ -56,14 +59,18 @@ typedef struct {
     uint64_t wait_round, wait_seq;
     msg_t junk;             // attack = junk: the abusive messages
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
-    msg_buf_t kept[2];      // the frames of its last answer (for a resend): UPDATE (with the
-                            // metrics when both went), METRICS
-    int nkept;              // how many of them that answer had
-    uint64_t kept_round;    // the round it answered
-    rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
-    int wait_checkpoint;    // the attacker's waiting round asks for its STATE
-    int joined;             // cfg->rejoin: a JOIN admitted it, or it answered round 0
-    uint64_t extra_calls;   // oracle calls of its JOIN, counted in its next UPDATE
+    //  Its last answer, for a resend: the frames it sent (UPDATE, with the metrics when both
+    //  went; METRICS), each encoded again from `out` when resent (out keeps the answer until the
+    //  seat steps again, its metrics gradient borrowed from the method as long).
+    msg_type_t kept_type[2];
+    int kept_metrics[2];   // ... an UPDATE with the metrics in it
+    msg_buf_t kept[2];     // the frames sent one by one (no BUNDLE), and resends
+    int nkept;             // how many frames that answer had
+    uint64_t kept_round;   // the round it answered
+    rng_t fault_rng;       // cfg->fault: RNG_STREAM_FAULT(id)
+    int wait_checkpoint;   // the attacker's waiting round asks for its STATE
+    int joined;            // cfg->rejoin: a JOIN admitted it, or it answered round 0
+    uint64_t extra_calls;  // oracle calls of its JOIN, counted in its next UPDATE
 } s_seat_t;
 
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
@@ -84,7 +91,9 @@ struct s_host {
     s_seat_t *seats;
     size_t nseats;
     int batching;  // several seats, no injected faults: answers go out in BATCHes
-    msg_t bat;     // the BUNDLE being gathered: pointers to the seats' kept frames
+    msg_t bat;     // the BUNDLE being gathered: pointers to its frames (slots, or a seat's kept)
+    msg_buf_t slots[BATCH_MAX];  // the frames of the BUNDLE being gathered, encoded in place:
+                                 // the same few buffers every round, so they stay in the caches
     size_t bat_cap, bat_bytes;
     frame_pool_t *bundles;     // the BUNDLEs' buffers, handed to ZeroMQ without a copy
     seat_share_t *share;       // non-NULL: the process's hosts share their seats out (seat_share.h)
@@ -131,6 +140,8 @@ s_host_destroy(s_host_t **self_p)
     }
     free(self->seats);
     msg_fini(&self->bat);  // and the arrays of its pointers (msg.h)
+    for (size_t j = 0; j < BATCH_MAX; j++)
+        msg_buf_fini(&self->slots[j]);
     vec_fini(&self->g);
     msg_fini(&self->in);
     msg_buf_fini(&self->buf);
@@ -289,7 +300,9 @@ s_host_new(zsock_t *pipe,
     self->nseats = nseats;
     const worker_cfg_t *cfg = &seats[0];
     size_t d = cfg->mp.dim;
-    self->seats = calloc(nseats, sizeof *self->seats);
+    self->seats = aligned_alloc(64, nseats * sizeof *self->seats);
+    if (self->seats)
+        memset(self->seats, 0, nseats * sizeof *self->seats);
     self->bundles = frame_pool_new(BUNDLE_BUFFERS);
     if (!self->seats || !self->bundles || msg_init(&self->in, d) != MR_OK ||
         vec_init(&self->g, d) != MR_OK) {
@@ -407,17 +420,26 @@ s_send(s_seat_t *self)
 //  Sends one kept frame of an answer through the injected faults (cfg->fault): delayed, lost or
 //  doubled as drawn. -1 if the socket failed (reason set).
 static int
-s_emit(s_seat_t *self, const msg_buf_t *frame)
+s_emit(s_seat_t *self, msg_buf_t *frame)
 {
     const worker_fault_t *fault = self->cfg->fault;
     s_host_t *h = self->host;
     void *push = zsock_resolve(h->push);
     if (h->batching && frame->size < BATCH_BYTES) {
-        //  Gathered for one BUNDLE frame: the kept frame stays until the seat answers again, after
-        //  the host's flush at the end of this round.
-        if (h->bat.nbatch == BATCH_MAX || h->bat_bytes + frame->size > BATCH_BYTES)
+        //  Gathered for one BUNDLE frame: the frame stays where it is until the host's flush (at
+        //  the latest at the end of this round). One encoded in the next slot that does not fit
+        //  moves to the first once the others are sent.
+        if (h->bat.nbatch == BATCH_MAX || h->bat_bytes + frame->size > BATCH_BYTES) {
+            int in_slot = h->bat.nbatch < BATCH_MAX && frame == &h->slots[h->bat.nbatch];
             if (s_flush(h) < 0)
                 return -1;
+            if (in_slot) {
+                msg_buf_t t = h->slots[0];
+                h->slots[0] = *frame;
+                *frame = t;
+                frame = &h->slots[0];
+            }
+        }
         h->bat.batch_data[h->bat.nbatch] = frame->data;
         h->bat.batch_size[h->bat.nbatch++] = frame->size;
         h->bat_bytes += frame->size;
@@ -442,20 +464,36 @@ s_emit(s_seat_t *self, const msg_buf_t *frame)
     return 0;
 }
 
-//  Encodes self->out (the UPDATE or METRICS of the round s_answer() began keeping, kept_round)
-//  into the next kept frame and emits it.
+//  Encodes self->out into frame and emits it. 0, or -1 (reason set).
 static int
-s_send_kept(s_seat_t *self)
+s_encode_emit(s_seat_t *self, msg_buf_t *frame)
 {
-    assert(self->nkept < 2);
-    msg_buf_t *frame = &self->kept[self->nkept];
     if (msg_encode(&self->out, frame) != MR_OK) {
         snprintf(self->host->reason, sizeof self->host->reason, "worker %u: cannot encode %s",
                  self->cfg->id, msg_type_name(self->out.type));
         return -1;
     }
-    self->nkept++;
     return s_emit(self, frame);
+}
+
+//  Sends self->out (the UPDATE or METRICS of the round s_answer() began keeping, kept_round) as
+//  the answer's next frame: in the host's next BUNDLE slot when it gathers (a full BUNDLE goes
+//  first), else in the seat's kept buffer.
+static int
+s_send_kept(s_seat_t *self)
+{
+    assert(self->nkept < 2);
+    s_host_t *h = self->host;
+    self->kept_type[self->nkept] = self->out.type;
+    self->kept_metrics[self->nkept] = self->out.with_metrics;
+    msg_buf_t *frame = &self->kept[self->nkept];
+    self->nkept++;
+    if (h->batching) {
+        if (h->bat.nbatch == BATCH_MAX && s_flush(h) < 0)
+            return -1;
+        frame = &h->slots[h->bat.nbatch];
+    }
+    return s_encode_emit(self, frame);
 }
 
 static int
@@ -624,8 +662,7 @@ s_answer(s_seat_t *self)
     out->with_metrics = merge;
     out->round = rd.round;
     rc = s_send_kept(self);
-    out->with_metrics = 0;
-    out->g_src = NULL;  // the method's gradient, borrowed for that encoding only
+    out->with_metrics = 0;  // (g_src stays: a resend encodes the metrics again)
     if (rc < 0)
         return -1;
     return in->checkpoint ? s_send_state(self, rd.round) : 0;
@@ -702,9 +739,18 @@ s_resend_answer(s_seat_t *s, uint64_t round)
 {
     if (s->attacker || round + 1 != s->next_round || s->kept_round != round)
         return 0;
-    for (int f = 0; f < s->nkept; f++)
-        if (s_emit(s, &s->kept[f]) < 0)
+    //  out still holds that answer (the seat has not stepped since): its frames are encoded
+    //  again, the same bytes, into the seat's own buffers.
+    msg_t *out = &s->out;
+    for (int f = 0; f < s->nkept; f++) {
+        out->type = s->kept_type[f];
+        out->with_metrics = s->kept_metrics[f];
+        out->round = round;
+        int rc = s_encode_emit(s, &s->kept[f]);
+        out->with_metrics = 0;
+        if (rc < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -262,6 +262,82 @@ test_a_round_before_never_all_claimed_fails_the_host(void **state)
     seat_share_destroy(&share);
 }
 
+//  The next frame on the PULL socket (10 s at most) into a fresh zchunk (NULL on timeout).
+static zchunk_t *
+s_recv_chunk(fixture_t *f)
+{
+    zsock_set_rcvtimeo(f->pull, 10000);
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    zchunk_t *c = NULL;
+    if (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
+        c = zchunk_new(zmq_msg_data(&frame), zmq_msg_size(&frame));
+    zmq_msg_close(&frame);
+    return c;
+}
+
+//  A host of two seats gathers their answers in one BUNDLE. A round published again (a RESYNC)
+//  makes it send that answer again, encoded anew from what the seats kept: the same bytes, so
+//  the server can tell the copy from a second, different update (and discards it).
+static void
+test_a_round_published_again_gets_the_same_bytes_again(void **state)
+{
+    fixture_t *f = *state;
+    worker_cfg_t cfgs[2] = {f->wc, f->wc};
+    cfgs[1].id = 1;
+    worker_host_cfg_t hc = {.seats = cfgs, .nseats = 2};
+    zactor_t *host = zactor_new(worker_host_actor, &hc);
+    assert_non_null(host);
+    msg_t in;
+    assert_int_equal(msg_init(&in, D), MR_OK);
+    for (int hellos = 0; hellos < 2;) {  // HELLO from each seat
+        zchunk_t *c = s_recv_chunk(f);
+        assert_non_null(c);
+        assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
+        hellos += in.type == MSG_HELLO;
+        zchunk_destroy(&c);
+    }
+    zsock_set_rcvtimeo(f->pull, 50);
+    int ready = 0;
+    for (int i = 0; i < 400 && ready < 2; i++) {  // PINGs until both seats say READY
+        f->out.type = MSG_PING;
+        f->out.seq = 0;
+        s_publish(f);
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        while (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
+            ready++;
+        zmq_msg_close(&frame);
+    }
+    assert_int_equal(ready, 2);
+    s_publish_round(f, 0);
+    zchunk_t *first = s_recv_chunk(f);
+    assert_non_null(first);
+    assert_int_equal(msg_decode(&in, zchunk_data(first), zchunk_size(first), NULL), MR_OK);
+    assert_int_equal(in.type, MSG_BUNDLE);
+    assert_int_equal(in.nbatch, 2);
+    //  Each is an UPDATE with the metrics in it (the round asks for them).
+    for (int j = 0; j < 2; j++) {
+        msg_t one;
+        assert_int_equal(msg_init(&one, D), MR_OK);
+        assert_int_equal(msg_decode(&one, in.batch_data[j], in.batch_size[j], NULL), MR_OK);
+        assert_int_equal(one.type, MSG_UPDATE);
+        assert_int_equal(one.with_metrics, 1);
+        assert_int_equal(one.sender, (uint32_t) j);
+        msg_fini(&one);
+    }
+    s_publish_round(f, 0);  // the same round (and seq) again
+    zchunk_t *again = s_recv_chunk(f);
+    assert_non_null(again);
+    assert_int_equal(zchunk_size(again), zchunk_size(first));
+    assert_memory_equal(zchunk_data(again), zchunk_data(first), zchunk_size(first));
+    zchunk_destroy(&first);
+    zchunk_destroy(&again);
+    msg_fini(&in);
+    zstr_send(host, "$TERM");
+    zactor_destroy(&host);
+}
+
 int
 main(void)
 {
@@ -275,6 +351,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_seat_whose_last_answer_never_went_fails_the_host,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_round_before_never_all_claimed_fails_the_host,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_round_published_again_gets_the_same_bytes_again,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
