@@ -4,10 +4,14 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
+//  A slot per cache line: its busy flag is written by the sender and, on release, by whichever
+//  thread ZeroMQ closes the frame in (the server's), so two slots on one line would make the
+//  line go back and forth between their cores.
 typedef struct {
-    frame_pool_t *pool;
+    _Alignas(64) frame_pool_t *pool;
     msg_buf_t buf;
     atomic_int busy;  // 1 from the send until ZeroMQ hands the buffer back
 } s_slot_t;
@@ -51,9 +55,11 @@ frame_pool_new(size_t slots)
 {
     if (slots < 1)
         return NULL;
-    frame_pool_t *self = calloc(1, sizeof *self + slots * sizeof self->slots[0]);
+    size_t bytes = sizeof(frame_pool_t) + slots * sizeof(s_slot_t);
+    frame_pool_t *self = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!self)
         return NULL;
+    memset(self, 0, bytes);
     self->nslots = slots;
     atomic_init(&self->refs, 1);
     for (size_t i = 0; i < slots; i++) {

@@ -95,11 +95,15 @@ struct s_host {
     msg_buf_t slots[BATCH_MAX];  // the frames of the BUNDLE being gathered, encoded in place:
                                  // the same few buffers every round, so they stay in the caches
     size_t bat_cap, bat_bytes;
-    frame_pool_t *bundles;     // the BUNDLEs' buffers, handed to ZeroMQ without a copy
-    seat_share_t *share;       // non-NULL: the process's hosts share their seats out (seat_share.h)
-    int from_top;              // which end of the share this host claims from
-    uint64_t taken_round;      // shared: the last ROUND whose g this host took (UINT64_MAX: none)
-    _Atomic uint64_t flushed;  // shared: 1 + the last round whose answers it has all sent
+    frame_pool_t *bundles;  // the BUNDLEs' buffers, handed to ZeroMQ without a copy
+    seat_share_t *share;    // non-NULL: the process's hosts share their seats out (seat_share.h)
+    int from_top;           // which end of the share this host claims from
+    uint64_t taken_round;   // shared: the last ROUND whose g this host took (UINT64_MAX: none)
+    //  shared: 1 + the last round whose answers it has all sent. The other hosts read it for
+    //  every seat this one stepped last: on a cache line of its own, away from the fields this
+    //  host writes for every answer.
+    _Alignas(64) _Atomic uint64_t flushed;
+    char flushed_pad[64 - sizeof(uint64_t)];
     char reason[512];
 };
 
@@ -291,7 +295,9 @@ s_host_new(zsock_t *pipe,
                        "a worker host serves honest workers in increasing id order only");
             return NULL;
         }
-    s_host_t *self = calloc(1, sizeof *self);
+    s_host_t *self = aligned_alloc(64, sizeof *self);  // (flushed's line)
+    if (self)
+        memset(self, 0, sizeof *self);
     if (!self) {
         mr_err_set(err, MR_ENOMEM, "out of memory");
         return NULL;
