@@ -338,6 +338,98 @@ test_a_round_published_again_gets_the_same_bytes_again(void **state)
     zactor_destroy(&host);
 }
 
+//  Frames too big for two in a BUNDLE (d = 12,000: a dense UPDATE with its metrics is 192 KB,
+//  the BUNDLE's limit 256 KiB): each seat's frame, encoded in the host's next slot, has to wait
+//  for the one before to go and then moves to the first slot. Three seats' answers arrive as
+//  three frames under their own ids, each decoded whole, and a round published again brings the
+//  same bytes again.
+static void
+test_frames_too_big_to_share_a_bundle_go_one_by_one(void **state)
+{
+    fixture_t *f = *state;
+    enum {
+        BIG = 12000,
+        SEATS = 3
+    };
+    csr_t data;
+    loss_t loss;
+    assert_int_equal(data_synthetic(60, BIG, 0.01, 1, 5, &data, NULL), MR_OK);
+    assert_int_equal(loss_init(&loss, LOSS_NONCONVEX, 0.0, &data, NULL), MR_OK);
+    worker_cfg_t cfgs[SEATS];
+    for (uint32_t i = 0; i < SEATS; i++) {
+        cfgs[i] = f->wc;
+        cfgs[i].id = i;
+        cfgs[i].mp.n = SEATS;
+        cfgs[i].mp.dim = BIG;
+        cfgs[i].mp.m = 60;
+        cfgs[i].loss = &loss;
+    }
+    worker_host_cfg_t hc = {.seats = cfgs, .nseats = SEATS};
+    zactor_t *host = zactor_new(worker_host_actor, &hc);
+    assert_non_null(host);
+    msg_t in, out;
+    msg_buf_t buf = {0};
+    assert_int_equal(msg_init(&in, BIG), MR_OK);
+    assert_int_equal(msg_init(&out, BIG), MR_OK);
+    for (int hellos = 0; hellos < SEATS;) {
+        zchunk_t *c = s_recv_chunk(f);
+        assert_non_null(c);
+        assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
+        hellos += in.type == MSG_HELLO;
+        zchunk_destroy(&c);
+    }
+    zsock_set_rcvtimeo(f->pull, 50);
+    int ready = 0;
+    for (int i = 0; i < 400 && ready < SEATS; i++) {
+        out.type = MSG_PING;
+        out.seq = 0;
+        assert_true(actor_send(zsock_resolve(f->pub), &out, &buf, 0) > 0);
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        while (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
+            ready++;
+        zmq_msg_close(&frame);
+    }
+    assert_int_equal(ready, SEATS);
+    out.type = MSG_ROUND;
+    out.seq = 1;
+    out.round = 0;
+    out.coin = 1;
+    out.metrics = 1;
+    out.has_g = 1;
+    out.g_patch = 0;
+    assert_int_equal(msg_set_part(&out, NULL, 0), MR_OK);
+    vec_zero(&out.g);
+    out.g_digest = msg_g_digest(&out.g);
+    zchunk_t *first[SEATS];
+    for (int pass = 0; pass < 2; pass++) {  // the round, then the same round again
+        assert_true(actor_send(zsock_resolve(f->pub), &out, &buf, 0) > 0);
+        for (uint32_t i = 0; i < SEATS; i++) {
+            zchunk_t *c = s_recv_chunk(f);
+            assert_non_null(c);
+            assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
+            assert_int_equal(in.type, MSG_UPDATE);
+            assert_int_equal(in.with_metrics, 1);
+            assert_int_equal(in.sender, i);  // in id order, each frame its own seat's
+            assert_true(zchunk_size(c) > 128 * 1024);
+            if (pass == 0) {
+                first[i] = c;
+            } else {
+                assert_int_equal(zchunk_size(c), zchunk_size(first[i]));
+                assert_memory_equal(zchunk_data(c), zchunk_data(first[i]), zchunk_size(c));
+                zchunk_destroy(&c);
+                zchunk_destroy(&first[i]);
+            }
+        }
+    }
+    msg_fini(&in);
+    msg_fini(&out);
+    msg_buf_fini(&buf);
+    zstr_send(host, "$TERM");
+    zactor_destroy(&host);
+    csr_fini(&data);
+}
+
 int
 main(void)
 {
@@ -353,6 +445,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_round_before_never_all_claimed_fails_the_host,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_round_published_again_gets_the_same_bytes_again,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_frames_too_big_to_share_a_bundle_go_one_by_one,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
