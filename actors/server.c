@@ -564,10 +564,11 @@ server_publish_round_again(server_t *self, round_stats_t *row)
 {
     self->out.g_patch = 0;
     int size = server_publish(self);
-    if (size > 0)
+    if (size > 0) {
         row->bytes_wire_down += (uint64_t) size * self->n;
-    self->again_seq = self->seq;
-    self->again_at = actor_now();
+        self->again_seq = self->seq;  // (a copy that did not go serves no RESYNC)
+        self->again_at = actor_now();
+    }
 }
 
 //  Waits, watching the pipe, until the stats link can take the frame in self->buf (want_done = 0:

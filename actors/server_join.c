@@ -71,16 +71,26 @@ s_refuse_pending(server_t *self, double deadline)
         return deadline;
     double now = actor_now();
     if (now >= self->next_refuse) {
+        //  self->out holds the round being played during the rounds (a RESYNC publishes it
+        //  again): the REFUSEs borrow it and give it back as it was.
+        msg_t *o = &self->out;
+        msg_type_t type = o->type;
+        msg_role_t role = o->role;
+        uint32_t sender = o->sender, pid = o->pid;
         for (size_t i = 0; i < self->nrefused; i++) {
             const server_refusal_t *r = &self->refused[i];
-            self->out.type = MSG_REFUSE;
-            self->out.role = r->role;
-            self->out.sender = r->sender;
-            self->out.pid = r->pid;
-            self->out.reason = (char *) r->reason;
+            o->type = MSG_REFUSE;
+            o->role = r->role;
+            o->sender = r->sender;
+            o->pid = r->pid;
+            o->reason = (char *) r->reason;
             server_publish(self);
-            self->out.reason = NULL;
+            o->reason = NULL;
         }
+        o->type = type;
+        o->role = role;
+        o->sender = sender;
+        o->pid = pid;
         self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
     }
     return self->next_refuse < deadline ? self->next_refuse : deadline;

@@ -99,6 +99,7 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
     int bundle = hostile == 2;   // 2: the answers of a round in one BUNDLE instead
     int rehello = hostile == 3;  // 3: on_worker_loss = continue, worker 0 says HELLO every round
     int early = hostile == 4;    // 4: worker 0's new process says HELLO before the LOST of round 2
+    int refuse = hostile == 5;   // 5: in round 2 a HELLO is refused, then a worker asks to RESYNC
     hostile = hostile == 1;
     static int instance = 0;
     char ep[3][64];
@@ -114,7 +115,11 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                        .rounds = ROUNDS,
                        .seed = 9,
                        .timeout_s = 10};
-    sc.continue_on_loss = rehello || early;
+    sc.continue_on_loss = rehello || early || refuse;
+    if (refuse) {  // the configuration every HELLO must carry
+        sc.join_config = "a = 1\n";
+        sc.join_digest = 11;
+    }
     sc.mp.allow_absent = early;  // as the launcher sets it: the mean is over those that answered
     sc.with_recorder = 1;
     sc.recorder_token = "0123456789abcdef";  // as the launcher gives it (--token-file)
@@ -154,7 +159,9 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
                         .pid = 1,
                         .g = w.out.g,
                         .up = w.out.up,
-                        .all_part = 1};
+                        .all_part = 1,
+                        .cfg_text = refuse ? "a = 1\n" : NULL,
+                        .cfg_digest = refuse ? 11 : 0};
         s_send(&w);
     }
     w.out.type = MSG_HELLO;
@@ -215,6 +222,40 @@ s_run(const char *method_name, int hostile, round_stats_t *rows, char *status, s
         if (w.in.has_g)
             assert_true(msg_g_digest(&g) == w.in.g_digest);
         method_round_t rd = {k, w.in.coin, w.in.has_g ? &g : NULL, NULL, 0};
+        if (refuse && k == 2) {
+            //  A process with another configuration says HELLO for worker 0: refused (a REFUSE
+            //  on the broadcast). Then worker 1 asks for the round again: it must get the ROUND,
+            //  not the REFUSE a second time.
+            w.out = (msg_t){.type = MSG_HELLO,
+                            .role = MSG_ROLE_WORKER,
+                            .sender = 0,
+                            .pid = 5,
+                            .g = w.out.g,
+                            .up = w.out.up,
+                            .all_part = 1,
+                            .cfg_text = "a = 2\n",
+                            .cfg_digest = 12};
+            s_send(&w);
+            zsock_set_rcvtimeo(w.sub, 10000);
+            do
+                s_recv(w.sub, &w.in);
+            while (w.in.type != MSG_REFUSE);
+            assert_int_equal(w.in.pid, 5);
+            w.out.cfg_text = NULL;
+            w.out.type = MSG_RESYNC;
+            w.out.sender = 1;
+            w.out.seq = k + 1;
+            s_send(&w);
+            do
+                s_recv(w.sub, &w.in);
+            while (w.in.type == MSG_REFUSE);
+            if (w.in.type != MSG_ROUND)
+                fail_msg("after the RESYNC: a %s, not the ROUND", msg_type_name(w.in.type));
+            assert_int_equal(w.in.round, k);
+            assert_true(w.in.has_g && !w.in.g_patch);  // the dense g, as a repair sends it
+            vec_copy(&g, &w.in.g);
+            zsock_set_rcvtimeo(w.sub, -1);
+        }
         vec_t grad_copy[N];
         msg_buf_t inner[N + 1];  // hostile = 2: a PING, then each worker's UPDATE with metrics
         memset(inner, 0, sizeof inner);
@@ -440,6 +481,21 @@ test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing(void **state)
     }
 }
 
+//  A HELLO refused during the rounds (another configuration) puts a REFUSE on the broadcast; a
+//  RESYNC after it gets the round again, not that REFUSE (the refusal used to leave it in the
+//  message the server publishes again), and the run completes with every row.
+static void
+test_a_refusal_during_the_rounds_leaves_the_round_to_publish(void **state)
+{
+    (void) state;
+    static round_stats_t rows[ROUNDS + 1];
+    char status[32];
+    s_run("marina", 5, rows, status, sizeof status);
+    assert_string_equal(status, "completed");
+    assert_int_equal(rows[2].participants, N);
+    assert_int_equal(rows[ROUNDS].participants, N);
+}
+
 //  A killed worker's new process whose HELLO overtakes the LOST of the old one is held, not
 //  ignored: it joins at the first round after the loss, with its own pid.
 static void
@@ -506,6 +562,7 @@ main(void)
         cmocka_unit_test(test_bundled_answers_give_the_same_rows),
         cmocka_unit_test(test_a_repeated_hello_of_a_worker_in_the_run_changes_nothing),
         cmocka_unit_test(test_a_hello_before_the_loss_joins_after_it),
+        cmocka_unit_test(test_a_refusal_during_the_rounds_leaves_the_round_to_publish),
         cmocka_unit_test(test_a_stop_on_the_pipe_aborts_with_its_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
