@@ -26,8 +26,11 @@ s_argv(pu_fixture_t *f, char *dbarg, size_t size, const char *name, char *argv[8
     memcpy(argv, a, sizeof a);
 }
 
-//  Waits until run `run` has recorded round `round`, then kills the launcher's child matching
-//  pattern with SIGKILL. 1 if it was killed, 0 if the run ended first.
+//  Waits until run `run` has recorded round `round` and the launcher has a child matching
+//  pattern, then kills it with SIGKILL. 1 if it was killed, 0 if the run ended first. (The round
+//  may be recorded before the child exists: a loaded machine's first kill can come late enough
+//  that the next round asked for is already in the file while the launcher has not yet started
+//  the next recorder.)
 static int
 s_kill_at(pu_fixture_t *f, pid_t launcher, int run, uint64_t round, const char *pattern)
 {
@@ -38,7 +41,8 @@ s_kill_at(pu_fixture_t *f, pid_t launcher, int run, uint64_t round, const char *
         double at = pu_query(f->db, sql);
         if (!isnan(at) && at >= (double) round) {
             pid_t pid = pu_child(launcher, pattern);
-            return pid > 0 && kill(pid, SIGKILL) == 0;
+            if (pid > 0)
+                return kill(pid, SIGKILL) == 0;
         }
         if (waitpid(launcher, NULL, WNOHANG) == launcher)
             return 0;
