@@ -77,7 +77,9 @@ test_a_killed_recorder_is_replaced_and_no_row_is_lost(void **state)
     s_argv(f, dbarg, sizeof dbarg, "name=clean", argv);
     assert_int_equal(pu_run(argv, f->out, 120), 0);
     uint64_t seed = 0x5eed0001;
-    for (int run = 2; run <= 4; run++) {
+    //  Three runs whose recorder was killed (a run that ends before the test sees its round is
+    //  tried again, as in s_kill_and_resume()).
+    for (int run = 2, killed_runs = 0, misses = 0; killed_runs < 3; run++) {
         uint64_t at = 100 + pu_next(&seed) % (ROUNDS - 400);
         s_argv(f, dbarg, sizeof dbarg, "name=recorder-killed", argv);
         pid_t launcher = pu_spawn(argv, f->out);
@@ -86,7 +88,11 @@ test_a_killed_recorder_is_replaced_and_no_row_is_lost(void **state)
         assert_int_equal(pu_wait(launcher, 120), 0);
         print_message("run %d: recorder killed after round %llu: %s\n", run,
                       (unsigned long long) at, killed ? "yes" : "no (the run ended first)");
-        assert_true(killed);
+        if (!killed) {
+            assert_true(++misses <= 3);
+            continue;
+        }
+        killed_runs++;
         char *log = pu_slurp(f->out);
         assert_non_null(log);
         assert_non_null(strstr(log, "starting another (1 of 3)"));
@@ -139,7 +145,10 @@ s_kill_and_resume(pu_fixture_t *f, const char *pattern, const char *why, uint64_
     char dbarg[160], *argv[8];
     s_argv(f, dbarg, sizeof dbarg, "name=clean", argv);
     assert_int_equal(pu_run(argv, f->out, 120), 0);
-    for (int run = 2; run <= 4; run++) {
+    //  Three runs killed. A run that ends before the test process sees its round (3,000 rounds
+    //  take about 1.5 s; a loaded machine can keep this process off the cores that long) is not
+    //  a failure of the run: the kill is tried again on a new run, 3 times at most.
+    for (int run = 2, killed_runs = 0, misses = 0; killed_runs < 3; run++) {
         uint64_t at = 150 + pu_next(&seed) % (ROUNDS - 500);
         s_argv(f, dbarg, sizeof dbarg, "name=killed", argv);
         char *a[] = {argv[0], argv[1], argv[2], argv[3],
@@ -151,7 +160,12 @@ s_kill_and_resume(pu_fixture_t *f, const char *pattern, const char *why, uint64_
         int code = pu_wait(launcher, 120);
         print_message("run %d: %s killed after round %llu: %s\n", run, pattern,
                       (unsigned long long) at, killed ? "yes" : "no (the run ended first)");
-        assert_true(killed);
+        if (!killed) {
+            assert_int_equal(code, 0);  // it completed
+            assert_true(++misses <= 3);
+            continue;
+        }
+        killed_runs++;
         assert_int_not_equal(code, 0);
         char sql[160];
         snprintf(sql, sizeof sql, "SELECT status || ': ' || error FROM runs WHERE id = %d", run);
