@@ -71,12 +71,9 @@ s_refuse_pending(server_t *self, double deadline)
         return deadline;
     double now = actor_now();
     if (now >= self->next_refuse) {
-        //  self->out holds the round being played during the rounds (a RESYNC publishes it
-        //  again): the REFUSEs borrow it and give it back as it was.
-        msg_t *o = &self->out;
-        msg_type_t type = o->type;
-        msg_role_t role = o->role;
-        uint32_t sender = o->sender, pid = o->pid;
+        //  From self->fwd, as a JOIN goes (s_publish_join()): during the rounds self->out holds
+        //  the ROUND a RESYNC publishes again.
+        msg_t *o = &self->fwd;
         for (size_t i = 0; i < self->nrefused; i++) {
             const server_refusal_t *r = &self->refused[i];
             o->type = MSG_REFUSE;
@@ -84,13 +81,10 @@ s_refuse_pending(server_t *self, double deadline)
             o->sender = r->sender;
             o->pid = r->pid;
             o->reason = (char *) r->reason;
-            server_publish(self);
+            if (actor_send(zsock_resolve(self->pub), o, &self->buf, 0) < 0)
+                zsys_error("server: cannot publish a REFUSE: %s", zmq_strerror(zmq_errno()));
             o->reason = NULL;
         }
-        o->type = type;
-        o->role = role;
-        o->sender = sender;
-        o->pid = pid;
         self->next_refuse = now + REFUSE_INTERVAL_MS / 1000.0;
     }
     return self->next_refuse < deadline ? self->next_refuse : deadline;
