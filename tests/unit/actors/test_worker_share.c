@@ -146,38 +146,53 @@ s_publish(fixture_t *f)
     assert_true(actor_send(zsock_resolve(f->pub), &f->out, &f->buf, 0) > 0);
 }
 
-//  The host's HELLO, then PINGs until it says READY.
-static void
-s_handshake(fixture_t *f)
+//  The next frame on the PULL socket (10 s at most) into a fresh zchunk (NULL on timeout).
+static zchunk_t *
+s_recv_chunk(fixture_t *f)
 {
-    msg_t in;
-    assert_int_equal(msg_init(&in, D), MR_OK);
     zsock_set_rcvtimeo(f->pull, 10000);
     zmq_msg_t frame;
     zmq_msg_init(&frame);
-    assert_true(zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0);
-    assert_int_equal(msg_decode(&in, zmq_msg_data(&frame), zmq_msg_size(&frame), NULL), MR_OK);
-    assert_int_equal(in.type, MSG_HELLO);
+    zchunk_t *c = NULL;
+    if (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
+        c = zchunk_new(zmq_msg_data(&frame), zmq_msg_size(&frame));
     zmq_msg_close(&frame);
+    return c;
+}
+
+//  The host's nseats HELLOs (the first frames it sends), then PINGs until each seat said READY.
+static void
+s_handshake(fixture_t *f, int nseats)
+{
+    msg_t in;
+    assert_int_equal(msg_init(&in, D), MR_OK);
+    for (int i = 0; i < nseats; i++) {
+        zchunk_t *c = s_recv_chunk(f);
+        assert_non_null(c);
+        assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
+        assert_int_equal(in.type, MSG_HELLO);
+        zchunk_destroy(&c);
+    }
+    msg_fini(&in);
     zsock_set_rcvtimeo(f->pull, 50);
     int ready = 0;
-    for (int i = 0; i < 400 && !ready; i++) {
+    for (int i = 0; i < 400 && ready < nseats; i++) {
         f->out.type = MSG_PING;
         f->out.seq = 0;
         s_publish(f);
+        zmq_msg_t frame;
         zmq_msg_init(&frame);
-        ready = zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0;
+        while (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
+            ready++;
         zmq_msg_close(&frame);
     }
-    assert_true(ready);
-    msg_fini(&in);
+    assert_int_equal(ready, nseats);
 }
 
-//  Publishes ROUND k (seq k + 1) with a dense g = 0 and every worker taking part.
+//  o as ROUND k (seq k + 1) with a dense g = 0 and every worker taking part.
 static void
-s_publish_round(fixture_t *f, uint64_t k)
+s_round_msg(msg_t *o, uint64_t k)
 {
-    msg_t *o = &f->out;
     o->type = MSG_ROUND;
     o->seq = k + 1;
     o->round = k;
@@ -188,6 +203,13 @@ s_publish_round(fixture_t *f, uint64_t k)
     assert_int_equal(msg_set_part(o, NULL, 0), MR_OK);
     vec_zero(&o->g);
     o->g_digest = msg_g_digest(&o->g);
+}
+
+//  Publishes ROUND k (s_round_msg()).
+static void
+s_publish_round(fixture_t *f, uint64_t k)
+{
+    s_round_msg(&f->out, k);
     s_publish(f);
 }
 
@@ -200,7 +222,7 @@ s_expect_round_fails(
     worker_host_cfg_t hc = {.seats = cfg, .nseats = 1, .share = share};
     zactor_t *host = zactor_new(worker_host_actor, &hc);
     assert_non_null(host);
-    s_handshake(f);
+    s_handshake(f, 1);
     s_publish_round(f, k);
     char *status, *reason;
     s_done(host, &status, &reason);
@@ -262,20 +284,6 @@ test_a_round_before_never_all_claimed_fails_the_host(void **state)
     seat_share_destroy(&share);
 }
 
-//  The next frame on the PULL socket (10 s at most) into a fresh zchunk (NULL on timeout).
-static zchunk_t *
-s_recv_chunk(fixture_t *f)
-{
-    zsock_set_rcvtimeo(f->pull, 10000);
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    zchunk_t *c = NULL;
-    if (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
-        c = zchunk_new(zmq_msg_data(&frame), zmq_msg_size(&frame));
-    zmq_msg_close(&frame);
-    return c;
-}
-
 //  A host of two seats gathers their answers in one BUNDLE. A round published again (a RESYNC)
 //  makes it send that answer again, encoded anew from what the seats kept: the same bytes, so
 //  the server can tell the copy from a second, different update (and discards it).
@@ -290,26 +298,7 @@ test_a_round_published_again_gets_the_same_bytes_again(void **state)
     assert_non_null(host);
     msg_t in;
     assert_int_equal(msg_init(&in, D), MR_OK);
-    for (int hellos = 0; hellos < 2;) {  // HELLO from each seat
-        zchunk_t *c = s_recv_chunk(f);
-        assert_non_null(c);
-        assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
-        hellos += in.type == MSG_HELLO;
-        zchunk_destroy(&c);
-    }
-    zsock_set_rcvtimeo(f->pull, 50);
-    int ready = 0;
-    for (int i = 0; i < 400 && ready < 2; i++) {  // PINGs until both seats say READY
-        f->out.type = MSG_PING;
-        f->out.seq = 0;
-        s_publish(f);
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        while (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
-            ready++;
-        zmq_msg_close(&frame);
-    }
-    assert_int_equal(ready, 2);
+    s_handshake(f, 2);
     s_publish_round(f, 0);
     zchunk_t *first = s_recv_chunk(f);
     assert_non_null(first);
@@ -371,36 +360,8 @@ test_frames_too_big_to_share_a_bundle_go_one_by_one(void **state)
     msg_buf_t buf = {0};
     assert_int_equal(msg_init(&in, BIG), MR_OK);
     assert_int_equal(msg_init(&out, BIG), MR_OK);
-    for (int hellos = 0; hellos < SEATS;) {
-        zchunk_t *c = s_recv_chunk(f);
-        assert_non_null(c);
-        assert_int_equal(msg_decode(&in, zchunk_data(c), zchunk_size(c), NULL), MR_OK);
-        hellos += in.type == MSG_HELLO;
-        zchunk_destroy(&c);
-    }
-    zsock_set_rcvtimeo(f->pull, 50);
-    int ready = 0;
-    for (int i = 0; i < 400 && ready < SEATS; i++) {
-        out.type = MSG_PING;
-        out.seq = 0;
-        assert_true(actor_send(zsock_resolve(f->pub), &out, &buf, 0) > 0);
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        while (zmq_msg_recv(&frame, zsock_resolve(f->pull), 0) >= 0)
-            ready++;
-        zmq_msg_close(&frame);
-    }
-    assert_int_equal(ready, SEATS);
-    out.type = MSG_ROUND;
-    out.seq = 1;
-    out.round = 0;
-    out.coin = 1;
-    out.metrics = 1;
-    out.has_g = 1;
-    out.g_patch = 0;
-    assert_int_equal(msg_set_part(&out, NULL, 0), MR_OK);
-    vec_zero(&out.g);
-    out.g_digest = msg_g_digest(&out.g);
+    s_handshake(f, SEATS);
+    s_round_msg(&out, 0);
     zchunk_t *first[SEATS];
     for (int pass = 0; pass < 2; pass++) {  // the round, then the same round again
         assert_true(actor_send(zsock_resolve(f->pub), &out, &buf, 0) > 0);
