@@ -2,16 +2,20 @@
 //  compute floor of their round, measured in the same run.
 //
 //  The floor is the math a round must do and nothing else: the n workers' MARINA steps (local
-//  gradient, RandK) and the server's average, called through the method API of optim/method.h,
-//  on the same generated data (data_synthetic with the launcher's arguments), with the same gamma
-//  and p. Two figures of it:
+//  gradient, RandK), the server's average, and the metrics every round records at this d
+//  (metrics_every = 1: the mean f_i and ||mean grad f_i(x^k)||^2 of the n gradients the steps
+//  computed, summed in worker-id order, as bench_round's compute does), called through the
+//  method API of optim/method.h, on the same generated data (data_synthetic with the launcher's
+//  arguments), with the same gamma and p. Two figures of it:
 //  - "floor 1x": the math in one thread, its rounds/s multiplied by the cores online: the ideal
 //    if the math were spread over every core at no cost and the cores were independent;
 //  - "floor par": the math spread over one thread per core, measured: each round the server's
 //    plan, then the workers' steps in contiguous shares on every thread at once, then (after a
-//    barrier) the server's combine, the order a real round must keep, with no message and no
-//    copy. It is what the machine gives that math: at n = 1,000 the workers' states outgrow the
-//    caches, and two threads share the last level and the memory bandwidth, so it is below 1x.
+//    barrier) the server's combine and metrics, the order a real round must keep, with no message
+//    and no copy. It is what the machine gives that math: at n = 1,000 the workers' states
+//    outgrow a core's caches, two threads share the last level and the memory bandwidth, and
+//    each thread's half fits its own core's caches better than the whole did one core's, so it
+//    lies below 1x or above it (both were measured).
 //  The real run is `marina run transport=inproc` with the same n, data and parameters; its
 //  rounds/s comes from the result database (round 1 to the last, so start-up is not counted) and
 //  its peak memory from wait4().
@@ -70,6 +74,8 @@ typedef struct {
     method_worker_t **w;
     cvec_t *ups;
     rng_t *rng;
+    const vec_t **grads;  // each worker's gradient at x^k, as its step reported it (its metrics)
+    double *fs;           // and its f_i(x^k)
     method_round_t rd;
     int rc;
 } s_floor_t;
@@ -80,8 +86,11 @@ s_floor_steps(s_floor_t *f, size_t lo, size_t hi)
 {
     for (size_t i = lo; i < hi; i++) {
         method_report_t rep = {0};
-        if (f->m->worker_step(f->w[i], &f->rd, &f->rng[i], &f->ups[i], &rep) != MR_OK)
+        if (f->m->worker_step(f->w[i], &f->rd, &f->rng[i], &f->ups[i], &rep) != MR_OK ||
+            !rep.have_eval)
             f->rc = -1;
+        f->grads[i] = rep.grad;
+        f->fs[i] = rep.f;
     }
 }
 
@@ -108,7 +117,8 @@ s_floor_helper(void *arg)
 
 //  The floor: rounds/s of the math of `rounds` rounds (after 5 untimed ones) in `threads` threads:
 //  each round the server's plan, the n workers' steps split in `threads` contiguous shares run at
-//  once, then the server's combine, as a round of the real run must order them, with nothing else
+//  once, then the server's combine and its metrics (the mean f_i and ||mean grad f_i||^2 of the
+//  gradients the steps reported), as a round of the real run must order them, with nothing else
 //  (no message, no copy). threads = 1 is the one-thread figure.
 static int
 s_floor(size_t n, int rounds, size_t threads, double *rps)
@@ -143,10 +153,16 @@ s_floor(size_t n, int rounds, size_t threads, double *rps)
         rng_seed(&rng[i], SEED, rng_stream_worker((uint32_t) i));
         ptr[i] = &ups[i];
     }
+    const vec_t **grads = calloc(n, sizeof *grads);
+    double *fs = calloc(n, sizeof *fs);
+    vec_t gmean = {0};
+    if (!grads || !fs || vec_init(&gmean, DIM) != MR_OK)
+        rc = -1;
     method_server_t *s = rc == 0 ? m->server_new(&mp, &x0, NULL) : NULL;
     rng_t srng;
     rng_seed(&srng, SEED, 0);
-    s_floor_t f = {m, n, w, ups, rng, {0}, 0};
+    s_floor_t f = {m, n, w, ups, rng, grads, fs, {0}, 0};
+    double sink = 0;
     size_t helpers = threads > 1 ? threads - 1 : 0;
     pthread_t tid[MAX_THREADS];
     s_helper_t hs[MAX_THREADS];
@@ -173,6 +189,17 @@ s_floor(size_t n, int rounds, size_t threads, double *rps)
             pthread_barrier_wait(&stepped);
         if (m->server_combine(s, &f.rd, ptr, NULL) != MR_OK)
             rc = -1;
+        if (f.rc != 0)
+            continue;  // (the helpers still wait at every barrier: the rounds go on)
+        //  The server's metrics (metrics_every = 1, the default at this d): the mean f_i and
+        //  ||mean grad f_i(x^k)||^2, summed in worker-id order as actors/server_round.c does.
+        vec_zero(&gmean);
+        for (size_t i = 0; i < n; i++) {
+            sink += fs[i];
+            vec_axpy(&gmean, 1.0, grads[i]);
+        }
+        vec_scale(&gmean, 1.0 / (double) n);
+        sink += vec_norm_sq(&gmean);
     }
     if (s && helpers > 0) {
         for (size_t t = 0; t < helpers; t++)
@@ -194,6 +221,11 @@ s_floor(size_t n, int rounds, size_t threads, double *rps)
         if (shard)
             csr_fini(&shard[i]);
     }
+    if (rc == 0 && !(sink == sink))
+        fprintf(stderr, "bench_many_workers: floor: note: the iterate diverged\n");
+    vec_fini(&gmean);
+    free(grads);
+    free(fs);
     free(shard);
     free(loss);
     free(w);
