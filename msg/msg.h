@@ -70,47 +70,49 @@ typedef struct {
     // PING, ROUND, RESYNC
     uint64_t seq;  // broadcast sequence number (PING, ROUND); RESYNC: last seq seen
     // ROUND, UPDATE, METRICS
-    uint64_t round;         // k
-    int coin;               // ROUND: c_k
-    int has_g;              // ROUND: 1 if the round carries g^{k-1} (k >= 1), 0 in round 0
-    int g_patch;            // ROUND with has_g: 1 = g^{k-1} travels as a patch of the previous
-                            // ROUND's g (gp_idx, gp_val: the coordinates that changed), 0 = dense
-    uint32_t *gp_idx;       // ROUND patch: strictly increasing coordinates; owned
-    double *gp_val;         // ROUND patch: their values in g^{k-1}; owned
-    size_t gp_nnz, gp_cap;  // ROUND patch: entries, capacity
-    uint64_t g_digest;      // ROUND: msg_g_digest(g^{k-1}) (0 without g), to catch a drift
-    int metrics;            // ROUND: 1 = the workers send METRICS for this round
-    int checkpoint;         // ROUND: 1 = the workers send their STATE after this round's answer
-    int done;               // ACK: 1 = the run's end (STOP) is committed too
-    const uint8_t *blob;    // STATE, CHECKPOINT: the saved state blob[0..blob_len): encode reads
-    size_t blob_len;        // it (the caller's bytes); decode points it at blob_own
-    uint8_t *blob_own;      // decoded state bytes; owned, capacity blob_cap
+    uint64_t round;  // k
+    //  (What an UPDATE and its metrics read and write comes first, together: a host of many
+    //  seats encodes one per seat a round, from cache lines that are cold at n = 1,000.)
+    cvec_t up;               // UPDATE: the update. Owned, cap = d
+    uint64_t oracle_calls;   // UPDATE
+    int with_metrics;        // UPDATE: 1 = it carries the sender's METRICS of the same round too
+                             // (f and g below): one frame where both go
+    size_t metrics_bytes;    // UPDATE decoded with_metrics: the bytes of those two fields (the
+                             // frame less these is the UPDATE alone, as the bit columns count it)
+    int mg_sparse;           // METRICS, UPDATE with_metrics, decoded: 1 = its gradient came
+                             // sparse and is in mg_idx/mg_val (g is then not written; every
+                             // other coordinate is +0.0; msg_metrics_dense() expands it)
+    uint32_t *mg_idx;        // its coordinates, strictly increasing; owned
+    double *mg_val;          // their values; owned
+    size_t mg_nnz, mg_cap;   // entries, capacity
+    double f;                // METRICS, UPDATE with_metrics: f_i(x^k)
+    vec_t g;                 // ROUND: g^{k-1}; METRICS, UPDATE with_metrics: grad f_i(x^k);
+                             // JOIN: x^{k-1}. Owned, dim = d
+    const double *g_src;     // encoding METRICS, UPDATE with_metrics: the gradient's d values
+                             // are read from here (borrowed) instead of g.x; NULL: g.x
+    const uint32_t *g_cols;  // encoding METRICS, UPDATE with_metrics: g is +0.0 off these
+    size_t g_ncols;          // increasing coordinates (borrowed; NULL: any), read alone
+    int coin;                // ROUND: c_k
+    int has_g;               // ROUND: 1 if the round carries g^{k-1} (k >= 1), 0 in round 0
+    int g_patch;             // ROUND with has_g: 1 = g^{k-1} travels as a patch of the previous
+                             // ROUND's g (gp_idx, gp_val: the coordinates that changed), 0 = dense
+    uint32_t *gp_idx;        // ROUND patch: strictly increasing coordinates; owned
+    double *gp_val;          // ROUND patch: their values in g^{k-1}; owned
+    size_t gp_nnz, gp_cap;   // ROUND patch: entries, capacity
+    uint64_t g_digest;       // ROUND: msg_g_digest(g^{k-1}) (0 without g), to catch a drift
+    int metrics;             // ROUND: 1 = the workers send METRICS for this round
+    int checkpoint;          // ROUND: 1 = the workers send their STATE after this round's answer
+    int done;                // ACK: 1 = the run's end (STOP) is committed too
+    const uint8_t *blob;     // STATE, CHECKPOINT: the saved state blob[0..blob_len): encode reads
+    size_t blob_len;         // it (the caller's bytes); decode points it at blob_own
+    uint8_t *blob_own;       // decoded state bytes; owned, capacity blob_cap
     size_t blob_cap;
-    vec_t g;                   // ROUND: g^{k-1}; METRICS, UPDATE with_metrics: grad f_i(x^k);
-                               // JOIN: x^{k-1}. Owned, dim = d
-    const double *g_src;       // encoding METRICS, UPDATE with_metrics: the gradient's d values
-                               // are read from here (borrowed) instead of g.x; NULL: g.x
-    const uint32_t *g_cols;    // encoding METRICS, UPDATE with_metrics: g is +0.0 off these
-    size_t g_ncols;            // increasing coordinates (borrowed; NULL: any), read alone
     uint32_t *part;            // ROUND: participants (sorted ids, repeats allowed); owned
     size_t npart;              // ROUND: entries in part
     size_t cap_part;           // ROUND: capacity of part
     int all_part;              // ROUND: 1 = every worker takes part (part unused)
     worker_stats_t *wbuf;      // STATS: decoded per-worker rows (stats.workers points here); owned
     size_t wcap;               // STATS: capacity of wbuf
-    cvec_t up;                 // UPDATE: the update. Owned, cap = d
-    uint64_t oracle_calls;     // UPDATE
-    int with_metrics;          // UPDATE: 1 = it carries the sender's METRICS of the same round too
-                               // (f and g below): one frame where both go
-    size_t metrics_bytes;      // UPDATE decoded with_metrics: the bytes of those two fields (the
-                               // frame less these is the UPDATE alone, as the bit columns count it)
-    int mg_sparse;             // METRICS, UPDATE with_metrics, decoded: 1 = its gradient came
-                               // sparse and is in mg_idx/mg_val (g is then not written; every
-                               // other coordinate is +0.0; msg_metrics_dense() expands it)
-    uint32_t *mg_idx;          // its coordinates, strictly increasing; owned
-    double *mg_val;            // their values; owned
-    size_t mg_nnz, mg_cap;     // entries, capacity
-    double f;                  // METRICS, UPDATE with_metrics: f_i(x^k)
     run_info_t run;            // RUN (strings owned after decode)
     round_stats_t stats;       // STATS
     char *status;              // STOP: "completed", "failed" or "aborted" (owned after decode)
