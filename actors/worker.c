@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ typedef struct {
     rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
     msg_t junk;             // attack = junk: the abusive messages
 } s_seat_t;
+_Static_assert(offsetof(s_seat_t, out) <= 3 * 64, "a seat's step fields on its first 3 lines");
 
 //  The shell the seats share: sockets, the broadcast, and the copy of g a patch applies to.
 struct s_host {

@@ -125,6 +125,8 @@ typedef struct {
     char *owned[12];           // strings owned by this msg_t (internal)
     unsigned owned_mask;       // bit i set: owned[i] holds one (internal)
 } msg_t;
+_Static_assert(offsetof(msg_t, g_ncols) < 4 * 64,
+               "an UPDATE's fields on a message's first 4 lines");
 
 //  A growable byte buffer for encoded frames.
 typedef struct {
