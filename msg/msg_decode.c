@@ -1,13 +1,14 @@
 //  msg_decode.c - msg_decode(), strict: it never crashes or reads out of bounds, whatever the bytes.
 //
-//  Decoding runs in three steps. s_skim() walks the raw bytes once, checking that the frame holds
-//  exactly one complete MessagePack object and that no container announces more elements than
-//  bytes are left; only then does msgpack_unpack() build the object tree, so a 5-byte frame can
-//  never make it allocate room for four billion elements. s_decode_object() then checks the
-//  tree against the schema of its message type and copies the fields into the msg_t.
-//  Most frames (every UPDATE, ROUND, STATS...) are one array of scalars, strings and bins: for
-//  those s_flat() builds the same objects msgpack_unpack() would, on the stack, without a zone
-//  or a second walk; anything else (an array inside, a float32, an ext, an intN) takes the tree.
+//  Decoding runs in three steps. msg_skim() (msg_skim.c) walks the raw bytes once, checking that
+//  the frame holds exactly one complete MessagePack object and that no container announces more
+//  elements than bytes are left; only then does msgpack_unpack() build the object tree, so a
+//  5-byte frame can never make it allocate room for four billion elements. s_decode_object()
+//  then checks the tree against the schema of its message type and copies the fields into the
+//  msg_t. Most frames (every UPDATE, ROUND, STATS...) are one array of scalars, strings and
+//  bins: for those msg_flat() (msg_skim.c) builds the same objects msgpack_unpack() would, on
+//  the stack, without a zone or a second walk; anything else (an array inside, a float32, an
+//  ext, an intN) takes the tree.
 #include "msg_impl.h"
 
 #include <assert.h>
@@ -18,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  Containers nested deeper than this are rejected by s_skim() (our messages are flat).
-#define S_MAX_DEPTH 16
 //  The zone holds the object tree of one message (<= 22 objects of 24 bytes; it grows if not).
 #define S_ZONE_CHUNK 1024
 //  Most fields of any message type (STATS).
@@ -27,239 +26,6 @@
 
 //  The statuses a STOP may carry (msg.h).
 static const char *const s_statuses[] = {"completed", "failed", "aborted"};
-
-//  --------------------------------------------------------------------------------------------
-//  Decoding, step 1: walk the raw bytes without building anything.
-
-//  The big-endian unsigned integer of n = 1, 2, 4 or 8 bytes at p (MessagePack's lengths and
-//  integers): one load each.
-static uint64_t
-s_be(const unsigned char *p, size_t n)
-{
-    switch (n) {
-        case 1:
-            return p[0];
-        case 2:
-            return (uint64_t) p[0] << 8 | p[1];
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        case 4: {
-            uint32_t v;
-            memcpy(&v, p, sizeof v);
-            return __builtin_bswap32(v);
-        }
-        default: {
-            uint64_t v;
-            memcpy(&v, p, sizeof v);
-            return __builtin_bswap64(v);
-        }
-#else
-        default: {
-            uint64_t v = 0;
-            for (size_t i = 0; i < n; i++)
-                v = (v << 8) | p[i];
-            return v;
-        }
-#endif
-    }
-}
-
-//  Checks that data holds exactly one complete MessagePack object, nested at most S_MAX_DEPTH
-//  deep, in which no container announces more elements than there are bytes left (every element
-//  takes at least one byte). This bounds what msgpack_unpack() allocates by the frame's size.
-//  starts[i] gets the offset of the message's element i (of the outer array; i < nstarts).
-static int
-s_skim(const unsigned char *p, size_t size, size_t *starts, size_t nstarts, mr_err_t *err)
-{
-    size_t element = 0;          // elements of the outer array begun so far
-    uint64_t left[S_MAX_DEPTH];  // elements still to read in each open container
-    int depth = 0;
-    uint64_t pending = 1;  // objects announced and not yet started, over all open containers
-    size_t off = 0;
-    do {
-        if (off >= size)
-            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
-                              size);
-        if (depth == 1 && element < nstarts)
-            starts[element++] = off;
-        unsigned char b = p[off++];
-        pending--;
-        size_t head = 0;       // length bytes that follow b
-        uint64_t payload = 0;  // bytes of data after those
-        uint64_t entries = 0;  // elements, if b opens a container
-        int container = 0;
-        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-            // fixint, nil, bool: the byte is the whole object
-        } else if (b <= 0x8f) {  // fixmap: a key and a value per entry
-            container = 1;
-            entries = 2 * (uint64_t) (b & 0x0f);
-        } else if (b <= 0x9f) {  // fixarray
-            container = 1;
-            entries = b & 0x0f;
-        } else if (b <= 0xbf) {
-            payload = b & 0x1f;
-        } else {
-            switch (b) {
-                case 0xc4:  // bin 8/16/32
-                case 0xc5:
-                case 0xc6:
-                    head = (size_t) 1 << (b - 0xc4);
-                    break;
-                case 0xc7:  // ext 8/16/32: length, then a type byte
-                case 0xc8:
-                case 0xc9:
-                    head = (size_t) 1 << (b - 0xc7);
-                    payload = 1;
-                    break;
-                case 0xca:
-                    payload = 4;
-                    break;
-                case 0xcb:
-                    payload = 8;
-                    break;
-                case 0xcc:  // uint 8/16/32/64
-                case 0xcd:
-                case 0xce:
-                case 0xcf:
-                    payload = (uint64_t) 1 << (b - 0xcc);
-                    break;
-                case 0xd0:  // int 8/16/32/64
-                case 0xd1:
-                case 0xd2:
-                case 0xd3:
-                    payload = (uint64_t) 1 << (b - 0xd0);
-                    break;
-                case 0xd4:  // fixext 1/2/4/8/16, plus the type byte
-                case 0xd5:
-                case 0xd6:
-                case 0xd7:
-                case 0xd8:
-                    payload = 1 + ((uint64_t) 1 << (b - 0xd4));
-                    break;
-                case 0xd9:  // str 8/16/32
-                case 0xda:
-                case 0xdb:
-                    head = (size_t) 1 << (b - 0xd9);
-                    break;
-                case 0xdc:  // array 16/32
-                case 0xdd:
-                    head = (size_t) 1 << (b - 0xdc + 1);
-                    container = 1;
-                    break;
-                case 0xde:  // map 16/32
-                case 0xdf:
-                    head = (size_t) 1 << (b - 0xde + 1);
-                    container = 2;
-                    break;
-                default:  // 0xc1 is never used
-                    return mr_err_set(err, MR_EMALFORMED,
-                                      "byte 0x%02x at offset %zu is not MessagePack", b, off - 1);
-            }
-        }
-        if (head > size - off)
-            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
-                              size);
-        if (head > 0) {
-            uint64_t n = s_be(p + off, head);
-            off += head;
-            if (container)
-                entries = (uint64_t) container * n;  // a map has a key and a value per entry
-            else
-                payload += n;
-        }
-        if (payload > size - off || pending > size - off - payload)
-            return mr_err_set(err, MR_EMALFORMED, "truncated frame: %zu bytes end mid-message",
-                              size);
-        off += (size_t) payload;
-        if (container && entries > 0) {
-            if (entries > size - off - pending)
-                return mr_err_set(err, MR_EMALFORMED,
-                                  "a container at offset %zu announces %" PRIu64
-                                  " elements but only %zu bytes follow",
-                                  off, entries, size - off);
-            if (depth == S_MAX_DEPTH)
-                return mr_err_set(err, MR_EMALFORMED, "containers nested deeper than %d",
-                                  S_MAX_DEPTH);
-            left[depth++] = entries;
-            pending += entries;
-        } else {
-            // One object is complete; so is every container it completes.
-            while (depth > 0 && --left[depth - 1] == 0)
-                depth--;
-        }
-    } while (depth > 0);
-    if (off < size)
-        return mr_err_set(err, MR_EMALFORMED, "%zu trailing bytes after the message", size - off);
-    return MR_OK;
-}
-
-//  The object of MessagePack type byte p[0] (bounds checked by s_skim()) into *o, as
-//  msgpack_unpack() makes it, for the types our encoder writes: fixint, uint 8..64, nil, bool,
-//  float64, str and bin. 0 for any other type (the tree path takes the frame).
-static int
-s_flat_object(const unsigned char *p, msgpack_object *o)
-{
-    unsigned char b = p[0];
-    if (b <= 0x7f) {
-        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        o->via.u64 = b;
-    } else if (b >= 0xe0) {
-        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-        o->via.i64 = (int64_t) b - 256;
-    } else if (b >= 0xa0 && b <= 0xbf) {
-        o->type = MSGPACK_OBJECT_STR;
-        o->via.str.size = b & 0x1f;
-        o->via.str.ptr = (const char *) p + 1;
-    } else if (b == 0xc0) {
-        o->type = MSGPACK_OBJECT_NIL;
-    } else if (b == 0xc2 || b == 0xc3) {
-        o->type = MSGPACK_OBJECT_BOOLEAN;
-        o->via.boolean = b == 0xc3;
-    } else if (b >= 0xc4 && b <= 0xc6) {  // bin 8/16/32
-        size_t head = (size_t) 1 << (b - 0xc4);
-        o->type = MSGPACK_OBJECT_BIN;
-        o->via.bin.size = (uint32_t) s_be(p + 1, head);
-        o->via.bin.ptr = (const char *) p + 1 + head;
-    } else if (b >= 0xd9 && b <= 0xdb) {  // str 8/16/32
-        size_t head = (size_t) 1 << (b - 0xd9);
-        o->type = MSGPACK_OBJECT_STR;
-        o->via.str.size = (uint32_t) s_be(p + 1, head);
-        o->via.str.ptr = (const char *) p + 1 + head;
-    } else if (b >= 0xcc && b <= 0xcf) {  // uint 8/16/32/64
-        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        o->via.u64 = s_be(p + 1, (size_t) 1 << (b - 0xcc));
-    } else if (b == 0xcb) {
-        uint64_t u = s_be(p + 1, 8);
-        o->type = MSGPACK_OBJECT_FLOAT64;
-        memcpy(&o->via.f64, &u, sizeof u);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
-//  A frame that is one array of at most nstarts elements, each of a type s_flat_object() takes:
-//  its elements into o[] (pointing into p), their count into *count. 0 otherwise. p passed
-//  s_skim(), which found the elements at starts[].
-static int
-s_flat(
-    const unsigned char *p, const size_t *starts, size_t nstarts, msgpack_object *o, size_t *count)
-{
-    unsigned char b = p[0];
-    size_t n;
-    if (b >= 0x90 && b <= 0x9f)
-        n = b & 0x0f;
-    else if (b == 0xdc || b == 0xdd)
-        n = (size_t) s_be(p + 1, b == 0xdc ? 2 : 4);
-    else
-        return 0;
-    if (n > nstarts)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!s_flat_object(p + starts[i], &o[i]))
-            return 0;
-    *count = n;
-    return 1;
-}
 
 //  --------------------------------------------------------------------------------------------
 //  Decoding, step 2: check the object tree against the schema.
@@ -876,7 +642,7 @@ s_update_fields(msg_t *m, const msg_val_t *v, int with_metrics, size_t metrics_b
 //  The fast path of the commonest frame: an UPDATE as msg_encode() writes it (the server decodes
 //  n of them a round), read in one pass into the same checked fields msg_field() would give.
 //  It takes only frames whose every field has the form it expects and passes msg_field()'s
-//  check; it leaves every other frame, valid or not, to the general way (s_skim(), s_flat(),
+//  check; it leaves every other frame, valid or not, to the general way (msg_skim(), msg_flat(),
 //  msg_field()), which then says what is wrong. Both ways therefore give the same message or the
 //  same sentence for every frame (tests/unit/msg/test_msg.c and fuzz_msg compare the flat path
 //  with msgpack's tree).
@@ -898,7 +664,7 @@ s_fast_uint(const unsigned char *p, size_t size, size_t *off, uint64_t max, msg_
     size_t n = (size_t) 1 << (b - 0xcc);
     if (n > size - *off - 1)
         return 0;
-    v->u = s_be(p + *off + 1, n);
+    v->u = msg_be(p + *off + 1, n);
     *off += 1 + n;
     return v->u <= max;
 }
@@ -920,7 +686,7 @@ s_fast_bin(const unsigned char *p, size_t size, size_t *off, int nil_ok, msg_val
     size_t head = (size_t) 1 << (b - 0xc4);
     if (head > size - *off - 1)
         return 0;
-    uint64_t n = s_be(p + *off + 1, head);
+    uint64_t n = msg_be(p + *off + 1, head);
     size_t at = *off + 1 + head;
     if (n > size - at)
         return 0;
@@ -936,7 +702,7 @@ s_fast_f64(const unsigned char *p, size_t size, size_t *off, msg_val_t *v)
 {
     if (*off >= size || p[*off] != 0xcb || 8 > size - *off - 1)
         return 0;
-    uint64_t u = s_be(p + *off + 1, 8);
+    uint64_t u = msg_be(p + *off + 1, 8);
     memcpy(&v->f, &u, sizeof u);
     *off += 9;
     return isfinite(v->f);
@@ -993,7 +759,7 @@ s_fast_bundle(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *
         size_t head = b == 0xdc ? 2 : 4;
         if (head > size - off - 1)
             return 0;
-        count = s_be(p + off + 1, head);
+        count = msg_be(p + off + 1, head);
         off += 1 + head;
     } else {
         return 0;
@@ -1024,7 +790,7 @@ s_fast_bundle(msg_t *m, const unsigned char *p, size_t size, int *rc, mr_err_t *
     return 1;
 }
 
-//  starts: the offsets of the outer array's elements in the frame (s_skim()), size its bytes.
+//  starts: the offsets of the outer array's elements in the frame (msg_skim()), size its bytes.
 static int
 s_decode_object(msg_t *m, const msgpack_object *o, const size_t *starts, size_t size, mr_err_t *err)
 {
@@ -1260,13 +1026,13 @@ msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err)
         return fast_rc;
     size_t starts[2 + S_MAX_FIELDS];
     size_t nstarts = sizeof starts / sizeof starts[0];
-    int rc = s_skim(data, size, starts, nstarts, err);
+    int rc = msg_skim(data, size, starts, nstarts, err);
     if (rc != MR_OK)
         return rc;
 
     msgpack_object fields[2 + S_MAX_FIELDS];
     size_t count = 0;
-    if (!tree && s_flat(data, starts, nstarts, fields, &count)) {
+    if (!tree && msg_flat(data, starts, nstarts, fields, &count)) {
         msgpack_object obj = {.type = MSGPACK_OBJECT_ARRAY};
         obj.via.array.size = (uint32_t) count;
         obj.via.array.ptr = fields;
@@ -1285,7 +1051,7 @@ msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *err)
         rc = s_decode_object(m, &obj, starts, size, err);
     else if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
         rc = mr_err_set(err, MR_ENOMEM, "out of memory decoding a %zu-byte frame", size);
-    else  // s_skim() accepted the frame, so this would be a disagreement between the two
+    else  // msg_skim() accepted the frame, so this would be a disagreement between the two
         rc = mr_err_set(err, MR_EMALFORMED, "MessagePack parse error (%d) in a %zu-byte frame",
                         (int) ur, size);
     msgpack_zone_destroy(&zone);

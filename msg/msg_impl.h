@@ -7,6 +7,7 @@
 #include "msg.h"
 
 #include <msgpack.h>
+#include <string.h>
 
 //  The largest d we can send: a vector of d doubles must fit in one bin32 (< 4 GiB).
 #define MSG_MAX_DIM ((size_t) (UINT32_MAX / 8))
@@ -96,5 +97,49 @@ int msg_decode_how(msg_t *m, const void *data, size_t size, int tree, mr_err_t *
 //  path for the frames it has (an UPDATE with plain values); both write the same bytes.
 int msg_encode_how(const msg_t *m, msg_buf_t *out, int general);
 int msg_decode_compact(msg_t *m, const msg_val_t *v, size_t dim, const char *what, mr_err_t *err);
+
+//  Decoding, step 1 (msg_skim.c). msg_skim(): 0 (MR_OK) if the size bytes at p hold exactly one
+//  complete MessagePack object nested at most 16 deep, in which no container announces more
+//  elements than bytes are left (so that what msgpack_unpack() allocates is bounded by the
+//  frame's size); starts[i] gets the offset of the outer array's element i (i < nstarts); else
+//  MR_EMALFORMED with err naming the problem. msg_flat(): for a frame msg_skim() passed that is
+//  one array of at most nstarts elements of the types our encoder writes (fixint, uint 8..64,
+//  nil, bool, float64, str, bin), its elements into o[] (pointing into p) as msgpack_unpack()
+//  builds them, their count into *count, and 1; 0 for any other frame (the tree path takes it).
+int msg_skim(const unsigned char *p, size_t size, size_t *starts, size_t nstarts, mr_err_t *err);
+int msg_flat(
+    const unsigned char *p, const size_t *starts, size_t nstarts, msgpack_object *o, size_t *count);
+
+//  The big-endian unsigned integer of n = 1, 2, 4 or 8 bytes at p (MessagePack's lengths and
+//  integers): one load each.
+static inline uint64_t
+msg_be(const unsigned char *p, size_t n)
+{
+    switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            return (uint64_t) p[0] << 8 | p[1];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        case 4: {
+            uint32_t v;
+            memcpy(&v, p, sizeof v);
+            return __builtin_bswap32(v);
+        }
+        default: {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            return __builtin_bswap64(v);
+        }
+#else
+        default: {
+            uint64_t v = 0;
+            for (size_t i = 0; i < n; i++)
+                v = (v << 8) | p[i];
+            return v;
+        }
+#endif
+    }
+}
 
 #endif
