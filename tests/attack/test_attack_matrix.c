@@ -172,8 +172,10 @@ test_junk_updates_are_rejected_and_recorded(void **state)
         print_message("rejections like '%s': %g\n", reasons[i], c);
         assert_true(c >= 1);
     }
+    //  Only the two attackers are refused. An honest worker may have copies discarded (its
+    //  resend after a RESYNC, when a peer stalled 2 s on a loaded machine), never a refusal.
     assert_int_equal(s_q(f, "SELECT count(DISTINCT sender) FROM rejections WHERE sender IS NOT "
-                            "NULL"),
+                            "NULL AND reason NOT LIKE '%%discarded'"),
                      2);
     assert_int_equal(s_q(f, "SELECT count(*) FROM rejections WHERE sender < 8 AND "
                             "reason NOT LIKE '%%discarded'"),

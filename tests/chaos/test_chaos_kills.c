@@ -57,11 +57,7 @@ s_check_against_clean(pu_fixture_t *f, int run)
 {
     assert_true(pu_run_complete(f->db, run, ROUNDS));
     char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d EXCEPT SELECT %s FROM "
-             "rounds WHERE run_id = 1)",
-             PU_ROW_COLS, run, PU_ROW_COLS);
-    assert_true(pu_query(f->db, sql) == 0);
+    assert_true(pu_rows_unlike(f->db, run, ROUNDS) == 0);
     snprintf(sql, sizeof sql,
              "SELECT count(*) = %d FROM (SELECT DISTINCT round, worker FROM round_workers WHERE "
              "run_id = %d)",

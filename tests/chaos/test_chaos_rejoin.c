@@ -85,11 +85,7 @@ test_a_killed_worker_joins_the_run_again(void **state)
         snprintf(sql, sizeof sql, "SELECT resumes = 0 FROM runs WHERE id = %d", run);
         assert_true(pu_query(f->db, sql) == 1);
         //  The rows before the kill are the clean run's.
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d AND round <= %.0f "
-                 "EXCEPT SELECT %s FROM rounds WHERE run_id = 1)",
-                 PU_ROW_COLS, run, killed, PU_ROW_COLS);
-        assert_true(pu_query(f->db, sql) == 0);
+        assert_true(pu_rows_unlike(f->db, run, killed) == 0);
         //  Each loss and each return is recorded for worker 2, the first return after the first
         //  loss, as many returns as kills.
         snprintf(sql, sizeof sql,

@@ -21,10 +21,16 @@
 extern char **environ;
 
 //  The columns of a round's row that an interruption must not change (wall times may): the
-//  chaos tests compare them with an uninterrupted run's.
+//  chaos tests compare them with an uninterrupted run's (pu_rows_unlike()).
 #define PU_ROW_COLS                                                                                \
     "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, bits_paper_down, "  \
     "bits_model_down, bytes_wire_down, nnz_up, oracle_calls, participants, accepted, rejected"
+//  PU_ROW_COLS less the two a repair changes: a process stalled 2 s (a loaded machine) makes its
+//  peers ask for the round again, and the server publishes it again (bytes_wire_down) and
+//  discards the answers they resend (rejected, with rows whose reason ends in "discarded").
+#define PU_ROW_COLS_SANS_REPAIR                                                                    \
+    "round, c_k, f, grad_norm_sq, bits_paper_up, bits_model_up, bytes_wire_up, bits_paper_down, "  \
+    "bits_model_down, nnz_up, oracle_calls, participants, accepted"
 
 //  xorshift64: the tests' own draws (e.g. the rounds at which an actor is killed).
 static inline uint64_t
@@ -127,6 +133,25 @@ pu_query(const char *path, const char *sql)
     }
     sqlite3_close(db);
     return v;
+}
+
+//  The rows of run `run` (rounds <= upto) that differ from run 1's: in PU_ROW_COLS_SANS_REPAIR,
+//  or in bytes_wire_down or rejected in a round that neither run repaired (no discarded copy in
+//  that round or the next, in either run). 0 when the run's rows are the clean run's; NAN if
+//  the query fails.
+static inline double
+pu_rows_unlike(const char *path, int run, double upto)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM (SELECT %s FROM rounds WHERE run_id = %d AND round <= "
+             "%.0f EXCEPT SELECT %s FROM rounds WHERE run_id = 1)) + (SELECT count(*) FROM rounds "
+             "a JOIN rounds b ON b.run_id = 1 AND b.round = a.round WHERE a.run_id = %d AND "
+             "a.round <= %.0f AND (a.bytes_wire_down <> b.bytes_wire_down OR a.rejected <> "
+             "b.rejected) AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.run_id IN (1, %d) "
+             "AND r.round IN (a.round, a.round + 1) AND r.reason LIKE '%%discarded'))",
+             PU_ROW_COLS_SANS_REPAIR, run, upto, PU_ROW_COLS_SANS_REPAIR, run, upto, run);
+    return pu_query(path, sql);
 }
 
 //  The first column of the first row as text (caller frees; NULL if none).
