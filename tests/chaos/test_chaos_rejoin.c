@@ -75,7 +75,10 @@ test_a_killed_worker_joins_the_run_again(void **state)
                 pu_sleep_ms(5);
             kills += joined >= 0 && s_kill_at(f, launcher, run, (uint64_t) joined + 50) >= 0;
         }
-        assert_int_equal(pu_wait(launcher, 120), 0);
+        int rc = pu_wait(launcher, 120);  // -1: still running after 120 s (killed)
+        if (rc != 0)
+            pu_dump(f, run);
+        assert_int_equal(rc, 0);
         print_message("run %d: worker 2 killed after round %llu (rows up to %.0f): %d kill(s)\n",
                       run, (unsigned long long) at, killed, kills);
         assert_int_equal(kills, run == 4 ? 2 : 1);

@@ -225,6 +225,24 @@ typedef struct {
     char out[128];
 } pu_fixture_t;
 
+//  What a failed run leaves to diagnose it, on stderr: the latest round recorded for run `run`,
+//  its last rejections, and the last lines the launcher printed (f->out).
+static inline void
+pu_dump(const pu_fixture_t *f, int run)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT max(round) FROM rounds WHERE run_id = %d", run);
+    fprintf(stderr, "run %d: latest round recorded %.0f; its last rejections and output:\n", run,
+            pu_query(f->db, sql));
+    char cmd[400];
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' \"SELECT round, sender, reason FROM rejections WHERE run_id = %d "
+             "ORDER BY rowid DESC LIMIT 8\" >&2; tail -n 30 '%s' >&2",
+             f->db, run, f->out);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(sqlite3 or tail failed)\n");
+}
+
 //  The pid of the child of parent whose command line matches pattern (pgrep -P parent -f), or 0.
 static inline pid_t
 pu_child(pid_t parent, const char *pattern)
