@@ -226,21 +226,32 @@ typedef struct {
 } pu_fixture_t;
 
 //  What a failed run leaves to diagnose it, on stderr: the latest round recorded for run `run`,
-//  its last rejections, and the last lines the launcher printed (f->out).
+//  its last rejections, and the last bytes the launcher printed (f->out).
 static inline void
 pu_dump(const pu_fixture_t *f, int run)
 {
-    char sql[200];
+    char sql[300];
     snprintf(sql, sizeof sql, "SELECT max(round) FROM rounds WHERE run_id = %d", run);
-    fprintf(stderr, "run %d: latest round recorded %.0f; its last rejections and output:\n", run,
-            pu_query(f->db, sql));
-    char cmd[400];
-    snprintf(cmd, sizeof cmd,
-             "sqlite3 '%s' \"SELECT round, sender, reason FROM rejections WHERE run_id = %d "
-             "ORDER BY rowid DESC LIMIT 8\" >&2; tail -n 30 '%s' >&2",
-             f->db, run, f->out);
-    if (system(cmd) != 0)
-        fprintf(stderr, "(sqlite3 or tail failed)\n");
+    fprintf(stderr, "run %d: latest round recorded %.0f\n", run, pu_query(f->db, sql));
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat(round || ' ' || coalesce(sender, '-') || ' ' || reason, '\n') "
+             "FROM (SELECT * FROM rejections WHERE run_id = %d ORDER BY rowid DESC LIMIT 8)",
+             run);
+    char *why = pu_query_text(f->db, sql);
+    fprintf(stderr, "its last rejections (latest first):\n%s\n", why ? why : "(none)");
+    free(why);
+    FILE *out = fopen(f->out, "rb");
+    if (!out)
+        return;
+    char tail[3000];
+    if (fseek(out, 0, SEEK_END) == 0 && ftell(out) > (long) sizeof tail - 1)
+        fseek(out, -(long) sizeof tail + 1, SEEK_END);
+    else
+        rewind(out);
+    size_t got = fread(tail, 1, sizeof tail - 1, out);
+    tail[got] = '\0';
+    fclose(out);
+    fprintf(stderr, "the launcher's output, its end:\n%s\n", tail);
 }
 
 //  The pid of the child of parent whose command line matches pattern (pgrep -P parent -f), or 0.
