@@ -16,6 +16,7 @@ struct seat_share {
     size_t lo, hi;           // its unclaimed seats: [lo, hi)
     size_t inflight;         // claims taken and not done
     int closed;
+    chunk_team_t *team;
 };
 
 seat_share_t *
@@ -25,7 +26,9 @@ seat_share_new(size_t nseats)
     if (!self)
         return NULL;
     self->seats = calloc(nseats ? nseats : 1, sizeof *self->seats);
-    if (!self->seats || pthread_mutex_init(&self->lock, NULL) != 0) {
+    self->team = chunk_team_new();
+    if (!self->seats || !self->team || pthread_mutex_init(&self->lock, NULL) != 0) {
+        chunk_team_destroy(&self->team);
         free(self->seats);
         free(self);
         return NULL;
@@ -41,6 +44,7 @@ seat_share_destroy(seat_share_t **self_p)
     if (!self)
         return;
     pthread_mutex_destroy(&self->lock);
+    chunk_team_destroy(&self->team);
     free(self->seats);
     free(self);
     *self_p = NULL;
@@ -119,6 +123,21 @@ seat_share_done(seat_share_t *self)
     if (self->inflight > 0)
         self->inflight--;
     pthread_mutex_unlock(&self->lock);
+}
+
+int
+seat_share_busy(seat_share_t *self, uint64_t k)
+{
+    pthread_mutex_lock(&self->lock);
+    int busy = !self->closed && self->started && self->round == k && self->inflight > 0;
+    pthread_mutex_unlock(&self->lock);
+    return busy;
+}
+
+chunk_team_t *
+seat_share_team(seat_share_t *self)
+{
+    return self->team;
 }
 
 void

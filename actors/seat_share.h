@@ -7,13 +7,16 @@
 //  The share only counts and hands out indices; the seats themselves are the hosts' (worker.c),
 //  registered here by index so that any host can reach them, each stepped under its own lock. A
 //  round's claims begin only once every seat of the round before has been claimed (a host that
-//  is a round ahead waits: seat_share_claim() says SHARE_WAIT). Thread-safe; it outlives the
-//  hosts that use it.
+//  is a round ahead waits: seat_share_claim() says SHARE_WAIT). A host left with no seat to claim
+//  helps with the chunks of the gradients still being computed (seat_share_team()). Thread-safe;
+//  it outlives the hosts that use it.
 #ifndef SEAT_SHARE_H
 #define SEAT_SHARE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "chunk_team.h"
 
 typedef struct seat_share seat_share_t;
 
@@ -41,6 +44,13 @@ typedef enum {
 share_claim_t seat_share_claim(
     seat_share_t *self, uint64_t k, size_t chunk, int from_top, size_t *first, size_t *count);
 void seat_share_done(seat_share_t *self);
+
+//  1 while round k is the round being claimed and a claim of it is not done yet: another host is
+//  still stepping seats of k (a host with none left may help it: seat_share_team()).
+int seat_share_busy(seat_share_t *self, uint64_t k);
+
+//  The hosts' team for the chunks of one seat's gradient (chunk_team.h), the share's own.
+chunk_team_t *seat_share_team(seat_share_t *self);
 
 //  A host that ends: no seat is claimed from now on, and once this returns no other host is
 //  stepping one (it waits for the claims in flight), so the host may free its seats.

@@ -22,6 +22,8 @@
 #include "checkpoint.h"
 #include "frame_pool.h"
 #include "attacker.h"
+#include "chunk_team.h"
+#include "loss_split.h"
 #include "msg.h"
 #include "rng.h"
 #include "seat_share.h"
@@ -75,6 +77,10 @@ typedef struct {
     uint64_t oracle_calls;  // the shadow method's work in the waiting round
     rng_t fault_rng;        // cfg->fault: RNG_STREAM_FAULT(id)
     msg_t junk;             // attack = junk: the abusive messages
+    //  A shard worth it computes its gradient in chunks (loss_split.h), which a shared host's
+    //  other hosts may help with: the method steps `loss`, cfg->loss with the split.
+    loss_t loss;
+    loss_split_t split;
 } s_seat_t;
 _Static_assert(offsetof(s_seat_t, out) <= 3 * 64, "a seat's step fields on its first 3 lines");
 
@@ -103,6 +109,7 @@ struct s_host {
     frame_pool_t *bundles;  // the BUNDLEs' buffers, handed to ZeroMQ without a copy
     seat_share_t *share;    // non-NULL: the process's hosts share their seats out (seat_share.h)
     int from_top;           // which end of the share this host claims from
+    int helps;              // shared, its seats' gradients split: it helps with the others' chunks
     uint64_t taken_round;   // shared: the last ROUND whose g this host took (UINT64_MAX: none)
     //  shared: 1 + the last round whose answers it has all sent. The other hosts read it for
     //  every seat this one stepped last: on a cache line of its own, away from the fields this
@@ -142,6 +149,7 @@ s_host_destroy(s_host_t **self_p)
         if (s->mw)
             s->cfg->method->worker_destroy(&s->mw);
         attacker_destroy(&s->attacker);
+        loss_split_fini(&s->split);
         msg_fini(&s->junk);
         msg_fini(&s->out);
         msg_buf_fini(&s->kept[0]);
@@ -162,8 +170,9 @@ s_host_destroy(s_host_t **self_p)
     *self_p = NULL;
 }
 
+//  team: the hosts' chunk team (shared hosts), or NULL.
 static int
-s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
+s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, chunk_team_t *team, mr_err_t *err)
 {
     s->host = s->home = host;
     s->cfg = cfg;
@@ -187,7 +196,18 @@ s_seat_init(s_seat_t *s, s_host_t *host, const worker_cfg_t *cfg, mr_err_t *err)
     //  columns), and steps it only there: O(shard) a round instead of O(d).
     method_params_t mp = cfg->mp;
     mp.worker_x_support = 1;
-    s->mw = cfg->method->worker_new(&mp, cfg->loss, cfg->id, &x0, err);
+    const loss_t *loss = cfg->loss;
+    if (!cfg->attack && loss_split_worth(loss)) {  // the same bits, a little faster, and shared
+        int rc = loss_split_init(&s->split, loss, team ? chunk_team_for : NULL, team, err);
+        if (rc != MR_OK) {
+            vec_fini(&x0);
+            return rc;
+        }
+        s->loss = *loss;
+        s->loss.split = &s->split;
+        loss = &s->loss;
+    }
+    s->mw = cfg->method->worker_new(&mp, loss, cfg->id, &x0, err);
     vec_fini(&x0);
     if (!s->mw)
         return MR_EINVAL;
@@ -321,7 +341,8 @@ s_host_new(zsock_t *pipe,
         goto fail;
     }
     for (size_t i = 0; i < nseats; i++)
-        if (s_seat_init(&self->seats[i], self, &seats[i], err) != MR_OK)
+        if (s_seat_init(&self->seats[i], self, &seats[i], share ? seat_share_team(share) : NULL,
+                        err) != MR_OK)
             goto fail;
     self->taken_round = UINT64_MAX;
     for (size_t i = 0; share && i < nseats; i++) {
@@ -337,6 +358,7 @@ s_host_new(zsock_t *pipe,
     }
     self->share = share;
     self->from_top = from_top;
+    self->helps = share && self->seats[0].loss.split;
     self->batching = nseats > 1;
     for (size_t i = 0; i < nseats; i++)
         self->batching &= seats[i].fault == NULL;
@@ -897,6 +919,16 @@ s_take_round_shared(s_host_t *self, double now, double *last_resync)
         return -1;
     atomic_store_explicit(&self->flushed, m->round + 1, memory_order_release);
     s_note_answers(self, now, stepped ? stepped : self->nseats);
+    //  Its answers are out: until the other hosts have stepped the round's last seats, it takes
+    //  chunks of their gradients (on 2 cores, 5 seats would otherwise end 3 steps after the ROUND
+    //  on one core and 2 on the other).
+    chunk_team_t *team = seat_share_team(self->share);
+    while (self->helps && seat_share_busy(self->share, m->round)) {
+        if (!chunk_team_help(team))
+            sched_yield();
+        if (actor_now() > deadline)
+            break;  // a host stuck: it says so itself
+    }
     return 0;
 }
 

@@ -26,6 +26,9 @@ typedef struct {
     int unit_values;    // 1: every stored value of the shard is 1.0 (0/1 features, as in
                         // mushrooms or a9a): the gradient's row loops skip the products by 1.0,
                         // which are exact, so the results are the same bits (loss_init sets it)
+    struct loss_split *split;  // NULL (loss_init), or the caller's loss_split.h: then
+                               // loss_value_grad_sparse() runs in its chunks (the same bits), and
+                               // the loss is one thread's at a time
 } loss_t;
 
 //  Binds a loss to a shard; MR_EINVAL (err filled) on an empty shard or a negative lambda.

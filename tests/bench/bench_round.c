@@ -55,6 +55,7 @@
 #include "child_pipe.h"
 #include "cfg.h"
 #include "experiment.h"
+#include "loss_split.h"
 #include "msg.h"
 #include "rng.h"
 
@@ -469,8 +470,17 @@ s_compute(const s_run_args_t *ra, int rounds, double *us, double *step_us)
     memset(&gmean, 0, sizeof gmean);
     method_server_t *s = NULL;
     rc = n == N_WORKERS && vec_init(&x0, d) == MR_OK && vec_init(&gmean, d) == MR_OK ? 0 : -1;
+    //  The kernel a worker's seat uses (actors/worker.c): a shard worth it takes its gradient in
+    //  chunks (loss_split.h, the same bits), all run here in this one thread.
+    loss_split_t splits[N_WORKERS];
+    memset(splits, 0, sizeof splits);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (cvec_init(&ups[i], d, d) != MR_OK || vec_init(&grads[i], d) != MR_OK ||
+        if (loss_split_worth(&e.losses[i])) {
+            if (loss_split_init(&splits[i], &e.losses[i], NULL, NULL, &err) != MR_OK)
+                rc = -1;
+            e.losses[i].split = &splits[i];
+        }
+        if (rc != 0 || cvec_init(&ups[i], d, d) != MR_OK || vec_init(&grads[i], d) != MR_OK ||
             !(w[i] = m->worker_new(&e.mp, &e.losses[i], (uint32_t) i, &x0, &err)))
             rc = -1;
         rng_seed(&rng[i], e.mp.seed, rng_stream_worker((uint32_t) i));
@@ -523,6 +533,7 @@ s_compute(const s_run_args_t *ra, int rounds, double *us, double *step_us)
             m->worker_destroy(&w[i]);
         cvec_fini(&ups[i]);
         vec_fini(&grads[i]);
+        loss_split_fini(&splits[i]);
     }
     vec_fini(&x0);
     vec_fini(&gmean);

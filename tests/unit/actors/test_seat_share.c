@@ -174,6 +174,35 @@ test_threads_step_every_seat_once_a_round(void **state)
     seat_share_destroy(&w.share);
 }
 
+//  seat_share_busy(): 1 exactly while a claim of round k is in flight, never for another round,
+//  and never once the share is closed; the share's chunk team is there and stays the same.
+static void
+test_busy_while_a_claim_of_the_round_is_in_flight(void **state)
+{
+    (void) state;
+    seat_share_t *sh = seat_share_new(4);
+    assert_non_null(sh);
+    assert_non_null(seat_share_team(sh));
+    assert_ptr_equal(seat_share_team(sh), seat_share_team(sh));
+    assert_false(seat_share_busy(sh, 0));  // nothing begun
+    size_t first, count;
+    assert_int_equal(seat_share_claim(sh, 0, 2, 0, &first, &count), SHARE_TAKEN);
+    assert_true(seat_share_busy(sh, 0));
+    assert_false(seat_share_busy(sh, 1));
+    assert_int_equal(seat_share_claim(sh, 0, 2, 1, &first, &count), SHARE_TAKEN);
+    seat_share_done(sh);
+    assert_true(seat_share_busy(sh, 0));  // the other claim is still out
+    seat_share_done(sh);
+    assert_false(seat_share_busy(sh, 0));
+    assert_int_equal(seat_share_claim(sh, 1, 4, 0, &first, &count), SHARE_TAKEN);
+    assert_false(seat_share_busy(sh, 0));  // round 1 began
+    assert_true(seat_share_busy(sh, 1));
+    seat_share_done(sh);
+    seat_share_close(sh);
+    assert_false(seat_share_busy(sh, 1));
+    seat_share_destroy(&sh);
+}
+
 int
 main(void)
 {
@@ -181,6 +210,7 @@ main(void)
         cmocka_unit_test(test_one_round_covers_every_seat_once_from_both_ends),
         cmocka_unit_test(test_a_round_waits_for_the_last_to_be_claimed),
         cmocka_unit_test(test_threads_step_every_seat_once_a_round),
+        cmocka_unit_test(test_busy_while_a_claim_of_the_round_is_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
